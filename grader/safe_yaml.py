@@ -122,9 +122,12 @@ def _mark(event: yaml.Event) -> str:
     return f"line {m.line + 1}" if m is not None else "an unknown line"
 
 
-def _scan(text: str, limits: Limits) -> tuple[int, dict[int, list[YamlIssue]], YamlIssue | None]:
+def _scan(text: str, limits: Limits, parser: type | None = None
+          ) -> tuple[int, dict[int, list[YamlIssue]], YamlIssue | None]:
     """Walk the event stream once. Returns (number of documents, per-document issues,
-    syntax error if any). Raises _Refused when a limit is exceeded."""
+    syntax error if any). Raises _Refused when a limit is exceeded.
+
+    `parser` is the loader class whose event stream is read (the C one by default)."""
     doc = -1
     stack: list[_Frame] = []
     anchors: dict[str, int] = {}     # anchor -> expanded size, once complete
@@ -157,7 +160,7 @@ def _scan(text: str, limits: Limits) -> tuple[int, dict[int, list[YamlIssue]], Y
                 top.index += 1
 
     try:
-        for event in yaml.parse(text, Loader=_Loader):
+        for event in yaml.parse(text, Loader=parser or _Loader):
             if isinstance(event, yaml.DocumentStartEvent):
                 doc += 1
                 if doc >= limits.max_documents:
@@ -237,6 +240,14 @@ def _scan(text: str, limits: Limits) -> tuple[int, dict[int, list[YamlIssue]], Y
     return doc + 1, issues, None
 
 
+#: How libyaml words the caps it enforces itself (nesting depth, in libyaml >= 0.2.5).
+_LIBRARY_LIMIT = re.compile(r"maximum nesting depth|exceeded max", re.I)
+
+
+def _is_library_limit(issue: YamlIssue) -> bool:
+    return bool(_LIBRARY_LIMIT.search(issue.message))
+
+
 def _add(issues: dict[int, list[YamlIssue]], doc: int, path: str, message: str) -> None:
     issues.setdefault(doc, []).append(YamlIssue(doc, path, message))
 
@@ -308,6 +319,12 @@ def parse_documents(text: str, limits: Limits = DEFAULT_LIMITS) -> tuple[list[tu
         return [], [big]
     try:
         count, per_doc, syntax = _scan(text, limits)
+        if syntax is not None and _is_library_limit(syntax):
+            # libyaml (PyYAML >= 6.0.2 bundles one with its own nesting cap) looks ahead
+            # further than we read, so its cap can fire before ours. Our limits must be the
+            # ones a learner sees, whatever PyYAML is installed: walk the same text again
+            # with the pure-Python parser, which has no cap of its own, so ours fires.
+            count, per_doc, syntax = _scan(text, limits, parser=yaml.SafeLoader)
     except _Refused as refused:
         return [], [refused.issue]
     issues: list[YamlIssue] = [i for d in sorted(per_doc) for i in per_doc[d]]

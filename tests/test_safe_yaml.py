@@ -247,3 +247,20 @@ def test_base_60_port_is_refused_by_the_schema_as_the_api_server_would():
            "spec: {selector: {app: a}, ports: [{port: 1:20}]}\n")
     _, problems = check(svc)
     assert [(p.path, p.message) for p in problems] == [("spec.ports[0].port", "must be an integer, got '1:20'")]
+
+
+def test_block_nesting_is_bounded_by_our_limit_not_libyamls():
+    # 1100 levels of block mappings (~600 KB, under the size limit): past libyaml's own
+    # cap (1000 in the libyaml PyYAML >= 6.0.2 bundles), so only our limit may speak.
+    text = "".join(" " * i + f"k{i}:\n" for i in range(1100)) + " " * 1100 + "v\n"
+    assert messages(text) == ["nesting deeper than 64 levels"]
+
+
+def test_flow_nesting_past_our_limit_with_the_pure_python_parser(monkeypatch):
+    # Where PyYAML has no C extension, the event walk uses the pure-Python parser.
+    from grader import safe_yaml
+
+    text = "a: " + "[" * 200 + "]" * 200 + "\n"
+    with pytest.raises(safe_yaml._Refused) as refused:
+        safe_yaml._scan(text, safe_yaml.DEFAULT_LIMITS, parser=yaml.SafeLoader)
+    assert refused.value.issue.message == "nesting deeper than 64 levels"
