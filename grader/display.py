@@ -13,7 +13,7 @@ import html
 import re
 from typing import TYPE_CHECKING, Iterable, Sequence
 
-from grader.cluster.base import Matrix
+from grader.observations import Matrix
 
 if TYPE_CHECKING:  # pragma: no cover
     from grader.model.netpol import Verdict

@@ -17,6 +17,7 @@ import time
 from dataclasses import dataclass
 from typing import Callable, Sequence
 
+from grader.text import first_line
 from grader.kind import CLUSTER_NAME, CONTEXT_NAME, COURSE_NODEPORTS, KIND_CONFIG_PATH
 from grader.kind.images import (
     CLOUD_PROVIDER_CONTAINER, CLOUD_PROVIDER_KIND_IMAGE, COURSE_IMAGES, KIND_MIN_VERSION,
@@ -37,13 +38,6 @@ class Result:
     rc: int
     out: str
     err: str
-
-
-def _first_line(exc: BaseException) -> str:
-    """The first line of an error's message (surrounding blank space dropped), or its type's
-    name when the message is empty: enough to say what went wrong on one line."""
-    text = str(exc).strip()
-    return text.splitlines()[0] if text else type(exc).__name__
 
 
 def run(cmd: Sequence[str], timeout: float | None = QUICK) -> Result:
@@ -179,7 +173,7 @@ def wait_cluster_ready(context: str, timeout: float = 180, say: Callable[[str], 
                     cluster = cluster or _live(context)
                     ok, last = getattr(cluster, check)()
                 except Exception as exc:  # API server still starting
-                    ok, last = False, _first_line(exc)
+                    ok, last = False, first_line(exc)
                 if ok:
                     bar.update(1)
                     break
@@ -342,7 +336,7 @@ def status_rows(name: str = CLUSTER_NAME) -> list[Row]:
         rows.append(Row("kind", True, _dotted(check_kind())))
         kind_ok = True
     except PrerequisiteError as exc:
-        rows.append(Row("kind", False, _first_line(exc) + " (see `svclab cluster up`)"))
+        rows.append(Row("kind", False, first_line(exc) + " (see `svclab cluster up`)"))
         kind_ok = False
     exists = docker_ok and kind_ok and cluster_exists(name)
     rows.append(Row("cluster", exists, f"kind cluster {name!r}" if exists else "missing: run `make cluster`"))
@@ -355,7 +349,7 @@ def status_rows(name: str = CLUSTER_NAME) -> list[Row]:
         node_ok, node_detail = cluster.node_status()
         dns_ok, dns_detail = cluster.coredns_status()
     except Exception as exc:
-        first = _first_line(exc)
+        first = first_line(exc)
         rows.append(Row("API server", False, f"{context} does not answer ({first}); run `make cluster`"))
         return rows
     rows.append(Row("node Ready", node_ok, node_detail))
@@ -385,7 +379,7 @@ def gc(context: str | None = None, say: Callable[[str], None] = print) -> int:
     try:
         names = _live(context or CONTEXT_NAME).gc()
     except Exception as exc:
-        first = _first_line(exc)
+        first = first_line(exc)
         print(f"svclab cluster gc: cannot reach context {context or CONTEXT_NAME!r} ({first})", file=sys.stderr)
         return 1
     say(f"svclab: deleting {len(names)} namespace(s): {', '.join(names)}" if names

@@ -13,6 +13,7 @@ import pytest
 import yaml
 
 from grader import kindctl
+from grader.text import first_line
 from grader.kind import COURSE_NODEPORTS, KIND_CONFIG_PATH, render_kind_config
 from grader.kind.images import COURSE_IMAGES, NODE_IMAGE
 
@@ -207,7 +208,7 @@ def test_cloud_provider_kind_flag_is_the_cobra_long_flag_after_the_image() -> No
     (ValueError("  \n "), "ValueError"),
 ])
 def test_first_line_of_an_error(exc: BaseException, expected: str) -> None:
-    assert kindctl._first_line(exc) == expected
+    assert first_line(exc) == expected
 
 
 def test_gc_and_status_report_the_first_line_of_a_failure(

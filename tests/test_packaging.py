@@ -52,3 +52,18 @@ def test_every_phony_make_target_has_a_recipe() -> None:
     phony = re.search(r"^\.PHONY:(.*)$", makefile, re.M).group(1).split()
     for target in phony:
         assert re.search(rf"^{re.escape(target)}:", makefile, re.M), f"make {target} has no rule"
+
+
+def test_every_import_points_down_model_never_imports_cluster() -> None:
+    """grader.model is the floor the backends stand on: it takes its vocabulary from
+    grader.observations, never from grader.cluster (which imports the model)."""
+    import ast
+
+    root = Path(__file__).resolve().parents[1] / "grader" / "model"
+    for path in sorted(root.glob("*.py")):
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+        for node in ast.walk(tree):
+            names = ([a.name for a in node.names] if isinstance(node, ast.Import)
+                     else [node.module or ""] if isinstance(node, ast.ImportFrom) else [])
+            for name in names:
+                assert not name.startswith("grader.cluster"), f"{path.name} imports {name}"

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any, Callable
 import yaml
 
 from grader.kind import CONTEXT_NAME
-from grader.kindctl import _first_line
+from grader.text import first_line
 
 if TYPE_CHECKING:  # pragma: no cover
     from grader.cluster.base import Cluster
@@ -93,7 +93,7 @@ def _try_live(context: str, timeout: float, kubeconfig: str | None) -> tuple[Any
         cluster = LiveCluster(context=context, kubeconfig=kubeconfig)
         version = cluster.ping(timeout=timeout)
     except Exception as exc:  # any failure to reach it means: not live
-        return None, f"context '{context}' did not answer within {timeout:g}s: {_first_line(exc)[:160]}"
+        return None, f"context '{context}' did not answer within {timeout:g}s: {first_line(exc)[:160]}"
     return cluster, version
 
 

@@ -10,8 +10,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from grader.cluster.base import DnsAnswer, DnsRecord, Status, is_ip
-from grader.cluster.base import parse_target as parse_target_parts
+from grader.observations import DnsAnswer, DnsRecord, Status, is_ip
+from grader.observations import parse_target as parse_target_parts
 
 #: Marks the line curl appends after the body (`-w`), so the body can be split off reliably.
 CURL_MARK = "__svclab_curl__"

@@ -37,8 +37,8 @@ import ipaddress
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Union
 
-from grader.cluster.base import Outcome, Status, is_ip
-from grader.cluster.base import parse_target as base_parse_target
+from grader.observations import Outcome, Status, is_ip
+from grader.observations import parse_target as base_parse_target
 from grader.model import dns, server
 from grader.model.ipam import stable_int
 from grader.model.objects import NODE_IP, Address, Pod

@@ -58,7 +58,7 @@ import ipaddress
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from grader.cluster.base import DnsAnswer, DnsRecord, is_ip
+from grader.observations import DnsAnswer, DnsRecord, is_ip
 from grader.model.endpointslices import SliceEndpoint
 from grader.model.objects import CLUSTER_DOMAIN, Pod
 from grader.model.services import DNS_SERVICE_IP, Service

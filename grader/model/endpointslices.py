@@ -17,7 +17,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Iterable, Mapping, Sequence
 
-from grader.cluster.base import Endpoint
+from grader.observations import Endpoint
 from grader.model.ipam import safe_encode
 from grader.model.objects import Pod
 from grader.model.services import Service, resolve_target_port, selects

@@ -25,7 +25,7 @@ from collections.abc import Sequence as SequenceABC
 from dataclasses import dataclass
 from typing import Any, Iterable, Iterator, Mapping, Sequence
 
-from grader.cluster.base import Matrix, PodRef, Reachability
+from grader.observations import Matrix, PodRef, Reachability
 from grader.model.netpol import (
     EGRESS, INGRESS, CompiledPolicy, IPBlock, Peer, PolicyEngine, Rule, named_port_matches,
 )

@@ -35,7 +35,7 @@ from grader.model.services import (
     DNS_SERVICE_IP, KUBERNETES_SERVICE_IP, Service, ServiceAllocator, normalize,
 )
 from grader.model.workloads import WORKLOAD_KINDS, pods_for
-from grader.cluster.base import Endpoint, ip_sort_key
+from grader.observations import Endpoint, ip_sort_key
 
 POD_CIDR = "10.244.0.0/16"
 #: kind gives its (single) node the first /24 of the pod CIDR; pods get addresses from it,

@@ -1,0 +1,226 @@
+"""What a cluster observation looks like: probe outcomes, endpoints, DNS answers, pods and
+reachability matrices, plus the probe-target grammar both backends share.
+
+These types sit below everything that produces them (the offline model, the live backend)
+and everything that consumes them (`grader.checks`, `grader.display`), so every import
+points down: the model never reaches up into `grader.cluster` for its vocabulary.
+"""
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from enum import Enum
+from typing import Any
+
+
+class Status(str, Enum):
+    """How a connection attempt ended, in the words a learner would use."""
+
+    OK = "OK"                      # connected (and, for HTTP, got a response)
+    REFUSED = "REFUSED"            # reached a host but nothing listens on that port
+    TIMEOUT = "TIMEOUT"            # packets dropped: NetworkPolicy, or no route
+    DNS_ERROR = "DNS_ERROR"        # the name did not resolve (NXDOMAIN, or DNS itself blocked)
+    NO_ENDPOINTS = "NO_ENDPOINTS"  # a Service with no ready endpoints for that port
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """The result of one probe. `reason` says *why*, so feedback can quote it."""
+
+    status: Status
+    target: str                    # what was asked for, e.g. "backend:80/hostname"
+    pod: str | None = None         # "ns/name" of the pod that answered (OK only)
+    ip: str | None = None          # address the client connected to, after DNS
+    body: str | None = None        # HTTP response body when a path was requested
+    reason: str = ""
+
+    @property
+    def ok(self) -> bool:
+        return self.status is Status.OK
+
+    def __str__(self) -> str:
+        who = f" from {self.pod}" if self.pod else ""
+        why = f" ({self.reason})" if self.reason else ""
+        return f"{self.target}: {self.status.value}{who}{why}"
+
+
+@dataclass(frozen=True)
+class Endpoint:
+    """One address/port of a Service, as its EndpointSlices list it."""
+
+    ip: str
+    port: int
+    protocol: str = "TCP"
+    port_name: str | None = None
+    pod: str | None = None         # "ns/name" of the target pod; None for manual endpoints
+    ready: bool = True
+    serving: bool = True
+    terminating: bool = False
+
+
+@dataclass(frozen=True)
+class DnsRecord:
+    """One resource record in an answer section (`value` is an IP, a CNAME target, or
+    "priority weight port target" for SRV)."""
+
+    name: str
+    rtype: str
+    value: str
+
+
+@dataclass(frozen=True)
+class DnsAnswer:
+    """What a resolver inside a pod reports for one question."""
+
+    query: str                     # the name as asked, e.g. "backend"
+    rtype: str                     # "A", "AAAA", "SRV", "CNAME", "PTR"
+    rcode: str                     # "NOERROR", "NXDOMAIN", "SERVFAIL", "TIMEOUT"
+    name: str | None = None        # fully qualified name that answered (after the search list)
+    records: tuple[DnsRecord, ...] = ()
+
+    @property
+    def addresses(self) -> list[str]:
+        return [r.value for r in self.records if r.rtype in ("A", "AAAA")]
+
+    @property
+    def ok(self) -> bool:
+        return self.rcode == "NOERROR"
+
+
+@dataclass(frozen=True)
+class PodRef:
+    """A pod as matrices and tables name it."""
+
+    namespace: str
+    name: str
+    ip: str
+
+    @property
+    def key(self) -> str:
+        return f"{self.namespace}/{self.name}"
+
+
+@dataclass(frozen=True)
+class Reachability:
+    """The NetworkPolicy verdict for one ordered pod pair on one port/protocol."""
+
+    src: str                       # "ns/name"
+    dst: str                       # "ns/name"
+    port: int
+    protocol: str
+    allowed: bool
+    reason: str = ""
+
+
+@dataclass
+class Matrix:
+    """A reachability truth table between pods. `to_json` is a public, stable format."""
+
+    pods: list[PodRef]
+    results: list[Reachability]
+    _index: dict[tuple[str, str, int, str], Reachability] | None = field(
+        default=None, init=False, repr=False, compare=False)
+
+    def lookup(self, src: str, dst: str, port: int, protocol: str = "TCP") -> Reachability:
+        if self._index is None:           # built once: renderers look up every cell
+            self._index = {(r.src, r.dst, r.port, r.protocol): r for r in self.results}
+        try:
+            return self._index[(src, dst, port, protocol)]
+        except KeyError:
+            raise KeyError(f"no result for {src} -> {dst} {port}/{protocol}") from None
+
+    def allowed(self, src: str, dst: str, port: int, protocol: str = "TCP") -> bool:
+        """Just the verdict. Renderers call this rather than reading `results`, so a matrix
+        that builds explanations lazily (grader.model.matrix) never has to write them."""
+        return self.lookup(src, dst, port, protocol).allowed
+
+    def combos(self) -> list[tuple[int, str]]:
+        """The (port, protocol) pairs this matrix covers, in first-seen order."""
+        return list(dict.fromkeys((r.port, r.protocol) for r in self.results))
+
+    def to_json_dict(self) -> dict[str, Any]:
+        return {
+            "pods": [{"name": p.key, "ip": p.ip} for p in self.pods],
+            "results": [
+                {"from": r.src, "to": r.dst, "port": r.port, "protocol": r.protocol,
+                 "allowed": r.allowed, "reason": r.reason}
+                for r in self.results
+            ],
+        }
+
+    def to_json(self, indent: int | None = 2) -> str:
+        return json.dumps(self.to_json_dict(), indent=indent)
+
+
+def is_ip(text: str) -> bool:
+    """True for an IPv4 or IPv6 address literal (without brackets), else False."""
+    import ipaddress
+
+    try:
+        ipaddress.ip_address(text)
+    except ValueError:
+        return False
+    return True
+
+
+def ip_sort_key(ip: str) -> tuple[int, int, str]:
+    """Sort key for addresses: IPv4 numerically, then IPv6 numerically, then anything that is
+    not an address (an empty IP of a Pending pod, a hostname) as text. Both backends order
+    endpoints and pods with it, so their listings compare line by line."""
+    import ipaddress
+
+    try:
+        addr = ipaddress.ip_address(ip)
+    except ValueError:
+        return (9, 0, ip)
+    return (addr.version, int(addr), ip)
+
+
+def parse_target(target: str) -> tuple[str, int, str | None]:
+    """A probe target, as `Namespace.probe` takes it, -> (host, port, path).
+
+    The contract both backends share: "host:port[/path]".
+    - host: a Service name (or any DNS name), a ClusterIP, a pod IP; an IPv6 address is
+      written in brackets ("[fd00::1]:80") and comes back bare ("fd00::1").
+    - port: 1-65535. It may be left out only when a path is given (HTTP's 80).
+    - path: None for a plain connection; "/..." (query string included) for an HTTP GET.
+    - An optional "http://" in front is dropped; it implies HTTP, so the path defaults to "/".
+    Anything else raises ValueError naming the target.
+    """
+    text = str(target).strip()
+    scheme, sep, rest = text.partition("://")
+    http = False
+    if sep:
+        if scheme.lower() != "http":
+            raise ValueError(f"probe target {target!r}: only http:// URLs can be probed; "
+                             "write it as host:port[/path]")
+        text, http = rest, True
+    hostport, slash, tail = text.partition("/")
+    path = "/" + tail if slash else ("/" if http else None)
+    if hostport.startswith("["):
+        host, close, after = hostport[1:].partition("]")
+        if not close or (after and not after.startswith(":")) or not is_ip(host):
+            raise ValueError(f"probe target {target!r}: brackets must hold an IPv6 address, "
+                             'as in "[fd00::1]:80"')
+        has_colon, port_text = after.startswith(":"), after[1:]
+    elif hostport.count(":") > 1:
+        if not is_ip(hostport):
+            raise ValueError(f"probe target {target!r}: write an IPv6 address in brackets, "
+                             'as in "[fd00::1]:80"')
+        host, has_colon, port_text = hostport, False, ""
+    else:
+        host, colon, port_text = hostport.partition(":")
+        has_colon = bool(colon)
+    if not host:
+        raise ValueError(f"probe target {target!r} has no host; write it as host:port[/path]")
+    if not port_text:
+        if has_colon or path is None:
+            raise ValueError(f'probe target {target!r} needs a port, like "backend:80" or '
+                             '"backend:80/hostname"')
+        return host, 80, path
+    if not (port_text.isascii() and port_text.isdigit()):
+        raise ValueError(f"probe target {target!r}: port {port_text!r} is not a port number")
+    port = int(port_text)
+    if not 0 < port < 65536:
+        raise ValueError(f"probe target {target!r}: port {port} is outside 1-65535")
+    return host, port, path
