@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass, field
 from enum import Enum
-from typing import Any
+from typing import Any, Mapping
 
 
 class Status(str, Enum):
@@ -59,6 +59,40 @@ class Endpoint:
 
 
 @dataclass(frozen=True)
+class ServicePortInfo:
+    """One port of a Service as the API server stores it after defaulting and allocation."""
+
+    port: int
+    protocol: str = "TCP"
+    name: str | None = None
+    target_port: int | str | None = None   # a number, a container port name, or None (= port)
+    node_port: int | None = None
+
+
+@dataclass(frozen=True)
+class ServiceInfo:
+    """A Service as `kubectl get svc` would describe it: what checks and feedback read
+    (type, addresses, ports), the same shape from both backends."""
+
+    namespace: str
+    name: str
+    type: str                              # ClusterIP, NodePort, LoadBalancer, ExternalName
+    cluster_ip: str | None                 # "None" for headless, None for ExternalName
+    selector: Mapping[str, str] = field(default_factory=dict, hash=False)
+    ports: tuple[ServicePortInfo, ...] = ()
+    external_address: str | None = None    # a LoadBalancer's status.loadBalancer.ingress[0]
+    external_name: str | None = None       # an ExternalName Service's target
+
+    @property
+    def headless(self) -> bool:
+        return self.cluster_ip == "None"
+
+    def port(self, port: int | str) -> ServicePortInfo | None:
+        """The port numbered `port` or named `port`, if the Service has one."""
+        return next((p for p in self.ports if p.port == port or (p.name and p.name == port)), None)
+
+
+@dataclass(frozen=True)
 class DnsRecord:
     """One resource record in an answer section (`value` is an IP, a CNAME target, or
     "priority weight port target" for SRV)."""
@@ -94,6 +128,10 @@ class PodRef:
     namespace: str
     name: str
     ip: str
+    #: The pod's labels and readiness, for feedback ("the pods carry app=backend"). Not part
+    #: of equality: a matrix compares pods by name and address only.
+    labels: Mapping[str, str] = field(default_factory=dict, compare=False, hash=False)
+    ready: bool = field(default=True, compare=False)
 
     @property
     def key(self) -> str:

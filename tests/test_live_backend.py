@@ -1173,3 +1173,33 @@ def test_concurrent_execs_leave_the_shared_api_client_alone(
     assert "call_api" not in vars(shared)
     assert all(ws["cfg"] is shared.configuration for ws in websockets)
     assert cluster.ping(1.0) == "v1.37.0"  # ordinary requests still go over HTTP
+
+
+# ------------------------------------------------------------------ service() and pod labels
+
+def test_service_reads_the_stored_service_with_its_allocations(w: World) -> None:
+    w.core.services["web"] = {"metadata": {"name": "web", "namespace": NS}, "spec": {
+        "type": "LoadBalancer", "clusterIP": "10.96.3.4", "selector": {"app": "web"},
+        "ports": [{"name": "http", "port": 80, "protocol": "TCP", "targetPort": "http", "nodePort": 30080}]},
+        "status": {"loadBalancer": {"ingress": [{"ip": "172.18.0.100"}]}}}
+    info = w.ns().service("web")
+    assert info is not None and info.type == "LoadBalancer" and info.cluster_ip == "10.96.3.4"
+    assert info.external_address == "172.18.0.100" and info.selector == {"app": "web"}
+    assert info.port("http") == info.port(80) and info.port(80).node_port == 30080
+    assert info.port(80).target_port == "http"
+    assert w.rec.named("read_namespaced_service") == [(("web", NS), {})]
+    assert w.ns().service("missing") is None
+
+
+def test_a_pending_load_balancer_has_no_external_address_yet(w: World) -> None:
+    w.core.services["web"] = {"metadata": {"name": "web", "namespace": NS}, "spec": {
+        "type": "LoadBalancer", "clusterIP": "10.96.3.4", "ports": [{"port": 80}]}, "status": {}}
+    info = w.ns().service("web")
+    assert info.external_address is None and info.port(80).protocol == "TCP"
+
+
+def test_pods_carry_their_labels_and_readiness(w: World) -> None:
+    w.core.pods = [pod("a", "10.244.0.3", {"app": "web"}), pod("b", "10.244.0.4", {"app": "db"}, ready=False)]
+    refs = {p.name: p for p in w.ns().pods()}
+    assert refs["a"].labels == {"app": "web"} and refs["a"].ready
+    assert refs["b"].labels == {"app": "db"} and not refs["b"].ready

@@ -161,3 +161,58 @@ def test_matrix_covers_this_namespaces_pods(ns: OfflineNamespace) -> None:
     m = ns.matrix(ports=[8080])
     assert {p.key for p in m.pods} == {f"lab/{p.name}" for p in ns.pods()}
     assert all(r.allowed for r in m.results)
+
+
+def test_service_shows_allocations_and_external_address() -> None:
+    from grader.cluster.offline import OfflineCluster
+
+    ns = OfflineCluster().namespace("svcinfo")
+    ns.apply("""
+apiVersion: v1
+kind: Service
+metadata: {name: web}
+spec:
+  type: LoadBalancer
+  selector: {app: web}
+  ports: [{name: http, port: 80, targetPort: 8080}]
+---
+apiVersion: v1
+kind: Service
+metadata: {name: db}
+spec:
+  clusterIP: None
+  selector: {app: db}
+  ports: [{port: 5432}]
+---
+apiVersion: v1
+kind: Service
+metadata: {name: ext}
+spec:
+  type: ExternalName
+  externalName: db.example.com
+""")
+    web, db, ext = ns.service("web"), ns.service("db"), ns.service("ext")
+    import ipaddress
+
+    assert web.type == "LoadBalancer" and web.external_address
+    assert ipaddress.ip_address(web.cluster_ip) in ipaddress.ip_network("10.96.0.0/12")
+    assert 30000 <= web.port("http").node_port <= 32767 and web.port(80).target_port == 8080
+    assert db.headless and db.port(5432).node_port is None
+    assert ext.cluster_ip is None and ext.external_name == "db.example.com"
+    assert ns.service("nope") is None
+
+
+def test_pods_carry_labels_and_readiness_offline() -> None:
+    from grader.cluster.offline import OfflineCluster
+
+    ns = OfflineCluster().namespace("podlabels")
+    ns.apply("""
+apiVersion: v1
+kind: Pod
+metadata: {name: one, labels: {app: one}}
+spec:
+  containers: [{name: c, image: registry.k8s.io/e2e-test-images/agnhost:2.53, args: [pause]}]
+""")
+    ns.set_ready("one", False)
+    (ref,) = ns.pods()
+    assert ref.labels == {"app": "one"} and ref.ready is False

@@ -11,7 +11,8 @@ from pathlib import Path
 from typing import Any, Iterable, Mapping, Protocol, Sequence, Union, runtime_checkable
 
 from grader.observations import (  # noqa: F401  (re-exported: the API's vocabulary)
-    DnsAnswer, DnsRecord, Endpoint, Matrix, Outcome, PodRef, Reachability, Status,
+    DnsAnswer, DnsRecord, Endpoint, Matrix, Outcome, PodRef, Reachability, ServiceInfo,
+    ServicePortInfo, Status,
     ip_sort_key, is_ip, parse_target,
 )
 
@@ -38,6 +39,9 @@ class Namespace(Protocol):
     def pods(self) -> list[PodRef]: ...
 
     def endpoints(self, service: str) -> list[Endpoint]: ...
+
+    def service(self, name: str) -> ServiceInfo | None:
+        """The Service as stored after defaulting and allocation; None if there is none."""
 
     def lookup(self, name: str, frm: str, rtype: str = "A") -> DnsAnswer:
         """Resolve `name` as a pod matching selector `frm` (e.g. "app=frontend") would."""

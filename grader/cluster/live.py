@@ -31,7 +31,8 @@ from kubernetes.client.exceptions import ApiException
 from grader.apply_order import apply_rank
 from grader.cluster import exec_parsing as xp
 from grader.cluster.base import (
-    DnsAnswer, Endpoint, ManifestInput, Matrix, Outcome, PodRef, Reachability, Status, ip_sort_key,
+    DnsAnswer, Endpoint, ManifestInput, Matrix, Outcome, PodRef, Reachability, ServiceInfo,
+    ServicePortInfo, Status, ip_sort_key,
 )
 from grader.kind import MANAGED_BY_LABEL
 from grader.model.selectors import is_selector, parse_selector
@@ -356,6 +357,23 @@ def pod_is_ready(pod: dict[str, Any]) -> bool:
     return _conditions(pod).get("Ready", {}).get("status") == "True"
 
 
+def service_info(svc: dict[str, Any]) -> ServiceInfo:
+    """A Service object as the API returns it -> the backend-neutral ServiceInfo."""
+    meta, spec = svc.get("metadata") or {}, svc.get("spec") or {}
+    ingress = ((svc.get("status") or {}).get("loadBalancer") or {}).get("ingress") or []
+    external = next((i.get("ip") or i.get("hostname") for i in ingress if i.get("ip") or i.get("hostname")), None)
+    kind = spec.get("type") or "ClusterIP"
+    return ServiceInfo(
+        namespace=meta.get("namespace", ""), name=meta.get("name", ""), type=kind,
+        cluster_ip=None if kind == "ExternalName" else spec.get("clusterIP"),
+        selector=dict(spec.get("selector") or {}),
+        ports=tuple(ServicePortInfo(int(p.get("port", 0)), p.get("protocol") or "TCP", p.get("name"),
+                                    p.get("targetPort"), p.get("nodePort"))
+                    for p in spec.get("ports") or []),
+        external_address=external if kind == "LoadBalancer" else None,
+        external_name=spec.get("externalName"))
+
+
 def _pod_counts(pod: dict[str, Any]) -> bool:
     """Pods that count for readiness: not being deleted, not finished."""
     return not (pod.get("metadata") or {}).get("deletionTimestamp") and \
@@ -677,8 +695,16 @@ class LiveNamespace:
     def _listed_pods(self) -> list[tuple[PodRef, dict[str, Any]]]:
         """The pods that count, by name, each with the object the list returned."""
         pods, _ = self._api.list_pods(self.name)
-        return sorted(((PodRef(self.name, p["metadata"]["name"], (p.get("status") or {}).get("podIP") or ""), p)
+        return sorted(((PodRef(self.name, p["metadata"]["name"], (p.get("status") or {}).get("podIP") or "",
+                               labels=dict((p.get("metadata") or {}).get("labels") or {}),
+                               ready=pod_is_ready(p)), p)
                        for p in pods if _pod_counts(p)), key=lambda pair: pair[0].name)
+
+    def service(self, name: str) -> ServiceInfo | None:
+        """The Service as the API server stores it (allocated ClusterIP and nodePorts, the
+        load balancer's address once the controller has written it)."""
+        svc = self._api.read_service(self.name, name)
+        return None if svc is None else service_info(svc)
 
     def endpoints(self, service: str) -> list[Endpoint]:
         """The Service's endpoints as its EndpointSlices list them (one entry per address and

@@ -16,7 +16,9 @@ from __future__ import annotations
 
 from typing import Any, Iterable, Mapping
 
-from grader.cluster.base import DnsAnswer, Endpoint, ManifestInput, Matrix, Outcome, PodRef
+from grader.cluster.base import (
+    DnsAnswer, Endpoint, ManifestInput, Matrix, Outcome, PodRef, ServiceInfo, ServicePortInfo,
+)
 from grader.model import connectivity, dns
 from grader.model.endpointslices import render_get_endpoints
 from grader.model.objects import Pod
@@ -88,10 +90,24 @@ class OfflineNamespace:
 
     # ------------------------------------------------------------------ observations
     def pods(self) -> list[PodRef]:
-        return [PodRef(p.namespace, p.name, p.ip) for p in self.state.pods_in(self.name)]
+        return [PodRef(p.namespace, p.name, p.ip, labels=dict(p.labels), ready=p.ready)
+                for p in self.state.pods_in(self.name)]
 
     def endpoints(self, service: str) -> list[Endpoint]:
         return self.state.endpoints(self.name, service)
+
+    def service(self, name: str) -> ServiceInfo | None:
+        svc = self.state.service(self.name, name)
+        if svc is None:
+            return None
+        cluster_ip = None if svc.type == "ExternalName" else ("None" if svc.headless else svc.cluster_ip)
+        return ServiceInfo(
+            namespace=svc.namespace, name=svc.name, type=svc.type, cluster_ip=cluster_ip,
+            selector=dict(svc.selector or {}),
+            ports=tuple(ServicePortInfo(p.port, p.protocol, p.name, p.target_port, p.node_port)
+                        for p in svc.ports),
+            external_address=svc.load_balancer_ip if svc.type == "LoadBalancer" else None,
+            external_name=svc.external_name)
 
     def get_endpoints(self, service: str) -> str:
         """What `kubectl get endpoints <service>` prints (without AGE)."""
