@@ -1,0 +1,49 @@
+"""Checks on what cluster DNS answers, asked from inside a pod as its resolver asks."""
+from __future__ import annotations
+
+from typing import Any
+
+from grader.checks.core import Check, Verdict, failed, listing, passed
+from grader.checks.services import pods_matching
+
+
+def resolves(name: str, frm: str, *, rtype: str = "A", rcode: str = "NOERROR",
+             to_service: str | None = None, to_pods: str | None = None,
+             cname: str | None = None, srv_port: int | None = None,
+             check_name: str | None = None, points: float = 1.0) -> Check:
+    """`name`, looked up from a pod matching `frm`, answers as expected:
+    - `rcode`: NOERROR (the default), NXDOMAIN, ...;
+    - `to_service`: exactly that Service's ClusterIP;
+    - `to_pods`: exactly the IPs of the ready pods matching that selector (headless);
+    - `cname`: a CNAME to that name (ExternalName);
+    - `srv_port`: SRV records whose port is that number (named ports)."""
+    def fn(ns: Any) -> Verdict:
+        ans = ns.lookup(name, frm=frm, rtype=rtype)
+        asked = f"{rtype} {name} from {frm}"
+        if ans.rcode != rcode:
+            return failed(f"{asked}: expected {rcode}, got {ans.rcode}"
+                          + (f" (answered for {ans.name})" if ans.name else ""))
+        if to_service is not None:
+            svc = ns.service(to_service)
+            if svc is None:
+                return failed(f"there is no Service named {to_service!r} to compare with")
+            if ans.addresses != [svc.cluster_ip]:
+                return failed(f"{asked} gave {listing(ans.addresses)}, not the ClusterIP {svc.cluster_ip} "
+                              f"of Service {to_service}")
+        if to_pods is not None:
+            want = sorted(p.ip for p in pods_matching(ns, to_pods) if p.ready)
+            got = sorted(ans.addresses)
+            if got != want:
+                return failed(f"{asked} gave {listing(got)}, but the ready pods matching {to_pods} are "
+                              f"{listing(want)} (a headless Service answers with its pods' IPs)")
+        if cname is not None:
+            targets = [r.value.rstrip(".") for r in ans.records if r.rtype == "CNAME"]
+            if cname.rstrip(".") not in targets:
+                return failed(f"{asked} gave no CNAME to {cname}" + (f" (CNAME to {listing(targets)})" if targets else ""))
+        if srv_port is not None:
+            ports = sorted({int(r.value.split()[2]) for r in ans.records if r.rtype == "SRV"})
+            if ports != [srv_port]:
+                return failed(f"{asked} gave SRV ports {listing([str(p) for p in ports])}, not {srv_port}")
+        shown = listing([r.value for r in ans.records]) if ans.records else ans.rcode
+        return passed(f"{asked}: {shown}")
+    return Check(check_name or f"{name} resolves from {frm}", fn, points)
