@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import html
 import re
-from typing import TYPE_CHECKING, Iterable, Sequence
+from typing import TYPE_CHECKING, Any, Iterable, Sequence
 
 from grader.observations import Matrix
 
@@ -167,3 +167,164 @@ def table(rows: Sequence[Sequence[object]], headers: Iterable[str]) -> str:
     widths = [max([len(h)] + [len(r[i]) for r in data]) for i, h in enumerate(hdr)]
     fmt = lambda cells: "   ".join(c.ljust(w) for c, w in zip(cells, widths)).rstrip()  # noqa: E731
     return "\n".join([fmt(hdr)] + [fmt(r) for r in data])
+
+
+# =========================================================================== tables for notebooks
+
+class Table:
+    """Rows for people: an aligned text table in a terminal (kubectl's style), an HTML table
+    in JupyterLab. Every notebook table goes through this, so both renderings agree."""
+
+    def __init__(self, rows: Sequence[Sequence[object]], headers: Sequence[str], *,
+                 title: str | None = None, colours: Sequence[str | None] | None = None) -> None:
+        self.rows = [list(r) for r in rows]
+        self.headers = list(headers)
+        self.title = title
+        self.colours = list(colours) if colours is not None else [None] * len(self.rows)
+
+    def __str__(self) -> str:
+        body = table(self.rows, self.headers) if self.rows else table([], self.headers) + "\n(none)"
+        return f"{self.title}\n{body}" if self.title else body
+
+    def __repr__(self) -> str:
+        return str(self)
+
+    def _repr_html_(self) -> str:
+        out = ["<div class='svclab-table'>"]
+        if self.title:
+            out.append(f"<p><b>{html.escape(self.title)}</b></p>")
+        out.append("<table style='border-collapse:collapse;font-family:monospace'><tr>"
+                   + "".join(f"<th style='text-align:left'>{html.escape(h.upper())}</th>" for h in self.headers)
+                   + "</tr>")
+        for row, colour in zip(self.rows, self.colours):
+            style = f" style='background:{colour}'" if colour else ""
+            out.append(f"<tr{style}>" + "".join(f"<td style='text-align:left'>{html.escape(str(c))}</td>"
+                                                  for c in row) + "</tr>")
+        if not self.rows:
+            out.append(f"<tr><td colspan='{len(self.headers)}'><i>(none)</i></td></tr>")
+        out.append("</table></div>")
+        return "".join(out)
+
+
+GOOD, BAD, WARN = "#c8f7c5", "#f7c5c5", "#f7ecc5"
+
+
+def endpoints_table(ns: "Any", service: str) -> Table:
+    """A Service's endpoints as its EndpointSlices list them: pod, address, port, conditions."""
+    eps = ns.endpoints(service)
+    rows = [((e.pod or "-").split("/", 1)[-1], e.ip, f"{e.port}/{e.protocol}", e.port_name or "-",
+             _yes(e.ready), _yes(e.serving), _yes(e.terminating)) for e in eps]
+    return Table(rows, ["pod", "address", "port", "port name", "ready", "serving", "terminating"],
+                 title=f"Endpoints of Service {service}: {sum(e.ready for e in eps)} ready of {len(eps)}",
+                 colours=[GOOD if e.ready else BAD for e in eps])
+
+
+def pods_table(ns: "Any") -> Table:
+    """The namespace's pods with their addresses, readiness and labels (like -o wide --show-labels)."""
+    pods = ns.pods()
+    rows = [(p.name, p.ip or "<none>", _yes(p.ready), _labels(p.labels)) for p in pods]
+    return Table(rows, ["name", "ip", "ready", "labels"], title=f"Pods in {ns.name}",
+                 colours=[GOOD if p.ready else (WARN if p.ip else BAD) for p in pods])
+
+
+def services_table(ns: "Any") -> Table:
+    """The namespace's Services as `kubectl get svc` shows them."""
+    svcs = ns.services()
+    rows = []
+    for s in svcs:
+        ports = ",".join(f"{p.port}{':' + str(p.node_port) if p.node_port else ''}/{p.protocol}" for p in s.ports)
+        external = s.external_name or s.external_address or ("<pending>" if s.type == "LoadBalancer" else "<none>")
+        rows.append((s.name, s.type, s.cluster_ip or "<none>", external, ports or "<none>",
+                     _labels(dict(s.selector)) if s.selector else "<none>"))
+    return Table(rows, ["name", "type", "cluster-ip", "external-ip", "port(s)", "selector"],
+                 title=f"Services in {ns.name}")
+
+
+def dns_table(*answers: "Any") -> Table:
+    """DNS answers (grader.observations.DnsAnswer), one row per record (or per empty answer)."""
+    rows, colours = [], []
+    for a in answers:
+        if not a.records:
+            rows.append((a.query, a.rtype, a.rcode, a.name or "-", "-", "-"))
+            colours.append(BAD if a.rcode != "NOERROR" else WARN)
+        for r in a.records:
+            rows.append((a.query, a.rtype, a.rcode, r.name, r.rtype, r.value))
+            colours.append(GOOD)
+    return Table(rows, ["asked", "type", "rcode", "answer name", "record", "value"], colours=colours)
+
+
+def outcomes_table(outcomes: "Iterable[Any]") -> Table:
+    """Probe outcomes (grader.observations.Outcome): target, status, who answered, why."""
+    outs = list(outcomes)
+    rows = [(o.target, o.status.value, (o.pod or "-").split("/", 1)[-1], o.body or "-", o.reason or "-")
+            for o in outs]
+    return Table(rows, ["target", "status", "answered by", "body", "why"],
+                 colours=[GOOD if o.ok else BAD for o in outs])
+
+
+def answer_counts(outcomes: "Iterable[Any]") -> Table:
+    """How many requests each pod answered (load balancing, seen through /hostname)."""
+    counts: dict[str, int] = {}
+    for o in outcomes:
+        who = (o.pod or o.status.value).split("/", 1)[-1]
+        counts[who] = counts.get(who, 0) + 1
+    total = sum(counts.values()) or 1
+    rows = [(who, n, "#" * round(20 * n / total)) for who, n in sorted(counts.items())]
+    return Table(rows, ["answered by", "requests", "share"])
+
+
+def _yes(flag: bool) -> str:
+    return "yes" if flag else "no"
+
+
+def _labels(labels: "Any") -> str:
+    shown = {k: v for k, v in dict(labels).items() if k != "pod-template-hash"}
+    return ",".join(f"{k}={v}" for k, v in sorted(shown.items())) or "<none>"
+
+
+class Mermaid:
+    """A mermaid diagram as a notebook output: rendered by JupyterLab (>= 4.1) from a
+    ```mermaid Markdown block, shown as its source in a terminal."""
+
+    def __init__(self, source: str) -> None:
+        self.source = source
+
+    def __str__(self) -> str:
+        return self.source
+
+    def __repr__(self) -> str:
+        return self.source
+
+    def _repr_markdown_(self) -> str:
+        return "```mermaid\n" + self.source + "\n```"
+
+
+def topology(ns: "Any") -> Mermaid:
+    """Services -> their endpoint pods -> the rest of the namespace's pods, from the
+    namespace's current state: what a Service actually selects, not what its YAML meant."""
+    lines = ["flowchart LR"]
+    pods = ns.pods()
+    ids = {p.name: _mermaid_id(f"{ns.name}/{p.name}") for p in pods}
+    lines.append(f"  subgraph ns_{re.sub(r'[^A-Za-z0-9_]', '_', ns.name)}[\"namespace {ns.name}\"]")
+    for s in ns.services():
+        sid = "svc_" + re.sub(r"[^A-Za-z0-9_]", "_", s.name)
+        ports = ",".join(str(p.port) for p in s.ports)
+        addr = s.external_name or ("headless" if s.headless else s.cluster_ip)
+        lines.append(f"    {sid}([\"svc/{s.name}<br/>{s.type} {addr}<br/>:{ports}\"])")
+    for p in pods:
+        state = "" if p.ready else "<br/>(not ready)"
+        lines.append(f"    {ids[p.name]}[\"{p.name}<br/>{p.ip or 'Pending'}{state}\"]")
+    lines.append("  end")
+    for s in ns.services():
+        sid = "svc_" + re.sub(r"[^A-Za-z0-9_]", "_", s.name)
+        if s.type == "ExternalName":
+            lines.append(f"  {sid} -. CNAME .-> ext_{sid}[\"{s.external_name}\"]")
+            continue
+        seen: set[str] = set()
+        for e in ns.endpoints(s.name):
+            name = (e.pod or "").split("/", 1)[-1]
+            if name in ids and (name, e.ready) not in seen:
+                seen.add((name, e.ready))
+                arrow = "-->" if e.ready else "-.->"
+                lines.append(f"  {sid} {arrow}|{e.port}| {ids[name]}")
+    return Mermaid("\n".join(lines))

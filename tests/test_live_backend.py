@@ -1203,3 +1203,10 @@ def test_pods_carry_their_labels_and_readiness(w: World) -> None:
     refs = {p.name: p for p in w.ns().pods()}
     assert refs["a"].labels == {"app": "web"} and refs["a"].ready
     assert refs["b"].labels == {"app": "db"} and not refs["b"].ready
+
+
+def test_services_lists_every_service_by_name(w: World) -> None:
+    for n in ("web", "api"):
+        w.core.services[n] = {"metadata": {"name": n, "namespace": NS},
+                              "spec": {"clusterIP": "10.96.0.9", "ports": [{"port": 80}]}}
+    assert [s.name for s in w.ns().services()] == ["api", "web"]

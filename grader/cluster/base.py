@@ -43,6 +43,9 @@ class Namespace(Protocol):
     def service(self, name: str) -> ServiceInfo | None:
         """The Service as stored after defaulting and allocation; None if there is none."""
 
+    def services(self) -> list[ServiceInfo]:
+        """Every Service of the namespace, by name."""
+
     def lookup(self, name: str, frm: str, rtype: str = "A") -> DnsAnswer:
         """Resolve `name` as a pod matching selector `frm` (e.g. "app=frontend") would."""
 

@@ -700,6 +700,10 @@ class LiveNamespace:
                                ready=pod_is_ready(p)), p)
                        for p in pods if _pod_counts(p)), key=lambda pair: pair[0].name)
 
+    def services(self) -> list[ServiceInfo]:
+        """Every Service of the namespace, by name."""
+        return sorted((service_info(s) for s in self._api.list_services(self.name)), key=lambda s: s.name)
+
     def service(self, name: str) -> ServiceInfo | None:
         """The Service as the API server stores it (allocated ClusterIP and nodePorts, the
         load balancer's address once the controller has written it)."""

@@ -96,6 +96,11 @@ class OfflineNamespace:
     def endpoints(self, service: str) -> list[Endpoint]:
         return self.state.endpoints(self.name, service)
 
+    def services(self) -> list[ServiceInfo]:
+        """Every Service of the namespace, by name."""
+        names = sorted(s.name for s in self.state.services if s.namespace == self.name)
+        return [info for info in (self.service(n) for n in names) if info is not None]
+
     def service(self, name: str) -> ServiceInfo | None:
         svc = self.state.service(self.name, name)
         if svc is None:
