@@ -214,3 +214,13 @@ def test_report_renders_html_with_escaped_feedback(ns) -> None:
     assert "&lt;b&gt;x&lt;/b&gt;" in html and "a &lt; b" in html
     assert report.to_dict()["results"][0] == {"name": "<b>x</b>", "earned": 0.0, "points": 1.0,
                                               "passed": False, "feedback": "a < b", "hidden": False}
+
+
+def test_reason_body_keeps_what_explains_a_denied_cell() -> None:
+    from grader.checks.policy import reason_body
+
+    reason = ("Denied: a/x -> a/y on 80/TCP. a/x is not isolated for egress: no NetworkPolicy in a "
+              "selects a/x. a/y is isolated for ingress by a/deny, and no rule of a/deny allows "
+              "ingress from a/x on 80/TCP.")
+    assert reason_body(reason) == ("a/y is isolated for ingress by a/deny, and no rule of a/deny "
+                                   "allows ingress from a/x on 80/TCP.")

@@ -4,6 +4,7 @@ cells with the engine's own reason, so "why" comes with every mistake.
 """
 from __future__ import annotations
 
+import re
 from typing import Any, Callable, Iterable, Mapping, Union
 
 from grader.checks.core import Check, Verdict, partial
@@ -100,14 +101,20 @@ def _with_reason(actual: Matrix, sentence: str, namespace: str) -> str:
     return f"{sentence} ({why})" if why else sentence
 
 
-def reason_body(reason: str, limit: int = 240) -> str:
-    """The engine's reason without its headline ("Allowed: a -> b on 80/TCP."), which only
-    repeats the cell: what is left says which policy isolates whom and which rule allows."""
+def reason_body(reason: str, limit: int = 300) -> str:
+    """The engine's reason, cut to what explains the cell: without its headline ("Allowed:
+    a -> b on 80/TCP.", which only repeats the cell) and, for a denied cell, without the
+    sentences about a side that is not isolated (they explain nothing about the drop)."""
     text = reason.strip()
     head, sep, rest = text.partition(". ")
-    if sep and (head.startswith("Allowed") or head.startswith("Denied")):
+    denied = head.startswith("Denied")
+    if sep and (head.startswith("Allowed") or denied):
         text = rest
     text = text.replace(".;", ";").strip()
+    sentences = re.split(r"(?<=\.) (?=\S)", text)
+    idle = "is not isolated" if denied else "is not isolated for egress"
+    kept = [s for s in sentences if idle not in s]
+    text = " ".join(kept) or text
     return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
 
 
