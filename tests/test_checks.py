@@ -224,3 +224,18 @@ def test_reason_body_keeps_what_explains_a_denied_cell() -> None:
               "ingress from a/x on 80/TCP.")
     assert reason_body(reason) == ("a/y is isolated for ingress by a/deny, and no rule of a/deny "
                                    "allows ingress from a/x on 80/TCP.")
+
+
+def test_a_dns_timeout_points_at_egress_policy(ns) -> None:
+    ns.apply(SERVICE)
+    ns.apply("""
+apiVersion: networking.k8s.io/v1
+kind: NetworkPolicy
+metadata: {name: frontend-no-egress}
+spec:
+  podSelector: {matchLabels: {app: frontend}}
+  policyTypes: [Egress]
+""")
+    fb = checks.run(ns, [PART[2]]).results[0].feedback
+    assert fb.startswith("A backend from app=frontend: expected NOERROR, got TIMEOUT")
+    assert "allow UDP and TCP 53 to the kube-dns pods" in fb

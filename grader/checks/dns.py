@@ -21,8 +21,14 @@ def resolves(name: str, frm: str, *, rtype: str = "A", rcode: str = "NOERROR",
         ans = ns.lookup(name, frm=frm, rtype=rtype)
         asked = f"{rtype} {name} from {frm}"
         if ans.rcode != rcode:
-            return failed(f"{asked}: expected {rcode}, got {ans.rcode}"
-                          + (f" (answered for {ans.name})" if ans.name else ""))
+            hint = f" (answered for {ans.name})" if ans.name else ""
+            if ans.rcode == "TIMEOUT":
+                hint = (" (the query got no answer from CoreDNS: if the pod is isolated for egress, "
+                        "allow UDP and TCP 53 to the kube-dns pods in kube-system)")
+            elif ans.rcode == "NXDOMAIN":
+                hint = (" (no such name: check the spelling, the namespace in the name, and that "
+                        "the Service exists)")
+            return failed(f"{asked}: expected {rcode}, got {ans.rcode}{hint}")
         if to_service is not None:
             svc = ns.service(to_service)
             if svc is None:
