@@ -34,9 +34,9 @@ def _stored(s: Session, kind: Kind, name: str) -> dict[str, Any]:
     if obj is None:
         if kind.kind == "Pod" and any(p.name == name for p in s.state.pods_in(s.namespace)):
             owner = next(p.owner for p in s.state.pods_in(s.namespace) if p.name == name)
-            raise NotModelled(f"{s.inv.verb} on pod {name}, which {owner} owns: the model derives that pod "
-                              f"from its {owner.split('/')[0]}'s template, so change the template instead "
-                              f"(e.g. kubectl patch {owner.split('/')[0].lower()} {owner.split('/')[1]} ...)")
+            raise NotModelled(f"{s.inv.verb} of pod {name}",
+                              f"{owner} owns it and the model derives that pod from its template: change the "
+                              f"template instead, e.g. kubectl patch {owner.split('/')[0].lower()} {owner.split('/')[1]} ...")
         raise KubectlError(not_found(kind, name))
     return obj
 

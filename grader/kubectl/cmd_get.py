@@ -79,7 +79,7 @@ def run(s: Session) -> None:
                 template = output.split("=", 1)[1]
                 text = jsonpath.render(template, data)
                 if text:
-                    s.out.append(text)
+                    s.write(text)
     elif output == "name":
         for kind, objs in results:
             for o in objs:
@@ -91,7 +91,7 @@ def run(s: Session) -> None:
                                  no_headers=bool(inv.flag("no-headers")))
                   for kind, objs in results if objs]
         if tables:
-            s.out.append("\n".join(tables))
+            s.write("\n".join(tables))
     else:
         raise KubectlError(
             f'error: unable to match a printer suitable for the output format "{output}", allowed formats '

@@ -310,7 +310,7 @@ def run(s: Session) -> None:
             objs, _ = select(s, kind, [])
             texts.extend(fn(s, o) for o in objs)
     if texts:
-        s.out.append("\n\n".join(t.rstrip("\n") + "\n" for t in texts))
+        s.write("\n\n".join(t.rstrip("\n") + "\n" for t in texts))
     elif not errors:
         s.warn(f"No resources found in {s.namespace} namespace.")
     if errors:

@@ -13,8 +13,10 @@ from grader.kubectl.result import KubectlError, Result
 from grader.kubectl.session import Session
 
 
-def not_modelled(what: str) -> str:
-    return f"kubectl {what} is not modelled offline; in live mode it runs the real kubectl"
+def not_modelled(what: str, hint: str = "") -> str:
+    """The honest answer for what the model cannot do; `hint` says what it can instead."""
+    text = f"kubectl {what} is not modelled offline; in live mode it runs the real kubectl"
+    return f"{text} ({hint})" if hint else text
 
 
 def _handlers() -> dict[str, Callable[[Session], None]]:
@@ -39,12 +41,20 @@ def run(ns: Any, line: str | list[str], *, stdin: str | None = None, clock: Any 
     handler = _handlers().get(inv.verb)
     s = Session(ns=ns, inv=inv, stdin=stdin, clock=clock)
     if handler is None:
-        return Result(stderr=not_modelled(inv.verb) + "\n", code=1)
+        return _result(s, not_modelled(inv.verb), 1)
     try:
         handler(s)
     except NotModelled as exc:
-        what = str(exc) or inv.verb
-        return Result(stdout="".join(s.out), stderr="".join(s.err) + not_modelled(f"{inv.verb} {what}" if not what.startswith(inv.verb) else what) + "\n", code=1)
+        what = exc.args[0] if exc.args else ""
+        what = what if what.split(" ")[0] == inv.verb else f"{inv.verb} {what}".strip()
+        hint = exc.args[1] if len(exc.args) > 1 else ""
+        return _result(s, not_modelled(what, hint), 1)
     except KubectlError as exc:
-        return Result(stdout="".join(s.out), stderr="".join(s.err) + exc.message.rstrip("\n") + "\n", code=exc.code)
-    return Result(stdout="".join(s.out), stderr="".join(s.err), code=0)
+        return _result(s, exc.message, exc.code)
+    return _result(s, None, 0)
+
+
+def _result(s: Session, error: str | None, code: int) -> Result:
+    if error is not None:
+        s.warn(error.rstrip("\n"))
+    return Result(stdout="".join(s.out), stderr="".join(s.err), code=code, combined="".join(s.log))

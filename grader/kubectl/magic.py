@@ -1,0 +1,57 @@
+"""`%kubectl` and `%%kubectl`: a thin shell over grader.kubectl.run.
+
+    %load_ext grader.kubectl
+    %kubectl get svc -o wide
+    %%kubectl apply -f -
+    <YAML: the cell body is kubectl's stdin>
+
+Where the text goes: nbgrader scores a cell 0 when it writes to stderr, so by default the
+magic prints kubectl's stderr (errors, warnings, "No resources found") to the cell's
+*stdout*, in the order kubectl wrote them, exactly as a terminal shows them. Set
+SVCLAB_KUBECTL_STDERR=stderr to send them to stderr instead. A failed command never raises:
+the cell shows kubectl's error and the notebook goes on (the Result is the magic's value
+for `r = %kubectl ...`, with `.code`).
+"""
+from __future__ import annotations
+
+import os
+import sys
+from typing import Any
+
+from grader.kubectl.result import Result
+
+
+def _namespace(shell: Any) -> Any:
+    from grader.kubectl.context import current
+    return current(getattr(shell, "user_ns", None))
+
+
+def run_magic(line: str, cell: str | None, shell: Any = None) -> Result:
+    """Run one magic invocation and print its output; returns the Result."""
+    import grader.kubectl as kubectl
+    try:
+        ns = _namespace(shell)
+    except LookupError as exc:
+        print(f"error: {exc}")
+        return Result(stderr=f"error: {exc}\n", code=1)
+    if kubectl.is_live(ns):
+        from grader.kubectl import live
+        warning = live.check_version(ns)
+        if warning:
+            print(warning)
+    result = kubectl.run(ns, line, stdin=cell)
+    if os.environ.get("SVCLAB_KUBECTL_STDERR", "stdout") == "stderr":
+        sys.stdout.write(result.stdout)
+        sys.stderr.write(result.stderr)
+    else:
+        sys.stdout.write(result.output)
+    return result
+
+
+def register(ipython: Any) -> None:
+    from IPython.core.magic import register_line_cell_magic  # noqa: F401  (imported for IPython only)
+
+    def kubectl(line: str, cell: str | None = None) -> None:
+        run_magic(line, cell, ipython)
+
+    ipython.register_magic_function(kubectl, magic_kind="line_cell", magic_name="kubectl")
