@@ -9,8 +9,8 @@ Where the text goes: nbgrader scores a cell 0 when it writes to stderr, so by de
 magic prints kubectl's stderr (errors, warnings, "No resources found") to the cell's
 *stdout*, in the order kubectl wrote them, exactly as a terminal shows them. Set
 SVCLAB_KUBECTL_STDERR=stderr to send them to stderr instead. A failed command never raises:
-the cell shows kubectl's error and the notebook goes on (the Result is the magic's value
-for `r = %kubectl ...`, with `.code`).
+the cell shows kubectl's error and the notebook goes on. Code that needs the exit status
+calls `grader.kubectl.run(ns, "...")`, which returns a Result with `.code`.
 """
 from __future__ import annotations
 
@@ -49,8 +49,6 @@ def run_magic(line: str, cell: str | None, shell: Any = None) -> Result:
 
 
 def register(ipython: Any) -> None:
-    from IPython.core.magic import register_line_cell_magic  # noqa: F401  (imported for IPython only)
-
     def kubectl(line: str, cell: str | None = None) -> None:
         run_magic(line, cell, ipython)
 

@@ -1,0 +1,118 @@
+"""Live kubectl at the subprocess boundary: the exact argv and environment handed to the
+real binary, stdin for `apply -f -`, the version-skew check. The `live` tests at the end
+run the real kubectl against a real cluster (skipped without one)."""
+from __future__ import annotations
+
+import json
+import subprocess
+from types import SimpleNamespace
+
+import pytest
+
+import grader.kubectl as kubectl
+from grader.kubectl import live
+
+
+class FakeRunner:
+    def __init__(self, stdout: str = "", stderr: str = "", code: int = 0) -> None:
+        self.calls: list[dict] = []
+        self.answer = (stdout, stderr, code)
+
+    def __call__(self, argv, **kw):
+        self.calls.append({"argv": argv, **kw})
+        out, err, code = self.answer
+        return subprocess.CompletedProcess(argv, code, out, err)
+
+
+def live_ns(name="lab1", context="kind-svclab", kubeconfig=None):
+    cluster = SimpleNamespace(mode="live", context=context, kubeconfig=kubeconfig)
+    return SimpleNamespace(cluster=cluster, name=name)
+
+
+def test_argv_puts_context_and_namespace_before_the_learners_words():
+    fake = FakeRunner(stdout="NAME ...\n")
+    r = live.run(live_ns(), "get svc -o wide", runner=fake, base_env={"SVCLAB_KUBECTL": "/opt/kubectl", "HOME": "/h"})
+    call = fake.calls[0]
+    assert call["argv"] == ["/opt/kubectl", "--context", "kind-svclab", "--namespace", "lab1", "get", "svc", "-o", "wide"]
+    assert call["env"] == {"SVCLAB_KUBECTL": "/opt/kubectl", "HOME": "/h"}
+    assert call["input"] == "" and call["capture_output"] and call["text"] and call["check"] is False
+    assert r.stdout == "NAME ...\n" and r.code == 0
+
+
+def test_quoted_words_reach_kubectl_unsplit_and_stdin_is_passed():
+    fake = FakeRunner()
+    live.run(live_ns(), """patch svc web -p '{"spec": {"type": "NodePort"}}'""", runner=fake,
+             base_env={"SVCLAB_KUBECTL": "k"})
+    assert fake.calls[0]["argv"][-2:] == ["-p", '{"spec": {"type": "NodePort"}}']
+    live.run(live_ns(), "apply -f -", stdin="kind: Service\n", runner=fake, base_env={"SVCLAB_KUBECTL": "k"})
+    assert fake.calls[1]["input"] == "kind: Service\n" and fake.calls[1]["argv"][-2:] == ["-f", "-"]
+
+
+def test_kubeconfig_of_the_cluster_is_exported():
+    fake = FakeRunner()
+    live.run(live_ns(kubeconfig="/tmp/kc", context=None), "get pods", runner=fake, base_env={"SVCLAB_KUBECTL": "k"})
+    call = fake.calls[0]
+    assert call["argv"] == ["k", "--namespace", "lab1", "get", "pods"]          # no context: kubeconfig's current
+    assert call["env"]["KUBECONFIG"] == "/tmp/kc"
+
+
+def test_failures_come_back_as_kubectls_own_streams():
+    fake = FakeRunner(stderr='Error from server (NotFound): services "x" not found\n', code=1)
+    r = live.run(live_ns(), "get svc x", runner=fake, base_env={"SVCLAB_KUBECTL": "k"})
+    assert (r.code, r.stdout, r.stderr) == (1, "", 'Error from server (NotFound): services "x" not found\n')
+
+
+def test_timeout_stops_kubectl():
+    def slow(argv, **kw):
+        raise subprocess.TimeoutExpired(argv, kw["timeout"])
+    r = live.run(live_ns(), "get pods -w", runner=slow, base_env={"SVCLAB_KUBECTL": "k"}, timeout=3)
+    assert r.code == 124 and "did not finish within 3s" in r.stderr
+
+
+def test_binary_comes_from_the_pinned_wheel():
+    path = live.kubectl_binary({})
+    out = subprocess.run([path, "version", "--client", "-o", "json"], capture_output=True, text=True, check=True)
+    assert json.loads(out.stdout)["clientVersion"]["minor"] == str(live.EXPECTED_MINOR)
+
+
+def _version_json(client_minor, server_minor):
+    return json.dumps({"clientVersion": {"major": "1", "minor": str(client_minor)},
+                       "serverVersion": {"major": "1", "minor": f"{server_minor}+"}})
+
+
+@pytest.mark.parametrize("client,server,warns", [(37, 37, False), (37, 36, False), (37, 38, False),
+                                                  (37, 35, True), (37, 39, True)])
+def test_version_skew_check(client, server, warns):
+    live._checked.clear()
+    fake = FakeRunner(stdout=_version_json(client, server))
+    msg = live.check_version(live_ns(), runner=fake, base_env={"SVCLAB_KUBECTL": "k"})
+    assert fake.calls[0]["argv"][-3:] == ["version", "-o", "json"]
+    assert bool(msg) is warns
+    if warns:
+        assert f"1.{server}" in msg and "skew" in msg
+    live.check_version(live_ns(), runner=fake, base_env={"SVCLAB_KUBECTL": "k"})
+    assert len(fake.calls) == 1                              # asked once per context
+
+
+def test_run_dispatches_on_the_namespaces_mode(monkeypatch):
+    seen = []
+    monkeypatch.setattr(live, "run", lambda ns, line, **kw: seen.append(line) or kubectl.Result("x"))
+    assert kubectl.run(live_ns(), "get pods").stdout == "x" and seen == ["get pods"]
+
+
+# ------------------------------------------------------------------ real cluster
+@pytest.mark.live
+def test_live_get_svc_matches_offline_columns():
+    import grader
+    cluster = grader.connect(mode="live", quiet=True)
+    ns = cluster.namespace("kubectl-live")
+    try:
+        ns.apply("apiVersion: v1\nkind: Service\nmetadata: {name: web}\nspec: {selector: {app: web}, ports: [{port: 80}]}\n")
+        r = kubectl.run(ns, "get svc web")
+        assert r.ok
+        header = r.stdout.splitlines()[0].split()
+        assert header == ["NAME", "TYPE", "CLUSTER-IP", "EXTERNAL-IP", "PORT(S)", "AGE"]
+        assert r.stdout.splitlines()[1].split()[1:5] == ["ClusterIP", r.stdout.splitlines()[1].split()[2], "<none>", "80/TCP"]
+        assert live.check_version(ns) == ""
+    finally:
+        ns.delete()

@@ -1,0 +1,81 @@
+"""The magics in a real IPython shell: registration by %load_ext, output on stdout only
+(nbgrader zeroes cells that write to stderr), the cell body as stdin, and how the magic
+finds its namespace."""
+from __future__ import annotations
+
+import pytest
+
+import grader.kubectl as kubectl
+from grader.kubectl import context
+from tests.kubectl_fixtures import make_ns
+
+
+@pytest.fixture
+def shell():
+    from IPython.core.interactiveshell import InteractiveShell
+    sh = InteractiveShell.instance()
+    sh.run_line_magic("load_ext", "grader.kubectl")
+    yield sh
+    context.reset()
+    for k in [k for k in sh.user_ns if k in ("ns", "other")]:
+        del sh.user_ns[k]
+
+
+def test_line_magic_prints_kubectls_output_on_stdout(shell, capsys):
+    ns, _ = make_ns()
+    kubectl.use(ns)
+    shell.run_line_magic("kubectl", "get svc hello")
+    out, err = capsys.readouterr()
+    assert out.splitlines()[0].split()[:2] == ["NAME", "TYPE"] and err == ""
+
+
+def test_errors_go_to_stdout_not_stderr(shell, capsys):
+    ns, _ = make_ns()
+    kubectl.use(ns)
+    shell.run_line_magic("kubectl", "get svc nope")
+    out, err = capsys.readouterr()
+    assert out == 'Error from server (NotFound): services "nope" not found\n' and err == ""
+
+
+def test_stderr_can_be_asked_for(shell, capsys, monkeypatch):
+    ns, _ = make_ns()
+    kubectl.use(ns)
+    monkeypatch.setenv("SVCLAB_KUBECTL_STDERR", "stderr")
+    shell.run_line_magic("kubectl", "get svc nope")
+    out, err = capsys.readouterr()
+    assert out == "" and "NotFound" in err
+
+
+def test_cell_magic_body_is_stdin(shell, capsys):
+    ns, _ = make_ns(manifests="")
+    kubectl.use(ns)
+    shell.run_cell_magic("kubectl", "apply -f -", "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: c}\ndata: {a: b}\n")
+    assert capsys.readouterr().out == "configmap/c created\n"
+    assert ns.cluster.state.get("ConfigMap", "c", "demo") is not None
+
+
+def test_namespace_found_in_the_notebooks_variables(shell, capsys):
+    context.reset()
+    ns, _ = make_ns()
+    shell.user_ns["ns"] = ns
+    shell.run_line_magic("kubectl", "get deploy -o name")
+    assert capsys.readouterr().out == "deployment.apps/hello\n"
+    other, _ = make_ns("other")
+    shell.user_ns["other"] = other
+    shell.run_line_magic("kubectl", "get deploy")
+    out = capsys.readouterr().out
+    assert "several namespaces" in out and "kubectl.use(ns)" in out
+    kubectl.use(other)
+    shell.run_line_magic("kubectl", "get deploy -o name")
+    assert capsys.readouterr().out == "deployment.apps/hello\n"
+
+
+def test_without_any_namespace_the_magic_says_what_to_do(shell, capsys):
+    context.reset()
+    shell.run_line_magic("kubectl", "get pods")
+    assert "grader.kubectl.use(ns)" in capsys.readouterr().out
+
+
+def test_use_refuses_what_is_not_a_namespace():
+    with pytest.raises(TypeError, match="needs a Namespace"):
+        kubectl.use("demo")
