@@ -46,6 +46,16 @@ def test_stderr_can_be_asked_for(shell, capsys, monkeypatch):
     assert out == "" and "NotFound" in err
 
 
+def test_jsonpath_braces_reach_kubectl_unexpanded(shell, capsys):
+    ns, _ = make_ns()
+    kubectl.use(ns)
+    shell.user_ns["spec"] = "python's, not kubectl's"
+    shell.run_cell("""%kubectl get svc hello -o jsonpath='{.spec.clusterIP}{"\\n"}'""")
+    assert capsys.readouterr().out == ns.cluster.state.service("demo", "hello").cluster_ip + "\n"
+    # IPython would otherwise substitute {expr} from the notebook's variables
+    assert getattr(shell.find_line_magic("kubectl"), "_ipython_magic_no_var_expand", False)
+
+
 def test_cell_magic_body_is_stdin(shell, capsys):
     ns, _ = make_ns(manifests="")
     kubectl.use(ns)

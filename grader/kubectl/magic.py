@@ -49,6 +49,11 @@ def run_magic(line: str, cell: str | None, shell: Any = None) -> Result:
 
 
 def register(ipython: Any) -> None:
+    from IPython.core.magic import no_var_expand
+
+    # No {var} expansion: kubectl's own JSONPath templates use braces
+    # (`-o jsonpath={.spec.clusterIP}`); Python values go through grader.kubectl.run.
+    @no_var_expand
     def kubectl(line: str, cell: str | None = None) -> None:
         run_magic(line, cell, ipython)
 
