@@ -294,3 +294,75 @@ def test_run_without_attach(env):
     assert run(ns, "run idle --image=busybox:1.36 -- sleep 3600").stdout == "pod/idle created\n"
     assert ns.pod("idle").labels == {"run": "idle"}
     assert run(ns, "run x --rm --image=busybox:1.36").stderr == "error: --rm should only be used for attached containers\n"
+
+
+# ------------------------------------------------------------------ against the real binary
+REAL_CLIENT_SIDE = [
+    "create deployment web --image=registry.k8s.io/e2e-test-images/agnhost:2.53 --port=8080 --replicas=2 "
+    "--dry-run=client -o yaml -- /agnhost netexec --http-port=8080",
+    "create deployment plain --image=busybox:1.36 --dry-run=client -o yaml",
+    "create service nodeport np --tcp=80:8080 --node-port=30080 --dry-run=client -o yaml",
+    "create service clusterip c --tcp=80:http --tcp=443:8443 --dry-run=client -o yaml",
+    "create service externalname db --external-name=db.example.com --dry-run=client -o yaml",
+    "create deployment web --image=busybox:1.36 --dry-run=client -o json",
+    "create deployment web --image=busybox:1.36 --port=80 --dry-run=client -o json -- sleep 1",
+    "create service nodeport np --tcp=80:8080 --node-port=30080 --dry-run=client -o json",
+    "create deployment web --image=busybox:1.36 --dry-run=client",
+]
+
+
+@pytest.mark.parametrize("line", REAL_CLIENT_SIDE)
+def test_client_side_output_is_byte_for_byte_the_real_kubectls(line, env, tmp_path):
+    """These commands never reach a server, so the pinned kubectl binary can run them here:
+    the offline answer must be identical."""
+    import shlex
+    import subprocess
+
+    from grader.kubectl.live import kubectl_binary
+    ns, _ = env
+    real = subprocess.run([kubectl_binary({}), *shlex.split(line)], capture_output=True, text=True,
+                          env={"KUBECONFIG": str(tmp_path / "none"), "HOME": str(tmp_path)}, timeout=30)
+    ours = run(ns, line)
+    assert (ours.stdout, ours.code) == (real.stdout, real.returncode)
+    assert ns.cluster.state.get("Deployment", "web", "demo") is None        # a dry run changes nothing
+
+
+SVC_FILE = """apiVersion: v1
+kind: Service
+metadata: {name: hello}
+spec:
+  selector: {app: hello}
+  ports: [{port: 80, targetPort: http, name: http}, {port: 443, targetPort: 8443, name: https}]
+"""
+PATCHES = [
+    ("strategic", '{"spec":{"ports":[{"port":81,"targetPort":8080,"name":"alt"},{"port":80,"name":"web"}]}}'),
+    ("strategic", '{"spec":{"ports":[{"port":443,"targetPort":9443}]}}'),
+    ("strategic", '{"spec":{"ports":[{"port":80,"$patch":"delete"}]}}'),
+    ("strategic", '{"spec":{"type":"NodePort","selector":{"tier":"web"}}}'),
+    ("merge", '{"spec":{"ports":[{"port":90,"targetPort":8080}],"selector":{"app":null,"v":"2"}}}'),
+    ("json", '[{"op":"replace","path":"/spec/ports/0/port","value":8080},{"op":"add","path":"/metadata/labels","value":{"a":"b"}}]'),
+]
+
+
+@pytest.mark.parametrize("ptype,patch", PATCHES)
+def test_patch_result_is_the_real_kubectls(ptype, patch, env, tmp_path):
+    """`kubectl patch --local` runs apimachinery's own patch code client-side: the object the
+    offline patch stores must be the one it computes."""
+    import json
+    import shlex
+    import subprocess
+
+    from grader.kubectl.live import kubectl_binary
+    ns, _ = env
+    f = tmp_path / "svc.yaml"
+    f.write_text(SVC_FILE.replace("name: hello}", "name: hello2}"))
+    real = subprocess.run([kubectl_binary({}), "patch", "-f", str(f), "--local", "--type", ptype, "-p", patch,
+                           "-o", "json"], capture_output=True, text=True,
+                          env={"KUBECONFIG": str(tmp_path / "none"), "HOME": str(tmp_path)}, timeout=30, check=True)
+    expected = json.loads(real.stdout)
+    run(ns, "apply -f -", stdin=SVC_FILE.replace("name: hello}", "name: hello2}"))
+    r = run(ns, f"patch svc hello2 --type={ptype} -p {shlex.quote(patch)}")
+    assert r.ok, r.output
+    stored = ns.cluster.state.get("Service", "hello2", "demo")
+    stored["metadata"].pop("namespace")
+    assert stored == expected

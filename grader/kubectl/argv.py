@@ -33,7 +33,7 @@ FLAGS: dict[str, tuple[str, str]] = {
     "wait": ("", VALUE), "timeout": ("", VALUE), "quiet": ("q", BOOL), "address": ("", VALUE),
     "cluster-ip": ("", VALUE), "session-affinity": ("", VALUE), "node-port": ("", VALUE),
     "external-name": ("", VALUE), "recursive-explain": ("", BOOL), "api-version": ("", VALUE),
-    "grace-period": ("", VALUE), "force": ("", BOOL), "now": ("", BOOL),
+    "grace-period": ("", VALUE), "force": ("", BOOL), "now": ("", BOOL), "watch": ("w", BOOL),
 }
 _SHORT = {short: long for long, (short, _) in FLAGS.items() if short}
 

@@ -188,12 +188,95 @@ def run_create(s: Session) -> None:
         raise NotModelled(f"create {what}")
     kind = by_kind(obj["kind"])
     name = obj["metadata"]["name"]
+    if inv.flag("dry-run"):
+        _print_dry_run(s, kind, obj)
+        return
     if s.state.get(kind.kind, name, s.namespace) is not None:
         raise KubectlError(f'error: failed to create {kind.kind.lower()}: {kind.qualified} "{name}" already exists'
                            if kind.kind == "Deployment" else
                            f'error: failed to create {_svc_kind(rest)} service: services "{name}" already exists')
     apply_objects(s, obj)
     s.print(f"{kind.singular}/{name} created")
+
+
+def client_side(obj: dict[str, Any]) -> dict[str, Any]:
+    """The object as kubectl builds it before sending it (what `--dry-run=client -o yaml`
+    prints): empty strategy/resources/status structs included, nothing the server adds."""
+    import copy
+    out = copy.deepcopy(obj)
+    if out["kind"] == "Deployment":
+        out["spec"]["strategy"] = {}
+        for c in out["spec"]["template"]["spec"]["containers"]:
+            c["resources"] = {}
+        out["status"] = {}
+    elif out["kind"] == "Service":
+        out["status"] = {"loadBalancer": {}}
+    return out
+
+
+#: Go struct field order of the types `kubectl create` builds, by where the struct sits: a
+#: typed object marshals to JSON in this order (a map, as `get -o json` prints, sorts its keys).
+GO_FIELD_ORDER: dict[str, list[str]] = {
+    "object": ["kind", "apiVersion", "metadata", "spec", "status"],
+    "metadata": ["name", "generateName", "namespace", "labels", "annotations"],
+    "Deployment.spec": ["replicas", "selector", "template", "strategy"],
+    "template": ["metadata", "spec"],
+    "container": ["name", "image", "command", "args", "workingDir", "ports", "env", "resources"],
+    "containerPort": ["name", "hostPort", "containerPort", "protocol"],
+    "Service.spec": ["ports", "selector", "clusterIP", "clusterIPs", "type", "externalName"],
+    "servicePort": ["name", "protocol", "appProtocol", "port", "targetPort", "nodePort"],
+}
+
+
+def _ordered(d: dict[str, Any], where: str) -> dict[str, Any]:
+    order = GO_FIELD_ORDER.get(where, [])
+    rank = {k: i for i, k in enumerate(order)}
+    return {k: d[k] for k in sorted(d, key=lambda k: (rank.get(k, len(rank)), k))}
+
+
+def go_order(obj: dict[str, Any]) -> dict[str, Any]:
+    """A copy of a Deployment or Service kubectl created, keys in Go struct order."""
+    import copy
+    o = copy.deepcopy(obj)
+    kind = o.get("kind")
+    o["metadata"] = _ordered(o.get("metadata") or {}, "metadata")
+    spec = o.get("spec") or {}
+    if kind == "Deployment":
+        t = spec.get("template") or {}
+        t["metadata"] = _ordered(t.get("metadata") or {}, "metadata")
+        pod = t.get("spec") or {}
+        pod["containers"] = [_ordered({**c, "ports": [_ordered(p, "containerPort") for p in c["ports"]]}
+                                      if c.get("ports") else c, "container") for c in pod.get("containers") or []]
+        spec["template"] = _ordered(t, "template")
+        o["spec"] = _ordered(spec, "Deployment.spec")
+    elif kind == "Service":
+        if spec.get("ports"):
+            spec["ports"] = [_ordered(p, "servicePort") for p in spec["ports"]]
+        o["spec"] = _ordered(spec, "Service.spec")
+    return _ordered(o, "object")
+
+
+def _print_dry_run(s: Session, kind: Any, obj: dict[str, Any]) -> None:
+    from grader.kubectl import printers
+    mode = str(s.inv.flag("dry-run"))
+    if mode not in ("client", "server", "none"):
+        raise KubectlError(f'error: Invalid dry-run value ({mode}). Must be "none", "server", or "client".')
+    if mode == "server":
+        from grader.kubectl.resources import NotModelled
+        raise NotModelled("--dry-run=server", "use --dry-run=client")
+    output = s.inv.flag("output") or ""
+    shown = client_side(obj)
+    if output == "yaml":
+        s.write(printers.to_yaml(shown))
+    elif output == "json":
+        import json
+        s.write(json.dumps(go_order(shown), indent=4, ensure_ascii=False) + "\n")
+    elif output == "name":
+        s.print(f"{kind.singular}/{obj['metadata']['name']}")
+    elif output == "":
+        s.print(f"{kind.singular}/{obj['metadata']['name']} created (dry run)")
+    else:
+        raise KubectlError(f'error: unable to match a printer suitable for the output format "{output}"')
 
 
 def _svc_kind(rest: list[str]) -> str:
@@ -246,16 +329,14 @@ def _service(s: Session, rest: list[str]) -> dict[str, Any]:
     if len(rest) != 2:
         raise KubectlError("error: exactly one NAME is required, got %d" % (len(rest) - 1))
     name = rest[1]
-    spec: dict[str, Any] = {"type": stype}
+    spec: dict[str, Any] = {"type": stype, "selector": {"app": name}}
+    ports_flag = inv.flag("tcp") or []
     if stype == "ExternalName":
         ext = inv.flag("external-name")
         if not ext:
             raise KubectlError('error: required flag(s) "external-name" not set')
         spec["externalName"] = ext
-        ports_flag = inv.flag("tcp") or []
     else:
-        spec["selector"] = {"app": name}
-        ports_flag = inv.flag("tcp") or []
         if not ports_flag and stype != "ClusterIP":
             raise KubectlError('error: required flag(s) "tcp" not set')
     ports = []

@@ -80,22 +80,38 @@ def strategic_merge(target: Any, patch: Any, field: str = "") -> Any:
         key = MERGE_KEYS[field]
         if field == "ports":
             key = "containerPort" if any("containerPort" in p for p in patch + target if isinstance(p, dict)) else "port"
-        out = copy.deepcopy(target)
-        for item in patch:
-            if not isinstance(item, dict) or key not in item:
-                out.append(copy.deepcopy(item))
-                continue
-            if item.get("$patch") == "delete":
-                out = [o for o in out if not (isinstance(o, dict) and o.get(key) == item[key])]
-                continue
-            for i, o in enumerate(out):
-                if isinstance(o, dict) and o.get(key) == item[key]:
-                    out[i] = strategic_merge(o, item, "")
-                    break
-            else:
-                out.append(copy.deepcopy(item))
-        return out
+        return _merge_keyed_list(target, patch, key)
     return copy.deepcopy(patch)
+
+
+def _merge_keyed_list(server: list[Any], patch: list[Any], key: str) -> list[Any]:
+    """A keyed list as apimachinery's strategic merge orders it: the patch's items (merged
+    with the server's item of the same key) in patch order, the server-only items in server
+    order, interleaved by their place in the server's list (mergeSortedSlice)."""
+    def k(item: Any) -> Any:
+        return item.get(key) if isinstance(item, dict) else item
+    deleted = {k(i) for i in patch if isinstance(i, dict) and i.get("$patch") == "delete"}
+    patch = [i for i in patch if not (isinstance(i, dict) and i.get("$patch") == "delete")]
+    by_key = {k(i): i for i in server}
+    right = [strategic_merge(by_key[k(i)], i, "") if k(i) in by_key else copy.deepcopy(i) for i in patch]
+    patched = {k(i) for i in patch}
+    left = [copy.deepcopy(i) for i in server if k(i) not in patched and k(i) not in deleted]
+    order = [k(i) for i in server]
+    out: list[Any] = []
+    i = j = 0
+    while i < len(left) or j < len(right):
+        if i >= len(left):
+            out.append(right[j]); j += 1
+        elif j >= len(right):
+            out.append(left[i]); i += 1
+        else:
+            li = order.index(k(left[i])) if k(left[i]) in order else -1
+            ri = order.index(k(right[j])) if k(right[j]) in order else -1
+            if li >= 0 and ri >= 0 and li < ri:
+                out.append(left[i]); i += 1
+            else:
+                out.append(right[j]); j += 1
+    return out
 
 
 def json_patch(target: Any, ops: Any) -> Any:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from grader.kubectl import jsonpath, printers, views
-from grader.kubectl.resources import Kind, parse_targets
+from grader.kubectl.resources import Kind, NotModelled, parse_targets
 from grader.kubectl.result import KubectlError
 from grader.kubectl.session import Session
 from grader.model.selectors import parse_selector
@@ -47,6 +47,8 @@ def select(s: Session, kind: Kind, names: list[str]) -> tuple[list[dict[str, Any
 
 def run(s: Session) -> None:
     inv = s.inv
+    if inv.flag("watch"):
+        raise NotModelled("get --watch", "the model changes only when you change it: run the command again")
     if inv.has("filename"):
         targets = _targets_from_files(s)
     else:

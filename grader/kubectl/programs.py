@@ -14,9 +14,8 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from grader.kubectl.resources import NotModelled
+from grader.model.services import DNS_SERVICE_IP as DNS_SERVER
 from grader.observations import Status
-
-DNS_SERVER = "10.96.0.10"
 
 
 @dataclass
