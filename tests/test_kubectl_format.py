@@ -428,3 +428,26 @@ def test_explain_field(env):
     assert r.stdout.startswith("GROUP:      networking.k8s.io\nKIND:       NetworkPolicy\nVERSION:    v1\n")
     assert "  podSelector\t<LabelSelector>" in r.stdout and "  egress\t<[]NetworkPolicyEgressRule>" in r.stdout
     assert run(ns, "explain svc.spec.nope").stderr == 'error: field "nope" does not exist\n'
+
+
+def test_pending_pods_show_what_the_scheduler_left():
+    from grader.cluster.offline import OfflineCluster
+    from grader.kubectl.ages import ages_for
+    from grader.model.state import ClusterState
+    from tests.kubectl_fixtures import APP, Clock
+    cluster = OfflineCluster(ClusterState(max_pods=4))     # CoreDNS takes 2: room for 2 more
+    ns = cluster.namespace("p")
+    ages_for(cluster.state, Clock())
+    ns.apply(APP)
+    pending = sorted(p.name for p in cluster.state.pods_in("p") if p.pending)
+    assert pending
+    rows = {l.split()[0]: l.split() for l in _lines(run(ns, "get pods -o wide").stdout)[1:]}
+    for name in pending:
+        assert rows[name][1:3] == ["0/1", "Pending"] and rows[name][5:7] == ["<none>", "<none>"]
+    text = run(ns, f"describe pod {pending[0]}").stdout
+    assert _block_value(text, "Node:") == "<none>" and _block_value(text, "Status:") == "Pending"
+    assert "FailedScheduling  0s    default-scheduler  0/1 nodes are available" in text
+    running = 3 - len(pending)
+    assert _lines(run(ns, "get deploy hello").stdout)[1].split()[1] == f"{running}/3"
+    r = run(ns, f"exec {pending[0]} -- hostname")
+    assert r.code == 1 and r.stderr == 'error: unable to upgrade connection: container not found ("web")\n'

@@ -116,3 +116,68 @@ def test_live_get_svc_matches_offline_columns():
         assert live.check_version(ns) == ""
     finally:
         ns.delete()
+
+
+class FakePopen:
+    """A kubectl port-forward that prints its two lines and keeps running."""
+
+    instances: list["FakePopen"] = []
+
+    def __init__(self, argv, **kw):
+        import io
+        self.argv, self.kw = argv, kw
+        self.stdout = io.StringIO("Forwarding from 127.0.0.1:8080 -> 8080\nForwarding from [::1]:8080 -> 8080\n")
+        self.stderr = io.StringIO("")
+        self.returncode = None
+        FakePopen.instances.append(self)
+
+    def poll(self):
+        return self.returncode
+
+    def terminate(self):
+        self.returncode = -15
+
+    def wait(self, timeout=None):
+        return self.returncode
+
+
+def test_live_port_forward_runs_in_the_background_until_stopped():
+    from grader.kubectl import portforward
+    FakePopen.instances.clear()
+    r = live.run(live_ns(), "port-forward svc/web 8080:80", popen=FakePopen, base_env={"SVCLAB_KUBECTL": "k"})
+    assert r.ok and r.stdout.splitlines() == ["Forwarding from 127.0.0.1:8080 -> 8080",
+                                              "Forwarding from [::1]:8080 -> 8080"]
+    proc = FakePopen.instances[0]
+    assert proc.argv == ["k", "--context", "kind-svclab", "--namespace", "lab1", "port-forward", "svc/web", "8080:80"]
+    assert proc.kw["stdin"] == subprocess.DEVNULL and proc.returncode is None
+    assert portforward.stop_all() == 1 and proc.returncode == -15
+
+
+def test_live_port_forward_that_fails_reports_kubectls_error():
+    import io
+
+    class Failing(FakePopen):
+        def __init__(self, argv, **kw):
+            super().__init__(argv, **kw)
+            self.stdout = io.StringIO("")
+            self.stderr = io.StringIO('Error from server (NotFound): services "web" not found\n')
+            self.returncode = 1
+    r = live.run(live_ns(), "port-forward svc/web 8080:80", popen=Failing, base_env={"SVCLAB_KUBECTL": "k"})
+    assert (r.code, r.stderr) == (1, 'Error from server (NotFound): services "web" not found\n')
+    assert live.stop_forwards() == 0
+
+
+def test_real_kubectl_against_a_server_that_is_not_there(tmp_path):
+    """The pinned binary, through the same code path, against 127.0.0.1:1 (nothing listens):
+    the command fails with kubectl's own message, and a port-forward does not hang."""
+    kc = tmp_path / "kubeconfig"
+    kc.write_text("apiVersion: v1\nkind: Config\nclusters: [{name: c, cluster: {server: 'https://127.0.0.1:1'}}]\n"
+                  "contexts: [{name: x, context: {cluster: c, user: u}}]\nusers: [{name: u, user: {token: t}}]\n"
+                  "current-context: x\n")
+    ns = live_ns(context="x", kubeconfig=str(kc))
+    env = {"HOME": str(tmp_path)}
+    r = live.run(ns, "get pods", base_env=env, timeout=30)
+    assert r.code == 1 and "The connection to the server 127.0.0.1:1 was refused" in r.stderr
+    r = live.run(ns, "port-forward svc/web 18080:80", base_env=env)
+    assert r.code == 1 and "127.0.0.1:1" in r.stderr
+    assert live.stop_forwards() == 0

@@ -177,7 +177,6 @@ def run_create(s: Session) -> None:
     elif what in ("namespace", "ns"):
         if len(rest) != 1:
             raise KubectlError("error: exactly one NAME is required, got %d" % len(rest))
-        from grader.model.state import ApplyError
         if rest[0] in s.state.namespaces:
             raise KubectlError(f'Error from server (AlreadyExists): namespaces "{rest[0]}" already exists')
         s.state.create_namespace(rest[0])

@@ -9,7 +9,6 @@ answered honestly instead of pretending.
 from __future__ import annotations
 
 import copy
-import json
 from typing import Any
 
 import yaml

@@ -110,7 +110,7 @@ def run_run(s: Session) -> None:
     pod = next(p for p in s.state.pods_in(s.namespace) if p.name == name)
     try:
         if pod.pending:
-            raise KubectlError(f"error: timed out waiting for the condition")
+            raise KubectlError("error: timed out waiting for the condition")
         if not inv.command:
             raise NotModelled("run -i without a command", "the model runs only the programs it knows")
         ran = _run_in(s, pod, inv.command, image)

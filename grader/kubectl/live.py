@@ -10,6 +10,11 @@ so a learner's own `-n other` / `-A` still wins (pflag keeps the last value). Th
 environment is the notebook's own, plus KUBECONFIG when the namespace's cluster names one.
 `check_version` compares client and server minor versions against kubectl's supported
 skew (+/-1) once per cluster and returns a warning line when they are too far apart.
+
+`port-forward` never returns by itself, so it is started in the background instead: the
+command returns once kubectl prints its "Forwarding from" lines, and the process is stopped
+by `stop_forwards()`, after SVCLAB_PORT_FORWARD_SECONDS (600), or when the kernel exits. Any
+other command is stopped after `timeout` seconds (a `get -w` shows what came until then).
 """
 from __future__ import annotations
 
@@ -17,6 +22,8 @@ import json
 import os
 import shutil
 import subprocess
+import threading
+import time
 from typing import Any, Callable, Mapping, Sequence
 
 from grader.kubectl.argv import split_words
@@ -72,7 +79,8 @@ def environment(ns: Any, base: Mapping[str, str] | None = None) -> dict[str, str
 
 
 def run(ns: Any, line: str | list[str], *, stdin: str | None = None, timeout: float = 120.0,
-        runner: Runner = subprocess.run, base_env: Mapping[str, str] | None = None) -> Result:
+        runner: Runner = subprocess.run, base_env: Mapping[str, str] | None = None,
+        popen: Callable[..., Any] = subprocess.Popen) -> Result:
     words = split_words(line) if isinstance(line, str) else list(line)
     env = environment(ns, base_env)
     try:
@@ -80,6 +88,8 @@ def run(ns: Any, line: str | list[str], *, stdin: str | None = None, timeout: fl
     except FileNotFoundError as exc:
         return Result(stderr=f"error: {exc}\n", code=127)
     argv = command(ns, words, binary)
+    if words[:1] == ["port-forward"]:
+        return _background(argv, env, popen=popen)
     try:
         proc = runner(argv, input=stdin if stdin is not None else "", capture_output=True, text=True,
                       env=env, timeout=timeout, check=False)
@@ -114,3 +124,67 @@ def check_version(ns: Any, *, runner: Runner = subprocess.run, base_env: Mapping
         msg = ""
     _checked[key] = msg
     return msg
+
+
+_forwards: list[Any] = []
+
+
+def _background(argv: list[str], env: Mapping[str, str], *, popen: Callable[..., Any],
+                wait: float = 15.0, settle: float = 0.5) -> Result:
+    """Start a port-forward; return what it printed up to its "Forwarding from" lines (or
+    its error, if it exits first). A reader thread keeps draining kubectl's output (its
+    "Handling connection" lines), so the process never blocks on a full pipe."""
+    import queue
+    proc = popen(argv, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                 text=True, env=dict(env))
+    lines: "queue.Queue[str | None]" = queue.Queue()
+
+    def drain() -> None:
+        for line in iter(proc.stdout.readline, ""):
+            lines.put(line)
+        lines.put(None)
+
+    threading.Thread(target=drain, daemon=True, name="kubectl-port-forward-output").start()
+    got: list[str] = []
+    deadline = time.monotonic() + wait
+    while time.monotonic() < deadline:
+        forwarding = any(l.startswith("Forwarding from") for l in got)
+        try:
+            line = lines.get(timeout=settle if forwarding else max(0.0, deadline - time.monotonic()))
+        except queue.Empty:
+            break
+        if line is None:             # kubectl closed its output: it is exiting
+            try:
+                proc.wait(timeout=5)
+            except subprocess.TimeoutExpired:
+                pass
+            break
+        got.append(line)
+    if proc.poll() is not None and not any(l.startswith("Forwarding from") for l in got):
+        err = proc.stderr.read() if proc.stderr else ""
+        return Result(stdout="".join(got), stderr=err, code=proc.returncode or 1)
+    _forwards.append(proc)
+    seconds = float(os.environ.get("SVCLAB_PORT_FORWARD_SECONDS", "600"))
+    timer = threading.Timer(seconds, _stop, args=(proc,))
+    timer.daemon = True
+    timer.start()
+    return Result(stdout="".join(got))
+
+
+def _stop(proc: Any) -> None:
+    if proc.poll() is None:
+        proc.terminate()
+        try:
+            proc.wait(timeout=5)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+    if proc in _forwards:
+        _forwards.remove(proc)
+
+
+def stop_forwards() -> int:
+    """Stop every live port-forward this kernel started; returns how many ran."""
+    n = len(_forwards)
+    for proc in list(_forwards):
+        _stop(proc)
+    return n

@@ -89,11 +89,13 @@ def active() -> list[Forward]:
 
 
 def stop_all() -> int:
-    """Stop every offline port-forward; returns how many were running."""
+    """Stop every port-forward this kernel started, offline listeners and live kubectl
+    processes alike; returns how many were running."""
+    from grader.kubectl.live import stop_forwards
     n = len(_ACTIVE)
     for f in list(_ACTIVE):
         f.stop()
-    return n
+    return n + stop_forwards()
 
 
 def _handler_for(fwd: Forward) -> type[BaseHTTPRequestHandler]:

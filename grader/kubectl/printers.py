@@ -12,7 +12,7 @@ from typing import Any, Callable, Mapping, Sequence
 
 import yaml
 
-from grader.kubectl.ages import Ages, human_duration
+from grader.kubectl.ages import human_duration
 from grader.kubectl.resources import Kind
 from grader.kubectl.table import tabulate
 
@@ -67,7 +67,7 @@ def _containers(template_spec: Mapping[str, Any]) -> tuple[str, str]:
 
 
 # ------------------------------------------------------------------------- rows
-def row_pod(o: Mapping[str, Any], wide: bool) -> list[str]:
+def row_pod(o: Mapping[str, Any], wide: bool) -> tuple[list[str], list[str]]:
     st = o.get("status") or {}
     cs = st.get("containerStatuses") or []
     total = len((o.get("spec") or {}).get("containers") or [])
@@ -192,7 +192,8 @@ def row_gateway(o, wide):
             conds.get("Programmed", "Unknown")], []
 
 
-#: kind -> (columns before AGE, wide columns after AGE, row function, whether AGE is last-but-wide)
+#: kind -> (columns between NAME and AGE, `-o wide` columns after AGE, row function returning
+#: (cells, wide cells))
 COLUMNS: dict[str, tuple[list[str], list[str], Callable]] = {
     "Pod": (["READY", "STATUS", "RESTARTS"], ["IP", "NODE", "NOMINATED NODE", "READINESS GATES"], row_pod),
     "Service": (["TYPE", "CLUSTER-IP", "EXTERNAL-IP", "PORT(S)"], ["SELECTOR"], row_service),

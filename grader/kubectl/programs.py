@@ -42,7 +42,8 @@ def _probe(ns: Any, pod: str, host: str, port: int, path: str | None) -> Any:
 
 
 def wget(ns: Any, pod: str, args: list[str]) -> Ran:
-    quiet, out, timeout, url = False, None, None, None
+    # -T only bounds how long busybox waits; the model knows the outcome at once
+    quiet, out, url = False, None, None
     i = 0
     while i < len(args):
         a = args[i]
@@ -55,10 +56,9 @@ def wget(ns: Any, pod: str, args: list[str]) -> Ran:
             if not rest:
                 i += 1
         elif a in ("-T", "--timeout"):
-            timeout = args[i + 1] if i + 1 < len(args) else None
             i += 1
         elif a.startswith("--timeout="):
-            timeout = a.split("=", 1)[1]
+            pass
         elif a.startswith("-"):
             raise NotModelled(f"-- wget {a}")
         else:
@@ -165,9 +165,7 @@ def nslookup(ns: Any, pod: str, args: list[str], image: str) -> Ran:
     if not any(r.rtype == "A" for r in ans.records):
         target = next((r.value for r in ans.records if r.rtype == "CNAME"), name)
         return Ran(stdout=head + body + f"** server can't find {target.rstrip('.')}: NXDOMAIN\n\n", code=1)
-    if busybox:
-        body = body.replace("Address: ", "Address: ")
-    return Ran(stdout=head + ("Non-authoritative answer:\n" if False else "") + body + "\n")
+    return Ran(stdout=head + body + "\n")
 
 
 def hosts_file(pod: Any) -> str:

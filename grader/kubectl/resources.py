@@ -108,7 +108,7 @@ def parse_targets(args: list[str]) -> list[tuple[Kind, list[str]]]:
         for a in args:
             t, _, name = a.partition("/")
             if not name:
-                raise KubectlError(f"error: arguments in resource/name form must have a single resource and name")
+                raise KubectlError("error: arguments in resource/name form must have a single resource and name")
             k = lookup(t)
             if out and out[-1][0] == k:
                 out[-1][1].append(name)

@@ -12,7 +12,7 @@ managedFields, container IDs, restart history and events.
 from __future__ import annotations
 
 import copy
-from typing import Any, Iterator
+from typing import Any
 
 from grader.kubectl.ages import Ages
 from grader.model.objects import NODE_IP, Pod
@@ -383,7 +383,3 @@ def get_object(state: Any, ages: Ages, kind: str, name: str, namespace: str) -> 
         if o["metadata"]["name"] == name:
             return o
     return None
-
-
-def walk_pods(state: Any, namespace: str | None) -> Iterator[Pod]:
-    yield from (p for p in state.pods if namespace is None or p.namespace == namespace)
