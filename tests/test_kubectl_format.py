@@ -451,3 +451,29 @@ def test_pending_pods_show_what_the_scheduler_left():
     assert _lines(run(ns, "get deploy hello").stdout)[1].split()[1] == f"{running}/3"
     r = run(ns, f"exec {pending[0]} -- hostname")
     assert r.code == 1 and r.stderr == 'error: unable to upgrade connection: container not found ("web")\n'
+
+
+def test_age_counts_from_when_kubectl_first_saw_the_model(env):
+    ns, clock = env
+    run(ns, "get pods")                                   # sees everything, services included
+    clock.t += 7 * 3600 + 5 * 60
+    assert _lines(run(ns, "get svc hello").stdout)[1].split()[-1] == "7h5m"
+    ns.apply("apiVersion: v1\nkind: ConfigMap\nmetadata: {name: late}\n")
+    assert _lines(run(ns, "get cm late").stdout)[1].split()[-1] == "0s"
+    run(ns, "delete pod client")
+    ns.apply("apiVersion: v1\nkind: Pod\nmetadata: {name: client}\nspec: {containers: [{name: c, image: busybox:1.36}]}\n")
+    run(ns, "get svc")                                    # any command dates what is new
+    clock.t += 3
+    assert _lines(run(ns, "get pod client").stdout)[1].split()[-1] == "3s"    # a new pod, a new age
+
+
+def test_endpoints_carry_the_controllers_label_and_trigger_time(env):
+    ns, clock = env
+    run(ns, "get pods")
+    clock.t += 60
+    run(ns, "scale deployment hello --replicas=4")
+    ep = __import__("yaml").safe_load(run(ns, "get ep hello -o yaml").stdout)
+    assert ep["metadata"]["labels"] == {"endpoints.kubernetes.io/managed-by": "endpoint-controller"}
+    import datetime as dt
+    newest = dt.datetime.fromtimestamp(int(clock.t), dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+    assert ep["metadata"]["annotations"] == {"endpoints.kubernetes.io/last-change-trigger-time": newest}

@@ -2,10 +2,10 @@
 
 The model keeps no clock (it must stay deterministic), so the offline kubectl keeps one: the
 first time it sees an object (by kind, namespace, name and, for pods, IP, so a replacement
-pod is new) it records the time as the object's creationTimestamp. An object that kubectl
-itself applies is seen at once; one applied through `ns.apply(...)` is seen by the next
-kubectl command, normally the next cell. That creation time feeds AGE and
-metadata.creationTimestamp.
+pod is new) it records the time as the object's creationTimestamp. Every kubectl command
+first looks at the whole model (`observe`), so an object kubectl applied is dated at once,
+and one applied through `ns.apply(...)` by the next kubectl command, whatever it asks for.
+That creation time feeds AGE and metadata.creationTimestamp.
 
 `human_duration` is apimachinery's duration.HumanDuration, rule for rule.
 """
@@ -65,6 +65,13 @@ class Ages:
     def forget(self, key: Hashable) -> None:
         self._born.pop(key, None)
 
+    def retain(self, keys: "list[tuple]", kinds: "tuple[str, ...]") -> None:
+        """Forget every recorded object of `kinds` that is not in `keys` (it was deleted);
+        derived objects of other kinds (EndpointSlices, ReplicaSets) keep their dates."""
+        present = set(keys)
+        for k in [k for k in self._born if isinstance(k, tuple) and k and k[0] in kinds and k not in present]:
+            del self._born[k]
+
     def age(self, key: Hashable) -> str:
         return human_duration(self.clock() - self.born(key))
 
@@ -81,6 +88,21 @@ class Ages:
         """describe's "Start Time:" (time.RFC1123Z)."""
         return dt.datetime.fromtimestamp(int(self.born(key)), dt.timezone.utc).strftime(
             "%a, %d %b %Y %H:%M:%S +0000")
+
+
+def observe(state: object, ages: Ages) -> None:
+    """Date every object of the model that kubectl has not seen yet, and forget the ones
+    gone from it, so an object deleted and made again is new (see the module docstring)."""
+    keys: list[tuple] = [(o.get("kind"), (o.get("metadata") or {}).get("namespace", ""),
+                          (o.get("metadata") or {}).get("name")) for o in state.objects()]  # type: ignore[attr-defined]
+    for svc in state.services:  # type: ignore[attr-defined]
+        keys += [("Service", svc.namespace, svc.name), ("Endpoints", svc.namespace, svc.name)]
+    keys += [("Pod", p.namespace, p.name, p.ip) for p in state.pods]  # type: ignore[attr-defined]
+    keys += [("Namespace", "", name) for name in state.namespaces]  # type: ignore[attr-defined]
+    ages.retain(keys, kinds=("Pod", "Service", "Endpoints", "Namespace",
+                             *{k[0] for k in keys}))
+    for k in keys:
+        ages.born(k)
 
 
 _REGISTRY: "weakref.WeakKeyDictionary[object, Ages]" = weakref.WeakKeyDictionary()

@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from grader.kubectl import views
+from grader.kubectl.ages import observe
 from grader.kubectl.cmd_get import not_found, select
 from grader.kubectl.resources import by_kind, lookup, parse_targets
 from grader.kubectl.result import KubectlError
@@ -115,6 +116,7 @@ def _delete_one(s: Session, kind_name: str, name: str, namespace: str) -> None:
         s.state.delete(kind.kind, name, namespace)
     except NotFound:
         raise KubectlError(not_found(kind, name)) from None
+    observe(s.state, s.ages)          # what went away is forgotten; a replacement is new
     s.print(f'{kind.singular} "{name}" deleted from {namespace} namespace')
 
 

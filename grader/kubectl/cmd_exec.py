@@ -9,6 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 from grader.kubectl import programs
+from grader.kubectl.ages import observe
 from grader.kubectl.cmd_apply import apply_objects
 from grader.kubectl.resources import NotModelled
 from grader.kubectl.result import KubectlError
@@ -117,6 +118,7 @@ def run_run(s: Session) -> None:
     finally:
         if inv.flag("rm"):
             s.state.delete("Pod", name, s.namespace)
+            observe(s.state, s.ages)
     s.write(ran.stdout)
     if ran.stderr:
         s.warn(ran.stderr.rstrip("\n"))

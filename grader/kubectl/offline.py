@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from typing import Any, Callable
 
+from grader.kubectl.ages import observe
 from grader.kubectl.argv import parse
 from grader.kubectl.resources import NotModelled
 from grader.kubectl.result import KubectlError, Result
@@ -40,6 +41,7 @@ def run(ns: Any, line: str | list[str], *, stdin: str | None = None, clock: Any 
         return Result(stderr="error: no command given (try `get pods`)\n", code=1)
     handler = _handlers().get(inv.verb)
     s = Session(ns=ns, inv=inv, stdin=stdin, clock=clock)
+    observe(s.state, s.ages)
     if handler is None:
         return _result(s, not_modelled(inv.verb), 1)
     try:

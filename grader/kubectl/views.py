@@ -19,6 +19,7 @@ from grader.model.objects import NODE_IP, Pod
 from grader.model.services import Service
 from grader.model.workloads import template_hash
 
+ENDPOINTS_MANAGED_BY = "endpoints.kubernetes.io/managed-by"
 ENDPOINTS_WARNING = "Warning: v1 Endpoints is deprecated in v1.33+; use discovery.k8s.io/v1 EndpointSlice\n"
 
 
@@ -196,9 +197,20 @@ def endpoints_object(state: Any, ages: Ages, svc: Service) -> dict[str, Any]:
             if not sub[k]:
                 del sub[k]
     subsets = [s for s in subsets if s.get("addresses") or s.get("notReadyAddresses")]
+    meta: dict[str, Any] = {"name": svc.name, "namespace": svc.namespace}
     labels = dict(svc.labels)
-    obj = {"apiVersion": "v1", "kind": "Endpoints",
-           "metadata": {"name": svc.name, "namespace": svc.namespace, **({"labels": labels} if labels else {})}}
+    if svc.selector:
+        # the endpoints controller (1.33+) marks what it writes, and records when the last
+        # change that concerned it (the Service or one of its pods) happened
+        labels[ENDPOINTS_MANAGED_BY] = "endpoint-controller"
+        keys = [("Service", svc.namespace, svc.name)] + [
+            pod_key(p) for p in state.pods_in(svc.namespace)
+            if p.ip and all(p.labels.get(k) == v for k, v in svc.selector.items())]
+        latest = max(keys, key=ages.born)
+        meta["annotations"] = {"endpoints.kubernetes.io/last-change-trigger-time": ages.timestamp(latest)}
+    if labels:
+        meta["labels"] = labels
+    obj = {"apiVersion": "v1", "kind": "Endpoints", "metadata": meta}
     if subsets:
         obj["subsets"] = subsets
     return _stamp(obj, ages, ("Endpoints", svc.namespace, svc.name))
