@@ -101,21 +101,86 @@ def test_run_dispatches_on_the_namespaces_mode(monkeypatch):
 
 
 # ------------------------------------------------------------------ real cluster
+LIVE_OBJECTS = """
+apiVersion: apps/v1
+kind: Deployment
+metadata: {name: web, labels: {app: web}}
+spec:
+  replicas: 2
+  selector: {matchLabels: {app: web}}
+  template:
+    metadata: {labels: {app: web}}
+    spec:
+      containers:
+      - {name: web, image: registry.k8s.io/e2e-test-images/agnhost:2.53, args: [netexec, --http-port=8080],
+         ports: [{name: http, containerPort: 8080}]}
+---
+apiVersion: v1
+kind: Service
+metadata: {name: web}
+spec: {selector: {app: web}, ports: [{port: 80, targetPort: http}]}
+---
+apiVersion: networking.k8s.io/v1
+kind: NetworkPolicy
+metadata: {name: web}
+spec: {podSelector: {matchLabels: {app: web}}, ingress: [{ports: [{port: 8080}]}]}
+"""
+#: What must differ between a real cluster and the model: allocated addresses, generated
+#: names, the clock.
+VOLATILE = {"AGE", "CLUSTER-IP", "IP", "ENDPOINTS", "NODE"}
+
+
+def _table(text):
+    import re
+    lines = text.rstrip("\n").split("\n")
+    starts = [m.start() for m in re.finditer(r"(?<!\S)\S", lines[0]) if m.start() == 0 or lines[0][m.start() - 2:m.start()] == "  "]
+    cut = lambda line: [line[a:b].strip() for a, b in zip(starts, starts[1:] + [None])]
+    header = cut(lines[0])
+    return header, [dict(zip(header, cut(l))) for l in lines[1:]]
+
+
 @pytest.mark.live
-def test_live_get_svc_matches_offline_columns():
+@pytest.mark.parametrize("command", ["get svc web -o wide", "get deploy web -o wide", "get netpol web",
+                                     "get endpoints web"])
+def test_offline_tables_match_the_real_kubectl(command):
     import grader
+    from grader.cluster.offline import OfflineCluster
     cluster = grader.connect(mode="live", quiet=True)
-    ns = cluster.namespace("kubectl-live")
+    real_ns = cluster.namespace("kubectl-parity")
+    model_ns = OfflineCluster().namespace("kubectl-parity")
     try:
-        ns.apply("apiVersion: v1\nkind: Service\nmetadata: {name: web}\nspec: {selector: {app: web}, ports: [{port: 80}]}\n")
-        r = kubectl.run(ns, "get svc web")
-        assert r.ok
-        header = r.stdout.splitlines()[0].split()
-        assert header == ["NAME", "TYPE", "CLUSTER-IP", "EXTERNAL-IP", "PORT(S)", "AGE"]
-        assert r.stdout.splitlines()[1].split()[1:5] == ["ClusterIP", r.stdout.splitlines()[1].split()[2], "<none>", "80/TCP"]
-        assert live.check_version(ns) == ""
+        for ns in (real_ns, model_ns):
+            ns.apply(LIVE_OBJECTS)
+            ns.wait_ready(timeout=180)
+        real, model = kubectl.run(real_ns, command), kubectl.run(model_ns, command)
+        assert (real.code, real.stderr) == (model.code, model.stderr)
+        (rh, rrows), (mh, mrows) = _table(real.stdout), _table(model.stdout)
+        assert rh == mh
+        for r, m in zip(rrows, mrows):
+            assert {k: v for k, v in r.items() if k not in VOLATILE} == {k: v for k, v in m.items() if k not in VOLATILE}
     finally:
-        ns.delete()
+        real_ns.delete()
+
+
+@pytest.mark.live
+def test_live_describe_svc_has_the_offline_layout():
+    import grader
+    from grader.cluster.offline import OfflineCluster
+    cluster = grader.connect(mode="live", quiet=True)
+    real_ns = cluster.namespace("kubectl-parity")
+    model_ns = OfflineCluster().namespace("kubectl-parity")
+    try:
+        for ns in (real_ns, model_ns):
+            ns.apply(LIVE_OBJECTS)
+            ns.wait_ready(timeout=180)
+        real = kubectl.run(real_ns, "describe svc web").stdout.splitlines()
+        model = kubectl.run(model_ns, "describe svc web").stdout.splitlines()
+        assert [l[:26] for l in real] == [l[:26] for l in model]          # labels and alignment
+        same = ("Name:", "Selector:", "Type:", "Port:", "TargetPort:", "Session Affinity:", "Events:")
+        assert [l for l in real if l.startswith(same)] == [l for l in model if l.startswith(same)]
+        assert live.check_version(real_ns) == ""
+    finally:
+        real_ns.delete()
 
 
 class FakePopen:
