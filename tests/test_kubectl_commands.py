@@ -282,10 +282,15 @@ spec:
   podSelector: {matchLabels: {app: hello}}
   ingress: [{from: [{podSelector: {matchLabels: {app: client}}}]}]
 """)
-    r = run(ns, "run probe --rm -i --image=busybox:1.36 -- wget -qO- -T 1 hello")
+    r = run(ns, "run probe --rm -i --restart=Never --image=busybox:1.36 -- wget -qO- -T 1 hello")
     assert r.code == 1 and "wget: download timed out" in r.stderr
-    assert "pod demo/probe terminated (Error)" in r.stderr
-    r = run(ns, "run probe --rm -i --labels=app=client --image=busybox:1.36 -- wget -qO- -T 1 hello/hostname")
+    assert r.output.endswith('pod "probe" deleted from demo namespace\npod demo/probe terminated (Error)\n')
+    r = run(ns, "run probe --rm -i --restart=Never --image=busybox:1.36 -- curl -s -m 1 hello")
+    assert r.code == 28                                        # the program's exit code
+    # with the default --restart=Always kubectl does not wait for an exit code
+    r = run(ns, "run probe --rm -i --image=busybox:1.36 -- wget -qO- -T 1 hello")
+    assert r.code == 0 and "wget: download timed out" in r.stderr
+    r = run(ns, "run probe --rm -i --restart=Never --labels=app=client --image=busybox:1.36 -- wget -qO- -T 1 hello/hostname")
     assert r.ok
 
 

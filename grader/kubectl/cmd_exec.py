@@ -124,5 +124,6 @@ def run_run(s: Session) -> None:
         s.warn(ran.stderr.rstrip("\n"))
     if inv.flag("rm"):
         s.print(f'pod "{name}" deleted from {s.namespace} namespace')
-    if ran.code:
-        raise KubectlError(f"pod {s.namespace}/{name} terminated (Error)", code=1)
+    # kubectl waits for the exit code only when the pod will not restart (run.go)
+    if ran.code and restart in ("Never", "OnFailure"):
+        raise KubectlError(f"pod {s.namespace}/{name} terminated (Error)", code=ran.code)
