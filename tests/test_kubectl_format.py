@@ -477,3 +477,35 @@ def test_endpoints_carry_the_controllers_label_and_trigger_time(env):
     import datetime as dt
     newest = dt.datetime.fromtimestamp(int(clock.t), dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
     assert ep["metadata"]["annotations"] == {"endpoints.kubernetes.io/last-change-trigger-time": newest}
+
+
+def test_get_all_lists_workloads_and_services_with_kind_prefixes(env):
+    ns, _ = env
+    blocks = run(ns, "get all").stdout.rstrip("\n").split("\n\n")
+    firsts = [b.split("\n")[1].split()[0].split("/")[0] for b in blocks]
+    assert firsts == ["pod", "service", "deployment.apps", "replicaset.apps"]
+    assert run(ns, "get all -n kube-node-lease").stderr == "No resources found in kube-node-lease namespace.\n"
+
+
+def test_custom_columns(env):
+    ns, _ = env
+    r = run(ns, "get pods -o custom-columns=NAME:.metadata.name,IP:.status.podIP,PORT:.spec.containers[*].ports[*].containerPort")
+    lines = _lines(r.stdout)
+    assert lines[0].split() == ["NAME", "IP", "PORT"]
+    rows = {l.split()[0]: l.split()[1:] for l in lines[1:]}
+    assert rows["client"] == [ns.pod("client").ip, "<none>"]
+    web = ns.pod("app=hello")
+    assert rows[web.name] == [web.ip, "8080"]
+    r = run(ns, "get pods -o custom-columns=NAME")
+    assert r.code == 1 and "expected <header>:<json-path-expr>" in r.stderr
+
+
+def test_wait_for_conditions(env):
+    ns, _ = env
+    r = run(ns, "wait --for=condition=Ready pod -l app=hello")
+    assert sorted(r.stdout.splitlines()) == sorted(f"pod/{e.pod.split('/')[1]} condition met" for e in ns.endpoints("hello"))
+    assert run(ns, "wait --for=condition=Available deployment/hello").stdout == "deployment.apps/hello condition met\n"
+    ns.set_ready("client", False)
+    r = run(ns, "wait --for=condition=Ready pod/client --timeout=5s")
+    assert (r.code, r.stderr) == (1, "error: timed out waiting for the condition on pods/client\n")
+    assert run(ns, "wait --for=delete pod/client").stderr.startswith("kubectl wait --for=delete is not modelled offline")

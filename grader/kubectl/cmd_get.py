@@ -57,7 +57,7 @@ def run(s: Session) -> None:
         raise KubectlError(REQUIRED)
     output = inv.flag("output") or ""
     kinds_shown = {k.kind for k, _ in targets}
-    prefix = len(kinds_shown) > 1
+    prefix = len(kinds_shown) > 1 or any(a.lower() == "all" for a in inv.args[:1])
     named = any(names for _, names in targets)
     results: list[tuple[Kind, list[dict[str, Any]]]] = []
     errors: list[str] = []
@@ -82,6 +82,11 @@ def run(s: Session) -> None:
                 text = jsonpath.render(template, data)
                 if text:
                     s.write(text)
+    elif output.startswith("custom-columns="):
+        rows = custom_columns(output.split("=", 1)[1], everything)
+        if rows:
+            from grader.kubectl.table import tabulate
+            s.write(tabulate(rows[1:] if inv.flag("no-headers") else rows))
     elif output == "name":
         for kind, objs in results:
             for o in objs:
@@ -99,7 +104,7 @@ def run(s: Session) -> None:
             f'error: unable to match a printer suitable for the output format "{output}", allowed formats '
             'are: custom-columns,custom-columns-file,go-template,go-template-file,json,jsonpath,'
             'jsonpath-as-json,jsonpath-file,name,template,templatefile,wide,yaml')
-    if not everything and not errors and output not in ("yaml", "json") and not output.startswith("jsonpath"):
+    if not everything and not errors and output not in ("yaml", "json") and not output.startswith(("jsonpath", "custom-columns")):
         if s.all_namespaces or all(not k.namespaced for k, _ in targets):
             s.warn("No resources found")
         else:
@@ -120,3 +125,25 @@ def _targets_from_files(s: Session) -> list[tuple[Kind, list[str]]]:
         else:
             out.append((kind, [name]))
     return out
+
+
+def custom_columns(spec: str, objs: list[dict[str, Any]]) -> list[list[str]]:
+    """`-o custom-columns=HEADER:.json.path,...`: one JSONPath per column (the braces are
+    optional), several results joined by commas, `<none>` where a field is missing."""
+    cols = []
+    for part in spec.split(","):
+        header, sep, path = part.partition(":")
+        if not sep or not path:
+            raise KubectlError(f'error: unexpected custom-columns spec: {part}, expected <header>:<json-path-expr>')
+        path = path.strip()
+        template = path if path.startswith("{") else "{" + (path if path.startswith(".") else "." + path) + "}"
+        cols.append((header, template))
+    rows = [[h for h, _ in cols]]
+    for o in objs:
+        row = []
+        for _, template in cols:
+            inner = template[1:-1]
+            values = jsonpath.values(inner, o)
+            row.append(",".join(jsonpath.text(v) for v in values) if values else "<none>")
+        rows.append(row)
+    return rows

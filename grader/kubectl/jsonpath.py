@@ -226,3 +226,12 @@ def _find_end(segs: list[tuple[str, str]], start: int, template: str) -> int:
                 return j
             depth -= 1
     raise _error(template, "unclosed range")
+
+
+def values(path: str, data: Any) -> list[Any]:
+    """The results of one JSONPath expression (no braces), for custom-columns."""
+    return _eval(path, data, path)
+
+
+def text(v: Any) -> str:
+    return _text(v)

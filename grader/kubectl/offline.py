@@ -21,13 +21,13 @@ def not_modelled(what: str, hint: str = "") -> str:
 
 
 def _handlers() -> dict[str, Callable[[Session], None]]:
-    from grader.kubectl import cmd_apply, cmd_edit, cmd_exec, cmd_get, describe, explain, portforward
+    from grader.kubectl import cmd_apply, cmd_edit, cmd_exec, cmd_get, cmd_wait, describe, explain, portforward
     return {
         "get": cmd_get.run, "describe": describe.run, "apply": cmd_apply.run_apply,
         "delete": cmd_apply.run_delete, "create": cmd_apply.run_create, "expose": cmd_apply.run_expose,
         "patch": cmd_edit.run_patch, "label": cmd_edit.run_label, "scale": cmd_edit.run_scale,
         "rollout": cmd_edit.run_rollout, "exec": cmd_exec.run_exec, "run": cmd_exec.run_run,
-        "port-forward": portforward.run, "explain": explain.run,
+        "port-forward": portforward.run, "explain": explain.run, "wait": cmd_wait.run,
     }
 
 

@@ -65,10 +65,12 @@ UNMODELLED = {
     "storageclasses", "sc", "horizontalpodautoscaler", "horizontalpodautoscalers", "hpa",
     "poddisruptionbudget", "poddisruptionbudgets", "pdb", "customresourcedefinition",
     "customresourcedefinitions", "crd", "crds", "servicecidr", "servicecidrs", "ipaddress",
-    "ipaddresses", "all", "grpcroute", "grpcroutes", "referencegrant", "referencegrants",
+    "ipaddresses", "grpcroute", "grpcroutes", "referencegrant", "referencegrants",
 }
 
 _BY_NAME: dict[str, Kind] = {}
+#: What `kubectl get all` lists, in its order, among the kinds the model keeps (it has no
+#: DaemonSets, Jobs or CronJobs, so there are none to list).
 for _k in KINDS:
     for _n in (_k.kind.lower(), _k.resource, *_k.aliases, _k.singular, _k.qualified):
         _BY_NAME[_n] = _k
@@ -78,6 +80,10 @@ class NotModelled(Exception):
     """kubectl knows this, the offline model does not: say so instead of inventing output.
     args: (what, [hint]); `what` is the command's words after the verb (the verb is added
     when it is not there already), `hint` what the model can do instead."""
+
+
+def _all() -> list[Kind]:
+    return [by_kind(k) for k in ("Pod", "Service", "Deployment", "ReplicaSet", "StatefulSet")]
 
 
 def lookup(word: str) -> Kind:
@@ -119,7 +125,7 @@ def parse_targets(args: list[str]) -> list[tuple[Kind, list[str]]]:
         raise KubectlError("error: there is no need to specify a resource type as a separate argument "
                            "when passing arguments in resource/name form (e.g. 'kubectl get resource/<resource_name>' "
                            "instead of 'kubectl get resource resource/<resource_name>'")
-    types = [lookup(t) for t in args[0].split(",") if t]
+    types = [k for t in args[0].split(",") if t for k in (_all() if t.lower() == "all" else [lookup(t)])]
     names = args[1:]
     if names and len(types) > 1:
         return [(t, list(names)) for t in types]
