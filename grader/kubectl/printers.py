@@ -26,11 +26,12 @@ def format_labels(labels: Mapping[str, str] | None) -> str:
     return ",".join(f"{k}={v}" for k, v in sorted(labels.items()))
 
 
-def format_selector(sel: Mapping[str, Any] | None) -> str:
+def format_selector(sel: Mapping[str, Any] | None, empty: str = "<none>") -> str:
     """metav1.FormatLabelSelector: matchLabels and matchExpressions in the order the
-    labels.Selector string gives them (sorted by key), or <none> when empty."""
+    labels.Selector string gives them (sorted by key), or <none> when empty (`empty=""`
+    for printDeployment, which prints the bare selector.String())."""
     if not sel:
-        return "<none>"
+        return empty
     parts: list[tuple[str, str]] = []
     for k, v in (sel.get("matchLabels") or {}).items():
         parts.append((k, f"{k}={v}"))
@@ -45,7 +46,7 @@ def format_selector(sel: Mapping[str, Any] | None) -> str:
         elif op == "DoesNotExist":
             parts.append((key, f"!{key}"))
     text = ",".join(p for _, p in sorted(parts, key=lambda kp: kp[0]))
-    return text or "<none>"
+    return text or empty
 
 
 def _age(obj: Mapping[str, Any], now: float) -> str:
@@ -155,7 +156,7 @@ def row_deployment(o, wide):
     names, images = _containers(((spec.get("template") or {}).get("spec")) or {})
     return ([f"{st.get('readyReplicas', 0)}/{spec.get('replicas', 1)}", str(st.get("updatedReplicas", 0)),
              str(st.get("availableReplicas", 0))],
-            [names, images, format_selector(spec.get("selector")).replace("<none>", "")])
+            [names, images, format_selector(spec.get("selector"), empty="")])
 
 
 def row_replicaset(o, wide):
