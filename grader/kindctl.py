@@ -357,6 +357,11 @@ def status_rows(name: str = CLUSTER_NAME) -> list[Row]:
     lb = container_state(CLOUD_PROVIDER_CONTAINER) == "true"
     rows.append(Row("LB controller", lb, CLOUD_PROVIDER_CONTAINER + (" running" if lb else
                     " not running: run `make cluster` (LoadBalancer Services stay <pending>)")))
+    try:                       # cloud-provider-kind installs the Gateway API CRDs it serves
+        gw_ok, gw_detail = cluster.gateway_api_status()
+    except Exception as exc:
+        gw_ok, gw_detail = False, f"cannot read the Gateway API CRDs ({first_line(exc)})"
+    rows.append(Row("Gateway API", gw_ok, gw_detail))
     missing = [img for img in COURSE_IMAGES
                if run(["docker", "exec", f"{name}-control-plane", "crictl", "inspecti", img],
                       timeout=15).rc != 0]

@@ -190,6 +190,110 @@ class Matrix:
         return json.dumps(self.to_json_dict(), indent=indent)
 
 
+@dataclass(frozen=True)
+class Condition:
+    """One status condition as a controller writes it (metav1.Condition without times)."""
+
+    type: str                      # "Accepted", "ResolvedRefs", "Programmed"
+    status: str                    # "True", "False", "Unknown"
+    reason: str                    # e.g. "NotAllowedByListeners"
+    message: str = ""
+
+    def __str__(self) -> str:
+        return f"{self.type}={self.status} ({self.reason}){': ' + self.message if self.message else ''}"
+
+
+def _condition(conditions: tuple[Condition, ...], ctype: str) -> Condition | None:
+    return next((c for c in conditions if c.type == ctype), None)
+
+
+@dataclass(frozen=True)
+class ParentStatus:
+    """One entry of an HTTPRoute's status.parents: how one Gateway took the route."""
+
+    gateway: str                   # "ns/name" of the parent Gateway
+    section_name: str | None
+    conditions: tuple[Condition, ...]
+    controller_name: str = ""
+
+    def condition(self, ctype: str) -> Condition | None:
+        return _condition(self.conditions, ctype)
+
+    @property
+    def accepted(self) -> bool:
+        c = self.condition("Accepted")
+        return c is not None and c.status == "True"
+
+
+@dataclass(frozen=True)
+class ListenerStatus:
+    name: str
+    attached_routes: int
+    conditions: tuple[Condition, ...]
+    supported_kinds: tuple[str, ...] = ()
+
+    def condition(self, ctype: str) -> Condition | None:
+        return _condition(self.conditions, ctype)
+
+
+@dataclass(frozen=True)
+class GatewayStatus:
+    """A Gateway's status: addresses, conditions and one entry per listener."""
+
+    name: str                      # "ns/name"
+    addresses: tuple[str, ...]
+    conditions: tuple[Condition, ...]
+    listeners: tuple[ListenerStatus, ...] = ()
+
+    def condition(self, ctype: str) -> Condition | None:
+        return _condition(self.conditions, ctype)
+
+    def listener(self, name: str) -> ListenerStatus:
+        for ls in self.listeners:
+            if ls.name == name:
+                return ls
+        raise KeyError(f"Gateway {self.name} has no listener {name!r}")
+
+
+@dataclass(frozen=True)
+class HttpResponse:
+    """One HTTP request from the learner's machine through an Ingress or Gateway address.
+
+    `status` is how the connection went (OK once any HTTP answer came back, REFUSED when
+    nothing listens on that port, TIMEOUT when the address does not answer); `code` is the
+    HTTP status (None without an answer). `headers` are the response headers the proxy set
+    (Location of a redirect, ResponseHeaderModifier); `pod` answered (None when the proxy
+    answered itself); `reason` says why, e.g. for a 404: no listener, no matching host, no
+    matching path. `request_headers` is what the backend received (offline only; live None).
+    """
+
+    target: str                    # e.g. "GET http://172.18.0.100/hostname (Host: foo.example)"
+    status: Status
+    code: int | None = None
+    headers: tuple[tuple[str, str], ...] = ()
+    pod: str | None = None         # "ns/name" of the pod that answered
+    body: str | None = None
+    backend: str | None = None     # "ns/service:port" the request was sent to
+    route: str = ""                # which Ingress rule or HTTPRoute rule decided
+    reason: str = ""
+    request_headers: tuple[tuple[str, str], ...] | None = None
+
+    @property
+    def ok(self) -> bool:
+        return self.code is not None and 200 <= self.code < 300
+
+    def header(self, name: str) -> str | None:
+        """A response header (case-insensitive), or None."""
+        low = name.lower()
+        return next((v for k, v in self.headers if k.lower() == low), None)
+
+    def __str__(self) -> str:
+        code = str(self.code) if self.code is not None else self.status.value
+        who = f" from {self.pod}" if self.pod else ""
+        why = f" ({self.reason})" if self.reason else ""
+        return f"{self.target}: {code}{who}{why}"
+
+
 def is_ip(text: str) -> bool:
     """True for an IPv4 or IPv6 address literal (without brackets), else False."""
     import ipaddress

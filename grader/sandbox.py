@@ -23,6 +23,14 @@ Policy (see DESIGN.md, "Security model for live grading"):
   capabilities" is exactly what an instructor's cluster should never have to reason about.
 * Services may not set `externalIPs` (CVE-2020-8554: it lets one tenant intercept traffic
   to any IP cluster-wide). NodePort and LoadBalancer are allowed: labs teach them.
+* Ingress, HTTPRoute and ReferenceGrant are allowed (namespaced; a ReferenceGrant in the
+  submission's own namespace can only open that namespace's Services). A cross-namespace
+  backendRef needs a ReferenceGrant in the other namespace, which a submission cannot
+  create: the controller then refuses the reference (ResolvedRefs False, RefNotPermitted),
+  so nothing crosses namespaces without the other side's consent.
+* A Gateway is a new load balancer (an Envoy container on the node's network): at most
+  `MAX_GATEWAYS` per submission, of the course's class only (`cloud-provider-kind`), with
+  HTTP listeners only.
 
 `image_warnings` is separate and advisory: `:latest` is bad practice, not a security issue.
 """
@@ -38,7 +46,11 @@ from grader.rules.workloads import CONTAINER_LISTS
 #: optional Ingress lab. Not Endpoints/EndpointSlice: see `ENDPOINT_KINDS`.
 ALLOWED_KINDS = frozenset({
     "Deployment", "StatefulSet", "Pod", "Service", "NetworkPolicy", "ConfigMap", "Ingress",
+    "HTTPRoute", "Gateway", "ReferenceGrant",
 })
+#: Gateways (each one a load balancer) a submission may create.
+MAX_GATEWAYS = 1
+GATEWAY_CLASS = "cloud-provider-kind"
 
 #: Refused with their own reason: hand-written endpoints decide where a Service sends
 #: traffic, whatever its selector (CVE-2021-25740).
@@ -49,7 +61,7 @@ CLUSTER_SCOPED = frozenset({
     "Namespace", "Node", "PersistentVolume", "ClusterRole", "ClusterRoleBinding",
     "CustomResourceDefinition", "StorageClass", "IngressClass", "PriorityClass",
     "ValidatingWebhookConfiguration", "MutatingWebhookConfiguration", "APIService",
-    "RuntimeClass", "CSIDriver", "ValidatingAdmissionPolicy",
+    "RuntimeClass", "CSIDriver", "ValidatingAdmissionPolicy", "GatewayClass",
 })
 
 #: Namespaced sysctls the baseline profile considers safe.
@@ -90,6 +102,12 @@ def sandbox_problems(manifests: list[Manifest], namespace: str) -> list[Problem]
                     "a submission may only create objects in its own namespace")
         for path, message in _object_issues(m.obj):
             problem(path, message)
+    gateways = [m for m in manifests if m.kind == "Gateway"]
+    for m in gateways[MAX_GATEWAYS:]:
+        out.append(Problem(m.file, m.doc, m.kind, m.name or None, "kind",
+                           f"a lab submission may create at most {MAX_GATEWAYS} Gateway (each one is a "
+                           f"new load balancer); this is Gateway number {gateways.index(m) + 1}: route "
+                           "more hostnames through one Gateway instead"))
     return out
 
 
@@ -114,10 +132,27 @@ def _object_issues(obj: dict) -> list[tuple[str, str]]:
     if pod is not None:
         return _pod_issues(*pod)
     spec = mapping(obj.get("spec"))
+    if obj.get("kind") == "Gateway":
+        return _gateway_issues(spec)
     if obj.get("kind") == "Service" and items(spec.get("externalIPs")):
         return [("spec.externalIPs", "externalIPs are not allowed in a lab: they can capture "
                  "traffic for addresses outside your namespace (use a NodePort or LoadBalancer Service)")]
     return []
+
+
+def _gateway_issues(spec: dict) -> list[tuple[str, str]]:
+    out: list[tuple[str, str]] = []
+    cls = spec.get("gatewayClassName")
+    if cls != GATEWAY_CLASS:
+        out.append(("spec.gatewayClassName", f"must be '{GATEWAY_CLASS}' in a lab (the course cluster's "
+                    f"Gateway controller), not {quote(cls)}"))
+    for lpath, listener in dicts(spec.get("listeners"), "spec.listeners"):
+        if listener.get("protocol") != "HTTP":
+            out.append((join_key(lpath, "protocol"), f"only 'HTTP' listeners are allowed in a lab, not "
+                        f"{quote(listener.get('protocol'))}"))
+    if spec.get("addresses"):
+        out.append(("spec.addresses", "a lab Gateway may not ask for addresses: the controller assigns one"))
+    return out
 
 
 def _pod_issues(spec: dict, path: str, annotations: dict, annotations_path: str) -> list[tuple[str, str]]:

@@ -23,6 +23,7 @@ import jsonschema
 from referencing import Registry, Resource
 
 from grader.rules.base import Issue, join_index, join_key, quote
+from grader.rules.gateway import CRD_KINDS, api_version_issue, crd_schema_issues
 
 K8S_SCHEMA_VERSION = "1.37"
 _SCHEMA_DIR = f"kubernetes-json-schema/v{K8S_SCHEMA_VERSION}.0-local-strict"
@@ -40,6 +41,7 @@ KINDS: dict[str, tuple[str, str]] = {
     "EndpointSlice": ("discovery.k8s.io/v1", "endpointslice-discovery-v1"),
     "NetworkPolicy": ("networking.k8s.io/v1", "networkpolicy-networking-v1"),
     "Ingress": ("networking.k8s.io/v1", "ingress-networking-v1"),
+    "IngressClass": ("networking.k8s.io/v1", "ingressclass-networking-v1"),
 }
 
 _lock = threading.Lock()
@@ -76,13 +78,17 @@ def identity_issues(obj: dict) -> list[Issue]:
         out.append(("kind", "required field 'kind' is missing (e.g. 'kind: Service')"))
     elif not isinstance(kind, str):
         out.append(("kind", f"must be a string such as 'Service', got {quote(kind)}"))
-    elif kind not in KINDS:
+    elif kind not in KINDS and kind not in CRD_KINDS:
         out.append(("kind", _unknown_kind(kind)))
     if api_version is None or api_version == "":
         hint = f" (for {kind}: 'apiVersion: {KINDS[kind][0]}')" if isinstance(kind, str) and kind in KINDS else ""
         out.append(("apiVersion", f"required field 'apiVersion' is missing{hint}"))
     elif not isinstance(api_version, str):
         out.append(("apiVersion", f"must be a string such as 'v1', got {quote(api_version)}"))
+    elif isinstance(kind, str) and kind in CRD_KINDS:
+        why = api_version_issue(kind, api_version)
+        if why:
+            out.append(("apiVersion", why))
     elif isinstance(kind, str) and kind in KINDS and api_version != KINDS[kind][0]:
         out.append(("apiVersion", f"apiVersion {quote(api_version)} is wrong for {kind}; "
                     f"use '{KINDS[kind][0]}'"))
@@ -91,19 +97,21 @@ def identity_issues(obj: dict) -> list[Issue]:
 
 def _unknown_kind(kind: str) -> str:
     msg = f"kind {quote(kind)} is not a kind this course knows"
-    for known in KINDS:
+    for known in [*KINDS, *CRD_KINDS]:
         if known.lower() == kind.lower():
             return f"{msg}; did you mean '{known}'? (kinds are case-sensitive)"
-    close = difflib.get_close_matches(kind, list(KINDS), n=1, cutoff=0.6)
+    close = difflib.get_close_matches(kind, [*KINDS, *CRD_KINDS], n=1, cutoff=0.6)
     if close:
         return f"{msg}; did you mean '{close[0]}'?"
-    return f"{msg}; use one of: {', '.join(sorted(KINDS))}"
+    return f"{msg}; use one of: {', '.join(sorted([*KINDS, *CRD_KINDS]))}"
 
 
 def schema_issues(obj: dict) -> list[Issue]:
     """Every schema violation of an object whose apiVersion and kind are known, in
     jsonschema's order and possibly repeated: grader.manifests.validate_object sorts and
     de-duplicates them together with the semantic rules' issues."""
+    if obj["kind"] in CRD_KINDS:             # Gateway API CRDs: grader.rules.gateway's schema
+        return crd_schema_issues(obj)
     validator = _validator(obj["kind"])
     out: list[Issue] = []
     for error in validator.iter_errors(obj):

@@ -11,8 +11,8 @@ from pathlib import Path
 from typing import Any, Iterable, Mapping, Protocol, Sequence, Union, runtime_checkable
 
 from grader.observations import (  # noqa: F401  (re-exported: the API's vocabulary)
-    DnsAnswer, DnsRecord, Endpoint, Matrix, Outcome, PodRef, Reachability, ServiceInfo,
-    ServicePortInfo, Status,
+    Condition, DnsAnswer, DnsRecord, Endpoint, GatewayStatus, HttpResponse, ListenerStatus, Matrix,
+    Outcome, ParentStatus, PodRef, Reachability, ServiceInfo, ServicePortInfo, Status,
     ip_sort_key, is_ip, parse_target,
 )
 
@@ -55,6 +55,18 @@ class Namespace(Protocol):
 
     def matrix(self, ports: Iterable[int] = (80,), protocols: Iterable[str] = ("TCP",)) -> Matrix: ...
 
+    def ingress_address(self, name: str) -> str | None:
+        """The Ingress's address (status.loadBalancer), None while no controller serves it."""
+
+    def gateway_address(self, name: str) -> str | None:
+        """The Gateway's first status address, None until the controller assigns one."""
+
+    def gateway_status(self, name: str) -> GatewayStatus:
+        """Addresses, conditions (Accepted, Programmed) and listeners (attachedRoutes...)."""
+
+    def route_status(self, name: str) -> list[ParentStatus]:
+        """An HTTPRoute's status.parents: Accepted and ResolvedRefs per parent Gateway."""
+
 
 @runtime_checkable
 class Cluster(Protocol):
@@ -68,3 +80,10 @@ class Cluster(Protocol):
                        timeout: float = 2.0) -> Outcome:
         """Connect from the learner's machine (outside the cluster): a NodePort on 127.0.0.1
         (through kind's port mappings) or a LoadBalancer's external IP."""
+
+    def http(self, address: str, path: str = "/", *, host: str | None = None, port: int = 80,
+             method: str = "GET", headers: Mapping[str, str] | None = None,
+             timeout: float = 2.0) -> HttpResponse:
+        """One HTTP request from the learner's machine to an Ingress or Gateway address, with
+        Host `host` (default: the address): status code, the pod that answered, its body,
+        response headers, and why for a 404 (no listener, no matching host or path)."""

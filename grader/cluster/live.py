@@ -34,6 +34,7 @@ from grader.cluster.base import (
     DnsAnswer, Endpoint, ManifestInput, Matrix, Outcome, PodRef, Reachability, ServiceInfo,
     ServicePortInfo, Status, ip_sort_key,
 )
+from grader.observations import Condition, GatewayStatus, HttpResponse, ListenerStatus, ParentStatus
 from grader.kind import MANAGED_BY_LABEL
 from grader.model.selectors import is_selector, parse_selector
 from grader.kind.images import AGNHOST_IMAGE
@@ -142,8 +143,11 @@ class _Api:
                  discovery: Any = None, version: Any = None, dynamic: Any = None,
                  stream: Callable[..., Any] | None = None,
                  watch_factory: Callable[[], Any] | None = None,
-                 exec_core: Callable[[], Any] | None = None) -> None:
+                 exec_core: Callable[[], Any] | None = None, custom: Any = None,
+                 networking: Any = None) -> None:
         self.api_client = api_client
+        self.custom = custom or k8s_client.CustomObjectsApi(api_client)
+        self.networking = networking or k8s_client.NetworkingV1Api(api_client)
         if exec_core is None:
             exec_core = (lambda: core) if core is not None else self._fresh_core
         self._exec_core = exec_core
@@ -196,6 +200,18 @@ class _Api:
     def server_version(self, timeout: float) -> str:
         info = self._dict(self.version.get_code(_request_timeout=timeout))
         return str(info.get("gitVersion", "?"))
+
+    def read_ingress(self, namespace: str, name: str) -> dict[str, Any] | None:
+        return _unless_absent(None, lambda: self._dict(self.networking.read_namespaced_ingress(name, namespace)))
+
+    def read_gateway_object(self, namespace: str, plural: str, name: str) -> dict[str, Any] | None:
+        """A Gateway API object (gateways, httproutes) as the API server stores it."""
+        return _unless_absent(None, lambda: self._dict(self.custom.get_namespaced_custom_object(
+            GATEWAY_GROUP, "v1", namespace, plural, name)))
+
+    def read_crd(self, name: str) -> dict[str, Any] | None:
+        return _unless_absent(None, lambda: self._dict(self.custom.get_cluster_custom_object(
+            "apiextensions.k8s.io", "v1", "customresourcedefinitions", name)))
 
     def read_namespace(self, name: str) -> dict[str, Any] | None:
         return _unless_absent(None, lambda: self._dict(self.core.read_namespace(name)))
@@ -543,6 +559,44 @@ class LiveCluster:
         pod = self._find_pod(body.strip()) if path.rstrip("/") == "/hostname" else None
         return Outcome(Status.OK, target, pod=pod, ip=host, body=body, reason=f"HTTP {code}")
 
+    def http(self, address: str, path: str = "/", *, host: str | None = None, port: int = 80,
+             method: str = "GET", headers: dict[str, str] | None = None,
+             timeout: float = 2.0) -> HttpResponse:
+        """One HTTP request from this machine to an Ingress or Gateway address (http.client,
+        no kubernetes call for the request itself). Live, the proxy does not say why it
+        answered 404, nor which pod answered: `pod` is found from agnhost's `/hostname` body."""
+        import http.client
+
+        host = host or address
+        path = path if path.startswith("/") else "/" + path
+        authority = address if port == 80 else f"{address}:{port}"
+        target = f"{method.upper()} http://{authority}{path}" + (f" (Host: {host})" if host != address else "")
+        conn = http.client.HTTPConnection(address, port, timeout=timeout)
+        try:
+            conn.request(method.upper(), path, headers={"Host": host, **(headers or {})})
+            resp = conn.getresponse()
+            body = resp.read().decode("utf-8", "replace")
+            code, got = resp.status, tuple(resp.getheaders())
+        except OSError as exc:
+            status, reason = _socket_error(exc)
+            return HttpResponse(target, status, reason=reason)
+        finally:
+            conn.close()
+        pod = self._find_pod(body.strip()) if code == 200 and body.strip() and "\n" not in body.strip() else None
+        reason = {404: "the proxy found no route (no listener, host or path matched; see route_status)",
+                  500: "the route's backend is invalid (see route_status: ResolvedRefs)",
+                  503: "the backend Service has no ready endpoint, or the proxy could not connect"}.get(code, "")
+        return HttpResponse(target, Status.OK, code, got, pod, body, reason=reason)
+
+    def gateway_api_status(self) -> tuple[bool, str]:
+        """Are the Gateway API CRDs installed (cloud-provider-kind installs them at start)?"""
+        crd = self._api.read_crd(f"gateways.{GATEWAY_GROUP}")
+        if crd is None:
+            return False, "Gateway API CRDs missing (cloud-provider-kind installs them when it starts)"
+        ann = (crd.get("metadata") or {}).get("annotations") or {}
+        return True, (f"{ann.get(GATEWAY_GROUP + '/bundle-version', '?')} "
+                      f"({ann.get(GATEWAY_GROUP + '/channel', '?')} channel)")
+
     def _find_pod(self, name: str) -> str | None:
         if not name:
             return None
@@ -566,6 +620,14 @@ def _socket_error(exc: BaseException) -> tuple[Status, str]:
     return Status.TIMEOUT, f"no connection ({exc})"
 
 
+GATEWAY_GROUP = "gateway.networking.k8s.io"
+
+
+def _conds(items: Any) -> tuple[Condition, ...]:
+    return tuple(Condition(str(c.get("type")), str(c.get("status")), str(c.get("reason", "")),
+                           str(c.get("message", ""))) for c in items or [])
+
+
 class LiveNamespace:
     """One namespace on a live cluster (see grader.cluster.base.Namespace)."""
 
@@ -573,6 +635,44 @@ class LiveNamespace:
         self.cluster = cluster
         self.name = name
         self._api = cluster._api
+
+    # ---- ingress / gateway status, as the controller wrote it
+    def _must(self, obj: dict[str, Any] | None, resource: str, name: str) -> dict[str, Any]:
+        if obj is None:
+            raise LookupError(f'Error from server (NotFound): {resource} "{name}" not found')
+        return obj
+
+    def ingress_address(self, name: str) -> str | None:
+        ing = self._must(self._api.read_ingress(self.name, name), "ingresses.networking.k8s.io", name)
+        for entry in ((ing.get("status") or {}).get("loadBalancer") or {}).get("ingress") or []:
+            if entry.get("ip") or entry.get("hostname"):
+                return str(entry.get("ip") or entry.get("hostname"))
+        return None
+
+    def gateway_status(self, name: str) -> GatewayStatus:
+        gw = self._must(self._api.read_gateway_object(self.name, "gateways", name),
+                        f"gateways.{GATEWAY_GROUP}", name)
+        status = gw.get("status") or {}
+        listeners = tuple(ListenerStatus(str(ls.get("name")), int(ls.get("attachedRoutes", 0)),
+                                         _conds(ls.get("conditions")),
+                                         tuple(str(k.get("kind")) for k in ls.get("supportedKinds") or []))
+                          for ls in status.get("listeners") or [])
+        return GatewayStatus(f"{self.name}/{name}", tuple(str(a.get("value")) for a in status.get("addresses") or []),
+                             _conds(status.get("conditions")), listeners)
+
+    def gateway_address(self, name: str) -> str | None:
+        addresses = self.gateway_status(name).addresses
+        return addresses[0] if addresses else None
+
+    def route_status(self, name: str) -> list[ParentStatus]:
+        route = self._must(self._api.read_gateway_object(self.name, "httproutes", name),
+                           f"httproutes.{GATEWAY_GROUP}", name)
+        out = []
+        for parent in (route.get("status") or {}).get("parents") or []:
+            ref = parent.get("parentRef") or {}
+            out.append(ParentStatus(f"{ref.get('namespace') or self.name}/{ref.get('name')}", ref.get("sectionName"),
+                                    _conds(parent.get("conditions")), str(parent.get("controllerName", ""))))
+        return out
 
     def __repr__(self) -> str:
         return f"LiveNamespace({self.name!r})"

@@ -20,6 +20,8 @@ from grader.cluster.base import (
     DnsAnswer, Endpoint, ManifestInput, Matrix, Outcome, PodRef, ServiceInfo, ServicePortInfo,
 )
 from grader.model import connectivity, dns
+from grader.model import http_api
+from grader.observations import GatewayStatus, HttpResponse, ParentStatus
 from grader.model.endpointslices import render_get_endpoints
 from grader.model.objects import Pod
 from grader.model.state import SYSTEM_NAMESPACES, ApplyError, ClusterState
@@ -145,6 +147,21 @@ class OfflineNamespace:
     def probe(self, target: str, frm: str, protocol: str = "TCP", timeout: float = 1.0) -> Outcome:
         return connectivity.probe(self.state, self.pod(frm), target, protocol)
 
+    # ------------------------------------------------------------------ ingress / gateway
+    def ingress_address(self, name: str) -> str | None:
+        """The Ingress's status.loadBalancer address: its namespace's ingress Gateway's (None
+        while no controller serves it)."""
+        return http_api.ingress_address(self.state, self.name, name)
+
+    def gateway_address(self, name: str) -> str | None:
+        return http_api.gateway_address(self.state, self.name, name)
+
+    def gateway_status(self, name: str) -> GatewayStatus:
+        return http_api.gateway_status(self.state, self.name, name)
+
+    def route_status(self, name: str) -> list[ParentStatus]:
+        return http_api.route_status(self.state, self.name, name)
+
     def matrix(self, ports: Iterable[int] = (80,), protocols: Iterable[str] = ("TCP",)) -> Matrix:
         from grader.model.matrix import matrix_from_engine
         pods = [p for p in self.state.pods_in(self.name) if not p.pending]
@@ -173,6 +190,12 @@ class OfflineCluster:
     def probe_external(self, port: int, host: str = "127.0.0.1", path: str | None = None,
                        timeout: float = 2.0) -> Outcome:
         return connectivity.probe_external(self.state, port, host, path)
+
+    def http(self, address: str, path: str = "/", *, host: str | None = None, port: int = 80,
+             method: str = "GET", headers: Mapping[str, str] | None = None,
+             timeout: float = 2.0) -> HttpResponse:
+        return http_api.http_request(self.state, address, path, host=host, port=port, method=method,
+                                     headers=headers)
 
     def __repr__(self) -> str:
         return "OfflineCluster()"

@@ -59,7 +59,14 @@ KIND_RESOURCE = {
     "StatefulSet": "statefulset.apps", "DaemonSet": "daemonset.apps",
     "NetworkPolicy": "networkpolicy.networking.k8s.io", "Ingress": "ingress.networking.k8s.io",
     "EndpointSlice": "endpointslice.discovery.k8s.io",
+    "IngressClass": "ingressclass.networking.k8s.io",
+    "GatewayClass": "gatewayclass.gateway.networking.k8s.io",
+    "Gateway": "gateway.gateway.networking.k8s.io",
+    "HTTPRoute": "httproute.gateway.networking.k8s.io",
+    "ReferenceGrant": "referencegrant.gateway.networking.k8s.io",
 }
+#: Kinds stored without a namespace (the model keeps them under namespace "").
+CLUSTER_SCOPED_KINDS = ("IngressClass", "GatewayClass")
 #: Names kubectl accepts for a kind (lower-case, plural, short names).
 KIND_ALIASES = {
     alias: kind
@@ -74,6 +81,10 @@ KIND_ALIASES = {
         "Endpoints": ("endpoints", "ep"), "Namespace": ("namespace", "namespaces", "ns"),
         "Secret": ("secret", "secrets"), "Ingress": ("ingress", "ingresses", "ing"),
         "ServiceAccount": ("serviceaccount", "serviceaccounts", "sa"),
+        "IngressClass": ("ingressclass", "ingressclasses"),
+        "GatewayClass": ("gatewayclass", "gatewayclasses", "gc"),
+        "Gateway": ("gateway", "gateways", "gtw"), "HTTPRoute": ("httproute", "httproutes"),
+        "ReferenceGrant": ("referencegrant", "referencegrants", "refgrant"),
     }.items()
     for alias in aliases
 }
@@ -146,6 +157,14 @@ def _builtin_objects() -> list[dict[str, Any]]:
                   "ports": [{"name": "dns", "port": 53, "protocol": "UDP", "targetPort": 53},
                             {"name": "dns-tcp", "port": 53, "protocol": "TCP", "targetPort": 53},
                             {"name": "metrics", "port": 9153, "protocol": "TCP", "targetPort": 9153}]}},
+        # what cloud-provider-kind creates at start (grader.model.ingress / gateway)
+        {"apiVersion": "networking.k8s.io/v1", "kind": "IngressClass",
+         "metadata": {"name": "cloud-provider-kind",
+                      "annotations": {"ingressclass.kubernetes.io/is-default-class": "true"}},
+         "spec": {"controller": "kind.sigs.k8s.io/ingress-controller"}},
+        {"apiVersion": "gateway.networking.k8s.io/v1", "kind": "GatewayClass",
+         "metadata": {"name": "cloud-provider-kind"},
+         "spec": {"controllerName": "kind.sigs.k8s.io/gateway-controller"}},
     ]
 
 
@@ -310,10 +329,11 @@ class ClusterState:
         if kind == "Namespace":
             verb = self._ensure_namespace(name, meta.get("labels"))
             return f"{resource}/{name} {verb}"
-        ns = str(meta.get("namespace") or namespace)
-        if ns not in self.namespaces:
+        ns = "" if kind in CLUSTER_SCOPED_KINDS else str(meta.get("namespace") or namespace)
+        if ns and ns not in self.namespaces:
             raise ApplyError([f'namespaces "{ns}" not found'])
-        meta["namespace"] = ns
+        if ns:
+            meta["namespace"] = ns
         key = (kind, ns, name)
         previous = self._objects.get(key)
         if kind == "Service":
@@ -372,6 +392,28 @@ class ClusterState:
                             node=NODE_NAME if scheduled else "",
                             pending_reason=None if scheduled else TOO_MANY_PODS))
         self.pods = pods
+        self._sync_proxy_addresses()
+
+    def _sync_proxy_addresses(self) -> None:
+        """Each Gateway of the course's class, and each namespace with served Ingresses (one
+        shared ingress Gateway), gets an Envoy container and so an address from the
+        LoadBalancer pool, lowest free first (grader.model.gateway / ingress decide which)."""
+        from grader.model.gateway import proxy_gateways
+        from grader.model.ingress import proxy_namespaces
+        wanted = [f"gateway:{ns}/{name}" for ns, name in proxy_gateways(self)]
+        wanted += [f"ingress:{ns}" for ns in proxy_namespaces(self)]
+        pool = self._alloc.lb_ips
+        for key in [k for k in pool.ints.by_key if k.startswith(("gateway:", "ingress:")) and k not in wanted]:
+            pool.release(key)
+        for key in wanted:
+            try:
+                pool.allocate(key)
+            except AllocationError:
+                pass                            # pool exhausted: no address, as live
+
+    def proxy_address(self, key: str) -> str | None:
+        """The address of a proxy named by `_sync_proxy_addresses`' keys, if it has one."""
+        return self._alloc.lb_ips.get(key)
 
     def _replace_pod(self, pod: Pod) -> None:
         """What the owning controller does when one of its pods is deleted: a Deployment's
@@ -418,7 +460,7 @@ class ClusterState:
         if k == "Namespace":
             self.delete_namespace(name)
             return
-        key = (k, namespace, name)
+        key = (k, "" if k in CLUSTER_SCOPED_KINDS else namespace, name)
         owned = self.pod(f"{namespace}/{name}") if k == "Pod" and key not in self._objects else None
         if owned is not None and owned.owner and owned.owner.split("/")[0] in CONTROLLER_KINDS:
             self._replace_pod(owned)

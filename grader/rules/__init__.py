@@ -10,6 +10,7 @@ from typing import Callable
 from grader.rules.base import Issue
 from grader.rules.configmap import configmap_issues
 from grader.rules.endpoints import endpoints_issues, endpointslice_issues
+from grader.rules.gateway import gateway_issues, httproute_issues
 from grader.rules.ingress import ingress_issues
 from grader.rules.meta import metadata_issues
 from grader.rules.networkpolicy import networkpolicy_issues
@@ -27,6 +28,8 @@ _BY_KIND: dict[str, Callable[[dict], list[Issue]]] = {
     "Endpoints": endpoints_issues,
     "Ingress": ingress_issues,
     "ConfigMap": configmap_issues,
+    "Gateway": gateway_issues,
+    "HTTPRoute": httproute_issues,
 }
 
 
