@@ -39,9 +39,11 @@ Routing a request that reaches a Gateway's address on a port:
 - filters: RequestRedirect answers itself (302 by default, `Location` built per the spec's
   port rules); URLRewrite rewrites host and path; RequestHeaderModifier and
   ResponseHeaderModifier set/add/remove headers;
-- backendRefs: weights (default 1; 0 gets nothing) choose a backend per request with a
-  seeded pseudo-random draw (reproducible run to run); an invalid backend answers 500 for
-  its share; no backend at all: 500. A Service with no ready endpoints: 503.
+- backendRefs: weights (default 1; 0 gets nothing) choose a backend per request, seeded
+  pseudo-random and reproducible run to run, exactly on the weights over every run of
+  sum(weights) requests (`_weighted_pick`; Envoy draws per request, so live counts vary);
+  an invalid backend answers 500 for its share; no backend at all: 500. A Service with no
+  ready endpoints: 503.
 
 Where cloud-provider-kind v0.11.1 differs (the live backend observes it as it is): it
 ignores ResponseHeaderModifier and URLRewrite filters, and when every backend weight is 0
@@ -49,6 +51,7 @@ it writes ResolvedRefs=False/UnsupportedValue, which is not a ResolvedRefs reaso
 """
 from __future__ import annotations
 
+import random
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -487,14 +490,28 @@ def _apply_rule(state: "ClusterState", route: dict[str, Any], rule: dict[str, An
     slot = f"#weights|{where}"               # one draw sequence per rule: reruns repeat
     n = state.rr_counters.get(slot, 0)
     state.rr_counters[slot] = n + 1
-    draw = stable_int("weights", where, str(n)) % sum(b.weight for b in live)
-    for b in live:
-        if draw < b.weight:
-            break
-        draw -= b.weight
+    b = _weighted_pick(live, where, n)
     if b.problem:
         return GatewayDecision(500, b, where, b.problem, req, response, forwarded)
     return GatewayDecision(None, b, where, "", req, response, forwarded)
+
+
+def _weighted_pick(live: list[BackendChoice], where: str, n: int) -> BackendChoice:
+    """The n-th request's backend. Each run of sum(weights) requests is a seeded shuffle of
+    the backends, each repeated `weight` times: random-looking like Envoy's per-request draw,
+    reproducible, and exactly on the weights over every full run (90/10 gives 90 and 10 in
+    each 100 requests). Huge weight sums fall back to a plain seeded draw."""
+    total = sum(b.weight for b in live)
+    if total > 10_000:
+        draw = stable_int("weights", where, str(n)) % total
+        for b in live:
+            if draw < b.weight:
+                return b
+            draw -= b.weight
+    block, pos = divmod(n, total)
+    order = [i for i, b in enumerate(live) for _ in range(b.weight)]
+    random.Random(stable_int("weights", where, str(block))).shuffle(order)
+    return live[order[pos]]
 
 
 def _modify(headers: Headers, spec: dict[str, Any]) -> None:
