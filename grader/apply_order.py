@@ -16,7 +16,9 @@ APPLY_ORDER: Mapping[str, int] = {
     "EndpointSlice": 3, "Endpoints": 3,
     "Deployment": 4, "StatefulSet": 4, "ReplicaSet": 4, "Pod": 4,
     "NetworkPolicy": 5,
-    "Ingress": 6,
+    "Ingress": 6, "IngressClass": 6, "GatewayClass": 6,
+    "Gateway": 7, "ReferenceGrant": 7,
+    "HTTPRoute": 8,
 }
 _UNKNOWN = max(APPLY_ORDER.values()) + 1
 

@@ -372,3 +372,57 @@ def test_no_ready_endpoints_is_503(env) -> None:
     ns.apply([gateway(), route("r", [rule(to("web"))])])
     ns.set_ready("app=web", False)
     assert send(env).code == 503
+
+
+def test_hostname_intersection_across_three_listeners_on_one_port(env) -> None:
+    """The listener a request lands on decides which routes apply: a route only serves the
+    hostnames it shares with the listeners it attached to (HTTPRouteSpec.hostnames)."""
+    cluster, ns = env
+    ns.apply([gateway(listeners=[
+        {"name": "exact", "port": 80, "protocol": "HTTP", "hostname": "very.specific.com"},
+        {"name": "wild", "port": 80, "protocol": "HTTP", "hostname": "*.wildcard.io"}]),
+        route("to-exact", [rule(to("web"), matches=[{"path": {"type": "PathPrefix", "value": "/s1"}}])],
+              hostnames=["non.matching.com", "very.specific.com"]),
+        route("to-wild", [rule(to("api"), matches=[{"path": {"type": "PathPrefix", "value": "/s2"}}])],
+              hostnames=["wildcard.io", "foo.wildcard.io", "foo.bar.wildcard.io"]),
+        route("wild-on-exact", [rule(to("canary"), matches=[{"path": {"type": "PathPrefix", "value": "/s3"}}])],
+              hostnames=["*.specific.com"]),
+        route("none", [rule(to("v2"))], hostnames=["specific.but.wrong.com", "wildcard.io"])])
+    assert svc(send(env, "/s1", host="very.specific.com")) == "web"
+    assert svc(send(env, "/s1", host="very.specific.com:1234")) == "web"    # the Host's port is ignored
+    assert send(env, "/s1", host="non.matching.com").code == 404
+    assert send(env, "/s1", host="foo.wildcard.io").code == 404
+    assert svc(send(env, "/s2", host="foo.bar.wildcard.io")) == "api"
+    assert send(env, "/s2", host="wildcard.io").code == 404
+    assert send(env, "/s2", host="very.specific.com").code == 404
+    assert svc(send(env, "/s3", host="very.specific.com")) == "canary"
+    assert send(env, "/s3", host="foo.specific.com").code == 404
+    assert accepted(ns, "none").reason == "NoMatchingListenerHostname"
+
+
+def test_matches_across_routes_with_the_same_hostname(env) -> None:
+    """Precedence is computed across all rules of all routes for that host: the longer
+    prefix of another route wins, and a match with more header matches beats a plain one."""
+    cluster, ns = env
+    ns.apply([gateway(),
+              route("one", [rule(to("web"), matches=[{"path": {"type": "PathPrefix", "value": "/"}},
+                                                    {"headers": [{"name": "version", "value": "one"}]}])],
+                    hostnames=["example.com", "example.net"]),
+              route("two", [rule(to("api"), matches=[{"path": {"type": "PathPrefix", "value": "/v2"}},
+                                                    {"headers": [{"name": "version", "value": "two"}]}])],
+                    hostnames=["example.com"])])
+    assert svc(send(env, "/", host="example.com")) == "web"
+    assert svc(send(env, "/v2/example", host="example.com")) == "api"
+    assert svc(send(env, "/v2", host="example.net")) == "web"
+    assert svc(send(env, "/", host="example.com", headers={"version": "two"})) == "api"
+
+
+def test_more_dots_right_of_the_wildcard_wins_between_listeners(env) -> None:
+    cluster, ns = env
+    ns.apply([gateway(listeners=[
+        {"name": "short", "port": 80, "protocol": "HTTP", "hostname": "*.example.com"},
+        {"name": "long", "port": 80, "protocol": "HTTP", "hostname": "*.foo.example.com"}]),
+        route("a", [rule(to("web"))], parent={"name": "gw", "sectionName": "short"}),
+        route("b", [rule(to("api"))], parent={"name": "gw", "sectionName": "long"})])
+    assert svc(send(env, host="x.foo.example.com")) == "api"
+    assert svc(send(env, host="x.bar.example.com")) == "web"

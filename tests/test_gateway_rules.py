@@ -154,3 +154,46 @@ def test_gateway_class_and_objects_in_other_namespaces_are_refused() -> None:
     assert "cluster-wide" in refused(cls)[0][1]
     elsewhere = edited(ROUTE, lambda o: o["metadata"].update(namespace="kube-system"))
     assert refused(elsewhere)[0][0] == "metadata.namespace"
+
+
+# ---------------------------------------------------------------- advisory warnings
+def test_warnings_name_backends_the_manifests_do_not_define(tmp_path, capsys) -> None:
+    f = tmp_path / "app.yaml"
+    f.write_text("""\
+apiVersion: v1
+kind: Service
+metadata: {name: web}
+spec:
+  selector: {app: web}
+  ports: [{name: http, port: 80, targetPort: 8080}]
+---
+apiVersion: networking.k8s.io/v1
+kind: Ingress
+metadata: {name: shop}
+spec:
+  rules:
+  - http:
+      paths:
+      - {path: /, pathType: Prefix, backend: {service: {name: web, port: {number: 80}}}}
+      - {path: /a, pathType: Prefix, backend: {service: {name: web, port: {name: grpc}}}}
+      - {path: /b, pathType: Prefix, backend: {service: {name: ghost, port: {number: 80}}}}
+---
+apiVersion: gateway.networking.k8s.io/v1
+kind: HTTPRoute
+metadata: {name: r}
+spec:
+  parentRefs: [{name: gw}]
+  rules:
+  - backendRefs: [{name: web, port: 80}, {name: web, port: 8080}]
+""")
+    assert main(["check", "--warnings", str(f)]) == 0
+    out = capsys.readouterr().out.splitlines()
+    assert out == [
+        f"warning: {f}, document 2 (Ingress/shop): spec.rules[0].http.paths[1].backend.service.name: "
+        "Service 'web' has no port named 'grpc'",
+        f"warning: {f}, document 2 (Ingress/shop): spec.rules[0].http.paths[2].backend.service.name: "
+        "Service 'ghost' is not defined in these manifests; unless it already exists in the cluster, "
+        "this backend is not found",
+        f"warning: {f}, document 3 (HTTPRoute/r): spec.rules[0].backendRefs[1].name: Service 'web' has "
+        "no port 8080 (its ports: 80)",
+        "OK, 3 objects"]

@@ -60,6 +60,12 @@ def run(args: argparse.Namespace) -> int:
 
         for w in image_warnings(manifests):
             print(f"warning: {w}")
+        from grader.manifests import Problem
+        from grader.rules.gateway import backend_warnings
+
+        for i, path, message in backend_warnings([m.obj for m in manifests]):
+            m = manifests[i]
+            print(f"warning: {Problem(m.file, m.doc, m.kind, m.name, path, message)}")
     if problems:
         _print_grouped(problems)
         n = len(problems)

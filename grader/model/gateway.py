@@ -28,8 +28,8 @@ are cloud-provider-kind's where it has one, else the model's, naming the object 
 
 Routing a request that reaches a Gateway's address on a port:
 - no listener on that port: the connection is refused (Envoy listens on listener ports only);
-- the most specific listener whose hostname matches the Host wins (exact, then the longest
-  wildcard, then no hostname); none: 404;
+- the most specific listener whose hostname matches the Host wins (exact, then the wildcard
+  with the most dots right of the `*`, then no hostname); none: 404;
 - candidate rules: every match of every rule of the routes attached to that listener whose
   intersected hostnames match the Host. Precedence: the route with the longest matching
   non-wildcard hostname, then the longest matching hostname; then Exact path, then the
@@ -365,7 +365,8 @@ def _listener_for(gwv: GatewayView, req: HttpRequest) -> tuple[ListenerState | N
         h = ls.listener.hostname
         if not h:
             return (2, 0)
-        return (1, -len(h)) if h.startswith("*.") else (0, -len(h))
+        # wildcards: more dots right of the `*` first (GatewaySpec.Listeners)
+        return (1, -h.count(".")) if h.startswith("*.") else (0, 0)
 
     matching = [ls for ls in on_port if not ls.listener.hostname or gateway_host_matches(ls.listener.hostname, req.host)]
     if not matching:

@@ -343,3 +343,57 @@ def httproute_issues(obj: dict) -> list[Issue]:
             out.append(("spec.parentRefs", "sectionName or port must be unique when parentRefs includes 2 or "
                         "more references to the same parent"))
     return out
+
+
+# ---------------------------------------------------------------- advisory warnings
+def backend_warnings(objs: list[dict]) -> list[tuple[int, str, str]]:
+    """(object index, field path, message) for Ingress and HTTPRoute backends that name a
+    Service the same set of manifests does not define, or a port that Service lacks.
+
+    Advisory (`svclab check --warnings`): the Service may already exist on the cluster, but
+    a missing one is the usual reason a route answers 500 (BackendNotFound) or an Ingress
+    answers nothing. Objects without a namespace count as one namespace together."""
+    services: dict[tuple[str, str], tuple[set[int], set[str]]] = {}
+    for obj in objs:
+        if obj.get("kind") == "Service":
+            meta = mapping(obj.get("metadata"))
+            ports = [mapping(p) for p in items(mapping(obj.get("spec")).get("ports"))]
+            services[(str(meta.get("namespace") or ""), str(meta.get("name")))] = (
+                {p["port"] for p in ports if is_int(p.get("port"))}, {str(p["name"]) for p in ports if p.get("name")})
+    out: list[tuple[int, str, str]] = []
+
+    def look(i: int, path: str, ns: str, name: Any, number: Any = None, port_name: Any = None) -> None:
+        if not isinstance(name, str) or not name:
+            return
+        found = services.get((ns, name))
+        if found is None:
+            out.append((i, path, f"Service {quote(name)} is not defined in these manifests; unless it "
+                        "already exists in the cluster, this backend is not found"))
+        elif number is not None and number not in found[0]:
+            out.append((i, path, f"Service {quote(name)} has no port {number} (its ports: "
+                        f"{', '.join(map(str, sorted(found[0]))) or 'none'})"))
+        elif port_name is not None and port_name not in found[1]:
+            out.append((i, path, f"Service {quote(name)} has no port named {quote(port_name)}"))
+
+    for i, obj in enumerate(objs):
+        ns = str(mapping(obj.get("metadata")).get("namespace") or "")
+        spec = mapping(obj.get("spec"))
+        if obj.get("kind") == "Ingress":
+            backends = []
+            if isinstance(spec.get("defaultBackend"), dict):
+                backends.append(("spec.defaultBackend", spec["defaultBackend"]))
+            for rpath, rule in dicts(spec.get("rules"), "spec.rules"):
+                for ppath, p in dicts(mapping(rule.get("http")).get("paths"), join_key(join_key(rpath, "http"), "paths")):
+                    backends.append((join_key(ppath, "backend"), mapping(p.get("backend"))))
+            for path, b in backends:
+                svc = mapping(b.get("service"))
+                port = mapping(svc.get("port"))
+                look(i, join_key(join_key(path, "service"), "name"), ns, svc.get("name"), port.get("number"),
+                     port.get("name"))
+        elif obj.get("kind") == "HTTPRoute":
+            for rpath, rule in dicts(spec.get("rules"), "spec.rules"):
+                for bpath, ref in dicts(rule.get("backendRefs"), join_key(rpath, "backendRefs")):
+                    if (ref.get("group") or "") == "" and (ref.get("kind") or "Service") == "Service":
+                        look(i, join_key(bpath, "name"), str(ref.get("namespace") or ns), ref.get("name"),
+                             ref.get("port"))
+    return out
