@@ -155,3 +155,16 @@ def test_http_to_a_closed_port_is_refused(world, envoy: int) -> None:
         port = s.getsockname()[1]
     resp = cluster.http("127.0.0.1", "/", port=port)
     assert resp.status is Status.REFUSED and resp.code is None
+
+
+@pytest.mark.parametrize("kind, expected", [
+    ("Gateway", ("gateway.networking.k8s.io/v1", "Gateway")),
+    ("httproute", ("gateway.networking.k8s.io/v1", "HTTPRoute")),
+    ("ReferenceGrant", ("gateway.networking.k8s.io/v1", "ReferenceGrant")),
+])
+def test_delete_gateway_api_objects_through_the_dynamic_client(kind: str, expected: tuple) -> None:
+    from tests.test_live_backend import World
+    w = World()
+    w.ns().delete(kind, "x")
+    (args, kw), = w.rec.named("delete")
+    assert args == (expected,) and kw == {"name": "x", "namespace": NS}

@@ -749,7 +749,8 @@ def test_delete_names_each_known_kind_as_the_api_spells_it(w: World, kind: str, 
 
 def test_delete_of_an_unknown_kind_lists_the_known_ones(w: World) -> None:
     with pytest.raises(ValueError, match="cannot delete kind 'Secret'; known: configmap, deployment, "
-                                         "ingress, networkpolicy, pod, service, statefulset"):
+                                         "gateway, httproute, ingress, networkpolicy, pod, referencegrant, "
+                                         "service, statefulset"):
         w.ns().delete("Secret", "x")
     assert w.rec.calls == []
 

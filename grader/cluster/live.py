@@ -50,6 +50,9 @@ DELETABLE_KINDS = {
     "deployment": ("Deployment", "apps/v1"), "statefulset": ("StatefulSet", "apps/v1"),
     "networkpolicy": ("NetworkPolicy", "networking.k8s.io/v1"),
     "ingress": ("Ingress", "networking.k8s.io/v1"),
+    "gateway": ("Gateway", "gateway.networking.k8s.io/v1"),
+    "httproute": ("HTTPRoute", "gateway.networking.k8s.io/v1"),
+    "referencegrant": ("ReferenceGrant", "gateway.networking.k8s.io/v1"),
 }
 
 #: Hints for the container states a learner most often meets, quoted in wait_ready's error.
