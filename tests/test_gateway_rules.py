@@ -56,10 +56,10 @@ def test_unknown_field_with_a_suggestion_and_missing_required() -> None:
      "spec.rules[0].matches[0].path.type", "unsupported value 'Prefix'; use one of 'Exact', 'PathPrefix', "
      "'RegularExpression'"),
     (lambda o: o["spec"]["rules"][0]["matches"][0]["path"].update(value="api"),
-     "spec.rules[0].matches[0].path.value",
+     "spec.rules[0].matches[0].path",
      "value must be an absolute path and start with '/' when type one of ['Exact', 'PathPrefix']"),
     (lambda o: o["spec"]["rules"][0]["matches"][0]["path"].update(value="/a//b"),
-     "spec.rules[0].matches[0].path.value", "must not contain '//' when type one of ['Exact', 'PathPrefix']"),
+     "spec.rules[0].matches[0].path", "must not contain '//' when type one of ['Exact', 'PathPrefix']"),
     (lambda o: o["spec"]["rules"][0]["backendRefs"][0].pop("port"),
      "spec.rules[0].backendRefs[0]", "Must have port for Service reference"),
     (lambda o: o["spec"]["rules"][0]["backendRefs"][0].update(port="80"),
@@ -100,6 +100,23 @@ def test_httproute_schema_and_cel_rules(change, path: str, message: str) -> None
 def test_gateway_listener_cel_rules(listeners, message: str) -> None:
     found = problems(edited(GW, lambda o: o["spec"].update(listeners=listeners)))
     assert ("spec.listeners", message) in found
+
+
+@pytest.mark.parametrize("refs, message", [
+    ([{"name": "gw"}, {"name": "gw", "sectionName": "http"}],
+     "sectionName must be specified when parentRefs includes 2 or more references to the same parent"),
+    ([{"name": "gw", "sectionName": "http"}, {"name": "gw", "sectionName": "http"}],
+     "sectionName must be unique when parentRefs includes 2 or more references to the same parent"),
+])
+def test_parent_refs_cel_rules(refs, message: str) -> None:
+    assert ("spec.parentRefs", message) in problems(edited(ROUTE, lambda o: o["spec"].update(parentRefs=refs)))
+    two = [{"name": "gw", "sectionName": "http"}, {"name": "gw", "sectionName": "admin"}]
+    assert problems(edited(ROUTE, lambda o: o["spec"].update(parentRefs=two))) == []
+
+
+def test_experimental_only_fields_are_unknown_to_the_standard_crds() -> None:
+    bad = edited(ROUTE, lambda o: o["spec"]["rules"][0].update(retry={"attempts": 2}))
+    assert ("spec.rules[0].retry", "unknown field 'retry'") in problems(bad)
 
 
 def test_listener_port_range_and_allowed_routes_enum() -> None:

@@ -8,7 +8,9 @@ that a course manifest touches: field names and types (unknown fields are errors
 server-side field validation), required fields, enums, lengths and ranges, plus the
 `x-kubernetes-validations` (CEL) rules the API server runs on them, quoting their messages.
 Fields outside the course (TLS options, timeouts, mirrors, CORS, extension refs) are
-accepted without a deeper look, so this never refuses what the API server accepts.
+accepted without a deeper look, so this never refuses what the API server accepts; fields
+only the experimental channel has (retry, sessionPersistence, useDefaultGateways...) are
+unknown fields, as they are for the standard CRDs.
 """
 from __future__ import annotations
 
@@ -28,6 +30,8 @@ CRD_KINDS: dict[str, tuple[str, ...]] = {
     "ReferenceGrant": (f"{GROUP}/v1", f"{GROUP}/v1beta1"),
 }
 
+_PRECISE_HOSTNAME = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$")
+_PROTOCOL = re.compile(r"^[a-zA-Z0-9]([-a-zA-Z0-9]*[a-zA-Z0-9])?$|[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*\/[A-Za-z0-9]+$")
 _HOSTNAME = re.compile(r"^(\*\.)?[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$")
 _PATH_CHARS = re.compile(r"^(?:[-A-Za-z0-9/._~!$&'()*+,;=:@]|[%][0-9a-fA-F]{2})+$")
 _HEADER_NAME = re.compile(r"^[A-Za-z0-9!#$%&'*+\-.^_`|~]+$")
@@ -71,6 +75,7 @@ def _obj(props: dict[str, S], required: tuple[str, ...] = ()) -> S:
 ANY = S("any")
 INT_PORT = S("integer", minimum=1, maximum=65535)
 HOSTNAME = _str(min_len=1, max_len=253, pattern=_HOSTNAME)
+PRECISE_HOSTNAME = _str(min_len=1, max_len=253, pattern=_PRECISE_HOSTNAME)
 OBJECT_NAME = _str(min_len=1, max_len=253)
 SECTION_NAME = _str(min_len=1, max_len=253, pattern=_SECTION_NAME)
 GROUP_S = _str(max_len=253, pattern=_GROUP)
@@ -88,22 +93,22 @@ PARENT_REF = _obj({"group": GROUP_S, "kind": KIND_S, "namespace": NAMESPACE_S, "
 HEADER = _obj({"name": _str(min_len=1, max_len=256, pattern=_HEADER_NAME), "value": _str(min_len=1, max_len=4096)},
               ("name", "value"))
 HEADER_FILTER = _obj({"set": S("array", item=HEADER, max_items=16), "add": S("array", item=HEADER, max_items=16),
-                      "remove": S("array", item=_str(min_len=1, max_len=256), max_items=16)})
+                      "remove": S("array", item=_str(), max_items=16)})
 PATH_MODIFIER = _obj({"type": _str(enum=("ReplaceFullPath", "ReplacePrefixMatch")),
                       "replaceFullPath": _str(max_len=1024), "replacePrefixMatch": _str(max_len=1024)}, ("type",))
 FILTER = _obj({
     "type": _str(enum=("RequestHeaderModifier", "ResponseHeaderModifier", "RequestMirror", "RequestRedirect",
                        "URLRewrite", "ExtensionRef", "CORS")),
     "requestHeaderModifier": HEADER_FILTER, "responseHeaderModifier": HEADER_FILTER,
-    "requestRedirect": _obj({"scheme": _str(enum=("http", "https")), "hostname": HOSTNAME, "path": PATH_MODIFIER,
+    "requestRedirect": _obj({"scheme": _str(enum=("http", "https")), "hostname": PRECISE_HOSTNAME, "path": PATH_MODIFIER,
                              "port": INT_PORT, "statusCode": S("integer", enum=(301, 302, 303, 307, 308))}),
-    "urlRewrite": _obj({"hostname": HOSTNAME, "path": PATH_MODIFIER}),
+    "urlRewrite": _obj({"hostname": PRECISE_HOSTNAME, "path": PATH_MODIFIER}),
     "requestMirror": ANY, "extensionRef": ANY, "cors": ANY}, ("type",))
 MATCH = _obj({
     "path": _obj({"type": _str(enum=("Exact", "PathPrefix", "RegularExpression")), "value": _str(max_len=1024)}),
     "headers": S("array", max_items=16, item=_obj({"type": _str(enum=("Exact", "RegularExpression")),
                                                    "name": _str(min_len=1, max_len=256, pattern=_HEADER_NAME),
-                                                   "value": _str(max_len=4096)}, ("name", "value"))),
+                                                   "value": _str(min_len=1, max_len=4096)}, ("name", "value"))),
     "queryParams": S("array", max_items=16, item=_obj({"type": _str(enum=("Exact", "RegularExpression")),
                                                        "name": _str(min_len=1, max_len=256, pattern=_HEADER_NAME),
                                                        "value": _str(min_len=1, max_len=1024)}, ("name", "value"))),
@@ -114,10 +119,9 @@ BACKEND_REF = _obj({"group": GROUP_S, "kind": KIND_S, "name": OBJECT_NAME, "name
                     "filters": S("array", item=FILTER, max_items=16)}, ("name",))
 RULE = _obj({"name": SECTION_NAME, "matches": S("array", item=MATCH, max_items=64),
              "filters": S("array", item=FILTER, max_items=16),
-             "backendRefs": S("array", item=BACKEND_REF, max_items=16), "timeouts": ANY, "retry": ANY,
-             "sessionPersistence": ANY})
+             "backendRefs": S("array", item=BACKEND_REF, max_items=16), "timeouts": ANY})
 LISTENER = _obj({"name": SECTION_NAME, "hostname": HOSTNAME, "port": INT_PORT,
-                 "protocol": _str(min_len=1, max_len=255), "tls": ANY,
+                 "protocol": _str(min_len=1, max_len=255, pattern=_PROTOCOL), "tls": ANY,
                  "allowedRoutes": _obj({
                      "namespaces": _obj({"from": _str(enum=("All", "Selector", "Same")), "selector": LABEL_SELECTOR}),
                      "kinds": S("array", max_items=8, item=_obj({"group": GROUP_S, "kind": KIND_S}, ("kind",)))})},
@@ -130,12 +134,12 @@ SCHEMAS: dict[str, S] = {
         "description": _str(max_len=64)}, ("controllerName",))}, ("spec",)),
     "Gateway": _obj({"apiVersion": ANY, "kind": ANY, "metadata": METADATA, "status": STATUS, "spec": _obj({
         "gatewayClassName": OBJECT_NAME, "listeners": S("array", item=LISTENER, max_items=64),
-        "addresses": ANY, "infrastructure": ANY, "tls": ANY, "allowedListeners": ANY,
-        "defaultScope": ANY}, ("gatewayClassName", "listeners"))}, ("spec",)),
+        "addresses": ANY, "infrastructure": ANY, "tls": ANY, "allowedListeners": ANY},
+        ("gatewayClassName", "listeners"))}, ("spec",)),
     "HTTPRoute": _obj({"apiVersion": ANY, "kind": ANY, "metadata": METADATA, "status": STATUS, "spec": _obj({
         "parentRefs": S("array", item=PARENT_REF, max_items=32),
         "hostnames": S("array", item=HOSTNAME, max_items=16),
-        "rules": S("array", item=RULE, max_items=16), "useDefaultGateways": ANY})}, ("spec",)),
+        "rules": S("array", item=RULE, max_items=16)})}, ("spec",)),
     "ReferenceGrant": _obj({"apiVersion": ANY, "kind": ANY, "metadata": METADATA, "spec": _obj({
         "from": S("array", min_len=None, max_items=16, item=_obj(
             {"group": GROUP_S, "kind": KIND_S, "namespace": NAMESPACE_S}, ("group", "kind", "namespace"))),
@@ -253,7 +257,7 @@ def _path_value_issues(path: dict, where: str) -> list[Issue]:
     value = path.get("value", "/")
     if ptype not in ("Exact", "PathPrefix") or not isinstance(value, str):
         return []
-    at = join_key(where, "value") if "value" in path else where
+    at = where                       # the API server reports CEL errors on the path object
     kinds = "when type one of ['Exact', 'PathPrefix']"
     out: list[Issue] = []
     if not value.startswith("/"):
@@ -335,13 +339,22 @@ def httproute_issues(obj: dict) -> list[Issue]:
             if (ref.get("group") or "") == "" and (ref.get("kind") or "Service") == "Service" and "port" not in ref:
                 out.append((bpath, "Must have port for Service reference"))
             out += _filters_issues(items(ref.get("filters")), join_key(bpath, "filters"))
+    # parentRefs' two CEL rules (group and kind defaulted first, as the API server does)
     refs = [mapping(r) for r in items(spec.get("parentRefs"))]
-    if len(refs) > 1:
-        keys = [(r.get("group") or GROUP, r.get("kind") or "Gateway", r.get("namespace") or "", r.get("name"),
-                 r.get("sectionName") or "", r.get("port") or 0) for r in refs]
-        if len(keys) != len(set(map(str, keys))):
-            out.append(("spec.parentRefs", "sectionName or port must be unique when parentRefs includes 2 or "
-                        "more references to the same parent"))
+    parents: dict[str, list[str]] = {}
+    for r in refs:
+        key = repr((r.get("group", GROUP), r.get("kind", "Gateway"), r.get("name"), r.get("namespace") or ""))
+        parents.setdefault(key, []).append(str(r.get("sectionName") or ""))
+    for sections in parents.values():
+        if len({s == "" for s in sections}) > 1:
+            out.append(("spec.parentRefs", "sectionName must be specified when parentRefs includes 2 or more "
+                        "references to the same parent"))
+            break
+    for sections in parents.values():
+        if len(sections) != len(set(sections)):
+            out.append(("spec.parentRefs", "sectionName must be unique when parentRefs includes 2 or more "
+                        "references to the same parent"))
+            break
     return out
 
 
