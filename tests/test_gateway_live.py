@@ -168,3 +168,9 @@ def test_delete_gateway_api_objects_through_the_dynamic_client(kind: str, expect
     w.ns().delete(kind, "x")
     (args, kw), = w.rec.named("delete")
     assert args == (expected,) and kw == {"name": "x", "namespace": NS}
+
+
+def test_namespace_http_is_the_cluster_request(world, envoy: int) -> None:
+    cluster, ns, core, _, _ = world
+    resp = ns.http("127.0.0.1", "/hostname", host="shop.example", port=envoy)
+    assert resp.code == 200 and resp.body == "web-7d4b9c-abcde"

@@ -426,3 +426,12 @@ def test_more_dots_right_of_the_wildcard_wins_between_listeners(env) -> None:
         route("b", [rule(to("api"))], parent={"name": "gw", "sectionName": "long"})])
     assert svc(send(env, host="x.foo.example.com")) == "api"
     assert svc(send(env, host="x.bar.example.com")) == "web"
+
+
+def test_a_namespace_sends_the_same_request_as_its_cluster(env) -> None:
+    """Checks are handed a namespace, so ns.http is cluster.http (from the learner's machine)."""
+    cluster, ns = env
+    ns.apply([gateway(), route("r", [rule(to("web"))])])
+    a = ns.http(ns.gateway_address("gw"), "/hostname", host="shop.example")
+    b = cluster.http(ns.gateway_address("gw"), "/hostname", host="shop.example")
+    assert (a.code, a.pod, a.backend) == (b.code, b.pod, b.backend) == (200, a.pod, "shop/web:80")

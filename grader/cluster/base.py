@@ -67,6 +67,12 @@ class Namespace(Protocol):
     def route_status(self, name: str) -> list[ParentStatus]:
         """An HTTPRoute's status.parents: Accepted and ResolvedRefs per parent Gateway."""
 
+    def http(self, address: str, path: str = "/", *, host: str | None = None, port: int = 80,
+             method: str = "GET", headers: Mapping[str, str] | None = None,
+             timeout: float = 2.0) -> HttpResponse:
+        """`Cluster.http` (a request from the learner's machine), reachable from a namespace
+        because checks are handed one."""
+
 
 @runtime_checkable
 class Cluster(Protocol):

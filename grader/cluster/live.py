@@ -667,6 +667,12 @@ class LiveNamespace:
         addresses = self.gateway_status(name).addresses
         return addresses[0] if addresses else None
 
+    def http(self, address: str, path: str = "/", *, host: str | None = None, port: int = 80,
+             method: str = "GET", headers: dict[str, str] | None = None,
+             timeout: float = 2.0) -> HttpResponse:
+        return self.cluster.http(address, path, host=host, port=port, method=method, headers=headers,
+                                 timeout=timeout)
+
     def route_status(self, name: str) -> list[ParentStatus]:
         route = self._must(self._api.read_gateway_object(self.name, "httproutes", name),
                            f"httproutes.{GATEWAY_GROUP}", name)

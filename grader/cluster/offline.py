@@ -162,6 +162,12 @@ class OfflineNamespace:
     def route_status(self, name: str) -> list[ParentStatus]:
         return http_api.route_status(self.state, self.name, name)
 
+    def http(self, address: str, path: str = "/", *, host: str | None = None, port: int = 80,
+             method: str = "GET", headers: Mapping[str, str] | None = None,
+             timeout: float = 2.0) -> HttpResponse:
+        return self.cluster.http(address, path, host=host, port=port, method=method, headers=headers,
+                                 timeout=timeout)
+
     def matrix(self, ports: Iterable[int] = (80,), protocols: Iterable[str] = ("TCP",)) -> Matrix:
         from grader.model.matrix import matrix_from_engine
         pods = [p for p in self.state.pods_in(self.name) if not p.pending]

@@ -46,8 +46,14 @@ Routing a request that reaches a Gateway's address on a port:
   ready endpoints: 503.
 
 Where cloud-provider-kind v0.11.1 differs (the live backend observes it as it is): it
-ignores ResponseHeaderModifier and URLRewrite filters, and when every backend weight is 0
-it writes ResolvedRefs=False/UnsupportedValue, which is not a ResolvedRefs reason.
+ignores ResponseHeaderModifier and URLRewrite filters; when every backend weight is 0 it
+writes ResolvedRefs=False/UnsupportedValue, which is not a ResolvedRefs reason; and its
+Envoy picks ONE virtual host per Host header (the route's most specific hostname), so when
+the more specific route has no rule for a path, it answers 404 where the model, reading the
+spec's "precedence ... to rules from the HTTPRoute with the largest number of characters
+in a matching hostname" as an order over all candidate rules, falls through to a route with
+a less specific hostname (other Envoy-based implementations behave like cloud-provider-kind,
+e.g. envoyproxy/gateway issue #5500).
 """
 from __future__ import annotations
 

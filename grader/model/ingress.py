@@ -27,6 +27,10 @@ Matching a request (host, path) against all served Ingresses of that address:
   `Prefix`, exactly as cloud-provider-kind translates it (to a Gateway API PathPrefix).
 - no rule matches: the first served Ingress (by name) with `spec.defaultBackend` takes it;
   else 404 from the proxy (cloud-provider-kind has no default backend of its own).
+  cloud-provider-kind differs twice here: its Envoy serves only the most specific host's
+  rules for a Host (no fall-through to host-less rules, and a host rule whose paths all miss
+  answers 404 instead of reaching the defaultBackend), and it ignores `defaultBackend`
+  entirely when a rule without host exists.
 
 Backends as the client sees them:
 - a backend port by number or by name (the Service's port name);
