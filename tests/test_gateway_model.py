@@ -161,7 +161,8 @@ def test_no_matching_listener_hostname(env) -> None:
     ({"namespaces": {"from": "All"}}, "Accepted"),
     ({"namespaces": {"from": "Selector", "selector": {"matchLabels": {"team": "shop"}}}}, "Accepted"),
     ({"namespaces": {"from": "Selector", "selector": {"matchLabels": {"team": "ops"}}}}, "NotAllowedByListeners"),
-    ({"kinds": [{"kind": "GRPCRoute"}]}, "NotAllowedByListeners"),
+    ({"namespaces": {"from": "All"}, "kinds": [{"kind": "GRPCRoute"}]}, "NotAllowedByListeners"),
+    ({"namespaces": {"from": "All"}, "kinds": [{"kind": "HTTPRoute"}]}, "Accepted"),
 ])
 def test_allowed_routes_decide_who_may_attach(allowed, expected) -> None:
     cluster = OfflineCluster()
@@ -277,6 +278,20 @@ def test_match_precedence_exact_prefix_method_headers_query(env) -> None:
     assert svc(send(env, "/apiary")) == "web"                           # element-wise prefix
 
 
+def test_a_method_match_outranks_headers_and_the_route_name(env) -> None:
+    cluster, ns = env
+    ns.apply([gateway(),
+              route("a-plain", [rule(to("web"), matches=[{"path": {"type": "PathPrefix", "value": "/api"}}]),
+                                rule(to("v2"), matches=[{"path": {"type": "PathPrefix", "value": "/api"},
+                                                        "headers": [{"name": "x-beta", "value": "1"}]}])]),
+              route("b-method", [rule(to("canary"), matches=[{"path": {"type": "PathPrefix", "value": "/api"},
+                                                             "method": "POST"}])])])
+    assert svc(send(env, "/api/x")) == "web"
+    assert svc(send(env, "/api/x", method="POST")) == "canary"                   # not "a-plain" by name
+    assert svc(send(env, "/api/x", method="POST", headers={"x-beta": "1"})) == "canary"   # method > headers
+    assert svc(send(env, "/api/x", headers={"x-beta": "1"})) == "v2"
+
+
 def test_across_routes_the_more_specific_hostname_wins_then_the_name(env) -> None:
     cluster, ns = env
     ns.apply([gateway(), route("b-wild", [rule(to("canary"))], hostnames=["*.example.com"]),
@@ -312,6 +327,17 @@ def test_weights_split_traffic_reproducibly(env) -> None:
     ns2.apply([gateway(), route("canary", [rule(to("web", 90), to("canary", 10))])])
     assert [svc(again.http(ns2.gateway_address("gw"), "/hostname", host="shop.example"))
             for _ in range(200)] == first
+
+
+@pytest.mark.parametrize("weights, requests, expected", [
+    ((900000, 100000), 100, {"web": 90, "canary": 10}),      # reduced by the common divisor
+    ((3, 1), 8, {"web": 6, "canary": 2}),
+    ((20000, 1), 1001, {"web": 1000, "canary": 1}),          # scaled, the small one keeps a share
+])
+def test_weights_are_exact_over_whole_runs(weights, requests, expected) -> None:
+    from grader.model.gateway import BackendChoice, _weighted_pick
+    live = [BackendChoice("shop", "web", 80, weights[0]), BackendChoice("shop", "canary", 80, weights[1])]
+    assert Counter(_weighted_pick(live, "HTTPRoute shop/r rule 0", n).service for n in range(requests)) == expected
 
 
 def test_weight_zero_gets_nothing_and_all_zero_is_500(env) -> None:

@@ -57,6 +57,7 @@ e.g. envoyproxy/gateway issue #5500).
 """
 from __future__ import annotations
 
+import math
 import random
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -75,6 +76,8 @@ if TYPE_CHECKING:  # pragma: no cover
 GATEWAY_GROUP = "gateway.networking.k8s.io"
 GATEWAY_CLASS = "cloud-provider-kind"
 GATEWAY_CONTROLLER = "kind.sigs.k8s.io/gateway-controller"
+#: Weighted backends are split exactly over runs of at most this many requests.
+WEIGHT_RESOLUTION = 1000
 #: What a Gateway nobody reconciles shows (the CRD's default status).
 PENDING = (Condition("Accepted", "Unknown", "Pending", "Waiting for controller"),
            Condition("Programmed", "Unknown", "Pending", "Waiting for controller"))
@@ -504,19 +507,19 @@ def _apply_rule(state: "ClusterState", route: dict[str, Any], rule: dict[str, An
 
 
 def _weighted_pick(live: list[BackendChoice], where: str, n: int) -> BackendChoice:
-    """The n-th request's backend. Each run of sum(weights) requests is a seeded shuffle of
-    the backends, each repeated `weight` times: random-looking like Envoy's per-request draw,
-    reproducible, and exactly on the weights over every full run (90/10 gives 90 and 10 in
-    each 100 requests). Huge weight sums fall back to a plain seeded draw."""
-    total = sum(b.weight for b in live)
-    if total > 10_000:
-        draw = stable_int("weights", where, str(n)) % total
-        for b in live:
-            if draw < b.weight:
-                return b
-            draw -= b.weight
-    block, pos = divmod(n, total)
-    order = [i for i, b in enumerate(live) for _ in range(b.weight)]
+    """The n-th request's backend. Weights are reduced by their common divisor (and, past a
+    sum of WEIGHT_RESOLUTION, scaled down to it, every positive weight keeping at least 1);
+    each run of sum(weights) requests is then a seeded shuffle of the backends, each
+    repeated `weight` times: random-looking like Envoy's per-request draw, reproducible, and
+    exactly on the weights over every full run (90/10 gives 90 and 10 in each 100)."""
+    weights = [b.weight for b in live]
+    divisor = math.gcd(*weights)
+    weights = [w // divisor for w in weights]
+    if sum(weights) > WEIGHT_RESOLUTION:
+        total = sum(weights)
+        weights = [max(1, round(w * WEIGHT_RESOLUTION / total)) for w in weights]
+    block, pos = divmod(n, sum(weights))
+    order = [i for i, w in enumerate(weights) for _ in range(w)]
     random.Random(stable_int("weights", where, str(block))).shuffle(order)
     return live[order[pos]]
 
