@@ -179,6 +179,15 @@ def test_allowed_routes_decide_who_may_attach(allowed, expected) -> None:
     assert (served.code == 200) is (expected == "Accepted")
 
 
+def test_a_404_names_the_routes_that_were_not_accepted(env) -> None:
+    cluster, ns = env
+    ns.apply([gateway(listeners=[{"name": "http", "port": 80, "protocol": "HTTP", "hostname": "*.example.com"}]),
+              route("typo", [rule(to("web"))], hostnames=["shop.example.net"])])
+    resp = cluster.http(ns.gateway_address("gw"), "/", host="shop.example.com")
+    assert resp.code == 404 and resp.reason.startswith("no route")
+    assert "HTTPRoute shop/typo (NoMatchingListenerHostname)" in resp.reason
+
+
 def test_invalid_route_kinds_on_a_listener(env) -> None:
     cluster, ns = env
     ns.apply(gateway(listeners=[{"name": "http", "port": 80, "protocol": "HTTP",

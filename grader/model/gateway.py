@@ -116,10 +116,18 @@ class GatewayView:
     address: str | None
     conditions: list[Condition]
     listeners: list[ListenerState]
+    #: routes that name this Gateway but were not accepted: "ns/name: Reason"
+    rejected: list[str] = field(default_factory=list)
 
     @property
     def key(self) -> str:
         return f"{self.namespace}/{self.name}"
+
+    def hint(self) -> str:
+        """For a 404's why: the routes that meant to attach here and why they did not."""
+        if not self.rejected:
+            return ""
+        return "; not accepted here: " + ", ".join(f"HTTPRoute {r}" for r in self.rejected)
 
 
 @dataclass(frozen=True)
@@ -227,9 +235,13 @@ def view(state: "ClusterState", namespace: str, name: str) -> GatewayView:
                      _cond("ResolvedRefs", True, "ResolvedRefs", "All references resolved"),
                      _cond("Programmed", True, "Programmed", "Listener is programmed")]
         states.append(ListenerState(lst, conds, kinds))
+    rejected: list[str] = []
     for route in state.objects("HTTPRoute"):
         for ref in _refs_to(route, gw):
-            for ls in _attach(state, gw, route, ref, states)[1]:
+            accepted, attached = _attach(state, gw, route, ref, states)
+            if not attached:
+                rejected.append(f"{_meta(route)['namespace']}/{_meta(route)['name']} ({accepted.reason})")
+            for ls in attached:
                 hosts = intersect_hostnames(ls.listener.hostname, (route.get("spec") or {}).get("hostnames") or [])
                 ls.routes.append((route, hosts))
                 ls.attached_routes += 1
@@ -241,7 +253,7 @@ def view(state: "ClusterState", namespace: str, name: str) -> GatewayView:
                      f"{len(states) - programmed} out of {len(states)} listeners failed to be programmed")
     address = state.proxy_address(f"gateway:{namespace}/{name}")
     conds = [_cond("Accepted", True, "Accepted", "Gateway is accepted"), prog]
-    return GatewayView(namespace, name, True, address, conds, states)
+    return GatewayView(namespace, name, True, address, conds, states, rejected)
 
 
 def _refs_to(route: dict[str, Any], gw: dict[str, Any]) -> list[dict[str, Any]]:
@@ -442,7 +454,7 @@ def route_request(state: "ClusterState", gwv: GatewayView, req: HttpRequest) -> 
         return GatewayDecision(status, None, "", why.removeprefix("refused: "), req)
     if not listener.routes:
         return GatewayDecision(404, None, "", f"no route: no HTTPRoute is attached to listener "
-                               f"{listener.listener.name} of Gateway {gwv.key}", req)
+                               f"{listener.listener.name} of Gateway {gwv.key}{gwv.hint()}", req)
     best: tuple | None = None
     chosen = None
     host_ok = False
@@ -465,7 +477,7 @@ def route_request(state: "ClusterState", gwv: GatewayView, req: HttpRequest) -> 
             names = sorted({h for _, hosts in listener.routes for h in hosts})
             return GatewayDecision(404, None, "", f"no matching host: no HTTPRoute on listener "
                                    f"{listener.listener.name} serves host {req.host!r} (route "
-                                   f"hostnames: {', '.join(names)})", req)
+                                   f"hostnames: {', '.join(names)}){gwv.hint()}", req)
         return GatewayDecision(404, None, "", f"no matching path: HTTPRoutes serve host {req.host!r}, "
                                f"but no rule matches {req.method} {req.target}", req)
     route, rule, match, r_i = chosen
