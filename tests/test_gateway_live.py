@@ -174,3 +174,41 @@ def test_namespace_http_is_the_cluster_request(world, envoy: int) -> None:
     cluster, ns, core, _, _ = world
     resp = ns.http("127.0.0.1", "/hostname", host="shop.example", port=envoy)
     assert resp.code == 200 and resp.body == "web-7d4b9c-abcde"
+
+
+def test_cluster_status_reports_the_gateway_api_crds(tmp_path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """`svclab cluster status` gets a "Gateway API" row from the live cluster's CRDs, and a
+    failing read is a row with the first line of the error, never a traceback."""
+    from grader import kindctl
+    from tests.test_kindctl import DOCKER_UP, _stub
+
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    monkeypatch.setenv("PATH", str(bin_dir))
+    _stub(bin_dir, "docker", DOCKER_UP)
+    _stub(bin_dir, "kind", 'case "$1" in version) echo "kind v0.33.0 go1.25 linux/amd64";; get) echo svclab;; esac')
+
+    class Cluster:
+        def __init__(self, gateway: Any) -> None:
+            self.gateway = gateway
+
+        def ping(self, timeout: float) -> str:
+            return "v1.37.0"
+
+        def node_status(self) -> tuple[bool, str]:
+            return True, "1 Ready"
+
+        def coredns_status(self) -> tuple[bool, str]:
+            return True, "2/2 Ready"
+
+        def gateway_api_status(self) -> tuple[bool, str]:
+            if isinstance(self.gateway, Exception):
+                raise self.gateway
+            return self.gateway
+
+    monkeypatch.setattr(kindctl, "_live", lambda context: Cluster((True, "v1.5.0 (standard channel)")))
+    row = {r.item: r for r in kindctl.status_rows()}["Gateway API"]
+    assert row.ok and row.detail == "v1.5.0 (standard channel)"
+    monkeypatch.setattr(kindctl, "_live", lambda context: Cluster(RuntimeError("Forbidden\nmore")))
+    row = {r.item: r for r in kindctl.status_rows()}["Gateway API"]
+    assert not row.ok and row.detail == "cannot read the Gateway API CRDs (Forbidden)"
