@@ -36,7 +36,7 @@ Policy (see DESIGN.md, "Security model for live grading"):
 """
 from __future__ import annotations
 
-from typing import Any, Iterable
+from typing import Any, Callable, Iterable, Union
 
 from grader.manifests import Manifest, Problem
 from grader.rules.base import dicts, items, join_key, mapping, quote
@@ -79,8 +79,15 @@ _APPARMOR_ANNOTATION = "container.apparmor.security.beta.kubernetes.io/"
 _CONTROLLERS = ("Deployment", "StatefulSet", "ReplicaSet")
 
 
-def sandbox_problems(manifests: list[Manifest], namespace: str) -> list[Problem]:
-    """Every reason these manifests may not be applied in `namespace` (empty = allowed)."""
+ExistingGateways = Union[Iterable[str], Callable[[], Iterable[str]]]
+
+
+def sandbox_problems(manifests: list[Manifest], namespace: str,
+                     existing_gateways: ExistingGateways = ()) -> list[Problem]:
+    """Every reason these manifests may not be applied in `namespace` (empty = allowed).
+    `existing_gateways`: names of the Gateways the namespace already has (or a function
+    returning them, called only when the manifests hold a Gateway), which count against
+    MAX_GATEWAYS; re-applying one of them is not a new Gateway."""
     out: list[Problem] = []
     for m in manifests:
         def problem(path: str, message: str, m: Manifest = m) -> None:
@@ -103,10 +110,14 @@ def sandbox_problems(manifests: list[Manifest], namespace: str) -> list[Problem]
         for path, message in _object_issues(m.obj):
             problem(path, message)
     gateways = [m for m in manifests if m.kind == "Gateway"]
-    for m in gateways[MAX_GATEWAYS:]:
+    have = set(existing_gateways() if callable(existing_gateways) else existing_gateways) if gateways else set()
+    new = [m for m in gateways if m.name not in have]
+    for i, m in enumerate(new[max(0, MAX_GATEWAYS - len(have)):]):
+        count = len(have) + max(0, MAX_GATEWAYS - len(have)) + i + 1
+        already = f" (the namespace already has {', '.join(sorted(have))})" if have else ""
         out.append(Problem(m.file, m.doc, m.kind, m.name or None, "kind",
                            f"a lab submission may create at most {MAX_GATEWAYS} Gateway (each one is a "
-                           f"new load balancer); this is Gateway number {gateways.index(m) + 1}: route "
+                           f"new load balancer); this would be Gateway number {count}{already}: route "
                            "more hostnames through one Gateway instead"))
     return out
 
@@ -254,7 +265,8 @@ def image_warnings(manifests: list[Manifest]) -> list[Problem]:
     return out
 
 
-def load_sandboxed(manifests: Any, namespace: str, *, source: str | None = None) -> list[Manifest]:
+def load_sandboxed(manifests: Any, namespace: str, *, source: str | None = None,
+                   existing_gateways: ExistingGateways = ()) -> list[Manifest]:
     """Parse, validate and sandbox-check a learner's input for one lab namespace.
 
     Both backends call this before touching anything, so a submission is refused with the
@@ -262,7 +274,7 @@ def load_sandboxed(manifests: Any, namespace: str, *, source: str | None = None)
     from grader.manifests import ManifestError, load
 
     loaded = load(manifests, source=source)
-    problems = sandbox_problems(loaded, namespace)
+    problems = sandbox_problems(loaded, namespace, existing_gateways)
     if problems:
         raise ManifestError(problems)
     return loaded

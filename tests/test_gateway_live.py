@@ -212,3 +212,27 @@ def test_cluster_status_reports_the_gateway_api_crds(tmp_path, monkeypatch: pyte
     monkeypatch.setattr(kindctl, "_live", lambda context: Cluster(RuntimeError("Forbidden\nmore")))
     row = {r.item: r for r in kindctl.status_rows()}["Gateway API"]
     assert not row.ok and row.detail == "cannot read the Gateway API CRDs (Forbidden)"
+
+
+def test_live_lists_the_namespace_gateways_for_the_cap(world) -> None:
+    cluster, ns, _, _, custom = world
+
+    def listing(group: str, version: str, namespace: str, plural: str, **kw: Any) -> dict:
+        custom.rec.record("list_namespaced_custom_object", group, version, namespace, plural)
+        return {"items": [{"metadata": {"name": "gw"}}]}
+
+    custom.list_namespaced_custom_object = real(k8s.CustomObjectsApi.list_namespaced_custom_object)(
+        lambda self, *a, **k: listing(*a, **k)).__get__(custom)
+    assert cluster._api.list_gateway_names(NS) == ["gw"]
+    assert custom.rec.named("list_namespaced_custom_object") == [((GROUP, "v1", NS, "gateways"), {})]
+
+
+def test_no_gateway_api_crds_means_no_gateways(world) -> None:
+    cluster, _, _, _, custom = world
+
+    def missing(self: Any, *a: Any, **k: Any) -> dict:
+        raise _404()
+
+    custom.list_namespaced_custom_object = real(k8s.CustomObjectsApi.list_namespaced_custom_object)(
+        missing).__get__(custom)
+    assert cluster._api.list_gateway_names(NS) == []

@@ -214,3 +214,31 @@ spec:
         f"warning: {f}, document 3 (HTTPRoute/r): spec.rules[0].backendRefs[1].name: Service 'web' has "
         "no port 8080 (its ports: 80)",
         "OK, 3 objects"]
+
+
+def test_the_gateway_cap_counts_the_namespace_not_one_apply() -> None:
+    """A second apply may not add a second Gateway; re-applying the same one is fine."""
+    from grader.cluster.offline import OfflineCluster
+    from grader.manifests import ManifestError
+
+    ns = OfflineCluster().namespace("lab6")
+    ns.apply(GW)
+    assert ns.apply(edited(GW, lambda o: o["spec"]["listeners"][0].update(port=8080))) == [
+        "gateway.gateway.networking.k8s.io/gw configured"]
+    with pytest.raises(ManifestError) as err:
+        ns.apply(edited(GW, lambda o: o["metadata"].update(name="gw2")))
+    assert "this would be Gateway number 2 (the namespace already has gw)" in str(err.value)
+    assert ns.gateway_address("gw") is not None
+
+
+def test_existing_gateways_are_only_asked_for_when_a_gateway_is_applied() -> None:
+    asked: list[bool] = []
+
+    def existing() -> list[str]:
+        asked.append(True)
+        return ["gw"]
+
+    assert sandbox_problems(load(ROUTE), "lab6", existing) == [] and asked == []
+    assert [p.path for p in sandbox_problems(load(edited(GW, lambda o: o["metadata"].update(name="b"))),
+                                             "lab6", existing)] == ["kind"]
+    assert asked == [True]

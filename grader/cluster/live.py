@@ -212,6 +212,12 @@ class _Api:
         return _unless_absent(None, lambda: self._dict(self.custom.get_namespaced_custom_object(
             GATEWAY_GROUP, "v1", namespace, plural, name)))
 
+    def list_gateway_names(self, namespace: str) -> list[str]:
+        """The namespace's Gateways (none when the Gateway API CRDs are not installed)."""
+        found = _unless_absent(None, lambda: self._dict(self.custom.list_namespaced_custom_object(
+            GATEWAY_GROUP, "v1", namespace, "gateways")))
+        return [str((g.get("metadata") or {}).get("name")) for g in (found or {}).get("items") or []]
+
     def read_crd(self, name: str) -> dict[str, Any] | None:
         return _unless_absent(None, lambda: self._dict(self.custom.get_cluster_custom_object(
             "apiextensions.k8s.io", "v1", "customresourcedefinitions", name)))
@@ -692,7 +698,8 @@ class LiveNamespace:
         every object (so the API server's own rejections, e.g. a NodePort already taken, also
         leave nothing half-applied); then server-side apply in dependency order. Raises
         grader.manifests.ManifestError either way. Lines read like kubectl's."""
-        return self._apply_all(_load_checked(manifests, self.name, source))
+        return self._apply_all(_load_checked(manifests, self.name, source,
+                                             lambda: self._api.list_gateway_names(self.name)))
 
     def apply_objects(self, objs: Iterable[dict[str, Any]]) -> list[str]:
         """Apply already-validated objects without the sandbox check: for a notebook's own
@@ -1004,8 +1011,9 @@ def _probe_container(pod: dict[str, Any]) -> str | None:
     return containers[0].get("name")
 
 
-def _load_checked(manifests: ManifestInput, namespace: str, source: str | None) -> list[Any]:
+def _load_checked(manifests: ManifestInput, namespace: str, source: str | None,
+                  existing_gateways: Any = ()) -> list[Any]:
     """grader.sandbox.load_sandboxed: refuse before anything reaches the cluster."""
     from grader.sandbox import load_sandboxed
 
-    return load_sandboxed(manifests, namespace, source=source)
+    return load_sandboxed(manifests, namespace, source=source, existing_gateways=existing_gateways)

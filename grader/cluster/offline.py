@@ -47,7 +47,8 @@ class OfflineNamespace:
         from grader import manifests as mf
         from grader.sandbox import load_sandboxed
 
-        loaded = load_sandboxed(manifests, self.name, source=source)
+        loaded = load_sandboxed(manifests, self.name, source=source, existing_gateways=lambda: [
+            g["metadata"]["name"] for g in self.state.objects("Gateway", self.name)])
         try:
             return self.state.apply([m.obj for m in loaded], namespace=self.name)
         except ApplyError as exc:
