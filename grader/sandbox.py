@@ -29,8 +29,8 @@ Policy (see DESIGN.md, "Security model for live grading"):
   create: the controller then refuses the reference (ResolvedRefs False, RefNotPermitted),
   so nothing crosses namespaces without the other side's consent.
 * A Gateway is a new load balancer (an Envoy container on the node's network): at most
-  `MAX_GATEWAYS` per submission, of the course's class only (`cloud-provider-kind`), with
-  HTTP listeners only.
+  `MAX_GATEWAYS` in the namespace (those it already has count; the backends pass them in),
+  of the course's class only (`cloud-provider-kind`), with HTTP listeners only.
 
 `image_warnings` is separate and advisory: `:latest` is bad practice, not a security issue.
 """
