@@ -21,6 +21,7 @@ from grader.checks.core import (
     partial, passed, run,
 )
 from grader.checks.dns import resolves
+from grader.checks.http import route_accepted, routes_to, splits
 from grader.checks.policy import compare_matrix, matrix_matches, rule
 from grader.checks.predict import predict_matrix, prediction
 from grader.checks.services import (
@@ -32,6 +33,6 @@ __all__ = [
     "DEFAULT_TIME_LIMIT", "Check", "NotGradable", "Report", "Result", "Verdict", "all_of",
     "apply_answer", "check", "compare_matrix", "diagnose_service", "endpoints_match", "external",
     "failed", "load_balancer_address", "matrix_matches", "partial", "passed", "pods_matching",
-    "predict_matrix", "prediction", "reachable", "resolves", "rule", "run", "service_port",
-    "service_type", "spreads_over",
+    "predict_matrix", "prediction", "reachable", "resolves", "route_accepted", "routes_to", "rule",
+    "run", "service_port", "service_type", "splits", "spreads_over",
 ]
