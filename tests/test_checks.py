@@ -239,3 +239,47 @@ spec:
     fb = checks.run(ns, [PART[2]]).results[0].feedback
     assert fb.startswith("A backend from app=frontend: expected NOERROR, got TIMEOUT")
     assert "allow UDP and TCP 53 to the kube-dns pods" in fb
+
+
+PEERS = """
+apiVersion: v1
+kind: Service
+metadata: {name: peers}
+spec:
+  clusterIP: None
+  selector: {app: backend}
+  publishNotReadyAddresses: true
+  ports: [{port: 8080}]
+"""
+
+
+def _one_not_ready(ns) -> str:
+    name = sorted(p.name for p in ns.pods() if p.labels.get("app") == "backend")[0]
+    ns.set_ready(name, False)
+    return name
+
+
+def test_publishing_not_ready_pods_passes_the_include_not_ready_check(ns) -> None:
+    _one_not_ready(ns)
+    report = checks.run(ns, [checks.endpoints_match("peers", "app=backend", include_not_ready=True)],
+                        answer=PEERS)
+    assert report.passed, str(report)
+    assert "exactly the 3 pods matching app=backend, ready or not" in report.results[0].feedback
+
+
+def test_without_publish_not_ready_the_missing_pod_is_named_with_the_field_that_fixes_it(ns) -> None:
+    down = _one_not_ready(ns)
+    report = checks.run(ns, [checks.endpoints_match("peers", "app=backend", include_not_ready=True)],
+                        answer=PEERS.replace("publishNotReadyAddresses: true", "publishNotReadyAddresses: false"))
+    result = report.results[0]
+    assert 0 < result.earned < 1
+    assert f"misses {down}" in result.feedback
+    assert f"{down} is not Ready, and only spec.publishNotReadyAddresses: true" in result.feedback
+
+
+def test_the_ready_only_check_still_flags_a_published_not_ready_pod(ns) -> None:
+    down = _one_not_ready(ns)
+    report = checks.run(ns, [checks.endpoints_match("peers", "app=backend")], answer=PEERS)
+    assert not report.passed
+    assert f"also sends traffic to {down}" in report.results[0].feedback
+    assert "publishNotReadyAddresses" not in report.results[0].feedback

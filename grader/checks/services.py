@@ -63,15 +63,19 @@ def _closest(selector: dict[str, str], pods: list[PodRef]) -> list[PodRef]:
 
 
 def endpoints_match(service: str, selector: str, *, port: int | None = None,
+                    include_not_ready: bool = False,
                     name: str | None = None, points: float = 1.0) -> Check:
     """The Service's ready endpoints are exactly the running, ready pods matching
-    `selector` (and, with `port`, on that pod port)."""
+    `selector` (and, with `port`, on that pod port).
+
+    With `include_not_ready`, every running matching pod must be a ready endpoint, Ready or
+    not: what `spec.publishNotReadyAddresses: true` does (peer discovery while starting)."""
     def fn(ns: Any) -> Verdict:
         try:
             matching = pods_matching(ns, selector)
         except SelectorError as exc:  # a lab author's mistake, said plainly
             return failed(f"the check's selector {selector!r} is invalid: {exc}")
-        want = {p.name for p in matching if p.ready}
+        want = {p.name for p in matching if p.ready or include_not_ready}
         eps = [e for e in ns.endpoints(service) if e.ready] if ns.service(service) else []
         got = {e.pod.split("/", 1)[-1] for e in eps if e.pod}
         if not matching:
@@ -90,8 +94,11 @@ def endpoints_match(service: str, selector: str, *, port: int | None = None,
                 parts.append(f"misses {listing(missing)}")
             if extra:
                 parts.append(f"also sends traffic to {listing(extra)}, which should not receive it")
-            return partial(len(got & want) / len(got | want),
-                           f"Service {service} " + " and ".join(parts) + "; compare its selector with the pods' labels")
+            unready = sorted(set(missing) & {p.name for p in matching if not p.ready})
+            hint = (f"; {listing(unready)} {'is' if len(unready) == 1 else 'are'} not Ready, and only "
+                    "spec.publishNotReadyAddresses: true lists not-ready pods as ready endpoints"
+                    if include_not_ready and unready else "; compare its selector with the pods' labels")
+            return partial(len(got & want) / len(got | want), f"Service {service} " + " and ".join(parts) + hint)
         if port is not None:
             ports = sorted({e.port for e in eps})
             if ports != [port]:
@@ -99,6 +106,7 @@ def endpoints_match(service: str, selector: str, *, port: int | None = None,
                               f"{listing([str(p) for p in ports])}, but they listen on {port}: "
                               "set targetPort to the container port (or its name)")
         return passed(f"Service {service} sends traffic to exactly the {len(want)} pods matching {selector}"
+                      + (", ready or not" if include_not_ready else "")
                       + (f", on port {port}" if port is not None else ""))
     return Check(name or f"Service {service} selects {selector}", fn, points)
 
