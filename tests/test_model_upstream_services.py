@@ -43,25 +43,37 @@ def test_cluster_ip_range_offset_formula() -> None:
 
 
 def test_dynamic_cluster_ips_come_from_the_upper_band(state: ClusterState) -> None:
-    # 10.96.0.0/12: first 10.96.0.1, offsetAddress 10.96.0.1 + 256 = 10.96.1.1, last
-    # 10.96.0.0 + 2^20 - 2 = 10.111.255.254
+    # kind's 10.96.0.0/16: first 10.96.0.1, offsetAddress 10.96.0.1 + 256 = 10.96.1.1,
+    # last 10.96.0.0 + 2^16 - 2 = 10.96.255.254
     alloc = ServiceAllocator()
     assert str(ipaddress.ip_address(alloc.cluster_ips.ints.dynamic_low)) == "10.96.1.1"
-    assert str(ipaddress.ip_address(alloc.cluster_ips.ints.high)) == "10.111.255.254"
+    assert str(ipaddress.ip_address(alloc.cluster_ips.ints.high)) == "10.96.255.254"
     state.apply([service(f"s{i}", {"app": "x"}) for i in range(40)], "lab")
-    lo, hi = ipaddress.ip_address("10.96.1.1"), ipaddress.ip_address("10.111.255.254")
+    lo, hi = ipaddress.ip_address("10.96.1.1"), ipaddress.ip_address("10.96.255.254")
     for i in range(40):
         assert lo <= ipaddress.ip_address(state.service("lab", f"s{i}").cluster_ip) <= hi
 
 
 def test_static_band_addresses_can_be_requested(state: ClusterState) -> None:
     state.apply([service("a", {"app": "x"}, clusterIP="10.96.1.0"),      # last static address
-                 service("b", {"app": "x"}, clusterIP="10.111.255.254")], "lab")
+                 service("b", {"app": "x"}, clusterIP="10.96.255.254")], "lab")
     assert state.service("lab", "a").cluster_ip == "10.96.1.0"
     from grader.model.state import ApplyError
-    for bad in ("10.96.0.0", "10.111.255.255"):                         # network / broadcast
+    for bad in ("10.96.0.0", "10.96.255.255"):                          # network / broadcast
         with pytest.raises(ApplyError, match="not in the valid range"):
             state.apply([service("c", {"app": "x"}, clusterIP=bad)], "lab")
+
+
+def test_cluster_ip_outside_kinds_slash_16_is_refused_with_the_allocators_message(state: ClusterState) -> None:
+    # 10.100.0.5 is inside kubeadm's 10.96.0.0/12 but outside kind's serviceSubnet
+    from grader.model.state import ApplyError
+    with pytest.raises(ApplyError) as err:
+        state.apply([service("far", {"app": "x"}, clusterIP="10.100.0.5")], "lab")
+    assert str(err.value) == (
+        'Service "far" is invalid: spec.clusterIPs: Invalid value: []string{"10.100.0.5"}: '
+        "failed to allocate IP 10.100.0.5: the provided IP (10.100.0.5) is not in the valid "
+        "range. The range of valid IPs is 10.96.0.0/16")
+    assert state.service("lab", "far") is None
 
 
 # --- PORTALLOC
@@ -152,3 +164,49 @@ def test_named_port_on_a_sidecar_resolves(state: ClusterState) -> None:
                                     "ports": [{"containerPort": 15001, "name": "proxy"}]}]
     state.apply([p, service("sc", {"app": "sc"}, ports=[{"name": "p", "port": 80, "targetPort": "proxy"}])], "lab")
     assert [(e.pod, e.port) for e in state.endpoints("lab", "sc")] == [("lab/sc", 15001)]
+
+
+# --- NodePort sharing and keeping (storage/alloc.go initNodePorts, updateNodePorts, patchAllocatedValues)
+def _dns_ports(**np: int) -> list[dict]:
+    return [{"name": "dns", "port": 53, "protocol": "UDP", **({"nodePort": np["udp"]} if "udp" in np else {})},
+            {"name": "dns-tcp", "port": 53, "protocol": "TCP", **({"nodePort": np["tcp"]} if "tcp" in np else {})}]
+
+
+def test_same_port_number_on_two_protocols_shares_one_auto_node_port(state: ClusterState) -> None:
+    state.apply([service("dns", {"app": "x"}, type="NodePort", ports=_dns_ports())], "lab")
+    udp, tcp = (p.node_port for p in state.service("lab", "dns").ports)
+    assert udp == tcp and 30086 <= udp <= 32767
+
+
+def test_one_explicit_node_port_is_shared_by_the_same_number_on_the_other_protocol(state: ClusterState) -> None:
+    state.apply([service("dns", {"app": "x"}, type="NodePort", ports=_dns_ports(tcp=30053))], "lab")
+    assert [p.node_port for p in state.service("lab", "dns").ports] == [30053, 30053]
+
+
+def test_the_same_explicit_node_port_on_two_protocols_is_valid(state: ClusterState) -> None:
+    state.apply([service("dns", {"app": "x"}, type="NodePort", ports=_dns_ports(udp=30053, tcp=30053))], "lab")
+    assert [p.node_port for p in state.service("lab", "dns").ports] == [30053, 30053]
+    # ...while the same nodePort on the same protocol twice is a duplicate
+    from grader.model.state import ApplyError
+    with pytest.raises(ApplyError) as err:
+        state.apply([service("dup", {"app": "x"}, type="NodePort", ports=[
+            {"name": "a", "port": 80, "nodePort": 30070}, {"name": "b", "port": 81, "nodePort": 30070}])], "lab")
+    assert str(err.value) == 'Service "dup" is invalid: spec.ports[1].nodePort: Duplicate value: 30070'
+
+
+def test_update_that_omits_a_node_port_keeps_the_one_of_the_same_named_port(state: ClusterState) -> None:
+    state.apply([service("web", {"app": "x"}, type="NodePort", ports=[
+        {"name": "http", "port": 80, "targetPort": 8080}, {"name": "metrics", "port": 9090}])], "lab")
+    before = {p.name: p.node_port for p in state.service("lab", "web").ports}
+    # the ports are renumbered and reordered, the names stay: each keeps its nodePort
+    state.apply([service("web", {"app": "x"}, type="NodePort", ports=[
+        {"name": "metrics", "port": 9100}, {"name": "http", "port": 8000, "targetPort": 8080}])], "lab")
+    after = {p.name: p.node_port for p in state.service("lab", "web").ports}
+    assert after == before
+    # a new name gets a fresh nodePort, the dropped one is freed for others
+    state.apply([service("web", {"app": "x"}, type="NodePort", ports=[
+        {"name": "http", "port": 8000, "targetPort": 8080}, {"name": "admin", "port": 9200}])], "lab")
+    now = {p.name: p.node_port for p in state.service("lab", "web").ports}
+    assert now["http"] == before["http"] and now["admin"] not in before.values()
+    state.apply([service("other", {"app": "x"}, type="NodePort", ports=[
+        {"port": 80, "nodePort": before["metrics"]}])], "lab")

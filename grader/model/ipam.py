@@ -65,16 +65,20 @@ class IntPool:
         """The value already held by `key`, or a new one derived from `key`."""
         if key in self.by_key:
             return self.by_key[key]
+        return self._take(key, self.next_free(key))
+
+    def next_free(self, seed: str) -> int:
+        """The free value an allocation seeded by `seed` would get (nothing is taken)."""
         size = self.high - self.dynamic_low + 1
-        start = stable_int(key) % size
+        start = stable_int(seed) % size
         for i in range(size):
             value = self.dynamic_low + (start + i) % size
             if value not in self.by_value and value not in self.excluded:
-                return self._take(key, value)
+                return value
         # the dynamic band is full: fall back to the whole range, as the API server does
         for value in range(self.low, self.high + 1):
             if value not in self.by_value and value not in self.excluded:
-                return self._take(key, value)
+                return value
         raise AllocationError("range is full")
 
     def reserve(self, key: str, value: int) -> int:

@@ -3,11 +3,18 @@ resolution, as the API server and the cloud provider would do them.
 
 Upstream behaviour modelled (kubernetes.io "Service", "Virtual IPs and Service Proxies"):
 - type defaults to ClusterIP; port protocol defaults to TCP; targetPort defaults to port.
-- ClusterIPs come from the service CIDR (10.96.0.0/12, kind's default); a requested IP is
-  honoured if free, otherwise the API server refuses the object. `clusterIP: None` makes a
+- ClusterIPs come from the service CIDR (10.96.0.0/16: kind's default, deliberately not
+  kubeadm's /12); a requested IP is honoured if free and inside it, otherwise the API
+  server refuses the object with its allocator's message. `clusterIP: None` makes a
   headless Service (no virtual IP: DNS answers pod IPs and kube-proxy ignores it).
 - NodePort and LoadBalancer get a nodePort from 30000-32767 (requested or automatic);
-  automatic ones prefer the upper band, as the API server does.
+  automatic ones prefer the upper band, as the API server does. On create, ports with the
+  same number (53/TCP and 53/UDP) share one nodePort, the first one requested among them
+  or one allocated for all; the same explicit nodePort on two protocols of one port is
+  valid (validation only refuses a duplicate nodePort+protocol). On update, a port that
+  omits its nodePort keeps the one the port of the same name had (unless another port
+  now uses it), and any other omitted one gets a fresh allocation (storage/alloc.go
+  patchAllocatedValues, initNodePorts, updateNodePorts).
 - LoadBalancer additionally gets an external IP. In kind, cloud-provider-kind starts an
   Envoy container per Service on the `kind` Docker network and reports its address; the
   model hands out LB_POOL addresses lowest-free-first, the way Docker's IPAM does.
@@ -24,7 +31,7 @@ from typing import Any, Mapping
 from grader.model.ipam import AllocationError, IntPool, IPPool
 from grader.model.objects import Pod
 
-SERVICE_CIDR = "10.96.0.0/12"
+SERVICE_CIDR = "10.96.0.0/16"       # kind's default serviceSubnet (not kubeadm's /12)
 KUBERNETES_SERVICE_IP = "10.96.0.1"
 DNS_SERVICE_IP = "10.96.0.10"
 NODE_PORT_RANGE = (30000, 32767)
@@ -185,7 +192,7 @@ class ServiceAllocator:
         net = ipaddress.ip_network(SERVICE_CIDR)
         # KEP-3070: the lower band is kept for explicit requests. The band counts from the
         # first usable address (network + 1), so the dynamic band starts at
-        # network + 1 + offset: 10.96.1.1 for 10.96.0.0/12 (ipallocator.go NewIPAllocator:
+        # network + 1 + offset: 10.96.1.1 for 10.96.0.0/16 (ipallocator.go NewIPAllocator:
         # offsetAddress = addOffsetAddress(ipFirst, rangeOffset)).
         self.cluster_ips = IPPool(SERVICE_CIDR, dynamic_offset=1 + cluster_ip_range_offset(net.num_addresses))
         low, high = NODE_PORT_RANGE
@@ -236,38 +243,54 @@ class ServiceAllocator:
         # --- node ports
         wants_node_ports = svc.type == "NodePort" or (
             svc.type == "LoadBalancer" and svc.allocate_load_balancer_node_ports)
-        prev_ports = {(p.port, p.protocol): p.node_port for p in (previous.ports if previous else ())}
-        ports = []
-        held_now: set[str] = set()
-        seen: dict[int, int] = {}
-        for i, p in enumerate(svc.ports):
-            pkey = f"{key}#{p.protocol}/{p.port}"
+        prev_np = previous is not None and previous.type in ("NodePort", "LoadBalancer")
+        ports = list(svc.ports)
+        if prev_np and svc.type in ("NodePort", "LoadBalancer"):
+            ports = _patch_node_ports(ports, previous.ports)   # type: ignore[union-attr]
+        for i, p in enumerate(ports):
+            if p.node_port is not None:
+                for j in range(i):
+                    if ports[j].node_port == p.node_port and ports[j].protocol == p.protocol:
+                        raise AllocationError(f"{invalid}: spec.ports[{i}].nodePort: Duplicate value: "
+                                              f"{p.node_port}")
+        old_values = {p.node_port for p in (previous.ports if prev_np else ()) if p.node_port}  # type: ignore[union-attr]
+        taken: set[int] = set()
+        by_number: dict[int, int] = {}
+        out = []
+        for i, p in enumerate(ports):
             if not wants_node_ports and not (svc.type == "LoadBalancer" and p.node_port):
                 # allocateLoadBalancerNodePorts: false skips automatic NodePorts but still
                 # honours explicit ones (KEP-1864)
-                ports.append(replace(p, node_port=None))
+                out.append(replace(p, node_port=None))
                 continue
-            node_port = p.node_port or prev_ports.get((p.port, p.protocol))
-            if node_port is not None and node_port in seen:
-                raise AllocationError(f"{invalid}: spec.ports[{i}].nodePort: Duplicate value: {node_port}")
-            if node_port is None:
-                node_port = self.node_ports.allocate(pkey)
-            else:
-                try:
-                    self.node_ports.reserve(pkey, node_port)
-                except AllocationError as exc:
-                    if "range" in str(exc):
-                        why = ("provided port is not in the valid range. The range of valid ports "
-                               f"is {NODE_PORT_RANGE[0]}-{NODE_PORT_RANGE[1]}")
-                    else:
-                        why = "provided port is already allocated"
+            value = p.node_port
+            if value is None and not prev_np:
+                # create: the port number's shared nodePort, else the first requested one
+                value = by_number.get(p.port) or next(
+                    (q.node_port for q in ports if q.port == p.port and q.node_port), None)
+            elif not prev_np and value in taken and by_number.get(p.port) != value:
+                # initNodePorts allocates each port number's requested value once: the same
+                # explicit nodePort on another port number is already taken (by this Service)
+                raise AllocationError(f"{invalid}: spec.ports[{i}].nodePort: Invalid value: {value}: "
+                                      "provided port is already allocated")
+            if value is None:
+                value = self.node_ports.next_free(f"{key}#{p.protocol}/{p.port}#{len(taken)}")
+            elif value not in taken and value not in old_values:
+                holder = self.node_ports.by_value.get(value)
+                if value not in self.node_ports or (holder is not None and not holder.startswith(key + "#")):
+                    why = ("provided port is not in the valid range. The range of valid ports "
+                           f"is {NODE_PORT_RANGE[0]}-{NODE_PORT_RANGE[1]}" if value not in self.node_ports
+                           else "provided port is already allocated")
                     raise AllocationError(
-                        f"{invalid}: spec.ports[{i}].nodePort: Invalid value: {node_port}: {why}") from None
-            seen[node_port] = i
-            held_now.add(pkey)
-            ports.append(replace(p, node_port=node_port))
-        for stale in [k for k in self.node_ports.by_key if k.startswith(key + "#") and k not in held_now]:
+                        f"{invalid}: spec.ports[{i}].nodePort: Invalid value: {value}: {why}")
+            self.node_ports.reserve(f"{key}#{value}", value)
+            taken.add(value)
+            by_number.setdefault(p.port, value)
+            out.append(replace(p, node_port=value))
+        for stale in [k for k in self.node_ports.by_key if k.startswith(key + "#")
+                      and self.node_ports.by_key[k] not in taken]:
             self.node_ports.release(stale)
+        ports = out
         # --- load balancer IP
         lb_ip = None
         if svc.type == "LoadBalancer":
@@ -275,6 +298,20 @@ class ServiceAllocator:
         else:
             self.lb_ips.release(key)
         return replace(svc, cluster_ip=cluster_ip, ports=tuple(ports), load_balancer_ip=lb_ip)
+
+
+def _patch_node_ports(ports: list[ServicePort], before: tuple[ServicePort, ...]) -> list[ServicePort]:
+    """patchAllocatedValues: an update that omits a nodePort keeps the value the port of
+    the same name had, unless another port of the update already uses that value."""
+    used = {p.node_port for p in before if p.node_port} & {p.node_port for p in ports if p.node_port}
+    by_name = {p.name or "": p.node_port for p in before}
+    out = []
+    for p in ports:
+        old = by_name.get(p.name or "")
+        if p.node_port is None and old and old not in used:
+            p = replace(p, node_port=old)
+        out.append(p)
+    return out
 
 
 def resolve_target_port(sp: ServicePort, pod: Pod) -> int | None:
