@@ -17,36 +17,48 @@ Behaviour modelled:
 - Pods are mortal: deleting a pod that a Deployment/ReplicaSet owns makes the controller
   create a replacement (a new name suffix, a new IP); a StatefulSet pod comes back under the
   same name, with a new IP. EndpointSlices and DNS follow, so the Service keeps working.
-- The single node runs at most `max_pods` pods (kubelet's maxPods, 110 by default). Pods beyond
-  that stay Pending, as the scheduler leaves them: no IP, not Ready, no endpoint, no DNS
-  record. Pods already running keep their place (and IP); the rest queue in name order.
+- Nodes as kind lays them out (grader.model.nodes): the kind config's node count by default
+  (one), or `nodes=N`. Each runs at most `max_pods` pods (kubelet's maxPods, 110 by default);
+  new pods go to the feasible node with the fewest pods and take an IP from its /24. Pods
+  no node has room for stay Pending, as the scheduler leaves them: no IP, not Ready, no
+  endpoint, no DNS record. Pods already running keep their place (and IP); the rest queue
+  in name order.
+- Guardrails (grader.guardrails): in a namespace holding a LimitRange and/or ResourceQuota
+  (every namespace the Cluster API creates), pods get the LimitRange's default resources and
+  creates are admitted against the quota as the API server admits them: a Service,
+  ConfigMap or bare Pod beyond it is refused (nothing applied); a workload keeps the pods
+  that fit and `creation_failures` reports the rest, as the ReplicaSet controller does.
+- Bounded work: a workload's pods are derived only as far as they can exist: up to the
+  quota, and never beyond MAX_MODEL_PODS pods in the whole model (the documented ceiling
+  for analysis without a quota); replicas past it are counted, reported by
+  `ceiling_notes`, not built. So `replicas: 1000000000` costs what 20 (or the ceiling) cost.
 """
 from __future__ import annotations
 
 import copy
 from typing import Any, Iterable, Mapping, Sequence
 
+from grader import guardrails as gr
 from grader.apply_order import apply_rank
 from grader.model.endpointslices import EndpointSlice, endpoints_of, slices_for
 from grader.model.ipam import AllocationError, IPPool, safe_encode
-from grader.model.objects import NODE_IP, NODE_NAME, NamespaceInfo, Pod, namespace_labels
+from grader.model.nodes import MAX_PODS_PER_NODE, POD_CIDR, Node, default_node_count, fit_error, kind_nodes, tolerates
+from grader.model.objects import NODE_IP, NamespaceInfo, Pod, namespace_labels
 from grader.model.selectors import is_selector, parse_selector
 from grader.model.services import (
     DNS_SERVICE_IP, KUBERNETES_SERVICE_IP, Service, ServiceAllocator, normalize,
 )
-from grader.model.workloads import WORKLOAD_KINDS, pods_for
+from grader.model.workloads import WORKLOAD_KINDS, generate_name, pod_spec_of, pods_for, replicas_of
 from grader.observations import Endpoint, ip_sort_key
 
-POD_CIDR = "10.244.0.0/16"
-#: kind gives its (single) node the first /24 of the pod CIDR; pods get addresses from it,
-#: .1 being the node's bridge, so the model allocates in the same block.
+#: kind gives its first node the first /24 of the pod CIDR (POD_CIDR); see grader.model.nodes.
 NODE_POD_CIDR = "10.244.0.0/24"
 SYSTEM_NAMESPACES = ("default", "kube-system", "kube-public", "kube-node-lease")
-#: kubelet's default --max-pods: how many pods the (single) node runs; the rest stay Pending.
-MAX_PODS_PER_NODE = 110
-#: kube-scheduler's message for a pod no node has room for.
-TOO_MANY_PODS = ("0/1 nodes are available: 1 Too many pods. preemption: 0/1 nodes are available: "
-                 "1 No preemption victims found for incoming pod.")
+#: kube-scheduler's message for a pod no node of a one-node cluster has room for.
+TOO_MANY_PODS = fit_error(kind_nodes(1), "default")
+#: The most pods the model holds (running + Pending), whatever the replica counts: the
+#: ceiling that bounds the work of an analysis without a quota (`svclab matrix`).
+MAX_MODEL_PODS = 10_000
 #: The controllers that recreate a deleted pod.
 CONTROLLER_KINDS = ("Deployment", "ReplicaSet", "StatefulSet")
 COREDNS_IMAGE = "registry.k8s.io/coredns/coredns:v1.12.1"
@@ -64,6 +76,7 @@ KIND_RESOURCE = {
     "Gateway": "gateway.gateway.networking.k8s.io",
     "HTTPRoute": "httproute.gateway.networking.k8s.io",
     "ReferenceGrant": "referencegrant.gateway.networking.k8s.io",
+    "ResourceQuota": "resourcequota", "LimitRange": "limitrange",
 }
 #: Kinds stored without a namespace (the model keeps them under namespace "").
 CLUSTER_SCOPED_KINDS = ("IngressClass", "GatewayClass")
@@ -85,6 +98,8 @@ KIND_ALIASES = {
         "GatewayClass": ("gatewayclass", "gatewayclasses", "gc"),
         "Gateway": ("gateway", "gateways", "gtw"), "HTTPRoute": ("httproute", "httproutes"),
         "ReferenceGrant": ("referencegrant", "referencegrants", "refgrant"),
+        "ResourceQuota": ("resourcequota", "resourcequotas", "quota"),
+        "LimitRange": ("limitrange", "limitranges", "limits"),
     }.items()
     for alias in aliases
 }
@@ -171,10 +186,21 @@ def _builtin_objects() -> list[dict[str, Any]]:
 class ClusterState:
     """The whole offline cluster. Public attributes: `namespaces`, `pods`, `policies`."""
 
-    def __init__(self, *, max_pods: int = MAX_PODS_PER_NODE) -> None:
-        #: kubelet's maxPods for the single node (kind lets a cluster config raise it); the
-        #: node's /24 holds at most 253 pod IPs, so more than that cannot run anyway.
+    def __init__(self, *, max_pods: int = MAX_PODS_PER_NODE, nodes: int | None = None,
+                 seed: int = 0) -> None:
+        #: kubelet's maxPods per node (kind lets a cluster config raise it); a node's /24
+        #: holds at most 253 pod IPs, so more than that cannot run anyway.
         self.max_pods = max_pods
+        #: the kind nodes (grader.model.nodes): the kind config's count unless `nodes` says
+        self.nodes: list[Node] = kind_nodes(default_node_count() if nodes is None else nodes)
+        #: endpoint choice is random, as kube-proxy's iptables rules pick; seeded, so a
+        #: notebook run twice shows the same choices
+        import random
+        self.rng = random.Random(seed)
+        #: "ns/Kind/name" -> (pods that could not be created, the API server's reason)
+        self.failed_creates: dict[str, tuple[int, str]] = {}
+        #: "ns/Kind/name" -> replicas not modelled because of MAX_MODEL_PODS
+        self.not_modelled: dict[str, int] = {}
         self.namespaces: dict[str, NamespaceInfo] = {}
         self.pods: list[Pod] = []
         self.generation = 0                     # bumped on every change (caches key on it)
@@ -184,7 +210,9 @@ class ClusterState:
         self._objects: dict[tuple[str, str, str], dict[str, Any]] = {}
         self._services: dict[str, Service] = {}
         self._alloc = ServiceAllocator()
-        self._pod_ips = IPPool(NODE_POD_CIDR, dynamic_offset=2)
+        self._pod_ips = [IPPool(n.pod_cidr, dynamic_offset=2) for n in self.nodes]
+        self._placement: dict[str, int] = {}        # IPAM key -> index of the node it runs on
+        self._pod_usage: dict[str, dict[str, gr.Quantity]] = {}   # pod key -> its quota usage
         self._not_ready: set[str] = set()
         # deleted controller pods: original pod key -> the replacement's name (Deployment,
         # ReplicaSet); pod key -> the IPAM key of its current incarnation (StatefulSet);
@@ -199,11 +227,12 @@ class ClusterState:
 
     # ------------------------------------------------------------------ construction
     @classmethod
-    def from_objects(cls, objs: Iterable[Mapping[str, Any]]) -> "ClusterState":
-        """A fresh cluster with `objs` applied. Namespace objects (with their labels) are
-        created first; any other namespace an object names is created on the fly, so a
-        folder of manifests can be analysed without a Namespace file for each."""
-        state = cls()
+    def from_objects(cls, objs: Iterable[Mapping[str, Any]], *, nodes: int | None = None) -> "ClusterState":
+        """A fresh cluster (of `nodes` kind nodes) with `objs` applied. Namespace objects
+        (with their labels) are created first; any other namespace an object names is
+        created on the fly, so a folder of manifests can be analysed without a Namespace
+        file for each. No guardrails: an analysis is bounded by MAX_MODEL_PODS instead."""
+        state = cls(nodes=nodes)
         objs = [dict(o) for o in objs]
         declared = {(o.get("metadata") or {}).get("name") for o in objs if o.get("kind") == "Namespace"}
         for o in objs:
@@ -290,7 +319,8 @@ class ClusterState:
     # ------------------------------------------------------------------ changes
     def _snapshot(self) -> dict[str, Any]:
         keep = ("namespaces", "pods", "_objects", "_services", "_alloc", "_pod_ips", "_not_ready",
-                "_renamed", "_ip_keys", "_replacements")
+                "_renamed", "_ip_keys", "_replacements", "_placement", "_pod_usage",
+                "failed_creates", "not_modelled")
         return copy.deepcopy({k: getattr(self, k) for k in keep})
 
     def _restore(self, snap: dict[str, Any]) -> None:
@@ -336,6 +366,8 @@ class ClusterState:
             meta["namespace"] = ns
         key = (kind, ns, name)
         previous = self._objects.get(key)
+        if kind not in WORKLOAD_KINDS:
+            self._admit_object(obj, previous, key)
         if kind == "Service":
             svc = normalize(obj, ns)
             prev_svc = self._services.get(svc.key)
@@ -356,41 +388,235 @@ class ClusterState:
         self.namespaces[name] = NamespaceInfo(name, new)
         return "configured"
 
+    # ------------------------------------------------------------------ guardrails
+    def _guards(self, ns: str) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+        """(ResourceQuota objects, LimitRange objects) of namespace `ns`."""
+        quotas, ranges = [], []
+        for (k, ons, _), o in self._objects.items():
+            if ons == ns and k == "ResourceQuota":
+                quotas.append(o)
+            elif ons == ns and k == "LimitRange":
+                ranges.append(o)
+        return quotas, ranges
+
+    def _tracker(self, ns: str, *, skip: tuple[str, str, str] | None = None) -> gr.QuotaTracker:
+        """The namespace's quotas charged with what exists there now (but `skip`)."""
+        quotas, _ = self._guards(ns)
+        tracker = gr.QuotaTracker(quotas)
+        if not tracker:
+            return tracker
+        for key, o in self._objects.items():
+            if key[1] == ns and key != skip and key[0] not in WORKLOAD_KINDS:
+                tracker.charge(gr.object_usage(o))
+        for p in self.pods:
+            if p.namespace == ns:
+                tracker.charge(self._pod_usage.get(p.key, {}))
+        return tracker
+
+    def _admit_object(self, obj: dict[str, Any], previous: dict[str, Any] | None,
+                      key: tuple[str, str, str]) -> None:
+        """ResourceQuota admission of a non-pod create/update (Services, ConfigMaps, ...):
+        ApplyError with the API server's message when it does not fit."""
+        kind, ns, name = key
+        tracker = self._tracker(ns, skip=key)
+        if not tracker:
+            return
+        usage = gr.object_usage(obj)
+        if previous is not None:
+            usage = gr.usage_delta(usage, gr.object_usage(previous))
+        why = tracker.refusal(usage)
+        if why is not None:
+            raise ApplyError([gr.forbidden(_plural(kind), name, why)], kind, name)
+
+    def creation_failures(self, namespace: str | None = None) -> list[str]:
+        """One line per workload whose pods could not all be created, as its controller
+        reports them: "10 pods of deployment/big could not be created: pods "big-..." is
+        forbidden: exceeded quota: ...". In name order."""
+        out = []
+        for owner, (n, why) in sorted(self.failed_creates.items()):
+            ns, kind, name = owner.split("/", 2)
+            if namespace is None or ns == namespace:
+                where = "" if namespace is not None else f" in namespace {ns}"
+                out.append(f"{n} pod{'s' if n != 1 else ''} of {kind.lower()}/{name}{where} "
+                           f"could not be created: {why}")
+        return out
+
+    def ceiling_notes(self, namespaces: Iterable[str] | None = None) -> list[str]:
+        """What MAX_MODEL_PODS left out, one line per workload (empty when nothing was)."""
+        keep = None if namespaces is None else set(namespaces)
+        out = []
+        for owner, n in sorted(self.not_modelled.items()):
+            ns, kind, name = owner.split("/", 2)
+            if keep is None or ns in keep:
+                out.append(f"{n} replica{'s' if n != 1 else ''} of {kind.lower()}/{name} in namespace {ns} "
+                           f"not modelled: the offline model holds at most {MAX_MODEL_PODS} pods")
+        return out
+
+    def pending_summary(self, pods: Iterable[Pod] | None = None) -> str | None:
+        """"N pods are Pending (no IP, so not probed): <the scheduler's reason>", or None."""
+        pending = [p for p in (self.pods if pods is None else pods) if p.pending]
+        if not pending:
+            return None
+        per_node = f"{len(self.nodes)} node{'s' if len(self.nodes) != 1 else ''}"
+        return (f"{len(pending)} pod{'s are' if len(pending) != 1 else ' is'} Pending, with no IP "
+                f"({per_node}, at most {self.max_pods} pods each, kubelet's maxPods): "
+                f"{pending[0].pending_reason}")
+
+    # ------------------------------------------------------------------ controllers + scheduler
+    def _workload_plan(self) -> list[tuple[str, str, str, dict[str, Any], int]]:
+        """(ns, kind, name, obj, replicas) of every workload: bare pods first (the API
+        server admits them as they are applied), then controllers, in name order."""
+        plan = [(ns, kind, name, obj, replicas_of(obj))
+                for (kind, ns, name), obj in sorted(self._objects.items()) if kind in WORKLOAD_KINDS]
+        plan.sort(key=lambda w: (w[1] != "Pod", w[0], w[1], w[2]))
+        return plan
+
     def _reconcile(self) -> None:
-        """Re-derive pods from the stored workloads, then schedule them: at most
-        `max_pods` run (those already running first, then by namespace and name);
-        the others stay Pending without an IP."""
+        """Re-derive pods from the stored workloads (admitted by the namespace's guardrails,
+        bounded by MAX_MODEL_PODS), then schedule them onto the nodes: pods already running
+        keep their node and IP, new ones go to the feasible node with the fewest pods, the
+        rest stay Pending without an IP."""
+        prev = {p.key for p in self.pods}
+        prev_owned: dict[str, int] = {}
+        for p in self.pods:
+            prev_owned[f"{p.namespace}/{p.owner}" if p.owner else p.key] = \
+                prev_owned.get(f"{p.namespace}/{p.owner}" if p.owner else p.key, 0) + 1
+        plan = self._workload_plan()
+        originals: set[str] = set()
+
+        def drafts_of(ns: str, kind: str, name: str, obj: dict[str, Any], limit: int) -> list:
+            ds = pods_for(obj, ns, limit=limit)
+            for d in ds:
+                originals.add(f"{d.namespace}/{d.name}")
+                d.name = self._renamed.get(f"{d.namespace}/{d.name}", d.name)
+            return ds
+
+        # 1. what each namespace's guardrails make of a workload's pod template
+        trackers: dict[str, gr.QuotaTracker] = {}
+        admission: dict[tuple[str, str, str], tuple[dict[str, Any], str | None]] = {}
+        for ns, kind, name, obj, _ in plan:
+            quotas, ranges = self._guards(ns)
+            if not quotas and not ranges:
+                continue
+            if ns not in trackers:
+                trackers[ns] = gr.QuotaTracker(quotas)
+                for key, o in self._objects.items():
+                    if key[1] == ns and key[0] not in WORKLOAD_KINDS:
+                        trackers[ns].charge(gr.object_usage(o))
+            spec = gr.default_resources(pod_spec_of(obj), ranges)
+            pod_name = name if kind in ("Pod", "StatefulSet") else generate_name(obj)
+            why = gr.pod_admission_errors(pod_name, spec, ranges)
+            if why is None and quotas:
+                missing = gr.missing_requests(spec, trackers[ns].hard_names)
+                if missing:
+                    why = gr.forbidden("pods", pod_name, f"failed quota: {quotas[0]['metadata']['name']}: {missing}")
+            admission[(ns, kind, name)] = (gr.pod_usage(spec), why)
+
+        # 2. pods that exist and are still wanted are kept (quota never evicts)
+        kept: set[str] = set()
+        budget = MAX_MODEL_PODS
+        for ns, kind, name, obj, replicas in plan:
+            owner = f"{ns}/{kind}/{name}" if kind != "Pod" else f"{ns}/{name}"
+            n = min(replicas, prev_owned.get(owner, 0), budget)
+            for d in drafts_of(ns, kind, name, obj, n):
+                key = f"{d.namespace}/{d.name}"
+                if key in prev:
+                    kept.add(key)
+                    if ns in trackers:
+                        trackers[ns].charge(admission[(ns, kind, name)][0])
+        budget -= len(kept)
+
+        # 3. new pods, while the quota and the model's ceiling have room
         drafts = []
-        for (kind, ns, _), obj in sorted(self._objects.items()):
-            if kind in WORKLOAD_KINDS:
-                drafts.extend(pods_for(obj, ns))
-        originals = {f"{d.namespace}/{d.name}" for d in drafts}
+        usage: dict[str, dict[str, gr.Quantity]] = {}
+        self.failed_creates, self.not_modelled = {}, {}
+        for ns, kind, name, obj, replicas in plan:
+            owner = f"{ns}/{kind}/{name}"
+            pod_usage, why = admission.get((ns, kind, name), ({}, None))
+            tracker = trackers.get(ns)
+            room = budget
+            if tracker is not None:
+                fits = tracker.room(pod_usage)
+                room = room if fits is None else min(room, fits)
+            if why is not None:
+                room = 0
+            prev_n = prev_owned.get(owner if kind != "Pod" else f"{ns}/{name}", 0)
+            limit = min(replicas, prev_n + room)
+            made = kept_here = 0
+            for d in drafts_of(ns, kind, name, obj, limit):
+                key = f"{d.namespace}/{d.name}"
+                if key in kept:
+                    kept_here += 1
+                elif made < room:
+                    made += 1
+                else:
+                    continue
+                drafts.append(d)
+                usage[key] = pod_usage
+            if tracker is not None:
+                tracker.charge({k: q * made for k, q in pod_usage.items()})
+            budget -= made
+            missing = replicas - kept_here - made
+            if missing <= 0:
+                continue
+            if why is None and tracker is not None:
+                why = tracker.refusal(pod_usage)
+                if why is not None:
+                    pod_name = name if kind == "Pod" else (f"{name}-{kept_here + made}" if kind == "StatefulSet"
+                                                           else generate_name(obj))
+                    why = gr.forbidden("pods", pod_name, why)
+            if kind == "Pod" and why is not None:
+                raise ApplyError([why], "Pod", name)
+            if why is not None:
+                self.failed_creates[owner] = (missing, why)
+            else:
+                self.not_modelled[owner] = missing
         self._renamed = {k: v for k, v in self._renamed.items() if k in originals}
-        for d in drafts:
-            d.name = self._renamed.get(f"{d.namespace}/{d.name}", d.name)
+        self._pod_usage = usage
+        self._schedule(drafts)
+
+    def _schedule(self, drafts: list) -> None:
         drafts.sort(key=lambda d: (d.namespace, d.name))
         keys = [f"{d.namespace}/{d.name}" for d in drafts]
         keyset = set(keys)
         self._ip_keys = {k: v for k, v in self._ip_keys.items() if k in keyset}
         ipam = {k: self._ip_keys.get(k, k) for k in keys}
-        queue = sorted(range(len(drafts)), key=lambda i: (
-            self._pod_ips.get(ipam[keys[i]]) is None, drafts[i].namespace, drafts[i].name))
-        running = {keys[i] for i in queue[:self.max_pods]}
-        held = {ipam[k] for k in running}
-        for key in list(self._pod_ips.ints.by_key):
-            if key not in held:
-                self._pod_ips.release(key)
+        placed = {k: self._placement[ipam[k]] for k in keys if ipam[k] in self._placement
+                  and self._pod_ips[self._placement[ipam[k]]].get(ipam[k]) is not None}
+        load = [0] * len(self.nodes)
+        # the running pods stay where they are (up to each node's maxPods)
+        for k in keys:
+            if k in placed:
+                if load[placed[k]] < self.max_pods:
+                    load[placed[k]] += 1
+                else:
+                    del placed[k]
+        for d, k in zip(drafts, keys):
+            if k in placed:
+                continue
+            feasible = [n for n in self.nodes if tolerates(n, d.namespace) and load[n.index] < self.max_pods]
+            if feasible:
+                node = min(feasible, key=lambda n: (load[n.index], n.index))
+                placed[k] = node.index
+                load[node.index] += 1
+        held = {ipam[k] for k in placed}
+        for i, pool in enumerate(self._pod_ips):
+            for key in list(pool.ints.by_key):
+                if key not in held or self._placement.get(key) != i:
+                    pool.release(key)
+        self._placement = {ipam[k]: idx for k, idx in placed.items()}
         self._not_ready &= keyset
         pods = []
         for d, key in zip(drafts, keys):
-            scheduled = key in running
+            idx = placed.get(key)
+            node = self.nodes[idx] if idx is not None else None
             pods.append(Pod(namespace=d.namespace, name=d.name,
-                            ip=self._pod_ips.allocate(ipam[key]) if scheduled else "",
+                            ip=self._pod_ips[idx].allocate(ipam[key]) if node else "",
                             labels=d.labels, ports=d.ports, listening=d.listening, servers=d.servers,
-                            ready=scheduled and key not in self._not_ready, hostname=d.hostname,
+                            ready=node is not None and key not in self._not_ready, hostname=d.hostname,
                             subdomain=d.subdomain, owner=d.owner,
-                            node=NODE_NAME if scheduled else "",
-                            pending_reason=None if scheduled else TOO_MANY_PODS))
+                            node=node.name if node else "",
+                            pending_reason=None if node else fit_error(self.nodes, d.namespace)))
         self.pods = pods
         self._sync_proxy_addresses()
 
@@ -415,6 +641,10 @@ class ClusterState:
         """The address of a proxy named by `_sync_proxy_addresses`' keys, if it has one."""
         return self._alloc.lb_ips.get(key)
 
+    def node_of(self, pod: Pod) -> Node | None:
+        """The node a running pod is on (None while Pending)."""
+        return next((n for n in self.nodes if n.name == pod.node), None) if pod.node else None
+
     def _replace_pod(self, pod: Pod) -> None:
         """What the owning controller does when one of its pods is deleted: a Deployment's
         or ReplicaSet's replacement gets a new name suffix, a StatefulSet's keeps the name.
@@ -428,7 +658,7 @@ class ClusterState:
             self._replacements[owner] = n
             ip_key = f"{pod.key}#{n}"
             if pod.ip:
-                self._take_ip_early(ip_key)
+                self._take_ip_early(ip_key, pod.namespace)
             self._ip_keys[pod.key] = ip_key
             return
         original = next((k for k, v in self._renamed.items() if f"{pod.namespace}/{v}" == pod.key), pod.key)
@@ -442,13 +672,22 @@ class ClusterState:
         self._replacements[owner] = n
         self._renamed[original] = name
         if pod.ip:
-            self._take_ip_early(f"{pod.namespace}/{name}")
+            self._take_ip_early(f"{pod.namespace}/{name}", pod.namespace)
 
-    def _take_ip_early(self, ip_key: str) -> None:
-        """Allocate the replacement's IP while the deleted pod still holds its own, so the
-        two differ; with the pool full, _reconcile hands out what the deleted pod frees."""
+    def _take_ip_early(self, ip_key: str, namespace: str) -> None:
+        """Allocate the replacement's IP (on the feasible node with the fewest pods) while
+        the deleted pod still holds its own, so the two differ; with no room, _reconcile
+        hands out what the deleted pod frees."""
+        load = [0] * len(self.nodes)
+        for idx in self._placement.values():
+            load[idx] += 1
+        feasible = [n for n in self.nodes if tolerates(n, namespace)]
+        node = min(feasible, key=lambda n: (load[n.index], n.index)) if feasible else None
+        if node is None:
+            return
         try:
-            self._pod_ips.allocate(ip_key)
+            self._pod_ips[node.index].allocate(ip_key)
+            self._placement[ip_key] = node.index
         except AllocationError:
             pass
 

@@ -145,39 +145,71 @@ def _replicas(spec: Mapping[str, Any]) -> int:
     return 1 if r is None else max(0, int(r))
 
 
+def replicas_of(obj: Mapping[str, Any]) -> int:
+    """How many pods a workload asks for (1 for a bare Pod), without creating any."""
+    if obj.get("kind") == "Pod":
+        return 1
+    if obj.get("kind") not in WORKLOAD_KINDS:
+        return 0
+    return _replicas(obj.get("spec") or {})
+
+
+def pod_spec_of(obj: Mapping[str, Any]) -> dict[str, Any]:
+    """The pod spec a workload's pods get (a bare Pod's own spec)."""
+    spec = obj.get("spec") or {}
+    if obj.get("kind") == "Pod":
+        return dict(spec)
+    return dict((spec.get("template") or {}).get("spec") or {})
+
+
+def generate_name(obj: Mapping[str, Any]) -> str:
+    """The generateName prefix of a controller's pods (what the API server names in a
+    refusal of one of them): "<deployment>-<pod-template-hash>-", "<replicaset>-"."""
+    meta = obj.get("metadata") or {}
+    name = str(meta.get("name"))
+    if obj.get("kind") == "Deployment":
+        return f"{name}-{template_hash((obj.get('spec') or {}).get('template') or {})}-"
+    return f"{name}-"
+
+
 def _suffixes(owner_name: str, n: int) -> list[str]:
     out: list[str] = []
+    seen: set[str] = set()
     i = 0
     while len(out) < n:
         s = safe_encode("pod-suffix", owner_name, str(i), length=5)
-        if s not in out:
+        if s not in seen:
+            seen.add(s)
             out.append(s)
         i += 1
     return out
 
 
-def pods_for(obj: Mapping[str, Any], namespace: str) -> list[PodDraft]:
-    """The pods one workload object stands for (empty for non-workload kinds)."""
+def pods_for(obj: Mapping[str, Any], namespace: str, *, limit: int | None = None) -> list[PodDraft]:
+    """The pods one workload object stands for (empty for non-workload kinds): its first
+    `limit` replicas when given, so the work is bounded by what can exist, never by the
+    replica count a manifest asks for."""
     kind = obj.get("kind")
     meta = obj.get("metadata") or {}
     name = str(meta.get("name"))
     ns = str(meta.get("namespace") or namespace)
     spec = obj.get("spec") or {}
+    n = replicas_of(obj) if limit is None else min(limit, replicas_of(obj))
     if kind == "Pod":
-        return [draft_from_template(ns, name, {"metadata": meta, "spec": spec})]
+        return [draft_from_template(ns, name, {"metadata": meta, "spec": spec})][:n]
     template = spec.get("template") or {}
     if kind == "Deployment":
         h = template_hash(template)
         rs = f"{name}-{h}"
         return [draft_from_template(ns, f"{rs}-{sfx}", template,
                                     extra_labels={"pod-template-hash": h}, owner=f"Deployment/{name}")
-                for sfx in _suffixes(rs, _replicas(spec))]
+                for sfx in _suffixes(rs, n)]
     if kind == "ReplicaSet":
         return [draft_from_template(ns, f"{name}-{sfx}", template, owner=f"ReplicaSet/{name}")
-                for sfx in _suffixes(name, _replicas(spec))]
+                for sfx in _suffixes(name, n)]
     if kind == "StatefulSet":
         out = []
-        for i in range(_replicas(spec)):
+        for i in range(n):
             pod = f"{name}-{i}"
             out.append(draft_from_template(
                 ns, pod, template,
