@@ -192,7 +192,9 @@ def test_deleting_a_bare_pod_deletes_it() -> None:
 
 # ------------------------------------------------------------------ kubelet's maxPods
 def test_pods_beyond_max_pods_stay_pending() -> None:
-    n = OfflineCluster().namespace("lab")
+    cluster = OfflineCluster()
+    cluster.state.create_namespace("lab")             # no guardrails: the node is the limit here
+    n = cluster.namespace("lab", fresh=False)
     n.apply_objects([deployment("client", {"app": "client"}),
                      deployment("web", {"app": "web"}, replicas=300),
                      service("web", {"app": "web"})])

@@ -10,12 +10,21 @@ Choices a notebook author should know:
   Ready matching pod in name order answers (as live), else the first running one. No
   match, or only Pending ones, is a LookupError naming the pods there.
 - `matrix` covers the running pods of this namespace only (policies from every namespace
-  apply); Pending pods have no IP to probe or be probed at.
+  apply); Pending pods have no IP to probe or be probed at, so the matrix leaves them out
+  and says so (one line on stdout). Its ports default to those the pods listen on, as
+  `svclab matrix` does, and are validated the same way.
+- Every namespace `cluster.namespace()` makes carries the live guardrails (one definition:
+  grader.guardrails): the LimitRange defaults resources and the ResourceQuota refuses what
+  the API server would; a Deployment beyond the quota keeps the pods that fit and
+  `wait_ready` names the rest ("10 pods of deployment/big could not be created: ...").
+- `cluster.namespace(name)` on a namespace that exists deletes and recreates it (saying so
+  on stdout); `fresh=False` keeps it as it is.
 """
 from __future__ import annotations
 
-from typing import Any, Iterable, Mapping
+from typing import Any, Callable, Iterable, Mapping
 
+from grader import guardrails
 from grader.cluster.base import (
     DnsAnswer, Endpoint, ManifestInput, Matrix, Outcome, PodRef, ServiceInfo, ServicePortInfo,
 )
@@ -73,19 +82,28 @@ class OfflineNamespace:
         self.state.delete(kind, name, self.name)
 
     def wait_ready(self, timeout: float = 120) -> None:
-        """Instant offline (see the module docstring); TimeoutError when pods are Pending,
-        worded like the live backend's."""
+        """Instant offline (see the module docstring); TimeoutError when pods are Pending or
+        could not be created (quota), worded like the live backend's."""
         here = self.state.pods_in(self.name)
         pending = [p for p in here if p.pending]
-        if pending:
+        failed = self.state.creation_failures(self.name)
+        unmodelled = self.state.ceiling_notes([self.name])
+        if pending or failed or unmodelled:
             ready = sum(1 for p in here if p.ready)
-            lines = [f"  - pod/{p.name}: Unschedulable: {p.pending_reason}" for p in pending[:10]]
+            lines = [f"  - {line}" for line in failed + unmodelled]
+            lines += [f"  - pod/{p.name}: Unschedulable: {p.pending_reason}" for p in pending[:10]]
             if len(pending) > 10:
                 lines.append(f"  - ... and {len(pending) - 10} more Pending pods, for the same reason")
+            why = []
+            if pending:
+                nodes = len(self.state.nodes)
+                why.append(f"{len(pending)} Pending: {'the node runs' if nodes == 1 else f'each of the {nodes} nodes runs'} "
+                           f"at most {self.state.max_pods} pods, kubelet's maxPods")
+            if failed:
+                why.append("pods refused by the namespace's ResourceQuota/LimitRange")
             raise TimeoutError(
                 f"not ready after {timeout:g}s in namespace {self.name} ({ready}/{len(here)} pods Ready; "
-                f"{len(pending)} Pending: the node runs at most {self.state.max_pods} pods, kubelet's "
-                "maxPods):\n" + "\n".join(lines))
+                f"{'; '.join(why) or 'replicas beyond the model'}):\n" + "\n".join(lines))
 
     def set_ready(self, pod: str, ready: bool = False) -> list[str]:
         """Mark pods (a name or a selector) ready / not ready; returns their names."""
@@ -169,10 +187,19 @@ class OfflineNamespace:
         return self.cluster.http(address, path, host=host, port=port, method=method, headers=headers,
                                  timeout=timeout)
 
-    def matrix(self, ports: Iterable[int] = (80,), protocols: Iterable[str] = ("TCP",)) -> Matrix:
-        from grader.model.matrix import matrix_from_engine
-        pods = [p for p in self.state.pods_in(self.name) if not p.pending]
-        return matrix_from_engine(self.state.policy_engine(), pods, list(ports), list(protocols))
+    def matrix(self, ports: Iterable[int] | int | None = None, protocols: Iterable[str] = ("TCP",)) -> Matrix:
+        """The NetworkPolicy truth table of this namespace's running pods. `ports`: an int or
+        ints 1-65535 (default: every port the pods listen on, as `svclab matrix`); Pending
+        pods are left out and the omission is said on stdout."""
+        from grader.model.matrix import check_ports, check_protocols, listened_ports, matrix_from_engine
+        protos = check_protocols(protocols)
+        here = self.state.pods_in(self.name)
+        pods = [p for p in here if not p.pending]
+        port_list = listened_ports(pods, protos) if ports is None else check_ports(ports)
+        note = self.state.pending_summary(here)
+        if note:
+            self.cluster.say(f"svclab: matrix of {len(pods)} pods in namespace {self.name}; {note}")
+        return matrix_from_engine(self.state.policy_engine(), pods, port_list, protos)
 
     def __repr__(self) -> str:
         return f"OfflineNamespace({self.name!r})"
@@ -183,15 +210,36 @@ class OfflineCluster:
 
     mode = "offline"
 
-    def __init__(self, state: ClusterState | None = None) -> None:
-        self.state = state or ClusterState()
+    def __init__(self, state: ClusterState | None = None, *, nodes: int | None = None,
+                 seed: int = 0, say: Callable[[str], None] = print) -> None:
+        """`nodes`: how many kind nodes the model has (default: the course's kind config);
+        `seed`: the endpoint-choice seed; `say`: where one-line notices go (stdout)."""
+        if state is not None and nodes is not None:
+            raise ValueError("give either a state or a node count, not both")
+        self.state = state or ClusterState(nodes=nodes, seed=seed)
+        self.say = say
 
     def namespace(self, name: str, *, fresh: bool = True,
                   labels: Mapping[str, str] | None = None) -> OfflineNamespace:
-        if fresh and name in self.state.namespaces and name not in SYSTEM_NAMESPACES:
+        """A namespace with the course's guardrails (grader.guardrails), like live. One that
+        exists is deleted and recreated, and that is said on stdout (fresh=False keeps it).
+        The system namespaces (default, kube-system...) are used as they are."""
+        system = name in SYSTEM_NAMESPACES
+        if fresh and name in self.state.namespaces and not system:
             self.state.delete_namespace(name)
-        if name not in self.state.namespaces or labels:
-            self.state.create_namespace(name, labels)
+            self.say(f"svclab: namespace {name} already existed: deleted and recreated empty "
+                     "(pass fresh=False to keep its objects)")
+        if system:
+            if labels:
+                self.state.create_namespace(name, {**self.state.namespaces[name].labels, **labels})
+            return OfflineNamespace(self, name)
+        if name not in self.state.namespaces:
+            objs = guardrails.guardrail_objects(name)
+            ns_obj = objs[0]
+            ns_obj["metadata"]["labels"].update(labels or {})
+            self.state.apply(objs)
+        elif labels:
+            self.state.create_namespace(name, {**self.state.namespaces[name].labels, **labels})
         return OfflineNamespace(self, name)
 
     def probe_external(self, port: int, host: str = "127.0.0.1", path: str | None = None,
@@ -205,7 +253,7 @@ class OfflineCluster:
                                      headers=headers)
 
     def __repr__(self) -> str:
-        return "OfflineCluster()"
+        return f"OfflineCluster(nodes={len(self.state.nodes)})"
 
 
 __all__ = ["OfflineCluster", "OfflineNamespace"]

@@ -42,6 +42,53 @@ def listen_note(pod: Pod, port: int, protocol: str) -> str:
     return f"; nothing listens on {port}/{protocol} in {pod.key}"
 
 
+PROTOCOLS = ("TCP", "UDP", "SCTP")
+
+
+def check_ports(ports: Any) -> list[int]:
+    """The ports a matrix covers, validated as `svclab matrix --ports` validates them: an
+    int or an iterable of ints, each 1-65535 (sorted, duplicates dropped). A string is
+    refused rather than read as its characters ("9000" is not the ports 9, 0, 0, 0)."""
+    if isinstance(ports, (str, bytes)):
+        raise ValueError(f"ports={ports!r}: give an int or a list of ints, e.g. ports=[{ports!s}] "
+                         "(a string is not a list of ports)")
+    if isinstance(ports, int) and not isinstance(ports, bool):
+        ports = [ports]
+    try:
+        items = list(ports)
+    except TypeError:
+        raise ValueError(f"ports={ports!r}: give an int or a list of ints, e.g. ports=[80, 8080]") from None
+    if not items:
+        raise ValueError("ports=[]: give at least one port")
+    for p in items:
+        if isinstance(p, bool) or not isinstance(p, int) or not 1 <= p <= 65535:
+            raise ValueError(f"invalid port {p!r}: ports are numbers 1-65535")
+    return sorted(set(items))
+
+
+def check_protocols(protocols: Any) -> list[str]:
+    """TCP/UDP/SCTP (any case), as the CLI's --protocols; a bare string is one protocol."""
+    if isinstance(protocols, str):
+        protocols = [protocols]
+    out: list[str] = []
+    for p in protocols:
+        up = str(p).upper()
+        if not isinstance(p, str) or up not in PROTOCOLS:
+            raise ValueError(f"invalid protocol {p!r}: choose from {', '.join(PROTOCOLS)}")
+        if up not in out:
+            out.append(up)
+    if not out:
+        raise ValueError("protocols: give at least one of TCP, UDP, SCTP")
+    return out
+
+
+def listened_ports(pods: Iterable[Pod], protocols: Iterable[str]) -> list[int]:
+    """The default ports of a matrix (the CLI's and the API's): every port the pods listen
+    on for these protocols, or 80 when none does."""
+    protos = set(protocols)
+    return sorted({port for p in pods for (port, proto) in p.listening if proto in protos}) or [80]
+
+
 def _normalize(ports: Iterable[int], protocols: Iterable[str]) -> tuple[list[int], list[str]]:
     port_list = sorted({int(p) for p in ports})
     proto_list: list[str] = []

@@ -595,6 +595,9 @@ class ClusterState:
             if k in placed:
                 continue
             feasible = [n for n in self.nodes if tolerates(n, d.namespace) and load[n.index] < self.max_pods]
+            if any(n.tainted for n in feasible):
+                # kube-system pods (CoreDNS) start before the workers join, on the control plane
+                feasible = [n for n in feasible if n.tainted]
             if feasible:
                 node = min(feasible, key=lambda n: (load[n.index], n.index))
                 placed[k] = node.index
