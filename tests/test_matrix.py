@@ -8,7 +8,7 @@ import pytest
 
 from bench.generate import generate
 from grader.cluster.base import Matrix, Reachability
-from grader.model.matrix import compute_matrix, listen_note
+from grader.model.matrix import compute_matrix, listen_note, with_listen_note
 from grader.model.netpol import PolicyEngine
 from grader.model.objects import ContainerPort, NamespaceInfo, Pod, namespace_labels
 
@@ -47,11 +47,11 @@ def test_verdicts_and_reasons():
     m = compute_matrix(pods, nss, pols, ports=[80, 81])
     ok = m.lookup("a/cli", "b/srv-1", 80)
     assert ok.allowed and "policy b/only-a, ingress rule 0, peer 0" in ok.reason
-    assert ok.reason.endswith("; b/srv-1 listens on 80/TCP")
+    assert ok.reason.endswith(". b/srv-1 listens on 80/TCP.") and ".;" not in ok.reason
     assert not m.lookup("b/srv-2", "b/srv-1", 80).allowed            # same group, different pods
     assert m.lookup("b/srv-1", "b/srv-1", 80).allowed                 # self
     no81 = m.lookup("a/cli", "b/srv-1", 81)
-    assert not no81.allowed and no81.reason.endswith("; nothing listens on 81/TCP in b/srv-1")
+    assert not no81.allowed and no81.reason.endswith(". Nothing listens on 81/TCP in b/srv-1.")
     assert m.lookup("b/srv-1", "a/cli", 80).allowed
     with pytest.raises(KeyError):
         m.lookup("a/cli", "b/srv-1", 443)
@@ -75,8 +75,8 @@ def test_deterministic():
 
 def test_listen_note():
     pod = Pod("x", "p", "10.0.0.1", listening=frozenset({(80, "TCP")}))
-    assert listen_note(pod, 80, "TCP") == "; x/p listens on 80/TCP"
-    assert listen_note(pod, 80, "UDP") == "; nothing listens on 80/UDP in x/p"
+    assert listen_note(pod, 80, "TCP") == "x/p listens on 80/TCP."
+    assert listen_note(pod, 80, "UDP") == "Nothing listens on 80/UDP in x/p."
 
 
 def test_ipblock_splits_replicas_into_different_groups():
@@ -101,7 +101,7 @@ def brute_force(pods, nss, pols, ports, protocols):
                 for proto in protocols:
                     v = engine.check(s, d, port, proto)
                     out.append(Reachability(s.key, d.key, port, proto, v.allowed,
-                                            v.explanation + listen_note(d, port, proto)))
+                                            with_listen_note(v.explanation, d, port, proto)))
     return out
 
 

@@ -202,6 +202,6 @@ def run_explain(args: argparse.Namespace) -> int:
     verdict = state.policy_engine().check(src, dst, args.port, args.protocol)
     note = None
     if isinstance(dst, Pod):
-        note = listen_note(dst, args.port, args.protocol).lstrip("; ")
+        note = listen_note(dst, args.port, args.protocol)
     print(format_verdict(verdict, note))
     return 0

@@ -5,8 +5,9 @@ NetworkPolicy on the pod port -> is anything listening -> the server's answer.
 Outcomes and the live behaviour they stand for (agnhost connect / curl in a pod):
 - DNS_ERROR: the name did not resolve (NXDOMAIN, SERVFAIL, no A record), or the DNS query
   itself was dropped (NetworkPolicy egress without UDP 53 to kube-dns).
-- NO_ENDPOINTS: the Service port has no ready endpoint. kube-proxy installs a REJECT rule
-  for such Services, so live this shows as REFUSED; the model names the cause instead.
+- NO_ENDPOINTS: the Service port has no ready endpoint (kube-proxy installs a REJECT rule
+  for it). Both backends report NO_ENDPOINTS: live maps the refusal to it after reading
+  the EndpointSlices; the model also names the cause.
   (With externalTrafficPolicy: Local, external traffic is dropped instead: TIMEOUT.)
 - TIMEOUT: NetworkPolicy dropped the connection (the reason quotes the policy engine);
   or the address:port has no kube-proxy rule (a ClusterIP on a port the Service does not
@@ -15,9 +16,11 @@ Outcomes and the live behaviour they stand for (agnhost connect / curl in a pod)
 - REFUSED: the packet reached the pod (or node) but nothing listens on that port.
 - OK: connected; with a path, `body` is what agnhost netexec answers (server.py).
 
-Endpoint choice: round-robin per (client, Service port), deterministic; with
-sessionAffinity: ClientIP, the first choice sticks for that client IP while the endpoint
-stays ready. Headless names resolve to pod IPs: the first address is dialled.
+Endpoint choice: random among the ready endpoints, as kube-proxy's iptables rules pick
+(`statistic --mode random`, equal odds), from the cluster's seeded generator (ClusterState
+`seed`), so a notebook run twice makes the same choices; there is no rotation to rely on.
+With sessionAffinity: ClientIP, the first choice sticks for that client IP while the
+endpoint stays ready. Headless names resolve to pod IPs: the first address is dialled.
 
 Source address seen by the server (`/clientip`):
 - pod to pod or via ClusterIP: the client pod's IP;
@@ -183,8 +186,7 @@ def _via_service(ctx: _Ctx, svc: Service, sp: ServicePort, *, snat: bool, extern
         if external and svc.external_traffic_policy == "Local":
             return ctx.out(Status.TIMEOUT, reason + "; with externalTrafficPolicy: Local the node drops "
                            "the traffic")
-        return ctx.out(Status.NO_ENDPOINTS, reason + "; kube-proxy rejects such connections, so live "
-                       "this shows as REFUSED")
+        return ctx.out(Status.NO_ENDPOINTS, reason + "; kube-proxy rejects connections to it")
     ep = _choose(ctx, svc, sp, ready)
     pod = state.pod(ep.pod) if ep.pod else state.pod_by_ip(ep.ip)
     if pod is None:
@@ -195,7 +197,8 @@ def _via_service(ctx: _Ctx, svc: Service, sp: ServicePort, *, snat: bool, extern
     if snat:
         seen = NODE_IP
     elif isinstance(ctx.client, Pod) and ctx.client.key == pod.key:
-        seen = POD_GATEWAY                       # hairpin: masqueraded
+        node = state.node_of(pod)                # hairpin: masqueraded to the node's bridge
+        seen = node.gateway if node else POD_GATEWAY
     else:
         seen = ctx.client_ip
     return _to_pod(ctx, pod, ep.port, seen_ip=seen, via=f"Service {svc.key} port {sp.port} -> ")
@@ -210,10 +213,7 @@ def _choose(ctx: _Ctx, svc: Service, sp: ServicePort, ready: list):
         for e in ready:
             if f"{e.ip}:{e.port}" == held:
                 return e
-    rkey = f"{ctx.client.key}|{slot}"
-    n = state.rr_counters.get(rkey, 0)
-    state.rr_counters[rkey] = n + 1
-    chosen = ready[n % len(ready)]
+    chosen = ready[state.rng.randrange(len(ready))]
     if svc.session_affinity == "ClientIP":
         state.affinity[f"{ctx.client_ip}|{slot}"] = f"{chosen.ip}:{chosen.port}"
     return chosen

@@ -36,10 +36,16 @@ _SRC, _DST = "\x00src\x00", "\x00dst\x00"   # placeholders in per-group explanat
 
 
 def listen_note(pod: Pod, port: int, protocol: str) -> str:
-    """The part of a matrix reason that says whether anything serves on the port."""
+    """The sentence of a matrix reason that says whether anything serves on the port."""
     if pod.listens(port, protocol):
-        return f"; {pod.key} listens on {port}/{protocol}"
-    return f"; nothing listens on {port}/{protocol} in {pod.key}"
+        return f"{pod.key} listens on {port}/{protocol}."
+    return f"Nothing listens on {port}/{protocol} in {pod.key}."
+
+
+def with_listen_note(text: str, pod: Pod, port: int, protocol: str) -> str:
+    """The verdict's explanation followed by the listen note, as one more sentence."""
+    text = text.rstrip()
+    return f"{text}{'' if text.endswith(('.', '!', '?')) else '.'} {listen_note(pod, port, protocol)}"
 
 
 PROTOCOLS = ("TCP", "UDP", "SCTP")
@@ -362,7 +368,7 @@ class GroupedMatrix(Matrix):
                 tpl = self._templates[key] = self.engine.evaluate(
                     gs.rep, gd.rep, port, protocol, src_name=_SRC, dst_name=_DST, loopback=False).explanation
             text = tpl.replace(_SRC, src.key).replace(_DST, dst.key)
-        return text + listen_note(dst, port, protocol)
+        return with_listen_note(text, dst, port, protocol)
 
     def result_at(self, s: int, d: int, pi: int, q: int) -> Reachability:
         return Reachability(self.pod_objs[s].key, self.pod_objs[d].key, self.port_list[pi],
