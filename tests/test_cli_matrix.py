@@ -117,7 +117,7 @@ def test_explain_allowed_and_node(capsys):
 def test_explain_unknown_pod_lists_known_pods(capsys):
     rc, _, err = run(capsys, "explain", "client", "nope", "--port", "80", TRAP)
     assert rc == 2
-    assert 'no pod "nope"' in err and "default/client" in err and "default/server" in err
+    assert 'no pod, workload or selector "nope"' in err and "default/client" in err and "default/server" in err
 
 
 def test_both_subcommands_are_registered():

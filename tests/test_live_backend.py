@@ -1211,3 +1211,50 @@ def test_services_lists_every_service_by_name(w: World) -> None:
         w.core.services[n] = {"metadata": {"name": n, "namespace": NS},
                               "spec": {"clusterIP": "10.96.0.9", "ports": [{"port": 80}]}}
     assert [s.name for s in w.ns().services()] == ["api", "web"]
+
+
+# ------------------------------------------------------------------ API shared with offline (issue 7 §5, issue 13)
+def test_guardrails_are_the_one_shared_definition() -> None:
+    from grader import guardrails
+    assert live.guardrail_objects is guardrails.guardrail_objects
+    quota = guardrails.guardrail_objects(NS)[1]
+    assert quota["metadata"]["name"] == "svclab-quota" and quota["spec"]["hard"]["pods"] == "20"
+
+
+def test_recreating_an_existing_namespace_is_said_on_stdout(w: World, capsys) -> None:
+    w.core.namespaces[NS] = {"metadata": {"name": NS, "labels": {"app.kubernetes.io/managed-by": "svclab"}}}
+    reads = iter([True, False])
+    real_read = w.core.read_namespace
+    w.core.read_namespace = lambda name: (  # type: ignore[method-assign]
+        {"metadata": {"name": name, "labels": {"app.kubernetes.io/managed-by": "svclab"}}}
+        if next(reads, False) else real_read(name))
+    w.cluster.namespace(NS)
+    out, err = capsys.readouterr()
+    assert out == (f"svclab: namespace {NS} already existed: deleted and recreated empty "
+                   "(pass fresh=False to keep its objects)\n") and err == ""
+
+
+@pytest.mark.parametrize("bad, message", [
+    ("9000", "a string is not a list of ports"),
+    ([0], "invalid port 0: ports are numbers 1-65535"),
+    ([80, 70000], "invalid port 70000"),
+    ([80.5], "invalid port 80.5"),
+    ([], "at least one port"),
+])
+def test_matrix_ports_are_validated_before_any_probe(w: World, bad, message) -> None:
+    w.core.pods = [pod("a", "10.244.0.5"), pod("b", "10.244.0.6")]
+    with pytest.raises(ValueError, match=re.escape(message)):
+        w.ns().matrix(ports=bad)
+    assert w.rec.named("exec") == []
+
+
+def test_matrix_defaults_to_the_ports_the_pods_listen_on_and_names_pods_without_ip(w: World, capsys) -> None:
+    netexec = pod("a", "10.244.0.5")
+    netexec["spec"]["containers"][0]["args"] = ["netexec", "--http-port=8080"]
+    w.core.pods = [netexec, pod("b", "10.244.0.6"), pod("c", "", ready=False)]
+    w.stream.replies["/agnhost"] = FakeWS(0, "", "")
+    m = w.ns().matrix()
+    assert m.combos() == [(8080, "TCP")]          # netexec's --http-port, as offline would say
+    assert [p.key for p in m.pods] == [f"{NS}/a", f"{NS}/b"]
+    out, _ = capsys.readouterr()
+    assert out == f"svclab: matrix of 2 pods in namespace {NS}; 1 pod has no IP yet (Pending) and is left out: c\n"

@@ -29,6 +29,7 @@ from kubernetes import config as k8s_config
 from kubernetes.client.exceptions import ApiException
 
 from grader.apply_order import apply_rank
+from grader.guardrails import guardrail_objects  # noqa: F401  (one definition for both backends)
 from grader.cluster import exec_parsing as xp
 from grader.cluster.base import (
     DnsAnswer, Endpoint, ManifestInput, Matrix, Outcome, PodRef, Reachability, ServiceInfo,
@@ -63,39 +64,6 @@ WAITING_HINTS = {
     "CrashLoopBackOff": "the container keeps exiting: check its command and args",
     "CreateContainerConfigError": "a referenced ConfigMap/Secret or key is missing",
 }
-
-
-def guardrail_objects(namespace: str) -> list[dict[str, Any]]:
-    """The namespace every course run gets, with the limits that make it safe to apply a
-    learner's manifests on a shared cluster: Pod Security `baseline` (no hostNetwork,
-    hostPath, privileged), a ResourceQuota, and a LimitRange so pods without resources
-    still get requests/limits (the quota requires them)."""
-    return [
-        {"apiVersion": "v1", "kind": "Namespace",
-         "metadata": {"name": namespace, "labels": {
-             MANAGED_BY_LABEL[0]: MANAGED_BY_LABEL[1],
-             "pod-security.kubernetes.io/enforce": "baseline",
-             "pod-security.kubernetes.io/enforce-version": "latest",
-         }}},
-        {"apiVersion": "v1", "kind": "ResourceQuota",
-         "metadata": {"name": "svclab-quota", "namespace": namespace},
-         "spec": {"hard": {
-             "pods": "20", "services": "10", "services.nodeports": "10",
-             "services.loadbalancers": "3", "configmaps": "20",
-             # a StatefulSet's volumeClaimTemplates would otherwise claim any size
-             "persistentvolumeclaims": "5", "requests.storage": "5Gi",
-             "requests.cpu": "2", "requests.memory": "2Gi",
-             "limits.cpu": "4", "limits.memory": "4Gi",
-         }}},
-        {"apiVersion": "v1", "kind": "LimitRange",
-         "metadata": {"name": "svclab-limits", "namespace": namespace},
-         "spec": {"limits": [{
-             "type": "Container",
-             "default": {"cpu": "200m", "memory": "128Mi"},
-             "defaultRequest": {"cpu": "20m", "memory": "32Mi"},
-             "max": {"cpu": "1", "memory": "512Mi"},
-         }]}},
-    ]
 
 
 # =========================================================================== client boundary
@@ -466,8 +434,10 @@ class LiveCluster:
 
     def __init__(self, context: str | None = None, kubeconfig: str | None = None, *,
                  api: _Api | None = None, clock: Callable[[], float] = time.monotonic,
-                 sleep: Callable[[float], None] = time.sleep, progress: bool = True) -> None:
+                 sleep: Callable[[float], None] = time.sleep, progress: bool = True,
+                 say: Callable[[str], None] = print) -> None:
         self.context = context
+        self._say = say
         self._api = api or _Api.from_kubeconfig(context, kubeconfig)
         self._clock = clock
         self._sleep = sleep
@@ -503,7 +473,8 @@ class LiveCluster:
         """An isolated namespace labelled for the course, with quota and default limits.
 
         fresh=True deletes a leftover namespace of the same name first (and waits until it is
-        gone); it refuses to touch a namespace svclab did not create."""
+        gone), saying so on stdout, as offline; it refuses to touch a namespace svclab did
+        not create."""
         existing = self._api.read_namespace(name)
         if existing is not None:
             labels = (existing.get("metadata") or {}).get("labels") or {}
@@ -514,6 +485,8 @@ class LiveCluster:
             if fresh:
                 self._api.delete_namespace(name)
                 self._wait_namespace_gone(name)
+                self._say(f"svclab: namespace {name} already existed: deleted and recreated empty "
+                          "(pass fresh=False to keep its objects)")
         for obj in guardrail_objects(name):
             self._api.server_side_apply(obj)
         if name not in self._namespaces:
@@ -897,13 +870,29 @@ class LiveNamespace:
             answered = f"{self._namespace_of(t.host)}/{body.strip()}"
         return Outcome(status, target, pod=answered, ip=ip, body=body, reason=reason)
 
-    def matrix(self, ports: Iterable[int] = (80,), protocols: Iterable[str] = ("TCP",)) -> Matrix:
+    def matrix(self, ports: Iterable[int] | int | None = None, protocols: Iterable[str] = ("TCP",)) -> Matrix:
         """Probe every ordered pod pair by pod IP (bounded concurrency). `allowed` is the
-        NetworkPolicy verdict: a refused connection reached the pod, so policy allowed it."""
+        NetworkPolicy verdict: a refused connection reached the pod, so policy allowed it.
+        `ports` is validated as offline; by default, the ports the pods listen on by the
+        model's rule (grader.model.workloads.LISTENING_RULE) read from their specs. Pods
+        without an IP (Pending) cannot be probed: they are left out, and that is said."""
         from tqdm.auto import tqdm
 
-        listed = [(ref, obj) for ref, obj in self._listed_pods() if ref.ip]
+        from grader.model.matrix import check_ports, check_protocols
+
+        protocols = check_protocols(protocols)
+        all_listed = self._listed_pods()
+        listed = [(ref, obj) for ref, obj in all_listed if ref.ip]
         pods = [ref for ref, _ in listed]
+        port_list = check_ports(ports) if ports is not None else _listened_ports(
+            [obj for _, obj in listed], protocols)
+        unplaced = [ref.name for ref, _ in all_listed if not ref.ip]
+        if unplaced:
+            self.cluster._say(f"svclab: matrix of {len(pods)} pods in namespace {self.name}; "
+                              f"{len(unplaced)} pod{'s have' if len(unplaced) != 1 else ' has'} no IP yet "
+                              f"(Pending) and {'are' if len(unplaced) != 1 else 'is'} left out: "
+                              f"{', '.join(unplaced[:5])}{' ...' if len(unplaced) > 5 else ''}")
+        ports = port_list
         jobs = [(src, dst, port, proto.upper()) for src in pods for dst in pods
                 for port in ports for proto in protocols]
         containers = {ref.name: _probe_container(obj) for ref, obj in listed}
@@ -999,6 +988,18 @@ def _cluster_ip(svc: dict[str, Any] | None) -> str | None:
     headless Service or none at all."""
     ip = ((svc or {}).get("spec") or {}).get("clusterIP")
     return ip if ip and ip != "None" else None
+
+
+def _listened_ports(pods: list[dict[str, Any]], protocols: list[str]) -> list[int]:
+    """What the pods serve for these protocols (the offline model's rule, on live specs),
+    or [80] when nothing: the same default as offline and `svclab matrix`."""
+    from grader.model.workloads import container_servers
+
+    found = set()
+    for pod in pods:
+        for c in (pod.get("spec") or {}).get("containers") or []:
+            found |= {port for (port, proto) in container_servers(c) if proto in protocols}
+    return sorted(found) or [80]
 
 
 def _probe_container(pod: dict[str, Any]) -> str | None:

@@ -1,7 +1,7 @@
 """`svclab matrix` and `svclab explain`: NetworkPolicy reachability of manifests, offline.
 
-    svclab matrix [--ports 80,81] [--protocols TCP,UDP,SCTP] [--format table|json] [-A] FILE_OR_DIR...
-    svclab explain FROM TO --port P [--protocol TCP] FILE_OR_DIR...
+    svclab matrix [--ports 80,81] [--protocols TCP,UDP,SCTP] [--format table|json] [-A] [--nodes N] FILE_OR_DIR...
+    svclab explain FROM TO --port P [--protocol TCP] [--nodes N] FILE_OR_DIR...
 
 Both load the manifests (grader.manifests.load: every problem listed, exit 1), build the
 offline cluster from them (grader.model.state.ClusterState), and ask the NetworkPolicy
@@ -17,9 +17,20 @@ unless `--all-namespaces` is given; they still count for policy evaluation eithe
 Without --ports, the matrix uses every port the pods of the manifests' own namespaces
 listen on for the chosen protocols (80 if none), so a learner's 8080 server is not reported as "nothing listens".
 
-FROM/TO for explain: "ns/name", or a bare pod name in namespace default; also "node" (the
-node's IP, always allowed in) or an IP address outside the pod network (an external
-client). An unknown pod is an error listing the known pods (exit 2). The verdict does not
+No pod disappears silently. The model has the kind config's nodes (one) unless --nodes N
+says otherwise (N kind nodes: with more than one, the control plane runs no workload pods,
+as in kind), each running at most 110 pods (kubelet's maxPods); pods beyond that are
+Pending, have no IP, and are left out of the matrix, and stderr says how many and why.
+No quota applies here; instead the model holds at most MAX_MODEL_PODS (10000) pods, a
+documented ceiling that bounds the work whatever the replica counts say: replicas beyond
+it are not modelled, and stderr says so too.
+
+FROM/TO for explain: "ns/name" or a bare name (namespace default) of a pod, or of a
+Deployment/StatefulSet/ReplicaSet (then its first running pod answers for all of them, and
+the output says which); a label selector ("app=web", "ns/app=web,tier!=db"), answered by
+its first matching running pod; "node" (the node's IP, always allowed in) or an IP
+address outside the pod network (an external client). Something that names no running
+pod is an error listing the known pods (exit 2). The verdict does not
 change the exit status (0).
 """
 from __future__ import annotations
@@ -46,6 +57,7 @@ def register(sub: "argparse._SubParsersAction") -> None:
     p.add_argument("--format", choices=("table", "json"), default="table")
     p.add_argument("-A", "--all-namespaces", action="store_true",
                    help="also show pods of namespaces the manifests do not use (e.g. CoreDNS)")
+    _nodes_arg(p)
     p.set_defaults(func=run_matrix)
 
     e = sub.add_parser("explain", help="why a connection between two pods is allowed or denied",
@@ -55,11 +67,18 @@ def register(sub: "argparse._SubParsersAction") -> None:
     e.add_argument("paths", nargs="+", metavar="FILE_OR_DIR")
     e.add_argument("--port", type=int, required=True, help="destination pod port (after Service DNAT)")
     e.add_argument("--protocol", default="TCP", type=str.upper, choices=("TCP", "UDP", "SCTP"))
+    _nodes_arg(e)
     e.set_defaults(func=run_explain)
 
 
+def _nodes_arg(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--nodes", type=int, default=None, metavar="N",
+                   help="model N kind nodes, each running at most 110 pods (default: the course's "
+                   "kind config, one node); with N > 1 the control plane runs no workload pods")
+
+
 # ---------------------------------------------------------------------------- helpers
-def _load_state(paths: Sequence[str]) -> tuple[Any, list[dict]] | None:
+def _load_state(paths: Sequence[str], nodes: int | None = None) -> tuple[Any, list[dict]] | None:
     """(ClusterState, objects), or None after printing the manifest problems."""
     from grader import manifests
     from grader.model.state import ClusterState
@@ -70,7 +89,7 @@ def _load_state(paths: Sequence[str]) -> tuple[Any, list[dict]] | None:
         return None
     objs = [m.obj for m in loaded]
     try:
-        state = ClusterState.from_objects(objs)
+        state = ClusterState.from_objects(objs, nodes=nodes)
     except ValueError as exc:            # ApplyError and friends: what the API server refuses
         print(str(exc), file=sys.stderr)
         return None
@@ -118,14 +137,32 @@ def _split(text: str) -> list[str]:
 
 
 def _parse_ports(text: str) -> list[int]:
+    from grader.model.matrix import check_ports
     ports = []
     for t in _split(text):
-        if not t.isdigit() or not 1 <= int(t) <= 65535:
+        if not t.isdigit():
             raise ValueError(f"invalid port {t!r}: ports are numbers 1-65535")
         ports.append(int(t))
     if not ports:
         raise ValueError("--ports needs at least one port")
-    return ports
+    return check_ports(ports)
+
+
+def _check_nodes(nodes: int | None) -> None:
+    if nodes is not None:
+        from grader.model.nodes import check_node_count
+        check_node_count(nodes)
+
+
+def _report_omissions(state: Any, shown_namespaces: set[str] | None, command: str) -> None:
+    """Every pod the output leaves out, said on stderr: Pending pods (no node had room)
+    and replicas beyond the model's ceiling."""
+    pods = [p for p in state.pods if shown_namespaces is None or p.namespace in shown_namespaces]
+    note = state.pending_summary(pods)
+    if note:
+        print(f"svclab {command}: left out: {note}; try --nodes N for a bigger cluster", file=sys.stderr)
+    for line in state.ceiling_notes(shown_namespaces):
+        print(f"svclab {command}: left out: {line}", file=sys.stderr)
 
 
 def _parse_protocols(text: str) -> list[str]:
@@ -141,25 +178,25 @@ def run_matrix(args: argparse.Namespace) -> int:
     from grader.display import format_matrix
     from grader.model.matrix import matrix_from_engine
 
+    from grader.model.matrix import listened_ports
+
     try:
         protocols = _parse_protocols(args.protocols)
         ports = _parse_ports(args.ports) if args.ports is not None else None
+        _check_nodes(args.nodes)
     except ValueError as exc:
         print(f"svclab matrix: {exc}", file=sys.stderr)
         return 2
-    loaded = _load_state(args.paths)
+    loaded = _load_state(args.paths, args.nodes)
     if loaded is None:
         return 1
     state, objs = loaded
-    if args.all_namespaces:
-        pods = [p for p in state.pods if not p.pending]     # Pending pods have no IP
-    else:
-        keep = used_namespaces(objs)
-        pods = [p for p in state.pods if p.namespace in keep and not p.pending]
+    keep = None if args.all_namespaces else used_namespaces(objs)
+    pods = [p for p in state.pods if (keep is None or p.namespace in keep) and not p.pending]
+    _report_omissions(state, keep, "matrix")
     if ports is None:       # what the manifests' own pods serve (not CoreDNS's metrics port)
         own = used_namespaces(objs, mentions=False)
-        ports = sorted({port for p in pods if p.namespace in own
-                        for (port, proto) in p.listening if proto in protocols}) or [80]
+        ports = listened_ports([p for p in pods if p.namespace in own], protocols)
     m = matrix_from_engine(state.policy_engine(), pods, ports, protocols)
     if args.format == "json":
         print(json.dumps(m.to_json_dict(), indent=2))
@@ -168,16 +205,46 @@ def run_matrix(args: argparse.Namespace) -> int:
     return 0
 
 
-def _resolve(state: Any, ref: str) -> Any:
+WORKLOAD_OWNERS = ("Deployment", "StatefulSet", "ReplicaSet")
+
+
+def _resolve(state: Any, ref: str) -> tuple[Any, str | None]:
+    """(pod or Address or None, a note saying which pod stands for a workload/selector).
+    A Pending pod resolves to None with a note saying it is Pending."""
     from grader.model.objects import NODE_IP, Address
+    from grader.model.selectors import is_selector
     if ref == "node":
-        return Address(NODE_IP)
+        return Address(NODE_IP), None
     try:
         ipaddress.ip_address(ref)
     except ValueError:
-        key = ref if "/" in ref else f"{NAMESPACED_DEFAULT}/{ref}"
-        return state.pod(key)
-    return state.pod_by_ip(ref) or Address(ref)
+        pass
+    else:
+        return state.pod_by_ip(ref) or Address(ref), None
+    ns, _, name = ref.rpartition("/")
+    ns = ns or NAMESPACED_DEFAULT
+    if is_selector(name):
+        found = state.find_pods(name, ns)
+        what = f'label selector "{name}" in namespace {ns}'
+    else:
+        pod = state.pod(f"{ns}/{name}")
+        if pod is not None:
+            found, what = [pod], None
+        else:
+            owners = [f"{k}/{name}" for k in WORKLOAD_OWNERS if state.get(k, name, ns) is not None]
+            found = [p for p in state.pods_in(ns) if p.owner in owners]
+            what = f"{owners[0].split('/')[0].lower()}/{name} in namespace {ns}" if owners else None
+    running = [p for p in found if not p.pending]
+    if not running:
+        if found:
+            return None, f"every pod of {what or ref} is Pending (no IP to connect with): {found[0].pending_reason}"
+        return None, None
+    pod = running[0]
+    if what is None:
+        return pod, None
+    return pod, (f"{ref}: {what} has {len(found)} pod{'s' if len(found) != 1 else ''}; "
+                 f"{pod.key} answers for {'them' if len(found) != 1 else 'it'} (its replicas share "
+                 "labels and ports, so NetworkPolicy treats them alike)")
 
 
 def run_explain(args: argparse.Namespace) -> int:
@@ -185,18 +252,28 @@ def run_explain(args: argparse.Namespace) -> int:
     from grader.model.matrix import listen_note
     from grader.model.objects import Pod
 
-    loaded = _load_state(args.paths)
+    try:
+        _check_nodes(args.nodes)
+    except ValueError as exc:
+        print(f"svclab explain: {exc}", file=sys.stderr)
+        return 2
+    loaded = _load_state(args.paths, args.nodes)
     if loaded is None:
         return 1
     state, _ = loaded
     ends = []
     for ref in (args.src, args.dst):
-        ep = _resolve(state, ref)
+        ep, said = _resolve(state, ref)
         if ep is None:
+            if said:
+                print(f"svclab explain: {said}", file=sys.stderr)
+                return 2
             known = ", ".join(sorted(p.key for p in state.pods)) or "(none)"
-            print(f'svclab explain: no pod "{ref}" (a bare name means namespace {NAMESPACED_DEFAULT}). '
-                  f"Known pods: {known}", file=sys.stderr)
+            print(f'svclab explain: no pod, workload or selector "{ref}" (a bare name means namespace '
+                  f"{NAMESPACED_DEFAULT}). Known pods: {known}", file=sys.stderr)
             return 2
+        if said:
+            print(said)
         ends.append(ep)
     src, dst = ends
     verdict = state.policy_engine().check(src, dst, args.port, args.protocol)
