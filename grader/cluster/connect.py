@@ -53,12 +53,14 @@ def kubeconfig_contexts(kubeconfig: str | None = None) -> list[str]:
 
 def connect(mode: str | None = None, context: str | None = None, timeout: float = 2.0, *,
             kubeconfig: str | None = None, quiet: bool = False,
-            say: Callable[[str], None] = print) -> "Cluster":
+            say: Callable[[str], None] = print, nodes: int | None = None) -> "Cluster":
     """Live if the course context answers within `timeout`, else offline.
 
     SVCLAB_MODE=offline|live (or `mode=`) forces a mode; forcing live when nothing answers
     raises LiveClusterUnavailable with what to do. SVCLAB_CONTEXT (or `context=`) picks a
-    kubeconfig context other than kind-svclab, e.g. a shared classroom cluster."""
+    kubeconfig context other than kind-svclab, e.g. a shared classroom cluster. `nodes`
+    sizes the offline model (kind nodes, default: the course's kind config); a live
+    cluster has the nodes it has."""
     mode = (mode or os.environ.get("SVCLAB_MODE") or "").strip().lower() or None
     if mode not in (None, *MODES):
         raise ValueError(f"unknown mode {mode!r}: use 'offline' or 'live' (or leave it unset)")
@@ -68,7 +70,7 @@ def connect(mode: str | None = None, context: str | None = None, timeout: float 
 
     if mode == "offline":
         tell("svclab: offline mode (SVCLAB_MODE=offline / mode='offline')")
-        return _offline()
+        return _offline(nodes)
 
     live, why_not = _try_live(context, timeout, kubeconfig)
     if live is not None:
@@ -80,7 +82,7 @@ def connect(mode: str | None = None, context: str | None = None, timeout: float 
             f"`make cluster` (or point SVCLAB_CONTEXT at a cluster that answers), or unset "
             f"SVCLAB_MODE to fall back to offline mode.")
     tell(f"svclab: offline mode ({why_not}; run `make cluster` for live mode)")
-    return _offline()
+    return _offline(nodes)
 
 
 def _try_live(context: str, timeout: float, kubeconfig: str | None) -> tuple[Any, str]:
@@ -97,7 +99,7 @@ def _try_live(context: str, timeout: float, kubeconfig: str | None) -> tuple[Any
     return cluster, version
 
 
-def _offline() -> "Cluster":
+def _offline(nodes: int | None = None) -> "Cluster":
     from grader.cluster.offline import OfflineCluster
 
-    return OfflineCluster()
+    return OfflineCluster(nodes=nodes)
