@@ -123,3 +123,39 @@ def generate(pods: int = 1000, namespaces: int = 20, policies: int = 200, seed: 
         pols.append({"apiVersion": "networking.k8s.io/v1", "kind": "NetworkPolicy",
                      "metadata": {"name": f"pol-{k:03d}", "namespace": ns}, "spec": spec})
     return out, nss, pols
+
+
+def generate_manifests(pods: int = 1000, namespaces: int = 20, policies: int = 200, seed: int = 1
+                       ) -> list[dict[str, Any]]:
+    """The same synthetic cluster as `generate`, as the manifests a user would write:
+    Namespaces with their labels, one Deployment per pod group (replicas, labels and
+    container ports as generated; every container serves what it declares, the groups
+    without declared ports run agnhost netexec on 80), and the NetworkPolicies. CoreDNS is
+    not written: the model's cluster has its own."""
+    model_pods, nss, pols = generate(pods, namespaces, policies, seed)
+    out: list[dict[str, Any]] = []
+    for name, info in sorted(nss.items()):
+        if name == "kube-system":
+            continue
+        labels = {k: v for k, v in info.labels.items() if k != "kubernetes.io/metadata.name"}
+        out.append({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": name, "labels": labels}})
+    groups: dict[tuple[str, str], list[Pod]] = {}
+    for p in model_pods:
+        if p.owner:
+            groups.setdefault((p.namespace, p.owner.split("/", 1)[1]), []).append(p)
+    for (ns, app), members in groups.items():
+        first = members[0]
+        if first.ports:
+            container: dict[str, Any] = {
+                "name": "app", "image": "registry.k8s.io/e2e-test-images/nginx:1.15-4",
+                "ports": [{"containerPort": cp.port, "protocol": cp.protocol, **({"name": cp.name} if cp.name else {})}
+                          for cp in first.ports]}
+        else:
+            container = {"name": "app", "image": "registry.k8s.io/e2e-test-images/agnhost:2.53",
+                         "args": ["netexec", "--http-port=80"]}
+        out.append({"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": app, "namespace": ns},
+                    "spec": {"replicas": len(members), "selector": {"matchLabels": {"app": first.labels["app"]}},
+                             "template": {"metadata": {"labels": dict(first.labels)},
+                                          "spec": {"containers": [container]}}}})
+    out.extend(pols)
+    return out

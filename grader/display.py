@@ -47,7 +47,9 @@ def truth_table(matrix: Matrix, port: int, protocol: str = "TCP", *, indent: str
     per source pod. When full names would make it wider than `max_width`, columns are
     numbered and each row starts with its number (column i = row i)."""
     keys = [p.key for p in matrix.pods]
-    cells = _verdicts(matrix, port, protocol)
+    bulk = getattr(matrix, "allowed_rows", None)    # grader.model.matrix: all cells at once
+    grid = bulk(port, protocol) if bulk is not None else None
+    cells = _verdicts(matrix, port, protocol) if grid is None else {}
     width = max([len(k) for k in keys] + [1])
     numbered = width + 1 + sum(len(k) + 1 for k in keys) > max_width
     if numbered:
@@ -58,6 +60,13 @@ def truth_table(matrix: Matrix, port: int, protocol: str = "TCP", *, indent: str
         labels, rows = keys, keys
     col = [max(len(k), 1) for k in labels]
     lines = [indent + " ".join(["-".ljust(width)] + [k.ljust(c) for k, c in zip(labels, col)]).rstrip()]
+    if grid is not None:
+        yes = [ALLOWED_MARK.ljust(c) for c in col]
+        no = [DENIED_MARK.ljust(c) for c in col]
+        for row, verdicts in zip(rows, grid):
+            marks = [y if v else n for v, y, n in zip(verdicts, yes, no)]
+            lines.append(indent + " ".join([row.ljust(width)] + marks).rstrip())
+        return "\n".join(lines)
     for src, row in zip(keys, rows):
         marks = []
         for dst, c in zip(keys, col):
@@ -70,8 +79,10 @@ def truth_table(matrix: Matrix, port: int, protocol: str = "TCP", *, indent: str
 def format_matrix(matrix: Matrix, *, legend: bool = True) -> str:
     """Every port/protocol of `matrix` as text truth tables, with a legend."""
     parts = []
+    count = getattr(matrix, "allowed_rows", None)
     for port, protocol in sorted(matrix.combos()):
-        allowed = sum(_verdicts(matrix, port, protocol).values())
+        allowed = (sum(map(sum, count(port, protocol))) if count is not None
+                   else sum(_verdicts(matrix, port, protocol).values()))
         total = len(matrix.pods) ** 2
         parts.append(f"{port}/{protocol}: {allowed}/{total} allowed\n" + truth_table(matrix, port, protocol))
     if not parts:

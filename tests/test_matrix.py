@@ -187,3 +187,15 @@ def test_plain_matrix_renders_like_a_grouped_one():
     grouped = compute_matrix(pods, nss, pols, ports=[80])
     plain = Matrix(pods=list(grouped.pods), results=list(grouped.results))
     assert format_matrix(plain) == format_matrix(grouped)
+
+
+def test_allowed_rows_are_the_per_pair_verdicts():
+    """The renderers' bulk read must say exactly what allowed() says, cell by cell."""
+    from bench.generate import generate
+    pods, nss, pols = generate(60, 4, 30, 3)
+    m = compute_matrix(pods, nss, pols, ports=[80, 81])
+    keys = [p.key for p in m.pods]
+    for port in (80, 81):
+        rows = m.allowed_rows(port, "TCP")
+        assert rows == [[m.allowed(s, d, port, "TCP") for d in keys] for s in keys]
+        assert any(not v for row in rows for v in row) and any(v for row in rows for v in row)

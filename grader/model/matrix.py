@@ -381,6 +381,29 @@ class GroupedMatrix(Matrix):
         except (KeyError, ValueError):
             raise KeyError(f"no result for {src} -> {dst} {port}/{protocol}") from None
 
+    def allowed_rows(self, port: int, protocol: str = "TCP") -> list[list[bool]]:
+        """Every verdict for one port/protocol, a row per source pod, columns in pod order:
+        what a renderer needs, computed per group pair (a million cells cost one list
+        each, not a million method calls)."""
+        try:
+            k = self._k(self.port_list.index(int(port)), self.proto_list.index(protocol.upper()))
+        except ValueError:
+            raise KeyError(f"no result for {port}/{protocol}") from None
+        eg, ing = self.egress_ok[k], self.ingress_ok[k]
+        ng = len(self.groups)
+        by_group: dict[int, list[bool]] = {}
+        rows = []
+        for s, gs in enumerate(self.group_of):
+            grow = by_group.get(gs)
+            if grow is None:
+                e = eg[gs]
+                flags = [bool((e >> gd) & 1 and (ing[gd] >> gs) & 1) for gd in range(ng)]
+                grow = by_group[gs] = [flags[gd] for gd in self.group_of]
+            row = list(grow)
+            row[s] = True                     # self traffic is never blocked
+            rows.append(row)
+        return rows
+
     def allowed(self, src: str, dst: str, port: int, protocol: str = "TCP") -> bool:
         """Verdict only (no explanation rendered): O(1)."""
         return self.allowed_at(*self._indices(src, dst, port, protocol))
