@@ -33,6 +33,15 @@ Policy (see DESIGN.md, "Security model for live grading"):
   of the course's class only (`cloud-provider-kind`), with HTTP listeners only.
 
 `image_warnings` is separate and advisory: `:latest` is bad practice, not a security issue.
+
+`quota_problems` is the quota view: what the namespace's guardrails (grader.guardrails:
+the ResourceQuota and LimitRange every course namespace carries) will refuse when these
+manifests are applied into a fresh course namespace, in the API server's words: a
+Service/ConfigMap/Pod beyond the quota, a container above the LimitRange's max, and the
+pods a Deployment/StatefulSet asks for that its controller will not be able to create.
+`svclab check --namespace` reports it (sandbox_problems includes it); `load_sandboxed`
+leaves it to the backends, which enforce the quota themselves (the API server live, the
+model offline), so a Deployment beyond the quota still keeps the pods that fit.
 """
 from __future__ import annotations
 
@@ -83,11 +92,54 @@ ExistingGateways = Union[Iterable[str], Callable[[], Iterable[str]]]
 
 
 def sandbox_problems(manifests: list[Manifest], namespace: str,
-                     existing_gateways: ExistingGateways = ()) -> list[Problem]:
-    """Every reason these manifests may not be applied in `namespace` (empty = allowed).
+                     existing_gateways: ExistingGateways = (), *, quota: bool = True) -> list[Problem]:
+    """Every reason these manifests may not be applied in `namespace` (empty = allowed),
+    and (quota=True) what the namespace's quota and limits will refuse (quota_problems).
     `existing_gateways`: names of the Gateways the namespace already has (or a function
     returning them, called only when the manifests hold a Gateway), which count against
     MAX_GATEWAYS; re-applying one of them is not a new Gateway."""
+    out = _policy_problems(manifests, namespace, existing_gateways)
+    if quota and not out:
+        out = quota_problems(manifests, namespace)
+    return out
+
+
+def quota_problems(manifests: list[Manifest], namespace: str) -> list[Problem]:
+    """What the guardrails of a fresh course namespace will refuse (see the module
+    docstring), found by applying the manifests one by one, in apply order, to an offline
+    model of that namespace: the very admission code the offline backend runs."""
+    from grader import guardrails
+    from grader.apply_order import apply_rank
+    from grader.model.state import ApplyError, ClusterState, KIND_RESOURCE
+
+    state = ClusterState(nodes=1)
+    state.apply(guardrails.guardrail_objects(namespace))
+    out: list[Problem] = []
+    owners: dict[str, Manifest] = {}
+    for m in sorted(manifests, key=lambda m: apply_rank(m.obj)):
+        obj = dict(m.obj)
+        obj["metadata"] = {**(obj.get("metadata") or {}), "namespace": namespace}
+        try:
+            state.apply([obj], namespace)
+        except ApplyError as exc:
+            out += [Problem(m.file, m.doc, m.kind or None, m.name or None, "",
+                            f"the API server will refuse it in a course namespace: {msg}")
+                    for msg in exc.problems]
+            continue
+        owners[f"{namespace}/{m.kind}/{m.name}"] = m
+    for owner, (missing, why) in sorted(state.failed_creates.items()):
+        m = owners.get(owner)
+        if m is None:
+            continue
+        wanted = (m.obj.get("spec") or {}).get("replicas", 1)
+        out.append(Problem(m.file, m.doc, m.kind, m.name, "spec.replicas",
+                           f"{missing} of {wanted} pods will not be created in a course namespace "
+                           f"({KIND_RESOURCE.get(m.kind, m.kind).split('.')[0]} controller): {why}"))
+    return out
+
+
+def _policy_problems(manifests: list[Manifest], namespace: str,
+                     existing_gateways: ExistingGateways = ()) -> list[Problem]:
     out: list[Problem] = []
     for m in manifests:
         def problem(path: str, message: str, m: Manifest = m) -> None:
@@ -274,7 +326,7 @@ def load_sandboxed(manifests: Any, namespace: str, *, source: str | None = None,
     from grader.manifests import ManifestError, load
 
     loaded = load(manifests, source=source)
-    problems = sandbox_problems(loaded, namespace, existing_gateways)
+    problems = sandbox_problems(loaded, namespace, existing_gateways, quota=False)
     if problems:
         raise ManifestError(problems)
     return loaded

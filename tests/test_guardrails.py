@@ -176,3 +176,33 @@ def test_hostile_replica_count_without_quota_stops_at_the_models_ceiling(monkeyp
     assert len(s.pods) == 300                                  # CoreDNS's 2 + 298 of typo
     assert s.ceiling_notes() == ["999999702 replicas of deployment/typo in namespace default not modelled: "
                                  "the offline model holds at most 300 pods"]
+
+
+# ------------------------------------------------------------------ svclab check --namespace: the quota view
+def test_check_namespace_reports_what_the_quota_will_refuse(tmp_path, capsys) -> None:
+    import yaml
+    from grader.cli import main
+    objs = [deployment("big", {"app": "big"}, replicas=30)] + \
+        [service(f"s{i}", {"app": "big"}) for i in range(11)]
+    f = tmp_path / "app.yaml"
+    f.write_text(yaml.safe_dump_all(objs))
+    assert main(["check", "--namespace", "lab1", str(f)]) == 1
+    out, err = capsys.readouterr()
+    lines = out.splitlines()
+    assert lines[0] == (f"{f}, document 12 (Service/s10): the API server will refuse it in a course namespace: "
+                        'services "s10" is forbidden: exceeded quota: svclab-quota, requested: services=1, '
+                        "used: services=10, limited: services=10")
+    assert re.fullmatch(re.escape(f"{f}, document 1 (Deployment/big): spec.replicas: 10 of 30 pods will not be "
+                                  "created in a course namespace (deployment controller): pods \"big-")
+                        + r"[a-z0-9]{10}-\" is forbidden: " + re.escape(FULL_DEFAULTS), lines[1]), lines[1]
+    assert err == "2 problems found\n"
+    # the same manifests without --namespace are fine: no quota outside a course namespace
+    assert main(["check", str(f)]) == 0
+
+
+def test_apply_is_not_refused_for_what_the_controller_will_trim(ns) -> None:
+    """load_sandboxed leaves the quota to the backend: the Deployment is accepted and keeps
+    the pods that fit, as the API server would."""
+    import yaml
+    assert ns.apply(yaml.safe_dump(deployment("big", {"app": "big"}, replicas=30))) == ["deployment.apps/big created"]
+    assert len(ns.pods()) == 20
