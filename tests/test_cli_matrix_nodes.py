@@ -79,3 +79,12 @@ def test_explain_on_a_workload_whose_pods_are_all_pending(tmp_path, capsys) -> N
     assert rc == 2
     assert err.startswith("svclab explain: every pod of deployment/z in namespace default is Pending "
                           "(no IP to connect with): 0/1 nodes are available")
+
+
+def test_the_documented_ceiling_is_the_models(capsys) -> None:
+    from grader.commands import matrix
+    from grader.model.state import MAX_MODEL_PODS
+    assert f"at most {MAX_MODEL_PODS} pods" in matrix.__doc__
+    with pytest.raises(SystemExit):
+        main(["matrix", "--help"])
+    assert f"At most {MAX_MODEL_PODS} pods are modelled" in " ".join(capsys.readouterr().out.split())

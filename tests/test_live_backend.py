@@ -1258,3 +1258,17 @@ def test_matrix_defaults_to_the_ports_the_pods_listen_on_and_names_pods_without_
     assert [p.key for p in m.pods] == [f"{NS}/a", f"{NS}/b"]
     out, _ = capsys.readouterr()
     assert out == f"svclab: matrix of 2 pods in namespace {NS}; 1 pod has no IP yet (Pending) and is left out: c\n"
+
+
+def test_wait_ready_names_pods_the_quota_refused_as_offline_does(w: World) -> None:
+    refusal = ('pods "big-7d4b9c6f5d-" is forbidden: exceeded quota: svclab-quota, requested: '
+               "limits.cpu=200m,pods=1, used: limits.cpu=4,pods=20, limited: limits.cpu=4,pods=20")
+    w.core.pods = [pod(f"big-{i}", f"10.244.0.{10 + i}") for i in range(20)]
+    w.apps.deployments = [{"metadata": {"name": "big", "generation": 1}, "spec": {"replicas": 30},
+                           "status": {"replicas": 20, "readyReplicas": 20, "updatedReplicas": 20,
+                                      "observedGeneration": 1,
+                                      "conditions": [{"type": "ReplicaFailure", "status": "True",
+                                                      "reason": "FailedCreate", "message": refusal}]}}]
+    with pytest.raises(TimeoutError) as err:
+        w.ns().wait_ready(timeout=4)
+    assert f"  - 10 pods of deployment/big could not be created: {refusal}" in str(err.value).splitlines()

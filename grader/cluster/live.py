@@ -421,7 +421,14 @@ def workload_problem(workload: dict[str, Any]) -> str | None:
     line = f"{kind.lower()}/{meta.get('name')}: {ready}/{want} ready"
     failure = _conditions(workload).get("ReplicaFailure")
     if failure and failure.get("status") == "True":
-        line += f" ({failure.get('message', '').strip()})"
+        created = status.get("replicas") or 0
+        message = failure.get("message", "").strip()
+        if failure.get("reason") == "FailedCreate" and created < want:
+            # the ReplicaSet controller could not create them (quota, LimitRange...): the
+            # offline model words the same failure the same way
+            n = want - created
+            return f"{n} pod{'s' if n != 1 else ''} of {kind.lower()}/{meta.get('name')} could not be created: {message}"
+        line += f" ({message})"
     return line
 
 

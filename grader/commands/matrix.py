@@ -21,9 +21,9 @@ No pod disappears silently. The model has the kind config's nodes (one) unless -
 says otherwise (N kind nodes: with more than one, the control plane runs no workload pods,
 as in kind), each running at most 110 pods (kubelet's maxPods); pods beyond that are
 Pending, have no IP, and are left out of the matrix, and stderr says how many and why.
-No quota applies here; instead the model holds at most MAX_MODEL_PODS (10000) pods, a
-documented ceiling that bounds the work whatever the replica counts say: replicas beyond
-it are not modelled, and stderr says so too.
+No quota applies here; instead the model holds at most 10000 pods (MAX_MODEL_PODS in
+grader.model.state), a documented ceiling that bounds the work whatever the replica
+counts say: replicas beyond it are not modelled, and stderr says so too.
 
 FROM/TO for explain: "ns/name" or a bare name (namespace default) of a pod, or of a
 Deployment/StatefulSet/ReplicaSet (then its first running pod answers for all of them, and
@@ -50,7 +50,10 @@ NAME_LABEL = "kubernetes.io/metadata.name"
 def register(sub: "argparse._SubParsersAction") -> None:
     p = sub.add_parser("matrix", help="reachability truth table between the pods of some manifests",
                        description="Print which pods may connect to which under the manifests' "
-                       "NetworkPolicies ('.' allowed, 'X' denied), one table per port/protocol.")
+                       "NetworkPolicies ('.' allowed, 'X' denied), one table per port/protocol. "
+                       "Pods no node has room for (110 per node) are Pending and left out; stderr says "
+                       "how many and why. At most 10000 pods are modelled, whatever the replica "
+                       "counts say; stderr says when that ceiling is reached.")
     p.add_argument("paths", nargs="+", metavar="FILE_OR_DIR")
     p.add_argument("--ports", default=None, help="comma-separated pod ports (default: the ports the pods listen on)")
     p.add_argument("--protocols", default="TCP", help="comma-separated: TCP,UDP,SCTP (default TCP)")
