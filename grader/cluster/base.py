@@ -53,7 +53,10 @@ class Namespace(Protocol):
         """Connect from a pod matching `frm` to "host:port[/path]" (a Service name, ClusterIP,
         pod IP, or DNS name)."""
 
-    def matrix(self, ports: Iterable[int] = (80,), protocols: Iterable[str] = ("TCP",)) -> Matrix: ...
+    def matrix(self, ports: Iterable[int] | int | None = None, protocols: Iterable[str] = ("TCP",)) -> Matrix:
+        """The NetworkPolicy truth table of the namespace's pods that have an IP. `ports`: an
+        int or ints 1-65535, validated as `svclab matrix --ports` (default: the ports the
+        pods listen on); pods left out (Pending) are named on stdout."""
 
     def ingress_address(self, name: str) -> str | None:
         """The Ingress's address (status.loadBalancer), None while no controller serves it."""
