@@ -11,7 +11,7 @@ from grader import guardrails as gr
 from grader.cluster.offline import OfflineCluster
 from grader.manifests import ManifestError
 from grader.model.state import ApplyError
-from test_model_kit import deployment, pod, service, statefulset
+from test_model_kit import AGNHOST, deployment, pod, service, statefulset
 
 #: 20 pods of the LimitRange's default limit (200m) use exactly limits.cpu=4 too.
 FULL_DEFAULTS = ("exceeded quota: svclab-quota, requested: limits.cpu=200m,pods=1, "
@@ -206,3 +206,45 @@ def test_apply_is_not_refused_for_what_the_controller_will_trim(ns) -> None:
     import yaml
     assert ns.apply(yaml.safe_dump(deployment("big", {"app": "big"}, replicas=30))) == ["deployment.apps/big created"]
     assert len(ns.pods()) == 20
+
+
+def test_hostile_submission_through_the_learners_path_is_bounded(ns, monkeypatch) -> None:
+    """The YAML a learner (or a hostile submission) hands to ns.apply: a billion replicas of
+    a Deployment and of a StatefulSet. Accepted, as the API server accepts them, with 20
+    pods between them and the rest reported; nothing is built for the other 2 billion."""
+    from grader.model import workloads
+    made = []
+    real = workloads.draft_from_template
+    monkeypatch.setattr(workloads, "draft_from_template", lambda *a, **k: made.append(1) or real(*a, **k))
+    text = f"""
+apiVersion: apps/v1
+kind: Deployment
+metadata: {{name: flood}}
+spec:
+  replicas: 1000000000
+  selector: {{matchLabels: {{app: flood}}}}
+  template:
+    metadata: {{labels: {{app: flood}}}}
+    spec:
+      containers: [{{name: app, image: "{AGNHOST}", args: [netexec]}}]
+---
+apiVersion: apps/v1
+kind: StatefulSet
+metadata: {{name: tide}}
+spec:
+  replicas: 1000000000
+  serviceName: tide
+  selector: {{matchLabels: {{app: tide}}}}
+  template:
+    metadata: {{labels: {{app: tide}}}}
+    spec:
+      containers: [{{name: app, image: "{AGNHOST}", args: [netexec]}}]
+"""
+    assert ns.apply(text) == ["deployment.apps/flood created", "statefulset.apps/tide created"]
+    assert len(ns.pods()) == 20 and len(made) <= 100
+    failures = ns.state.creation_failures("lab")
+    assert [f.split(" could not")[0] for f in failures] == ["999999980 pods of deployment/flood",
+                                                           "1000000000 pods of statefulset/tide"]
+    assert all("exceeded quota: svclab-quota" in f for f in failures)
+    with pytest.raises(TimeoutError, match="pods refused by the namespace's ResourceQuota"):
+        ns.wait_ready()
