@@ -219,7 +219,10 @@ class FakeDynamic:
                           **kw: Any) -> dict:
         self.rec.record("server_side_apply", resource, body=body, name=name, namespace=namespace, **kw)
         if name in self.reject:
-            raise ApiException(status=422, reason="Invalid")  # body set below
+            exc = ApiException(status=422, reason="Invalid")
+            if self.reject[name]:            # the API server's Status body, with its message
+                exc.body = json.dumps({"kind": "Status", "status": "Failure", "message": self.reject[name]})
+            raise exc
         if kw.get("dry_run"):
             return body
         self.rv += 1
@@ -1272,3 +1275,23 @@ def test_wait_ready_names_pods_the_quota_refused_as_offline_does(w: World) -> No
     with pytest.raises(TimeoutError) as err:
         w.ns().wait_ready(timeout=4)
     assert f"  - 10 pods of deployment/big could not be created: {refusal}" in str(err.value).splitlines()
+
+
+def test_a_quota_refusal_reads_the_same_live_and_offline(w: World) -> None:
+    """Live, the API server words the refusal (the quota admission plugin); offline, the
+    model does. The learner sees the same line either way."""
+    from grader.cluster.offline import OfflineCluster
+    from grader.manifests import ManifestError
+
+    message = ('services "s10" is forbidden: exceeded quota: svclab-quota, requested: services=1, '
+               "used: services=10, limited: services=10")
+    svc = "apiVersion: v1\nkind: Service\nmetadata: {name: s10}\nspec: {selector: {app: x}, ports: [{port: 80}]}\n"
+    w.dynamic.reject["s10"] = message
+    with pytest.raises(ManifestError) as live_err:
+        w.ns().apply(svc, source="svc.yaml")
+    offline = OfflineCluster(say=lambda line: None).namespace(NS)
+    offline.apply("".join(f"---\n{svc.replace('s10', f's{i}')}" for i in range(10)))
+    with pytest.raises(ManifestError) as offline_err:
+        offline.apply(svc, source="svc.yaml")
+    assert str(live_err.value) == str(offline_err.value)
+    assert str(live_err.value).endswith(f"the API server refused it: {message}")
