@@ -248,3 +248,28 @@ spec:
     assert all("exceeded quota: svclab-quota" in f for f in failures)
     with pytest.raises(TimeoutError, match="pods refused by the namespace's ResourceQuota"):
         ns.wait_ready()
+
+
+def _claiming(replicas: int, size: str) -> dict:
+    sts = small(statefulset("db", {"app": "db"}, "db", replicas=replicas))
+    sts["spec"]["volumeClaimTemplates"] = [{"metadata": {"name": "data"}, "spec": {
+        "accessModes": ["ReadWriteOnce"], "resources": {"requests": {"storage": size}}}}]
+    return sts
+
+
+def test_statefulset_claims_count_against_the_storage_quota(ns) -> None:
+    ns.apply_objects([_claiming(3, "2Gi")])
+    assert sorted(p.name for p in ns.pods()) == ["db-0", "db-1"]
+    assert ns.state.creation_failures("lab") == [
+        '1 pod of statefulset/db could not be created: persistentvolumeclaims "data-db-2" is forbidden: '
+        "exceeded quota: svclab-quota, requested: requests.storage=2Gi, used: requests.storage=4Gi, "
+        "limited: requests.storage=5Gi"]
+
+
+def test_statefulset_claims_count_against_the_pvc_quota(ns) -> None:
+    ns.apply_objects([_claiming(7, "100Mi")])
+    assert len(ns.pods()) == 5
+    assert ns.state.creation_failures("lab")[0] == (
+        '2 pods of statefulset/db could not be created: persistentvolumeclaims "data-db-5" is forbidden: '
+        "exceeded quota: svclab-quota, requested: persistentvolumeclaims=1, used: persistentvolumeclaims=5, "
+        "limited: persistentvolumeclaims=5")

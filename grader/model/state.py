@@ -185,6 +185,27 @@ def _builtin_objects() -> list[dict[str, Any]]:
     ]
 
 
+def _claims_of(obj: Mapping[str, Any]) -> list[tuple[str, dict[str, gr.Quantity]]]:
+    """(template name, quota usage) of each PVC a StatefulSet's pods get."""
+    if obj.get("kind") != "StatefulSet":
+        return []
+    out = []
+    for t in (obj.get("spec") or {}).get("volumeClaimTemplates") or []:
+        if isinstance(t, Mapping):
+            out.append((str((t.get("metadata") or {}).get("name")),
+                        gr.object_usage({"kind": "PersistentVolumeClaim", "spec": t.get("spec") or {}})))
+    return out
+
+
+def _per_replica(pod_usage: Mapping[str, gr.Quantity], why: Any,
+                 claims: list[tuple[str, dict[str, gr.Quantity]]]) -> dict[str, gr.Quantity]:
+    """What one replica costs a quota: its pod and its PVCs."""
+    total: dict[str, gr.Quantity] = dict(pod_usage)
+    for _, usage in claims:
+        gr.add_usage(total, usage)
+    return total
+
+
 class ClusterState:
     """The whole offline cluster. Public attributes: `namespaces`, `pods`, `policies`."""
 
@@ -515,7 +536,7 @@ class ClusterState:
                 missing = gr.missing_requests(spec, trackers[ns].hard_names)
                 if missing:
                     why = gr.forbidden("pods", pod_name, f"failed quota: {quotas[0]['metadata']['name']}: {missing}")
-            admission[(ns, kind, name)] = (gr.pod_usage(spec), why)
+            admission[(ns, kind, name)] = (gr.pod_usage(spec), why, _claims_of(obj))
 
         # 2. pods that exist and are still wanted are kept (quota never evicts)
         kept: set[str] = set()
@@ -528,7 +549,7 @@ class ClusterState:
                 if key in prev:
                     kept.add(key)
                     if ns in trackers:
-                        trackers[ns].charge(admission[(ns, kind, name)][0])
+                        trackers[ns].charge(_per_replica(*admission[(ns, kind, name)]))
         budget -= len(kept)
 
         # 3. new pods, while the quota and the model's ceiling have room
@@ -537,7 +558,8 @@ class ClusterState:
         self.failed_creates, self.not_modelled = {}, {}
         for ns, kind, name, obj, replicas in plan:
             owner = f"{ns}/{kind}/{name}"
-            pod_usage, why = admission.get((ns, kind, name), ({}, None))
+            pod_only, why, claims = admission.get((ns, kind, name), ({}, None, []))
+            pod_usage = _per_replica(pod_only, why, claims)     # the pod and its PVCs
             tracker = trackers.get(ns)
             room = budget
             if tracker is not None:
@@ -565,11 +587,20 @@ class ClusterState:
             if missing <= 0:
                 continue
             if why is None and tracker is not None:
-                why = tracker.refusal(pod_usage)
-                if why is not None:
-                    pod_name = name if kind == "Pod" else (f"{name}-{kept_here + made}" if kind == "StatefulSet"
-                                                           else generate_name(obj))
-                    why = gr.forbidden("pods", pod_name, why)
+                ordinal = kept_here + made
+                # the StatefulSet controller creates the next ordinal's claims first (each
+                # one that fits stays), then the pod
+                for claim, claim_usage in claims:
+                    refused = tracker.admit(claim_usage)
+                    if refused is not None:
+                        why = gr.forbidden("persistentvolumeclaims", f"{claim}-{name}-{ordinal}", refused)
+                        break
+                if why is None:
+                    refused = tracker.refusal(pod_only)
+                    if refused is not None:
+                        pod_name = name if kind == "Pod" else (f"{name}-{ordinal}" if kind == "StatefulSet"
+                                                               else generate_name(obj))
+                        why = gr.forbidden("pods", pod_name, refused)
             if kind == "Pod" and why is not None:
                 raise ApplyError([why], "Pod", name)
             if why is not None:
