@@ -47,9 +47,9 @@ def truth_table(matrix: Matrix, port: int, protocol: str = "TCP", *, indent: str
     per source pod. When full names would make it wider than `max_width`, columns are
     numbered and each row starts with its number (column i = row i)."""
     keys = [p.key for p in matrix.pods]
-    bulk = getattr(matrix, "allowed_rows", None)    # grader.model.matrix: all cells at once
-    grid = bulk(port, protocol) if bulk is not None else None
-    cells = _verdicts(matrix, port, protocol) if grid is None else {}
+    bulk = getattr(matrix, "verdict_groups", None)   # grader.model.matrix: rows per pod group
+    groups = bulk(port, protocol) if bulk is not None else None
+    cells = _verdicts(matrix, port, protocol) if groups is None else {}
     width = max([len(k) for k in keys] + [1])
     numbered = width + 1 + sum(len(k) + 1 for k in keys) > max_width
     if numbered:
@@ -60,12 +60,23 @@ def truth_table(matrix: Matrix, port: int, protocol: str = "TCP", *, indent: str
         labels, rows = keys, keys
     col = [max(len(k), 1) for k in labels]
     lines = [indent + " ".join(["-".ljust(width)] + [k.ljust(c) for k, c in zip(labels, col)]).rstrip()]
-    if grid is not None:
+    if groups is not None:
+        # a group's members share one row of marks; only their own (always allowed) cell differs
+        group_of, by_group = groups
         yes = [ALLOWED_MARK.ljust(c) for c in col]
         no = [DENIED_MARK.ljust(c) for c in col]
-        for row, verdicts in zip(rows, grid):
-            marks = [y if v else n for v, y, n in zip(verdicts, yes, no)]
-            lines.append(indent + " ".join([row.ljust(width)] + marks).rstrip())
+        offsets, at = [], 0
+        for c in col:
+            offsets.append(at)
+            at += c + 1
+        bodies: dict[int, str] = {}
+        for s, (row, g) in enumerate(zip(rows, group_of)):
+            body = bodies.get(g)
+            if body is None:
+                body = bodies[g] = " ".join([y if v else n for v, y, n in zip(by_group[g], yes, no)])
+            if not by_group[g][s]:
+                body = body[:offsets[s]] + ALLOWED_MARK + body[offsets[s] + 1:]
+            lines.append((indent + row.ljust(width) + " " + body).rstrip())
         return "\n".join(lines)
     for src, row in zip(keys, rows):
         marks = []
@@ -79,10 +90,14 @@ def truth_table(matrix: Matrix, port: int, protocol: str = "TCP", *, indent: str
 def format_matrix(matrix: Matrix, *, legend: bool = True) -> str:
     """Every port/protocol of `matrix` as text truth tables, with a legend."""
     parts = []
-    count = getattr(matrix, "allowed_rows", None)
+    bulk = getattr(matrix, "verdict_groups", None)
     for port, protocol in sorted(matrix.combos()):
-        allowed = (sum(map(sum, count(port, protocol))) if count is not None
-                   else sum(_verdicts(matrix, port, protocol).values()))
+        if bulk is not None:
+            group_of, by_group = bulk(port, protocol)
+            sums = [sum(r) for r in by_group]
+            allowed = sum(sums[g] + (not by_group[g][s]) for s, g in enumerate(group_of))
+        else:
+            allowed = sum(_verdicts(matrix, port, protocol).values())
         total = len(matrix.pods) ** 2
         parts.append(f"{port}/{protocol}: {allowed}/{total} allowed\n" + truth_table(matrix, port, protocol))
     if not parts:

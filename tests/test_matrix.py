@@ -199,3 +199,16 @@ def test_allowed_rows_are_the_per_pair_verdicts():
         rows = m.allowed_rows(port, "TCP")
         assert rows == [[m.allowed(s, d, port, "TCP") for d in keys] for s in keys]
         assert any(not v for row in rows for v in row) and any(v for row in rows for v in row)
+
+
+def test_bulk_rendering_is_the_cell_by_cell_rendering():
+    """display renders a grouped matrix from its per-group rows; the text must be exactly
+    what asking every cell gives (a plain Matrix with the same verdicts)."""
+    from bench.generate import generate
+    from grader.display import format_matrix
+    from grader.observations import Matrix
+    pods, nss, pols = generate(40, 3, 25, 5)
+    m = compute_matrix(pods, nss, pols, ports=[80, 81])
+    plain = Matrix(pods=m.pods, results=[r for r in m.results])
+    assert format_matrix(m) == format_matrix(plain)
+    assert "X" in format_matrix(m) and "." in format_matrix(m)

@@ -381,28 +381,33 @@ class GroupedMatrix(Matrix):
         except (KeyError, ValueError):
             raise KeyError(f"no result for {src} -> {dst} {port}/{protocol}") from None
 
-    def allowed_rows(self, port: int, protocol: str = "TCP") -> list[list[bool]]:
-        """Every verdict for one port/protocol, a row per source pod, columns in pod order:
-        what a renderer needs, computed per group pair (a million cells cost one list
-        each, not a million method calls)."""
+    def verdict_groups(self, port: int, protocol: str = "TCP") -> tuple[list[int], list[list[bool]]]:
+        """Every verdict for one port/protocol, as renderers want them: the group of each
+        source pod, and per group the row of verdicts (columns in pod order) that each of
+        its members has, except on its own column, which is always allowed (self traffic
+        is never blocked). A million cells cost one list per group."""
         try:
             k = self._k(self.port_list.index(int(port)), self.proto_list.index(protocol.upper()))
         except ValueError:
             raise KeyError(f"no result for {port}/{protocol}") from None
         eg, ing = self.egress_ok[k], self.ingress_ok[k]
         ng = len(self.groups)
-        by_group: dict[int, list[bool]] = {}
         rows = []
-        for s, gs in enumerate(self.group_of):
-            grow = by_group.get(gs)
-            if grow is None:
-                e = eg[gs]
-                flags = [bool((e >> gd) & 1 and (ing[gd] >> gs) & 1) for gd in range(ng)]
-                grow = by_group[gs] = [flags[gd] for gd in self.group_of]
-            row = list(grow)
-            row[s] = True                     # self traffic is never blocked
-            rows.append(row)
-        return rows
+        for gs in range(ng):
+            e = eg[gs]
+            flags = [bool((e >> gd) & 1 and (ing[gd] >> gs) & 1) for gd in range(ng)]
+            rows.append([flags[gd] for gd in self.group_of])
+        return list(self.group_of), rows
+
+    def allowed_rows(self, port: int, protocol: str = "TCP") -> list[list[bool]]:
+        """Every verdict for one port/protocol, a row per source pod, columns in pod order."""
+        group_of, by_group = self.verdict_groups(port, protocol)
+        out = []
+        for s, g in enumerate(group_of):
+            row = list(by_group[g])
+            row[s] = True
+            out.append(row)
+        return out
 
     def allowed(self, src: str, dst: str, port: int, protocol: str = "TCP") -> bool:
         """Verdict only (no explanation rendered): O(1)."""
