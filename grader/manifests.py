@@ -303,6 +303,8 @@ def _check_one(obj: Any, file: str, doc: int, prefix: str) -> tuple[Manifest | N
 def _duplicates(manifests: list[Manifest]) -> list[Problem]:
     """The same kind/namespace/name twice in one input: the second would silently replace
     the first, which is never what a lab answer means."""
+    from grader.text import a_kind
+
     seen: dict[tuple[str, str | None, str], Manifest] = {}
     out: list[Problem] = []
     for m in manifests:
@@ -310,7 +312,7 @@ def _duplicates(manifests: list[Manifest]) -> list[Problem]:
         if key in seen:
             first = seen[key]
             out.append(Problem(m.file, m.doc, m.kind, m.name, "metadata.name",
-                               f"a {m.kind} named '{m.name}' is already defined in {first.where()}"))
+                               f"{a_kind(m.kind)} named '{m.name}' is already defined in {first.where()}"))
         else:
             seen[key] = m
     return out

@@ -50,6 +50,7 @@ from typing import Any, Callable, Iterable, Union
 from grader.manifests import Manifest, Problem
 from grader.rules.base import dicts, items, join_key, mapping, quote
 from grader.rules.workloads import CONTAINER_LISTS
+from grader.text import a_kind
 
 #: Kinds a lab submission may create (DESIGN.md's allowlist). Ingress is allowed for the
 #: optional Ingress lab. Not Endpoints/EndpointSlice: see `ENDPOINT_KINDS`.
@@ -153,7 +154,7 @@ def _policy_problems(manifests: list[Manifest], namespace: str,
                 why = " it is cluster-wide, and"
             else:
                 why = ""
-            problem("kind", f"a {m.kind} may not be created in a lab:{why} submissions may only "
+            problem("kind", f"{a_kind(m.kind)} may not be created in a lab:{why} submissions may only "
                     f"contain {', '.join(sorted(ALLOWED_KINDS))}")
             continue
         if m.namespace is not None and m.namespace != namespace:

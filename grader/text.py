@@ -7,3 +7,15 @@ def first_line(exc: BaseException) -> str:
     name when the message is empty: enough to say what went wrong on one line."""
     text = str(exc).strip()
     return text.splitlines()[0] if text else type(exc).__name__
+
+
+def a_kind(kind: str) -> str:
+    """A kind with its article, as a sentence names one object of it: "a Service",
+    "an Ingress", "an EndpointSlice", "an Endpoints object" (a kind whose name is plural
+    reads as one object of it)."""
+    article = "an" if kind[:1].upper() in "AEIOU" else "a"
+    return f"{article} {kind} object" if kind in PLURAL_KINDS else f"{article} {kind}"
+
+
+#: Kinds whose singular name is a plural word.
+PLURAL_KINDS = frozenset({"Endpoints"})

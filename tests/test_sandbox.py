@@ -150,10 +150,11 @@ def test_endpoints_and_endpointslices_are_not_allowed():
 def test_selectorless_service_pointed_at_the_node_is_refused_with_the_reason():
     problems = sandbox_problems(load(SELECTORLESS), "lab1")
     assert [(p.kind, p.path) for p in problems] == [("EndpointSlice", "kind"), ("Endpoints", "kind")]
-    for p in problems:
-        assert p.message.startswith(f"a {p.kind} may not be created in a lab: hand-written endpoints can "
-                                    "point a Service at any address, including the node and other "
-                                    "namespaces; use a selector")
+    slice_, endpoints = problems
+    assert slice_.message.startswith("an EndpointSlice may not be created in a lab: hand-written endpoints can "
+                                     "point a Service at any address, including the node and other "
+                                     "namespaces; use a selector")
+    assert endpoints.message.startswith("an Endpoints object may not be created in a lab: hand-written endpoints")
 
 
 def test_load_sandboxed_raises_for_endpoints_and_unbuildable_yaml():
@@ -203,3 +204,12 @@ def test_every_container_list_is_checked_in_pods_and_templates():
                                           "containers": [{"name": "c", "image": "nginx:1.27"}]}}}}
     assert [p for p, _ in refused(dep)] == ["spec.template.spec.initContainers[0].securityContext.privileged"]
     assert [w.path for w in image_warnings(load(dep))] == ["spec.template.spec.initContainers[0].image"]
+
+
+def test_kinds_are_named_with_the_right_article() -> None:
+    from grader.text import a_kind
+    assert [a_kind(k) for k in ("Service", "Ingress", "EndpointSlice", "Endpoints")] == \
+        ["a Service", "an Ingress", "an EndpointSlice", "an Endpoints object"]
+    (p,) = sandbox_problems(load("apiVersion: networking.k8s.io/v1\nkind: IngressClass\nmetadata: {name: x}\n"
+                                 "spec: {controller: example.com/x}\n"), "lab1")
+    assert p.message.startswith("an IngressClass may not be created in a lab: it is cluster-wide")
