@@ -88,3 +88,11 @@ def test_the_documented_ceiling_is_the_models(capsys) -> None:
     with pytest.raises(SystemExit):
         main(["matrix", "--help"])
     assert f"At most {MAX_MODEL_PODS} pods are modelled" in " ".join(capsys.readouterr().out.split())
+
+
+def test_explain_on_a_pending_pod_says_it_is_pending(tmp_path, capsys) -> None:
+    from test_model_kit import pod
+    d = write(tmp_path, deployment("a", {"app": "a"}, replicas=108), pod("zz", {"app": "zz"}))
+    rc, _, err = run(capsys, "explain", "zz", "a", "--port", "8080", d)
+    assert rc == 2
+    assert err.startswith("svclab explain: pod default/zz is Pending (no IP to connect with): 0/1 nodes are available")

@@ -112,6 +112,7 @@ class FakeCore:
         self.pods: list[dict] = []
         self.services: dict[str, dict] = {}
         self.nodes: list[dict] = []
+        self.events: list[dict] = []
 
     @real(k8s.CoreV1Api.read_namespace)
     def read_namespace(self, name: str) -> dict:
@@ -159,6 +160,11 @@ class FakeCore:
     @real(k8s.CoreV1Api.list_namespaced_service)
     def list_namespaced_service(self, namespace: str) -> dict:
         return {"items": list(self.services.values())}
+
+    @real(k8s.CoreV1Api.list_namespaced_event)
+    def list_namespaced_event(self, namespace: str, **kw: Any) -> dict:
+        self.rec.record("list_namespaced_event", namespace, **kw)
+        return {"items": list(self.events)}
 
     @real(k8s.CoreV1Api.list_node)
     def list_node(self) -> dict:
@@ -1295,3 +1301,32 @@ def test_a_quota_refusal_reads_the_same_live_and_offline(w: World) -> None:
         offline.apply(svc, source="svc.yaml")
     assert str(live_err.value) == str(offline_err.value)
     assert str(live_err.value).endswith(f"the API server refused it: {message}")
+
+
+def test_wait_ready_names_statefulset_pods_the_quota_refused_from_its_events(w: World) -> None:
+    refusal = ('pods "db-20" is forbidden: exceeded quota: svclab-quota, requested: pods=1, '
+               "used: pods=20, limited: pods=20")
+    w.core.pods = [pod(f"db-{i}", f"10.244.0.{10 + i}") for i in range(20)]
+    w.apps.statefulsets = [{"metadata": {"name": "db", "generation": 1}, "spec": {"replicas": 25},
+                            "status": {"replicas": 20, "readyReplicas": 20, "updatedReplicas": 20,
+                                       "observedGeneration": 1}}]
+    w.core.events = [
+        {"reason": "FailedCreate", "lastTimestamp": "2026-12-01T08:00:00Z",
+         "message": "create Pod db-19 in StatefulSet db failed error: an older refusal"},
+        {"reason": "FailedCreate", "lastTimestamp": "2026-12-01T08:00:05Z",
+         "message": f"create Pod db-20 in StatefulSet db failed error: {refusal}"}]
+    with pytest.raises(TimeoutError) as err:
+        w.ns().wait_ready(timeout=4)
+    assert f"  - 5 pods of statefulset/db could not be created: {refusal}" in str(err.value).splitlines()
+    (call,) = {(a, tuple(sorted(k.items()))) for a, k in w.rec.named("list_namespaced_event")}
+    assert call == ((NS,), (("field_selector", "involvedObject.kind=StatefulSet,involvedObject.name=db,"
+                                                "reason=FailedCreate"),))
+
+
+def test_a_statefulset_still_rolling_out_is_not_read_as_refused(w: World) -> None:
+    w.core.pods = [pod("db-0", "10.244.0.10")]
+    w.apps.statefulsets = [{"metadata": {"name": "db", "generation": 1}, "spec": {"replicas": 3},
+                            "status": {"replicas": 1, "readyReplicas": 1, "observedGeneration": 1}}]
+    with pytest.raises(TimeoutError) as err:
+        w.ns().wait_ready(timeout=2)
+    assert "  - statefulset/db: 1/3 ready" in str(err.value).splitlines()

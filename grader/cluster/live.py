@@ -226,6 +226,12 @@ class _Api:
     def list_nodes(self) -> list[dict[str, Any]]:
         return self._dict(self.core.list_node()).get("items") or []
 
+    def list_failed_creates(self, namespace: str, kind: str, name: str) -> list[dict[str, Any]]:
+        """The FailedCreate events a controller recorded for one of its objects (the
+        StatefulSet controller reports a refused pod or claim only this way)."""
+        selector = f"involvedObject.kind={kind},involvedObject.name={name},reason=FailedCreate"
+        return self._dict(self.core.list_namespaced_event(namespace, field_selector=selector)).get("items") or []
+
     # ---- writes
     def delete_namespace(self, name: str) -> bool:
         try:
@@ -404,6 +410,18 @@ def why_not_ready(pod: dict[str, Any]) -> str:
         if waiting:
             return f"container {cs.get('name')}: {waiting.get('reason')}"
     return f"phase {status.get('phase', 'Pending')}"
+
+
+def failed_create_reason(events: list[dict[str, Any]]) -> str | None:
+    """The API server's refusal quoted in the newest FailedCreate event ("create Pod db-20
+    in StatefulSet db failed error: <refusal>"), or None."""
+    def when(e: dict[str, Any]) -> str:
+        return str(e.get("lastTimestamp") or e.get("eventTime") or (e.get("metadata") or {}).get("creationTimestamp") or "")
+    for event in sorted(events, key=when, reverse=True):
+        message = str(event.get("message") or "")
+        _, sep, refusal = message.partition(" failed error: ")
+        return refusal.strip() if sep else message.strip() or None
+    return None
 
 
 def workload_problem(workload: dict[str, Any]) -> str | None:
@@ -778,11 +796,27 @@ class LiveNamespace:
         for workload in self._api.list_workloads(self.name):
             want += (workload.get("spec") or {}).get("replicas", 1)
             problem = workload_problem(workload)
+            if problem and workload["kind"] == "StatefulSet":
+                problem = self._statefulset_shortfall(workload) or problem
             if problem:
                 problems.append(problem)
         want += sum(1 for p in pods if not (p.get("metadata") or {}).get("ownerReferences"))
         ready = sum(1 for p in pods if pod_is_ready(p))
         return ready, max(want, ready), problems, rv
+
+    def _statefulset_shortfall(self, sts: dict[str, Any]) -> str | None:
+        """A StatefulSet has no ReplicaFailure condition: when it has created fewer pods
+        than it wants, its FailedCreate events say why, worded as offline."""
+        want = (sts.get("spec") or {}).get("replicas", 1)
+        created = (sts.get("status") or {}).get("replicas") or 0
+        if created >= want:
+            return None
+        name = (sts.get("metadata") or {}).get("name")
+        why = failed_create_reason(self._api.list_failed_creates(self.name, "StatefulSet", str(name)))
+        if why is None:
+            return None
+        n = want - created
+        return f"{n} pod{'s' if n != 1 else ''} of statefulset/{name} could not be created: {why}"
 
     # ---- observations
     def pods(self) -> list[PodRef]:

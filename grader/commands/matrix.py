@@ -239,8 +239,10 @@ def _resolve(state: Any, ref: str) -> tuple[Any, str | None]:
             what = f"{owners[0].split('/')[0].lower()}/{name} in namespace {ns}" if owners else None
     running = [p for p in found if not p.pending]
     if not running:
+        if found and what is None:
+            return None, f"pod {found[0].key} is Pending (no IP to connect with): {found[0].pending_reason}"
         if found:
-            return None, f"every pod of {what or ref} is Pending (no IP to connect with): {found[0].pending_reason}"
+            return None, f"every pod of {what} is Pending (no IP to connect with): {found[0].pending_reason}"
         return None, None
     pod = running[0]
     if what is None:
