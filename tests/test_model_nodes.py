@@ -167,3 +167,39 @@ def test_no_endpoints_reason_does_not_claim_live_differs() -> None:
     out = connectivity.probe(s, client, "backend:80")
     assert out.status.name == "NO_ENDPOINTS"
     assert "REFUSED" not in out.reason and out.reason.endswith("; kube-proxy rejects connections to it")
+
+
+# ------------------------------------------------------------------ NodePorts on every node
+def _two_workers_one_backend(policy: str):
+    s = ClusterState(nodes=3)
+    s.create_namespace("lab")
+    s.apply([deployment("web", {"app": "web"}, replicas=1),
+             service("web", {"app": "web"}, type="NodePort", externalTrafficPolicy=policy,
+                     ports=[{"port": 80, "targetPort": 8080, "nodePort": 30080}])], "lab")
+    (web,) = s.pods_in("lab")
+    host = next(n for n in s.nodes if n.name == web.node)
+    other = next(n for n in s.nodes if not n.tainted and n is not host)
+    return s, web, host, other
+
+
+def test_every_node_opens_the_node_port_and_snats_to_itself() -> None:
+    from grader.model import connectivity
+    s, web, host, other = _two_workers_one_backend("Cluster")
+    for node in (host, other):
+        out = connectivity.probe_external(s, 30080, node.ip, "/clientip")
+        assert out.ok and out.pod == web.key and out.body.startswith(node.ip + ":")
+    assert connectivity.probe_external(s, 30080, "127.0.0.1", "/hostname").ok   # via the control plane
+
+
+def test_local_policy_only_answers_on_the_node_with_an_endpoint() -> None:
+    from grader.model import connectivity
+    s, web, host, other = _two_workers_one_backend("Local")
+    ok = connectivity.probe_external(s, 30080, host.ip, "/clientip")
+    assert ok.ok and ok.body.startswith("172.18.0.1:")                 # the real client, no SNAT
+    dropped = connectivity.probe_external(s, 30080, other.ip)
+    assert dropped.status.name == "TIMEOUT"
+    assert dropped.reason == (f"Service lab/web has no ready endpoint on node {other.name} ({other.ip}); with "
+                              "externalTrafficPolicy: Local a node forwards only to endpoints on itself, so "
+                              "it drops the traffic")
+    # 127.0.0.1 is kind's port mapping to the control plane, which runs no workload pods
+    assert connectivity.probe_external(s, 30080, "127.0.0.1").status.name == "TIMEOUT"

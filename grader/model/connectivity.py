@@ -26,9 +26,12 @@ Source address seen by the server (`/clientip`):
 - pod to pod or via ClusterIP: the client pod's IP;
 - pod to itself via its Service (hairpin): kube-proxy masquerades it, so the pod sees the
   node's bridge address on the pod network (POD_GATEWAY);
-- NodePort / LoadBalancer with externalTrafficPolicy: Cluster: SNAT to the node IP;
+- NodePort / LoadBalancer with externalTrafficPolicy: Cluster: SNAT to the IP of the node
+  that received it (every node opens every NodePort; 127.0.0.1 is kind's port mapping to
+  the control plane);
   with Local: the real client (from the learner's machine through kind's port mapping that
-  is the Docker network gateway, EXTERNAL_CLIENT_IP).
+  is the Docker network gateway, EXTERNAL_CLIENT_IP), and a node with no ready endpoint of
+  its own drops the traffic (kube-proxy does not forward it to another node).
 NetworkPolicy judges the ORIGINAL client, not the SNATed source: kindnet's policy engine
 (kube-network-policies) filters in the POSTROUTING hook ahead of source NAT. So a deny-all
 ingress policy also stops NodePort and LoadBalancer traffic, and an ipBlock allowing the
@@ -48,6 +51,7 @@ from grader.model.objects import NODE_IP, Address, Pod
 from grader.model.services import KIND_HOST_PORTS, SERVICE_CIDR, Service, ServicePort
 
 if TYPE_CHECKING:  # pragma: no cover
+    from grader.model.nodes import Node
     from grader.model.state import ClusterState
 
 #: The learner's machine as the kind node sees it (the `kind` Docker network's gateway).
@@ -125,7 +129,8 @@ def probe_external(state: "ClusterState", port: int, host: str = "127.0.0.1", pa
             return ctx.out(Status.REFUSED, f"nothing listens on {host}:{port} on your machine: the "
                            f"kind cluster maps only NodePorts {KIND_HOST_PORTS[0]}-{KIND_HOST_PORTS[-1]} "
                            "to 127.0.0.1 (use the node IP for other NodePorts)")
-        return _node_port(ctx, port, external=True)
+        # kind's extraPortMappings are on the control-plane node
+        return _node_port(ctx, port, external=True, node=state.nodes[0])
     return _to_address(ctx, host, port, external=True)
 
 
@@ -150,8 +155,9 @@ def _to_address(ctx: _Ctx, ip: str, port: int, *, external: bool) -> Outcome:
                 return ctx.out(Status.TIMEOUT, f"LoadBalancer {svc.key} ({ip}) does not listen on "
                                f"{port}/{ctx.protocol}")
             return _via_service(ctx, svc, sp, snat=svc.external_traffic_policy != "Local", external=True)
-    if ip == NODE_IP:
-        return _node_port(ctx, port, external=external)
+    node = next((n for n in state.nodes if n.ip == ip), None)
+    if node is not None:
+        return _node_port(ctx, port, external=external, node=node)
     pod = state.pod_by_ip(ip)
     if pod is not None:
         if external:
@@ -163,18 +169,22 @@ def _to_address(ctx: _Ctx, ip: str, port: int, *, external: bool) -> Outcome:
     return ctx.out(Status.TIMEOUT, f"nothing in the (offline) cluster has the address {ip}")
 
 
-def _node_port(ctx: _Ctx, port: int, *, external: bool) -> Outcome:
+def _node_port(ctx: _Ctx, port: int, *, external: bool, node: "Node | None" = None) -> Outcome:
+    """A NodePort on `node` (every node opens every NodePort; with externalTrafficPolicy:
+    Local it forwards only to endpoints on itself)."""
     for svc in ctx.state.services:
         sp = svc.node_port(port, ctx.protocol)
         if sp is not None:
-            return _via_service(ctx, svc, sp, snat=svc.external_traffic_policy != "Local", external=True)
+            return _via_service(ctx, svc, sp, snat=svc.external_traffic_policy != "Local", external=True,
+                                node=node)
     if port == API_SERVER_PORT and ctx.protocol == "TCP":
         return ctx.out(Status.OK, "reached the Kubernetes API server on the node")
     return ctx.out(Status.REFUSED, f"no Service uses NodePort {port}/{ctx.protocol}, so the node "
                    "refuses the connection")
 
 
-def _via_service(ctx: _Ctx, svc: Service, sp: ServicePort, *, snat: bool, external: bool) -> Outcome:
+def _via_service(ctx: _Ctx, svc: Service, sp: ServicePort, *, snat: bool, external: bool,
+                 node: "Node | None" = None) -> Outcome:
     state = ctx.state
     if svc.type == "ExternalName" or svc.headless:
         return ctx.out(Status.TIMEOUT, f"Service {svc.key} has no virtual IP to connect to")
@@ -187,6 +197,14 @@ def _via_service(ctx: _Ctx, svc: Service, sp: ServicePort, *, snat: bool, extern
             return ctx.out(Status.TIMEOUT, reason + "; with externalTrafficPolicy: Local the node drops "
                            "the traffic")
         return ctx.out(Status.NO_ENDPOINTS, reason + "; kube-proxy rejects connections to it")
+    if external and node is not None and svc.external_traffic_policy == "Local":
+        here = [e for e in ready if (p := state.pod(e.pod) if e.pod else state.pod_by_ip(e.ip)) is not None
+                and p.node == node.name]
+        if not here:
+            return ctx.out(Status.TIMEOUT, f"Service {svc.key} has no ready endpoint on node {node.name} "
+                           f"({node.ip}); with externalTrafficPolicy: Local a node forwards only to "
+                           "endpoints on itself, so it drops the traffic")
+        ready = here
     ep = _choose(ctx, svc, sp, ready)
     pod = state.pod(ep.pod) if ep.pod else state.pod_by_ip(ep.ip)
     if pod is None:
@@ -195,7 +213,7 @@ def _via_service(ctx: _Ctx, svc: Service, sp: ServicePort, *, snat: bool, extern
         return ctx.out(Status.TIMEOUT, f"Service {svc.key} forwarded to {ep.ip}:{ep.port}, which is "
                        "not a pod of the (offline) cluster")
     if snat:
-        seen = NODE_IP
+        seen = node.ip if node is not None else NODE_IP       # SNAT to the receiving node
     elif isinstance(ctx.client, Pod) and ctx.client.key == pod.key:
         node = state.node_of(pod)                # hairpin: masqueraded to the node's bridge
         seen = node.gateway if node else POD_GATEWAY
