@@ -197,7 +197,7 @@ def _claims_of(obj: Mapping[str, Any]) -> list[tuple[str, dict[str, gr.Quantity]
     return out
 
 
-def _per_replica(pod_usage: Mapping[str, gr.Quantity], why: Any,
+def _per_replica(pod_usage: Mapping[str, gr.Quantity],
                  claims: list[tuple[str, dict[str, gr.Quantity]]]) -> dict[str, gr.Quantity]:
     """What one replica costs a quota: its pod and its PVCs."""
     total: dict[str, gr.Quantity] = dict(pod_usage)
@@ -503,10 +503,10 @@ class ClusterState:
         keep their node and IP, new ones go to the feasible node with the fewest pods, the
         rest stay Pending without an IP."""
         prev = {p.key for p in self.pods}
-        prev_owned: dict[str, int] = {}
+        prev_owned: dict[str, int] = {}         # "ns/Kind/name" (or a bare pod's key) -> pods
         for p in self.pods:
-            prev_owned[f"{p.namespace}/{p.owner}" if p.owner else p.key] = \
-                prev_owned.get(f"{p.namespace}/{p.owner}" if p.owner else p.key, 0) + 1
+            owner = f"{p.namespace}/{p.owner}" if p.owner else p.key
+            prev_owned[owner] = prev_owned.get(owner, 0) + 1
         plan = self._workload_plan()
         originals: set[str] = set()
 
@@ -519,7 +519,9 @@ class ClusterState:
 
         # 1. what each namespace's guardrails make of a workload's pod template
         trackers: dict[str, gr.QuotaTracker] = {}
-        admission: dict[tuple[str, str, str], tuple[dict[str, Any], str | None]] = {}
+        #: (ns, kind, name) -> (one pod's usage, why none can be created, its PVCs' usage)
+        admission: dict[tuple[str, str, str], tuple[dict[str, gr.Quantity], str | None,
+                                                    list[tuple[str, dict[str, gr.Quantity]]]]] = {}
         for ns, kind, name, obj, _ in plan:
             quotas, ranges = self._guards(ns)
             if not quotas and not ranges:
@@ -549,7 +551,8 @@ class ClusterState:
                 if key in prev:
                     kept.add(key)
                     if ns in trackers:
-                        trackers[ns].charge(_per_replica(*admission[(ns, kind, name)]))
+                        pod_only, _, claims = admission[(ns, kind, name)]
+                        trackers[ns].charge(_per_replica(pod_only, claims))
         budget -= len(kept)
 
         # 3. new pods, while the quota and the model's ceiling have room
@@ -559,7 +562,7 @@ class ClusterState:
         for ns, kind, name, obj, replicas in plan:
             owner = f"{ns}/{kind}/{name}"
             pod_only, why, claims = admission.get((ns, kind, name), ({}, None, []))
-            pod_usage = _per_replica(pod_only, why, claims)     # the pod and its PVCs
+            pod_usage = _per_replica(pod_only, claims)          # the pod and its PVCs
             tracker = trackers.get(ns)
             room = budget
             if tracker is not None:
