@@ -43,7 +43,7 @@ def test_more_nodes_hold_the_whole_app(tmp_path, capsys) -> None:
 def test_bad_node_count_is_a_usage_error(tmp_path, capsys, bad) -> None:
     d = write(tmp_path, deployment("web", {"app": "web"}))
     rc, _, err = run(capsys, "matrix", "--nodes", bad, d)
-    assert rc == 2 and err.startswith(f"svclab matrix: nodes must be a whole number from 1 to 256")
+    assert rc == 2 and err.startswith("svclab matrix: nodes must be a whole number from 1 to 256")
 
 
 def test_the_ceiling_is_said_when_reached(tmp_path, capsys, monkeypatch) -> None:

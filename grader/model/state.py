@@ -42,7 +42,9 @@ from grader import guardrails as gr
 from grader.apply_order import apply_rank
 from grader.model.endpointslices import EndpointSlice, endpoints_of, slices_for
 from grader.model.ipam import AllocationError, IPPool, safe_encode
-from grader.model.nodes import MAX_PODS_PER_NODE, POD_CIDR, Node, default_node_count, fit_error, kind_nodes, tolerates
+from grader.model.nodes import (  # noqa: F401  (POD_CIDR, MAX_PODS_PER_NODE: re-exported, as before)
+    MAX_PODS_PER_NODE, POD_CIDR, Node, default_node_count, fit_error, kind_nodes, tolerates,
+)
 from grader.model.objects import NODE_IP, NamespaceInfo, Pod, namespace_labels
 from grader.model.selectors import is_selector, parse_selector
 from grader.model.services import (
