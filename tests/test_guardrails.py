@@ -273,3 +273,14 @@ def test_statefulset_claims_count_against_the_pvc_quota(ns) -> None:
         '2 pods of statefulset/db could not be created: persistentvolumeclaims "data-db-5" is forbidden: '
         "exceeded quota: svclab-quota, requested: persistentvolumeclaims=1, used: persistentvolumeclaims=5, "
         "limited: persistentvolumeclaims=5")
+
+
+def test_deleting_frees_quota_and_configmaps_are_counted(ns) -> None:
+    cm = lambda i: {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": f"c{i}"}, "data": {"k": "v"}}
+    ns.apply_objects([cm(i) for i in range(20)])
+    with pytest.raises(ApplyError, match=re.escape('configmaps "c20" is forbidden: exceeded quota: svclab-quota, '
+                                                   "requested: configmaps=1, used: configmaps=20, limited: configmaps=20")):
+        ns.apply_objects([cm(20)])
+    ns.apply_objects([cm(3)])                  # an unchanged update adds nothing: still admitted
+    ns.delete("configmap", "c0")
+    assert ns.apply_objects([cm(20)]) == ["configmap/c20 created"]
