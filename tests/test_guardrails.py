@@ -284,3 +284,11 @@ def test_deleting_frees_quota_and_configmaps_are_counted(ns) -> None:
     ns.apply_objects([cm(3)])                  # an unchanged update adds nothing: still admitted
     ns.delete("configmap", "c0")
     assert ns.apply_objects([cm(20)]) == ["configmap/c20 created"]
+
+
+def test_the_real_ceiling_bounds_an_analysis_of_a_billion_replicas() -> None:
+    from grader.model import state as st
+    s = st.ClusterState.from_objects([deployment("typo", {"app": "typo"}, replicas=1_000_000_000)], nodes=30)
+    assert len(s.pods) == st.MAX_MODEL_PODS == 2000
+    assert s.ceiling_notes() == [f"{1_000_000_000 - 1998} replicas of deployment/typo in namespace default not "
+                                 "modelled: the offline model holds at most 2000 pods"]

@@ -21,7 +21,7 @@ No pod disappears silently. The model has the kind config's nodes (one) unless -
 says otherwise (N kind nodes: with more than one, the control plane runs no workload pods,
 as in kind), each running at most 110 pods (kubelet's maxPods); pods beyond that are
 Pending, have no IP, and are left out of the matrix, and stderr says how many and why.
-No quota applies here; instead the model holds at most 10000 pods (MAX_MODEL_PODS in
+No quota applies here; instead the model holds at most 2000 pods (MAX_MODEL_PODS in
 grader.model.state), a documented ceiling that bounds the work whatever the replica
 counts say: replicas beyond it are not modelled, and stderr says so too.
 
@@ -52,7 +52,7 @@ def register(sub: "argparse._SubParsersAction") -> None:
                        description="Print which pods may connect to which under the manifests' "
                        "NetworkPolicies ('.' allowed, 'X' denied), one table per port/protocol. "
                        "Pods no node has room for (110 per node) are Pending and left out; stderr says "
-                       "how many and why. At most 10000 pods are modelled, whatever the replica "
+                       "how many and why. At most 2000 pods are modelled, whatever the replica "
                        "counts say; stderr says when that ceiling is reached.")
     p.add_argument("paths", nargs="+", metavar="FILE_OR_DIR")
     p.add_argument("--ports", default=None, help="comma-separated pod ports (default: the ports the pods listen on)")

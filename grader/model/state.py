@@ -59,8 +59,11 @@ SYSTEM_NAMESPACES = ("default", "kube-system", "kube-public", "kube-node-lease")
 #: kube-scheduler's message for a pod no node of a one-node cluster has room for.
 TOO_MANY_PODS = fit_error(kind_nodes(1), "default")
 #: The most pods the model holds (running + Pending), whatever the replica counts: the
-#: ceiling that bounds the work of an analysis without a quota (`svclab matrix`).
-MAX_MODEL_PODS = 10_000
+#: ceiling that bounds the work of an analysis without a quota (`svclab matrix`). A truth
+#: table grows with the square of the pods: 2000 pods are 4 million cells per port (about
+#: a second and 40 MB of text), twice the 1000-pod benchmark; more would be neither quick
+#: nor readable. Course namespaces (20 pods each by quota) never come near it.
+MAX_MODEL_PODS = 2_000
 #: The objects that make a namespace "guarded" (grader.guardrails enforces them).
 GUARD_KINDS = ("ResourceQuota", "LimitRange")
 #: The controllers that recreate a deleted pod.
