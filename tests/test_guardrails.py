@@ -292,3 +292,13 @@ def test_the_real_ceiling_bounds_an_analysis_of_a_billion_replicas() -> None:
     assert len(s.pods) == st.MAX_MODEL_PODS == 2000
     assert s.ceiling_notes() == [f"{1_000_000_000 - 1998} replicas of deployment/typo in namespace default not "
                                  "modelled: the offline model holds at most 2000 pods"]
+
+
+def test_a_deleted_pod_is_replaced_even_when_the_quota_is_full(ns) -> None:
+    ns.apply_objects([deployment("web", {"app": "web"}, replicas=20)])
+    before = {p.name for p in ns.pods()}
+    gone = sorted(before)[0]
+    ns.delete("pod", gone)
+    after = {p.name for p in ns.pods()}
+    assert len(after) == 20 and gone not in after and len(after - before) == 1
+    assert ns.state.creation_failures("lab") == []
