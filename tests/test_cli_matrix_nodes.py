@@ -96,3 +96,14 @@ def test_explain_on_a_pending_pod_says_it_is_pending(tmp_path, capsys) -> None:
     rc, _, err = run(capsys, "explain", "zz", "a", "--port", "8080", d)
     assert rc == 2
     assert err.startswith("svclab explain: pod default/zz is Pending (no IP to connect with): 0/1 nodes are available")
+
+
+def test_explain_selectors_with_prefixed_keys_and_malformed_ones(tmp_path, capsys) -> None:
+    web = deployment("web", {"app.kubernetes.io/name": "web"}, replicas=2)
+    d = write(tmp_path, web, deployment("client", {"app": "client"}))
+    rc, out, _ = run(capsys, "explain", "app=client", "app.kubernetes.io/name=web", "--port", "8080", d)
+    assert rc == 0
+    assert 'label selector "app.kubernetes.io/name=web" in namespace default has 2 pods' in out
+    rc, _, err = run(capsys, "explain", "app in (a", "web", "--port", "8080", d)
+    assert rc == 2 and err == ("svclab explain: 'app in (a': invalid selector term 'app in (a': "
+                               'expected "key in (a,b)"\n')

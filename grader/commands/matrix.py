@@ -28,7 +28,9 @@ counts say: replicas beyond it are not modelled, and stderr says so too.
 FROM/TO for explain: "ns/name" or a bare name (namespace default) of a pod, or of a
 Deployment/StatefulSet/ReplicaSet (then its first running pod answers for all of them, and
 the output says which); a label selector ("app=web", "ns/app=web,tier!=db"), answered by
-its first matching running pod; "node" (the node's IP, always allowed in) or an IP
+its first matching running pod (a prefix before the first "/" names the namespace when it
+is a plain name, so "app.kubernetes.io/name=web" is a selector in default); "node" (the
+node's IP, always allowed in) or an IP
 address outside the pod network (an external client). Something that names no running
 pod is an error listing the known pods (exit 2). The verdict does not
 change the exit status (0).
@@ -38,6 +40,7 @@ from __future__ import annotations
 import argparse
 import ipaddress
 import json
+import re
 import sys
 from typing import Any, Iterable, Mapping, Sequence
 
@@ -224,8 +227,13 @@ def _resolve(state: Any, ref: str) -> tuple[Any, str | None]:
         pass
     else:
         return state.pod_by_ip(ref) or Address(ref), None
-    ns, _, name = ref.rpartition("/")
-    ns = ns or NAMESPACED_DEFAULT
+    # "ns/rest" when the part before the first "/" is a plain name (namespaces have no
+    # dots); "app.kubernetes.io/name=web" is a selector in namespace default
+    head, slash, rest = ref.partition("/")
+    if slash and re.fullmatch(r"[a-z0-9]([-a-z0-9]*[a-z0-9])?", head):
+        ns, name = head, rest
+    else:
+        ns, name = NAMESPACED_DEFAULT, ref
     if is_selector(name):
         found = state.find_pods(name, ns)
         what = f'label selector "{name}" in namespace {ns}'
@@ -268,7 +276,11 @@ def run_explain(args: argparse.Namespace) -> int:
     state, _ = loaded
     ends = []
     for ref in (args.src, args.dst):
-        ep, said = _resolve(state, ref)
+        try:
+            ep, said = _resolve(state, ref)
+        except ValueError as exc:            # a malformed label selector
+            print(f"svclab explain: {ref!r}: {exc}", file=sys.stderr)
+            return 2
         if ep is None:
             if said:
                 print(f"svclab explain: {said}", file=sys.stderr)
