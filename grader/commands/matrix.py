@@ -30,10 +30,9 @@ Deployment/StatefulSet/ReplicaSet (then its first running pod answers for all of
 the output says which); a label selector ("app=web", "ns/app=web,tier!=db"), answered by
 its first matching running pod (a prefix before the first "/" names the namespace when it
 is a plain name, so "app.kubernetes.io/name=web" is a selector in default); "node" (the
-node's IP, always allowed in) or an IP
-address outside the pod network (an external client). Something that names no running
-pod is an error listing the known pods (exit 2). The verdict does not
-change the exit status (0).
+node's IP, always allowed in) or an IP address outside the pod network (an external
+client). Something that names no running pod is an error listing the known pods (exit 2).
+The verdict does not change the exit status (0).
 """
 from __future__ import annotations
 
