@@ -354,3 +354,26 @@ def topology(ns: "Any") -> Mermaid:
                 arrow = "-->" if e.ready else "-.->"
                 lines.append(f"  {sid} {arrow}|{e.port}| {ids[name]}")
     return Mermaid("\n".join(lines))
+
+
+def queries_table(queries: "Sequence[Any]") -> Table:
+    """The questions a resolver sent for one lookup (grader.checks.resolver_queries), one row
+    each, with the answer's rcode and what the resolver did next: the cost of a search list
+    made visible."""
+    rows, colours = [], []
+    for i, q in enumerate(queries, 1):
+        last = i == len(queries)
+        if q.rcode == "NXDOMAIN":
+            then = "gives up: the name does not exist" if last else "tries the next name"
+            colours.append(BAD)
+        elif q.rcode == "NOERROR":
+            then = "stops: " + (", ".join(r.value for r in q.records) if q.records
+                                else "the name exists but has no such record (NODATA)")
+            colours.append(GOOD if q.records else WARN)
+        else:
+            then = f"stops: {q.rcode}"
+            colours.append(WARN)
+        rows.append((i, q.query, q.rtype, q.rcode, then))
+    return Table(rows, ["#", "query sent", "type", "rcode", "then the resolver"], colours=colours,
+                 title=f"{len(queries)} {'query' if len(queries) == 1 else 'queries'}, "
+                       f"{sum(q.rcode == 'NXDOMAIN' for q in queries)} NXDOMAIN")

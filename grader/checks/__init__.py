@@ -20,7 +20,7 @@ from grader.checks.core import (
     DEFAULT_TIME_LIMIT, Check, NotGradable, Report, Result, Verdict, apply_answer, check, failed,
     partial, passed, run,
 )
-from grader.checks.dns import resolves
+from grader.checks.dns import resolver_queries, resolves
 from grader.checks.http import route_accepted, routes_to, splits
 from grader.checks.policy import compare_matrix, matrix_matches, rule
 from grader.checks.predict import predict_matrix, prediction
@@ -33,6 +33,6 @@ __all__ = [
     "DEFAULT_TIME_LIMIT", "Check", "NotGradable", "Report", "Result", "Verdict", "all_of",
     "apply_answer", "check", "compare_matrix", "diagnose_service", "endpoints_match", "external",
     "failed", "load_balancer_address", "matrix_matches", "partial", "passed", "pods_matching",
-    "predict_matrix", "prediction", "reachable", "resolves", "route_accepted", "routes_to", "rule",
-    "run", "service_port", "service_type", "splits", "spreads_over",
+    "predict_matrix", "prediction", "reachable", "resolver_queries", "resolves", "route_accepted",
+    "routes_to", "rule", "run", "service_port", "service_type", "splits", "spreads_over",
 ]

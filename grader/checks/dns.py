@@ -5,6 +5,7 @@ from typing import Any
 
 from grader.checks.core import Check, Verdict, failed, listing, passed
 from grader.checks.services import pods_matching
+from grader.observations import DnsAnswer
 
 
 def resolves(name: str, frm: str, *, rtype: str = "A", rcode: str = "NOERROR",
@@ -53,3 +54,24 @@ def resolves(name: str, frm: str, *, rtype: str = "A", rcode: str = "NOERROR",
         shown = listing([r.value for r in ans.records]) if ans.records else ans.rcode
         return passed(f"{asked}: {shown}")
     return Check(check_name or f"{name} resolves from {frm}", fn, points)
+
+
+def resolver_queries(ns: Any, name: str, frm: str, rtype: str = "A") -> list[DnsAnswer]:
+    """The questions a pod's stub resolver sends for `name`, in order, each with the answer
+    it got back: what the search list and ndots:5 of a ClusterFirst pod's resolv.conf make of
+    one lookup (`api.example.com` costs three NXDOMAINs before the real question).
+
+    Each candidate is asked as an absolute name (a trailing dot), so the cluster answers
+    exactly that one question, live (dig) and offline alike. The sequence stops at the first
+    answer that is not NXDOMAIN, as `dig +search` (and the course's probes) do; glibc also
+    walks on past NODATA and SERVFAIL, and asks AAAA beside A, so a real application can send
+    more queries than this, never fewer."""
+    from grader.model.dns import candidates
+
+    sent: list[DnsAnswer] = []
+    for fqdn in candidates(name, ns.name):
+        answer = ns.lookup(fqdn + ".", frm=frm, rtype=rtype)
+        sent.append(answer)
+        if answer.rcode != "NXDOMAIN":
+            break
+    return sent
