@@ -110,3 +110,17 @@ def test_kubectl_get_endpoints_column() -> None:
     assert endpoints_column([]) == "<none>"
     # A headless Service without ports lists bare addresses.
     assert endpoints_column([Endpoint("10.244.0.9", 0)]) == "10.244.0.9"
+
+
+def test_a_service_selecting_no_pod_has_one_placeholder_slice(state: ClusterState) -> None:
+    """reconciler.go adds a placeholder slice (no ports, no endpoints) when a selector
+    Service would otherwise have none; a selectorless Service gets none at all."""
+    state.apply([service("api", {"app": "api"}), deployment("web", {"app": "web"})], "lab")
+    (placeholder,) = state.slices(state.service("lab", "api"))
+    assert placeholder.ports == () and placeholder.endpoints == ()
+    assert placeholder.name.startswith("api-") and placeholder.managed
+    assert state.endpoints("lab", "api") == []
+    # once a pod matches, the placeholder gives way to a real slice
+    state.apply([deployment("api", {"app": "api"})], "lab")
+    slices = state.slices(state.service("lab", "api"))
+    assert len(slices) == 1 and slices[0].endpoints and slices[0].ports

@@ -9,6 +9,8 @@
   use ready endpoints. publishNotReadyAddresses=true reports every endpoint as ready.
 - Ports are resolved per pod; pods resolving to different port numbers (a named targetPort)
   land in different slices, and a pod lacking a named port is no endpoint for that port.
+- A selector Service that selects no pod still has one slice, a placeholder with no ports and
+  no endpoints, as the controller writes it.
 - An endpoint's hostname is set only when the pod has spec.hostname and its spec.subdomain
   equals the Service name (what lets `<host>.<svc>.<ns>.svc` resolve).
 """
@@ -116,6 +118,12 @@ def _managed_slices(svc: Service, pods: Sequence[Pod]) -> list[EndpointSlice]:
         groups.setdefault(tuple(ports), []).append(ep)
     out = []
     labels = managed_labels(svc)
+    if not groups:
+        # reconciler.go: "When no endpoint slices would usually exist, we need to add a
+        # placeholder": one slice with no ports and no endpoints, so `kubectl get
+        # endpointslices` shows the Service's slice with <unset> rather than nothing.
+        return [EndpointSlice(svc.namespace, f"{svc.name}-{safe_encode(svc.key, 'placeholder', length=5)}",
+                              svc.name, (), (), labels=labels)]
     for ports, eps in groups.items():
         sig = ",".join(f"{p.name}:{p.port}/{p.protocol}" for p in ports)
         for chunk in range(0, len(eps), MAX_ENDPOINTS_PER_SLICE):
