@@ -73,7 +73,12 @@ class Result:
         return PASS_MARK if self.passed else (PARTIAL_MARK if self.earned > 0 else FAIL_MARK)
 
     def __str__(self) -> str:
-        return f"{self.mark} {self.name} [{_num(self.earned)}/{_num(self.points)}]: {self.feedback}"
+        return f"{self.mark} {self.label} [{_num(self.earned)}/{_num(self.points)}]: {self.feedback}"
+
+    @property
+    def label(self) -> str:
+        """The name, marked when the check was hidden until grading."""
+        return f"{self.name} (hidden check)" if self.hidden else self.name
 
 
 #: A check function: given the namespace under test, say how well it does.
@@ -169,7 +174,8 @@ class Report:
 
     @property
     def score(self) -> float:
-        return round(sum(r.earned for r in self.results), 6)
+        # 4 digits: three checks worth 2/3 each must add up to 2, not 2.000001
+        return round(sum(r.earned for r in self.results), 4)
 
     @property
     def points(self) -> float:
@@ -211,7 +217,7 @@ class Report:
             colour = "#c8f7c5" if r.passed else ("#f7ecc5" if r.earned > 0 else "#f7c5c5")
             rows.append(
                 f"<tr style='background:{colour}'><td style='text-align:center'>{r.mark}</td>"
-                f"<td>{html.escape(r.name)}</td><td style='text-align:right'>{_num(r.earned)}/{_num(r.points)}</td>"
+                f"<td>{html.escape(r.label)}</td><td style='text-align:right'>{_num(r.earned)}/{_num(r.points)}</td>"
                 f"<td style='text-align:left'>{html.escape(r.feedback)}</td></tr>")
         return ("<div class='svclab-report'><p><b>" + html.escape(self.summary()) + "</b></p>"
                 "<table style='border-collapse:collapse'><tr><th></th><th>check</th><th>points</th>"
@@ -254,7 +260,7 @@ def apply_answer(ns: Any, answer: Any) -> str | None:
     (every problem at once, as `svclab check` words them)."""
     from grader.manifests import ManifestError
 
-    if answer is None or (isinstance(answer, str) and not answer.strip()):
+    if answer is None or (isinstance(answer, str) and _only_comments(answer)):
         return "the answer is empty: write your manifests where the cell says YOUR ANSWER HERE"
     sink = io.StringIO()
     try:
@@ -267,6 +273,11 @@ def apply_answer(ns: Any, answer: Any) -> str | None:
     except Exception as exc:  # noqa: BLE001  -- never a traceback in a learner's cell
         return f"{type(exc).__name__}: {_first_line(exc)}"
     return None
+
+
+def _only_comments(text: str) -> bool:
+    """Blank lines and comments only, like the "# YOUR ANSWER HERE" stub of a released lab."""
+    return not any(line.strip() and not line.lstrip().startswith("#") for line in text.splitlines())
 
 
 def check(name: str, points: float = 1.0, *, hidden: bool = False,

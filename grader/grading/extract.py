@@ -1,0 +1,61 @@
+"""Answers out of a submitted notebook, by nbgrader cell metadata, as plain text.
+
+Nothing here executes anything: a submission is JSON, and an answer is the body of the
+cell whose nbgrader grade_id is `answer_<part>` (below its `%%answer` line). Whatever
+Python a learner added to the notebook is never run by the grader, so it cannot patch
+grader.checks, redefine assert, print "passed" or read the reference to any effect.
+"""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any, Mapping
+
+from grader.labs.magic import split_magic
+from grader.labs.spec import Lab
+
+DELETED = "the answer cell was deleted (restore it from the released notebook and resubmit)"
+
+
+def _source(cell: Mapping[str, Any]) -> str:
+    src = cell.get("source", "")
+    return "".join(src) if isinstance(src, list) else str(src)
+
+
+def _grade_id(cell: Mapping[str, Any]) -> str | None:
+    meta = cell.get("metadata") or {}
+    nb = meta.get("nbgrader") if isinstance(meta, Mapping) else None
+    return nb.get("grade_id") if isinstance(nb, Mapping) else None
+
+
+def answers_from_cells(cells: list[Mapping[str, Any]], lab: Lab) -> tuple[dict[str, str], dict[str, str]]:
+    """(part -> answer text, part -> why it cannot be graded).
+
+    By grade_id first; the last cell with an id wins, as nbgrader's DeduplicateIds keeps the
+    last one. A code cell that starts with `%%answer <part>` but lost its metadata (copied into
+    a new cell) is the fallback, so a learner's honest answer is not lost to a notebook edit."""
+    answers: dict[str, str] = {}
+    missing: dict[str, str] = {}
+    for part in lab.parts:
+        by_id = [c for c in cells if c.get("cell_type") == "code" and _grade_id(c) == part.answer_cell]
+        fallback = [c for c in cells if c.get("cell_type") == "code" and _grade_id(c) is None
+                    and split_magic(_source(c))[0] == part.id]
+        chosen = (by_id or fallback or [None])[-1]
+        if chosen is None:
+            missing[part.id] = DELETED
+            continue
+        answers[part.id] = split_magic(_source(chosen))[1]
+    return answers, missing
+
+
+def answers_from_notebook(path: str | Path, lab: Lab) -> tuple[dict[str, str], dict[str, str]]:
+    """The same, from an .ipynb file; an unreadable file makes every part not gradable."""
+    try:
+        nb = json.loads(Path(path).read_text(encoding="utf-8"))
+        cells = nb["cells"]
+        if not isinstance(cells, list):
+            raise TypeError("cells is not a list")
+    except (OSError, ValueError, KeyError, TypeError) as exc:
+        why = f"the notebook could not be read as .ipynb ({type(exc).__name__}: {exc})"
+        return {}, {p.id: why for p in lab.parts}
+    return answers_from_cells(cells, lab)

@@ -1,0 +1,67 @@
+"""The NetworkPolicy enforcement canary for live grading.
+
+A cluster whose network plugin ignores NetworkPolicy (kindnet before kind 0.24, some WSL2
+kernels, many CNI defaults) allows everything, so a learner's policy would be graded
+against a cluster that cannot show what it does. Before a policy part is graded live, a
+throwaway deny-all policy must actually block a probe; if it does not, the part says
+"this cluster does not enforce NetworkPolicy" instead of scoring. The offline model always
+enforces (it is the engine), so the canary only runs live.
+"""
+from __future__ import annotations
+
+import time
+from typing import Any
+
+NOT_ENFORCED = ("this cluster does not enforce NetworkPolicy (a deny-all canary policy did not block "
+                "traffic), so policy parts cannot be graded here; use a CNI that enforces it "
+                "(kind >= 0.24, or Calico)")
+
+CANARY_NAMESPACE = "svclab-canary"
+AGNHOST = "registry.k8s.io/e2e-test-images/agnhost:2.53"
+
+CANARY = f"""
+apiVersion: v1
+kind: Pod
+metadata: {{name: canary-server, labels: {{svclab-canary: server}}}}
+spec:
+  containers: [{{name: c, image: {AGNHOST}, args: [netexec, --http-port=8080], ports: [{{containerPort: 8080}}]}}]
+---
+apiVersion: v1
+kind: Pod
+metadata: {{name: canary-client, labels: {{svclab-canary: client}}}}
+spec:
+  containers: [{{name: c, image: {AGNHOST}, args: [pause]}}]
+"""
+
+DENY = """
+apiVersion: networking.k8s.io/v1
+kind: NetworkPolicy
+metadata: {name: canary-deny}
+spec:
+  podSelector: {matchLabels: {svclab-canary: server}}
+  policyTypes: [Ingress]
+"""
+
+
+def enforcement_problem(cluster: Any, *, timeout: float = 120) -> str | None:
+    """None when NetworkPolicy is enforced (always offline), else the sentence to report."""
+    if getattr(cluster, "mode", "offline") == "offline":
+        return None
+    ns = cluster.namespace(CANARY_NAMESPACE)
+    try:
+        ns.apply(CANARY, source="enforcement canary")
+        ns.wait_ready(timeout=timeout)
+        ip = next(p.ip for p in ns.pods() if p.name == "canary-server")
+        ns.apply(DENY, source="enforcement canary")
+        for _ in range(5):    # a CNI takes a moment to program a new policy
+            if not ns.probe(f"{ip}:8080", frm="canary-client").ok:
+                return None
+            time.sleep(1)
+        return NOT_ENFORCED
+    except Exception as exc:  # noqa: BLE001  -- a failed canary is a sentence, not a crash
+        return f"the NetworkPolicy enforcement canary could not run: {type(exc).__name__}: {exc}"
+    finally:
+        try:
+            ns.delete()
+        except Exception:  # noqa: BLE001
+            pass

@@ -1,0 +1,380 @@
+"""Lab 1, ClusterIP Services: expose a Deployment, fix a selector, name a targetPort,
+serve two ports, and observe load balancing through /hostname."""
+from __future__ import annotations
+
+from typing import Any
+
+from grader import checks
+from grader.checks.core import Check, Verdict, failed, listing, partial, passed
+from grader.labs.facts import fact
+from grader.labs.spec import FACTS, Lab, Part
+
+AGNHOST = "registry.k8s.io/e2e-test-images/agnhost:2.53"
+
+WORKLOADS = f"""
+apiVersion: apps/v1
+kind: Deployment
+metadata: {{name: backend}}
+spec:
+  replicas: 3
+  selector: {{matchLabels: {{app: backend}}}}
+  template:
+    metadata: {{labels: {{app: backend, tier: api}}}}
+    spec:
+      containers:
+      - name: api
+        image: {AGNHOST}
+        args: [netexec, --http-port=8080, --udp-port=8081]
+        ports:
+        - {{name: http, containerPort: 8080}}
+        - {{name: udp-echo, containerPort: 8081, protocol: UDP}}
+---
+apiVersion: apps/v1
+kind: Deployment
+metadata: {{name: catalog}}
+spec:
+  replicas: 2
+  selector: {{matchLabels: {{app: catalog}}}}
+  template:
+    metadata: {{labels: {{app: catalog, tier: api}}}}
+    spec:
+      containers:
+      - name: catalog
+        image: {AGNHOST}
+        args: [netexec, --http-port=8080]
+        ports: [{{name: http, containerPort: 8080}}]
+---
+apiVersion: apps/v1
+kind: Deployment
+metadata: {{name: shop-v1}}
+spec:
+  replicas: 2
+  selector: {{matchLabels: {{app: shop, version: v1}}}}
+  template:
+    metadata: {{labels: {{app: shop, version: v1}}}}
+    spec:
+      containers:
+      - name: shop
+        image: {AGNHOST}
+        args: [netexec, --http-port=8080]
+        ports: [{{name: web, containerPort: 8080}}]
+---
+apiVersion: v1
+kind: Pod
+metadata: {{name: client, labels: {{app: client}}}}
+spec:
+  containers: [{{name: shell, image: {AGNHOST}, args: [pause]}}]
+"""
+
+BROKEN_CATALOG = """
+apiVersion: v1
+kind: Service
+metadata: {name: catalog}
+spec:
+  selector: {app: catalogue}
+  ports: [{port: 80, targetPort: 8080}]
+"""
+
+#: The second version of the shop: its port named `web` is 9090, not 8080.
+SHOP_V2 = f"""
+apiVersion: apps/v1
+kind: Deployment
+metadata: {{name: shop-v2}}
+spec:
+  replicas: 1
+  selector: {{matchLabels: {{app: shop, version: v2}}}}
+  template:
+    metadata: {{labels: {{app: shop, version: v2}}}}
+    spec:
+      containers:
+      - name: shop
+        image: {AGNHOST}
+        args: [netexec, --http-port=9090]
+        ports: [{{name: web, containerPort: 9090}}]
+"""
+
+#: The backend after a rollout: a new pod template, so new pods with a new pod-template-hash.
+BACKEND_ROLLED_OUT = WORKLOADS.split("---")[0].replace(
+    "metadata: {labels: {app: backend, tier: api}}",
+    "metadata: {labels: {app: backend, tier: api}, annotations: {rollout: second}}")
+
+
+def survives_rollout() -> Check:
+    """Hidden: a Service that picked pods by a label only today's pods carry (their
+    pod-template-hash) works until the next rollout; a selector on the app's own labels
+    keeps working."""
+    def fn(ns: Any) -> Verdict:
+        ns.apply(BACKEND_ROLLED_OUT, source="a rollout of the backend")
+        return checks.endpoints_match("backend", "app=backend", port=8080).fn(ns)
+    return Check("Service backend still selects the backend after a rollout", fn)
+
+
+def follows_named_port() -> Check:
+    """Hidden: with shop-v2 (port `web` = 9090) beside shop-v1 (port `web` = 8080), a
+    targetPort by name reaches each pod on its own port; a number reaches only one version."""
+    def fn(ns: Any) -> Verdict:
+        ns.apply(SHOP_V2, source="shop version 2")
+        want = {p.name: (9090 if p.labels.get("version") == "v2" else 8080)
+                for p in checks.pods_matching(ns, "app=shop") if p.ready}
+        got = {e.pod.split("/", 1)[-1]: e.port for e in ns.endpoints("shop") if e.ready and e.pod}
+        wrong = sorted(f"{pod} on {got.get(pod, 'no port')} (it listens on {port})"
+                       for pod, port in want.items() if got.get(pod) != port)
+        if wrong:
+            return partial((len(want) - len(wrong)) / max(len(want), 1),
+                           "with shop-v2 added (its port `web` is 9090), Service shop sends traffic to "
+                           + listing(wrong) + "; a targetPort by name follows each pod's own port")
+        return passed("Service shop reaches shop-v1 on 8080 and shop-v2 on 9090: the named port follows the pods")
+    return Check("targetPort follows the port name across versions", fn)
+
+
+def distinct_answers(answer: str) -> list[Check]:
+    def count(ns: Any) -> Verdict:
+        claimed = fact(answer, "distinct_answers")
+        seen = set()
+        for _ in range(60):
+            out = ns.probe("backend:80/hostname", frm="client")
+            if out.ok and out.body:
+                seen.add(out.body.strip())
+        if not isinstance(claimed, int) or isinstance(claimed, bool):
+            return failed(f"distinct_answers should be a whole number, not {claimed!r}")
+        if claimed != len(seen):
+            return failed(f"you recorded {claimed} distinct answers; 60 requests to backend:80/hostname "
+                          f"got {len(seen)}: one per backend pod, because the Service spreads requests over "
+                          "all of its ready endpoints")
+        return passed(f"{len(seen)} distinct answers, one per backend pod")
+
+    def meaning(ns: Any) -> Verdict:
+        said = str(fact(answer, "each_answer_is") or "").strip().lower()
+        if not said:
+            return failed("each_answer_is is missing: say what each /hostname answer names")
+        if "pod" in said:
+            return passed("each answer is the name of the pod that served the request")
+        return failed(f"each_answer_is is {said!r}, but /hostname answers with the name of the pod that "
+                      "served the request (a pod's hostname is its name), not the Service, node or IP")
+    return [Check("you counted the pods that answer", count), Check("you said what /hostname names", meaning)]
+
+
+PART1 = Part(
+    id="part1", title="Expose the backend", points=3,
+    visible=[
+        checks.service_type("backend", "ClusterIP"),
+        checks.endpoints_match("backend", "app=backend", port=8080),
+        checks.reachable("backend:80/hostname", frm="client", answered_by="app=backend"),
+        checks.spreads_over("backend:80/hostname", "client", "app=backend"),
+    ],
+    hidden=[survives_rollout()],
+    task="""
+The lab runs a Deployment called `backend`: three replicas of agnhost's `netexec`, serving
+HTTP on container port 8080 (named `http`). Its pods carry `app: backend` and `tier: api`.
+A pod called `client` stands in for the callers.
+
+Write a **ClusterIP Service named `backend`** that clients reach on **port 80** and that
+forwards to the backend pods' port 8080. The checks look at what it does: its endpoints,
+a request from `client` to `backend:80/hostname`, and whether every replica answers.
+""",
+    reference="""\
+apiVersion: v1
+kind: Service
+metadata:
+  name: backend
+spec:
+  selector:
+    app: backend
+  ports:
+  - name: http
+    port: 80
+    targetPort: 8080
+""",
+    explanation=(
+        "A ClusterIP Service (the default type) gets a stable virtual IP and DNS name; its selector "
+        "`app: backend` matches the labels of the Deployment's pod template, so every backend replica "
+        "becomes an endpoint. Clients connect to port 80; targetPort 8080 is where netexec listens."),
+    wrong_answers=(
+        "`targetPort` left out: it defaults to `port` (80), where nothing listens, so requests are refused.",
+        "`selector: {tier: api}`: also matches the catalog pods, so some requests reach the wrong app.",
+        "A selector on `pod-template-hash`: it works until the next rollout replaces the pods.",
+    ),
+)
+
+PART2 = Part(
+    id="part2", title="Fix the catalog Service", points=2,
+    setup=BROKEN_CATALOG,
+    visible=[
+        checks.endpoints_match("catalog", "app=catalog", port=8080),
+        checks.reachable("catalog:80/hostname", frm="client", answered_by="app=catalog"),
+    ],
+    task="""
+A colleague applied a Service for the `catalog` Deployment (two replicas, labels
+`app: catalog`, `tier: api`, netexec on 8080), but requests to it fail. Inspect it with
+`lab.show("part2")` and `lab.explore("part2", with_answer=False)` (try
+`ns.endpoints("catalog")` and `ns.probe("catalog:80/hostname", frm="client")`), find the
+mistake, and write the **corrected Service `catalog`** (same name, port 80). Applying it
+replaces the broken one.
+""",
+    reference="""\
+apiVersion: v1
+kind: Service
+metadata:
+  name: catalog
+spec:
+  selector:
+    app: catalog
+  ports:
+  - port: 80
+    targetPort: 8080
+""",
+    explanation=(
+        "The broken Service selected `app: catalogue`, a label no pod carries, so it had no endpoints "
+        "(`kubectl get endpoints catalog` is empty). Selectors match labels exactly; re-applying the "
+        "Service with `app: catalog` fixes it without touching the Deployment."),
+    wrong_answers=(
+        "Re-applying the Deployment with `app: catalogue`: a Deployment's selector is immutable, so the "
+        "API server refuses it.",
+        "`selector: {tier: api}`: matches the backend pods too.",
+    ),
+)
+
+PART3 = Part(
+    id="part3", title="A named targetPort", points=2,
+    visible=[
+        checks.endpoints_match("shop", "app=shop", port=8080),
+        checks.reachable("shop:80/hostname", frm="client", answered_by="app=shop"),
+    ],
+    hidden=[follows_named_port()],
+    task="""
+The `shop-v1` Deployment (labels `app: shop`, `version: v1`) names its container port
+`web`. A second version will soon run beside it, and its `web` port may be a different
+number. Write a **Service `shop`** on **port 80** that reaches every `app: shop` pod on
+the port **named `web`**, whatever its number.
+""",
+    reference="""\
+apiVersion: v1
+kind: Service
+metadata:
+  name: shop
+spec:
+  selector:
+    app: shop
+  ports:
+  - name: http
+    port: 80
+    targetPort: web
+""",
+    explanation=(
+        "`targetPort: web` names the container port instead of its number, and is resolved per pod: "
+        "shop-v1 pods listen on 8080, a later shop-v2 on 9090, and the same Service reaches both "
+        "while they run side by side."),
+    wrong_answers=(
+        "`targetPort: 8080`: passes today, but when shop-v2 (port `web` = 9090) arrives, its pods get "
+        "requests on a port where nothing listens.",
+        "`selector: {app: shop, version: v1}`: never sends traffic to the next version.",
+    ),
+)
+
+PART4 = Part(
+    id="part4", title="One Service, two ports", points=2,
+    visible=[
+        checks.service_port("echo", 80),
+        checks.service_port("echo", 8081, protocol="UDP"),
+        checks.reachable("echo:80/hostname", frm="client", answered_by="app=backend"),
+        checks.reachable("echo:8081", frm="client", protocol="UDP", answered_by="app=backend"),
+    ],
+    task="""
+The backend pods also answer a UDP echo on container port 8081 (named `udp-echo`). Write
+a **Service `echo`** for the backend pods with **two ports**: HTTP on port 80 (to the
+`http` container port) and the UDP echo on port 8081.
+""",
+    reference="""\
+apiVersion: v1
+kind: Service
+metadata:
+  name: echo
+spec:
+  selector:
+    app: backend
+  ports:
+  - name: http
+    port: 80
+    targetPort: http
+  - name: udp-echo
+    port: 8081
+    protocol: UDP
+    targetPort: udp-echo
+""",
+    explanation=(
+        "A Service with more than one port must name every port (the API server refuses it otherwise). "
+        "Each port has its own protocol: the UDP echo needs `protocol: UDP`, since the default is TCP."),
+    wrong_answers=(
+        "Ports without names: refused, `spec.ports[0].name: Required value`.",
+        "The second port without `protocol: UDP`: a TCP port 8081 where only UDP is served.",
+    ),
+)
+
+PART5 = Part(
+    id="part5", title="What does /hostname return?", points=2, kind=FACTS,
+    builds_on=("part1",),
+    visible=distinct_answers,
+    task="""
+With your `backend` Service from part 1 in place, send a dozen requests and look at the
+answers:
+
+```python
+ns = lab.explore("part5")
+for _ in range(12):
+    print(ns.probe("backend:80/hostname", frm="client").body)
+```
+
+Record what you saw as two facts (YAML, not a manifest):
+
+```yaml
+distinct_answers: <how many different answers you got>
+each_answer_is: <what each answer names: the Service, a node, a pod, an IP?>
+```
+""",
+    reference="""\
+distinct_answers: 3
+each_answer_is: the name of the pod that served the request
+""",
+    explanation=(
+        "Each request through the ClusterIP is sent to one ready endpoint, chosen at random per "
+        "connection (kube-proxy's iptables mode), so repeated requests are answered by all three "
+        "replicas, and netexec's /hostname reports the pod's hostname, which is the pod's name."),
+    wrong_answers=(
+        "`distinct_answers: 1`: expecting the Service itself to answer; it is only a virtual IP.",
+        "`each_answer_is: the service name`: the Service never answers; a pod does.",
+    ),
+)
+
+LAB = Lab(
+    name="lab1-clusterip",
+    title="Lab 1: ClusterIP Services",
+    namespace="lab1",
+    workloads=WORKLOADS,
+    parts=(PART1, PART2, PART3, PART4, PART5),
+    goals="""
+- expose a Deployment inside the cluster with a ClusterIP Service;
+- find and fix a Service that selects no pods;
+- point a Service at a container port by name, so it survives a port change;
+- serve two ports (TCP and UDP) from one Service;
+- see how a Service spreads requests over its endpoints.
+""",
+    concept="""
+A Service gives a changing set of pods one stable address. Its **selector** picks pods by
+label; the EndpointSlice controller lists the Ready ones as **endpoints**; kube-proxy
+rewrites a connection to the Service's ClusterIP and `port` into one endpoint's IP and
+`targetPort`. `targetPort` may be a number or the *name* of a container port, resolved
+pod by pod.
+
+```mermaid
+flowchart LR
+    client["pod client"] -->|"backend:80"| svc["Service backend<br/>ClusterIP, port 80"]
+    svc -->|"targetPort 8080"| p1["backend pod 1"]
+    svc --> p2["backend pod 2"]
+    svc --> p3["backend pod 3"]
+```
+""",
+    whats_next="""
+Lab 2 takes the same backend out of the cluster: a NodePort you can reach from your own
+machine, and a LoadBalancer with an address of its own.
+""",
+)

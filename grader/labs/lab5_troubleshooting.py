@@ -1,0 +1,298 @@
+"""Lab 5, troubleshooting: a three-tier app with four planted faults (a label mismatch, a
+wrong targetPort, a policy that blocks DNS, a wrong namespace in a DNS name). The learner
+applies fixed objects on top of the broken app; grading is by connectivity alone, so any
+fix that makes the app work scores, and a "fix" that opens everything does not."""
+from __future__ import annotations
+
+from typing import Any
+
+from grader import checks
+from grader.checks.core import Check, Verdict, failed, passed
+from grader.safe_yaml import parse_documents
+from grader.labs.spec import Lab, Part
+
+AGNHOST = "registry.k8s.io/e2e-test-images/agnhost:2.53"
+
+
+def _deployment(name: str, port: int) -> str:
+    return f"""apiVersion: apps/v1
+kind: Deployment
+metadata: {{name: {name}}}
+spec:
+  replicas: 2
+  selector: {{matchLabels: {{app: {name}}}}}
+  template:
+    metadata: {{labels: {{app: {name}}}}}
+    spec:
+      containers:
+      - name: {name}
+        image: {AGNHOST}
+        args: [netexec, --http-port={port}]
+        ports: [{{name: main, containerPort: {port}}}]
+"""
+
+
+# The broken app. Each fault is one realistic slip; the lab never says which is where.
+BROKEN_APP = "---\n".join([
+    _deployment("frontend", 8080),
+    _deployment("api", 8080),
+    _deployment("db", 5432),
+    """apiVersion: v1
+kind: Pod
+metadata: {name: user, labels: {app: user}}
+spec:
+  containers: [{name: shell, image: %s, args: [pause]}]
+""" % AGNHOST,
+    # fault: wrong targetPort (the frontend listens on 8080)
+    """apiVersion: v1
+kind: Service
+metadata: {name: frontend}
+spec:
+  selector: {app: frontend}
+  ports: [{port: 80, targetPort: 80}]
+""",
+    # fault: label mismatch (the pods carry app: api)
+    """apiVersion: v1
+kind: Service
+metadata: {name: api}
+spec:
+  selector: {app: api-server}
+  ports: [{port: 80, targetPort: 8080}]
+""",
+    """apiVersion: v1
+kind: Service
+metadata: {name: db}
+spec:
+  selector: {app: db}
+  ports: [{port: 5432, targetPort: 5432}]
+""",
+    # fault: wrong namespace in a DNS name (the db Service is in this namespace, lab5)
+    """apiVersion: v1
+kind: ConfigMap
+metadata: {name: api-config}
+data:
+  DB_HOST: db.database.svc.cluster.local
+  DB_PORT: "5432"
+""",
+    # fault: api's egress is isolated and only the database is allowed, so DNS is blocked
+    """apiVersion: networking.k8s.io/v1
+kind: NetworkPolicy
+metadata: {name: api-egress}
+spec:
+  podSelector: {matchLabels: {app: api}}
+  policyTypes: [Egress]
+  egress:
+  - to: [{podSelector: {matchLabels: {app: db}}}]
+    ports: [{port: 5432}]
+""",
+    """apiVersion: networking.k8s.io/v1
+kind: NetworkPolicy
+metadata: {name: db-ingress}
+spec:
+  podSelector: {matchLabels: {app: db}}
+  policyTypes: [Ingress]
+  ingress:
+  - from: [{podSelector: {matchLabels: {app: api}}}]
+    ports: [{port: 5432}]
+""",
+])
+
+
+def db_host(answer: str) -> str:
+    """DB_HOST as the api would read it: from the learner's api-config if they applied one,
+    else the broken app's."""
+    for text in (answer, BROKEN_APP):
+        docs, _ = parse_documents(text or "")
+        for _, obj in docs:
+            if isinstance(obj, dict) and obj.get("kind") == "ConfigMap" and \
+                    (obj.get("metadata") or {}).get("name") == "api-config":
+                value = (obj.get("data") or {}).get("DB_HOST")
+                if value:
+                    return str(value).strip()
+    return ""
+
+
+def connectivity(answer: str) -> list[Check]:
+    host = db_host(answer)
+
+    def api_resolves_db(ns: Any) -> Verdict:
+        if not host:
+            return failed("api-config has no DB_HOST, so the api does not know where the database is")
+        ans = ns.lookup(host, frm="app=api")
+        svc = ns.service("db")
+        if ans.rcode == "TIMEOUT":
+            return failed(f"the api's DNS query for {host} gets no answer: a NetworkPolicy isolates the api's "
+                          "egress and allows no DNS (UDP and TCP 53 to kube-dns in kube-system)")
+        if ans.rcode == "NXDOMAIN":
+            return failed(f"the api looks up DB_HOST={host} and gets NXDOMAIN: no Service of that name exists "
+                          f"there; the db Service is in namespace {ns.name}")
+        if svc is None or ans.addresses != [svc.cluster_ip]:
+            return failed(f"DB_HOST={host} resolves to {ans.addresses}, not the db Service's ClusterIP")
+        return passed(f"the api resolves DB_HOST={host} to the db Service")
+
+    def api_reaches_db(ns: Any) -> Verdict:
+        if not host:
+            return failed("api-config has no DB_HOST")
+        return checks.reachable(f"{host}:5432", frm="app=api", answered_by="app=db").fn(ns)
+
+    return [
+        checks.reachable("frontend:80/hostname", frm="user", answered_by="app=frontend",
+                         name="the user reaches the frontend"),
+        checks.reachable("api:80/hostname", frm="app=frontend", answered_by="app=api",
+                         name="the frontend reaches the api"),
+        Check("the api resolves its DB_HOST", api_resolves_db),
+        Check("the api reaches the database through DB_HOST", api_reaches_db),
+    ]
+
+
+def db_still_protected() -> Check:
+    def fn(ns: Any) -> Verdict:
+        # Counts only once the app works: doing nothing must not earn "still protected".
+        if not ns.probe("db:5432", frm="app=api").ok:
+            return failed("not earned yet: this counts once the api reaches the database")
+        out = ns.probe("db:5432", frm="app=frontend")
+        if out.ok:
+            return failed("the frontend reaches the database: the fix opened db-ingress to everyone; only the "
+                          "api may reach the database")
+        return passed("only the api reaches the database")
+    return Check("the database is still closed to the frontend", fn)
+
+
+def api_egress_still_limited() -> Check:
+    def fn(ns: Any) -> Verdict:
+        fe = next((p for p in checks.pods_matching(ns, "app=frontend")), None)
+        if fe is None:
+            return failed("no frontend pod to test with")
+        if ns.lookup("db", frm="app=api").rcode != "NOERROR":
+            return failed("not earned yet: this counts once the api's DNS queries are answered")
+        out = ns.probe(f"{fe.ip}:8080", frm="app=api")
+        if out.ok:
+            return failed("the api can now open connections to any pod (here the frontend): the DNS fix "
+                          "should add port 53, not allow all egress")
+        return passed("the api's egress is still limited to the database and DNS")
+    return Check("the api's egress is still limited", fn)
+
+
+FIXES = """\
+apiVersion: v1
+kind: Service
+metadata:
+  name: frontend
+spec:
+  selector:
+    app: frontend
+  ports:
+  - port: 80
+    targetPort: 8080
+---
+apiVersion: v1
+kind: Service
+metadata:
+  name: api
+spec:
+  selector:
+    app: api
+  ports:
+  - port: 80
+    targetPort: 8080
+---
+apiVersion: v1
+kind: ConfigMap
+metadata:
+  name: api-config
+data:
+  DB_HOST: db
+  DB_PORT: "5432"
+---
+apiVersion: networking.k8s.io/v1
+kind: NetworkPolicy
+metadata:
+  name: api-egress
+spec:
+  podSelector:
+    matchLabels:
+      app: api
+  policyTypes:
+  - Egress
+  egress:
+  - to:
+    - podSelector:
+        matchLabels:
+          app: db
+    ports:
+    - port: 5432
+  - to:
+    - namespaceSelector:
+        matchLabels:
+          kubernetes.io/metadata.name: kube-system
+      podSelector:
+        matchLabels:
+          k8s-app: kube-dns
+    ports:
+    - protocol: UDP
+      port: 53
+    - protocol: TCP
+      port: 53
+"""
+
+PART1 = Part(
+    id="fixes", title="Find and fix the four faults", points=12, needs_policy_enforcement=True,
+    task="""
+`lab.show()` prints the whole app: a `frontend`, an `api` and a `db` Deployment, their
+Services, the api's ConfigMap `api-config` (the api connects to `DB_HOST`), two
+NetworkPolicies, and a `user` pod standing in for a visitor. It should work like this:
+the user reaches `frontend:80`, the frontend reaches `api:80`, and the api reaches the
+database at `DB_HOST`, port 5432. **Four** things are broken.
+
+Explore with `ns = lab.explore("fixes", with_answer=False)`: `ns.probe(...)`,
+`ns.endpoints(...)`, `ns.lookup(..., frm="app=api")`, `ns.matrix(...)`. Then write **only
+the objects you change**, fixed, in the answer cell: they are applied on top of the broken
+app, as `kubectl apply` would. Keep the database closed to everyone but the api.
+""",
+    visible=connectivity,
+    hidden=[db_still_protected(), api_egress_still_limited()],
+    reference=FIXES,
+    explanation=(
+        "1. Service frontend sent traffic to port 80 of its pods, where nothing listens: targetPort 8080. "
+        "2. Service api selected `app: api-server`, which no pod carries, so it had no endpoints: select `app: api`. "
+        "3. DB_HOST named namespace `database`, but the db Service is in this namespace: `db` (or "
+        "`db.lab5.svc.cluster.local`). "
+        "4. api-egress isolated the api's egress and allowed only the database, so its DNS queries were "
+        "dropped: add UDP and TCP 53 to kube-dns."),
+    wrong_answers=(
+        "Fixing the Service api by relabelling the Deployment: its selector is immutable, so the API server refuses it.",
+        "Deleting the policies' rules (`egress: [{}]`): DNS works, but the api may now connect anywhere.",
+        "DB_HOST `db.lab5` is fine; `db.default` is not: the namespace must be the db Service's.",
+    ),
+)
+
+LAB = Lab(
+    name="lab5-troubleshooting",
+    title="Lab 5: Troubleshooting a broken application",
+    namespace="lab5",
+    workloads=BROKEN_APP,
+    parts=(PART1,),
+    goals="""
+- follow a request through Service, endpoints, DNS and NetworkPolicy to find where it stops;
+- fix each fault with the smallest change;
+- keep the security the application had.
+""",
+    concept="""
+Troubleshooting a Service follows the request: does the name resolve (DNS, and which
+namespace)? Does the Service have endpoints (selector vs labels, readiness)? Do the
+endpoints listen on the targetPort? Does a NetworkPolicy drop it (egress of the source,
+ingress of the destination, DNS is egress too)?
+
+```mermaid
+flowchart LR
+    user["user"] -->|"frontend:80"| fe["frontend"]
+    fe -->|"api:80"| api["api"]
+    api -->|"DNS: DB_HOST?"| dns["kube-dns"]
+    api -->|"DB_HOST:5432"| db["db"]
+```
+""",
+    whats_next="""
+That is the course's Services and networking toolkit. Go back to any lab and solve it live,
+on the kind cluster (`make cluster`): the same checks run against real pods.
+""",
+)

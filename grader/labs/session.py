@@ -1,0 +1,80 @@
+"""What a lab notebook's cells call: self-check a part, explore a prepared namespace,
+show the lab's fixed manifests.
+
+Self-check runs the spec's *visible* checks exactly as the autograder runs them (offline:
+on a fresh offline cluster per part, as the clean grading process does, so even the seeded
+endpoint choice repeats) and says how many hidden checks are still to come."""
+from __future__ import annotations
+
+from typing import Any, Callable
+
+from grader.checks.core import Report
+from grader.labs.spec import MANIFESTS, Lab, grade_part, prepare
+
+
+class LabSession:
+    def __init__(self, lab: Lab, cluster: Any = None) -> None:
+        if cluster is None:
+            from grader.cluster.connect import connect
+            cluster = connect()
+        self.lab = lab
+        self.cluster = cluster
+
+    def _fresh(self) -> Any:
+        """A cluster for one part: a new offline one, or the live cluster (fresh namespaces)."""
+        if getattr(self.cluster, "mode", "offline") == "offline":
+            from grader.cluster.offline import OfflineCluster
+            return OfflineCluster()
+        return self.cluster
+
+    def answer(self, part_id: str) -> str | None:
+        from grader.labs.magic import ANSWERS
+        self.lab.part(part_id)      # a typo in a part name is a clear KeyError
+        return ANSWERS.get(part_id)
+
+    def self_check(self, part_id: str, *, show: Callable[[Any], None] | None = None) -> Report:
+        """Run the visible checks of `part_id` on your last-run answer cell and show the
+        report; leave `.score` as the cell's last expression."""
+        part = self.lab.part(part_id)
+        report = grade_part(self.lab, part, self.answer(part_id), self._fresh(), include_hidden=False)
+        (show or _display)(report)
+        return report
+
+    def check_all(self) -> None:
+        """Self-check every part (visible checks) and print one summary line each."""
+        reports = [self.self_check(p.id, show=lambda r: None) for p in self.lab.parts]
+        for r in reports:
+            print(r.summary())
+        visible = sum(r.score for r in reports)
+        print(f"visible checks: {visible:g} of {self.lab.points:g} points; hidden checks run when graded")
+
+    def explore(self, part_id: str, *, with_answer: bool = True) -> Any:
+        """A namespace prepared as the grader prepares it for `part_id` (and, for manifest
+        answers, with your answer applied), for probing by hand: ns.probe(...), ns.lookup(...)."""
+        part = self.lab.part(part_id)
+        ns = prepare(self.lab, part, self._fresh())
+        text = self.answer(part_id)
+        if with_answer and part.kind == MANIFESTS and text:
+            from grader.checks.core import apply_answer
+            problem = apply_answer(ns, text)
+            if problem:
+                print(f"your answer was not applied: {problem}")
+        return ns
+
+    def show(self, part_id: str | None = None) -> None:
+        """Print the lab's fixed workloads (or a part's fixtures)."""
+        print(self.lab.part(part_id).setup.strip() if part_id else self.lab.workloads.strip())
+
+    def __repr__(self) -> str:
+        parts = ", ".join(f"{p.id} ({p.points:g} points)" for p in self.lab.parts)
+        return f"{self.lab.title}: {parts}"
+
+
+def _display(report: Report) -> None:
+    try:
+        from IPython import get_ipython
+        from IPython.display import display
+    except ImportError:   # plain Python: the caller prints the report if it wants
+        return
+    if get_ipython() is not None:
+        display(report)

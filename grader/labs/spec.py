@@ -1,0 +1,167 @@
+"""What a lab *is*, as data: its fixed workloads, its parts (which answer cell, which checks,
+how many points, which checks are hidden) and its reference answers.
+
+One spec serves three readers, so they can never disagree:
+- the learner's kernel (`lab.self_check("part1")`): visible checks only, and an honest
+  count of the hidden ones still to come;
+- the autograder's clean process (grader.grading.clean): visible and hidden checks, on a
+  fresh cluster, from the submitted YAML alone;
+- the solutions generator and the tests: the reference answers must score full marks.
+
+A part is graded in a namespace of its own: the lab's workloads, the part's own fixtures,
+the *reference* answers of the parts it builds on (so one early mistake is not charged
+twice), then the learner's answer.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Callable, Mapping, Sequence, Union
+
+from grader.checks.core import Check, Report, Result, apply_answer, run
+
+#: A part's checks: a list, or a function of the learner's answer text (for parts whose
+#: checks depend on what the learner wrote, e.g. "the name you chose resolves").
+ChecksSpec = Union[Sequence[Check], Callable[[str], Sequence[Check]]]
+
+MANIFESTS, FACTS = "manifests", "facts"
+
+
+@dataclass(frozen=True)
+class Part:
+    """One graded task: an answer cell (`answer_<id>`) and a test cell (`test_<id>`)."""
+
+    id: str
+    title: str
+    points: float
+    visible: ChecksSpec
+    reference: str
+    hidden: ChecksSpec = ()
+    kind: str = MANIFESTS            # MANIFESTS: applied to the cluster; FACTS: a YAML mapping
+    setup: str = ""                  # YAML applied in the part's namespace before the answer
+    builds_on: tuple[str, ...] = ()  # parts whose reference answers are applied first
+    needs_policy_enforcement: bool = False
+    task: str = ""                   # the task, in Markdown, as the notebook shows it
+    explanation: str = ""            # why the reference is right (solutions/)
+    wrong_answers: tuple[str, ...] = ()   # common wrong answers and what they do (solutions/)
+
+    @property
+    def answer_cell(self) -> str:
+        return f"answer_{self.id}"
+
+    @property
+    def test_cell(self) -> str:
+        return f"test_{self.id}"
+
+
+@dataclass(frozen=True)
+class ManualQuestion:
+    """A free-text answer graded by the instructor (reasoning a check cannot judge)."""
+
+    id: str                 # the answer cell's grade_id
+    points: float
+    prompt: str             # Markdown
+    model_answer: str       # Markdown, for solutions/ and the source notebook
+    after: str              # the part it follows in the notebook
+
+
+@dataclass(frozen=True)
+class Lab:
+    """A lab: `name` is the nbgrader assignment id and notebook name."""
+
+    name: str
+    title: str
+    namespace: str
+    workloads: str
+    parts: tuple[Part, ...]
+    other_namespaces: Mapping[str, str] = field(default_factory=dict)   # name -> YAML
+    manual: tuple[ManualQuestion, ...] = ()
+    goals: str = ""          # Markdown bullets
+    concept: str = ""        # Markdown, with a ```mermaid diagram
+    whats_next: str = ""     # Markdown
+
+    def part(self, part_id: str) -> Part:
+        for p in self.parts:
+            if p.id == part_id:
+                return p
+        raise KeyError(f"{self.name} has no part {part_id!r}; parts: "
+                       + ", ".join(p.id for p in self.parts))
+
+    def by_test_cell(self, grade_id: str) -> Part | None:
+        return next((p for p in self.parts if p.test_cell == grade_id), None)
+
+    @property
+    def points(self) -> float:
+        return sum(p.points for p in self.parts)
+
+    def references(self) -> dict[str, str]:
+        return {p.id: p.reference for p in self.parts}
+
+
+def checks_for(spec: ChecksSpec, answer: str) -> list[Check]:
+    return list(spec(answer) if callable(spec) else spec)
+
+
+def scaled(part: Part, answer: str, *, include_hidden: bool) -> tuple[list[Check], int]:
+    """The part's checks with weights scaled so that all of them (visible and hidden)
+    add up to the part's points; returns (the checks to run, hidden checks not run)."""
+    visible = checks_for(part.visible, answer)
+    hidden = [c.as_hidden() for c in checks_for(part.hidden, answer)]
+    total = sum(c.points for c in visible + hidden) or 1.0
+    factor = part.points / total
+    chosen = visible + (hidden if include_hidden else [])
+    return [c.worth(c.points * factor) for c in chosen], (0 if include_hidden else len(hidden))
+
+
+def prepare(lab: Lab, part: Part, cluster: Any) -> Any:
+    """A fresh namespace holding the lab's workloads, the part's fixtures and the reference
+    answers of the parts it builds on. Raises if the lab's own YAML is broken (a lab
+    author's defect, caught by the tests, never a learner's)."""
+    for name, text in lab.other_namespaces.items():
+        cluster.namespace(name).apply(text, source=f"{lab.name} namespace {name}")
+    ns = cluster.namespace(lab.namespace)
+    ns.apply(lab.workloads, source=f"{lab.name} workloads")
+    if part.setup:
+        ns.apply(part.setup, source=f"{lab.name} {part.id} fixtures")
+    for dep in part.builds_on:
+        ns.apply(lab.part(dep).reference, source=f"{lab.name} {dep} reference")
+    return ns
+
+
+def grade_part(lab: Lab, part: Part, answer: str | None, cluster: Any, *, include_hidden: bool,
+               not_gradable: str | None = None) -> Report:
+    """Grade one part: every check runs and is reported; a missing or broken answer is
+    "not gradable: <why>" for every check of the part, never an exception."""
+    from grader.labs.facts import facts_problem
+    from grader.labs.canary import enforcement_problem
+
+    text = answer or ""
+    checks, pending = scaled(part, text, include_hidden=include_hidden)
+    title = f"{lab.name} {part.id}: {part.title}"
+    reason = not_gradable
+    if reason is None and answer is None:
+        reason = "the answer cell has not been run (run it, then this cell)"
+    if reason is not None:
+        return run(None, checks, title=title, hidden_pending=pending, not_gradable=reason)
+    ns = prepare(lab, part, cluster)
+    if part.needs_policy_enforcement:
+        reason = enforcement_problem(cluster)
+    if reason is None:
+        reason = facts_problem(text) if part.kind == FACTS else apply_answer(ns, text)
+    return run(ns, checks, title=title, hidden_pending=pending, not_gradable=reason)
+
+
+def grade_lab(lab: Lab, answers: Mapping[str, str | None], cluster_factory: Callable[[], Any], *,
+              include_hidden: bool = True, missing: Mapping[str, str] | None = None) -> dict[str, Report]:
+    """Grade every part, each on a cluster of its own (`cluster_factory()`)."""
+    missing = missing or {}
+    return {p.id: grade_part(lab, p, answers.get(p.id), cluster_factory(), include_hidden=include_hidden,
+                             not_gradable=missing.get(p.id))
+            for p in lab.parts}
+
+
+def report_from_dict(data: Mapping[str, Any]) -> Report:
+    """The inverse of Report.to_dict, for results that crossed a process boundary."""
+    return Report(str(data["title"]),
+                  [Result(str(r["name"]), float(r["earned"]), float(r["points"]), str(r["feedback"]),
+                          bool(r.get("hidden", False))) for r in data["results"]],
+                  int(data.get("hidden_pending", 0)))
