@@ -8,7 +8,7 @@ import sys
 from typing import Sequence
 
 from grader import __version__
-from grader.commands import check, cluster, matrix
+from grader.commands import check, cluster, grade, matrix
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -20,7 +20,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"svclab {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     sub.required = True
-    for module in (check, matrix, cluster):
+    for module in (check, matrix, cluster, grade):
         module.register(sub)
     return parser
 

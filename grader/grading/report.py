@@ -1,0 +1,105 @@
+"""Item analysis: the pass rate of every check across the class, so an instructor sees
+which concept the class missed (HTML to read, CSV to sort).
+
+Reads the per-student results CleanGrade writes (course/svclab-results/<lab>/<student>.json):
+the same structured results the feedback was built from, hidden checks included."""
+from __future__ import annotations
+
+import csv
+import html
+import json
+from collections import Counter, defaultdict
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from grader.grading.steps import DEFAULT_COURSE, StepResult
+
+FIELDS = ["lab", "part", "check", "hidden", "students", "passed", "pass_rate", "mean_share", "top_feedback"]
+
+
+@dataclass
+class Item:
+    lab: str
+    part: str
+    check: str
+    hidden: bool
+    students: int = 0
+    passed: int = 0
+    share: float = 0.0
+    feedback: Counter[str] | None = None
+
+    def row(self) -> dict[str, Any]:
+        top = self.feedback.most_common(1)[0][0] if self.feedback else ""
+        return {"lab": self.lab, "part": self.part, "check": self.check, "hidden": self.hidden,
+                "students": self.students, "passed": self.passed,
+                "pass_rate": round(self.passed / self.students, 4) if self.students else 0.0,
+                "mean_share": round(self.share / self.students, 4) if self.students else 0.0,
+                "top_feedback": top}
+
+
+def collect(results_dir: Path) -> list[Item]:
+    items: dict[tuple[str, str, str], Item] = {}
+    order: list[tuple[str, str, str]] = []
+    for path in sorted(results_dir.glob("*/*.json")):
+        try:
+            data = json.loads(path.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            continue
+        lab = str(data.get("lab") or path.parent.name)
+        for part, report in (data.get("parts") or {}).items():
+            for r in report.get("results", []):
+                key = (lab, part, r["name"])
+                if key not in items:
+                    items[key] = Item(lab, part, r["name"], bool(r.get("hidden")), feedback=Counter())
+                    order.append(key)
+                item = items[key]
+                item.students += 1
+                item.passed += 1 if r.get("passed") else 0
+                item.share += (r["earned"] / r["points"]) if r.get("points") else 0.0
+                if not r.get("passed"):
+                    item.feedback[str(r.get("feedback", ""))[:300]] += 1  # type: ignore[index]
+    return [items[k] for k in order]
+
+
+def write_report(course: Path = DEFAULT_COURSE, out_dir: Path | None = None) -> StepResult:
+    """course/reports/item-analysis.{csv,html}."""
+    out = StepResult()
+    out_dir = out_dir or course / "reports"
+    rows = [i.row() for i in collect(course / "svclab-results")]
+    out_dir.mkdir(parents=True, exist_ok=True)
+    with (out_dir / "item-analysis.csv").open("w", newline="", encoding="utf-8") as fh:
+        writer = csv.DictWriter(fh, fieldnames=FIELDS)
+        writer.writeheader()
+        writer.writerows(rows)
+    (out_dir / "item-analysis.html").write_text(render_html(rows), encoding="utf-8")
+    out.say(f"item analysis of {len(rows)} checks -> {out_dir / 'item-analysis.html'} and .csv")
+    return out
+
+
+def render_html(rows: list[dict[str, Any]]) -> str:
+    by_lab: dict[str, list[dict[str, Any]]] = defaultdict(list)
+    for r in rows:
+        by_lab[r["lab"]].append(r)
+    parts = ["<!doctype html><html><head><meta charset='utf-8'><title>svclab item analysis</title>",
+             "<style>body{font-family:sans-serif}table{border-collapse:collapse;margin-bottom:2em}"
+             "td,th{border:1px solid #ccc;padding:4px 8px;text-align:left}"
+             ".bar{background:#4a90d9;height:10px}.low{background:#fbe3e3}</style></head><body>",
+             "<h1>Item analysis: pass rate of every check</h1>",
+             "<p>Checks passed by fewer than half of the class are highlighted: the concept to revisit. "
+             "The last column is the most common feedback among those who missed it.</p>"]
+    if not rows:
+        parts.append("<p>No graded submissions yet: run <code>make autograde</code> first.</p>")
+    for lab, items in by_lab.items():
+        parts.append(f"<h2>{html.escape(lab)}</h2><table><tr><th>part</th><th>check</th><th>students</th>"
+                     "<th>pass rate</th><th></th><th>most common feedback when missed</th></tr>")
+        for r in items:
+            rate = float(r["pass_rate"])
+            name = html.escape(r["check"]) + (" <i>(hidden)</i>" if r["hidden"] else "")
+            parts.append(f"<tr class='{'low' if rate < 0.5 else ''}'><td>{html.escape(r['part'])}</td><td>{name}</td>"
+                         f"<td>{r['students']}</td><td>{rate:.0%}</td>"
+                         f"<td><div class='bar' style='width:{int(rate * 100)}px'></div></td>"
+                         f"<td>{html.escape(r['top_feedback'])}</td></tr>")
+        parts.append("</table>")
+    parts.append("</body></html>")
+    return "\n".join(parts)
