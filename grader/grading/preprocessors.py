@@ -13,8 +13,8 @@ Feedback is built only from check results; test-cell source holds no hidden chec
 live in the lab spec), so nbgrader's feedback cannot show them (nbgrader issue #917).
 
 `RestoreTestCells` runs while nbgrader sanitizes a submission: a deleted test cell comes
-back (from the gradebook), so its part is still scored and reported, whatever the order or
-number of the other cells.
+back (from the gradebook), so its part is still scored and reported, and duplicated cells
+no longer abort the class's run, whatever the order or number of the other cells.
 """
 from __future__ import annotations
 
@@ -120,6 +120,12 @@ class RestoreTestCells(NbGraderPreprocessor):
 
     def preprocess(self, nb: NotebookNode, resources: dict[str, Any]) -> tuple[NotebookNode, dict[str, Any]]:
         info = resources["nbgrader"]
+        # DeduplicateIds empties the nbgrader metadata of every duplicate but the last, and
+        # CheckCellMetadata then rejects `{}` as "schema version 0", which aborts the whole
+        # class's run. A duplicate is an ordinary cell: drop the empty metadata.
+        for cell in nb.cells:
+            if cell.metadata.get("nbgrader", None) == {}:
+                del cell.metadata["nbgrader"]
         present = {c.metadata.get("nbgrader", {}).get("grade_id") for c in nb.cells
                    if utils.is_grade(c) or utils.is_solution(c)}
         with Gradebook(info["db_url"]) as gb:

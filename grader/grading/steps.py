@@ -127,13 +127,25 @@ def autograde(course: Path = DEFAULT_COURSE, labs: Iterable[str] | None = None, 
             api = _api(course, CleanGrade__cache_dir=tmp, CleanGrade__wall=limits.wall,
                        CleanGrade__cpu=limits.cpu, CleanGrade__memory_mib=limits.memory_mib)
             result = api.autograde(lab, "*", force=True, create=True)
+            # Some nbgrader errors abort the whole run, not just one notebook: grade whoever
+            # is left one by one, so a broken submission fails alone.
+            failed = []
             if not result.get("success"):
-                bad = sorted({line.split("student '")[1].split("'")[0] for line in result.get("log", "").splitlines()
-                              if "for student '" in line})
-                out.failed += [f"{s}/{lab}" for s in bad]
-            out.say(f"{lab}: graded {len(subs) - len([f for f in out.failed if f.endswith('/' + lab)])} "
-                    f"of {len(subs)} submissions")
+                for student in subs:
+                    if not (course / "autograded" / student / lab / f"{lab}.ipynb").exists():
+                        retry = api.autograde(lab, student, force=True, create=True)
+                        if not retry.get("success"):
+                            failed.append(f"{student}/{lab}")
+                            out.say(f"{student}/{lab}: nbgrader could not grade it:\n"
+                                    + _last_error(retry))
+            out.failed += failed
+            out.say(f"{lab}: graded {len(subs) - len(failed)} of {len(subs)} submissions")
     return out
+
+
+def _last_error(result: dict[str, Any]) -> str:
+    lines = [ln for ln in (result.get("log") or "").splitlines() if ln.startswith(("[ERROR]", "[WARNING]"))]
+    return "\n".join(lines[-5:]) or (result.get("error") or "")[-500:]
 
 
 def feedback(course: Path = DEFAULT_COURSE, labs: Iterable[str] | None = None) -> StepResult:

@@ -186,7 +186,8 @@ spec:
         "of one virtual IP. Its name must equal the StatefulSet's `serviceName`, which is what gives each "
         "pod its record `<pod>.<service>.<namespace>.svc.cluster.local`."),
     wrong_answers=(
-        "A normal ClusterIP Service named `kv`: `kv` answers with one virtual IP, and no `kv-0.kv` record exists.",
+        "A normal ClusterIP Service named `kv`: `kv` answers with one virtual IP, so a client cannot "
+        "see or pick the replicas (CoreDNS still answers `kv-0.kv`, from the endpoints' hostnames).",
         "A headless Service with another name: `kv-0.kv` does not exist, as the name must match `serviceName`.",
     ),
 )
