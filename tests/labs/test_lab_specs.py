@@ -1,0 +1,85 @@
+"""The lab specs, fast (no nbgrader, no kernel): references score full marks with hidden
+checks included, every mutant gets its score and sentence, blank answers score 0, and the
+generated notebooks and solutions are up to date with the specs."""
+from __future__ import annotations
+
+import pytest
+
+from grader.cluster.offline import OfflineCluster
+from grader.labs import all_labs, get_lab
+from grader.labs.notebook import path_for, render
+from grader.labs.solutions import ROOT, files
+from grader.labs.spec import grade_lab
+
+from lab_submissions import mutants
+
+LABS = [lab.name for lab in all_labs()]
+
+
+@pytest.mark.parametrize("name", LABS)
+def test_the_reference_answers_score_full_marks(name: str) -> None:
+    lab = get_lab(name)
+    for part_id, report in grade_lab(lab, lab.references(), OfflineCluster).items():
+        assert report.score == lab.part(part_id).points, str(report)
+
+
+@pytest.mark.parametrize("name", LABS)
+def test_blank_and_missing_answers_score_zero_with_a_reason(name: str) -> None:
+    lab = get_lab(name)
+    blank = grade_lab(lab, {p.id: "# YOUR ANSWER HERE\n" for p in lab.parts}, OfflineCluster)
+    assert all(r.score == 0 and "the answer is empty" in r.results[0].feedback for r in blank.values())
+    unrun = grade_lab(lab, {}, OfflineCluster)
+    assert all("has not been run" in r.results[0].feedback for r in unrun.values())
+
+
+@pytest.mark.parametrize("mutant", mutants(), ids=lambda m: f"{m.lab}/{m.name}")
+def test_a_mutant_scores_what_its_file_says(mutant) -> None:
+    lab = get_lab(mutant.lab)
+    reports = grade_lab(lab, mutant.all_answers(), OfflineCluster)
+    for part in lab.parts:
+        assert reports[part.id].score == pytest.approx(mutant.part_scores()[part.id], abs=1e-3), str(reports[part.id])
+    for part_id, want in mutant.expect.items():
+        assert any(want["feedback"] in r.feedback for r in reports[part_id].results), str(reports[part_id])
+
+
+@pytest.mark.parametrize("name", LABS)
+def test_the_committed_notebook_is_generated_from_the_spec(name: str) -> None:
+    lab = get_lab(name)
+    assert path_for(lab).read_text(encoding="utf-8") == render(lab), \
+        "run `python -m grader.labs.notebook` after editing the lab spec"
+
+
+@pytest.mark.parametrize("name", LABS)
+def test_the_committed_solution_is_generated_from_the_spec(name: str) -> None:
+    lab = get_lab(name)
+    for filename, text in files(lab).items():
+        path = ROOT / "solutions" / lab.name / filename
+        assert path.read_text(encoding="utf-8") == text, "run `python -m grader.labs.solutions`"
+
+
+@pytest.mark.parametrize("name", LABS)
+def test_every_part_has_a_task_an_explanation_and_common_wrong_answers(name: str) -> None:
+    for part in get_lab(name).parts:
+        assert part.task.strip() and part.explanation.strip() and part.wrong_answers, part.id
+
+
+def test_self_check_never_claims_all_passed_while_hidden_checks_remain() -> None:
+    from grader.labs.session import LabSession
+    from grader.labs import magic
+    lab = get_lab("lab1-clusterip")
+    session = LabSession(lab, OfflineCluster())
+    magic.ANSWERS["part1"] = lab.part("part1").reference
+    try:
+        report = session.self_check("part1", show=lambda r: None)
+    finally:
+        magic.ANSWERS.pop("part1", None)
+    assert report.passed and report.hidden_pending == 1
+    assert "every visible check passed; 1 hidden check will also run" in report.summary()
+    assert report.score == pytest.approx(2.4)     # the hidden check's 0.6 is not claimed
+
+
+def test_an_unknown_part_or_lab_is_a_clear_error() -> None:
+    with pytest.raises(KeyError, match="parts: part1"):
+        get_lab("lab1-clusterip").part("part9")
+    with pytest.raises(KeyError, match="labs: lab1-clusterip"):
+        get_lab("lab9")
