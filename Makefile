@@ -20,7 +20,7 @@ NEWS_PLUGIN := @jupyterlab/apputils-extension:announcements
 ROOT_FLAG := $(if $(filter 0,$(shell id -u)),--allow-root)
 PYTEST_ARGS ?=
 
-.PHONY: help setup lab test bench clean cluster cluster-down cluster-status
+.PHONY: help setup lab test bench clean cluster cluster-down cluster-status release autograde feedback grades report
 
 help:
 	@echo "make lab             start JupyterLab on the course (installs what it needs first)"
@@ -29,7 +29,12 @@ help:
 	@echo "make cluster         create the kind cluster 'svclab' (needs Docker and kind >= 0.24)"
 	@echo "make cluster-status  what is set up for live mode, and what is missing"
 	@echo "make cluster-down    delete the cluster and its LoadBalancer controller"
-	@echo "make bench           print offline-model benchmark figures"
+	@echo "make bench           print benchmark figures (offline model; autograding 50 submissions)"
+	@echo "make release         instructors: generate the student version of every lab (labs/release/)"
+	@echo "make autograde       instructors: grade everything in labs/submitted/, in parallel"
+	@echo "make feedback        instructors: HTML feedback per student (labs/feedback/)"
+	@echo "make grades          instructors: export labs/grades.csv"
+	@echo "make report          instructors: item analysis, pass rate of every check (labs/reports/)"
 	@echo "make clean           remove the virtual environment and caches"
 
 setup: $(STAMP)
@@ -55,6 +60,25 @@ test: setup
 
 bench: setup
 	$(PYTHON) bench/matrix_bench.py
+	$(PYTHON) bench/autograde_bench.py
+
+# The instructor pipeline (README "For instructors"); LAB=lab1-clusterip limits a step to one lab.
+GRADE_LAB := $(if $(LAB),--lab $(LAB))
+
+release: setup
+	$(PYTHON) -m grader.cli grade release $(GRADE_LAB)
+
+autograde: setup
+	$(PYTHON) -m grader.cli grade autograde $(GRADE_LAB)
+
+feedback: setup
+	$(PYTHON) -m grader.cli grade feedback $(GRADE_LAB)
+
+grades: setup
+	$(PYTHON) -m grader.cli grade grades
+
+report: setup
+	$(PYTHON) -m grader.cli grade report
 
 cluster: setup
 	$(PYTHON) -m grader.cli cluster up

@@ -15,6 +15,7 @@ import csv
 import os
 import sys
 import tempfile
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Iterable
@@ -105,27 +106,32 @@ def submissions(course: Path, lab: str) -> dict[str, Path]:
 
 def autograde(course: Path = DEFAULT_COURSE, labs: Iterable[str] | None = None, *,
               parallel: int | None = None, limits: Limits = Limits()) -> StepResult:
-    """Grade every submission of each lab: first all answers in parallel in the clean
-    process (where the time goes), then nbgrader's bookkeeping, which finds each result in
-    the cache by content. A submission that fails to grade fails alone."""
+    """Grade every submission of each lab: first every answer of the class in parallel, in
+    one clean process (where the time goes), then nbgrader's bookkeeping lab by lab, which
+    finds each result in the cache by content. A submission that fails to grade fails alone."""
     out = StepResult()
     parallel = parallel or max(1, os.cpu_count() or 1)
+    chosen = {lab: submissions(course, lab) for lab in _labs(labs)}
+    jobs = []
+    for lab, subs in chosen.items():
+        spec = get_lab(lab)
+        for student, path in subs.items():
+            answers, missing = answers_from_notebook(path, spec)
+            jobs.append(make_job(f"{student}/{lab}", lab, answers, missing))
     with tempfile.TemporaryDirectory(prefix="svclab-grade-") as tmp:
         cache = ResultCache(tmp)
-        for lab in _labs(labs):
-            subs = submissions(course, lab)
+        started = time.perf_counter()
+        for job, result in zip(jobs, run_clean(jobs, parallel=parallel, limits=limits)):
+            cache.put(job, result)
+        out.say(f"clean grading: {len(jobs)} submissions in {time.perf_counter() - started:.1f} s, "
+                f"{parallel} at a time")
+        api = _api(course, CleanGrade__cache_dir=tmp, CleanGrade__wall=limits.wall,
+                   CleanGrade__cpu=limits.cpu, CleanGrade__memory_mib=limits.memory_mib)
+        for lab, subs in chosen.items():
             if not subs:
                 out.say(f"{lab}: no submissions in {course / 'submitted'}/*/{lab}/")
                 continue
-            spec = get_lab(lab)
-            jobs = []
-            for student, path in subs.items():
-                answers, missing = answers_from_notebook(path, spec)
-                jobs.append(make_job(f"{student}/{lab}", lab, answers, missing))
-            for job, result in zip(jobs, run_clean(jobs, parallel=parallel, limits=limits)):
-                cache.put(job, result)
-            api = _api(course, CleanGrade__cache_dir=tmp, CleanGrade__wall=limits.wall,
-                       CleanGrade__cpu=limits.cpu, CleanGrade__memory_mib=limits.memory_mib)
+            started = time.perf_counter()
             result = api.autograde(lab, "*", force=True, create=True)
             # Some nbgrader errors abort the whole run, not just one notebook: grade whoever
             # is left one by one, so a broken submission fails alone.
@@ -136,10 +142,10 @@ def autograde(course: Path = DEFAULT_COURSE, labs: Iterable[str] | None = None, 
                         retry = api.autograde(lab, student, force=True, create=True)
                         if not retry.get("success"):
                             failed.append(f"{student}/{lab}")
-                            out.say(f"{student}/{lab}: nbgrader could not grade it:\n"
-                                    + _last_error(retry))
+                            out.say(f"{student}/{lab}: nbgrader could not grade it:\n" + _last_error(retry))
             out.failed += failed
-            out.say(f"{lab}: graded {len(subs) - len(failed)} of {len(subs)} submissions")
+            out.say(f"{lab}: graded {len(subs) - len(failed)} of {len(subs)} submissions "
+                    f"(nbgrader {time.perf_counter() - started:.1f} s)")
     return out
 
 
