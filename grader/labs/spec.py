@@ -124,6 +124,7 @@ def prepare(lab: Lab, part: Part, cluster: Any) -> Any:
         ns.apply(part.setup, source=f"{lab.name} {part.id} fixtures")
     for dep in part.builds_on:
         ns.apply(lab.part(dep).reference, source=f"{lab.name} {dep} reference")
+    ns.wait_ready()          # instant offline; live, the lab's pods must run before any probe
     return ns
 
 
@@ -147,7 +148,19 @@ def grade_part(lab: Lab, part: Part, answer: str | None, cluster: Any, *, includ
         reason = enforcement_problem(cluster)
     if reason is None:
         reason = facts_problem(text) if part.kind == FACTS else apply_answer(ns, text)
+    if reason is None and part.kind != FACTS:
+        reason = _ready_problem(ns)
     return run(ns, checks, title=title, hidden_pending=pending, not_gradable=reason)
+
+
+def _ready_problem(ns: Any) -> str | None:
+    """None when every pod runs; else why not (e.g. an answer asking for more replicas than
+    the node can run), as "not gradable" rather than checks failing one by one."""
+    try:
+        ns.wait_ready()
+    except TimeoutError as exc:
+        return "your answer's pods did not all start: " + str(exc).splitlines()[0].rstrip(":")
+    return None
 
 
 def grade_lab(lab: Lab, answers: Mapping[str, str | None], cluster_factory: Callable[[], Any], *,

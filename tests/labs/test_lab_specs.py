@@ -83,3 +83,26 @@ def test_an_unknown_part_or_lab_is_a_clear_error() -> None:
         get_lab("lab1-clusterip").part("part9")
     with pytest.raises(KeyError, match="labs: lab1-clusterip"):
         get_lab("lab9")
+
+
+def test_an_answer_asking_for_more_pods_than_the_node_runs_is_not_gradable_not_slow() -> None:
+    import time
+    lab = get_lab("lab5-troubleshooting")
+    greedy = lab.part("fixes").reference + """---
+apiVersion: apps/v1
+kind: Deployment
+metadata: {name: api}
+spec:
+  replicas: 500
+  selector: {matchLabels: {app: api}}
+  template:
+    metadata: {labels: {app: api}}
+    spec:
+      containers: [{name: api, image: registry.k8s.io/e2e-test-images/agnhost:2.53, args: [netexec, --http-port=8080]}]
+"""
+    start = time.perf_counter()
+    report = grade_lab(lab, {"fixes": greedy}, OfflineCluster)["fixes"]
+    assert time.perf_counter() - start < 20
+    assert report.score == 0
+    assert "not gradable: your answer's pods did not all start" in report.results[0].feedback
+    assert "maxPods" in report.results[0].feedback
