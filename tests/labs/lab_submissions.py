@@ -138,7 +138,13 @@ def reversed_cells(nb: dict[str, Any]) -> dict[str, Any]:
 def duplicated_cells(nb: dict[str, Any]) -> dict[str, Any]:
     """Every cell twice: nbgrader keeps the last copy of each id."""
     nb = copy.deepcopy(nb)
-    nb["cells"] = [copy.deepcopy(c) for c in cells(nb) for _ in range(2)]
+    doubled = []
+    for c in cells(nb):
+        twin = copy.deepcopy(c)
+        if "id" in twin:
+            twin["id"] = f"{twin['id'][:56]}-copy"     # JupyterLab gives a pasted cell a new id
+        doubled += [c, twin]
+    nb["cells"] = doubled
     return nb
 
 
