@@ -19,7 +19,7 @@ def answer_file(part_id: str, kind: str) -> str:
 
 def render_readme(lab: Lab) -> str:
     lines = [f"# {lab.title}: worked solution", "",
-             f"Generated from `grader/labs/` (the lab's spec) by `python -m grader.labs.solutions`; "
+             "Generated from `grader/labs/` (the lab's spec) by `python -m grader.labs.solutions`; "
              "do not edit by hand. Each answer is also a file beside this one, ready to paste into "
              "its answer cell.", ""]
     for n, part in enumerate(lab.parts, 1):

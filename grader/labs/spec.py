@@ -18,6 +18,8 @@ from dataclasses import dataclass, field
 from typing import Any, Callable, Mapping, Sequence, Union
 
 from grader.checks.core import Check, Report, Result, apply_answer, run
+from grader.labs.canary import enforcement_problem
+from grader.labs.facts import facts_problem
 
 #: A part's checks: a list, or a function of the learner's answer text (for parts whose
 #: checks depend on what the learner wrote, e.g. "the name you chose resolves").
@@ -132,9 +134,6 @@ def grade_part(lab: Lab, part: Part, answer: str | None, cluster: Any, *, includ
                not_gradable: str | None = None) -> Report:
     """Grade one part: every check runs and is reported; a missing or broken answer is
     "not gradable: <why>" for every check of the part, never an exception."""
-    from grader.labs.facts import facts_problem
-    from grader.labs.canary import enforcement_problem
-
     text = answer or ""
     checks, pending = scaled(part, text, include_hidden=include_hidden)
     title = f"{lab.name} {part.id}: {part.title}"

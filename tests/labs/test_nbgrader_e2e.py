@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import html
 import inspect
-import json
 from pathlib import Path
 from typing import Any
 
@@ -15,7 +14,7 @@ from grader.grading import report, steps
 from grader.labs import all_labs, get_lab
 from grader.labs.spec import checks_for
 
-from lab_submissions import MANUAL_TEXT, TAMPER, TAMPER_LAB, build_class, mutants
+from lab_submissions import TAMPER, TAMPER_LAB, build_class, mutants
 
 pytestmark = pytest.mark.slow
 
