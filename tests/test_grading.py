@@ -207,3 +207,9 @@ def test_the_cli_has_every_step_and_checks_the_course_root(tmp_path, capsys) -> 
     assert all(step in helptext for step in ("release", "autograde", "feedback", "grades", "report"))
     assert main(["grade", "grades", "--course", str(tmp_path)]) == 2
     assert "not an nbgrader course root" in capsys.readouterr().err
+
+
+def test_a_check_worth_a_third_of_the_points_passes_when_fully_earned() -> None:
+    full = core.Check("x", lambda ns: core.passed("ok"), points=4 / 3).run(None)
+    assert full.passed and full.mark == core.PASS_MARK
+    assert not core.Check("y", lambda ns: core.partial(0.999, "almost"), points=4 / 3).run(None).passed

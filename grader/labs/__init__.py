@@ -21,6 +21,7 @@ LAB_MODULES = {
     "lab3-discovery": "grader.labs.lab3_discovery",
     "lab4-network-policy": "grader.labs.lab4_network_policy",
     "lab5-troubleshooting": "grader.labs.lab5_troubleshooting",
+    "lab6-ingress": "grader.labs.lab6_ingress",
 }
 
 

@@ -292,7 +292,7 @@ flowchart LR
 ```
 """,
     whats_next="""
-That is the course's Services and networking toolkit. Go back to any lab and solve it live,
-on the kind cluster (`make cluster`): the same checks run against real pods.
+Lab 6 moves up to HTTP: one address for several hosts and paths, with an Ingress and then
+the Gateway API, and a canary release.
 """,
 )
