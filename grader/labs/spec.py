@@ -154,11 +154,13 @@ def grade_part(lab: Lab, part: Part, answer: str | None, cluster: Any, *, includ
 
 def _ready_problem(ns: Any) -> str | None:
     """None when every pod runs; else why not (e.g. an answer asking for more replicas than
-    the node can run), as "not gradable" rather than checks failing one by one."""
+    the namespace's quota or the node allows), as "not gradable" rather than checks failing
+    one by one."""
     try:
         ns.wait_ready()
     except TimeoutError as exc:
-        return "your answer's pods did not all start: " + str(exc).splitlines()[0].rstrip(":")
+        lines = [ln.strip().lstrip("- ") for ln in str(exc).splitlines() if ln.strip()]
+        return "your answer's pods did not all start: " + "; ".join(ln.rstrip(":") for ln in lines[:2])
     return None
 
 
