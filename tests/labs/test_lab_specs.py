@@ -107,3 +107,25 @@ spec:
     assert "not gradable: your answer's pods did not all start" in report.results[0].feedback
     fb = report.results[0].feedback
     assert "ResourceQuota" in fb or "maxPods" in fb     # the reason, whichever limit stops them
+
+
+@pytest.mark.parametrize("name", LABS)
+def test_a_lab_notebook_has_the_course_structure_and_proper_nbgrader_cells(name: str) -> None:
+    import json
+    lab = get_lab(name)
+    cells = json.loads(path_for(lab).read_text(encoding="utf-8"))["cells"]
+    headings = [ln[3:].strip() for c in cells if c["cell_type"] == "markdown"
+                for ln in "".join(c["source"]).splitlines() if ln.startswith("## ")]
+    assert [h for h in headings if h in ("Goals", "Concept", "Try it", "Check yourself", "What's next")] == \
+        ["Goals", "Concept", "Try it", "Check yourself", "What's next"]
+    assert any("```mermaid" in "".join(c["source"]) for c in cells)
+    meta = {c["metadata"]["nbgrader"]["grade_id"]: c["metadata"]["nbgrader"] for c in cells}
+    for part in lab.parts:
+        answer, test = meta[part.answer_cell], meta[part.test_cell]
+        assert answer["solution"] and not answer["grade"] and not answer["locked"]
+        assert test["grade"] and test["locked"] and not test["solution"] and test["points"] == part.points
+    for c in cells:     # every instruction cell is read-only
+        if c["cell_type"] == "markdown" and not c["metadata"]["nbgrader"]["solution"]:
+            assert c["metadata"]["nbgrader"]["locked"] and c["metadata"]["editable"] is False
+    for q in lab.manual:
+        assert meta[q.id]["grade"] and meta[q.id]["solution"] and meta[q.id]["points"] == q.points
