@@ -14,18 +14,28 @@ else
   STAMP  := $(VENV)/.setup.stamp
 endif
 BOOTSTRAP_PYTHON ?= python3
+# The installer: uv, pinned and hash-checked from PyPI, in its own small venv so that
+# syncing the project's environment never touches it.
+UV_VERSION := 0.13.8
+TOOLS      := .tools
+UV         := $(TOOLS)/bin/uv
+LOCK       := requirements.lock
+UV_LOCK    := requirements-uv.lock
+NEWEST     := .venv-newest
 PORT ?= 8888
 NEWS_PLUGIN := @jupyterlab/apputils-extension:announcements
 # Containers and CI often run as root; JupyterLab refuses that unless told it is deliberate.
 ROOT_FLAG := $(if $(filter 0,$(shell id -u)),--allow-root)
 PYTEST_ARGS ?=
 
-.PHONY: help setup lab test bench clean cluster cluster-down cluster-status release autograde feedback grades report
+.PHONY: help setup lock lab test test-newest bench clean cluster cluster-down cluster-status release autograde feedback grades report
 
 help:
 	@echo "make lab             start JupyterLab on the course (installs what it needs first)"
 	@echo "make test            install, then run the whole test suite (offline; live tests skip without a cluster)"
-	@echo "make setup           only install (idempotent; fast when nothing changed)"
+	@echo "make setup           only install the locked versions (idempotent; instant when nothing changed)"
+	@echo "make lock            re-resolve requirements.lock from pyproject.toml (after editing dependencies)"
+	@echo "make test-newest     run the suite against the newest versions pyproject.toml allows (unlocked)"
 	@echo "make cluster         create the kind cluster 'svclab' (needs Docker and kind >= 0.24)"
 	@echo "make cluster-status  what is set up for live mode, and what is missing"
 	@echo "make cluster-down    delete the cluster and its LoadBalancer controller"
@@ -39,17 +49,42 @@ help:
 
 setup: $(STAMP)
 
-# Re-run only when the declared dependencies change.
-$(STAMP): pyproject.toml
+$(UV): $(UV_LOCK)
+	@test -x $(TOOLS)/bin/python || $(BOOTSTRAP_PYTHON) -m venv $(TOOLS)
+	$(TOOLS)/bin/python -m pip install --quiet --require-hashes --no-deps -r $(UV_LOCK)
+	@touch $@
+
+# Re-run only when the lock (or the project's own metadata) changes. A venv gets exactly
+# the lock (sync removes what it does not list); a conda env only gets the lock's versions
+# installed, so conda's own packages stay.
+$(STAMP): $(LOCK) pyproject.toml | $(UV)
 ifdef VENV
 	@test -x $(PYTHON) || $(BOOTSTRAP_PYTHON) -m venv $(VENV)
+	$(UV) pip sync --quiet --require-hashes --compile-bytecode --python $(PYTHON) $(LOCK)
+else
+	$(UV) pip install --quiet --require-hashes --compile-bytecode --python "$$(command -v $(PYTHON))" -r $(LOCK)
 endif
-	$(PYTHON) -m pip install --quiet --upgrade "pip>=23.1"
-	$(PYTHON) -m pip install --quiet -e ".[test]"
+	$(UV) pip install --quiet --no-deps --python "$$(command -v $(PYTHON))" -e .
+	@# Bytecode now, not at every start: where PYTHONDONTWRITEBYTECODE is set (CI, some
+	@# hubs) Python would otherwise recompile each module on each run of svclab.
+	$(PYTHON) -m compileall -q grader
 	@# No "Jupyter news?" prompt: it distracts learners and phones home from classrooms.
 	$(PYTHON) -m jupyter labextension disable --level=sys_prefix --log-level=ERROR "$(NEWS_PLUGIN)"
 	@touch $@
 	@echo "setup: done ($(PYTHON))"
+
+$(LOCK):
+	@echo "$(LOCK) is missing; it is committed with the project (make lock recreates it)" >&2; exit 1
+
+# One command after editing pyproject.toml's dependencies: resolves the newest versions
+# its bounds allow for every supported Python and platform, one version per package
+# where possible, each with the hashes of all its files.
+lock: $(UV)
+	$(UV) pip compile pyproject.toml --extra test --universal --python-version 3.10 \
+	  --fork-strategy fewest --generate-hashes --quiet --upgrade -o $(LOCK)
+	echo "uv==$(UV_VERSION)" | $(UV) pip compile - --universal --generate-hashes --quiet \
+	  --no-header -o $(UV_LOCK)
+	@echo "lock: wrote $(LOCK) and $(UV_LOCK); commit them, then make setup"
 
 lab: setup
 	$(PYTHON) -m jupyter lab --ServerApp.root_dir="$(CURDIR)" --ServerApp.port=$(PORT) \
@@ -57,6 +92,13 @@ lab: setup
 
 test: setup
 	$(PYTHON) -m pytest --nbval-lax tests course $(PYTEST_ARGS)
+
+# Not locked: the newest release of every dependency that pyproject.toml admits, in a venv
+# of its own, so a breaking upstream release shows up here before a learner installs it.
+test-newest: | $(UV)
+	@test -x $(NEWEST)/bin/python || $(BOOTSTRAP_PYTHON) -m venv $(NEWEST)
+	$(UV) pip install --quiet --python $(NEWEST)/bin/python --upgrade --refresh -e ".[test]"
+	$(NEWEST)/bin/python -m pytest --nbval-lax tests course $(PYTEST_ARGS)
 
 bench: setup
 	$(PYTHON) bench/matrix_bench.py
@@ -90,5 +132,5 @@ cluster-status: setup
 	$(PYTHON) -m grader.cli cluster status
 
 clean:
-	rm -rf .venv .pytest_cache .benchmarks build *.egg-info
+	rm -rf .venv $(NEWEST) $(TOOLS) .pytest_cache .benchmarks build *.egg-info
 	find . -name __pycache__ -type d -prune -exec rm -rf {} +

@@ -51,3 +51,12 @@ def _no_network(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch)
     import socket
 
     monkeypatch.setattr(socket.socket, "connect", _loopback_only_connect)
+
+
+@pytest.fixture(autouse=True)
+def _schema_validators_agree(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every object any test validates is checked by both schema validators, so the fast
+    one (jsonschema-rs) can never accept what the detailed one would refuse."""
+    from grader import schema
+
+    monkeypatch.setattr(schema, "CROSS_CHECK", True)

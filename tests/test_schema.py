@@ -142,3 +142,38 @@ def test_validate_object_sorts_and_dedupes_schema_and_rule_issues_once():
     assert len(got) == len(set(got)) and set(got) >= set(raw)
     paths = [p for p, _ in got]
     assert paths.index("spec.ports[2].port") < paths.index("spec.ports[10].port") < paths.index("spec.ports[11].protocl")
+
+
+def test_a_valid_object_is_checked_without_importing_jsonschema():
+    """The fast path: jsonschema-rs says "valid", so the Python stack (0.15 s to import,
+    most of `svclab check`'s time before) is never loaded."""
+    import subprocess
+    import sys
+
+    code = ("import sys; from grader.manifests import check; "
+            f"found, problems = check({SERVICE!r}); "
+            "print(len(found), len(problems), 'jsonschema' in sys.modules)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.split() == ["1", "0", "False"]
+
+
+def test_an_invalid_object_still_gets_every_detailed_message():
+    text = SERVICE.replace("selector:", "selecter:").replace("port: 80", "port: '80'")
+    assert issues(text) == [
+        ("spec.ports[0].port", "must be an integer, got '80' (remove the quotes)"),
+        ("spec.selecter", "unknown field 'selecter' (did you mean 'selector'?)"),
+    ]
+
+
+def test_cross_check_catches_a_fast_validator_that_accepts_too_much(monkeypatch):
+    class AcceptsEverything:
+        def is_valid(self, obj):
+            return True
+
+    monkeypatch.setattr(schema, "_fast_validator", lambda kind: AcceptsEverything())
+    bad = {"apiVersion": "v1", "kind": "Service", "metadata": {"name": "x"},
+           "spec": {"selecter": {"a": "b"}}}
+    with pytest.raises(AssertionError, match="jsonschema-rs accepts what jsonschema refuses"):
+        schema.schema_issues(bad)
+    monkeypatch.setattr(schema, "CROSS_CHECK", False)
+    assert schema.schema_issues(bad) == []  # what production would then (wrongly) say
