@@ -128,8 +128,9 @@ cluster: setup
 cluster-down: setup
 	$(PYTHON) -m grader.cli cluster down
 
+# Exit 3 means "reported what is missing": the table is the answer, not a make failure.
 cluster-status: setup
-	$(PYTHON) -m grader.cli cluster status
+	@$(PYTHON) -m grader.cli cluster status || [ $$? -eq 3 ]
 
 clean:
 	rm -rf .venv $(NEWEST) $(TOOLS) .pytest_cache .benchmarks build *.egg-info

@@ -62,27 +62,37 @@ def run_visible(cmd: Sequence[str], say: Callable[[str], None]) -> int:
 
 # --------------------------------------------------------------------------- prerequisites
 
-def docker_install_hint(system: str | None = None) -> str:
+def docker_install_hint(system: str | None = None) -> list[str]:
+    """How to install Docker on this system, one line per way."""
     system = system or platform.system()
     if system == "Darwin":
-        return ("install Docker Desktop for Mac: https://docs.docker.com/desktop/setup/install/mac-install/ "
-                "(or `brew install --cask docker`), start it once, then retry")
+        return ["Docker Desktop for Mac: https://docs.docker.com/desktop/setup/install/mac-install/",
+                "  or: brew install --cask docker   (then start Docker Desktop once)"]
     if system == "Windows":
-        return ("install Docker Desktop for Windows with the WSL 2 backend: "
-                "https://docs.docker.com/desktop/setup/install/windows-install/ , then retry")
-    return ("install Docker Engine: https://docs.docker.com/engine/install/ (then "
-            "`sudo usermod -aG docker $USER` and log in again), or Docker Desktop for Linux")
+        return ["Docker Desktop for Windows with the WSL 2 backend: "
+                "https://docs.docker.com/desktop/setup/install/windows-install/"]
+    return ["Docker Engine: https://docs.docker.com/engine/install/",
+            "  then: sudo usermod -aG docker $USER   (and log in again)",
+            "  or Docker Desktop for Linux: https://docs.docker.com/desktop/setup/install/linux/"]
 
 
-def kind_install_hint() -> str:
-    return (
-        f"install kind {KIND_VERSION} (any version >= {_dotted(KIND_MIN_VERSION)} works):\n"
-        f"  Homebrew (macOS/Linux):  brew install kind\n"
-        f"  Go toolchain:            go install sigs.k8s.io/kind@{KIND_VERSION}\n"
-        f"  release binary:          https://github.com/kubernetes-sigs/kind/releases/tag/{KIND_VERSION}\n"
-        f"  Windows:                 winget install Kubernetes.kind   (or: choco install kind)\n"
-        f"kind is not on conda-forge, so `conda install` cannot provide it."
-    )
+def docker_start_hint(system: str | None = None) -> list[str]:
+    system = system or platform.system()
+    if system in ("Darwin", "Windows"):
+        return ["start Docker Desktop and wait until it says \"Engine running\""]
+    return ["sudo systemctl start docker   (or start Docker Desktop)",
+            "  if it runs but you get \"permission denied\": sudo usermod -aG docker $USER, "
+            "then log in again"]
+
+
+def kind_install_hint() -> list[str]:
+    return [
+        f"Homebrew (macOS/Linux):  brew install kind",
+        f"Go toolchain:            go install sigs.k8s.io/kind@{KIND_VERSION}",
+        f"release binary:          https://github.com/kubernetes-sigs/kind/releases/tag/{KIND_VERSION}",
+        f"Windows:                 winget install Kubernetes.kind   (or: choco install kind)",
+        "(kind is not on conda-forge, so `conda install` cannot provide it)",
+    ]
 
 
 _KIND_VERSION_RE = re.compile(r"\bv?(\d+)\.(\d+)\.(\d+)")
@@ -98,38 +108,88 @@ def _dotted(version: tuple[int, ...]) -> str:
     return ".".join(str(v) for v in version)
 
 
-def check_docker() -> None:
+@dataclass(frozen=True)
+class Missing:
+    """One prerequisite that is not there: what is wrong, and the lines that fix it."""
+
+    item: str             # "Docker" or "kind"
+    problem: str          # one sentence, e.g. "Docker is not installed (no `docker` command on PATH)"
+    fix: tuple[str, ...]  # install or start lines, shown indented below the problem
+
+    def lines(self, indent: str = "    ") -> list[str]:
+        return [self.problem + ":"] + [indent + line for line in self.fix]
+
+    def __str__(self) -> str:
+        return "\n".join(self.lines())
+
+
+def docker_problem() -> Missing | None:
+    """Not installed, installed with its daemon down (or unreachable), or None when it answers."""
     if shutil.which("docker") is None:
-        raise PrerequisiteError(f"Docker is not installed (no `docker` command on PATH): "
-                                f"{docker_install_hint()}")
+        return Missing("Docker", "Docker is not installed (no `docker` command on PATH); install Docker",
+                       tuple(docker_install_hint()))
     info = run(["docker", "info", "--format", "{{.ServerVersion}}"])
     if info.rc != 0:
         why = (info.err.strip().splitlines() or ["no answer"])[-1]
-        raise PrerequisiteError(
-            f"Docker is installed but its daemon is not running (`docker info` failed: {why}). "
-            f"Start Docker Desktop, or on Linux `sudo systemctl start docker`, then retry.")
+        return Missing("Docker", f"Docker is installed but its daemon is not running "
+                       f"(`docker info` failed: {why}); start it", tuple(docker_start_hint()))
+    return None
 
 
-def check_kind() -> tuple[int, int, int]:
+def kind_problem() -> tuple[Missing | None, tuple[int, int, int] | None]:
+    """(problem or None, the kind version when it could be read)."""
+    wanted = f"install kind {KIND_VERSION} (any version >= {_dotted(KIND_MIN_VERSION)} works)"
     if shutil.which("kind") is None:
-        raise PrerequisiteError(f"kind is not installed (no `kind` command on PATH): {kind_install_hint()}")
+        return Missing("kind", f"kind is not installed (no `kind` command on PATH); {wanted}",
+                       tuple(kind_install_hint())), None
     res = run(["kind", "version"])
     version = parse_kind_version(res.out) if res.rc == 0 else None
     if version is None:
-        raise PrerequisiteError(f"could not read the kind version from `kind version` "
-                                f"({(res.out or res.err).strip() or 'no output'}); {kind_install_hint()}")
+        said = first_line((res.out or res.err).strip() or "no output")
+        return Missing("kind", f"could not read the kind version from `kind version` ({said}); "
+                       f"{wanted}", tuple(kind_install_hint())), None
     if version < KIND_MIN_VERSION:
-        raise PrerequisiteError(
-            f"kind {_dotted(version)} is too old: the course needs kind >= {_dotted(KIND_MIN_VERSION)}, "
-            f"the first release whose default CNI (kindnet) enforces NetworkPolicy. Upgrade: "
-            f"{kind_install_hint()}")
+        return Missing("kind", f"kind {_dotted(version)} is too old: the course needs kind >= "
+                       f"{_dotted(KIND_MIN_VERSION)}, the first release whose default CNI (kindnet) "
+                       f"enforces NetworkPolicy; upgrade to {KIND_VERSION}",
+                       tuple(kind_install_hint())), version
+    return None, version
+
+
+def missing_prerequisites() -> list[Missing]:
+    """Every missing prerequisite at once (Docker and kind are checked independently), so
+    a learner installs everything in one go instead of discovering one per attempt."""
+    docker = docker_problem()
+    kind, _ = kind_problem()
+    return [m for m in (docker, kind) if m is not None]
+
+
+def check_docker() -> None:
+    problem = docker_problem()
+    if problem is not None:
+        raise PrerequisiteError(str(problem))
+
+
+def check_kind() -> tuple[int, int, int]:
+    problem, version = kind_problem()
+    if problem is not None or version is None:
+        raise PrerequisiteError(str(problem))
     return version
 
 
 def check_prerequisites() -> tuple[int, int, int]:
-    """Docker CLI, Docker daemon, kind >= 0.24, in that order; raise PrerequisiteError."""
-    check_docker()
+    """Docker (CLI and daemon) and kind >= 0.24; raise one PrerequisiteError naming every
+    missing piece with its install lines."""
+    missing = missing_prerequisites()
+    if missing:
+        raise PrerequisiteError(prerequisites_message(missing))
     return check_kind()
+
+
+def prerequisites_message(missing: Sequence[Missing]) -> str:
+    if len(missing) == 1:
+        return str(missing[0])
+    return f"{len(missing)} prerequisites are missing:\n" + "\n".join(f"- {m}" for m in missing)
 
 
 # --------------------------------------------------------------------------- cluster state
@@ -325,20 +385,16 @@ class Row:
 def status_rows(name: str = CLUSTER_NAME) -> list[Row]:
     """One row per part of the setup, each with what to do when it is missing."""
     rows: list[Row] = []
-    try:
-        check_docker()
-        rows.append(Row("Docker", True, "daemon answers"))
-        docker_ok = True
-    except PrerequisiteError as exc:
-        rows.append(Row("Docker", False, str(exc)))
-        docker_ok = False
-    try:
-        rows.append(Row("kind", True, _dotted(check_kind())))
-        kind_ok = True
-    except PrerequisiteError as exc:
-        rows.append(Row("kind", False, first_line(exc) + " (see `svclab cluster up`)"))
-        kind_ok = False
-    exists = docker_ok and kind_ok and cluster_exists(name)
+    docker = docker_problem()
+    rows.append(Row("Docker", docker is None,
+                    "daemon answers" if docker is None else "\n".join(docker.lines(""))))
+    kind, version = kind_problem()
+    rows.append(Row("kind", kind is None, _dotted(version) if kind is None and version
+                    else "\n".join(kind.lines("")) if kind else "?"))
+    if docker is not None or kind is not None:
+        rows.append(Row("cluster", False, "needs Docker and kind first (above), then `make cluster`"))
+        return rows
+    exists = cluster_exists(name)
     rows.append(Row("cluster", exists, f"kind cluster {name!r}" if exists else "missing: run `make cluster`"))
     if not exists:
         return rows
@@ -371,12 +427,22 @@ def status_rows(name: str = CLUSTER_NAME) -> list[Row]:
     return rows
 
 
+#: `svclab cluster status` exit code when it has reported something missing (as
+#: `systemctl status` does for a unit that is not running); 1 stays "svclab itself failed".
+STATUS_MISSING = 3
+
+
 def status(name: str = CLUSTER_NAME, say: Callable[[str], None] = print) -> int:
+    """The table; a multi-line detail (install lines) continues indented under its row."""
     rows = status_rows(name)
     width = max(len(r.item) for r in rows)
+    indent = " " * (width + 2 + 7 + 2)
     for r in rows:
-        say(f"{r.item:<{width}}  {'OK' if r.ok else 'missing':<7}  {r.detail}")
-    return 0 if all(r.ok for r in rows) else 1
+        first, *more = r.detail.splitlines() or [""]
+        say(f"{r.item:<{width}}  {'OK' if r.ok else 'missing':<7}  {first}")
+        for line in more:
+            say(indent + line)
+    return 0 if all(r.ok for r in rows) else STATUS_MISSING
 
 
 def gc(context: str | None = None, say: Callable[[str], None] = print) -> int:
