@@ -28,7 +28,7 @@ from grader.schema import K8S_SCHEMA_VERSION, KINDS, identity_issues, schema_iss
 
 __all__ = [
     "DEFAULT_LIMITS", "K8S_SCHEMA_VERSION", "KINDS", "Limits", "Manifest", "ManifestError",
-    "Problem", "Source", "check", "load",
+    "Problem", "Source", "check", "load", "location",
 ]
 
 #: What `check`/`load` accept (the same as grader.cluster.base.ManifestInput).
@@ -51,6 +51,11 @@ def _where(file: str, doc: int | None, kind: str | None, name: str | None) -> st
     elif name:
         out += f" ({name})"
     return out
+
+
+#: Public name of the location format, for other modules that report on manifests
+#: (grader.lint's warnings read exactly like problems).
+location = _where
 
 
 @dataclass(frozen=True)

@@ -3,6 +3,10 @@
 Exit status: 0 all good, 1 any problem in the manifests, 2 usage error (a path that does
 not exist). With --namespace the submission sandbox rules are checked too, so a learner
 sees before submitting what the live grader would refuse.
+
+Valid manifests are then linted (grader.lint): mistakes the API server accepts, such as a
+Service selector that matches no pod, print as "warning: ..." lines. They leave the exit
+status 0 unless --strict is given.
 """
 from __future__ import annotations
 
@@ -30,6 +34,9 @@ def register(sub: "argparse._SubParsersAction") -> None:
                    help="also apply the lab sandbox rules for a submission in namespace NS")
     p.add_argument("--warnings", action="store_true",
                    help="also print advisory warnings (e.g. images without a pinned tag)")
+    p.add_argument("--strict", action="store_true",
+                   help="exit 1 when there are warnings (selectors matching no pod, ports "
+                   "no container declares, backends naming no Service ...)")
     p.set_defaults(func=run)
 
 
@@ -55,25 +62,33 @@ def run(args: argparse.Namespace) -> int:
         from grader.sandbox import sandbox_problems
 
         problems = sandbox_problems(manifests, args.namespace)
+    warnings: list[object] = []
     if args.warnings:
         from grader.sandbox import image_warnings
 
-        for w in image_warnings(manifests):
-            print(f"warning: {w}")
-        from grader.manifests import Problem
-        from grader.rules.gateway import backend_warnings
+        warnings += image_warnings(manifests)
+    if not problems:
+        # Only on a valid whole: with an object missing, "matches no pod" could be wrong.
+        from grader.lint import lint
 
-        for i, path, message in backend_warnings([m.obj for m in manifests]):
-            m = manifests[i]
-            print(f"warning: {Problem(m.file, m.doc, m.kind, m.name, path, message)}")
+        warnings += lint(manifests)
+    for w in warnings:
+        print(f"warning: {w}")
     if problems:
         _print_grouped(problems)
-        n = len(problems)
-        print(f"{n} problem{'s' if n != 1 else ''} found", file=sys.stderr)
+        print(f"{_count(len(problems), 'problem')} found", file=sys.stderr)
         return 1
-    n = len(manifests)
-    print(f"OK, {n} object{'s' if n != 1 else ''}")
+    if warnings and args.strict:
+        print(f"{_count(len(warnings), 'warning')} found (--strict: warnings fail the check)",
+              file=sys.stderr)
+        return 1
+    summary = f"OK, {_count(len(manifests), 'object')}"
+    print(summary + (f" ({_count(len(warnings), 'warning')})" if warnings else ""))
     return 0
+
+
+def _count(n: int, noun: str) -> str:
+    return f"{n} {noun}{'s' if n != 1 else ''}"
 
 
 def _print_grouped(problems: "list[Problem]") -> None:

@@ -1,0 +1,362 @@
+"""Warnings for mistakes the API server accepts: the first page of every Services
+troubleshooting guide, caught before anything is applied.
+
+    from grader.lint import lint
+    for w in lint(open("answer.yaml").read()):    # or a path, or manifests.load(...)
+        print(w)          # answer.yaml, document 2 (Service/web): spec.selector: ...
+
+Each rule looks at the manifests as a whole (a Service and the Deployment it should select
+are usually different objects, often different files), so a rule receives an `Index` of
+every object and yields `LintWarning`s. Nothing here is an error: a Service may select pods
+that some other file creates, so `svclab check` prints these as warnings and changes its
+exit status only with `--strict`.
+
+Adding a rule (the Ingress/Gateway work adds HTTPRoute backends this way):
+
+    @rule("httproute-backend")
+    def _httproute_backends(index: Index) -> Iterator[LintWarning]:
+        for m in index.of_kind("HTTPRoute"):
+            ...
+            yield from index.backend_warnings(m, f"{path}.name", f"{path}.port", name, port,
+                                              namespace=..., rule_name="httproute-backend")
+
+Semantics follow upstream: a Service selects pods by equality on its `selector` map, in its
+own namespace, and an empty or missing selector means "endpoints managed by hand" (no
+warning). A named targetPort is looked up in the selected pods' `containers` by name and
+protocol (the EndpointSlice controller's FindPort): a pod without it gets no endpoint for
+that port. A numeric targetPort is used as is, declared or not, so an undeclared number is
+worth a warning only because nothing may listen there.
+"""
+from __future__ import annotations
+
+import difflib
+from dataclasses import dataclass, field
+from typing import Any, Callable, Iterable, Iterator, Mapping, Sequence
+
+from grader.manifests import Manifest, ManifestError, check, location
+from grader.model.selectors import SelectorError, compile_selector, labels_text
+
+__all__ = ["Index", "LintWarning", "PodTemplate", "RULES", "lint", "rule"]
+
+DEFAULT_NAMESPACE = "default"
+WORKLOAD_KINDS = ("Deployment", "StatefulSet", "ReplicaSet", "DaemonSet", "Job")
+
+
+@dataclass(frozen=True)
+class LintWarning:
+    """One likely mistake, located like a manifests.Problem (file, document, object, field)."""
+
+    file: str
+    doc: int | None
+    kind: str | None
+    name: str | None
+    path: str           # field path, e.g. "spec.ports[0].targetPort"
+    message: str
+    rule: str           # which rule found it, e.g. "service-selector"
+
+    def where(self) -> str:
+        return location(self.file, self.doc, self.kind, self.name)
+
+    def __str__(self) -> str:
+        field_part = f"{self.path}: " if self.path else ""
+        return f"{self.where()}: {field_part}{self.message}"
+
+
+@dataclass(frozen=True)
+class PodTemplate:
+    """Pods that some manifest will create: a bare Pod, or a workload's pod template."""
+
+    owner: Manifest
+    namespace: str
+    labels: Mapping[str, str]
+    containers: tuple[Mapping[str, Any], ...]
+
+    @property
+    def ref(self) -> str:
+        return f"{self.owner.kind}/{self.owner.name}"
+
+
+def _namespace(m: Manifest) -> str:
+    return m.namespace or DEFAULT_NAMESPACE
+
+
+def _mapping(value: Any) -> Mapping[str, Any]:
+    return value if isinstance(value, Mapping) else {}
+
+
+def _list(value: Any) -> list:
+    return value if isinstance(value, list) else []
+
+
+def _pod_template(m: Manifest) -> PodTemplate | None:
+    if m.kind == "Pod":
+        meta, spec = _mapping(m.obj.get("metadata")), _mapping(m.obj.get("spec"))
+    elif m.kind in WORKLOAD_KINDS:
+        template = _mapping(_mapping(m.obj.get("spec")).get("template"))
+        meta, spec = _mapping(template.get("metadata")), _mapping(template.get("spec"))
+    else:
+        return None
+    labels = {str(k): str(v) for k, v in _mapping(meta.get("labels")).items()}
+    containers = tuple(c for c in _list(spec.get("containers")) if isinstance(c, Mapping))
+    return PodTemplate(m, _namespace(m), labels, containers)
+
+
+@dataclass
+class Index:
+    """Every object of one input, looked up the ways the rules need."""
+
+    manifests: Sequence[Manifest]
+    pods: list[PodTemplate] = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.pods = [t for t in map(_pod_template, self.manifests) if t is not None]
+
+    def of_kind(self, kind: str) -> list[Manifest]:
+        return [m for m in self.manifests if m.kind == kind]
+
+    def pods_in(self, namespace: str) -> list[PodTemplate]:
+        return [t for t in self.pods if t.namespace == namespace]
+
+    def service(self, namespace: str, name: str) -> Manifest | None:
+        for m in self.of_kind("Service"):
+            if m.name == name and _namespace(m) == namespace:
+                return m
+        return None
+
+    def warning(self, m: Manifest, path: str, message: str, rule_name: str) -> LintWarning:
+        return LintWarning(m.file, m.doc, m.kind, m.name, path, message, rule_name)
+
+    def closest_labels(self, wanted: Mapping[str, str], namespace: str) -> str:
+        """"closest: Deployment/web has app=web,tier=front" -- the pod template sharing the
+        most of `wanted`, then the most alike in spelling; other namespaces are named as such."""
+        if not self.pods:
+            return "there are no pods in these manifests (check the files that create them together)"
+        want = [f"{k}={v}" for k, v in sorted(wanted.items())]
+
+        def score(t: PodTemplate) -> tuple[int, int, float]:
+            have = [f"{k}={v}" for k, v in sorted(t.labels.items())]
+            shared = sum(1 for k, v in wanted.items() if t.labels.get(k) == v)
+            alike = difflib.SequenceMatcher(None, ",".join(want), ",".join(have)).ratio()
+            return (t.namespace == namespace, shared, alike)
+
+        best = max(self.pods, key=score)
+        where = "" if best.namespace == namespace else (
+            f" in namespace '{best.namespace}' (a selector only sees its own namespace, "
+            f"'{namespace}')")
+        differ = [f"{k} is '{best.labels[k]}', not '{v}'" for k, v in sorted(wanted.items())
+                  if k in best.labels and best.labels[k] != v]
+        absent = [k for k in sorted(wanted) if k not in best.labels]
+        hints = differ + ([f"no label {', '.join(repr(k) for k in absent)}"] if absent else [])
+        return (f"closest: {best.ref}{where} has pods labelled {labels_text(best.labels)}"
+                + (f" ({'; '.join(hints)})" if hints and not where else ""))
+
+    def backend_warnings(self, m: Manifest, name_path: str, port_path: str, service: Any,
+                         port: Any, *, namespace: str | None = None,
+                         rule_name: str) -> Iterator[LintWarning]:
+        """A route/Ingress backend (`service` name at `name_path`, `port` at `port_path`: a
+        number or a port name) that names no Service, or no port of it, in these manifests."""
+        ns = namespace or _namespace(m)
+        if not isinstance(service, str) or not service:
+            return
+        target = self.service(ns, service)
+        if target is None:
+            names = [s.name for s in self.of_kind("Service") if _namespace(s) == ns]
+            close = difflib.get_close_matches(service, names, n=1, cutoff=0.6)
+            hint = (f"; did you mean '{close[0]}'?" if close else
+                    f"; Services there: {', '.join(sorted(names))}" if names else
+                    "; there is none in these manifests")
+            yield self.warning(m, name_path, f"no Service '{service}' in namespace '{ns}' in these "
+                               f"manifests{hint}", rule_name)
+            return
+        ports = [p for p in _list(_mapping(target.obj.get("spec")).get("ports")) if isinstance(p, Mapping)]
+        if isinstance(port, bool) or port is None:
+            return
+        if isinstance(port, int):
+            if not any(p.get("port") == port for p in ports):
+                have = ", ".join(str(p.get("port")) for p in ports) or "none"
+                yield self.warning(m, port_path, f"Service '{service}' has no port {port} "
+                                   f"(its ports: {have}); a backend names the Service's port, "
+                                   f"not the pod's targetPort", rule_name)
+        elif isinstance(port, str):
+            if not any(p.get("name") == port for p in ports):
+                have = ", ".join(f"'{p['name']}'" for p in ports if isinstance(p.get("name"), str)) \
+                    or "none (name the port, or use its number)"
+                yield self.warning(m, port_path, f"Service '{service}' has no port named '{port}' "
+                                   f"(its port names: {have})", rule_name)
+
+
+Rule = Callable[[Index], Iterable[LintWarning]]
+
+#: Rule name -> rule, in the order they run (and so the order of their warnings).
+RULES: dict[str, Rule] = {}
+
+
+def rule(name: str) -> Callable[[Rule], Rule]:
+    """Register a lint rule under `name` (the `rule` field of its warnings)."""
+    def register(fn: Rule) -> Rule:
+        RULES[name] = fn
+        return fn
+    return register
+
+
+def lint(manifests: Any, /, *, rules: Iterable[str] | None = None) -> list[LintWarning]:
+    """Warnings for what the API server accepts but is almost surely a mistake.
+
+    `manifests`: a list of `grader.manifests.Manifest` (what `manifests.load` returns), or
+    anything `load` takes (YAML text, a path, a dict, a list of those); such input must be
+    valid, else `ManifestError` lists its problems. `rules` picks rules by name (default:
+    all of `RULES`). Returns the warnings in input order (file, then document), a
+    document's warnings in rule order.
+    """
+    if isinstance(manifests, (list, tuple)) and manifests and all(isinstance(m, Manifest) for m in manifests):
+        loaded: Sequence[Manifest] = manifests
+    else:
+        loaded, problems = check(manifests)
+        if problems:
+            raise ManifestError(problems)
+    index = Index(loaded)
+    chosen = list(RULES) if rules is None else list(rules)
+    unknown = [r for r in chosen if r not in RULES]
+    if unknown:
+        raise ValueError(f"unknown lint rule {unknown[0]!r}; known: {', '.join(RULES)}")
+    out: list[LintWarning] = []
+    for name in chosen:
+        out += RULES[name](index)
+    files = {m.file: i for i, m in reversed(list(enumerate(loaded)))}
+    return sorted(out, key=lambda w: (files.get(w.file, len(files)), w.doc or 0))  # stable
+
+
+# ----------------------------------------------------------------------------- rules
+
+def _service_selector(m: Manifest) -> dict[str, str]:
+    spec = _mapping(m.obj.get("spec"))
+    if spec.get("type") == "ExternalName":
+        return {}
+    return {str(k): str(v) for k, v in _mapping(spec.get("selector")).items()}
+
+
+def _selected(index: Index, m: Manifest) -> list[PodTemplate]:
+    selector = _service_selector(m)
+    return [t for t in index.pods_in(_namespace(m))
+            if all(t.labels.get(k) == v for k, v in selector.items())]
+
+
+@rule("service-selector")
+def _service_selects_no_pod(index: Index) -> Iterator[LintWarning]:
+    for m in index.of_kind("Service"):
+        selector = _service_selector(m)
+        if selector and not _selected(index, m):
+            yield index.warning(
+                m, "spec.selector",
+                f"{labels_text(selector)} matches no pod in these manifests, so the Service "
+                f"gets no endpoints; {index.closest_labels(selector, _namespace(m))}",
+                "service-selector")
+
+
+def _declares(container: Mapping[str, Any], target: Any, protocol: str) -> bool:
+    for p in _list(container.get("ports")):
+        if not isinstance(p, Mapping) or (p.get("protocol") or "TCP") != protocol:
+            continue
+        if (p.get("name") == target) if isinstance(target, str) else (p.get("containerPort") == target):
+            return True
+    return False
+
+
+def _declared_ports(pods: Iterable[PodTemplate], named: bool) -> str:
+    seen: list[str] = []
+    for t in pods:
+        for c in t.containers:
+            for p in _list(c.get("ports")):
+                if not isinstance(p, Mapping):
+                    continue
+                proto = p.get("protocol") or "TCP"
+                if named and isinstance(p.get("name"), str):
+                    text = f"'{p['name']}' ({p.get('containerPort')}/{proto})"
+                elif not named:
+                    text = f"{p.get('containerPort')}/{proto}"
+                else:
+                    continue
+                if text not in seen:
+                    seen.append(text)
+    return ", ".join(seen) or "none"
+
+
+@rule("service-target-port")
+def _target_port_not_declared(index: Index) -> Iterator[LintWarning]:
+    for m in index.of_kind("Service"):
+        if not _service_selector(m):
+            continue
+        pods = _selected(index, m)
+        if not pods:
+            continue  # service-selector already says so
+        refs = ", ".join(sorted({t.ref for t in pods}))
+        for i, port in enumerate(_list(_mapping(m.obj.get("spec")).get("ports"))):
+            if not isinstance(port, Mapping):
+                continue
+            target = port.get("targetPort", port.get("port"))
+            protocol = port.get("protocol") or "TCP"
+            if target is None or isinstance(target, bool):
+                continue
+            missing = [t for t in pods if not any(_declares(c, target, protocol) for c in t.containers)]
+            if not missing:
+                continue
+            field_path = f"spec.ports[{i}].targetPort" if "targetPort" in port else f"spec.ports[{i}].port"
+            who = "no selected container declares" if len(missing) == len(pods) else \
+                f"the pods of {', '.join(sorted({t.ref for t in missing}))} do not declare"
+            if isinstance(target, str):
+                message = (f"{who} a {protocol} port named '{target}' (named ports of "
+                           f"{refs}: {_declared_ports(pods, named=True)}); pods without it get "
+                           f"no endpoint for this port")
+            else:
+                implicit = "" if "targetPort" in port else " (targetPort defaults to port)"
+                message = (f"{who} containerPort {target}/{protocol}{implicit} (ports "
+                           f"of {refs}: {_declared_ports(pods, named=False)}); traffic is sent "
+                           f"to {target} anyway, so check that something listens there")
+            yield index.warning(m, field_path, message, "service-target-port")
+
+
+@rule("networkpolicy-pod-selector")
+def _policy_selects_no_pod(index: Index) -> Iterator[LintWarning]:
+    for m in index.of_kind("NetworkPolicy"):
+        raw = _mapping(m.obj.get("spec")).get("podSelector")
+        try:
+            selector = compile_selector(_mapping(raw))
+        except SelectorError:
+            continue  # validation reports it
+        if selector is None or selector.empty:
+            continue  # {} selects every pod of the namespace, present and future
+        ns = _namespace(m)
+        if any(selector.matches(t.labels) for t in index.pods_in(ns)):
+            continue
+        wanted = {str(k): str(v) for k, v in _mapping(_mapping(raw).get("matchLabels")).items()}
+        closest = index.closest_labels(wanted, ns) if wanted else (
+            "pods there: " + ("; ".join(f"{t.ref} {labels_text(t.labels)}" for t in index.pods_in(ns))
+                              or "none in these manifests"))
+        yield index.warning(m, "spec.podSelector",
+                            f"{selector.describe()} selects no pod in namespace '{ns}' in these "
+                            f"manifests, so this policy isolates nothing; {closest}",
+                            "networkpolicy-pod-selector")
+
+
+def _ingress_backends(obj: Mapping[str, Any]) -> Iterator[tuple[str, Mapping[str, Any]]]:
+    spec = _mapping(obj.get("spec"))
+    if isinstance(spec.get("defaultBackend"), Mapping):
+        yield "spec.defaultBackend.service", _mapping(spec["defaultBackend"].get("service"))
+    for r, rule_ in enumerate(_list(spec.get("rules"))):
+        for p, path in enumerate(_list(_mapping(_mapping(rule_).get("http")).get("paths"))):
+            backend = _mapping(_mapping(path).get("backend"))
+            yield f"spec.rules[{r}].http.paths[{p}].backend.service", _mapping(backend.get("service"))
+
+
+@rule("ingress-backend")
+def _ingress_backend_missing(index: Index) -> Iterator[LintWarning]:
+    for m in index.of_kind("Ingress"):
+        for path, service in _ingress_backends(m.obj):
+            if not service:
+                continue  # a resource backend, or nothing: validation's business
+            port = _mapping(service.get("port"))
+            number, name = port.get("number"), port.get("name")
+            yield from index.backend_warnings(
+                m, path + ".name", path + (".port.number" if number is not None else ".port.name"),
+                service.get("name"), number if number is not None else name,
+                rule_name="ingress-backend")
