@@ -24,14 +24,24 @@ UV_LOCK    := requirements-uv.lock
 NEWEST     := .venv-newest
 PORT ?= 8888
 NEWS_PLUGIN := @jupyterlab/apputils-extension:announcements
+# nbgrader's instructor tools, hidden from learners (make instructor-lab shows them).
+INSTRUCTOR_PLUGINS := @jupyter/nbgrader:formgrader @jupyter/nbgrader:create-assignment @jupyter/nbgrader:course-list
+INSTRUCTOR_SERVER_EXTENSIONS := nbgrader.server_extensions.formgrader nbgrader.server_extensions.course_list
+INSTRUCTOR_CONFIG := $(CURDIR)/jupyter-config/instructor
+# Exported HTML inlines this mermaid (npm package, pinned by version and checksum).
+MERMAID_VERSION := 11.10.0
+MERMAID_SHA256  := 0755e39315802b1f9644afbc95ef1eccd4015a47399deae280bf1c1fd33835c2
+MERMAID_JS      := grader/export/vendor/mermaid.min.js
 # Containers and CI often run as root; JupyterLab refuses that unless told it is deliberate.
 ROOT_FLAG := $(if $(filter 0,$(shell id -u)),--allow-root)
 PYTEST_ARGS ?=
 
-.PHONY: help setup lock lab test test-newest bench clean cluster cluster-down cluster-status release autograde feedback grades report
+.PHONY: help setup lock lab instructor-lab mermaid test test-newest bench clean cluster cluster-down cluster-status release autograde feedback grades report
 
 help:
 	@echo "make lab             start JupyterLab on the course (installs what it needs first)"
+	@echo "make instructor-lab  JupyterLab with nbgrader's instructor tools (formgrader, Create Assignment)"
+	@echo "make mermaid         vendor mermaid (needs npm) so exported HTML shows diagrams offline"
 	@echo "make test            install, then run the whole test suite (offline; live tests skip without a cluster)"
 	@echo "make setup           only install the locked versions (idempotent; instant when nothing changed)"
 	@echo "make lock            re-resolve requirements.lock from pyproject.toml (after editing dependencies)"
@@ -69,7 +79,11 @@ endif
 	@# hubs) Python would otherwise recompile each module on each run of svclab.
 	$(PYTHON) -m compileall -q grader
 	@# No "Jupyter news?" prompt: it distracts learners and phones home from classrooms.
-	$(PYTHON) -m jupyter labextension disable --level=sys_prefix --log-level=ERROR "$(NEWS_PLUGIN)"
+	@# Learners see nbgrader's assignment list and Validate only; instructor-lab adds the rest.
+	$(PYTHON) -m jupyter labextension disable --level=sys_prefix --log-level=ERROR "$(NEWS_PLUGIN)" $(INSTRUCTOR_PLUGINS)
+	$(PYTHON) -m jupyter server extension disable --sys-prefix --log-level=ERROR $(INSTRUCTOR_SERVER_EXTENSIONS)
+	@# HTML exports (nbconvert, JupyterLab's export) use the template that inlines mermaid.
+	$(PYTHON) -m grader.export
 	@touch $@
 	@echo "setup: done ($(PYTHON))"
 
@@ -90,7 +104,26 @@ lab: setup
 	$(PYTHON) -m jupyter lab --ServerApp.root_dir="$(CURDIR)" --ServerApp.port=$(PORT) \
 	  --LabApp.default_url=/lab/tree/course $(ROOT_FLAG) $(LAB_ARGS)
 
-test: setup
+instructor-lab: setup mermaid
+	JUPYTER_CONFIG_PATH="$(INSTRUCTOR_CONFIG)$${JUPYTER_CONFIG_PATH:+:$$JUPYTER_CONFIG_PATH}" \
+	  $(PYTHON) -m jupyter lab --ServerApp.root_dir="$(CURDIR)" --ServerApp.port=$(PORT) \
+	  --LabApp.default_url=/lab/tree/labs $(ROOT_FLAG) $(LAB_ARGS)
+
+# npm pack checks the registry's integrity hash; the sha256 pins the file itself.
+mermaid: $(MERMAID_JS)
+
+$(MERMAID_JS):
+	@command -v npm >/dev/null || { echo "make mermaid: needs npm (Node.js); without it exported HTML loads mermaid from a CDN" >&2; exit 1; }
+	@tmp=$$(mktemp -d) && trap 'rm -rf "$$tmp"' EXIT && \
+	  (cd "$$tmp" && npm pack --silent "mermaid@$(MERMAID_VERSION)" >/dev/null) && \
+	  tar -xzf "$$tmp/mermaid-$(MERMAID_VERSION).tgz" -C "$$tmp" package/dist/mermaid.min.js && \
+	  $(BOOTSTRAP_PYTHON) -c 'import hashlib, sys; got = hashlib.sha256(open(sys.argv[1], "rb").read()).hexdigest(); sys.exit(None if got == sys.argv[2] else f"mermaid.min.js: sha256 {got}, expected {sys.argv[2]}")' \
+	    "$$tmp/package/dist/mermaid.min.js" "$(MERMAID_SHA256)" && \
+	  mkdir -p $(@D) && mv "$$tmp/package/dist/mermaid.min.js" $@
+	@echo "mermaid: vendored $(MERMAID_VERSION) into $@"
+
+# With npm at hand, the suite also proves that exports show diagrams offline.
+test: setup $(if $(shell command -v npm 2>/dev/null),mermaid)
 	$(PYTHON) -m pytest --nbval-lax tests course $(PYTEST_ARGS)
 
 # Not locked: the newest release of every dependency that pyproject.toml admits, in a venv
@@ -98,6 +131,7 @@ test: setup
 test-newest: | $(UV)
 	@test -x $(NEWEST)/bin/python || $(BOOTSTRAP_PYTHON) -m venv $(NEWEST)
 	$(UV) pip install --quiet --python $(NEWEST)/bin/python --upgrade --refresh -e ".[test]"
+	$(NEWEST)/bin/python -m grader.export >/dev/null
 	$(NEWEST)/bin/python -m pytest --nbval-lax tests course $(PYTEST_ARGS)
 
 bench: setup

@@ -36,3 +36,8 @@ c.Autograde.autograde_preprocessors = [
 ]
 # Per-check results for the item-analysis report (svclab grade report).
 c.CleanGrade.results_dir = os.path.join(HERE, "svclab-results")
+
+# Feedback pages render the notebooks' mermaid diagrams offline (grader/export).
+from grader.export import configure_feedback  # noqa: E402
+
+configure_feedback(c)

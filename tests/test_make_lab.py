@@ -1,7 +1,9 @@
 """`make lab` is one of the README's two commands: start it as a user would (headless, on a
-free port), check the server answers and serves the course, then stop it."""
+free port), check the server answers and serves the course with learner tools only, then
+stop it. `make instructor-lab` is checked the same way for the instructor tools."""
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import re
@@ -13,6 +15,7 @@ import time
 import urllib.error
 import urllib.request
 from pathlib import Path
+from typing import Iterator
 
 import pytest
 
@@ -31,14 +34,27 @@ def _get(url: str) -> dict:
         return json.loads(resp.read().decode())
 
 
-@pytest.mark.slow
-@pytest.mark.skipif(shutil.which("make") is None, reason="make is not installed")
-def test_make_lab_serves_the_course(tmp_path: Path) -> None:
+INSTRUCTOR_PLUGINS = {"@jupyter/nbgrader:formgrader", "@jupyter/nbgrader:create-assignment",
+                      "@jupyter/nbgrader:course-list"}
+LEARNER_PLUGINS = {"@jupyter/nbgrader:assignment-list", "@jupyter/nbgrader:validate-assignment"}
+
+
+def _status(url: str) -> int:
+    try:
+        with urllib.request.urlopen(url, timeout=5) as resp:
+            return resp.status
+    except urllib.error.HTTPError as exc:
+        return exc.code
+
+
+@contextlib.contextmanager
+def _make_serving(target: str, tmp_path: Path) -> Iterator[str]:
+    """Start `make TARGET` headless on a free port; yield its base URL once it answers."""
     port = _free_port()
     env = dict(os.environ, JUPYTER_RUNTIME_DIR=str(tmp_path / "runtime"))
     lab_args = f"--no-browser --ServerApp.token={TOKEN} --ServerApp.ip=127.0.0.1"
     proc = subprocess.Popen(
-        ["make", "--no-print-directory", "lab", f"PORT={port}", f"LAB_ARGS={lab_args}"],
+        ["make", "--no-print-directory", target, f"PORT={port}", f"LAB_ARGS={lab_args}"],
         cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
         start_new_session=True, text=True,
     )
@@ -52,21 +68,10 @@ def test_make_lab_serves_the_course(tmp_path: Path) -> None:
                 break
             except (urllib.error.URLError, ConnectionError, OSError):
                 time.sleep(0.5)  # polling a starting server, not waiting for a result to change
-        assert proc.poll() is None, f"make lab exited early:\n{proc.stdout.read() if proc.stdout else ''}"
-        assert status is not None, "JupyterLab did not answer /api/status within 90 s"
+        assert proc.poll() is None, f"make {target} exited early:\n{proc.stdout.read() if proc.stdout else ''}"
+        assert status is not None, f"make {target}: JupyterLab did not answer /api/status within 90 s"
         assert "started" in status
-
-        listing = _get(f"{base}/api/contents/course?token={TOKEN}")
-        names = {item["name"] for item in listing["content"]}
-        assert any(n.endswith(".ipynb") for n in names), f"no notebooks served from course/: {names}"
-
-        with urllib.request.urlopen(f"{base}/lab?token={TOKEN}", timeout=5) as resp:
-            assert resp.status == 200
-            page = resp.read().decode()
-        # make setup switches off the "Jupyter news?" prompt (and its call home).
-        config = json.loads(re.search(
-            r'<script id="jupyter-config-data" type="application/json">(.*?)</script>', page, re.S).group(1))
-        assert "@jupyterlab/apputils-extension:announcements" in config["disabledExtensions"]
+        yield base
     finally:
         os.killpg(proc.pid, signal.SIGTERM)
         try:
@@ -74,3 +79,45 @@ def test_make_lab_serves_the_course(tmp_path: Path) -> None:
         except subprocess.TimeoutExpired:
             os.killpg(proc.pid, signal.SIGKILL)
             proc.wait()
+
+
+def _page_config(base: str) -> dict:
+    with urllib.request.urlopen(f"{base}/lab?token={TOKEN}", timeout=5) as resp:
+        assert resp.status == 200
+        page = resp.read().decode()
+    return json.loads(re.search(
+        r'<script id="jupyter-config-data" type="application/json">(.*?)</script>', page, re.S).group(1))
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(shutil.which("make") is None, reason="make is not installed")
+def test_make_lab_serves_the_course_with_learner_tools_only(tmp_path: Path) -> None:
+    with _make_serving("lab", tmp_path) as base:
+        listing = _get(f"{base}/api/contents/course?token={TOKEN}")
+        names = {item["name"] for item in listing["content"]}
+        assert any(n.endswith(".ipynb") for n in names), f"no notebooks served from course/: {names}"
+
+        disabled = set(_page_config(base)["disabledExtensions"])
+        # make setup switches off the "Jupyter news?" prompt (and its call home).
+        assert "@jupyterlab/apputils-extension:announcements" in disabled
+        # nbgrader: the assignment list and Validate, not Create Assignment/formgrader/courses.
+        assert INSTRUCTOR_PLUGINS <= disabled
+        assert not LEARNER_PLUGINS & disabled
+        assert _status(f"{base}/formgrader?token={TOKEN}") == 404
+        assert _status(f"{base}/formgraders?token={TOKEN}") == 404       # course list
+        # the assignment list's API is there (400: it wants a course_id, not "no such page")
+        assert _status(f"{base}/assignments?token={TOKEN}") == 400
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(shutil.which("make") is None, reason="make is not installed")
+def test_make_instructor_lab_turns_the_instructor_tools_on(tmp_path: Path) -> None:
+    if not (ROOT / "grader" / "export" / "vendor" / "mermaid.min.js").is_file() and shutil.which("npm") is None:
+        pytest.skip("make instructor-lab vendors mermaid first, which needs npm")
+    with _make_serving("instructor-lab", tmp_path) as base:
+        disabled = set(_page_config(base)["disabledExtensions"])
+        assert not (INSTRUCTOR_PLUGINS | LEARNER_PLUGINS) & disabled
+        assert "@jupyterlab/apputils-extension:announcements" in disabled
+        assert _status(f"{base}/formgrader?token={TOKEN}") == 200
+        assert _status(f"{base}/formgraders?token={TOKEN}") != 404
+        assert _status(f"{base}/assignments?token={TOKEN}") == 400
