@@ -74,7 +74,8 @@ ifdef VENV
 else
 	$(UV) pip install --quiet --require-hashes --compile-bytecode --python "$$(command -v $(PYTHON))" -r $(LOCK)
 endif
-	$(UV) pip install --quiet --no-deps --python "$$(command -v $(PYTHON))" -e .
+	@# compat: a plain path entry; the default import-hook finder costs every svclab start 20 ms.
+	$(UV) pip install --quiet --no-deps --python "$$(command -v $(PYTHON))" -e . -C editable_mode=compat
 	@# Bytecode now, not at every start: where PYTHONDONTWRITEBYTECODE is set (CI, some
 	@# hubs) Python would otherwise recompile each module on each run of svclab.
 	$(PYTHON) -m compileall -q grader

@@ -87,17 +87,27 @@ def _definitions() -> "Resource":
     return Resource.from_contents(_definitions_contents())
 
 
-@lru_cache(maxsize=None)
-def _fast_validator(kind: str) -> Any:
-    """jsonschema-rs validator for one kind, or None where jsonschema-rs is unavailable
-    (then every object goes through the Python validator: slower, same answers)."""
+@lru_cache(maxsize=1)
+def _fast_registry() -> Any:
+    """The shared definitions, indexed once by jsonschema-rs (None: it is not installed)."""
     try:
         import jsonschema_rs
     except ImportError:  # pragma: no cover - it is a declared dependency
         return None
+    defs = _definitions_contents()
+    return jsonschema_rs.Registry([(defs["$id"], defs)])
+
+
+@lru_cache(maxsize=None)
+def _fast_validator(kind: str) -> Any:
+    """jsonschema-rs validator for one kind, or None where jsonschema-rs is unavailable
+    (then every object goes through the Python validator: slower, same answers)."""
     with _lock:
-        defs = _definitions_contents()
-        registry = jsonschema_rs.Registry([(defs["$id"], defs)])
+        registry = _fast_registry()
+        if registry is None:  # pragma: no cover
+            return None
+        import jsonschema_rs
+
         # Formats are annotations, as in the Python validator and the API server's schema.
         return jsonschema_rs.validator_for(_schema_file(KINDS[kind][1]), registry=registry,
                                            validate_formats=False)
