@@ -44,7 +44,7 @@ help:
 	@echo "make mermaid         vendor mermaid (needs npm) so exported HTML shows diagrams offline"
 	@echo "make test            install, then run the whole test suite (offline; live tests skip without a cluster)"
 	@echo "make setup           only install the locked versions (idempotent; instant when nothing changed)"
-	@echo "make lock            re-resolve requirements.lock from pyproject.toml (after editing dependencies)"
+	@echo "make lock            update requirements.lock after editing pyproject.toml (UPGRADE=1: newest of everything)"
 	@echo "make test-newest     run the suite against the newest versions pyproject.toml allows (unlocked)"
 	@echo "make cluster         create the kind cluster 'svclab' (needs Docker and kind >= 0.24)"
 	@echo "make cluster-status  what is set up for live mode, and what is missing"
@@ -67,7 +67,7 @@ $(UV): $(UV_LOCK)
 # Re-run only when the lock (or the project's own metadata) changes. A venv gets exactly
 # the lock (sync removes what it does not list); a conda env only gets the lock's versions
 # installed, so conda's own packages stay.
-$(STAMP): $(LOCK) pyproject.toml | $(UV)
+$(STAMP): $(LOCK) pyproject.toml Makefile | $(UV)
 ifdef VENV
 	@test -x $(PYTHON) || $(BOOTSTRAP_PYTHON) -m venv $(VENV)
 	$(UV) pip sync --quiet --require-hashes --compile-bytecode --python $(PYTHON) $(LOCK)
@@ -91,12 +91,13 @@ endif
 $(LOCK):
 	@echo "$(LOCK) is missing; it is committed with the project (make lock recreates it)" >&2; exit 1
 
-# One command after editing pyproject.toml's dependencies: resolves the newest versions
-# its bounds allow for every supported Python and platform, one version per package
-# where possible, each with the hashes of all its files.
+# One command after editing pyproject.toml's dependencies: resolves for every supported
+# Python and platform, one version per package where possible, each with the hashes of
+# all its files. Pins already in the lock are kept where the bounds still allow them, so
+# adding one dependency changes little; UPGRADE=1 moves everything to the newest allowed.
 lock: $(UV)
 	$(UV) pip compile pyproject.toml --extra test --universal --python-version 3.10 \
-	  --fork-strategy fewest --generate-hashes --quiet --upgrade -o $(LOCK)
+	  --fork-strategy fewest --generate-hashes --quiet $(if $(UPGRADE),--upgrade) -o $(LOCK)
 	echo "uv==$(UV_VERSION)" | $(UV) pip compile - --universal --generate-hashes --quiet \
 	  --no-header -o $(UV_LOCK)
 	@echo "lock: wrote $(LOCK) and $(UV_LOCK); commit them, then make setup"
