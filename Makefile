@@ -64,7 +64,7 @@ $(UV): $(UV_LOCK)
 	$(TOOLS)/bin/python -m pip install --quiet --require-hashes --no-deps -r $(UV_LOCK)
 	@touch $@
 
-# Re-run only when the lock (or the project's own metadata) changes. A venv gets exactly
+# Re-run only when the lock, the project's metadata or these steps change. A venv gets exactly
 # the lock (sync removes what it does not list); a conda env only gets the lock's versions
 # installed, so conda's own packages stay.
 $(STAMP): $(LOCK) pyproject.toml Makefile | $(UV)
@@ -132,7 +132,7 @@ test: setup $(if $(shell command -v npm 2>/dev/null),mermaid)
 # of its own, so a breaking upstream release shows up here before a learner installs it.
 test-newest: | $(UV)
 	@test -x $(NEWEST)/bin/python || $(BOOTSTRAP_PYTHON) -m venv $(NEWEST)
-	$(UV) pip install --quiet --python $(NEWEST)/bin/python --upgrade --refresh -e ".[test]"
+	$(UV) pip install --quiet --compile-bytecode --python $(NEWEST)/bin/python --upgrade --refresh -e ".[test]"
 	$(NEWEST)/bin/python -m grader.export >/dev/null
 	$(NEWEST)/bin/python -m pytest --nbval-lax tests course $(PYTEST_ARGS)
 
