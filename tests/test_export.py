@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -102,3 +103,38 @@ def test_installing_the_config_keeps_other_nbconvert_settings(tmp_path: Path) ->
     assert data["NbConvertApp"] == {"x": 1} and data["HTMLExporter"]["exclude_input"] is True
     assert data["HTMLExporter"]["template_name"] == "svclab"
     assert data["HTMLExporter"]["extra_template_basedirs"] == [str(export.TEMPLATES)]
+
+
+CHROMIUM = next((shutil.which(n) for n in ("chromium", "chromium-browser", "google-chrome")
+                 if shutil.which(n)), None)
+
+
+def _rendered_in_browser(html: str, tmp_path: Path) -> str:
+    """The page's DOM after its scripts ran in headless Chromium with every network
+    request sent to a dead proxy (file: and data: URLs still load)."""
+    page = tmp_path / "page.html"
+    page.write_text(html, encoding="utf-8")
+    result = subprocess.run(
+        [CHROMIUM, "--headless=new", "--no-sandbox", "--disable-gpu", "--proxy-server=127.0.0.1:9",
+         "--virtual-time-budget=5000", "--dump-dom", page.as_uri()],
+        capture_output=True, text=True, timeout=120)
+    return result.stdout
+
+
+@NEEDS_MERMAID
+@pytest.mark.slow
+@pytest.mark.skipif(CHROMIUM is None, reason="no headless Chromium (apt-get install chromium) to render the page")
+def test_exported_diagrams_render_in_a_browser_without_network(tmp_path: Path) -> None:
+    from nbconvert import HTMLExporter
+    from nbgrader.converters import GenerateFeedback
+    from traitlets.config.loader import PyFileConfigLoader
+
+    notebook = _notebooks_with_diagrams()[0]
+    config = PyFileConfigLoader("nbgrader_config.py", path=str(ROOT)).load_config()
+    feedback, _ = HTMLExporter(config=GenerateFeedback(config=config).config).from_filename(
+        str(notebook), resources={"nbgrader": {"notebook": "n", "score": 1, "max_score": 1, "late_penalty": 0}})
+    for html in (export.export_html(notebook), feedback):
+        dom = _rendered_in_browser(html, tmp_path)
+        assert 'class="jp-Mermaid jp-RenderedMermaid"' in dom, "the diagram was not rendered"
+        assert "jp-Mermaid jp-mod-warning" not in dom, "mermaid could not render the diagram"
+        assert '<figure><img src="data:image/svg+xml' in dom
