@@ -11,14 +11,12 @@ every object and yields `LintWarning`s. Nothing here is an error: a Service may 
 that some other file creates, so `svclab check` prints these as warnings and changes its
 exit status only with `--strict`.
 
-Adding a rule (the Ingress/Gateway work adds HTTPRoute backends this way):
+Adding a rule is a decorated function (see `httproute-backend` at the end for one):
 
-    @rule("httproute-backend")
-    def _httproute_backends(index: Index) -> Iterator[LintWarning]:
+    @rule("my-rule")
+    def _my_rule(index: Index) -> Iterator[LintWarning]:
         for m in index.of_kind("HTTPRoute"):
-            ...
-            yield from index.backend_warnings(m, f"{path}.name", f"{path}.port", name, port,
-                                              namespace=..., rule_name="httproute-backend")
+            yield index.warning(m, "spec.rules", "what is wrong, and what to do", "my-rule")
 
 Semantics follow upstream: a Service selects pods by equality on its `selector` map, in its
 own namespace, and an empty or missing selector means "endpoints managed by hand" (no
@@ -162,11 +160,11 @@ class Index:
         if target is None:
             names = [s.name for s in self.of_kind("Service") if _namespace(s) == ns]
             close = difflib.get_close_matches(service, names, n=1, cutoff=0.6)
-            hint = (f"; did you mean '{close[0]}'?" if close else
-                    f"; Services there: {', '.join(sorted(names))}" if names else
-                    "; there is none in these manifests")
+            hint = (f" (did you mean '{close[0]}'?)" if close else
+                    f" (Services there: {', '.join(sorted(names))})" if names else "")
             yield self.warning(m, name_path, f"no Service '{service}' in namespace '{ns}' in these "
-                               f"manifests{hint}", rule_name)
+                               f"manifests{hint}; unless it already exists in the cluster, this "
+                               f"backend is not found", rule_name)
             return
         ports = [p for p in _list(_mapping(target.obj.get("spec")).get("ports")) if isinstance(p, Mapping)]
         if isinstance(port, bool) or port is None:
@@ -360,3 +358,21 @@ def _ingress_backend_missing(index: Index) -> Iterator[LintWarning]:
                 m, path + ".name", path + (".port.number" if number is not None else ".port.name"),
                 service.get("name"), number if number is not None else name,
                 rule_name="ingress-backend")
+
+
+@rule("httproute-backend")
+def _httproute_backend_missing(index: Index) -> Iterator[LintWarning]:
+    """Gateway API: a backendRef to a core Service (group "" and kind Service, the
+    defaults) that these manifests do not define, or a port that Service lacks (a route
+    then answers 500 for that backend: BackendNotFound)."""
+    for m in index.of_kind("HTTPRoute"):
+        for r, rule_ in enumerate(_list(_mapping(m.obj.get("spec")).get("rules"))):
+            for b, ref in enumerate(_list(_mapping(rule_).get("backendRefs"))):
+                ref = _mapping(ref)
+                if (ref.get("group") or "") != "" or (ref.get("kind") or "Service") != "Service":
+                    continue
+                path = f"spec.rules[{r}].backendRefs[{b}]"
+                namespace = ref.get("namespace") if isinstance(ref.get("namespace"), str) else None
+                yield from index.backend_warnings(m, f"{path}.name", f"{path}.port", ref.get("name"),
+                                                  ref.get("port"), namespace=namespace or None,
+                                                  rule_name="httproute-backend")

@@ -201,7 +201,8 @@ def test_an_ingress_backend_that_exists_is_fine():
 def test_an_ingress_backend_naming_a_missing_service_suggests_one():
     got = messages(yaml(DEPLOYMENT, service(), ingress("{name: wbe, port: {number: 80}}")))
     assert got == [("ingress-backend", "spec.rules[0].http.paths[0].backend.service.name",
-                    "no Service 'wbe' in namespace 'default' in these manifests; did you mean 'web'?")]
+                    "no Service 'wbe' in namespace 'default' in these manifests (did you mean "
+                    "'web'?); unless it already exists in the cluster, this backend is not found")]
 
 
 def test_an_ingress_backend_naming_the_target_port_instead_of_the_service_port():
@@ -228,7 +229,39 @@ spec:
 """)
     [(_, path, message)] = messages(text)
     assert path == "spec.defaultBackend.service.name"
-    assert message == "no Service 'nope' in namespace 'default' in these manifests; Services there: web"
+    assert message == ("no Service 'nope' in namespace 'default' in these manifests (Services there: "
+                       "web); unless it already exists in the cluster, this backend is not found")
+
+
+def httproute(refs: str) -> str:
+    return f"""
+apiVersion: gateway.networking.k8s.io/v1
+kind: HTTPRoute
+metadata: {{name: r}}
+spec:
+  parentRefs: [{{name: gw}}]
+  rules:
+  - backendRefs: {refs}
+"""
+
+
+def test_httproute_backends_are_checked_like_ingress_backends():
+    app = yaml(DEPLOYMENT, service())
+    assert lint(yaml(app, httproute("[{name: web, port: 80}]"))) == []
+    got = messages(yaml(app, httproute(
+        "[{name: web, port: 8080}, {name: wbe, port: 80}, {name: web, port: 80, namespace: other},"
+        " {group: example.com, kind: Bucket, name: b}]")))
+    assert got == [
+        ("httproute-backend", "spec.rules[0].backendRefs[0].port",
+         "Service 'web' has no port 8080 (its ports: 80); a backend names the Service's port, "
+         "not the pod's targetPort"),
+        ("httproute-backend", "spec.rules[0].backendRefs[1].name",
+         "no Service 'wbe' in namespace 'default' in these manifests (did you mean 'web'?); "
+         "unless it already exists in the cluster, this backend is not found"),
+        ("httproute-backend", "spec.rules[0].backendRefs[2].name",
+         "no Service 'web' in namespace 'other' in these manifests; unless it already exists "
+         "in the cluster, this backend is not found"),
+    ]
 
 
 # ------------------------------------------------------------------ the Python API
@@ -242,8 +275,8 @@ def test_warnings_are_located_like_problems_and_come_in_input_order(tmp_path: Pa
         "in these manifests, so the Service gets no endpoints; closest: Deployment/web has pods "
         "labelled app=web,tier=front (app is 'web', not 'nope')",
         f"{tmp_path / 'b.yaml'}, document 1 (Ingress/ing): spec.rules[0].http.paths[0].backend."
-        "service.name: no Service 'missing' in namespace 'default' in these manifests; Services "
-        "there: web",
+        "service.name: no Service 'missing' in namespace 'default' in these manifests (Services "
+        "there: web); unless it already exists in the cluster, this backend is not found",
     ]
     assert all(isinstance(w, LintWarning) for w in warnings)
     assert (warnings[0].file, warnings[0].doc, warnings[0].kind, warnings[0].name) == \
