@@ -71,7 +71,8 @@ def test_nbgrader_feedback_pages_render_mermaid_offline() -> None:
     from traitlets.config.loader import PyFileConfigLoader
 
     config = PyFileConfigLoader("nbgrader_config.py", path=str(ROOT)).load_config()
-    assert config.HTMLExporter.template_name == export.FEEDBACK_TEMPLATE
+    assert config.HTMLExporter.template_file == export.FEEDBACK_FILE
+    config.HTMLExporter.template_name = "feedback"      # what NbGraderAPI.generate_feedback forces
     feedback = GenerateFeedback(config=config)         # adds nbgrader's own paths, as in a real run
     exporter = HTMLExporter(config=feedback.config)
     resources = {"nbgrader": {"notebook": "lab1", "score": 3, "max_score": 4, "late_penalty": 0}}

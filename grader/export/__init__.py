@@ -9,8 +9,8 @@ mermaid at all. The course's templates here inline a pinned copy of mermaid inst
 
 - `svclab`: nbconvert's `lab` template, mermaid inlined (`jupyter nbconvert --to html`,
   JupyterLab's "Save and Export As > HTML" once `install_jupyter_config()` has run);
-- `svclab-feedback`: nbgrader's feedback template plus mermaid (`configure_feedback(c)` in
-  nbgrader_config.py).
+- `feedback/feedback-mermaid.html.j2`: nbgrader's feedback template plus mermaid
+  (`configure_feedback(c)` in nbgrader_config.py).
 
 The copy is `vendor/mermaid.min.js` (git-ignored), put there by `make mermaid` from the
 npm package, version and checksum pinned in the Makefile. Without it the templates fall
@@ -27,7 +27,8 @@ HERE = Path(__file__).resolve().parent
 TEMPLATES = HERE / "templates"
 MERMAID_JS = HERE / "vendor" / "mermaid.min.js"
 HTML_TEMPLATE = "svclab"
-FEEDBACK_TEMPLATE = "svclab-feedback"
+FEEDBACK_TEMPLATE = "feedback"          # nbgrader's name: its API forces it (see the template)
+FEEDBACK_FILE = "feedback-mermaid.html.j2"
 
 try:  # nbconvert is a dependency of jupyterlab and nbgrader, but `svclab check` never needs it
     from nbconvert.preprocessors import Preprocessor
@@ -85,10 +86,12 @@ def nbgrader_feedback_templates() -> Path:
 
 
 def configure_feedback(c: Any) -> None:
-    """For nbgrader_config.py: feedback pages that render mermaid offline."""
+    """For nbgrader_config.py: feedback pages that render mermaid offline, both from
+    `nbgrader generate_feedback` and from nbgrader's API (formgrader, grader.grading),
+    which sets template_name itself."""
     c.HTMLExporter.template_name = FEEDBACK_TEMPLATE
-    c.HTMLExporter.template_file = "feedback-mermaid.html.j2"
-    c.HTMLExporter.extra_template_basedirs = [str(nbgrader_feedback_templates()), str(TEMPLATES)]
+    c.HTMLExporter.template_file = FEEDBACK_FILE
+    c.HTMLExporter.extra_template_basedirs = [str(TEMPLATES), str(nbgrader_feedback_templates())]
 
 
 def install_jupyter_config(prefix: str | Path = sys.prefix) -> list[Path]:
