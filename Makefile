@@ -36,7 +36,7 @@ MERMAID_JS      := grader/export/vendor/mermaid.min.js
 ROOT_FLAG := $(if $(filter 0,$(shell id -u)),--allow-root)
 PYTEST_ARGS ?=
 
-.PHONY: help setup lock lab instructor-lab mermaid test test-newest bench clean cluster cluster-down cluster-status release autograde feedback grades report
+.PHONY: help setup lock lab instructor-lab mermaid test test-newest bench pin-outputs clean cluster cluster-down cluster-status release autograde feedback grades report
 
 help:
 	@echo "make lab             start JupyterLab on the course (installs what it needs first)"
@@ -49,7 +49,8 @@ help:
 	@echo "make cluster         create the kind cluster 'svclab' (needs Docker and kind >= 0.24)"
 	@echo "make cluster-status  what is set up for live mode, and what is missing"
 	@echo "make cluster-down    delete the cluster and its LoadBalancer controller"
-	@echo "make bench           print benchmark figures (offline model; autograding 50 submissions)"
+	@echo "make bench           print benchmark figures (model, CLI vs kubernetes-validate, whole course, autograding 50)"
+	@echo "make pin-outputs     re-store the course outputs pinned with # NBVAL_CHECK_OUTPUT (nbval compares them)"
 	@echo "make release         instructors: generate the student version of every lab (labs/release/)"
 	@echo "make autograde       instructors: grade everything in labs/submitted/, in parallel"
 	@echo "make feedback        instructors: HTML feedback per student (labs/feedback/)"
@@ -138,7 +139,13 @@ test-newest: | $(UV)
 
 bench: setup
 	$(PYTHON) bench/matrix_bench.py
+	$(PYTHON) bench/cli_bench.py
+	$(PYTHON) bench/course_bench.py
 	$(PYTHON) bench/autograde_bench.py
+
+# Re-store the outputs of course cells marked # NBVAL_CHECK_OUTPUT (after changing what they show).
+pin-outputs: setup
+	$(PYTHON) -m grader.pin_outputs $$(grep -l "NBVAL_CHECK_OUTPUT" course/*.ipynb)
 
 # The instructor pipeline (README "For instructors"); LAB=lab1-clusterip limits a step to one lab.
 GRADE_LAB := $(if $(LAB),--lab $(LAB))

@@ -35,7 +35,7 @@ def _pinned(cell: dict) -> bool:
 @pytest.mark.parametrize("path", ALL_NOTEBOOKS, ids=lambda p: str(p.relative_to(ROOT)))
 def test_outputs_are_cleared(path: Path) -> None:
     """No outputs in git, except the cells pinned with # NBVAL_CHECK_OUTPUT (re-pinned by
-    tools/pin_outputs.py), whose output nbval compares on every run."""
+    grader/pin_outputs.py (make pin-outputs)), whose output nbval compares on every run."""
     for i, cell in enumerate(_cells(path)):
         if cell["cell_type"] != "code" or _pinned(cell):
             continue
@@ -51,7 +51,7 @@ def test_pinned_outputs_are_stored_and_stable(path: Path) -> None:
         if cell["cell_type"] != "code" or not _pinned(cell):
             continue
         assert cell.get("outputs") and cell.get("execution_count"), \
-            f"{path.name} cell {i} is pinned but has no stored output: run tools/pin_outputs.py"
+            f"{path.name} cell {i} is pinned but has no stored output: run grader/pin_outputs.py (make pin-outputs)"
         text = json.dumps(cell["outputs"])
         assert not VOLATILE.search(text), f"{path.name} cell {i} pins a volatile value: {VOLATILE.search(text)[0]}"
 

@@ -1,6 +1,6 @@
 """Re-pin the outputs of the course cells marked `# NBVAL_CHECK_OUTPUT`.
 
-    python tools/pin_outputs.py course/08-dns-deep-dive.ipynb [...]
+    python -m grader.pin_outputs course/08-dns-deep-dive.ipynb [...]     (or: make pin-outputs)
 
 Notebooks in git carry no outputs, except where a rendered output is the point: a cell
 whose first line is `# NBVAL_CHECK_OUTPUT` keeps the output it produces offline, so
