@@ -1,0 +1,199 @@
+"""Build the upstream control plane for tests/controlplane from Go modules, into a cache.
+
+Each component is a small wrapper Go module beside this file (kube/, etcd/, kwok/,
+coredns/) whose go.mod pins the upstream release and whose go.sum pins every dependency;
+the Go module proxy serves the sources, nothing upstream is vendored here. Binaries go to
+a cache OUTSIDE the clone, one folder per component keyed by its upstream version and a
+hash of the wrapper module and the Go toolchain, so only the first build on a machine
+pays (20-40 minutes on two shared cores; a cached component costs nothing):
+
+    ${SVCLAB_CONTROLPLANE_CACHE:-${XDG_CACHE_HOME:-~/.cache}/svclab/controlplane}/<key>/bin
+
+    python controlplane/build.py            build what is missing, print the bin folders
+    python controlplane/build.py --check    exit 1 (and say what) unless everything is built
+
+The test fixture imports `installed()` from here, so build and tests agree on the key.
+Builds run under `nice`, with CGO off (static binaries, no C compiler needed) and
+GOTOOLCHAIN=local (never download a toolchain). Standard library only: it runs before
+the project's virtual environment exists.
+"""
+from __future__ import annotations
+
+import argparse
+import fcntl
+import hashlib
+import os
+import re
+import shutil
+import subprocess
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+
+
+@dataclass(frozen=True)
+class Component:
+    """One wrapper module and the commands built from it."""
+
+    name: str                      # folder beside this file
+    module: str                    # the upstream module its go.mod requires
+    commands: dict[str, str]       # binary name -> package path
+    ldflags: tuple[str, ...] = ()  # -X flags; "{version}" is replaced by the module version
+    # files copied from the upstream module into the cache (kwok's stage definitions)
+    share: tuple[str, ...] = field(default=())
+
+
+K8S_VERSION_PKG = "k8s.io/component-base/version"
+
+COMPONENTS = (
+    Component("etcd", "go.etcd.io/etcd/server/v3", {"etcd": "go.etcd.io/etcd/server/v3"}),
+    Component(
+        "kube", "k8s.io/kubernetes",
+        {"kube-apiserver": "k8s.io/kubernetes/cmd/kube-apiserver",
+         "kube-controller-manager": "k8s.io/kubernetes/cmd/kube-controller-manager",
+         "kube-scheduler": "k8s.io/kubernetes/cmd/kube-scheduler"},
+        # what hack/lib/version.sh stamps, so /version reports the release, not v0.0.0
+        ldflags=(f"-X {K8S_VERSION_PKG}.gitVersion={{version}}",
+                 f"-X {K8S_VERSION_PKG}.gitMajor={{major}}",
+                 f"-X {K8S_VERSION_PKG}.gitMinor={{minor}}",
+                 f"-X {K8S_VERSION_PKG}.gitTreeState=clean")),
+    Component("kwok", "sigs.k8s.io/kwok", {"kwok": "sigs.k8s.io/kwok/cmd/kwok"},
+              share=("kustomize/stage/node/fast/node-initialize.yaml",
+                     "kustomize/stage/node/heartbeat-with-lease/node-heartbeat-with-lease.yaml",
+                     "kustomize/stage/pod/fast/pod-ready.yaml",
+                     "kustomize/stage/pod/fast/pod-complete.yaml",
+                     "kustomize/stage/pod/fast/pod-delete.yaml")),
+    Component("coredns", "github.com/coredns/coredns", {"coredns": "."}),
+)
+
+
+def cache_root() -> Path:
+    explicit = os.environ.get("SVCLAB_CONTROLPLANE_CACHE")
+    if explicit:
+        return Path(explicit).expanduser()
+    base = os.environ.get("XDG_CACHE_HOME") or "~/.cache"
+    return Path(base).expanduser() / "svclab" / "controlplane"
+
+
+def required_version(component: Component) -> str:
+    """The upstream release the wrapper's go.mod requires."""
+    text = (HERE / component.name / "go.mod").read_text(encoding="utf-8")
+    match = re.search(rf"^\s*(?:require\s+)?{re.escape(component.module)}\s+(v\S+)", text, re.M)
+    if not match:
+        raise SystemExit(f"controlplane/{component.name}/go.mod does not require {component.module}")
+    return match.group(1)
+
+
+def go_version() -> str | None:
+    go = shutil.which("go")
+    if go is None:
+        return None
+    out = subprocess.run([go, "env", "GOVERSION"], capture_output=True, text=True, timeout=60,
+                         env=go_env())
+    return out.stdout.strip() or None
+
+
+def go_env() -> dict[str, str]:
+    env = dict(os.environ)
+    env.update(CGO_ENABLED="0", GOTOOLCHAIN="local", GOFLAGS="-mod=readonly -trimpath")
+    return env
+
+
+def key(component: Component, goversion: str) -> str:
+    """<name>-<upstream version>-<hash of the wrapper module, build flags and Go version>."""
+    digest = hashlib.sha256()
+    folder = HERE / component.name
+    for path in sorted(folder.iterdir()):
+        if path.is_file() and (path.suffix == ".go" or path.name in ("go.mod", "go.sum")):
+            digest.update(path.name.encode() + b"\0" + path.read_bytes() + b"\0")
+    digest.update(repr((component, goversion, go_env()["GOFLAGS"])).encode())
+    return f"{component.name}-{required_version(component)}-{digest.hexdigest()[:12]}"
+
+
+def installed(goversion: str | None = None) -> dict[str, Path] | str:
+    """{binary or share file name: path} when every component is built for this Go and these
+    wrapper modules; otherwise a sentence saying what is missing (the tests' skip reason)."""
+    goversion = goversion or go_version()
+    if goversion is None:
+        return "Go is not installed (`go` is not on PATH), so the control plane cannot be built"
+    found: dict[str, Path] = {}
+    missing = []
+    for component in COMPONENTS:
+        folder = cache_root() / key(component, goversion)
+        if not (folder / "complete").exists():
+            missing.append(component.name)
+            continue
+        found.update({name: folder / "bin" / name for name in component.commands})
+        found.update({Path(rel).name: folder / "share" / Path(rel).name for rel in component.share})
+    if missing:
+        return (f"the control plane is not built ({', '.join(missing)} missing under "
+                f"{cache_root()}): run `make control-plane`")
+    return found
+
+
+def build(component: Component, goversion: str, log=print) -> Path:
+    """Build one component into its cache folder (if not there yet); return the folder."""
+    root = cache_root()
+    root.mkdir(parents=True, exist_ok=True)
+    folder = root / key(component, goversion)
+    with open(root / f".{folder.name}.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)    # a second `make control-plane` waits, then reuses
+        if (folder / "complete").exists():
+            log(f"{component.name}: cached ({folder})")
+            return folder
+        version = required_version(component)
+        started = time.monotonic()
+        staging = root / f".{folder.name}.tmp{os.getpid()}"
+        shutil.rmtree(staging, ignore_errors=True)
+        (staging / "bin").mkdir(parents=True)
+        major, minor = (version.lstrip("v").split(".") + ["", ""])[:2]
+        ldflags = " ".join(["-s", "-w", *(f.format(version=version, major=major, minor=minor)
+                                          for f in component.ldflags)])
+        src = HERE / component.name
+        for binary, package in component.commands.items():
+            log(f"{component.name}: building {binary} ({component.module} {version}) ...")
+            cmd = ["nice", "-n", "19", "go", "build", f"-ldflags={ldflags}",
+                   "-o", str(staging / "bin" / binary), package]
+            subprocess.run(cmd, cwd=src, env=go_env(), check=True, timeout=3600)
+        if component.share:
+            moddir = subprocess.run(["go", "list", "-m", "-f", "{{.Dir}}", component.module],
+                                    cwd=src, env=go_env(), capture_output=True, text=True,
+                                    check=True, timeout=120).stdout.strip()
+            (staging / "share").mkdir()
+            for rel in component.share:
+                shutil.copyfile(Path(moddir) / rel, staging / "share" / Path(rel).name)
+        seconds = time.monotonic() - started
+        (staging / "complete").write_text(f"{component.module} {version} built in {seconds:.0f}s with {goversion}\n")
+        shutil.rmtree(folder, ignore_errors=True)
+        staging.rename(folder)
+        log(f"{component.name}: built in {seconds:.0f}s -> {folder}")
+        return folder
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--check", action="store_true", help="only say whether everything is built")
+    args = parser.parse_args(argv)
+    goversion = go_version()
+    if args.check:
+        found = installed(goversion)
+        if isinstance(found, str):
+            print(found)
+            return 1
+        print(f"control plane built under {cache_root()}")
+        return 0
+    if goversion is None:
+        print(installed(None), file=sys.stderr)
+        return 1
+    started = time.monotonic()
+    for component in COMPONENTS:
+        build(component, goversion)
+    print(f"control plane ready in {time.monotonic() - started:.0f}s (cache: {cache_root()})")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
