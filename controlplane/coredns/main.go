@@ -1,12 +1,14 @@
 // Command coredns is upstream CoreDNS built with the plugins of the Corefile
-// that kubeadm (and so kind) deploys, plus log for debugging, in upstream's
-// plugin.cfg order (the order in which CoreDNS runs them).
+// that kubeadm (and so kind) deploys, plus bind (to listen on loopback only)
+// and log (for debugging), in upstream's plugin.cfg order (the order in which
+// CoreDNS runs them).
 package main
 
 import (
 	"github.com/coredns/coredns/core/dnsserver"
 	"github.com/coredns/coredns/coremain"
 
+	_ "github.com/coredns/coredns/plugin/bind"
 	_ "github.com/coredns/coredns/plugin/cache"
 	_ "github.com/coredns/coredns/plugin/errors"
 	_ "github.com/coredns/coredns/plugin/forward"
@@ -23,6 +25,7 @@ import (
 // directives is upstream's plugin.cfg order restricted to the plugins above.
 var directives = []string{
 	"reload",
+	"bind",
 	"ready",
 	"health",
 	"prometheus",
