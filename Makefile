@@ -37,6 +37,7 @@ ROOT_FLAG := $(if $(filter 0,$(shell id -u)),--allow-root)
 PYTEST_ARGS ?=
 
 .PHONY: help setup lock lab instructor-lab mermaid test test-newest bench pin-outputs clean cluster cluster-down cluster-status release autograde feedback grades report
+.PHONY: control-plane test-control-plane
 
 help:
 	@echo "make lab             start JupyterLab on the course (installs what it needs first)"
@@ -56,6 +57,8 @@ help:
 	@echo "make feedback        instructors: HTML feedback per student (labs/feedback/)"
 	@echo "make grades          instructors: export labs/grades.csv"
 	@echo "make report          instructors: item analysis, pass rate of every check (labs/reports/)"
+	@echo "make control-plane   build upstream etcd, Kubernetes, kwok, CoreDNS from Go modules (cached)"
+	@echo "make test-control-plane  build them, then test the model and live backend against them"
 	@echo "make clean           remove the virtual environment and caches"
 
 setup: $(STAMP)
@@ -174,6 +177,14 @@ cluster-down: setup
 # Exit 3 means "reported what is missing": the table is the answer, not a make failure.
 cluster-status: setup
 	@$(PYTHON) -m grader.cli cluster status || [ $$? -eq 3 ]
+
+# ---- upstream control plane for tests (tests/controlplane; needs Go, not Docker) ----
+# The build script uses only Python's standard library and caches outside the clone.
+control-plane:
+	$(BOOTSTRAP_PYTHON) controlplane/build.py
+
+test-control-plane: setup control-plane
+	$(PYTHON) -m pytest -m controlplane tests/controlplane $(PYTEST_ARGS)
 
 clean:
 	rm -rf .venv $(NEWEST) $(TOOLS) .pytest_cache .benchmarks build *.egg-info
