@@ -218,8 +218,8 @@ class ServiceAllocator:
         if previous is not None and previous.type != "ExternalName" and svc.type != "ExternalName":
             before = "None" if previous.headless else previous.cluster_ip
             if cluster_ip is not None and before is not None and cluster_ip != before:
-                raise AllocationError(f'{invalid}: spec.clusterIP: Invalid value: "{cluster_ip}": '
-                                      "field is immutable")
+                raise AllocationError(f'{invalid}: spec.clusterIPs[0]: Invalid value: ["{cluster_ip}"]: '
+                                      "may not change once set")
             cluster_ip = before
         if svc.type == "ExternalName":
             self.cluster_ips.release(key)
@@ -238,7 +238,7 @@ class ServiceAllocator:
                 else:
                     why = "provided IP is already allocated"
                 raise AllocationError(
-                    f'{invalid}: spec.clusterIPs: Invalid value: []string{{"{cluster_ip}"}}: '
+                    f'{invalid}: spec.clusterIPs: Invalid value: ["{cluster_ip}"]: '
                     f"failed to allocate IP {cluster_ip}: {why}") from None
         # --- node ports
         wants_node_ports = svc.type == "NodePort" or (
