@@ -23,7 +23,6 @@ def test_endpointslice_valid(atype, addr):
 
 
 @pytest.mark.parametrize("atype,addr,reason", [
-    ("IPv4", "2001:db8::1", "IPv4 is required"),
     ("IPv4", "300.1.1.1", "is not an IPv4 address"),
     ("IPv4", "127.0.0.1", "loopback"),
     ("IPv4", "169.254.169.254", "link-local"),
@@ -32,6 +31,13 @@ def test_endpointslice_valid(atype, addr):
 def test_endpointslice_addresses_match_type(atype, addr, reason):
     got = issues(slice_(atype, [addr]))
     assert len(got) == 1 and got[0][0] == "endpoints[0].addresses[0]" and reason in got[0][1]
+
+
+def test_endpointslice_address_of_the_other_family_is_reported_at_the_list():
+    """discovery/validation ValidateEndpointSlice: a valid IP of the wrong family is an
+    error at endpoints[i].addresses (checked against kube-apiserver v1.37, tests/controlplane)."""
+    got = issues(slice_("IPv4", ["2001:db8::1"]))
+    assert len(got) == 1 and got[0][0] == "endpoints[0].addresses" and "IPv4 is required" in got[0][1]
 
 
 def test_endpointslice_address_type_and_empty_addresses():

@@ -8,7 +8,8 @@ from __future__ import annotations
 
 from grader.rules.base import Issue, dicts, enum_issue, is_int, items, join_index, join_key, quote, text
 from grader.rules.names import (
-    dns1123_label_problem, endpoint_ip_problem, fqdn_problem, labels_issues, port_number_problem,
+    dns1123_label_problem, endpoint_ip_problem, fqdn_problem, ip_problem, labels_issues,
+    port_number_problem, special_ip_problem,
 )
 from grader.rules.service import app_protocol_issues, port_name_issues, protocol_issues
 
@@ -43,10 +44,16 @@ def endpointslice_issues(obj: dict) -> list[Issue]:
             if not isinstance(addr, str):
                 continue
             why = None
-            if address_type == "IPv4":
-                why = endpoint_ip_problem(addr, 4)
-            elif address_type == "IPv6":
-                why = endpoint_ip_problem(addr, 6)
+            if address_type in ("IPv4", "IPv6"):
+                version = 4 if address_type == "IPv4" else 6
+                wrong_family = ip_problem(addr) is None and ip_problem(addr, version)
+                if wrong_family:
+                    # discovery/validation: a valid IP of the other family is reported at
+                    # the address list itself, not at the item (the special-IP check is not)
+                    out.append((apath, wrong_family))
+                    why = special_ip_problem(addr)
+                else:
+                    why = endpoint_ip_problem(addr, version)
             elif address_type == "FQDN":
                 why = fqdn_problem(addr)
                 why = why and f"{quote(addr)} is not a fully qualified domain name: {why}"
