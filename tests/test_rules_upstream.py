@@ -95,8 +95,9 @@ CASES = [
     # --- apimachinery ValidateObjectMetaAccessor + per-kind name functions
     ("cm-name-subdomain-ok", cm(name="app.config-1"), None),
     ("cm-name-uppercase", cm(name="App"), "metadata.name"),
-    # core ValidateServiceName = NameIsDNS1035Label
-    ("svc-name-starts-with-digit", svc({"ports": [P80]}, name="1api"), "metadata.name"),
+    # Service names: NameIsDNSLabel since v1.37 (RelaxedServiceNameValidation GA; it was
+    # ValidateServiceName = NameIsDNS1035Label before)
+    ("svc-name-starts-with-digit-ok", svc({"ports": [P80]}, name="1api"), None),
     ("svc-name-with-dot", svc({"ports": [P80]}, name="api.v1"), "metadata.name"),
     # apps ValidateStatefulSetName = NameIsDNSLabel (pods are `name-N` hostnames)
     ("sts-name-label-ok", sts(name="db-1"), None),
@@ -393,7 +394,8 @@ CASES = [
      "spec.rules[0].http.paths[0].backend.service.port.number"),
     ("ing-port-name-bad", ingress(backend(service={"name": "web", "port": {"name": "HTTP"}})),
      "spec.rules[0].http.paths[0].backend.service.port.name"),
-    ("ing-service-name-dns1035", ingress(backend(service={"name": "1web", "port": {"number": 80}})),
+    ("ing-service-name-leading-digit-ok", ingress(backend(service={"name": "1web", "port": {"number": 80}})), None),
+    ("ing-service-name-dns-label", ingress(backend(service={"name": "web.v1", "port": {"number": 80}})),
      "spec.rules[0].http.paths[0].backend.service.name"),
     ("ing-class-name", ingress(ingressClassName="Nginx"), "spec.ingressClassName"),
 ]

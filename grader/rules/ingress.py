@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from grader.rules.base import Issue, dicts, enum_issue, is_int, items, join_index, join_key, mapping, quote
 from grader.rules.names import (
-    dns1035_label_problem, dns1123_subdomain_problem, iana_svc_name_problem, parse_ip_sloppy,
+    dns1123_label_problem, dns1123_subdomain_problem, iana_svc_name_problem, parse_ip_sloppy,
     port_number_problem, wildcard_subdomain_problem,
 )
 
@@ -97,7 +97,7 @@ def _path_issues(p: dict, ppath: str) -> list[Issue]:
 
 def _backend_issues(backend: dict, path: str) -> list[Issue]:
     """validateIngressBackend: exactly one of service/resource; a service needs a name
-    (DNS-1035, like Service names) and a port number or name (not both). Both-or-neither
+    (a DNS-1123 label, like Service names) and a port number or name (not both). Both-or-neither
     port problems are reported at the backend itself, as the API server does."""
     has_service = backend.get("service") is not None
     has_resource = backend.get("resource") is not None
@@ -114,7 +114,7 @@ def _backend_issues(backend: dict, path: str) -> list[Issue]:
     if name == "":
         out.append((join_key(spath, "name"), "required: the Service to send traffic to"))
     elif isinstance(name, str):
-        why = dns1035_label_problem(name)
+        why = dns1123_label_problem(name)
         if why:
             out.append((join_key(spath, "name"), f"{quote(name)} is not a valid Service name: {why}"))
     port = mapping(svc.get("port"))

@@ -6,7 +6,6 @@ from typing import Any, Callable
 from grader.model.selectors import OPERATORS, SelectorError, compile_selector
 from grader.rules.base import Issue, dicts, items, join_index, join_key, mapping, quote, text
 from grader.rules.names import (
-    dns1035_label_problem,
     dns1123_label_problem,
     dns1123_subdomain_problem,
     label_value_problem,
@@ -17,12 +16,12 @@ from grader.rules.names import (
 NameRule = Callable[[str], "str | None"]
 
 #: Which syntax each kind's name must follow (the API server's choice per kind). Service
-#: names become DNS labels (`backend.lab1.svc`) and env var prefixes, hence DNS-1035;
-#: StatefulSet names become pod hostnames `name-0`, hence a DNS-1123 label
+#: names become DNS labels (`backend.lab1.svc`): a DNS-1123 label since v1.37, where
+#: RelaxedServiceNameValidation is GA (before, DNS-1035: no leading digit); StatefulSet names become pod hostnames `name-0`, hence a DNS-1123 label
 #: (apps/validation ValidateStatefulSetName uses NameIsDNSLabel). Everything else
 #: course-relevant is a DNS-1123 subdomain (apimachinery NameIsDNSSubdomain).
 NAME_RULES: dict[str, NameRule] = {
-    "Service": dns1035_label_problem,
+    "Service": dns1123_label_problem,
     "Namespace": dns1123_label_problem,
     "StatefulSet": dns1123_label_problem,
 }
