@@ -168,7 +168,9 @@ CASES = [
     ("svc-affinity-timeout-too-long", svc({"ports": [P80], "sessionAffinity": "ClientIP",
                                            "sessionAffinityConfig": {"clientIP": {"timeoutSeconds": 86401}}}),
      "spec.sessionAffinityConfig.clientIP.timeoutSeconds"),
-    ("svc-affinity-config-without-clientip", svc({"ports": [P80], "sessionAffinityConfig": {}}), "spec.sessionAffinityConfig"),
+    # SetDefaults_Service drops sessionAffinityConfig when sessionAffinity is None, so the
+    # Forbidden check in ValidateService never sees it
+    ("svc-affinity-config-without-clientip-ok", svc({"ports": [P80], "sessionAffinityConfig": {}}), None),
     # validateServiceExternalTrafficPolicy: only for externally-accessible Services
     ("svc-etp-on-clusterip", svc({"ports": [P80], "externalTrafficPolicy": "Cluster"}), "spec.externalTrafficPolicy"),
     ("svc-etp-clusterip-externalips-ok", svc({"ports": [P80], "externalIPs": ["192.0.2.10"],

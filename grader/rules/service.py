@@ -216,9 +216,8 @@ def _affinity_issues(spec: dict) -> list[Issue]:
     bad = enum_issue("spec.sessionAffinity", affinity, ("ClientIP", "None"), "sessionAffinity")
     if bad:
         out.append(bad)
-    has_config = spec.get("sessionAffinityConfig") is not None
-    if affinity == "None" and has_config:
-        out.append(("spec.sessionAffinityConfig", "must not be set unless sessionAffinity is 'ClientIP'"))
+    # With sessionAffinity None (or unset) v1 defaulting (SetDefaults_Service) drops any
+    # sessionAffinityConfig before validation, so the API server accepts it and ignores it.
     if affinity == "ClientIP":
         timeout = mapping(mapping(spec.get("sessionAffinityConfig")).get("clientIP")).get("timeoutSeconds")
         if is_int(timeout) and not 1 <= timeout <= MAX_AFFINITY_SECONDS:
