@@ -296,7 +296,10 @@ CASES = [
     ("sts-max-unavailable-zero", sts({"updateStrategy": {"rollingUpdate": {"maxUnavailable": 0}}}),
      "spec.updateStrategy.rollingUpdate.maxUnavailable"),
     ("sts-restart-never", sts(pod_extra={"restartPolicy": "Never"}), "spec.template.spec.restartPolicy"),
-    ("sts-pod-spec-not-validated", sts(containers=[{"name": "Bad_Name"}]), None),
+    # v1.37 ValidatePodTemplateSpecForStatefulSet validates the pod template on create
+    ("sts-pod-spec-validated", sts(containers=[{"name": "Bad_Name"}]), "spec.template.spec.containers[0].name"),
+    ("sts-service-name-bad", sts({"serviceName": "db.v1"}), "spec.serviceName"),
+    ("sts-service-name-ok", sts({"serviceName": "db-headless"}), None),
     ("sts-retention", sts({"persistentVolumeClaimRetentionPolicy": {"whenDeleted": "Keep"}}),
      "spec.persistentVolumeClaimRetentionPolicy.whenDeleted"),
 

@@ -69,8 +69,9 @@ def test_controller_pods_must_restart_always():
     assert got[0][0] == "spec.template.spec.restartPolicy" and "must use 'Always'" in got[0][1]
 
 
-def test_statefulset_service_name_optional_and_unchecked():
-    """apps/validation ValidateStatefulSetSpec does not look at serviceName at all."""
+def test_statefulset_service_name_optional_but_a_dns_label():
+    """v1.37 ValidateStatefulSetSpec: serviceName may be left out; when set on a new
+    StatefulSet it must be a DNS-1123 label (older releases did not look at it)."""
     sts = deployment()
     sts["kind"] = "StatefulSet"
     del sts["spec"]["replicas"]
@@ -78,7 +79,7 @@ def test_statefulset_service_name_optional_and_unchecked():
     sts["spec"]["serviceName"] = "db"
     assert issues(sts) == []
     sts["spec"]["serviceName"] = "DB"
-    assert issues(sts) == []
+    assert [p for p, _ in issues(sts)] == ["spec.serviceName"]
 
 
 def test_container_names_unique_and_valid():

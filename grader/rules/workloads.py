@@ -9,9 +9,8 @@ What is checked where follows the API server:
 - a Deployment or ReplicaSet template: ValidatePodTemplateSpec (the same pod checks,
   labels reported at `spec.template.labels`, as the API server does) plus
   restartPolicy Always;
-- a StatefulSet template: only its labels and restartPolicy (apps/validation
-  ValidatePodTemplateSpecForStatefulSet does not validate the pod spec; a broken pod
-  spec there is refused later, when the controller creates the pods).
+- a StatefulSet template: the same, since ValidatePodTemplateSpecForStatefulSet validates
+  the pod template on create (Kubernetes v1.37; older releases checked only its labels).
 
 Duplicate containerPorts, and the same port name in two containers, are only *warnings*
 on the API server, so they are not problems here.
@@ -312,11 +311,10 @@ def _selector_and_template_issues(spec: dict, kind: str) -> list[Issue]:
         return out
     pod = mapping(template.get("spec"))
     out += quantity_syntax_issues(pod, "spec.template.spec")
-    if kind != "StatefulSet":
-        out += pod_spec_issues(pod, "spec.template.spec")
-        if items(pod.get("ephemeralContainers")):
-            out.append(("spec.template.spec.ephemeralContainers", "ephemeral containers are not allowed "
-                        "in a pod template"))
+    out += pod_spec_issues(pod, "spec.template.spec")
+    if items(pod.get("ephemeralContainers")):
+        out.append(("spec.template.spec.ephemeralContainers", "ephemeral containers are not allowed "
+                    "in a pod template"))
     policy = pod.get("restartPolicy")
     if policy not in (None, "", "Always"):
         out.append(("spec.template.spec.restartPolicy", f"unsupported value {quote(policy)}: "
@@ -391,9 +389,15 @@ def _strategy_issues(spec: dict) -> list[Issue]:
 
 
 def _statefulset_issues(spec: dict) -> list[Issue]:
-    """The StatefulSet-only parts of ValidateStatefulSetSpec. `serviceName` is not checked
-    by the API server (it may even be left out)."""
+    """The StatefulSet-only parts of ValidateStatefulSetSpec. `serviceName` may be left
+    out; when set it must be a DNS-1123 label (new StatefulSets, AllowInvalidServiceName
+    false in the v1.37 registry strategy)."""
     out: list[Issue] = []
+    service_name = spec.get("serviceName")
+    if isinstance(service_name, str) and service_name:
+        why = dns1123_label_problem(service_name)
+        if why:
+            out.append(("spec.serviceName", f"{quote(service_name)} is not a valid Service name: {why}"))
     policy = spec.get("podManagementPolicy")
     if isinstance(policy, str) and policy not in ("", "OrderedReady", "Parallel"):
         out.append(("spec.podManagementPolicy", f"unsupported value {quote(policy)}; use 'OrderedReady' or 'Parallel'"
