@@ -170,8 +170,8 @@ def parse_ip_sloppy(value: str) -> ipaddress.IPv4Address | ipaddress.IPv6Address
 
 def parse_cidr_sloppy(value: str) -> ipaddress.IPv4Network | ipaddress.IPv6Network | None:
     """A CIDR as Go's netutils.ParseCIDRSloppy reads it: host bits may be set (the network is
-    masked), leading zeros allowed. The StrictIPCIDRValidation gate that would refuse
-    those is alpha and off by default, so the API server still accepts them."""
+    masked), leading zeros allowed. `cidr_problem` then applies the strict checks that
+    the API server adds on top (StrictIPCIDRValidation)."""
     if not isinstance(value, str) or value.count("/") != 1:
         return None
     addr, _, bits = value.partition("/")
@@ -183,10 +183,33 @@ def parse_cidr_sloppy(value: str) -> ipaddress.IPv4Network | ipaddress.IPv6Netwo
     return ipaddress.ip_network(f"{ip}/{int(bits)}", strict=False)
 
 
+def _strict_ip_problem(value: str) -> str | None:
+    """apimachinery parseIP with strictValidation (StrictIPCIDRValidation, on by default since
+    Kubernetes v1.36): no leading zeros in IPv4 octets, no IPv4-mapped IPv6 address."""
+    if re.fullmatch(r"[0-9]{1,3}(\.[0-9]{1,3}){3}", value) and any(
+            len(o) > 1 and o.startswith("0") for o in value.split(".")):
+        return f"{quote(value)} must not have leading 0s (write {parse_ip_sloppy(value)})"
+    ip = parse_ip_sloppy(value)
+    if ip is not None and getattr(ip, "ipv4_mapped", None) is not None:
+        return f"{quote(value)} must not be an IPv4-mapped IPv6 address (write {ip.ipv4_mapped})"
+    return None
+
+
 def cidr_problem(value: str) -> tuple[ipaddress.IPv4Network | ipaddress.IPv6Network | None, str | None]:
-    """(network, None) or (None, reason). Host bits may be set, as the API server allows."""
+    """(network, None) or (None, reason), with the API server's strict checks (parseCIDR
+    with strictValidation, on by default since Kubernetes v1.36): no leading zeros, no
+    IPv4-mapped address, no bits set beyond the prefix length ("10.0.0.1/8")."""
     network = parse_cidr_sloppy(value)
     if network is not None:
+        addr, _, bits = value.partition("/")
+        if _strict_ip_problem(addr) or (len(bits) > 1 and bits.startswith("0")):
+            return None, f"{quote(value)} must not have leading 0s in IP or prefix length"
+        if getattr(network.network_address, "ipv4_mapped", None) is not None:
+            return None, f"{quote(value)} must not have an IPv4-mapped IPv6 address"
+        if parse_ip_sloppy(addr) != network.network_address:
+            return None, (f"{quote(value)} must not have bits set beyond the prefix length: "
+                          f"write {network} for the whole block, or {addr}/{network.max_prefixlen} "
+                          "for that one address")
         return network, None
     if "/" not in value:
         return None, f"{quote(value)} is not a CIDR; write an address and a prefix length, e.g. '10.0.0.0/24'"
@@ -200,7 +223,7 @@ def ip_problem(value: str, version: int | None = None) -> str | None:
         return f"{quote(value)} is not {want} (e.g. 10.9.8.7 or 2001:db8::ffff)"
     if version is not None and ip.version != version:
         return f"{quote(value)} is an IPv{ip.version} address, but IPv{version} is required here"
-    return None
+    return _strict_ip_problem(value)
 
 
 def _link_local_multicast(ip: ipaddress.IPv4Address | ipaddress.IPv6Address) -> bool:
