@@ -195,7 +195,7 @@ spec:
     import ipaddress
 
     assert web.type == "LoadBalancer" and web.external_address
-    assert ipaddress.ip_address(web.cluster_ip) in ipaddress.ip_network("10.96.0.0/12")
+    assert ipaddress.ip_address(web.cluster_ip) in ipaddress.ip_network("10.96.0.0/16")
     assert 30000 <= web.port("http").node_port <= 32767 and web.port(80).target_port == 8080
     assert db.headless and db.port(5432).node_port is None
     assert ext.cluster_ip is None and ext.external_name == "db.example.com"

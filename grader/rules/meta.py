@@ -17,8 +17,9 @@ NameRule = Callable[[str], "str | None"]
 
 #: Which syntax each kind's name must follow (the API server's choice per kind). Service
 #: names become DNS labels (`backend.lab1.svc`): a DNS-1123 label since v1.37, where
-#: RelaxedServiceNameValidation is GA (before, DNS-1035: no leading digit); StatefulSet names become pod hostnames `name-0`, hence a DNS-1123 label
-#: (apps/validation ValidateStatefulSetName uses NameIsDNSLabel). Everything else
+#: RelaxedServiceNameValidation is GA (before, DNS-1035: no leading digit); StatefulSet
+#: names become pod hostnames `name-0`, hence a DNS-1123 label (apps/validation
+#: ValidateStatefulSetName uses NameIsDNSLabel). Everything else
 #: course-relevant is a DNS-1123 subdomain (apimachinery NameIsDNSSubdomain).
 NAME_RULES: dict[str, NameRule] = {
     "Service": dns1123_label_problem,
