@@ -206,10 +206,16 @@ CASES = [
     ("pod-container-port-zero", with_port(containerPort=0), "spec.containers[0].ports[0].containerPort"),
     ("pod-host-port-range", with_port(containerPort=80, hostPort=70000), "spec.containers[0].ports[0].hostPort"),
     ("pod-port-protocol", with_port(containerPort=80, protocol="ICMP"), "spec.containers[0].ports[0].protocol"),
-    # duplicate containerPort (same or different containers) is a warning only
+    # duplicate containerPort across containers (or with another protocol) is a warning only
     ("pod-duplicate-container-port-ok", pod(containers=[
-        {**CONTAINER, "ports": [{"containerPort": 80}, {"containerPort": 80}]},
+        {**CONTAINER, "ports": [{"containerPort": 80}, {"containerPort": 80, "protocol": "UDP"}]},
         {"name": "b", "image": "busybox", "ports": [{"name": "http", "containerPort": 80}]}]), None),
+    # ... but twice in one container, and an env name twice, server-side apply refuses (a
+    # create only warns): SSA_ONLY in tests/controlplane/test_cp_validation.py
+    ("pod-duplicate-container-port-ssa", pod(containers=[
+        {**CONTAINER, "ports": [{"containerPort": 80}, {"containerPort": 80}]}]), "spec.containers[0].ports[1].containerPort"),
+    ("pod-duplicate-env-ssa", pod(containers=[
+        {**CONTAINER, "env": [{"name": "A", "value": "1"}, {"name": "A", "value": "2"}]}]), "spec.containers[0].env[1].name"),
     ("pod-port-name-in-two-containers-ok", pod(containers=[
         {**CONTAINER, "ports": [{"name": "http", "containerPort": 80}]},
         {"name": "b", "image": "busybox", "ports": [{"name": "http", "containerPort": 81}]}]), None),

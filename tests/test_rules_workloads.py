@@ -119,13 +119,18 @@ def test_port_name_must_be_iana_name():
     assert got[0][0] == "spec.containers[0].ports[0].name"
 
 
-def test_duplicate_container_ports_are_only_warnings_but_host_ports_conflict():
-    """Duplicate containerPort is a warning upstream; a duplicate hostPort/protocol/hostIP
-    is an error (AccumulateUniqueHostPorts)."""
+def test_duplicate_container_ports_are_refused_for_server_side_apply_and_host_ports_conflict():
+    """A containerPort/protocol listed twice in one container is only a warning on create,
+    but server-side apply (the live backend's) refuses it, so it is a problem; the same
+    number with another protocol is fine. A duplicate hostPort/protocol/hostIP is an error
+    (AccumulateUniqueHostPorts)."""
     spec = copy.deepcopy(POD_SPEC)
     spec["containers"][0]["ports"].append({"containerPort": 8080, "protocol": "UDP"})
-    spec["containers"][0]["ports"].append({"containerPort": 8080})
     assert issues(pod(spec)) == []
+    spec["containers"][0]["ports"].append({"containerPort": 8080})
+    got = issues(pod(spec))
+    assert [p for p, _ in got] == ["spec.containers[0].ports[2].containerPort"]
+    assert "server-side apply refuses duplicate entries" in got[0][1]
     spec["containers"][0]["ports"] = [{"containerPort": 8080, "hostPort": 8080},
                                       {"containerPort": 8081, "hostPort": 8080}]
     got = issues(pod(spec))

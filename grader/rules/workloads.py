@@ -12,8 +12,11 @@ What is checked where follows the API server:
 - a StatefulSet template: the same, since ValidatePodTemplateSpecForStatefulSet validates
   the pod template on create (Kubernetes v1.37; older releases checked only its labels).
 
-Duplicate containerPorts, and the same port name in two containers, are only *warnings*
-on the API server, so they are not problems here.
+The same port name in two containers is only a *warning* on the API server, so it is not
+a problem here. A containerPort (with its protocol) or an env var name listed twice in one
+container is a warning on create too, but server-side apply, which svclab's live mode
+uses, refuses the whole object ("duplicate entries for key"), so both are problems here:
+offline and live must give the same verdict.
 """
 from __future__ import annotations
 
@@ -133,6 +136,7 @@ def _container_issues(container: dict, cpath: str, names: dict[str, str]) -> lis
     if bad:
         out.append(bad)
     out += _container_ports_issues(container, cpath)
+    out += _ssa_duplicate_env(container, cpath)
     out += _resources_issues(mapping(container.get("resources")), join_key(cpath, "resources"))
     return out
 
@@ -182,7 +186,14 @@ def _container_ports_issues(container: dict, cpath: str) -> list[Issue]:
     within the *container*; containerPort 1-65535; hostPort 1-65535 when set."""
     out: list[Issue] = []
     names: dict[str, str] = {}
+    listed: dict[tuple[Any, Any], str] = {}
     for ppath, port in dicts(container.get("ports"), join_key(cpath, "ports")):
+        key = (port.get("containerPort"), port.get("protocol") or "TCP")
+        if is_int(key[0]) and key in listed:
+            out.append((join_key(ppath, "containerPort"), f"containerPort {key[0]}/{key[1]} is listed twice "
+                        f"in this container (also {listed[key]}); server-side apply refuses duplicate "
+                        "entries, so list each port once"))
+        listed.setdefault(key, ppath)
         name = port.get("name")
         if isinstance(name, str) and name:
             why = iana_svc_name_problem(name)
@@ -204,6 +215,20 @@ def _container_ports_issues(container: dict, cpath: str) -> list[Issue]:
             if why:
                 out.append((join_key(ppath, "hostPort"), why))
         out += protocol_issues(port, ppath)
+    return out
+
+
+def _ssa_duplicate_env(container: dict, cpath: str) -> list[Issue]:
+    """env is a list keyed by name for server-side apply: a name set twice is refused."""
+    out: list[Issue] = []
+    seen: dict[str, str] = {}
+    for epath, env in dicts(container.get("env"), join_key(cpath, "env")):
+        name = env.get("name")
+        if isinstance(name, str) and name in seen:
+            out.append((join_key(epath, "name"), f"env var {quote(name)} is set twice in this container "
+                        f"(also {seen[name]}); server-side apply refuses duplicate entries"))
+        elif isinstance(name, str):
+            seen[name] = epath
     return out
 
 
