@@ -239,12 +239,12 @@ class ControlPlane:
         except urllib.error.HTTPError as exc:
             return exc.code, exc.read()
 
-    def request(self, method: str, path: str, body: dict | None = None,
-                timeout: float = 30.0) -> tuple[int, dict]:
+    def request(self, method: str, path: str, body: dict | None = None, timeout: float = 30.0,
+                content_type: str = "application/json") -> tuple[int, dict]:
         """One API request with the admin identity: (HTTP status, decoded JSON body)."""
         data = json.dumps(body).encode() if body is not None else None
         req = urllib.request.Request(self.server + path, data=data, method=method,
-                                     headers={"Content-Type": "application/json",
+                                     headers={"Content-Type": content_type,
                                               "Accept": "application/json"})
         try:
             with urllib.request.urlopen(req, timeout=timeout, context=self._tls()) as resp:  # noqa: S310
