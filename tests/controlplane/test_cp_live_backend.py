@@ -265,3 +265,26 @@ def baseline_ns(control_plane: ControlPlane) -> Iterator[str]:
     ns = cluster.namespace("cp-pod-security")
     yield ns.name
     ns.delete()
+
+
+def test_endpoints_of_a_terminating_pod(ns: LiveNamespace, live_env: ControlPlane):
+    """A pod held in Terminating (a finalizer keeps it; kwok has no kubelet to finish it):
+    its endpoint is terminating, still serving, not ready, as endpoints() must report.
+    The offline model has no terminating pods (deletion is instant), so this is live only."""
+    ns.apply_objects([{"apiVersion": "v1", "kind": "Pod", "metadata": {
+        "name": "held", "labels": {"app": "held"}, "finalizers": ["svclab.test/hold"]},
+        "spec": {"containers": [{"name": "app", "image": AGNHOST_IMAGE}]}},
+        {"apiVersion": "v1", "kind": "Service", "metadata": {"name": "held"},
+         "spec": {"selector": {"app": "held"}, "ports": [{"port": 80, "targetPort": 8080}]}}])
+    ns.wait_ready(timeout=60)
+    eventually("a ready endpoint", lambda: [(e.ready, e.serving, e.terminating) for e in ns.endpoints("held")]
+               == [(True, True, False)])
+    path = f"/api/v1/namespaces/{ns.name}/pods/held"
+    assert live_env.request("DELETE", path)[0] == 200
+    try:
+        eventually("a terminating endpoint", lambda: [(e.ready, e.serving, e.terminating)
+                                                      for e in ns.endpoints("held")] == [(False, True, True)])
+        assert ns.pods() == []            # pods being deleted do not count
+    finally:
+        live_env.request("PATCH", path, {"metadata": {"finalizers": None}},
+                         content_type="application/merge-patch+json")
