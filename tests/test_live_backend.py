@@ -445,8 +445,11 @@ def test_apply_dry_runs_everything_then_applies_in_order_into_the_namespace(w: W
     assert all(k["field_manager"] == "svclab" and k["force_conflicts"] is True for _, k in applies)
     assert lines == ["service/backend created", "deployment.apps/backend created",
                      "networkpolicy.networking.k8s.io/deny created"]
-    # re-applying the same text: the fake bumps resourceVersion, so "configured"
-    assert w.ns().apply(DEPLOY_AND_SERVICE)[0] == "service/backend configured"
+    # re-applying the same text is "unchanged", although the fake bumps resourceVersion (as a
+    # controller's status update between our read and our apply does on a real cluster)
+    assert w.ns().apply(DEPLOY_AND_SERVICE)[0] == "service/backend unchanged"
+    changed = DEPLOY_AND_SERVICE.replace("targetPort: 8080", "targetPort: 8081")
+    assert w.ns().apply(changed)[0] == "service/backend configured"
 
 
 def test_sandbox_refusal_happens_before_any_request(w: World) -> None:
@@ -1090,7 +1093,7 @@ def test_real_client_namespace_apply_wait_delete(stack: tuple[live.LiveCluster, 
     assert [r["path"] for r in dry] == [f"/api/v1/namespaces/{NS}/services/backend",
                                         f"/apis/apps/v1/namespaces/{NS}/deployments/backend",
                                         f"/apis/networking.k8s.io/v1/namespaces/{NS}/networkpolicies/deny"]
-    assert ns.apply(DEPLOY_AND_SERVICE)[0] == "service/backend configured"
+    assert ns.apply(DEPLOY_AND_SERVICE)[0] == "service/backend unchanged"
 
     # wait_ready: typed models come back as camelCase dicts; the watch goes out with our params
     ready_pod = {"metadata": {"name": "backend-1", "namespace": NS,

@@ -731,8 +731,7 @@ class LiveNamespace:
                 raise rejected(m, exc) from None
             if before is None:
                 verb = "created"
-            elif (before.get("metadata") or {}).get("resourceVersion") == \
-                    (after.get("metadata") or {}).get("resourceVersion"):
+            elif _as_applied(before) == _as_applied(after):
                 verb = "unchanged"
             else:
                 verb = "configured"
@@ -1016,6 +1015,19 @@ class LiveNamespace:
             if any((ep.get("conditions") or {}).get("ready") is not False for ep in es.get("endpoints") or []):
                 return None
         return f"Service {name} has no ready endpoints for port {t.port}"
+
+
+#: Fields the server or controllers write, which say nothing about whether the apply changed
+#: anything: a Deployment's status moves (and its resourceVersion with it) while its pods
+#: start, between our read and our apply.
+_SERVER_WRITTEN = ("resourceVersion", "managedFields", "generation")
+
+
+def _as_applied(obj: dict[str, Any]) -> dict[str, Any]:
+    """The object without status and server-written metadata, to tell "unchanged" from
+    "configured" whatever a controller did to it meanwhile."""
+    meta = {k: v for k, v in (obj.get("metadata") or {}).items() if k not in _SERVER_WRITTEN}
+    return {**{k: v for k, v in obj.items() if k != "status"}, "metadata": meta}
 
 
 def _display_name(obj: dict[str, Any]) -> str:
