@@ -124,6 +124,11 @@ def test_apply_wait_ready_endpoints_against_kwok_pods(ns: LiveNamespace, live_en
     assert {(e.port, e.port_name, e.protocol, e.ready, e.serving, e.terminating) for e in endpoints} == {
         (8080, "http", "TCP", True, True, False)}
     assert {e.pod for e in endpoints} == {f"{ns.name}/{p.name}" for p in pods}
+    # with the controllers busy on it (status, pods), a re-apply is still "unchanged"; a
+    # changed spec is "configured"
+    assert ns.apply(APP) == ["service/backend unchanged", "deployment.apps/backend unchanged"]
+    assert ns.apply(APP.replace("replicas: 2", "replicas: 3")) == [
+        "service/backend unchanged", "deployment.apps/backend configured"]
 
 
 def test_wait_ready_names_pods_the_quota_keeps_out(ns: LiveNamespace):
