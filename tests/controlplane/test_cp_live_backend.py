@@ -293,3 +293,22 @@ def test_endpoints_of_a_terminating_pod(ns: LiveNamespace, live_env: ControlPlan
     finally:
         live_env.request("PATCH", path, {"metadata": {"finalizers": None}},
                          content_type="application/merge-patch+json")
+
+
+def test_limit_range_max_is_enforced_at_the_dry_run(ns: LiveNamespace):
+    """A container asking for more than the LimitRange's max is refused by the LimitRanger
+    admission plugin already at the dry run, so nothing of the set is applied. (The
+    offline model does not enforce LimitRange or ResourceQuota: see the report of issue 12.)"""
+    big = APP.replace("        ports: [{containerPort: 8080, name: http}]",
+                      "        ports: [{containerPort: 8080, name: http}]\n"
+                      "        resources: {limits: {memory: 1Gi}}")
+    pod = ("apiVersion: v1\nkind: Pod\nmetadata: {name: big}\nspec:\n  containers:\n"
+           f"  - name: c\n    image: {AGNHOST_IMAGE}\n    resources: {{limits: {{memory: 1Gi}}}}\n")
+    with pytest.raises(ManifestError) as err:
+        ns.apply(APP + "---\n" + pod)
+    assert "Pod/big" in str(err.value) and "maximum memory usage per Container is 512Mi" in str(err.value)
+    assert ns.pods() == [] and ns.cluster._api.read_service(ns.name, "backend") is None
+    # in a Deployment the template is not admitted by LimitRanger: the ReplicaSet's pods are
+    ns.apply(big)
+    with pytest.raises(TimeoutError, match="maximum memory usage per Container is 512Mi"):
+        ns.wait_ready(timeout=15)
