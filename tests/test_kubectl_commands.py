@@ -32,6 +32,18 @@ spec:
 
 
 # ------------------------------------------------------------------ apply / delete
+def test_apply_prints_objects_in_file_order(env):
+    """Real kubectl visits a file's objects in order and prints them so (checked against
+    kubectl 1.37 on the control plane, tests/controlplane); the namespace applies them in
+    grader.apply_order's order, which must not show."""
+    ns, _ = env
+    cm = "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: cfg}\ndata: {a: b}\n"
+    svc = "apiVersion: v1\nkind: Service\nmetadata: {name: web}\nspec: {selector: {app: web}, ports: [{port: 80}]}\n"
+    r = run(ns, "apply -f -", stdin=WEB + "---\n" + svc + "---\n" + cm)
+    assert r.stdout == "deployment.apps/web created\nservice/web created\nconfigmap/cfg created\n"
+    assert ns.state.get("ConfigMap", "cfg", ns.name) is not None
+
+
 def test_apply_from_stdin_file_and_dir(env, tmp_path):
     ns, _ = env
     r = run(ns, "apply -f -", stdin=WEB)

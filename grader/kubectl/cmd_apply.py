@@ -70,13 +70,30 @@ def objects_from_files(s: Session) -> list[dict[str, Any]]:
 
 
 def apply_objects(s: Session, source: Any, label: str | None = None) -> list[str]:
-    """Apply through the namespace (validation + sandbox + all-or-nothing)."""
+    """Apply through the namespace (validation + sandbox + all-or-nothing); the lines come
+    back in the order the source lists the objects, as kubectl prints them."""
     from grader import manifests as mf
     target = s.namespace_handle()
     try:
-        return target.apply(source, source=label)
+        lines = target.apply(source, source=label)
     except mf.ManifestError as exc:
         raise KubectlError(problem_text(exc)) from None
+    return _in_source_order(source, label, lines)
+
+
+def _in_source_order(source: Any, label: str | None, lines: list[str]) -> list[str]:
+    """Namespace.apply reports objects in grader.apply_order's order (a stable sort by
+    rank); real kubectl visits and prints them in file order. Undo that sort."""
+    from grader import manifests as mf
+    from grader.apply_order import apply_rank
+    objs = [m.obj for m in mf.load(source, source=label)]
+    if len(objs) != len(lines):
+        return lines
+    applied = sorted(range(len(objs)), key=lambda i: apply_rank(objs[i]))
+    ordered = [""] * len(lines)
+    for line, i in zip(lines, applied):
+        ordered[i] = line
+    return ordered
 
 
 # ------------------------------------------------------------------------- apply
