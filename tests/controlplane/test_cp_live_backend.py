@@ -312,3 +312,14 @@ def test_limit_range_max_is_enforced_at_the_dry_run(ns: LiveNamespace):
     ns.apply(big)
     with pytest.raises(TimeoutError, match="maximum memory usage per Container is 512Mi"):
         ns.wait_ready(timeout=15)
+
+
+def test_wait_ready_names_the_schedulers_reason(ns: LiveNamespace):
+    """A pod no node can take stays Pending; wait_ready quotes kube-scheduler's reason. (The
+    offline model schedules only by maxPods and ignores nodeSelector: see issue 12's report.)"""
+    ns.apply(f"apiVersion: v1\nkind: Pod\nmetadata: {{name: picky}}\nspec:\n  nodeSelector: {{disktype: ssd}}\n"
+             f"  containers:\n  - name: c\n    image: {AGNHOST_IMAGE}\n")
+    with pytest.raises(TimeoutError) as err:
+        ns.wait_ready(timeout=10)
+    assert "pod/picky: Unschedulable: 0/1 nodes are available: 1 node(s) didn't match Pod's node " \
+           "affinity/selector" in str(err.value)
