@@ -146,8 +146,9 @@ def build(component: Component, goversion: str, log=print) -> Path:
             return folder
         version = required_version(component)
         started = time.monotonic()
+        for stale in root.glob(f".{folder.name}.tmp*"):   # an interrupted build's leftovers
+            shutil.rmtree(stale, ignore_errors=True)
         staging = root / f".{folder.name}.tmp{os.getpid()}"
-        shutil.rmtree(staging, ignore_errors=True)
         (staging / "bin").mkdir(parents=True)
         major, minor = (version.lstrip("v").split(".") + ["", ""])[:2]
         ldflags = " ".join(["-s", "-w", *(f.format(version=version, major=major, minor=minor)
