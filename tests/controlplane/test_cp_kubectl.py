@@ -109,8 +109,8 @@ def normal(text: str, pods: dict[str, str]) -> list[list[str]]:
         fields = line.split()
         if "AGE" in fields or "NAME" in fields[:1]:
             header, age = fields, (fields.index("AGE") if "AGE" in fields else None)
-        elif age is not None and len(fields) >= len(header) and _AGE.match(fields[-1]):
-            fields = fields[:-1] if age == len(header) - 1 else [f for i, f in enumerate(fields) if i != age]
+        elif age is not None and len(fields) == len(header) and _AGE.match(fields[age]):
+            fields = fields[:age] + fields[age + 1:]
         joined = " ".join(fields)
         for name, ip in pods.items():
             joined = re.sub(rf"(?<![\d.]){re.escape(ip)}(?![\d.])", f"<{name}>", joined)
