@@ -8,7 +8,7 @@ and controllers do:
 
 - LimitRanger (plugin/pkg/admission/limitranger): a container without limits/requests gets
   the LimitRange's `default` / `defaultRequest`; one above `max` (or below `min`) is refused:
-  `pods "web" is forbidden: maximum cpu usage per Container is 1, but limit is 2.`
+  `pods "web" is forbidden: maximum cpu usage per Container is 1, but limit is 2`
 - ResourceQuota (k8s.io/apiserver .../admission/plugin/resourcequota): a create (or the
   growth of an update) that would take usage past `hard` is refused:
   `pods "web" is forbidden: exceeded quota: svclab-quota, requested: pods=1, used: pods=20,
@@ -217,7 +217,8 @@ def _defaulted_item(item: Mapping[str, Any]) -> dict[str, dict[str, Any]]:
 
 def limit_range_errors(pod_spec: Mapping[str, Any], limit_ranges: Iterable[Mapping[str, Any]]) -> list[str]:
     """The LimitRanger's refusals for an already-defaulted pod spec (min/max per Container),
-    in its words (each ends with a period, as upstream's do)."""
+    in its words (limitranger.go's minConstraint/maxConstraint: no closing period; checked
+    against kube-apiserver v1.37 in tests/controlplane/test_cp_guardrails_differential.py)."""
     errs: list[str] = []
     for lr in limit_ranges:
         for lim in (lr.get("spec") or {}).get("limits") or []:
@@ -229,18 +230,18 @@ def limit_range_errors(pod_spec: Mapping[str, Any], limit_ranges: Iterable[Mappi
                     req, lims = parse_list(res.get("requests")), parse_list(res.get("limits"))
                     for k, enforced in sorted(parse_list(lim.get("min")).items()):
                         if k not in req:
-                            errs.append(f"minimum {k} usage per Container is {enforced}.  No request is specified.")
+                            errs.append(f"minimum {k} usage per Container is {enforced}.  No request is specified")
                         elif req[k].value < enforced.value:
-                            errs.append(f"minimum {k} usage per Container is {enforced}, but request is {req[k]}.")
+                            errs.append(f"minimum {k} usage per Container is {enforced}, but request is {req[k]}")
                         elif k in lims and lims[k].value < enforced.value:
-                            errs.append(f"minimum {k} usage per Container is {enforced}, but limit is {lims[k]}.")
+                            errs.append(f"minimum {k} usage per Container is {enforced}, but limit is {lims[k]}")
                     for k, enforced in sorted(parse_list(lim.get("max")).items()):
                         if k not in lims:
-                            errs.append(f"maximum {k} usage per Container is {enforced}.  No limit is specified.")
+                            errs.append(f"maximum {k} usage per Container is {enforced}.  No limit is specified")
                         elif lims[k].value > enforced.value:
-                            errs.append(f"maximum {k} usage per Container is {enforced}, but limit is {lims[k]}.")
+                            errs.append(f"maximum {k} usage per Container is {enforced}, but limit is {lims[k]}")
                         elif k in req and req[k].value > enforced.value:
-                            errs.append(f"maximum {k} usage per Container is {enforced}, but request is {req[k]}.")
+                            errs.append(f"maximum {k} usage per Container is {enforced}, but request is {req[k]}")
     return errs
 
 

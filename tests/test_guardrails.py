@@ -126,14 +126,16 @@ def test_a_container_above_the_limit_range_max_is_refused(ns) -> None:
     greedy["spec"]["containers"][0]["resources"] = {"limits": {"cpu": "2", "memory": "1Gi"}}
     with pytest.raises(ApplyError) as err:
         ns.apply_objects([greedy])
+    # limitranger.go words each constraint without a closing period (checked against
+    # kube-apiserver v1.37 by tests/controlplane/test_cp_guardrails_differential.py)
     assert str(err.value) == ('pods "greedy" is forbidden: [maximum cpu usage per Container is 1, but limit '
-                              "is 2., maximum memory usage per Container is 512Mi, but limit is 1Gi.]")
+                              "is 2, maximum memory usage per Container is 512Mi, but limit is 1Gi]")
     big = deployment("big", {"app": "big"}, replicas=2)
     big["spec"]["template"]["spec"]["containers"][0]["resources"] = {"limits": {"cpu": "2"}}
     ns.apply_objects([big])
     assert ns.pods() == []
     assert re.fullmatch(r'2 pods of deployment/big could not be created: pods "big-[a-z0-9]{10}-" is '
-                        r"forbidden: maximum cpu usage per Container is 1, but limit is 2\.",
+                        r"forbidden: maximum cpu usage per Container is 1, but limit is 2",
                         ns.state.creation_failures("lab")[0])
 
 
