@@ -36,7 +36,7 @@ MERMAID_JS      := grader/export/vendor/mermaid.min.js
 ROOT_FLAG := $(if $(filter 0,$(shell id -u)),--allow-root)
 PYTEST_ARGS ?=
 
-.PHONY: help setup lock lab instructor-lab mermaid test test-newest bench pin-outputs clean cluster cluster-down cluster-status release autograde feedback grades report
+.PHONY: help setup lock lab instructor-lab mermaid test test-newest bench pin-outputs clean cluster cluster-down cluster-status release autograde feedback grades report grade-live
 .PHONY: control-plane test-control-plane
 
 help:
@@ -57,6 +57,7 @@ help:
 	@echo "make feedback        instructors: HTML feedback per student (labs/feedback/)"
 	@echo "make grades          instructors: export labs/grades.csv"
 	@echo "make report          instructors: item analysis, pass rate of every check (labs/reports/)"
+	@echo "make grade-live      instructors: re-grade on the live cluster, list offline/live disagreements"
 	@echo "make control-plane   build upstream etcd, Kubernetes, kwok, CoreDNS from Go modules (cached)"
 	@echo "make test-control-plane  build them, then test the model and live backend against them"
 	@echo "make clean           remove the virtual environment and caches"
@@ -167,6 +168,9 @@ grades: setup
 
 report: setup
 	$(PYTHON) -m grader.cli grade report
+
+grade-live: setup
+	$(PYTHON) -m grader.cli grade live $(GRADE_LAB) $(if $(CONTEXT),--context $(CONTEXT))
 
 cluster: setup
 	$(PYTHON) -m grader.cli cluster up

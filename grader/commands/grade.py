@@ -5,6 +5,8 @@
     svclab grade feedback  [--lab L ...]                 HTML feedback per student
     svclab grade grades    [--out FILE]                  grades CSV (default labs/grades.csv)
     svclab grade report    [--out DIR]                   item analysis HTML + CSV (labs/reports/)
+    svclab grade live      [--lab L ...] [--context C]   re-grade on a live cluster, report
+                                                         every check that disagrees with offline
 
 Every step works on the nbgrader course root `--course` (default: labs/ of this repository).
 """
@@ -24,14 +26,18 @@ def register(sub: "argparse._SubParsersAction") -> None:
                         ("autograde", "grade every submission (in parallel, in a clean process)"),
                         ("feedback", "write HTML feedback for every graded submission"),
                         ("grades", "export a CSV of every student's scores"),
-                        ("report", "item analysis: the pass rate of every check across the class")):
+                        ("report", "item analysis: the pass rate of every check across the class"),
+                        ("live", "grade every submission on a live cluster too; report offline/live disagreements")):
         s = steps.add_parser(name, help=help_)
         s.add_argument("--course", type=Path, default=None, help="nbgrader course root (default: labs/)")
-        if name in ("release", "autograde", "feedback"):
+        if name in ("release", "autograde", "feedback", "live"):
             s.add_argument("--lab", action="append", default=None, help="only this lab (repeatable)")
         if name == "autograde":
             s.add_argument("--parallel", type=int, default=None, help="submissions graded at once (default: CPUs)")
             s.add_argument("--wall", type=float, default=None, help="seconds one submission may take (default 90)")
+        if name == "live":
+            s.add_argument("--context", default=None, help="kubeconfig context (default: SVCLAB_CONTEXT or kind-svclab)")
+            s.add_argument("--out", type=Path, default=None, help="directory for live-vs-offline.csv (default labs/reports/)")
         if name in ("grades", "report"):
             s.add_argument("--out", type=Path, default=None, help="output file (grades) or directory (report)")
         s.set_defaults(func=run)
@@ -53,6 +59,18 @@ def run(args: argparse.Namespace) -> int:
             result = steps.autograde(course, args.lab, parallel=args.parallel, limits=limits)
         elif args.step == "feedback":
             result = steps.feedback(course, args.lab)
+        elif args.step == "live":
+            import grader
+            from grader.grading.live import grade_live
+
+            from grader.cluster.connect import LiveClusterUnavailable
+
+            try:
+                cluster = grader.connect(mode="live", context=args.context)
+            except LiveClusterUnavailable as exc:
+                print(f"svclab grade live: {exc}", file=sys.stderr)
+                return 2
+            result = grade_live(course, args.lab, cluster=cluster, out_dir=args.out, say=print)
         elif args.step == "grades":
             result = steps.grades(course, args.out)
         else:
