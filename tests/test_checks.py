@@ -283,3 +283,12 @@ def test_the_ready_only_check_still_flags_a_published_not_ready_pod(ns) -> None:
     assert not report.passed
     assert f"also sends traffic to {down}" in report.results[0].feedback
     assert "publishNotReadyAddresses" not in report.results[0].feedback
+
+
+def test_service_type_says_which_type_it_found(ns) -> None:
+    ns.apply("apiVersion: v1\nkind: Service\nmetadata: {name: db}\nspec:\n  type: ExternalName\n"
+             "  externalName: db.example.com\n")
+    right = checks.run(ns, [checks.service_type("db", "ExternalName")]).results[0]
+    assert right.passed and right.name == "Service db is an ExternalName"
+    wrong = checks.run(ns, [checks.service_type("db", "ClusterIP")]).results[0]
+    assert wrong.feedback == "Service db is of type ExternalName, not ClusterIP"

@@ -119,8 +119,12 @@ def service_type(service: str, type_: str, *, name: str | None = None, points: f
             return failed(diagnose_service(ns, service))
         if svc.type != type_:
             return failed(f"Service {service} is of type {svc.type}, not {type_}")
-        return passed(f"Service {service} is a {type_} Service")
-    return Check(name or f"Service {service} is a {type_}", fn, points)
+        return passed(f"Service {service} is {_article(type_)} {type_} Service")
+    return Check(name or f"Service {service} is {_article(type_)} {type_}", fn, points)
+
+
+def _article(word: str) -> str:
+    return "an" if word[:1].lower() in "aeiou" else "a"
 
 
 def service_port(service: str, port: int, *, node_port: int | None = None, protocol: str = "TCP",
