@@ -25,12 +25,12 @@ from grader.checks.http import route_accepted, routes_to, splits
 from grader.checks.policy import compare_matrix, matrix_matches, rule
 from grader.checks.predict import predict_matrix, prediction
 from grader.checks.services import (
-    all_of, diagnose_service, endpoints_match, external, load_balancer_address, pods_matching,
+    diagnose_service, endpoints_match, external, load_balancer_address, pods_matching,
     reachable, service_port, service_type, spreads_over,
 )
 
 __all__ = [
-    "DEFAULT_TIME_LIMIT", "Check", "NotGradable", "Report", "Result", "Verdict", "all_of",
+    "DEFAULT_TIME_LIMIT", "Check", "NotGradable", "Report", "Result", "Verdict",
     "apply_answer", "check", "compare_matrix", "diagnose_service", "endpoints_match", "external",
     "failed", "load_balancer_address", "matrix_matches", "partial", "passed", "pods_matching",
     "predict_matrix", "prediction", "reachable", "resolver_queries", "resolves", "route_accepted",

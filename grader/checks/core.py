@@ -23,6 +23,8 @@ import warnings
 from dataclasses import dataclass, field
 from typing import Any, Callable, Iterable, Sequence
 
+from grader.text import first_line
+
 #: Seconds one check may take before it fails with a time-limit message.
 DEFAULT_TIME_LIMIT = 20.0
 
@@ -123,9 +125,9 @@ class Check:
         except NotGradable as exc:
             verdict = failed(f"not gradable: {exc}")
         except LookupError as exc:   # e.g. no pod matches the `frm` selector
-            verdict = failed(_first_line(exc))
+            verdict = failed(first_line(exc))
         except Exception as exc:  # noqa: BLE001  -- a check never crashes a test cell
-            verdict = failed(f"could not be checked: {type(exc).__name__}: {_first_line(exc)}")
+            verdict = failed(f"could not be checked: {type(exc).__name__}: {first_line(exc)}")
         return Result(self.name, round(verdict.share * self.points, 6), self.points,
                       verdict.feedback, self.hidden)
 
@@ -232,10 +234,6 @@ class Report:
                              "passed": r.passed, "feedback": r.feedback, "hidden": r.hidden}
                             for r in self.results]}
 
-    def assert_passed(self) -> None:
-        """Raise AssertionError listing every failed check (for plain-assert style cells)."""
-        if not self.passed:
-            raise AssertionError(str(self))
 
 
 def run(ns: Any, checks: Iterable[Check], *, title: str = "Checks", answer: Any = None,
@@ -272,7 +270,7 @@ def apply_answer(ns: Any, answer: Any) -> str | None:
         return "; ".join(str(p) for p in exc.problems[:5]) + (
             f" (and {len(exc.problems) - 5} more problems)" if len(exc.problems) > 5 else "")
     except Exception as exc:  # noqa: BLE001  -- never a traceback in a learner's cell
-        return f"{type(exc).__name__}: {_first_line(exc)}"
+        return f"{type(exc).__name__}: {first_line(exc)}"
     return None
 
 
@@ -291,15 +289,6 @@ def check(name: str, points: float = 1.0, *, hidden: bool = False,
 
 def _num(x: float) -> str:
     return f"{x:g}" if abs(x - round(x)) > 1e-9 else str(int(round(x)))
-
-
-def _first_line(exc: BaseException) -> str:
-    from grader.text import first_line
-    return first_line(exc)
-
-
-def plural(n: int, word: str) -> str:
-    return f"{n} {word}{'' if n == 1 else 's'}"
 
 
 def listing(items: Sequence[str], limit: int = 5) -> str:

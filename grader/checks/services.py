@@ -4,7 +4,7 @@ written; a wrong one gets the reason a troubleshooting guide would find first.
 """
 from __future__ import annotations
 
-from typing import Any, Iterable
+from typing import Any
 
 from grader.checks.core import Check, Verdict, failed, listing, partial, passed
 from grader.model.selectors import SelectorError, labels_text, matches, parse_selector
@@ -18,9 +18,9 @@ def pods_matching(ns: Any, selector: str) -> list[PodRef]:
 
 
 def _labels(p: PodRef) -> str:
-    return labels_text({k: v for k, v in p.labels.items() if k not in ("pod-template-hash",
-                        "controller-revision-hash", "statefulset.kubernetes.io/pod-name",
-                        "apps.kubernetes.io/pod-index")}) or "no labels"
+    mine = {k: v for k, v in p.labels.items() if k not in ("pod-template-hash",
+            "controller-revision-hash", "statefulset.kubernetes.io/pod-name", "apps.kubernetes.io/pod-index")}
+    return labels_text(mine) if mine else "no labels"
 
 
 def diagnose_service(ns: Any, service: str) -> str:
@@ -240,16 +240,3 @@ def load_balancer_address(service: str, *, name: str | None = None, points: floa
                           f"{out.status.value} ({out.reason})")
         return passed(f"Service {service} answers on {svc.external_address}:{svc.ports[0].port}")
     return Check(name or f"Service {service} has a working external address", fn, points)
-
-
-def all_of(checks: Iterable[Check], name: str, points: float = 1.0) -> Check:
-    """One check that passes in proportion to its sub-checks (for a part worth few points)."""
-    subs = list(checks)
-
-    def fn(ns: Any) -> Verdict:
-        results = [c.run(ns) for c in subs]
-        good = sum(r.earned / r.points for r in results if r.points)
-        bad = [r.feedback for r in results if not r.passed]
-        return partial(good / max(len(results), 1), "; ".join(bad) if bad else
-                       "; ".join(r.feedback for r in results))
-    return Check(name, fn, points)
