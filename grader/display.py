@@ -304,8 +304,10 @@ def _yes(flag: bool) -> str:
 
 
 def _labels(labels: "Any") -> str:
-    shown = {k: v for k, v in dict(labels).items() if k != "pod-template-hash"}
-    return ",".join(f"{k}={v}" for k, v in sorted(shown.items())) or "<none>"
+    """--show-labels' form, without the hash a controller adds to every pod."""
+    from grader.model.selectors import labels_text
+
+    return labels_text({k: v for k, v in dict(labels).items() if k != "pod-template-hash"})
 
 
 class Mermaid:

@@ -105,14 +105,14 @@ def grade_live(course: Path = DEFAULT_COURSE, labs: Iterable[str] | None = None,
                 _cleanup(cluster, spec)
             found = compare(student, lab_name, offline, live)
             disagreements += found
+            differing = {(d.part, d.check) for d in found}
             for part, report in offline.items():
                 live_by_name = {r.name: r for r in live[part].results}
                 for r in report.results:
                     other = live_by_name.get(r.name)
                     rows.append({"student": student, "lab": lab_name, "part": part, "check": r.name,
                                  "offline_earned": r.earned, "live_earned": other.earned if other else "",
-                                 "points": r.points, "agree": not any(d.part == part and d.check == r.name
-                                                                      for d in found),
+                                 "points": r.points, "agree": (part, r.name) not in differing,
                                  "offline_feedback": r.feedback, "live_feedback": other.feedback if other else ""})
             (say or result.say)(f"{student}/{lab_name}: {len(found)} disagreement(s)")
     csv_path = out_dir / "live-vs-offline.csv"
