@@ -169,6 +169,38 @@ def test_load_balancer_ip_serves_the_service_port() -> None:
     assert probe_external(s, 8080, host=ip).status is Status.TIMEOUT
 
 
+def lb_state(policy: str) -> tuple[ClusterState, str]:
+    s = ClusterState()
+    s.create_namespace("lab")
+    s.apply([deployment("web", {"app": "web"}),
+             service("lb", {"app": "web"}, type="LoadBalancer", externalTrafficPolicy=policy)], "lab")
+    return s, s.service("lab", "lb").load_balancer_ip
+
+
+# cloud-provider-kind's Envoy owns the LoadBalancer IP and opens its own connection to a node's
+# nodePort (its pkg/loadbalancer/proxy.go), so the learner's machine never reaches the pod.
+def test_load_balancer_with_cluster_policy_shows_the_node_address() -> None:
+    s, ip = lb_state("Cluster")
+    out = probe_external(s, 80, host=ip, path="/clientip")
+    assert out.ok and out.body.split(":")[0] == NODE_IP
+
+
+def test_load_balancer_with_local_policy_shows_envoys_address_not_the_learners() -> None:
+    s, ip = lb_state("Local")
+    out = probe_external(s, 80, host=ip, path="/clientip")
+    assert out.ok and out.body.split(":")[0] == ip != EXTERNAL_CLIENT_IP
+
+
+def test_policy_judges_load_balancer_traffic_as_coming_from_envoy() -> None:
+    s, ip = lb_state("Cluster")
+    s.apply([DENY_ALL_INGRESS, netpol("from-host", {"app": "web"}, ingress=[
+        {"from": [{"ipBlock": {"cidr": f"{EXTERNAL_CLIENT_IP}/32"}}]}])], "lab")
+    assert probe_external(s, 80, host=ip).status is Status.TIMEOUT
+    s.apply([netpol("from-envoy", {"app": "web"}, ingress=[{"from": [{"ipBlock": {"cidr": f"{ip}/32"}}]}])],
+            "lab")
+    assert probe_external(s, 80, host=ip).ok
+
+
 def test_cluster_ip_is_not_reachable_from_outside(state: ClusterState) -> None:
     ip = state.service("lab", "backend").cluster_ip
     assert probe_external(state, 80, host=ip).status is Status.TIMEOUT
@@ -200,6 +232,15 @@ def test_egress_policy_without_dns_breaks_name_resolution(state: ClusterState) -
     state.apply([netpol("dns", {"app": "client"}, policyTypes=["Egress"],
                         egress=[{"ports": [{"port": 53, "protocol": "UDP"}, {"port": 53, "protocol": "TCP"}]}])], "lab")
     assert probe(state, client(state), "backend:80").ok
+
+
+def test_coredns_with_no_ready_pod_fails_the_lookup_at_once_not_by_timeout(state: ClusterState) -> None:
+    # kube-dns without endpoints: kube-proxy rejects the query (live, dig says "connection
+    # refused"); a dropped query is the NetworkPolicy case above, which times out.
+    state.set_ready("k8s-app=kube-dns", False, namespace="kube-system")
+    out = probe(state, client(state), "backend:80")
+    assert out.status is Status.DNS_ERROR
+    assert "rejects the query" in out.reason and "timed out" not in out.reason
 
 
 # NetworkPolicy judges the client before SNAT (kindnet filters ahead of source NAT), so

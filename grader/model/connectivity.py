@@ -32,6 +32,10 @@ Source address seen by the server (`/clientip`):
   with Local: the real client (from the learner's machine through kind's port mapping that
   is the Docker network gateway, EXTERNAL_CLIENT_IP), and a node with no ready endpoint of
   its own drops the traffic (kube-proxy does not forward it to another node).
+- LoadBalancer from outside: cloud-provider-kind's Envoy (which owns the LoadBalancer IP)
+  ends the client's connection and opens its own to a node's nodePort, so the client is
+  Envoy's address (the LoadBalancer IP): with Cluster the pod sees the node (SNAT), with
+  Local it sees Envoy's address, never the learner's machine.
 NetworkPolicy judges the ORIGINAL client, not the SNATed source: kindnet's policy engine
 (kube-network-policies) filters in the POSTROUTING hook ahead of source NAT. So a deny-all
 ingress policy also stops NodePort and LoadBalancer traffic, and an ipBlock allowing the
@@ -101,6 +105,10 @@ def probe(state: "ClusterState", frm: Pod, target: str, protocol: str = "TCP") -
     else:
         server, why = dns.dns_server_for(state, frm)   # can the query reach CoreDNS at all?
         if server is None:
+            if why.startswith("kube-dns has no ready"):
+                # kube-proxy rejects traffic to a Service with no endpoints: refused at once
+                return ctx.out(Status.DNS_ERROR, f"DNS lookup of {host!r} failed at once: {why}, so "
+                               "kube-proxy rejects the query (live: connection refused)")
             return ctx.out(Status.DNS_ERROR, f"DNS lookup of {host!r} timed out: " + why)
         answer = dns.resolve(state, host, frm.namespace, "A")
         if not answer.addresses:
@@ -154,6 +162,10 @@ def _to_address(ctx: _Ctx, ip: str, port: int, *, external: bool) -> Outcome:
             if sp is None:
                 return ctx.out(Status.TIMEOUT, f"LoadBalancer {svc.key} ({ip}) does not listen on "
                                f"{port}/{ctx.protocol}")
+            if external:
+                # cloud-provider-kind: the LoadBalancer address is an Envoy container's, and Envoy
+                # opens a new connection from that address to a node's nodePort.
+                ctx.client = Address(ip)
             return _via_service(ctx, svc, sp, snat=svc.external_traffic_policy != "Local", external=True)
     node = next((n for n in state.nodes if n.ip == ip), None)
     if node is not None:
