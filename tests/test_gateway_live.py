@@ -11,7 +11,7 @@ import pytest
 from kubernetes import client as k8s
 from kubernetes.client import ApiClient
 
-from grader.cluster import live
+from grader.cluster import live, live_api
 from grader.observations import Status
 from tests.test_live_backend import NS, FakeCore, Recorder, _404, pod, real
 
@@ -56,7 +56,7 @@ class FakeCustom:
 def world():
     rec = Recorder()
     core, net, custom = FakeCore(rec), FakeNetworking(rec), FakeCustom(rec)
-    api = live._Api(ApiClient(), core=core, apps=object(), discovery=object(), version=object(),
+    api = live_api.LiveApi(ApiClient(), core=core, apps=object(), discovery=object(), version=object(),
                     dynamic=object(), stream=lambda *a, **k: None, watch_factory=object,
                     custom=custom, networking=net)
     cluster = live.LiveCluster(api=api, progress=False)

@@ -25,7 +25,7 @@ from kubernetes.dynamic import DynamicClient
 from kubernetes.stream.ws_client import WSClient
 from kubernetes.watch import Watch
 
-from grader.cluster import live
+from grader.cluster import live, live_api
 from grader.cluster.base import Cluster, Namespace, Status
 
 NS = "lab1"
@@ -329,7 +329,7 @@ class World:
         self.core, self.apps = FakeCore(self.rec), FakeApps(self.rec)
         self.discovery, self.dynamic = FakeDiscovery(self.rec), FakeDynamic(self.rec)
         self.stream, self.watch = FakeStream(self.rec), FakeWatch(self.rec, self.clock)
-        api = live._Api(ApiClient(), core=self.core, apps=self.apps, discovery=self.discovery,
+        api = live_api.LiveApi(ApiClient(), core=self.core, apps=self.apps, discovery=self.discovery,
                         version=object(), dynamic=self.dynamic, stream=self.stream,
                         watch_factory=self.watch)
         self.cluster = live.LiveCluster(api=api, clock=self.clock, sleep=self._sleep, progress=False)
@@ -494,7 +494,7 @@ def test_ssa_content_type_is_set_by_the_dynamic_client() -> None:
             return Res()
 
     dyn = Client()
-    api = live._Api(ApiClient(), core=object(), apps=object(), discovery=object(), version=object(),
+    api = live_api.LiveApi(ApiClient(), core=object(), apps=object(), discovery=object(), version=object(),
                     dynamic=dyn, stream=lambda *a, **k: None, watch_factory=object)
     type(dyn).resources = property(lambda self: R())  # type: ignore[assignment]
     api.server_side_apply({"apiVersion": "v1", "kind": "Service",
@@ -823,7 +823,7 @@ def test_fakes_refuse_what_the_real_client_refuses(w: World) -> None:
         w.stream(w.core.connect_get_namespaced_pod_exec, "p", NS, cmd=["ls"])
 
 
-#: Every client method the live backend calls, with the keywords it passes (live.py `_Api`).
+#: Every client method the live backend calls, with the keywords it passes (grader/cluster/live_api.py `LiveApi`).
 #: A client upgrade that renames or drops one fails here, in CI, not in a classroom.
 CLIENT_SURFACE: list[tuple[Any, tuple[str, ...]]] = [
     (k8s.VersionApi.get_code, ("_request_timeout",)),
@@ -875,7 +875,7 @@ def test_config_stream_and_exception_surface() -> None:
     from kubernetes.stream import ws_client
 
     assert {"config_file", "context"} <= set(inspect.signature(k8s_config.new_client_from_config).parameters)
-    assert callable(stream) and ws_client.ERROR_CHANNEL == live.ERROR_CHANNEL == 3
+    assert callable(stream) and ws_client.ERROR_CHANNEL == live_api.ERROR_CHANNEL == 3
     exc = ApiException(status=404, reason="Not Found")
     assert (exc.status, exc.reason, exc.body) == (404, "Not Found", None)
     from kubernetes.dynamic.exceptions import NotFoundError
@@ -894,14 +894,14 @@ def test_config_stream_and_exception_surface() -> None:
                  'to start container process: exec: "dig": executable file not found in $PATH: unknown'}), 127),
 ])
 def test_exec_status_channel(status: str, expected: int) -> None:
-    assert live._with_status(status, "out", "err").rc == expected
+    assert live_api._with_status(status, "out", "err").rc == expected
 
 
 def test_exec_failure_that_is_not_a_missing_tool_raises_with_the_server_message() -> None:
     status = json.dumps({"status": "Failure", "reason": "InternalError",
                          "message": "container not found (\"app\")"})
     with pytest.raises(RuntimeError, match=r"container not found.*"):
-        live._with_status(status, "", "", "lab1/client", ["dig"])
+        live_api._with_status(status, "", "", "lab1/client", ["dig"])
 
 
 def test_guardrail_objects_are_valid_api_objects() -> None:
@@ -1069,7 +1069,7 @@ def stack(tmp_path: Any) -> tuple[live.LiveCluster, FakeApiServer, list[dict]]:
     stream_module = sys.modules["kubernetes.stream.stream"]
     stream = functools.partial(stream_module._websocket_request, websocket_call, None)
     dyn = DynamicClient(api_client, cache_file=str(tmp_path / "discovery.json"))
-    api = live._Api(api_client, dynamic=dyn, stream=stream)
+    api = live_api.LiveApi(api_client, dynamic=dyn, stream=stream)
     return live.LiveCluster(api=api, progress=False), server, websockets
 
 
