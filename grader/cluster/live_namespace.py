@@ -18,42 +18,16 @@ from typing import TYPE_CHECKING, Any, Callable, Iterable
 from grader.apply_order import apply_rank
 from grader.cluster import exec_parsing as xp
 from grader.cluster.base import (
-    DnsAnswer,
-    Endpoint,
-    ManifestInput,
-    Matrix,
-    Outcome,
-    PodRef,
-    Reachability,
-    ServiceInfo,
-    Status,
+    DnsAnswer, Endpoint, ManifestInput, Matrix, Outcome, PodRef, Reachability, ServiceInfo, Status,
     ip_sort_key,
 )
-from grader.cluster.live_api import (
-    GATEWAY_GROUP,
-    ApiException,
-    ExecResult,
-    server_message,
-)
+from grader.cluster.live_api import GATEWAY_GROUP, ApiException, ExecResult, server_message
 from grader.cluster.live_pods import (
-    failed_create_reason,
-    listened_ports,
-    pod_counts,
-    pod_is_ready,
-    probe_container,
-    service_cluster_ip,
-    service_info,
-    why_not_ready,
-    workload_problem,
+    failed_create_reason, listened_ports, pod_counts, pod_is_ready, probe_container,
+    service_cluster_ip, service_info, why_not_ready, workload_problem,
 )
 from grader.model.selectors import is_selector, parse_selector
-from grader.observations import (
-    Condition,
-    GatewayStatus,
-    HttpResponse,
-    ListenerStatus,
-    ParentStatus,
-)
+from grader.observations import Condition, GatewayStatus, HttpResponse, ListenerStatus, ParentStatus
 from grader.rules.service import effective_cluster_ips
 
 if TYPE_CHECKING:
