@@ -11,6 +11,11 @@ which is what the rest of the grader may mutate freely.
 
 The public surface is `Limits`, `parse_documents` and `copy_tree`; problems come back
 as `YamlIssue` records so this module does not need to know about `Manifest`/`Problem`.
+
+Long on purpose: every defence against hostile YAML (size, documents, depth, aliases,
+duplicate and ambiguous keys, tags, values JSON cannot hold) is in this one file, so a
+security review reads it top to bottom; the loader, the event scanner and the tree copy
+share private pieces (_Loader, _Refused, YamlIssue paths) that a split would make public.
 """
 from __future__ import annotations
 
