@@ -149,9 +149,10 @@ class ClusterState:
         """The guards of the objects stored now (a fresh view: rollbacks replace the dicts)."""
         return Admission(self._objects, self._guard_keys)
 
-    def _tracker(self, ns: str, *, skip: ObjectKey | None = None) -> gr.QuotaTracker:
-        """The namespace's quotas charged with what exists there now (but `skip`)."""
-        return self._admission().tracker(ns, self.pods, self._ctl.pod_usage, skip=skip)
+    def quota_tracker(self, namespace: str) -> gr.QuotaTracker:
+        """The namespace's quotas charged with what exists there now: its `used` is what the
+        ResourceQuota controller would write in their status."""
+        return self._admission().tracker(namespace, self.pods, self._ctl.pod_usage)
 
     # ------------------------------------------------------------------ read access
     @property
