@@ -452,7 +452,6 @@ def _display_name(obj: dict[str, Any]) -> str:
     return f"{kind}.{group}/{obj['metadata']['name']}" if group else f"{kind}/{obj['metadata']['name']}"
 
 
-
 def _load_checked(manifests: ManifestInput, namespace: str, source: str | None,
                   existing_gateways: Any = ()) -> list[Any]:
     """grader.sandbox.load_sandboxed: refuse before anything reaches the cluster."""

@@ -157,14 +157,18 @@ class GroupMasks:
         return m
 
 
-def compile_policies(engine: PolicyEngine, masks: GroupMasks
-                      ) -> tuple[dict[tuple[int, str, int], int], dict[str, list[list[CompiledPolicy]]], dict[str, int]]:
+#: (policy index, direction, rule index) -> the groups the rule's peers match
+RulePeers = dict[tuple[int, str, int], int]
+#: direction -> per group, the policies that isolate it in that direction
+Isolating = dict[str, list[list[CompiledPolicy]]]
+
+
+def compile_policies(engine: PolicyEngine, masks: GroupMasks) -> tuple[RulePeers, Isolating, dict[str, int]]:
     """Per rule (policy index, direction, rule index): the groups its peers match; per
     direction and group: the policies isolating it; per policy key: the groups it selects."""
     ng = len(masks.groups)
-    rule_peers: dict[tuple[int, str, int], int] = {}
-    isolating: dict[str, list[list[CompiledPolicy]]] = {INGRESS: [[] for _ in range(ng)],
-                                                        EGRESS: [[] for _ in range(ng)]}
+    rule_peers: RulePeers = {}
+    isolating: Isolating = {INGRESS: [[] for _ in range(ng)], EGRESS: [[] for _ in range(ng)]}
     policy_selects: dict[str, int] = {}
     for pi, pol in enumerate(engine.policies):
         sel = masks.by_namespace.get(pol.namespace, 0) & masks.pods_matching(pol.pod_selector)
