@@ -11,13 +11,18 @@ which is what the rest of the grader may mutate freely.
 
 The public surface is `Limits`, `parse_documents` and `copy_tree`; problems come back
 as `YamlIssue` records so this module does not need to know about `Manifest`/`Problem`.
+
+Long on purpose: every defence against hostile YAML (size, documents, depth, aliases,
+duplicate and ambiguous keys, tags, values JSON cannot hold) is in this one file, so a
+security review reads it top to bottom; the loader, the event scanner and the tree copy
+share private pieces (_Loader, _Refused, YamlIssue paths) that a split would make public.
 """
 from __future__ import annotations
 
 import math
 import re
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Iterable
 
 import yaml
 
@@ -122,122 +127,154 @@ def _mark(event: yaml.Event) -> str:
     return f"line {m.line + 1}" if m is not None else "an unknown line"
 
 
-def _scan(text: str, limits: Limits, parser: type | None = None
-          ) -> tuple[int, dict[int, list[YamlIssue]], YamlIssue | None]:
-    """Walk the event stream once. Returns (number of documents, per-document issues,
-    syntax error if any). Raises _Refused when a limit is exceeded.
+class _Scanner:
+    """One pass over a YAML event stream, before anything is constructed: counts the nodes
+    each anchor expands to, refuses (raises _Refused) past a limit (documents, depth,
+    aliases, alias expansion) or on a recursive or undefined alias, and collects the
+    per-document issues PyYAML would hide (duplicate keys, non-scalar keys)."""
 
-    `parser` is the loader class whose event stream is read (the C one by default)."""
-    doc = -1
-    stack: list[_Frame] = []
-    anchors: dict[str, int] = {}     # anchor -> expanded size, once complete
-    open_anchors: set[str] = set()
-    nodes = 0                         # expanded node count in the current document
-    aliases = 0
-    expansion = 0
-    issues: dict[int, list[YamlIssue]] = {}
+    def __init__(self, limits: Limits) -> None:
+        self.limits = limits
+        self.doc = -1
+        self.stack: list[_Frame] = []
+        self.anchors: dict[str, int] = {}     # anchor -> expanded size, once complete
+        self.open_anchors: set[str] = set()
+        self.nodes = 0                         # expanded node count in the current document
+        self.aliases = 0
+        self.expansion = 0
+        self.issues: dict[int, list[YamlIssue]] = {}
 
-    def slot_path() -> str | None:
+    def scan(self, events: Iterable[yaml.Event]) -> None:
+        """Account for every event of the stream (one loop here: this is the hot path of
+        every load, so each event costs one dispatch and no more)."""
+        stack = self.stack
+        for event in events:
+            if isinstance(event, yaml.DocumentStartEvent):
+                self._start_document()
+            elif isinstance(event, yaml.CollectionEndEvent):
+                frame = stack.pop()
+                self._after_node(frame.start, frame.anchor)
+            elif isinstance(event, yaml.NodeEvent):     # not stream start/end, document end
+                is_key = bool(stack) and stack[-1].is_map and stack[-1].want_key
+                path = self._slot_path() or ""
+                if isinstance(event, yaml.AliasEvent):
+                    self._alias(event, path, is_key)
+                elif isinstance(event, yaml.ScalarEvent):
+                    self._scalar(event, is_key)
+                else:
+                    self._start_collection(event, path, is_key)
+
+    def _start_document(self) -> None:
+        self.doc += 1
+        if self.doc >= self.limits.max_documents:
+            raise _Refused(self.doc, "", f"more than {self.limits.max_documents} YAML documents; "
+                           "split the input or remove empty '---' separators")
+        self.anchors.clear()
+        self.open_anchors.clear()
+        self.nodes = 0
+
+    def _slot_path(self) -> str | None:
         """Path of the node about to start, or None if it is a mapping key."""
-        if not stack:
+        if not self.stack:
             return ""
-        top = stack[-1]
+        top = self.stack[-1]
         if top.is_map:
             if top.want_key:
                 return None
             return join_key(top.path, top.pending_key or "?")
         return join_index(top.path, top.index)
 
-    def after_node(size_start: int, anchor: str | None) -> None:
+    def _after_node(self, size_start: int, anchor: str | None) -> None:
+        """A node ended: record its anchor's expanded size, move its parent along."""
         if anchor is not None:
-            anchors[anchor] = nodes - size_start
-            open_anchors.discard(anchor)
-        if stack:
-            top = stack[-1]
+            self.anchors[anchor] = self.nodes - size_start
+            self.open_anchors.discard(anchor)
+        if self.stack:
+            top = self.stack[-1]
             if top.is_map:
                 top.want_key = not top.want_key
             else:
                 top.index += 1
 
+    def _alias(self, event: yaml.AliasEvent, path: str, is_key: bool) -> None:
+        """An alias counts as the nodes its anchor expands to, within the alias limits."""
+        name, doc, limits = event.anchor, self.doc, self.limits
+        if name in self.open_anchors:
+            raise _Refused(doc, path, f"alias '*{name}' at {_mark(event)} refers to a "
+                           "node that contains it (a recursive structure)")
+        if name not in self.anchors:
+            raise _Refused(doc, path, f"alias '*{name}' at {_mark(event)} refers to an "
+                           f"anchor '&{name}' that is not defined before it")
+        self.aliases += 1
+        if self.aliases > limits.max_aliases:
+            raise _Refused(doc, path, f"more than {limits.max_aliases} YAML aliases "
+                           "('*name'); write the values out instead")
+        size = self.anchors[name]
+        self.expansion += size
+        if self.expansion > limits.max_alias_expansion:
+            raise _Refused(doc, path, "YAML aliases would expand to more than "
+                           f"{limits.max_alias_expansion} values (an alias 'bomb'?); "
+                           "refused without expanding it")
+        if is_key:
+            _add(self.issues, doc, self.stack[-1].path,
+                 f"an alias cannot be used as a mapping key ({_mark(event)})")
+            self.stack[-1].pending_key = "?"
+        start = self.nodes
+        self.nodes += size
+        self._after_node(start, None)
+
+    def _scalar(self, event: yaml.ScalarEvent, is_key: bool) -> None:
+        """A scalar is one node; as a mapping key it is checked for duplicates."""
+        anchor = event.anchor
+        if anchor is not None:
+            self.open_anchors.add(anchor)
+        start = self.nodes
+        self.nodes += 1
+        if is_key:
+            top = self.stack[-1]
+            key = event.value
+            top.pending_key = key
+            merge = key == "<<" and event.tag is None and event.implicit[0]
+            if not merge and top.keys is not None:
+                if key in top.keys:
+                    _add(self.issues, self.doc, join_key(top.path, key),
+                         f"duplicate key '{key}' (first at line {top.keys[key]}, again at "
+                         f"{_mark(event)}); each key may appear only once in a mapping")
+                else:
+                    top.keys[key] = event.start_mark.line + 1 if event.start_mark else 0
+        self._after_node(start, anchor)
+
+    def _start_collection(self, event: yaml.NodeEvent, path: str, is_key: bool) -> None:
+        """A mapping or sequence starts: one node, one level deeper (within max_depth)."""
+        anchor = event.anchor
+        if anchor is not None:
+            self.open_anchors.add(anchor)
+        start = self.nodes
+        self.nodes += 1
+        if is_key:
+            what = "mapping" if isinstance(event, yaml.MappingStartEvent) else "list"
+            _add(self.issues, self.doc, self.stack[-1].path,
+                 f"a mapping key must be a plain value, not a {what} ({_mark(event)})")
+            self.stack[-1].pending_key = "?"
+        if len(self.stack) + 1 > self.limits.max_depth:
+            raise _Refused(self.doc, path, f"nesting deeper than {self.limits.max_depth} levels")
+        is_map = isinstance(event, yaml.MappingStartEvent)
+        self.stack.append(_Frame(is_map=is_map, path=path, anchor=anchor, start=start,
+                                 keys={} if is_map else None))
+
+
+def _scan(text: str, limits: Limits, parser: type | None = None
+          ) -> tuple[int, dict[int, list[YamlIssue]], YamlIssue | None]:
+    """Walk the event stream once (see _Scanner). Returns (number of documents,
+    per-document issues, syntax error if any). Raises _Refused when a limit is exceeded.
+
+    `parser` is the loader class whose event stream is read (the C one by default)."""
+    scanner = _Scanner(limits)
     try:
-        for event in yaml.parse(text, Loader=parser or _Loader):
-            if isinstance(event, yaml.DocumentStartEvent):
-                doc += 1
-                if doc >= limits.max_documents:
-                    raise _Refused(doc, "", f"more than {limits.max_documents} YAML documents; "
-                                   "split the input or remove empty '---' separators")
-                anchors.clear()
-                open_anchors.clear()
-                nodes = 0
-                continue
-            if isinstance(event, yaml.CollectionEndEvent):
-                frame = stack.pop()
-                after_node(frame.start, frame.anchor)
-                continue
-            if not isinstance(event, yaml.NodeEvent):
-                continue  # stream start/end, document end
-            is_key = bool(stack) and stack[-1].is_map and stack[-1].want_key
-            path = slot_path() or ""
-            if isinstance(event, yaml.AliasEvent):
-                name = event.anchor
-                if name in open_anchors:
-                    raise _Refused(doc, path, f"alias '*{name}' at {_mark(event)} refers to a "
-                                   "node that contains it (a recursive structure)")
-                if name not in anchors:
-                    raise _Refused(doc, path, f"alias '*{name}' at {_mark(event)} refers to an "
-                                   f"anchor '&{name}' that is not defined before it")
-                aliases += 1
-                if aliases > limits.max_aliases:
-                    raise _Refused(doc, path, f"more than {limits.max_aliases} YAML aliases "
-                                   "('*name'); write the values out instead")
-                size = anchors[name]
-                expansion += size
-                if expansion > limits.max_alias_expansion:
-                    raise _Refused(doc, path, "YAML aliases would expand to more than "
-                                   f"{limits.max_alias_expansion} values (an alias 'bomb'?); "
-                                   "refused without expanding it")
-                if is_key:
-                    _add(issues, doc, stack[-1].path,
-                         f"an alias cannot be used as a mapping key ({_mark(event)})")
-                    stack[-1].pending_key = "?"
-                start = nodes
-                nodes += size
-                after_node(start, None)
-                continue
-            anchor = event.anchor
-            if anchor is not None:
-                open_anchors.add(anchor)
-            start = nodes
-            nodes += 1
-            if isinstance(event, yaml.ScalarEvent):
-                if is_key:
-                    top = stack[-1]
-                    key = event.value
-                    top.pending_key = key
-                    merge = key == "<<" and event.tag is None and event.implicit[0]
-                    if not merge and top.keys is not None:
-                        if key in top.keys:
-                            _add(issues, doc, join_key(top.path, key),
-                                 f"duplicate key '{key}' (first at line {top.keys[key]}, again at "
-                                 f"{_mark(event)}); each key may appear only once in a mapping")
-                        else:
-                            top.keys[key] = event.start_mark.line + 1 if event.start_mark else 0
-                after_node(start, anchor)
-                continue
-            # a mapping or sequence starts
-            if is_key:
-                what = "mapping" if isinstance(event, yaml.MappingStartEvent) else "list"
-                _add(issues, doc, stack[-1].path,
-                     f"a mapping key must be a plain value, not a {what} ({_mark(event)})")
-                stack[-1].pending_key = "?"
-            if len(stack) + 1 > limits.max_depth:
-                raise _Refused(doc, path, f"nesting deeper than {limits.max_depth} levels")
-            is_map = isinstance(event, yaml.MappingStartEvent)
-            stack.append(_Frame(is_map=is_map, path=path, anchor=anchor, start=start,
-                                keys={} if is_map else None))
+        scanner.scan(yaml.parse(text, Loader=parser or _Loader))
     except yaml.YAMLError as exc:
-        return doc + 1, issues, YamlIssue(max(doc, 0), "", _syntax_message(exc, text))
-    return doc + 1, issues, None
+        return scanner.doc + 1, scanner.issues, YamlIssue(max(scanner.doc, 0), "", _syntax_message(exc, text))
+    return scanner.doc + 1, scanner.issues, None
 
 
 #: How libyaml words the caps it enforces itself (nesting depth, in libyaml >= 0.2.5).

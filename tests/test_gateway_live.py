@@ -11,9 +11,9 @@ import pytest
 from kubernetes import client as k8s
 from kubernetes.client import ApiClient
 
-from grader.cluster import live
+from grader.cluster import live, live_api
 from grader.observations import Status
-from tests.test_live_backend import NS, FakeCore, Recorder, _404, pod, real
+from tests.fakes.kube_client import NS, FakeCore, Recorder, World, not_found_error, pod, real
 
 GROUP = "gateway.networking.k8s.io"
 
@@ -26,7 +26,7 @@ class FakeNetworking:
     def read_namespaced_ingress(self, name: str, namespace: str) -> dict:
         self.rec.record("read_namespaced_ingress", name, namespace)
         if (namespace, name) not in self.ingresses:
-            raise _404()
+            raise not_found_error()
         return self.ingresses[(namespace, name)]
 
 
@@ -41,7 +41,7 @@ class FakeCustom:
         try:
             return self.objects[(group, version, namespace, plural, name)]
         except KeyError:
-            raise _404() from None
+            raise not_found_error() from None
 
     @real(k8s.CustomObjectsApi.get_cluster_custom_object)
     def get_cluster_custom_object(self, group: str, version: str, plural: str, name: str) -> dict:
@@ -49,14 +49,14 @@ class FakeCustom:
         try:
             return self.cluster_objects[(group, version, plural, name)]
         except KeyError:
-            raise _404() from None
+            raise not_found_error() from None
 
 
 @pytest.fixture
 def world():
     rec = Recorder()
     core, net, custom = FakeCore(rec), FakeNetworking(rec), FakeCustom(rec)
-    api = live._Api(ApiClient(), core=core, apps=object(), discovery=object(), version=object(),
+    api = live_api.LiveApi(ApiClient(), core=core, apps=object(), discovery=object(), version=object(),
                     dynamic=object(), stream=lambda *a, **k: None, watch_factory=object,
                     custom=custom, networking=net)
     cluster = live.LiveCluster(api=api, progress=False)
@@ -163,7 +163,6 @@ def test_http_to_a_closed_port_is_refused(world, envoy: int) -> None:
     ("ReferenceGrant", ("gateway.networking.k8s.io/v1", "ReferenceGrant")),
 ])
 def test_delete_gateway_api_objects_through_the_dynamic_client(kind: str, expected: tuple) -> None:
-    from tests.test_live_backend import World
     w = World()
     w.ns().delete(kind, "x")
     (args, kw), = w.rec.named("delete")
@@ -231,7 +230,7 @@ def test_no_gateway_api_crds_means_no_gateways(world) -> None:
     cluster, _, _, _, custom = world
 
     def missing(self: Any, *a: Any, **k: Any) -> dict:
-        raise _404()
+        raise not_found_error()
 
     custom.list_namespaced_custom_object = real(k8s.CustomObjectsApi.list_namespaced_custom_object)(
         missing).__get__(custom)

@@ -344,7 +344,8 @@ def test_weights_split_traffic_reproducibly(env) -> None:
     ((20000, 1), 1001, {"web": 1000, "canary": 1}),          # scaled, the small one keeps a share
 ])
 def test_weights_are_exact_over_whole_runs(weights, requests, expected) -> None:
-    from grader.model.gateway import BackendChoice, _weighted_pick
+    from grader.model.gateway import BackendChoice
+    from grader.model.gateway_routing import _weighted_pick
     live = [BackendChoice("shop", "web", 80, weights[0]), BackendChoice("shop", "canary", 80, weights[1])]
     assert Counter(_weighted_pick(live, "HTTPRoute shop/r rule 0", n).service for n in range(requests)) == expected
 

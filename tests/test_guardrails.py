@@ -52,7 +52,7 @@ def test_the_offline_namespace_carries_the_same_objects_as_live(ns) -> None:
 
 def test_limit_range_defaults_a_pods_resources(ns) -> None:
     ns.apply_objects([deployment("web", {"app": "web"}, replicas=3)])
-    used = ns.state._tracker("lab").used[0]
+    used = ns.state.quota_tracker("lab").used[0]
     assert {k: str(used[k]) for k in ("pods", "requests.cpu", "requests.memory", "limits.cpu", "limits.memory")} \
         == {"pods": "3", "requests.cpu": "60m", "requests.memory": "96Mi", "limits.cpu": "600m",
             "limits.memory": "384Mi"}

@@ -112,7 +112,7 @@ def test_find_pods_takes_set_based_selectors(lab: ClusterState) -> None:
     assert len(lab.find_pods("!app", "lab")) == 0
 
 
-from test_live_backend import NS, World, pod as live_pod  # noqa: E402
+from tests.fakes.kube_client import NS, World, pod as live_pod  # noqa: E402
 
 
 def test_live_frm_reads_set_based_selectors_as_selectors() -> None:

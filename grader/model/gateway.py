@@ -26,24 +26,7 @@ are cloud-provider-kind's where it has one, else the model's, naming the object 
   ReferenceGrant there), BackendNotFound (no such Service). A parentRef to a Gateway
   nobody owns gets no entry: no controller writes one.
 
-Routing a request that reaches a Gateway's address on a port:
-- no listener on that port: the connection is refused (Envoy listens on listener ports only);
-- the most specific listener whose hostname matches the Host wins (exact, then the wildcard
-  with the most dots right of the `*`, then no hostname); none: 404;
-- candidate rules: every match of every rule of the routes attached to that listener whose
-  intersected hostnames match the Host. Precedence: the route with the longest matching
-  non-wildcard hostname, then the longest matching hostname; then Exact path, then the
-  longest PathPrefix, then a method match, then most header matches, then most query
-  matches; then route "{namespace}/{name}" alphabetically (the model has no creation
-  timestamps, so "oldest route first" cannot apply); then rule order, then match order;
-- filters: RequestRedirect answers itself (302 by default, `Location` built per the spec's
-  port rules); URLRewrite rewrites host and path; RequestHeaderModifier and
-  ResponseHeaderModifier set/add/remove headers;
-- backendRefs: weights (default 1; 0 gets nothing) choose a backend per request, seeded
-  pseudo-random and reproducible run to run, exactly on the weights over every run of
-  sum(weights) requests (`_weighted_pick`; Envoy draws per request, so live counts vary);
-  an invalid backend answers 500 for its share; no backend at all: 500. A Service with no
-  ready endpoints: 503.
+Where a request goes once it reaches a Gateway's address: grader.model.gateway_routing.
 
 Where cloud-provider-kind v0.11.1 differs (the live backend observes it as it is): it
 ignores ResponseHeaderModifier and URLRewrite filters; when every backend weight is 0 it
@@ -57,16 +40,10 @@ e.g. envoyproxy/gateway issue #5500).
 """
 from __future__ import annotations
 
-import math
-import random
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from grader.model.http_routing import (
-    Headers, HttpRequest, exact_matches, gateway_host_matches, intersect_hostnames, prefix_matches,
-    replace_prefix,
-)
-from grader.model.ipam import stable_int
+from grader.model.http_routing import intersect_hostnames
 from grader.model.selectors import matches as selector_matches
 from grader.observations import Condition, ParentStatus
 
@@ -76,8 +53,6 @@ if TYPE_CHECKING:  # pragma: no cover
 GATEWAY_GROUP = "gateway.networking.k8s.io"
 GATEWAY_CLASS = "cloud-provider-kind"
 GATEWAY_CONTROLLER = "kind.sigs.k8s.io/gateway-controller"
-#: Weighted backends are split exactly over runs of at most this many requests.
-WEIGHT_RESOLUTION = 1000
 #: What a Gateway nobody reconciles shows (the CRD's default status).
 PENDING = (Condition("Accepted", "Unknown", "Pending", "Waiting for controller"),
            Condition("Programmed", "Unknown", "Pending", "Waiting for controller"))
@@ -137,19 +112,6 @@ class BackendChoice:
     port: int | None
     weight: int
     problem: str | None = None       # why this backend answers 500 (None: valid)
-
-
-@dataclass
-class GatewayDecision:
-    """Where a Gateway sends one request: `status` set means the proxy answers itself."""
-
-    status: int | None
-    backend: BackendChoice | None
-    route: str
-    reason: str
-    request: HttpRequest
-    response_headers: Headers = field(default_factory=Headers)
-    request_headers: Headers = field(default_factory=Headers)
 
 
 def _meta(obj: dict[str, Any]) -> dict[str, Any]:
@@ -367,214 +329,3 @@ def route_status(state: "ClusterState", namespace: str, name: str) -> list[Paren
         out.append(ParentStatus(f"{gns}/{gname}", ref.get("sectionName"),
                                 (accepted, resolved_refs(state, route)), GATEWAY_CONTROLLER))
     return out
-
-
-# ---------------------------------------------------------------- request routing
-def gateway_at(state: "ClusterState", address: str) -> GatewayView | None:
-    for ns, name in proxy_gateways(state):
-        if state.proxy_address(f"gateway:{ns}/{name}") == address:
-            return view(state, ns, name)
-    return None
-
-
-def _listener_for(gwv: GatewayView, req: HttpRequest) -> tuple[ListenerState | None, str]:
-    on_port = [ls for ls in gwv.listeners if ls.listener.port == req.port and ls.programmed]
-    if not on_port:
-        return None, f"refused: Gateway {gwv.key} has no listener on port {req.port}"
-
-    def specificity(ls: ListenerState) -> tuple[int, int]:
-        h = ls.listener.hostname
-        if not h:
-            return (2, 0)
-        # wildcards: more dots right of the `*` first (GatewaySpec.Listeners)
-        return (1, -h.count(".")) if h.startswith("*.") else (0, 0)
-
-    matching = [ls for ls in on_port if not ls.listener.hostname or gateway_host_matches(ls.listener.hostname, req.host)]
-    if not matching:
-        names = ", ".join(f"{ls.listener.name} ({ls.listener.hostname})" for ls in on_port)
-        return None, (f"no listener: no listener of Gateway {gwv.key} on port {req.port} matches host "
-                      f"{req.host!r} (listeners: {names})")
-    return min(matching, key=specificity), ""
-
-
-def _route_host_key(hosts: list[str], host: str) -> tuple[int, int] | None:
-    """Precedence of a route for a Host: (-non-wildcard chars, -chars), None if no match."""
-    best: tuple[int, int] | None = None
-    for h in hosts:
-        if h == "*" or gateway_host_matches(h, host):
-            key = (0 if h.startswith("*") else -len(h), -len(h) if h != "*" else 0)
-            best = key if best is None or key < best else best
-    return best
-
-
-def _match_key(match: dict[str, Any], req: HttpRequest) -> tuple | None:
-    """Precedence key of one HTTPRouteMatch for `req`, or None when it does not match."""
-    path = match.get("path") or {}
-    ptype = path.get("type", "PathPrefix")
-    value = path.get("value", "/")
-    if ptype == "Exact":
-        if not exact_matches(value, req.path):
-            return None
-        pkey = (0, 0)
-    elif ptype == "PathPrefix":
-        if not prefix_matches(value, req.path):
-            return None
-        pkey = (1, -len(value.rstrip("/") or "/"))
-    else:
-        return None                             # RegularExpression: not in the course
-    method = match.get("method")
-    if method and method != req.method:
-        return None
-    seen: set[str] = set()
-    headers = []
-    for h in match.get("headers") or []:       # duplicates: only the first counts
-        if h["name"].lower() not in seen:
-            seen.add(h["name"].lower())
-            headers.append(h)
-    for h in headers:
-        if h.get("type", "Exact") != "Exact" or req.header(h["name"]) != h.get("value"):
-            return None
-    qseen: set[str] = set()
-    queries = []
-    for q in match.get("queryParams") or []:
-        if q["name"] not in qseen:
-            qseen.add(q["name"])
-            queries.append(q)
-    for q in queries:
-        if q.get("type", "Exact") != "Exact" or req.query_value(q["name"]) != q.get("value"):
-            return None
-    return (*pkey, 0 if method else 1, -len(headers), -len(queries))
-
-
-def route_request(state: "ClusterState", gwv: GatewayView, req: HttpRequest) -> GatewayDecision:
-    """Where `req` (already at this Gateway's address) goes."""
-    listener, why = _listener_for(gwv, req)
-    if listener is None:
-        status = None if why.startswith("refused") else 404
-        return GatewayDecision(status, None, "", why.removeprefix("refused: "), req)
-    if not listener.routes:
-        return GatewayDecision(404, None, "", f"no route: no HTTPRoute is attached to listener "
-                               f"{listener.listener.name} of Gateway {gwv.key}{gwv.hint()}", req)
-    best: tuple | None = None
-    chosen = None
-    host_ok = False
-    for route, hosts in listener.routes:
-        hkey = _route_host_key(hosts, req.host)
-        if hkey is None:
-            continue
-        host_ok = True
-        rkey = f"{_meta(route)['namespace']}/{_meta(route)['name']}"
-        for r_i, rule in enumerate((route.get("spec") or {}).get("rules") or [{}]):
-            for m_i, match in enumerate(rule.get("matches") or [{}]):
-                mkey = _match_key(match, req)
-                if mkey is None:
-                    continue
-                key = (*hkey, *mkey, rkey, r_i, m_i)
-                if best is None or key < best:
-                    best, chosen = key, (route, rule, match, r_i)
-    if chosen is None:
-        if not host_ok:
-            names = sorted({h for _, hosts in listener.routes for h in hosts})
-            return GatewayDecision(404, None, "", f"no matching host: no HTTPRoute on listener "
-                                   f"{listener.listener.name} serves host {req.host!r} (route "
-                                   f"hostnames: {', '.join(names)}){gwv.hint()}", req)
-        return GatewayDecision(404, None, "", f"no matching path: HTTPRoutes serve host {req.host!r}, "
-                               f"but no rule matches {req.method} {req.target}", req)
-    route, rule, match, r_i = chosen
-    where = f"HTTPRoute {_meta(route)['namespace']}/{_meta(route)['name']} rule {r_i}"
-    return _apply_rule(state, route, rule, match, where, req, listener)
-
-
-def _apply_rule(state: "ClusterState", route: dict[str, Any], rule: dict[str, Any], match: dict[str, Any],
-                where: str, req: HttpRequest, listener: ListenerState) -> GatewayDecision:
-    filters = rule.get("filters") or []
-    response = Headers()
-    forwarded = Headers(list(req.headers))
-    for f in filters:
-        if f.get("type") == "ResponseHeaderModifier":
-            _modify(response, f.get("responseHeaderModifier") or {})
-    for f in filters:
-        if f.get("type") == "RequestRedirect":
-            code, location = _redirect(f.get("requestRedirect") or {}, match, req, listener)
-            response.set("location", location)
-            return GatewayDecision(code, None, where, f"RequestRedirect to {location}", req, response, forwarded)
-    for f in filters:
-        ftype = f.get("type")
-        if ftype == "RequestHeaderModifier":
-            _modify(forwarded, f.get("requestHeaderModifier") or {})
-        elif ftype == "URLRewrite":
-            req = _rewrite(f.get("urlRewrite") or {}, match, req)
-    backends = backend_choices(state, route, rule)
-    live = [b for b in backends if b.weight > 0]
-    if not live:
-        why = "the rule has no backendRefs" if not backends else "every backendRef has weight 0"
-        return GatewayDecision(500, None, where, why, req, response, forwarded)
-    slot = f"#weights|{where}"               # one draw sequence per rule: reruns repeat
-    n = state.rr_counters.get(slot, 0)
-    state.rr_counters[slot] = n + 1
-    b = _weighted_pick(live, where, n)
-    if b.problem:
-        return GatewayDecision(500, b, where, b.problem, req, response, forwarded)
-    return GatewayDecision(None, b, where, "", req, response, forwarded)
-
-
-def _weighted_pick(live: list[BackendChoice], where: str, n: int) -> BackendChoice:
-    """The n-th request's backend. Weights are reduced by their common divisor (and, past a
-    sum of WEIGHT_RESOLUTION, scaled down to it, every positive weight keeping at least 1);
-    each run of sum(weights) requests is then a seeded shuffle of the backends, each
-    repeated `weight` times: random-looking like Envoy's per-request draw, reproducible, and
-    exactly on the weights over every full run (90/10 gives 90 and 10 in each 100)."""
-    weights = [b.weight for b in live]
-    divisor = math.gcd(*weights)
-    weights = [w // divisor for w in weights]
-    if sum(weights) > WEIGHT_RESOLUTION:
-        total = sum(weights)
-        weights = [max(1, round(w * WEIGHT_RESOLUTION / total)) for w in weights]
-    block, pos = divmod(n, sum(weights))
-    order = [i for i, w in enumerate(weights) for _ in range(w)]
-    random.Random(stable_int("weights", where, str(block))).shuffle(order)
-    return live[order[pos]]
-
-
-def _modify(headers: Headers, spec: dict[str, Any]) -> None:
-    """HTTPHeaderFilter: set overwrites, add appends, remove deletes (names case-insensitive)."""
-    for h in spec.get("set") or []:
-        headers.set(h["name"], h["value"])
-    for h in spec.get("add") or []:
-        headers.add(h["name"], h["value"])
-    for name in spec.get("remove") or []:
-        headers.remove(name)
-
-
-def _new_path(modifier: dict[str, Any], match: dict[str, Any], path: str) -> str:
-    if modifier.get("type") == "ReplaceFullPath":
-        return str(modifier.get("replaceFullPath", "/"))
-    if modifier.get("type") == "ReplacePrefixMatch":
-        prefix = (match.get("path") or {}).get("value", "/")
-        return replace_prefix(path, prefix, str(modifier.get("replacePrefixMatch", "")))
-    return path
-
-
-def _rewrite(spec: dict[str, Any], match: dict[str, Any], req: HttpRequest) -> HttpRequest:
-    from dataclasses import replace
-    host = spec.get("hostname") or req.host
-    path = _new_path(spec.get("path") or {}, match, req.path) if spec.get("path") else req.path
-    headers = tuple((k, host if k.lower() == "host" else v) for k, v in req.headers)
-    return replace(req, host=host, path=path, headers=headers)
-
-
-def _redirect(spec: dict[str, Any], match: dict[str, Any], req: HttpRequest,
-              listener: ListenerState) -> tuple[int, str]:
-    """(status code, Location) per HTTPRequestRedirectFilter: scheme and port rules, and no
-    port in Location for http:80 / https:443."""
-    scheme = spec.get("scheme")
-    port = spec.get("port")
-    if port is None:
-        port = {"http": 80, "https": 443}.get(scheme or "", listener.listener.port) if scheme else listener.listener.port
-    scheme = scheme or "http"
-    host = spec.get("hostname") or req.host
-    path = _new_path(spec.get("path") or {}, match, req.path) if spec.get("path") else req.path
-    default_port = {"http": 80, "https": 443}[scheme]
-    authority = host if port == default_port else f"{host}:{port}"
-    query = req.target[len(req.path):]
-    return int(spec.get("statusCode", 302)), f"{scheme}://{authority}{path}{query}"

@@ -24,6 +24,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Mapping
 
 from grader.model import gateway as gw_model
+from grader.model import gateway_routing
 from grader.model import ingress as ing_model
 from grader.model import server
 from grader.model.http_routing import Headers, HttpRequest
@@ -61,7 +62,7 @@ def http_request(state: "ClusterState", address: str, path: str = "/", *, host: 
                 return HttpResponse(target, Status.REFUSED, reason=f"the ingress proxy of namespace {ns} "
                                     f"listens for HTTP on port {INGRESS_HTTP_PORT} only")
             return _via_ingress(state, ns, address, req, target)
-    gwv = gw_model.gateway_at(state, address)
+    gwv = gateway_routing.gateway_at(state, address)
     if gwv is not None:
         return _via_gateway(state, gwv, address, req, target)
     return HttpResponse(target, Status.TIMEOUT, reason=(
@@ -85,7 +86,7 @@ def _via_ingress(state: "ClusterState", ns: str, address: str, req: HttpRequest,
 
 def _via_gateway(state: "ClusterState", gwv: gw_model.GatewayView, address: str, req: HttpRequest,
                  target: str) -> HttpResponse:
-    d = gw_model.route_request(state, gwv, req)
+    d = gateway_routing.route_request(state, gwv, req)
     if d.status is None and d.backend is None:
         return HttpResponse(target, Status.REFUSED, reason=d.reason)
     backend = f"{d.backend.namespace}/{d.backend.service}:{d.backend.port}" if d.backend else None

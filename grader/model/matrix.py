@@ -14,23 +14,21 @@ equal on those four are interchangeable on both ends of a connection. So:
 4. a pair's verdict is two bit tests. Explanations are rendered lazily, once per group pair,
    by the very engine `PolicyEngine.check` uses (so `reason` is exactly its explanation).
 
+Steps 1 and 2 are grader.model.policy_groups'; steps 3 and 4 are here.
+
 Self traffic (a pod to itself) is allowed regardless (see grader.model.netpol); it is a
 property of the pod, not of its group. `results` is a lazy sequence of Reachability: a
 million-pair matrix costs a few bitsets, not a million objects, until someone reads it.
 """
 from __future__ import annotations
 
-import ipaddress
 from collections.abc import Sequence as SequenceABC
-from dataclasses import dataclass
 from typing import Any, Iterable, Iterator, Mapping, Sequence
 
 from grader.observations import Matrix, PodRef, Reachability
-from grader.model.netpol import (
-    EGRESS, INGRESS, CompiledPolicy, IPBlock, Peer, PolicyEngine, Rule, named_port_matches,
-)
+from grader.model.netpol import EGRESS, INGRESS, PolicyEngine, Rule
 from grader.model.objects import NamespaceInfo, Pod
-from grader.model.selectors import Selector
+from grader.model.policy_groups import GroupMasks, compile_policies, group_pods, ip_blocks
 
 _SRC, _DST = "\x00src\x00", "\x00dst\x00"   # placeholders in per-group explanation templates
 
@@ -105,17 +103,6 @@ def _normalize(ports: Iterable[int], protocols: Iterable[str]) -> tuple[list[int
     return port_list, proto_list
 
 
-@dataclass
-class Group:
-    index: int
-    rep: Pod                      # the first pod (by ns/name) of the group
-    namespace: str
-    labels: frozenset[tuple[str, str]]
-    ports: tuple[Any, ...]
-    ipsig: int                    # bit b set: the IP is inside ipBlock b
-    members: list[int]            # indices into the matrix's sorted pods
-
-
 class GroupedResults(SequenceABC):
     """`Matrix.results`, computed on access. Order: from, to, port, protocol."""
 
@@ -175,174 +162,60 @@ class GroupedMatrix(Matrix):
 
     # ------------------------------------------------------------------ building
     def _build(self) -> None:
+        """Steps 1-3 of the module docstring: group the pods, compile every policy's rules
+        to bitsets over the groups, then per port/protocol each group's verdict rows."""
         engine = self.engine
-        # distinct ipBlocks over all policies
-        blocks: dict[IPBlock, int] = {}
-        for pol in engine.policies:
-            for rule in pol.ingress + pol.egress:
-                for peer in rule.peers:
-                    if peer.ip_block is not None and peer.ip_block not in blocks:
-                        blocks[peer.ip_block] = len(blocks)
-        self.blocks = blocks
-
-        groups: dict[tuple[Any, ...], Group] = {}
-        self.group_of: list[int] = []
-        for i, pod in enumerate(self.pod_objs):
-            sig = 0
-            if blocks:
-                try:
-                    addr = ipaddress.ip_address(pod.ip)
-                    version, ip = addr.version, int(addr)
-                    for block, b in blocks.items():
-                        if block.contains_int(version, ip):
-                            sig |= 1 << b
-                except ValueError:
-                    pass
-            key = (pod.namespace, frozenset(pod.labels.items()), tuple(pod.ports), sig)
-            g = groups.get(key)
-            if g is None:
-                g = groups[key] = Group(len(groups), pod, pod.namespace, key[1], key[2], sig, [])
-            g.members.append(i)
-            self.group_of.append(g.index)
-        self.groups: list[Group] = list(groups.values())
-        ng = len(self.groups)
-        ALL = (1 << ng) - 1
-        self.ALL = ALL
-
-        ns_mask: dict[str, int] = {}
-        label_mask: dict[frozenset[tuple[str, str]], int] = {}
-        block_mask = [0] * len(blocks)
-        for g in self.groups:
-            bit = 1 << g.index
-            ns_mask[g.namespace] = ns_mask.get(g.namespace, 0) | bit
-            label_mask[g.labels] = label_mask.get(g.labels, 0) | bit
-            sig, b = g.ipsig, 0
-            while sig:
-                if sig & 1:
-                    block_mask[b] |= bit
-                sig >>= 1
-                b += 1
-        label_dicts = {k: dict(k) for k in label_mask}
-        pod_sel_cache: dict[Selector, int] = {}
-        ns_sel_cache: dict[Selector, int] = {}
-
-        def pods_matching(sel: Selector) -> int:
-            m = pod_sel_cache.get(sel)
-            if m is None:
-                m = 0
-                for k, mk in label_mask.items():
-                    if sel.matches(label_dicts[k]):
-                        m |= mk
-                pod_sel_cache[sel] = m
-            return m
-
-        def namespaces_matching(sel: Selector) -> int:
-            m = ns_sel_cache.get(sel)
-            if m is None:
-                m = 0
-                for ns, mk in ns_mask.items():
-                    if sel.matches(engine.namespace_labels(ns)):
-                        m |= mk
-                ns_sel_cache[sel] = m
-            return m
-
-        def peer_mask(peer: Peer, policy_ns: str) -> int:
-            if peer.ip_block is not None:
-                return block_mask[blocks[peer.ip_block]]
-            if peer.pod_selector is None and peer.namespace_selector is None:
-                return 0
-            nsm = ns_mask.get(policy_ns, 0) if peer.namespace_selector is None \
-                else namespaces_matching(peer.namespace_selector)
-            podm = ALL if peer.pod_selector is None else pods_matching(peer.pod_selector)
-            return nsm & podm
-
-        # per rule: which groups its peers match; per group: the policies isolating it
-        self.rule_peers: dict[tuple[int, str, int], int] = {}
-        self.isolating: dict[str, list[list[CompiledPolicy]]] = {INGRESS: [[] for _ in range(ng)],
-                                                                   EGRESS: [[] for _ in range(ng)]}
-        self.policy_selects: dict[str, int] = {}
-        for pi, pol in enumerate(engine.policies):
-            sel = ns_mask.get(pol.namespace, 0) & pods_matching(pol.pod_selector)
-            self.policy_selects[pol.key] = sel
-            for direction in (INGRESS, EGRESS):
-                if direction not in pol.types:
-                    continue
-                m = sel
-                while m:
-                    low = m & -m
-                    self.isolating[direction][low.bit_length() - 1].append(pol)
-                    m ^= low
-                for rule in pol.rules(direction):
-                    pm = ALL if not rule.peers else 0
-                    for peer in rule.peers:
-                        pm |= peer_mask(peer, pol.namespace)
-                    self.rule_peers[(pi, direction, rule.index)] = pm
+        self.blocks = ip_blocks(engine)
+        self.groups, self.group_of = group_pods(self.pod_objs, self.blocks)
+        masks = GroupMasks(engine, self.groups, self.blocks)
+        self.ALL = masks.all
+        self.rule_peers, self.isolating, self.policy_selects = compile_policies(engine, masks)
         self._policy_index = {id(p): i for i, p in enumerate(engine.policies)}
-
-        named_cache: dict[tuple[str, str, int], int] = {}
-
-        def named_mask(name: str, protocol: str, port: int) -> int:
-            key = (name, protocol, port)
-            m = named_cache.get(key)
-            if m is None:
-                m = 0
-                for g in self.groups:
-                    if named_port_matches(name, port, protocol, g.rep):
-                        m |= 1 << g.index
-                named_cache[key] = m
-            return m
-
-        def port_mask(rule: Rule, port: int, protocol: str) -> int:
-            """Destination groups for which `rule`'s ports admit port/protocol."""
-            if not rule.ports:
-                return ALL
-            m = 0
-            for ps in rule.ports:
-                if isinstance(ps.port, str):          # named: depends on the destination group
-                    if ps.protocol == protocol:
-                        m |= named_mask(ps.port, protocol, port)
-                elif ps.matches(port, protocol, None):
-                    return ALL
-            return m
-
         # per port/protocol: egress[k][src group] = reachable dst groups,
         # ingress[k][dst group] = admitted src groups
         self.egress_ok: list[list[int]] = []
         self.ingress_ok: list[list[int]] = []
         for port in self.port_list:
             for protocol in self.proto_list:
-                pm_cache: dict[tuple[int, int], int] = {}
-
-                def rule_port_mask(pi: int, rule: Rule) -> int:
-                    key = (pi, id(rule))
-                    m = pm_cache.get(key)
-                    if m is None:
-                        m = pm_cache[key] = port_mask(rule, port, protocol)
-                    return m
-
-                eg = [ALL] * ng
-                ing = [ALL] * ng
-                for g in range(ng):
-                    pols = self.isolating[EGRESS][g]
-                    if pols:
-                        m = 0
-                        for pol in pols:
-                            pi = self._policy_index[id(pol)]
-                            for rule in pol.egress:
-                                m |= rule_port_mask(pi, rule) & self.rule_peers[(pi, EGRESS, rule.index)]
-                        eg[g] = m
-                    pols = self.isolating[INGRESS][g]
-                    if pols:
-                        m = 0
-                        bit = 1 << g
-                        for pol in pols:
-                            pi = self._policy_index[id(pol)]
-                            for rule in pol.ingress:
-                                if rule_port_mask(pi, rule) & bit:
-                                    m |= self.rule_peers[(pi, INGRESS, rule.index)]
-                        ing[g] = m
+                eg, ing = self._group_verdicts(masks, port, protocol)
                 self.egress_ok.append(eg)
                 self.ingress_ok.append(ing)
+
+    def _group_verdicts(self, masks: GroupMasks, port: int, protocol: str) -> tuple[list[int], list[int]]:
+        """For one port/protocol: per source group the destination groups its egress allows,
+        per destination group the source groups its ingress admits (ALL when not isolated)."""
+        ng = len(self.groups)
+        pm_cache: dict[tuple[int, int], int] = {}
+
+        def rule_port_mask(pi: int, rule: Rule) -> int:
+            key = (pi, id(rule))
+            m = pm_cache.get(key)
+            if m is None:
+                m = pm_cache[key] = masks.rule_ports(rule, port, protocol)
+            return m
+
+        eg = [masks.all] * ng
+        ing = [masks.all] * ng
+        for g in range(ng):
+            pols = self.isolating[EGRESS][g]
+            if pols:
+                m = 0
+                for pol in pols:
+                    pi = self._policy_index[id(pol)]
+                    for rule in pol.egress:
+                        m |= rule_port_mask(pi, rule) & self.rule_peers[(pi, EGRESS, rule.index)]
+                eg[g] = m
+            pols = self.isolating[INGRESS][g]
+            if pols:
+                m = 0
+                bit = 1 << g
+                for pol in pols:
+                    pi = self._policy_index[id(pol)]
+                    for rule in pol.ingress:
+                        if rule_port_mask(pi, rule) & bit:
+                            m |= self.rule_peers[(pi, INGRESS, rule.index)]
+                ing[g] = m
+        return eg, ing
 
     # ------------------------------------------------------------------ reading
     def _k(self, pi: int, q: int) -> int:

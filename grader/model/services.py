@@ -209,11 +209,23 @@ class ServiceAllocator:
             self.node_ports.release(key)
 
     def allocate(self, svc: Service, previous: Service | None) -> Service:
-        """Allocate what `svc` needs, keeping what `previous` (same Service) already holds.
-        Raises AllocationError with the API server's message."""
-        key = svc.key
+        """Allocate what `svc` needs, keeping what `previous` (same Service) already holds:
+        its ClusterIP, then its NodePorts, then its LoadBalancer IP, in the API server's
+        order. Raises AllocationError with the API server's message."""
         invalid = f'Service "{svc.name}" is invalid'
-        # --- cluster IP
+        cluster_ip = self._allocate_cluster_ip(svc, previous, invalid)
+        ports = self._allocate_node_ports(svc, previous, invalid)
+        lb_ip = None
+        if svc.type == "LoadBalancer":
+            lb_ip = self.lb_ips.allocate(svc.key)
+        else:
+            self.lb_ips.release(svc.key)
+        return replace(svc, cluster_ip=cluster_ip, ports=tuple(ports), load_balancer_ip=lb_ip)
+
+    def _allocate_cluster_ip(self, svc: Service, previous: Service | None, invalid: str) -> str | None:
+        """The Service's ClusterIP: kept from `previous` (it may not change once set), the
+        requested one reserved, or the next free one; None for headless and ExternalName."""
+        key = svc.key
         cluster_ip = svc.cluster_ip
         if previous is not None and previous.type != "ExternalName" and svc.type != "ExternalName":
             before = "None" if previous.headless else previous.cluster_ip
@@ -223,37 +235,39 @@ class ServiceAllocator:
             cluster_ip = before
         if svc.type == "ExternalName":
             self.cluster_ips.release(key)
-            cluster_ip = None
-        elif cluster_ip == "None":
-            cluster_ip = None
-        elif cluster_ip is None:
-            cluster_ip = self.cluster_ips.allocate(key)
-        else:
-            try:
-                self.cluster_ips.reserve(key, cluster_ip)
-            except AllocationError as exc:
-                if "range" in str(exc) or "valid IP" in str(exc):
-                    why = (f"the provided IP ({cluster_ip}) is not in the valid range. "
-                           f"The range of valid IPs is {SERVICE_CIDR}")
-                else:
-                    why = "provided IP is already allocated"
-                raise AllocationError(
-                    f'{invalid}: spec.clusterIPs: Invalid value: ["{cluster_ip}"]: '
-                    f"failed to allocate IP {cluster_ip}: {why}") from None
-        # --- node ports
+            return None
+        if cluster_ip == "None":
+            return None
+        if cluster_ip is None:
+            return self.cluster_ips.allocate(key)
+        try:
+            self.cluster_ips.reserve(key, cluster_ip)
+        except AllocationError as exc:
+            if "range" in str(exc) or "valid IP" in str(exc):
+                why = (f"the provided IP ({cluster_ip}) is not in the valid range. "
+                       f"The range of valid IPs is {SERVICE_CIDR}")
+            else:
+                why = "provided IP is already allocated"
+            raise AllocationError(
+                f'{invalid}: spec.clusterIPs: Invalid value: ["{cluster_ip}"]: '
+                f"failed to allocate IP {cluster_ip}: {why}") from None
+        return cluster_ip
+
+    def _allocate_node_ports(self, svc: Service, previous: Service | None, invalid: str) -> list[ServicePort]:
+        """The Service's ports with their nodePorts: an update keeps the values it held (by
+        port name), ports with the same number share one, explicit values are checked
+        against the range and other Services; the nodePorts it no longer uses are freed."""
+        key = svc.key
         wants_node_ports = svc.type == "NodePort" or (
             svc.type == "LoadBalancer" and svc.allocate_load_balancer_node_ports)
-        prev_np = previous is not None and previous.type in ("NodePort", "LoadBalancer")
+        prev_ports = previous.ports if previous is not None and previous.type in ("NodePort", "LoadBalancer") \
+            else None
+        prev_np = prev_ports is not None
         ports = list(svc.ports)
-        if prev_np and svc.type in ("NodePort", "LoadBalancer"):
-            ports = _patch_node_ports(ports, previous.ports)   # type: ignore[union-attr]
-        for i, p in enumerate(ports):
-            if p.node_port is not None:
-                for j in range(i):
-                    if ports[j].node_port == p.node_port and ports[j].protocol == p.protocol:
-                        raise AllocationError(f"{invalid}: spec.ports[{i}].nodePort: Duplicate value: "
-                                              f"{p.node_port}")
-        old_values = {p.node_port for p in (previous.ports if prev_np else ()) if p.node_port}  # type: ignore[union-attr]
+        if prev_ports is not None and svc.type in ("NodePort", "LoadBalancer"):
+            ports = _patch_node_ports(ports, prev_ports)
+        _refuse_duplicate_node_ports(ports, invalid)
+        old_values = {p.node_port for p in (prev_ports or ()) if p.node_port}
         taken: set[int] = set()
         by_number: dict[int, int] = {}
         out = []
@@ -276,13 +290,7 @@ class ServiceAllocator:
             if value is None:
                 value = self.node_ports.next_free(f"{key}#{p.protocol}/{p.port}#{len(taken)}")
             elif value not in taken and value not in old_values:
-                holder = self.node_ports.by_value.get(value)
-                if value not in self.node_ports or (holder is not None and not holder.startswith(key + "#")):
-                    why = ("provided port is not in the valid range. The range of valid ports "
-                           f"is {NODE_PORT_RANGE[0]}-{NODE_PORT_RANGE[1]}" if value not in self.node_ports
-                           else "provided port is already allocated")
-                    raise AllocationError(
-                        f"{invalid}: spec.ports[{i}].nodePort: Invalid value: {value}: {why}")
+                self._check_node_port_free(key, value, f"{invalid}: spec.ports[{i}].nodePort")
             self.node_ports.reserve(f"{key}#{value}", value)
             taken.add(value)
             by_number.setdefault(p.port, value)
@@ -290,14 +298,27 @@ class ServiceAllocator:
         for stale in [k for k in self.node_ports.by_key if k.startswith(key + "#")
                       and self.node_ports.by_key[k] not in taken]:
             self.node_ports.release(stale)
-        ports = out
-        # --- load balancer IP
-        lb_ip = None
-        if svc.type == "LoadBalancer":
-            lb_ip = self.lb_ips.allocate(key)
-        else:
-            self.lb_ips.release(key)
-        return replace(svc, cluster_ip=cluster_ip, ports=tuple(ports), load_balancer_ip=lb_ip)
+        return out
+
+    def _check_node_port_free(self, svc_key: str, value: int, field: str) -> None:
+        """AllocationError unless the explicit nodePort `value` is in the range and not held
+        by another Service."""
+        holder = self.node_ports.by_value.get(value)
+        if value not in self.node_ports or (holder is not None and not holder.startswith(svc_key + "#")):
+            why = ("provided port is not in the valid range. The range of valid ports "
+                   f"is {NODE_PORT_RANGE[0]}-{NODE_PORT_RANGE[1]}" if value not in self.node_ports
+                   else "provided port is already allocated")
+            raise AllocationError(f"{field}: Invalid value: {value}: {why}")
+
+
+def _refuse_duplicate_node_ports(ports: list[ServicePort], invalid: str) -> None:
+    """The same explicit nodePort twice for one protocol is the API server's Duplicate value."""
+    for i, p in enumerate(ports):
+        if p.node_port is not None:
+            for j in range(i):
+                if ports[j].node_port == p.node_port and ports[j].protocol == p.protocol:
+                    raise AllocationError(f"{invalid}: spec.ports[{i}].nodePort: Duplicate value: "
+                                          f"{p.node_port}")
 
 
 def _patch_node_ports(ports: list[ServicePort], before: tuple[ServicePort, ...]) -> list[ServicePort]:

@@ -11,7 +11,7 @@ from typing import Iterator
 
 import pytest
 
-from grader.cluster.live import LiveCluster, LiveNamespace
+from grader.cluster.live import LiveNamespace
 from grader.cluster.offline import OfflineCluster, OfflineNamespace
 from grader.manifests import ManifestError
 from tests.controlplane.upstream import ControlPlane, namespace_name
@@ -84,8 +84,7 @@ class Pair:
 @pytest.fixture
 def pair(control_plane: ControlPlane, request: pytest.FixtureRequest) -> Iterator[Pair]:
     name = namespace_name("cp-alloc", request)
-    live_cluster = LiveCluster(context=control_plane.context, kubeconfig=str(control_plane.kubeconfig),
-                               progress=False)
+    live_cluster = control_plane.live_cluster()
     live = live_cluster.namespace(name)
     offline = OfflineCluster().namespace(name)
     yield Pair(offline, live, control_plane)

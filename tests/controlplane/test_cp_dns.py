@@ -16,7 +16,7 @@ from typing import Iterator
 
 import pytest
 
-from grader.cluster.live import LiveCluster, LiveNamespace
+from grader.cluster.live import LiveNamespace
 from grader.cluster.offline import OfflineCluster, OfflineNamespace
 from grader.kind.images import AGNHOST_IMAGE
 from grader.model import dns as model_dns
@@ -180,8 +180,7 @@ def model_answer(state, name: str, rtype: str) -> tuple[str, list[tuple[str, str
 
 @pytest.fixture(scope="module")
 def sides(control_plane: ControlPlane) -> Iterator[tuple[OfflineNamespace, LiveNamespace]]:
-    live = LiveCluster(context=control_plane.context, kubeconfig=str(control_plane.kubeconfig),
-                       progress=False).namespace(NS)
+    live = control_plane.live_cluster().namespace(NS)
     offline = OfflineCluster().namespace(NS)
     offline.apply(MANIFESTS)
     live.apply(MANIFESTS)

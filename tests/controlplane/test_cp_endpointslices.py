@@ -16,7 +16,7 @@ from typing import Any, Iterator
 
 import pytest
 
-from grader.cluster.live import LiveCluster, LiveNamespace
+from grader.cluster.live import LiveNamespace
 from grader.cluster.offline import OfflineCluster, OfflineNamespace
 from grader.kind.images import AGNHOST_IMAGE
 from tests.controlplane.upstream import ControlPlane, namespace_name
@@ -171,8 +171,7 @@ class Pair:
 @pytest.fixture
 def pair(control_plane: ControlPlane, request: pytest.FixtureRequest) -> Iterator[Pair]:
     name = namespace_name("cp-eps", request)
-    live = LiveCluster(context=control_plane.context, kubeconfig=str(control_plane.kubeconfig),
-                       progress=False).namespace(name)
+    live = control_plane.live_cluster().namespace(name)
     yield Pair(OfflineCluster().namespace(name), live, control_plane)
     live.delete()
 

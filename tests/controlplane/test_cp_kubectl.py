@@ -13,7 +13,7 @@ from typing import Iterator
 import pytest
 
 import grader.kubectl as kubectl
-from grader.cluster.live import LiveCluster, LiveNamespace
+from grader.cluster.live import LiveNamespace
 from grader.cluster.offline import OfflineCluster, OfflineNamespace
 from grader.kind.images import AGNHOST_IMAGE
 from tests.controlplane.upstream import ControlPlane
@@ -85,8 +85,7 @@ _AGE = re.compile(r"^(\d+[smhd]){1,2}$|^<unknown>$")
 def sides(control_plane: ControlPlane) -> Iterator[tuple[OfflineNamespace, LiveNamespace]]:
     with pytest.MonkeyPatch.context() as mp:
         mp.setenv("KUBECONFIG", str(control_plane.kubeconfig))
-        live = LiveCluster(context=control_plane.context, kubeconfig=str(control_plane.kubeconfig),
-                           progress=False).namespace(NS)
+        live = control_plane.live_cluster().namespace(NS)
         offline = OfflineCluster().namespace(NS)
         applied = (kubectl.run(offline, "apply -f -", stdin=MANIFESTS),
                    kubectl.run(live, "apply -f -", stdin=MANIFESTS))

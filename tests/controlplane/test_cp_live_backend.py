@@ -267,8 +267,7 @@ def test_pod_security_baseline_agrees_with_the_sandbox(case: str, obj: dict, bas
 @pytest.fixture(scope="module")
 def baseline_ns(control_plane: ControlPlane) -> Iterator[str]:
     """One guarded namespace for all the Pod Security cases (dry runs leave nothing behind)."""
-    cluster = LiveCluster(context=control_plane.context, kubeconfig=str(control_plane.kubeconfig),
-                          progress=False)
+    cluster = control_plane.live_cluster()
     ns = cluster.namespace("cp-pod-security")
     yield ns.name
     ns.delete()

@@ -28,9 +28,12 @@ import urllib.error
 import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable
+from typing import TYPE_CHECKING, Callable
 
 import yaml
+
+if TYPE_CHECKING:
+    from grader.cluster.live import LiveCluster
 
 SERVICE_CIDR = "10.96.0.0/16"       # kind's default service subnet
 POD_CIDR = "10.244.0.0/16"          # kind's default pod subnet
@@ -151,6 +154,15 @@ class ControlPlane:
     @property
     def server(self) -> str:
         return f"https://127.0.0.1:{self.ports['apiserver']}"
+
+    def live_cluster(self) -> "LiveCluster":
+        """The live backend on this control plane, as every differential test builds it
+        (no progress bars in the test output). A fresh one per call: a LiveCluster remembers
+        the namespaces it made, and tests must not see each other's."""
+        from grader.cluster.live import LiveCluster
+
+        assert self.kubeconfig is not None, "start() the control plane first"
+        return LiveCluster(context=self.context, kubeconfig=str(self.kubeconfig), progress=False)
 
     # ---- lifecycle
     def start(self) -> "ControlPlane":

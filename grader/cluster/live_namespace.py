@@ -1,0 +1,460 @@
+"""One namespace on a live cluster: the Namespace half of the Cluster API
+(grader.cluster.base) for the live backend.
+
+apply validates and sandboxes everything first, dry-runs it on the server, then applies in
+grader.apply_order's order by server-side apply; wait_ready watches pods and names the ones
+that can never run; endpoints, lookup, probe and matrix run upstream tools inside pods (the
+agnhost e2e image ships /agnhost, curl and dig) and `exec_parsing` turns their output into
+the same Outcome/DnsAnswer types the offline model returns, so a verdict can be compared
+field by field across the two modes. Client calls go through LiveApi (grader.cluster.live_api).
+"""
+from __future__ import annotations
+
+import functools
+import json
+from concurrent.futures import ThreadPoolExecutor
+from typing import TYPE_CHECKING, Any, Callable, Iterable
+
+from grader.apply_order import apply_rank
+from grader.cluster import exec_parsing as xp
+from grader.cluster.base import (
+    DnsAnswer, Endpoint, ManifestInput, Matrix, Outcome, PodRef, Reachability, ServiceInfo, Status,
+    ip_sort_key,
+)
+from grader.cluster.live_api import GATEWAY_GROUP, ApiException, ExecResult, server_message
+from grader.cluster.live_pods import (
+    failed_create_reason, listened_ports, pod_counts, pod_is_ready, probe_container,
+    service_cluster_ip, service_info, why_not_ready, workload_problem,
+)
+from grader.model.selectors import is_selector, parse_selector
+from grader.observations import Condition, GatewayStatus, HttpResponse, ListenerStatus, ParentStatus
+from grader.rules.service import effective_cluster_ips
+
+if TYPE_CHECKING:
+    from grader.cluster.live import LiveCluster
+
+#: Kinds `LiveNamespace.delete(kind, name)` knows: lower-case name -> (kind, apiVersion).
+DELETABLE_KINDS = {
+    "configmap": ("ConfigMap", "v1"), "service": ("Service", "v1"), "pod": ("Pod", "v1"),
+    "deployment": ("Deployment", "apps/v1"), "statefulset": ("StatefulSet", "apps/v1"),
+    "networkpolicy": ("NetworkPolicy", "networking.k8s.io/v1"),
+    "ingress": ("Ingress", "networking.k8s.io/v1"),
+    "gateway": ("Gateway", "gateway.networking.k8s.io/v1"),
+    "httproute": ("HTTPRoute", "gateway.networking.k8s.io/v1"),
+    "referencegrant": ("ReferenceGrant", "gateway.networking.k8s.io/v1"),
+}
+
+
+def _conds(items: Any) -> tuple[Condition, ...]:
+    return tuple(Condition(str(c.get("type")), str(c.get("status")), str(c.get("reason", "")),
+                           str(c.get("message", ""))) for c in items or [])
+
+
+class LiveNamespace:
+    """One namespace on a live cluster (see grader.cluster.base.Namespace)."""
+
+    def __init__(self, cluster: LiveCluster, name: str) -> None:
+        self.cluster = cluster
+        self.name = name
+        self._api = cluster._api
+
+    # ---- ingress / gateway status, as the controller wrote it
+    def _must(self, obj: dict[str, Any] | None, resource: str, name: str) -> dict[str, Any]:
+        if obj is None:
+            raise LookupError(f'Error from server (NotFound): {resource} "{name}" not found')
+        return obj
+
+    def ingress_address(self, name: str) -> str | None:
+        ing = self._must(self._api.read_ingress(self.name, name), "ingresses.networking.k8s.io", name)
+        for entry in ((ing.get("status") or {}).get("loadBalancer") or {}).get("ingress") or []:
+            if entry.get("ip") or entry.get("hostname"):
+                return str(entry.get("ip") or entry.get("hostname"))
+        return None
+
+    def gateway_status(self, name: str) -> GatewayStatus:
+        gw = self._must(self._api.read_gateway_object(self.name, "gateways", name),
+                        f"gateways.{GATEWAY_GROUP}", name)
+        status = gw.get("status") or {}
+        listeners = tuple(ListenerStatus(str(ls.get("name")), int(ls.get("attachedRoutes", 0)),
+                                         _conds(ls.get("conditions")),
+                                         tuple(str(k.get("kind")) for k in ls.get("supportedKinds") or []))
+                          for ls in status.get("listeners") or [])
+        return GatewayStatus(f"{self.name}/{name}", tuple(str(a.get("value")) for a in status.get("addresses") or []),
+                             _conds(status.get("conditions")), listeners)
+
+    def gateway_address(self, name: str) -> str | None:
+        addresses = self.gateway_status(name).addresses
+        return addresses[0] if addresses else None
+
+    def http(self, address: str, path: str = "/", *, host: str | None = None, port: int = 80,
+             method: str = "GET", headers: dict[str, str] | None = None,
+             timeout: float = 2.0) -> HttpResponse:
+        return self.cluster.http(address, path, host=host, port=port, method=method, headers=headers,
+                                 timeout=timeout)
+
+    def route_status(self, name: str) -> list[ParentStatus]:
+        route = self._must(self._api.read_gateway_object(self.name, "httproutes", name),
+                           f"httproutes.{GATEWAY_GROUP}", name)
+        out = []
+        for parent in (route.get("status") or {}).get("parents") or []:
+            ref = parent.get("parentRef") or {}
+            out.append(ParentStatus(f"{ref.get('namespace') or self.name}/{ref.get('name')}", ref.get("sectionName"),
+                                    _conds(parent.get("conditions")), str(parent.get("controllerName", ""))))
+        return out
+
+    def __repr__(self) -> str:
+        return f"LiveNamespace({self.name!r})"
+
+    # ---- apply / delete
+    def apply(self, manifests: ManifestInput, *, source: str | None = None) -> list[str]:
+        """Validate and sandbox-check everything before any request; then a server dry run of
+        every object (so the API server's own rejections, e.g. a NodePort already taken, also
+        leave nothing half-applied); then server-side apply in dependency order. Raises
+        grader.manifests.ManifestError either way. Lines read like kubectl's."""
+        return self._apply_all(_load_checked(manifests, self.name, source,
+                                             lambda: self._api.list_gateway_names(self.name)))
+
+    def apply_objects(self, objs: Iterable[dict[str, Any]]) -> list[str]:
+        """Apply already-validated objects without the sandbox check: for a notebook's own
+        fixtures (same as the offline backend's apply_objects)."""
+        from grader import manifests as mf
+
+        return self._apply_all([mf.Manifest(obj=dict(o), file="<object>", doc=i)
+                                for i, o in enumerate(objs)])
+
+    def _apply_all(self, loaded: list[Any]) -> list[str]:
+        from grader import manifests as mf
+
+        placed = sorted(((m, self._placed(m.obj)) for m in loaded),
+                        key=lambda pair: apply_rank(pair[1]))
+
+        def rejected(m: Any, exc: ApiException) -> Exception:
+            return mf.ManifestError([mf.Problem(m.file, m.doc, m.kind, m.name, "",
+                                                f"the API server refused it: {server_message(exc)}")])
+
+        for m, obj in placed:
+            try:
+                self._api.server_side_apply(obj, dry_run=True)
+            except ApiException as exc:
+                raise rejected(m, exc) from None
+        lines = []
+        for m, obj in placed:
+            before = self._api.get_object(obj)
+            try:
+                after = self._api.server_side_apply(obj)
+            except ApiException as exc:
+                raise rejected(m, exc) from None
+            if before is None:
+                verb = "created"
+            elif _as_applied(before) == _as_applied(after):
+                verb = "unchanged"
+            else:
+                verb = "configured"
+            lines.append(f"{_display_name(obj)} {verb}")
+        return lines
+
+    def _placed(self, obj: dict[str, Any]) -> dict[str, Any]:
+        placed = json.loads(json.dumps(obj))  # a deep, JSON-clean copy
+        placed.setdefault("metadata", {})["namespace"] = self.name
+        return placed
+
+    def delete(self, kind: str | None = None, name: str | None = None) -> None:
+        """No arguments: delete the whole namespace (returns at once; the API server finishes
+        in the background, and `cluster.namespace(name)` waits for it if you reuse the name).
+        With kind and name: delete that one object."""
+        if kind is None and name is None:
+            self._api.delete_namespace(self.name)
+            return
+        if not kind or not name:
+            raise ValueError("delete() takes both kind and name, or neither (whole namespace)")
+        known = DELETABLE_KINDS.get(kind.lower())
+        if known is None:
+            raise ValueError(f"cannot delete kind {kind!r}; known: {', '.join(sorted(DELETABLE_KINDS))}")
+        canonical, api_version = known
+        self._api.delete_object({"apiVersion": api_version, "kind": canonical,
+                                 "metadata": {"name": name, "namespace": self.name}})
+
+    # ---- readiness
+    def wait_ready(self, timeout: float = 120) -> None:
+        """Block until every workload is rolled out and every pod is Ready. Watches pods (so it
+        returns as soon as the last one is ready) with a progress bar; on timeout raises
+        TimeoutError naming each laggard and why (ImagePullBackOff, Unschedulable, ...)."""
+        from tqdm.auto import tqdm
+
+        clock = self.cluster._clock
+        deadline = clock() + timeout
+        bar = tqdm(total=0, desc=f"{self.name}: pods ready", unit="pod", leave=False,
+                   disable=not self.cluster._progress)
+        try:
+            while True:
+                ready, want, problems, rv = self._readiness()
+                bar.total, bar.n = want, ready
+                bar.refresh()
+                if not problems:
+                    return
+                remaining = deadline - clock()
+                if remaining <= 0:
+                    raise TimeoutError(
+                        f"not ready after {timeout:g}s in namespace {self.name} "
+                        f"({ready}/{want} pods Ready):\n" + "\n".join(f"  - {p}" for p in problems))
+                self._api.wait_for_pod_event(self.name, rv, min(remaining, 2.0))
+        finally:
+            bar.close()
+
+    def _readiness(self) -> tuple[int, int, list[str], str | None]:
+        pods, rv = self._api.list_pods(self.name)
+        pods = [p for p in pods if pod_counts(p)]
+        problems = [f"pod/{p['metadata']['name']}: {why_not_ready(p)}"
+                    for p in sorted(pods, key=lambda p: p["metadata"]["name"]) if not pod_is_ready(p)]
+        want = 0
+        for workload in self._api.list_workloads(self.name):
+            want += (workload.get("spec") or {}).get("replicas", 1)
+            problem = workload_problem(workload)
+            if problem and workload["kind"] == "StatefulSet":
+                problem = self._statefulset_shortfall(workload) or problem
+            if problem:
+                problems.append(problem)
+        want += sum(1 for p in pods if not (p.get("metadata") or {}).get("ownerReferences"))
+        ready = sum(1 for p in pods if pod_is_ready(p))
+        return ready, max(want, ready), problems, rv
+
+    def _statefulset_shortfall(self, sts: dict[str, Any]) -> str | None:
+        """A StatefulSet has no ReplicaFailure condition: when it has created fewer pods
+        than it wants, its FailedCreate events say why, worded as offline."""
+        want = (sts.get("spec") or {}).get("replicas", 1)
+        created = (sts.get("status") or {}).get("replicas") or 0
+        if created >= want:
+            return None
+        name = (sts.get("metadata") or {}).get("name")
+        why = failed_create_reason(self._api.list_failed_creates(self.name, "StatefulSet", str(name)))
+        if why is None:
+            return None
+        n = want - created
+        return f"{n} pod{'s' if n != 1 else ''} of statefulset/{name} could not be created: {why}"
+
+    # ---- observations
+    def pods(self) -> list[PodRef]:
+        return [ref for ref, _ in self._listed_pods()]
+
+    def _listed_pods(self) -> list[tuple[PodRef, dict[str, Any]]]:
+        """The pods that count, by name, each with the object the list returned."""
+        pods, _ = self._api.list_pods(self.name)
+        return sorted(((PodRef(self.name, p["metadata"]["name"], (p.get("status") or {}).get("podIP") or "",
+                               labels=dict((p.get("metadata") or {}).get("labels") or {}),
+                               ready=pod_is_ready(p)), p)
+                       for p in pods if pod_counts(p)), key=lambda pair: pair[0].name)
+
+    def services(self) -> list[ServiceInfo]:
+        """Every Service of the namespace, by name."""
+        return sorted((service_info(s) for s in self._api.list_services(self.name)), key=lambda s: s.name)
+
+    def service(self, name: str) -> ServiceInfo | None:
+        """The Service as the API server stores it (allocated ClusterIP and nodePorts, the
+        load balancer's address once the controller has written it)."""
+        svc = self._api.read_service(self.name, name)
+        return None if svc is None else service_info(svc)
+
+    def endpoints(self, service: str) -> list[Endpoint]:
+        """The Service's endpoints as its EndpointSlices list them (one entry per address and
+        port). Unset ready/serving conditions count as true, as the API documents. A Service
+        without ports (headless, only for DNS) has port-less slices: their addresses come
+        back with port 0, as offline."""
+        result = []
+        portless_service: bool | None = None
+        for es in self._api.list_endpoint_slices(self.name, service):
+            if es.get("addressType") not in ("IPv4", "IPv6"):
+                continue
+            ports = es.get("ports") or []
+            if not ports:
+                if portless_service is None:
+                    svc = self._api.read_service(self.name, service)
+                    portless_service = svc is not None and not (svc.get("spec") or {}).get("ports")
+                if not portless_service:
+                    continue
+                ports = [{"port": 0}]
+            for ep in es.get("endpoints") or []:
+                cond = ep.get("conditions") or {}
+                ref = ep.get("targetRef") or {}
+                pod = f"{ref.get('namespace') or self.name}/{ref['name']}" if ref.get("kind") == "Pod" else None
+                for ip in ep.get("addresses") or []:
+                    for port in ports:
+                        result.append(Endpoint(
+                            ip=ip, port=port.get("port"), protocol=port.get("protocol") or "TCP",
+                            port_name=port.get("name") or None, pod=pod,
+                            ready=cond.get("ready") is not False,
+                            serving=cond.get("serving") is not False,
+                            terminating=cond.get("terminating") is True))
+        return sorted(result, key=lambda e: (e.port_name or "", e.port, ip_sort_key(e.ip)))
+
+    def lookup(self, name: str, frm: str, rtype: str = "A") -> DnsAnswer:
+        """Ask the cluster DNS from inside a pod matching `frm`, with the pod's search list."""
+        pod, container = self._client_pod(frm)
+        cmd = xp.dig_command(name, rtype)
+        res = self._exec(pod, cmd, 5.0, container)
+        return xp.parse_dig(name, rtype, res.rc, res.stdout, res.stderr)
+
+    def probe(self, target: str, frm: str, protocol: str = "TCP", timeout: float = 1.0) -> Outcome:
+        """Connect from a pod matching `frm`. "host:port" uses `agnhost connect` (TCP/UDP/SCTP);
+        "host:port/path" makes an HTTP GET with curl and returns the body (and, for /hostname,
+        the pod that answered). REFUSED from a Service with no ready endpoints becomes
+        NO_ENDPOINTS, as the offline model reports it."""
+        t = xp.parse_target(target)
+        protocol = protocol.upper()
+        pod, container = self._client_pod(frm)
+        ref = self._service_ref(t.host)
+        # the Service a name-shaped target names: read on first need, then reused
+        named = functools.cache(lambda: self._api.read_service(*ref) if ref else None)
+        body = None
+        ip = t.host if t.is_ip else None
+        if t.path is not None and protocol == "TCP":
+            res = self._exec(pod, xp.curl_command(t, timeout), timeout, container)
+            http = xp.parse_curl(res.rc, res.stdout, res.stderr)
+            status, reason, body = http.status, http.reason, http.body
+            ip = http.remote_ip or ip
+        else:
+            res = self._exec(pod, xp.connect_command(t, protocol, timeout), timeout, container)
+            status, reason = xp.parse_connect(res.rc, res.stderr)
+        if status is Status.REFUSED:
+            empty = self._service_without_endpoints(t, protocol, named)
+            if empty:
+                status, reason = Status.NO_ENDPOINTS, empty
+        if ip is None and status is not Status.DNS_ERROR:
+            ip = service_cluster_ip(named())
+        answered = None
+        if status is Status.OK and body and (t.path or "").rstrip("/") == "/hostname":
+            answered = f"{self._namespace_of(t.host)}/{body.strip()}"
+        return Outcome(status, target, pod=answered, ip=ip, body=body, reason=reason)
+
+    def matrix(self, ports: Iterable[int] | int | None = None, protocols: Iterable[str] = ("TCP",)) -> Matrix:
+        """Probe every ordered pod pair by pod IP (bounded concurrency). `allowed` is the
+        NetworkPolicy verdict: a refused connection reached the pod, so policy allowed it.
+        `ports` is validated as offline; by default, the ports the pods listen on by the
+        model's rule (grader.model.workloads.LISTENING_RULE) read from their specs. Pods
+        without an IP (Pending) cannot be probed: they are left out, and that is said."""
+        from tqdm.auto import tqdm
+
+        from grader.model.matrix import check_ports, check_protocols
+
+        protocols = check_protocols(protocols)
+        all_listed = self._listed_pods()
+        listed = [(ref, obj) for ref, obj in all_listed if ref.ip]
+        pods = [ref for ref, _ in listed]
+        port_list = check_ports(ports) if ports is not None else listened_ports(
+            [obj for _, obj in listed], protocols)
+        unplaced = [ref.name for ref, _ in all_listed if not ref.ip]
+        if unplaced:
+            self.cluster._say(f"svclab: matrix of {len(pods)} pods in namespace {self.name}; "
+                              f"{len(unplaced)} pod{'s have' if len(unplaced) != 1 else ' has'} no IP yet "
+                              f"(Pending) and {'are' if len(unplaced) != 1 else 'is'} left out: "
+                              f"{', '.join(unplaced[:5])}{' ...' if len(unplaced) > 5 else ''}")
+        ports = port_list
+        jobs = [(src, dst, port, proto.upper()) for src in pods for dst in pods
+                for port in ports for proto in protocols]
+        containers = {ref.name: probe_container(obj) for ref, obj in listed}
+
+        def run(job: tuple[PodRef, PodRef, int, str]) -> Reachability:
+            src, dst, port, proto = job
+            cmd = xp.connect_command(xp.Target(dst.ip, port), proto, 1.0)
+            res = self._exec(src.name, cmd, 1.0, containers[src.name])
+            status, reason = xp.parse_connect(res.rc, res.stderr)
+            allowed = status in (Status.OK, Status.REFUSED)
+            if status is Status.REFUSED:
+                reason = f"allowed, but nothing listens on {port}/{proto}"
+            return Reachability(src.key, dst.key, port, proto, allowed, reason)
+
+        with ThreadPoolExecutor(max_workers=8) as pool:
+            results = list(tqdm(pool.map(run, jobs), total=len(jobs), desc=f"{self.name}: matrix",
+                                unit="probe", leave=False, disable=not self.cluster._progress))
+        return Matrix(pods=pods, results=results)
+
+    # ---- helpers
+    def _exec(self, pod: str, cmd: list[str], timeout: float, container: str | None) -> ExecResult:
+        return self._api.exec_in_pod(self.name, pod, cmd, timeout + 5.0, container=container)
+
+    def _client_pod(self, frm: str) -> tuple[str, str | None]:
+        """The pod to run a probe in: a label selector ("app=frontend", "tier in (a,b)",
+        "!canary"; grader.model.selectors.is_selector decides, as offline) picks the first
+        Ready pod by name; anything else is a pod name. A malformed selector is refused
+        here (SelectorError, a ValueError) with the same words as offline."""
+        if is_selector(frm):
+            parse_selector(frm)
+            pods, _ = self._api.list_pods(self.name, label_selector=frm.strip())
+            ready = sorted((p for p in pods if pod_counts(p) and pod_is_ready(p)),
+                           key=lambda p: p["metadata"]["name"])
+            if not ready:
+                raise LookupError(
+                    f"no Ready pod matches {frm!r} in namespace {self.name} "
+                    f"({len(pods)} match, none Ready); did you call wait_ready()?")
+            pod = ready[0]
+        else:
+            found = self._api.read_pod(self.name, frm)
+            if found is None:
+                raise LookupError(f"no pod named {frm!r} in namespace {self.name}")
+            pod = found
+        return pod["metadata"]["name"], probe_container(pod)
+
+    def _service_ref(self, host: str) -> tuple[str, str] | None:
+        """(namespace, name) when `host` is a Service name as cluster DNS resolves it from a
+        pod here: "svc", "svc.ns", "svc.ns.svc[.cluster.local]". None for IPs and other names."""
+        if xp.is_ip(host):
+            return None
+        parts = host.rstrip(".").split(".")
+        if len(parts) > 2 and parts[2] != "svc":
+            return None
+        return (parts[1] if len(parts) >= 2 else self.name), parts[0]
+
+    def _namespace_of(self, host: str) -> str:
+        ref = self._service_ref(host)
+        return ref[0] if ref else self.name
+
+    def _service_without_endpoints(self, t: xp.Target, protocol: str,
+                                   named: Callable[[], dict[str, Any] | None]) -> str | None:
+        """If `t` names a Service port whose EndpointSlices have no ready endpoint, say so.
+        `named()` is the Service a name-shaped target names (None for IPs and other names)."""
+        if t.is_ip:
+            ns = self.name
+            svc = next((s for s in self._api.list_services(ns)
+                        if t.host in effective_cluster_ips(s.get("spec") or {})), None)
+        else:
+            ns, svc = self._namespace_of(t.host), named()
+        if not svc or (svc.get("spec") or {}).get("type") == "ExternalName":
+            return None
+        sport = next((p for p in (svc["spec"].get("ports") or [])
+                      if p.get("port") == t.port and (p.get("protocol") or "TCP") == protocol), None)
+        if sport is None:
+            return None
+        name = svc["metadata"]["name"]
+        for es in self._api.list_endpoint_slices(ns, name):
+            names = {(p.get("name") or "") for p in es.get("ports") or []}
+            if (sport.get("name") or "") not in names:
+                continue
+            if any((ep.get("conditions") or {}).get("ready") is not False for ep in es.get("endpoints") or []):
+                return None
+        return f"Service {name} has no ready endpoints for port {t.port}"
+
+
+#: Fields the server or controllers write, which say nothing about whether the apply changed
+#: anything: a Deployment's status moves (and its resourceVersion with it) while its pods
+#: start, between our read and our apply.
+_SERVER_WRITTEN = ("resourceVersion", "managedFields", "generation")
+
+
+def _as_applied(obj: dict[str, Any]) -> dict[str, Any]:
+    """The object without status and server-written metadata, to tell "unchanged" from
+    "configured" whatever a controller did to it meanwhile."""
+    meta = {k: v for k, v in (obj.get("metadata") or {}).items() if k not in _SERVER_WRITTEN}
+    return {**{k: v for k, v in obj.items() if k != "status"}, "metadata": meta}
+
+
+def _display_name(obj: dict[str, Any]) -> str:
+    group = obj["apiVersion"].rpartition("/")[0]
+    kind = obj["kind"].lower()
+    return f"{kind}.{group}/{obj['metadata']['name']}" if group else f"{kind}/{obj['metadata']['name']}"
+
+
+def _load_checked(manifests: ManifestInput, namespace: str, source: str | None,
+                  existing_gateways: Any = ()) -> list[Any]:
+    """grader.sandbox.load_sandboxed: refuse before anything reaches the cluster."""
+    from grader.sandbox import load_sandboxed
+
+    return load_sandboxed(manifests, namespace, source=source, existing_gateways=existing_gateways)

@@ -1,0 +1,156 @@
+"""What pods, workloads and Services say about themselves on a live cluster, read from the
+objects the API server returns (camelCase dicts): is a pod Ready and if not why, in a phrase
+a learner can act on; why a workload is not rolled out; a Service as the backend-neutral
+ServiceInfo; which ports the pods serve and which container answers probes.
+
+Pure functions, no client calls: the same dicts come from the API, from fakes in tests, or
+from a recorded cluster, and the wording here is compared with the offline model's.
+"""
+from __future__ import annotations
+
+from typing import Any
+
+from grader.cluster.base import ServiceInfo, ServicePortInfo
+from grader.kind.images import AGNHOST_IMAGE
+
+#: Hints for the container states a learner most often meets, quoted in wait_ready's error.
+WAITING_HINTS = {
+    "ImagePullBackOff": f"check the image name and tag (the course image is {AGNHOST_IMAGE})",
+    "ErrImagePull": f"check the image name and tag (the course image is {AGNHOST_IMAGE})",
+    "InvalidImageName": "the image reference is malformed",
+    "CrashLoopBackOff": "the container keeps exiting: check its command and args",
+    "CreateContainerConfigError": "a referenced ConfigMap/Secret or key is missing",
+}
+
+
+def conditions(obj: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    return {c.get("type"): c for c in (obj.get("status") or {}).get("conditions") or []}
+
+
+def pod_is_ready(pod: dict[str, Any]) -> bool:
+    return conditions(pod).get("Ready", {}).get("status") == "True"
+
+
+def service_info(svc: dict[str, Any]) -> ServiceInfo:
+    """A Service object as the API returns it -> the backend-neutral ServiceInfo."""
+    meta, spec = svc.get("metadata") or {}, svc.get("spec") or {}
+    ingress = ((svc.get("status") or {}).get("loadBalancer") or {}).get("ingress") or []
+    external = next((i.get("ip") or i.get("hostname") for i in ingress if i.get("ip") or i.get("hostname")), None)
+    kind = spec.get("type") or "ClusterIP"
+    return ServiceInfo(
+        namespace=meta.get("namespace", ""), name=meta.get("name", ""), type=kind,
+        cluster_ip=None if kind == "ExternalName" else spec.get("clusterIP"),
+        selector=dict(spec.get("selector") or {}),
+        ports=tuple(ServicePortInfo(int(p.get("port", 0)), p.get("protocol") or "TCP", p.get("name"),
+                                    p.get("targetPort"), p.get("nodePort"))
+                    for p in spec.get("ports") or []),
+        external_address=external if kind == "LoadBalancer" else None,
+        external_name=spec.get("externalName"))
+
+
+def pod_counts(pod: dict[str, Any]) -> bool:
+    """Pods that count for readiness: not being deleted, not finished."""
+    return not (pod.get("metadata") or {}).get("deletionTimestamp") and \
+        (pod.get("status") or {}).get("phase") not in ("Succeeded", "Failed")
+
+
+def why_not_ready(pod: dict[str, Any]) -> str:
+    """One phrase a learner can act on: the waiting reason of a container, an unschedulable
+    message, a crash, or a failing readiness probe."""
+    status = pod.get("status") or {}
+    scheduled = conditions(pod).get("PodScheduled")
+    if scheduled and scheduled.get("status") == "False":
+        return f"{scheduled.get('reason') or 'Unschedulable'}: {scheduled.get('message', '').strip()}"
+    statuses = (status.get("initContainerStatuses") or []) + (status.get("containerStatuses") or [])
+    for cs in statuses:
+        waiting = (cs.get("state") or {}).get("waiting")
+        if waiting and waiting.get("reason") not in (None, "ContainerCreating", "PodInitializing"):
+            reason = waiting["reason"]
+            msg = (waiting.get("message") or "").strip()
+            hint = WAITING_HINTS.get(reason)
+            parts = [f"container {cs.get('name')}: {reason}"]
+            if msg:
+                parts.append(f"({msg[:200]})")
+            if hint:
+                parts.append(f"- {hint}")
+            return " ".join(parts)
+        terminated = (cs.get("state") or {}).get("terminated")
+        if terminated:
+            return f"container {cs.get('name')} exited ({terminated.get('reason')}, code {terminated.get('exitCode')})"
+    for cs in statuses:
+        if (cs.get("state") or {}).get("running") and not cs.get("ready"):
+            return f"container {cs.get('name')} is running but its readiness probe has not passed"
+    for cs in statuses:
+        waiting = (cs.get("state") or {}).get("waiting")
+        if waiting:
+            return f"container {cs.get('name')}: {waiting.get('reason')}"
+    return f"phase {status.get('phase', 'Pending')}"
+
+
+def failed_create_reason(events: list[dict[str, Any]]) -> str | None:
+    """The API server's refusal quoted in the newest FailedCreate event ("create Pod db-20
+    in StatefulSet db failed error: <refusal>"), or None."""
+    def when(e: dict[str, Any]) -> str:
+        return str(e.get("lastTimestamp") or e.get("eventTime") or (e.get("metadata") or {}).get("creationTimestamp") or "")
+    for event in sorted(events, key=when, reverse=True):
+        message = str(event.get("message") or "")
+        _, sep, refusal = message.partition(" failed error: ")
+        return refusal.strip() if sep else message.strip() or None
+    return None
+
+
+def workload_problem(workload: dict[str, Any]) -> str | None:
+    """Why a Deployment/StatefulSet is not yet fully rolled out, or None when it is."""
+    kind = workload["kind"]
+    meta = workload.get("metadata") or {}
+    spec = workload.get("spec") or {}
+    status = workload.get("status") or {}
+    want = spec.get("replicas", 1)
+    ready = status.get("readyReplicas") or 0
+    updated = status.get("updatedReplicas") or 0
+    observed = status.get("observedGeneration") or 0
+    if ready >= want and updated >= want and observed >= (meta.get("generation") or 0):
+        return None
+    line = f"{kind.lower()}/{meta.get('name')}: {ready}/{want} ready"
+    failure = conditions(workload).get("ReplicaFailure")
+    if failure and failure.get("status") == "True":
+        created = status.get("replicas") or 0
+        message = failure.get("message", "").strip()
+        if failure.get("reason") == "FailedCreate" and created < want:
+            # the ReplicaSet controller could not create them (quota, LimitRange...): the
+            # offline model words the same failure the same way
+            n = want - created
+            return f"{n} pod{'s' if n != 1 else ''} of {kind.lower()}/{meta.get('name')} could not be created: {message}"
+        line += f" ({message})"
+    return line
+
+
+
+def service_cluster_ip(svc: dict[str, Any] | None) -> str | None:
+    """The ClusterIP a Service name resolves to (what the client connected to); None for a
+    headless Service or none at all."""
+    ip = ((svc or {}).get("spec") or {}).get("clusterIP")
+    return ip if ip and ip != "None" else None
+
+
+def listened_ports(pods: list[dict[str, Any]], protocols: list[str]) -> list[int]:
+    """What the pods serve for these protocols (the offline model's rule, on live specs),
+    or [80] when nothing: the same default as offline and `svclab matrix`."""
+    from grader.model.workloads import container_servers
+
+    found = set()
+    for pod in pods:
+        for c in (pod.get("spec") or {}).get("containers") or []:
+            found |= {port for (port, proto) in container_servers(c) if proto in protocols}
+    return sorted(found) or [80]
+
+
+def probe_container(pod: dict[str, Any]) -> str | None:
+    containers = (pod.get("spec") or {}).get("containers") or []
+    if len(containers) <= 1:
+        return None
+    for c in containers:
+        if "agnhost" in (c.get("image") or ""):
+            return c.get("name")
+    return containers[0].get("name")
+
