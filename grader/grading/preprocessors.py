@@ -153,3 +153,31 @@ class RestoreTestCells(NbGraderPreprocessor):
 
     def preprocess_cell(self, cell, resources, index):  # type: ignore[no-untyped-def]
         return cell, resources
+
+
+class TrimLongCells(NbGraderPreprocessor):
+    """Feedback quotes at most an excerpt of each cell (GenerateFeedback runs this).
+
+    A learner's 50 MB answer would otherwise be copied whole into the HTML page handed back
+    (52 MB, which a browser may not open); the autograded notebook keeps the full text for
+    the instructor. The note says how much was left out, as a comment in the cell's own
+    language so the excerpt still reads as YAML or Markdown."""
+
+    max_chars = Integer(20_000, help="Characters of a cell's source shown in feedback").tag(config=True)
+    max_lines = Integer(400, help="Lines of a cell's source shown in feedback").tag(config=True)
+
+    def preprocess_cell(self, cell, resources, index):  # type: ignore[no-untyped-def]
+        cell.source = excerpt(cell.source, self.max_chars, self.max_lines,
+                              markdown=cell.cell_type == "markdown")
+        return cell, resources
+
+
+def excerpt(source: str, max_chars: int, max_lines: int, *, markdown: bool = False) -> str:
+    """`source` unchanged when short, else its beginning and a note of what was left out."""
+    lines = source.splitlines(keepends=True)
+    if len(source) <= max_chars and len(lines) <= max_lines:
+        return source
+    shown = "".join(lines[:max_lines])[:max_chars]
+    note = (f"shortened for this page: {len(source):,} characters and {len(lines):,} lines in all; "
+            f"the first {len(shown):,} characters are shown")
+    return shown.rstrip("\n") + ("\n\n*(" + note + ")*" if markdown else "\n# ... (" + note + ")")

@@ -178,4 +178,4 @@ def report_from_dict(data: Mapping[str, Any]) -> Report:
     return Report(str(data["title"]),
                   [Result(str(r["name"]), float(r["earned"]), float(r["points"]), str(r["feedback"]),
                           bool(r.get("hidden", False))) for r in data["results"]],
-                  int(data.get("hidden_pending", 0)))
+                  int(data.get("hidden_pending", 0)), data.get("not_gradable"))
