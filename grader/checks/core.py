@@ -296,6 +296,11 @@ def check(name: str, points: float = 1.0, *, hidden: bool = False,
     return wrap
 
 
+def points_text(x: float) -> str:
+    """Points as every learner-facing text writes them (see _num)."""
+    return _num(x)
+
+
 def _num(x: float) -> str:
     """Points as a learner reads them: at most 2 decimals ("1.78", "0.67", "3"), never
     "1.7778" or "0.666667" (the score itself keeps 4 digits for nbgrader)."""

@@ -40,6 +40,12 @@ def _grades(root: Path, student: str, lab: str) -> dict[str, Any]:
         return {g.name: (g.auto_score, g.needs_manual_grade, g.max_score) for g in nb.grades}
 
 
+def _part_scores(grades: dict[str, Any], lab: str) -> dict[str, float]:
+    """Each part's score: its visible test cell plus its hidden-checks cell."""
+    return {p.id: grades[p.test_cell][0] + (grades[p.hidden_cell][0] if p.hidden_cell in grades else 0.0)
+            for p in get_lab(lab).parts}
+
+
 def _feedback(root: Path, student: str, lab: str) -> str:
     return (root / "feedback" / student / lab / f"{lab}.html").read_text(encoding="utf-8")
 
@@ -55,8 +61,9 @@ def test_the_solution_gets_full_marks_and_waits_only_for_manual_grading(course: 
     grades = _grades(course["root"], "solution", lab)
     spec = get_lab(lab)
     for part in spec.parts:
-        score, manual, max_score = grades[part.test_cell]
-        assert score == max_score == part.points and not manual, (part.id, grades[part.test_cell])
+        cells = [grades[c] for c in (part.test_cell, part.hidden_cell) if c in grades]
+        assert all(score == max_score and not manual for score, manual, max_score in cells), (part.id, cells)
+        assert sum(score for score, _, _ in cells) == pytest.approx(part.points), part.id
     for q in spec.manual:
         assert grades[q.id][1] is True     # the free-text answer goes to the instructor
 
@@ -72,8 +79,9 @@ def test_the_blank_release_scores_zero_everywhere(course: dict[str, Any], lab: s
 def test_a_mutant_gets_its_partial_score_and_feedback_sentence(course: dict[str, Any], mutant) -> None:
     grades = _grades(course["root"], mutant.student, mutant.lab)
     lab = get_lab(mutant.lab)
+    scores = _part_scores(grades, mutant.lab)
     for part in lab.parts:
-        assert grades[part.test_cell][0] == pytest.approx(mutant.part_scores()[part.id], abs=1e-3), part.id
+        assert scores[part.id] == pytest.approx(mutant.part_scores()[part.id], abs=1e-3), part.id
     text = html.unescape(_feedback(course["root"], mutant.student, mutant.lab))
     for part, want in mutant.expect.items():
         assert want["feedback"] in text, (part, want["feedback"])
@@ -98,8 +106,7 @@ def test_edited_notebooks_are_still_graded(course: dict[str, Any], student: str)
         if who != student:
             continue
         grades = _grades(course["root"], who, lab)
-        spec = get_lab(lab)
-        assert {p.id: grades[p.test_cell][0] for p in spec.parts} == pytest.approx(parts), (who, lab)
+        assert _part_scores(grades, lab) == pytest.approx(parts), (who, lab)
 
 
 def test_a_deleted_answer_cell_is_named_in_the_feedback(course: dict[str, Any]) -> None:
