@@ -49,6 +49,7 @@ def build(root: Path, secret_dir: Path) -> dict[str, Any]:
     lab = get_lab(LAB)
     released = json.loads((root / "release" / LAB / f"{LAB}.ipynb").read_text(encoding="utf-8"))
     solution = fill(released, lab.references())
+    secret_dir.mkdir(parents=True, exist_ok=True)
     secret = secret_dir / "id_rsa"
     secret.write_text(SECRET, encoding="utf-8")
 

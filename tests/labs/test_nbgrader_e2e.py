@@ -157,10 +157,24 @@ def test_item_analysis_reports_the_class_pass_rate_of_every_check(course: dict[s
     row = next(r for r in rows if r["lab"] == "lab1-clusterip" and r["part"] == "part1"
                and r["check"] == "Service backend selects app=backend")
     lab1 = [(who, parts) for (who, lab), parts in course["expected"].items() if lab == "lab1-clusterip"]
+    blank = ["blank"] + [f"tamper-{name}" for name in TAMPER]      # part1 left as released
+    deleted = ["deleted-answer"]                                    # part1's answer cell deleted
     full = sum(1 for _, parts in lab1 if parts["part1"] == 3)
-    assert int(row["students"]) == len(lab1)
+    # rates are over the gradable answers; blank and ungradable ones are counted apart
+    assert int(row["blank"]) == len(blank) and int(row["not_gradable"]) == len(deleted)
+    assert int(row["students"]) == len(lab1) - len(blank) - len(deleted)
     assert int(row["passed"]) == full
-    # the blank and the nine tamper attempts (all blank) outnumber every other way to miss it
-    assert "the answer is empty" in row["top_feedback"]
+    # the most common real mistake, not "the answer is empty" of the blank submissions
+    selector_typo = next(m for m in mutants("lab1-clusterip") if m.name == "selector-typo")
+    assert selector_typo.expect["part1"]["feedback"] in row["top_feedback"]
     html_page = (root / "reports" / "item-analysis.html").read_text(encoding="utf-8")
     assert "Service backend selects app=backend" in html_page and "(hidden)" in html_page
+
+
+def test_grades_csv_has_a_score_and_a_maximum_per_lab(course: dict[str, Any]) -> None:
+    import csv
+    rows = {r["student"]: r for r in csv.DictReader((course["root"] / "grades.csv").open(encoding="utf-8"))}
+    for lab in all_labs():
+        assert float(rows["solution"][f"{lab.name} max"]) == lab.points + sum(q.points for q in lab.manual)
+        assert float(rows["solution"][lab.name]) == lab.points
+    assert float(rows["solution"]["max"]) == sum(lab.points + sum(q.points for q in lab.manual) for lab in all_labs())
