@@ -9,8 +9,10 @@ import contextlib
 import csv
 import html
 import io
+import json
 import os
 import re
+import shutil
 from pathlib import Path
 from typing import Any
 
@@ -99,7 +101,7 @@ def test_no_traceback_reaches_the_instructor_and_the_rest_of_the_class_is_graded
 
 def test_feedback_quotes_a_bounded_excerpt_of_a_huge_answer(graded: dict[str, Any]) -> None:
     page = _feedback(graded["root"], "huge-answer")
-    assert len(page) < HUGE_BYTES / 4
+    assert len(page) < len(_feedback(graded["root"], "solution")) + 50_000      # the excerpt, not 2 MB
     assert "shortened for this page" in html.unescape(page)
     assert (graded["root"] / "autograded" / "huge-answer" / LAB / f"{LAB}.ipynb").stat().st_size > HUGE_BYTES
 
@@ -151,3 +153,34 @@ def test_item_analysis_counts_blank_and_ungradable_submissions_apart(graded: dic
     assert int(row["students"]) == 5 and int(row["passed"]) == 5
     assert int(row["blank"]) == 2                     # blank, wrong-cell
     assert int(row["not_gradable"]) == 4              # copycat and the three nbgrader could not read
+
+
+def _page_requests(page: Path, tmp: Path) -> list[str]:
+    """URLs a page asks for when headless Chromium opens it with the network blocked (every
+    request goes to a dead proxy and resolves nowhere), read from Chromium's net log: the
+    page's own requests carry its origin as initiator, the browser's own do not."""
+    import subprocess
+    log = tmp / "net.json"
+    subprocess.run(["chromium", "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                    "--disable-component-update", "--no-first-run", "--proxy-server=127.0.0.1:9",
+                    "--host-resolver-rules=MAP * ~NOTFOUND", f"--user-data-dir={tmp / 'profile'}",
+                    f"--log-net-log={log}", "--virtual-time-budget=5000", "--dump-dom", page.as_uri()],
+                   capture_output=True, timeout=120, check=True)
+    data = json.loads(log.read_text(encoding="utf-8"))
+    start = data["constants"]["logEventTypes"]["URL_REQUEST_START_JOB"]
+    jobs = [e.get("params") or {} for e in data["events"] if e["type"] == start]
+    return sorted({p["url"] for p in jobs if "url" in p and p.get("initiator") != "not an origin"
+                   and not p["url"].startswith(("file:", "data:", "blob:"))})
+
+
+@pytest.mark.skipif(shutil.which("chromium") is None, reason="needs Debian's chromium")
+def test_feedback_makes_no_network_request_in_a_browser(graded: dict[str, Any], tmp_path: Path) -> None:
+    page = graded["root"] / "feedback" / "solution" / LAB / f"{LAB}.html"
+    control = tmp_path / "control.html"       # the page as it was: MathJax from a CDN
+    control.write_text(page.read_text(encoding="utf-8").replace(
+        "</head>", '<script src="https://cdnjs.cloudflare.com/ajax/libs/mathjax/2.7.7/latest.js"></script></head>'),
+        encoding="utf-8")
+    (tmp_path / "a").mkdir()
+    (tmp_path / "b").mkdir()
+    assert _page_requests(control, tmp_path / "a") == ["https://cdnjs.cloudflare.com/ajax/libs/mathjax/2.7.7/latest.js"]
+    assert _page_requests(page, tmp_path / "b") == []
