@@ -116,8 +116,8 @@ def test_nbgrader_cause_is_the_last_exception_it_logged_in_one_line() -> None:
            "[ERROR] Please see the the above traceback for details on the specific errors on the above failures.\n")
     error = "Traceback (most recent call last):\nnbgrader.converters.base.NbGraderException: Please see the above"
     cause = nbgrader_cause({"log": log, "error": error})
-    assert cause == "nbgrader could not grade it (NotJSONError: Notebook does not appear to be JSON: '{\"cells...)"
-    assert nbgrader_cause({}) == "nbgrader could not grade it and gave no reason"
+    assert cause == "nbgrader failed on it (NotJSONError: Notebook does not appear to be JSON: '{\"cells...)"
+    assert nbgrader_cause({}) == "nbgrader failed on it and gave no reason"
 
 
 # --------------------------------------------------------------------- grades.csv
@@ -219,3 +219,27 @@ def test_a_copied_answer_cell_is_graded_when_the_original_stub_was_left_empty() 
     cells = [_code("%%answer part3\n# YOUR ANSWER HERE", "answer_part3"), _code("%%answer part3\nkind: Service\n")]
     answers, missing = answers_from_cells(cells, LAB1)
     assert answers["part3"] == "kind: Service\n" and "part3" not in missing
+
+
+def test_feedback_that_fails_for_one_student_is_one_line_and_the_others_get_theirs(tmp_path: Path,
+                                                                                   monkeypatch) -> None:
+    from grader.grading import steps
+
+    course = tmp_path / "course"
+    for student in ("ann", "bo"):
+        (course / "autograded" / student / "lab1-clusterip").mkdir(parents=True)
+    made = []
+
+    class Api:
+        def generate_feedback(self, lab, student=None, force=True):  # type: ignore[no-untyped-def]
+            if student is None:
+                return {"success": False, "log": "[ERROR] ...", "error": "Traceback"}
+            if student == "bo":
+                return {"success": False, "log": "    ValueError: bad cell\n[ERROR] There was an error", "error": ""}
+            made.append(student)
+            return {"success": True}
+
+    monkeypatch.setattr(steps, "_api", lambda course: Api())
+    out = steps.feedback(course, ["lab1-clusterip"])
+    assert made == ["ann"] and out.failed == ["bo/lab1-clusterip"]
+    assert "bo/lab1-clusterip: no feedback: nbgrader failed on it (ValueError: bad cell)" in out.lines

@@ -81,6 +81,6 @@ def run(args: argparse.Namespace) -> int:
     for line in result.lines:
         print(line)
     if result.failed:
-        print(f"not gradable: {len(result.failed)} submission{'s' if len(result.failed) != 1 else ''} "
-              f"({', '.join(result.failed)}), each named above with the cause", file=sys.stderr)
+        print(f"svclab grade {args.step}: {len(result.failed)} submission{'s' if len(result.failed) != 1 else ''} "
+              f"failed ({', '.join(result.failed)}), each named above with the cause", file=sys.stderr)
     return 1 if result.failed else 0

@@ -220,9 +220,9 @@ def nbgrader_cause(result: dict[str, Any]) -> str:
     found = [m.groups() for m in map(_EXCEPTION.match, text.splitlines())
              if m and not m.group(1).endswith("NbGraderException")]
     if not found:
-        return "nbgrader could not grade it and gave no reason"
+        return "nbgrader failed on it and gave no reason"
     kind, message = found[-1]
-    return f"nbgrader could not grade it ({kind.rsplit('.', 1)[-1]}: {first_line(message)[:200]})"
+    return f"nbgrader failed on it ({kind.rsplit('.', 1)[-1]}: {first_line(message)[:200]})"
 
 
 def feedback(course: Path = DEFAULT_COURSE, labs: Iterable[str] | None = None) -> StepResult:
@@ -232,7 +232,17 @@ def feedback(course: Path = DEFAULT_COURSE, labs: Iterable[str] | None = None) -
     for lab in _labs(labs):
         if not any((course / "autograded").glob(f"*/{lab}")):
             continue
-        _check(api.generate_feedback(lab, force=True), f"generate_feedback {lab}")
+        with _quiet():
+            result = api.generate_feedback(lab, force=True)
+        if not result.get("success"):
+            # one page that cannot be made must not cost the class its feedback
+            for student in sorted(p.parent.name for p in (course / "autograded").glob(f"*/{lab}")):
+                if not (course / "feedback" / student / lab / f"{lab}.html").exists():
+                    with _quiet():
+                        retry = api.generate_feedback(lab, student, force=True)
+                    if not retry.get("success"):
+                        out.failed.append(f"{student}/{lab}")
+                        out.say(f"{student}/{lab}: no feedback: {nbgrader_cause(retry)}")
         out.say(f"{lab}: feedback in {course / 'feedback'}/*/{lab}/")
     return out
 
