@@ -3,13 +3,13 @@
 repository root, which drive the same settings through nbgrader's Python API."""
 import os
 
-from nbconvert.preprocessors import ClearMetadataPreprocessor
+from nbconvert.preprocessors import ClearMetadataPreprocessor, CSSHTMLHeaderPreprocessor
 from nbgrader.preprocessors import (
-    AssignLatePenalties, CheckCellMetadata, ClearOutput, DeduplicateIds, IgnorePattern, LimitOutput,
+    AssignLatePenalties, CheckCellMetadata, ClearOutput, DeduplicateIds, GetGrades, IgnorePattern, LimitOutput,
     OverwriteCells, OverwriteKernelspec, SaveAutoGrades,
 )
 
-from grader.grading.preprocessors import CleanGrade, RestoreTestCells
+from grader.grading.preprocessors import CleanGrade, RestoreTestCells, TrimLongCells
 
 c = get_config()  # noqa: F821  (injected by nbgrader)
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -36,6 +36,9 @@ c.Autograde.autograde_preprocessors = [
 ]
 # Per-check results for the item-analysis report (svclab grade report).
 c.CleanGrade.results_dir = os.path.join(HERE, "svclab-results")
+
+# Feedback quotes at most an excerpt of each cell (a 50 MB answer stays in autograded/ only).
+c.GenerateFeedback.preprocessors = [GetGrades, CSSHTMLHeaderPreprocessor, TrimLongCells]
 
 # Feedback pages render the notebooks' mermaid diagrams offline (grader/export).
 from grader.export import configure_feedback  # noqa: E402

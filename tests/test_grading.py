@@ -139,11 +139,26 @@ def test_clean_grade_writes_every_test_cell_from_the_clean_result(tmp_path) -> N
     cells = {c.metadata["nbgrader"]["grade_id"]: c for c in nb.cells}
     scores = {gid: float(c.outputs[-1]["data"]["text/plain"]) for gid, c in cells.items()
               if gid.startswith("test_")}
-    assert scores == {"test_part1": 0.0, "test_part2": 2.0, "test_part3": 0.0, "test_part4": 0.0,
-                      "test_part5": 0.0, "test_rogue": 0.0}
+    assert scores == {"test_part1": 0.0, "test_part1_hidden": 0.0, "test_part2": 2.0, "test_part3": 0.0,
+                      "test_part3_hidden": 0.0, "test_part4": 0.0, "test_part5": 0.0, "test_rogue": 0.0}
     assert "not part of the lab's specification" in cells["test_rogue"].outputs[0]["data"]["text/plain"]
     assert all(not c.outputs for gid, c in cells.items() if gid.startswith("answer_"))
     assert json.loads((tmp_path / LAB1.name / "s1.json").read_text())["parts"]["part2"]["score"] == 2
+
+
+def test_clean_grade_scores_hidden_checks_in_their_own_cell(tmp_path) -> None:
+    from grader.grading.preprocessors import CleanGrade
+    from grader.labs.notebook import build
+
+    nb, _ = CleanGrade(results_dir=str(tmp_path)).preprocess(
+        build(LAB1), {"nbgrader": {"assignment": LAB1.name, "student": "s1"}})
+    cells = {c.metadata["nbgrader"]["grade_id"]: c for c in nb.cells}
+    part = LAB1.part("part1")
+    visible, hidden = cells[part.test_cell], cells[part.hidden_cell]
+    assert float(visible.outputs[-1]["data"]["text/plain"]) == visible.metadata["nbgrader"]["points"]
+    assert float(hidden.outputs[-1]["data"]["text/plain"]) == hidden.metadata["nbgrader"]["points"]
+    assert "(hidden check)" in hidden.outputs[0]["data"]["text/plain"]
+    assert "(hidden check)" not in visible.outputs[0]["data"]["text/plain"]
 
 
 def test_clean_grade_refuses_an_assignment_it_has_no_spec_for() -> None:

@@ -30,6 +30,9 @@ DEFAULT_TIME_LIMIT = 20.0
 
 PASS_MARK, FAIL_MARK, PARTIAL_MARK = "✓", "✗", "~"
 
+#: How every "nothing was answered" reason starts (manifests and facts answers alike).
+EMPTY_ANSWER = "the answer is empty"
+
 
 @dataclass(frozen=True)
 class Verdict:
@@ -174,6 +177,12 @@ class Report:
     title: str
     results: list[Result]
     hidden_pending: int = 0        # hidden checks that run only when the instructor grades
+    not_gradable: str | None = None    # why no check could run (empty answer, invalid YAML...)
+
+    @property
+    def blank(self) -> bool:
+        """Nothing was answered: an item analysis counts it apart from wrong answers."""
+        return bool(self.not_gradable) and self.not_gradable.startswith(EMPTY_ANSWER)
 
     @property
     def score(self) -> float:
@@ -229,7 +238,7 @@ class Report:
     def to_dict(self) -> dict[str, Any]:
         """A JSON-ready form, for the grading pipeline and item analysis."""
         return {"title": self.title, "score": self.score, "points": self.points,
-                "hidden_pending": self.hidden_pending,
+                "hidden_pending": self.hidden_pending, "not_gradable": self.not_gradable,
                 "results": [{"name": r.name, "earned": r.earned, "points": r.points,
                              "passed": r.passed, "feedback": r.feedback, "hidden": r.hidden}
                             for r in self.results]}
@@ -251,7 +260,7 @@ def run(ns: Any, checks: Iterable[Check], *, title: str = "Checks", answer: Any 
         results = [Result(c.name, 0.0, c.points, f"not gradable: {reason}", c.hidden) for c in checks]
     else:
         results = [c.run(ns) for c in checks]
-    return Report(title, results, hidden_pending)
+    return Report(title, results, hidden_pending, reason)
 
 
 def apply_answer(ns: Any, answer: Any) -> str | None:
@@ -260,7 +269,7 @@ def apply_answer(ns: Any, answer: Any) -> str | None:
     from grader.manifests import ManifestError
 
     if answer is None or (isinstance(answer, str) and _only_comments(answer)):
-        return "the answer is empty: write your manifests where the cell says YOUR ANSWER HERE"
+        return f"{EMPTY_ANSWER}: write your manifests where the cell says YOUR ANSWER HERE"
     sink = io.StringIO()
     try:
         with warnings.catch_warnings(), contextlib.redirect_stderr(sink):
@@ -287,8 +296,16 @@ def check(name: str, points: float = 1.0, *, hidden: bool = False,
     return wrap
 
 
+def points_text(x: float) -> str:
+    """Points as every learner-facing text writes them (see _num)."""
+    return _num(x)
+
+
 def _num(x: float) -> str:
-    return f"{x:g}" if abs(x - round(x)) > 1e-9 else str(int(round(x)))
+    """Points as a learner reads them: at most 2 decimals ("1.78", "0.67", "3"), never
+    "1.7778" or "0.666667" (the score itself keeps 4 digits for nbgrader)."""
+    text = f"{round(float(x), 2):.2f}".rstrip("0").rstrip(".")
+    return "0" if text in ("-0", "") else text
 
 
 def listing(items: Sequence[str], limit: int = 5) -> str:

@@ -80,6 +80,7 @@ def run(args: argparse.Namespace) -> int:
         return 1
     for line in result.lines:
         print(line)
-    for failed in result.failed:
-        print(f"could not grade {failed} (see nbgrader's log above)", file=sys.stderr)
+    if result.failed:
+        print(f"svclab grade {args.step}: {len(result.failed)} submission{'s' if len(result.failed) != 1 else ''} "
+              f"failed ({', '.join(result.failed)}), each named above with the cause", file=sys.stderr)
     return 1 if result.failed else 0

@@ -5,6 +5,8 @@
 - clean.py         `python -I -m grader.grading.clean`: grade jobs from YAML alone, on fresh clusters
 - preprocessors.py nbgrader preprocessors: restore deleted test cells; score test cells from
                    the clean result instead of running the learner's kernel
+- intake.py        what a submission may bring in: its own regular files; refusals in one line
 - steps.py         release, autograde (parallel), feedback, grades CSV
+- gradesheet.py    grades.csv cells: per-lab maxima, "not gradable" apart from 0, no formulas
 - report.py        item analysis: the pass rate of every check across the class
 """

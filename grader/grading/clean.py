@@ -49,7 +49,7 @@ def not_graded(job: Mapping[str, Any], reason: str) -> dict[str, Any]:
         checks, _ = scaled(part, "", include_hidden=True)
         parts[part.id] = run(None, checks, title=f"{lab.name} {part.id}: {part.title}",
                              not_gradable=reason).to_dict()
-    return {"id": job.get("id"), "lab": lab.name, "parts": parts}
+    return {"id": job.get("id"), "lab": lab.name, "parts": parts, "not_gradable": reason}
 
 
 def warm_up(lab_names: set[str]) -> None:

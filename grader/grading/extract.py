@@ -11,6 +11,8 @@ import json
 from pathlib import Path
 from typing import Any, Mapping
 
+from grader.checks.core import EMPTY_ANSWER
+from grader.labs.facts import is_blank
 from grader.labs.magic import split_magic
 from grader.labs.spec import Lab
 
@@ -33,10 +35,13 @@ def answers_from_cells(cells: list[Mapping[str, Any]], lab: Lab) -> tuple[dict[s
 
     By grade_id first; the last cell with an id wins, as nbgrader's DeduplicateIds keeps the
     last one. A code cell that starts with `%%answer <part>` but lost its metadata (copied into
-    a new cell) is the fallback, so a learner's honest answer is not lost to a notebook edit."""
+    a new cell) is the fallback, so a learner's honest answer is not lost to a notebook edit:
+    it is also graded when the answer cell itself was left as released, since that copy is
+    what the learner's own self-check ran. YAML typed into a new cell without the magic is not
+    graded, but the reason says where the answer cell is."""
     answers: dict[str, str] = {}
     missing: dict[str, str] = {}
-    for part in lab.parts:
+    for n, part in enumerate(lab.parts, 1):
         by_id = [c for c in cells if c.get("cell_type") == "code" and _grade_id(c) == part.answer_cell]
         fallback = [c for c in cells if c.get("cell_type") == "code" and _grade_id(c) is None
                     and split_magic(_source(c))[0] == part.id]
@@ -44,18 +49,48 @@ def answers_from_cells(cells: list[Mapping[str, Any]], lab: Lab) -> tuple[dict[s
         if chosen is None:
             missing[part.id] = DELETED
             continue
-        answers[part.id] = split_magic(_source(chosen))[1]
+        answer = split_magic(_source(chosen))[1]
+        if is_blank(answer):
+            answered = [c for c in fallback if not is_blank(split_magic(_source(c))[1])]
+            if answered:
+                answer = split_magic(_source(answered[-1]))[1]
+            elif _answered_nearby(cells, cells.index(chosen)):
+                missing[part.id] = wrong_cell(part.id, n, part.title)
+                continue
+        answers[part.id] = answer
     return answers, missing
+
+
+def wrong_cell(part_id: str, number: int, title: str) -> str:
+    """The reason given when the answer cell was left empty and an answer sits in a new cell."""
+    return (f"{EMPTY_ANSWER}: the answer cell of Part {number} ({title}) was left as released, and your "
+            f"answer seems to be in a cell of its own below it. Only the cell that starts with "
+            f"`%%answer {part_id}` is graded: put your YAML below that line")
+
+
+def _answered_nearby(cells: list[Mapping[str, Any]], at: int) -> bool:
+    """Whether a cell the learner added after the answer cell at `at` (before the next part's
+    task or answer cell) holds something other than blank lines and comments."""
+    for cell in cells[at + 1:]:
+        gid = _grade_id(cell) or ""
+        if gid.startswith(("answer_", "task_")) or gid in ("check_yourself", "overview"):
+            return False
+        if not gid and cell.get("cell_type") in ("code", "raw") and not is_blank(_source(cell)):
+            return True
+    return False
 
 
 def answers_from_notebook(path: str | Path, lab: Lab) -> tuple[dict[str, str], dict[str, str]]:
     """The same, from an .ipynb file; an unreadable file makes every part not gradable."""
     try:
         nb = json.loads(Path(path).read_text(encoding="utf-8"))
+        if isinstance(nb, dict) and nb.get("nbformat") == 3:     # nbgrader grades it as v4: so do we
+            import nbformat
+            nb = nbformat.convert(nbformat.from_dict(nb), 4)
         cells = nb["cells"]
         if not isinstance(cells, list):
             raise TypeError("cells is not a list")
-    except (OSError, ValueError, KeyError, TypeError) as exc:
+    except (OSError, ValueError, KeyError, TypeError, AttributeError) as exc:
         why = f"the notebook could not be read as .ipynb ({type(exc).__name__}: {exc})"
         return {}, {p.id: why for p in lab.parts}
     return answers_from_cells(cells, lab)

@@ -23,6 +23,7 @@ from typing import Any, Callable, Iterable, Mapping
 
 from grader.checks.core import Report
 from grader.grading.extract import answers_from_notebook
+from grader.grading.gradesheet import spreadsheet_safe
 from grader.grading.steps import DEFAULT_COURSE, StepResult, _labs, submissions
 from grader.labs import get_lab
 from grader.labs.spec import Lab, grade_lab
@@ -121,7 +122,9 @@ def grade_live(course: Path = DEFAULT_COURSE, labs: Iterable[str] | None = None,
                   "offline_feedback", "live_feedback"]
         writer = csv.DictWriter(fh, fieldnames=fields)
         writer.writeheader()
-        writer.writerows(rows)
+        # student ids and feedback are text a spreadsheet could run as a formula
+        writer.writerows({k: spreadsheet_safe(v) if isinstance(v, str) else v for k, v in row.items()}
+                         for row in rows)
     for d in disagreements:
         result.say(str(d))
     result.say(f"live vs offline: {len(rows)} check verdicts, {len(disagreements)} disagreements "

@@ -48,6 +48,13 @@ def cell_outputs(report: Report, points: float, execution_count: int) -> list[No
     ]
 
 
+def cell_report(report: Report, *, hidden: bool) -> Report:
+    """The part of a part's report one test cell shows and scores: the visible checks in the
+    test cell, the hidden ones in the hidden-checks cell (whose points they are)."""
+    title = f"{report.title} (hidden checks)" if hidden else report.title
+    return Report(title, [r for r in report.results if r.hidden == hidden], 0, report.not_gradable)
+
+
 def unknown_test_cell_report(grade_id: str) -> Report:
     from grader.checks.core import Result
     return Report(f"test cell {grade_id}", [Result(grade_id, 0.0, 1.0,
@@ -85,6 +92,8 @@ class CleanGrade(NbGraderPreprocessor):
                 grade_id = cell.metadata.nbgrader.get("grade_id", "")
                 part = lab.by_test_cell(grade_id)
                 report = reports.get(part.id) if part else None
+                if report is not None and part is not None:
+                    report = cell_report(report, hidden=grade_id == part.hidden_cell)
                 cell.outputs = cell_outputs(report or unknown_test_cell_report(grade_id),
                                             float(cell.metadata.nbgrader.get("points", 0)), count)
         self._save(lab_name, str(info.get("student")), result)
@@ -145,11 +154,44 @@ class RestoreTestCells(NbGraderPreprocessor):
                         "points": float(grade_cell.max_score), "schema_version": 3,
                         "checksum": source.checksum}}})
                 self.log.warning("Test cell %s was missing; restored it from the source version", grade_cell.name)
-                answer_id = grade_cell.name.replace("test_", "answer_", 1)
+                # after the cell it follows in the released notebook: the part's answer cell
+                # for its test cell, the test cell for its hidden-checks cell
+                part = get_lab(info["assignment"]).by_test_cell(grade_cell.name) \
+                    if info["assignment"] in LAB_MODULES else None
+                after = ((part.test_cell if grade_cell.name == part.hidden_cell else part.answer_cell)
+                         if part else grade_cell.name.replace("test_", "answer_", 1))
                 at = next((i + 1 for i, c in enumerate(nb.cells)
-                           if c.metadata.get("nbgrader", {}).get("grade_id") == answer_id), len(nb.cells))
+                           if c.metadata.get("nbgrader", {}).get("grade_id") == after), len(nb.cells))
                 nb.cells.insert(at, cell)
         return nb, resources
 
     def preprocess_cell(self, cell, resources, index):  # type: ignore[no-untyped-def]
         return cell, resources
+
+
+class TrimLongCells(NbGraderPreprocessor):
+    """Feedback quotes at most an excerpt of each cell (GenerateFeedback runs this).
+
+    A learner's 50 MB answer would otherwise be copied whole into the HTML page handed back
+    (52 MB, which a browser may not open); the autograded notebook keeps the full text for
+    the instructor. The note says how much was left out, as a comment in the cell's own
+    language so the excerpt still reads as YAML or Markdown."""
+
+    max_chars = Integer(20_000, help="Characters of a cell's source shown in feedback").tag(config=True)
+    max_lines = Integer(400, help="Lines of a cell's source shown in feedback").tag(config=True)
+
+    def preprocess_cell(self, cell, resources, index):  # type: ignore[no-untyped-def]
+        cell.source = excerpt(cell.source, self.max_chars, self.max_lines,
+                              markdown=cell.cell_type == "markdown")
+        return cell, resources
+
+
+def excerpt(source: str, max_chars: int, max_lines: int, *, markdown: bool = False) -> str:
+    """`source` unchanged when short, else its beginning and a note of what was left out."""
+    lines = source.splitlines(keepends=True)
+    if len(source) <= max_chars and len(lines) <= max_lines:
+        return source
+    shown = "".join(lines[:max_lines])[:max_chars]
+    note = (f"shortened for this page: {len(source):,} characters and {len(lines):,} lines in all; "
+            f"the first {len(shown):,} characters are shown")
+    return shown.rstrip("\n") + ("\n\n*(" + note + ")*" if markdown else "\n# ... (" + note + ")")

@@ -9,17 +9,23 @@ import csv
 import html
 import json
 from collections import Counter, defaultdict
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from grader.checks.core import EMPTY_ANSWER
 from grader.grading.steps import DEFAULT_COURSE, StepResult
 
-FIELDS = ["lab", "part", "check", "hidden", "students", "passed", "pass_rate", "mean_share", "top_feedback"]
+FIELDS = ["lab", "part", "check", "hidden", "students", "passed", "pass_rate", "mean_share", "blank",
+          "not_gradable", "top_feedback"]
 
 
 @dataclass
 class Item:
+    """One check across the class. `students` counts the gradable answers only (the rates are
+    over them); blank answers and answers that could not be graded are counted apart, so
+    they neither lower the pass rate nor crowd out the class's real mistakes."""
+
     lab: str
     part: str
     check: str
@@ -27,7 +33,9 @@ class Item:
     students: int = 0
     passed: int = 0
     share: float = 0.0
-    feedback: Counter[str] | None = None
+    blank: int = 0
+    not_gradable: int = 0
+    feedback: Counter[str] = field(default_factory=Counter)
 
     def row(self) -> dict[str, Any]:
         top = self.feedback.most_common(1)[0][0] if self.feedback else ""
@@ -35,30 +43,54 @@ class Item:
                 "students": self.students, "passed": self.passed,
                 "pass_rate": round(self.passed / self.students, 4) if self.students else 0.0,
                 "mean_share": round(self.share / self.students, 4) if self.students else 0.0,
-                "top_feedback": top}
+                "blank": self.blank, "not_gradable": self.not_gradable, "top_feedback": top}
+
+
+def _part_state(report: dict[str, Any]) -> str:
+    """'gradable', 'blank' or 'not gradable', from a part's results (older results carry no
+    not_gradable field: their feedback says it)."""
+    reason = report.get("not_gradable")
+    if reason is None:
+        feedback = [str(r.get("feedback", "")) for r in report.get("results", [])]
+        if feedback and all(f.startswith("not gradable: ") for f in feedback):
+            reason = feedback[0][len("not gradable: "):]
+    if not reason:
+        return "gradable"
+    return "blank" if str(reason).startswith(EMPTY_ANSWER) else "not gradable"
 
 
 def collect(results_dir: Path) -> list[Item]:
     items: dict[tuple[str, str, str], Item] = {}
     order: list[tuple[str, str, str]] = []
+    unread: Counter[str] = Counter()        # lab -> submissions not graded at all
     for path in sorted(results_dir.glob("*/*.json")):
         try:
             data = json.loads(path.read_text(encoding="utf-8"))
         except (OSError, ValueError):
             continue
         lab = str(data.get("lab") or path.parent.name)
+        if not data.get("parts") and data.get("not_gradable"):
+            unread[lab] += 1
         for part, report in (data.get("parts") or {}).items():
+            state = "not gradable" if data.get("not_gradable") else _part_state(report)
             for r in report.get("results", []):
                 key = (lab, part, r["name"])
                 if key not in items:
-                    items[key] = Item(lab, part, r["name"], bool(r.get("hidden")), feedback=Counter())
+                    items[key] = Item(lab, part, r["name"], bool(r.get("hidden")))
                     order.append(key)
                 item = items[key]
-                item.students += 1
-                item.passed += 1 if r.get("passed") else 0
-                item.share += (r["earned"] / r["points"]) if r.get("points") else 0.0
-                if not r.get("passed"):
-                    item.feedback[str(r.get("feedback", ""))[:300]] += 1  # type: ignore[index]
+                if state == "blank":
+                    item.blank += 1
+                elif state == "not gradable":
+                    item.not_gradable += 1
+                else:
+                    item.students += 1
+                    item.passed += 1 if r.get("passed") else 0
+                    item.share += (r["earned"] / r["points"]) if r.get("points") else 0.0
+                    if not r.get("passed"):
+                        item.feedback[str(r.get("feedback", ""))[:300]] += 1
+    for (lab, _, _), item in items.items():
+        item.not_gradable += unread[lab]
     return [items[k] for k in order]
 
 
@@ -87,18 +119,22 @@ def render_html(rows: list[dict[str, Any]]) -> str:
              ".bar{background:#4a90d9;height:10px}.low{background:#fbe3e3}</style></head><body>",
              "<h1>Item analysis: pass rate of every check</h1>",
              "<p>Checks passed by fewer than half of the class are highlighted: the concept to revisit. "
+             "Rates are over the answers that could be graded; blank answers and answers that could "
+             "not be graded (invalid YAML, an unreadable notebook) are counted apart. "
              "The last column is the most common feedback among those who missed it.</p>"]
     if not rows:
         parts.append("<p>No graded submissions yet: run <code>make autograde</code> first.</p>")
     for lab, items in by_lab.items():
         parts.append(f"<h2>{html.escape(lab)}</h2><table><tr><th>part</th><th>check</th><th>students</th>"
-                     "<th>pass rate</th><th></th><th>most common feedback when missed</th></tr>")
+                     "<th>pass rate</th><th></th><th>blank</th><th>not gradable</th>"
+                     "<th>most common feedback when missed</th></tr>")
         for r in items:
             rate = float(r["pass_rate"])
             name = html.escape(r["check"]) + (" <i>(hidden)</i>" if r["hidden"] else "")
             parts.append(f"<tr class='{'low' if rate < 0.5 else ''}'><td>{html.escape(r['part'])}</td><td>{name}</td>"
                          f"<td>{r['students']}</td><td>{rate:.0%}</td>"
                          f"<td><div class='bar' style='width:{int(rate * 100)}px'></div></td>"
+                         f"<td>{r['blank']}</td><td>{r['not_gradable']}</td>"
                          f"<td>{html.escape(r['top_feedback'])}</td></tr>")
         parts.append("</table>")
     parts.append("</body></html>")

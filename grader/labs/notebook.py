@@ -10,7 +10,10 @@ committed notebooks are up to date). The cell layout, and why each cell is what 
 - per part: an answer cell (nbgrader "autograded answer", `answer_<part>`) holding
   `%%answer <part>` and the reference between BEGIN/END SOLUTION, which generate_assignment
   replaces by "# YOUR ANSWER HERE"; then a test cell (`test_<part>`, locked, with points)
-  that self-checks and leaves the score as its last expression;
+  that self-checks and leaves the score as its last expression, worth the visible checks'
+  points; when the part has hidden checks, a second test cell (`test_<part>_hidden`,
+  locked) holds their points: it shows nothing to score while the learner works, so
+  nbgrader's Validate passes a correct part, and the autograder writes their result there;
 - manual questions: a Markdown answer cell graded by hand;
 - no hidden test code in any cell: hidden checks live in the spec only.
 """
@@ -23,7 +26,8 @@ from typing import Any
 import nbformat
 from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
 
-from grader.labs.spec import Lab
+from grader.checks.core import points_text
+from grader.labs.spec import Lab, Part
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -33,7 +37,7 @@ def _meta(grade_id: str, *, grade: bool = False, solution: bool = False, locked:
     nb: dict[str, Any] = {"grade": grade, "grade_id": grade_id, "locked": locked,
                           "schema_version": 3, "solution": solution}
     if points is not None:
-        nb["points"] = points
+        nb["points"] = int(points) if float(points).is_integer() else points
     meta: dict[str, Any] = {"nbgrader": nb}
     if locked:
         meta.update(editable=False, deletable=False)
@@ -62,12 +66,17 @@ def build(lab: Lab) -> Any:
         _md("how", HOW_TO),
     ]
     for n, part in enumerate(lab.parts, 1):
-        cells.append(_md(f"task_{part.id}", f"### Part {n}: {part.title} ({part.points:g} points)\n\n"
+        cells.append(_md(f"task_{part.id}", f"### Part {n}: {part.title} ({points_heading(part)})\n\n"
                                             f"{part.task.strip()}"))
         cells.append(_code(part.answer_cell, f"%%answer {part.id}\n### BEGIN SOLUTION\n"
                                              f"{part.reference.rstrip()}\n### END SOLUTION", solution=True))
         cells.append(_code(part.test_cell, f'report = lab.self_check("{part.id}")\nreport.score',
-                           grade=True, locked=True, points=part.points))
+                           grade=True, locked=True, points=part.visible_points))
+        if part.hidden_points:
+            # No score as its last expression: nbgrader's Validate counts the cell as passed
+            # (the learner cannot run hidden checks); the autograder writes their score here.
+            cells.append(_code(part.hidden_cell, f'lab.hidden_checks("{part.id}")',
+                               grade=True, locked=True, points=part.hidden_points))
         for q in (q for q in lab.manual if q.after == part.id):
             cells.append(_md(f"prompt_{q.id}", f"### Explain ({q.points:g} points, graded by your instructor)\n\n"
                                                f"{q.prompt.strip()}"))
@@ -82,6 +91,15 @@ def build(lab: Lab) -> Any:
         "kernelspec": {"display_name": "Python 3 (ipykernel)", "language": "python", "name": "python3"},
         "language_info": {"name": "python"}})
     return nb
+
+
+def points_heading(part: Part) -> str:
+    """"4 points", or "4 points: 3.2 from the checks below, 0.8 from hidden checks", the
+    same numbers the self-check, nbgrader's Validate and the autograder use."""
+    if not part.hidden_points:
+        return f"{points_text(part.points)} points"
+    return (f"{points_text(part.points)} points: {points_text(part.visible_points)} from the checks below, "
+            f"{points_text(part.hidden_points)} from hidden checks when your work is graded")
 
 
 HOW_TO = """

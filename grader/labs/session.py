@@ -8,8 +8,8 @@ from __future__ import annotations
 
 from typing import Any, Callable
 
-from grader.checks.core import Report
-from grader.labs.spec import MANIFESTS, Lab, grade_part, prepare
+from grader.checks.core import Report, points_text
+from grader.labs.spec import MANIFESTS, Lab, grade_part, prepare, scaled
 
 
 class LabSession:
@@ -40,13 +40,28 @@ class LabSession:
         (show or _display)(report)
         return report
 
+    def hidden_checks(self, part_id: str) -> None:
+        """What a part's hidden-checks cell says while you work: how many there are and their
+        points. It shows no score (you cannot run them), so nbgrader's Validate does not count
+        them as failed; when your work is graded, their results replace this text."""
+        part = self.lab.part(part_id)
+        _, pending = scaled(part, self.answer(part_id) or "", include_hidden=False)
+        print(f"{part_id}: {pending} hidden check{'s' if pending != 1 else ''} worth "
+              f"{points_text(part.hidden_points)} points will run when your work is graded; "
+              "their results will appear here in your feedback")
+
     def check_all(self) -> None:
         """Self-check every part (visible checks) and print one summary line each."""
         reports = [self.self_check(p.id, show=lambda r: None) for p in self.lab.parts]
         for r in reports:
             print(r.summary())
         visible = sum(r.score for r in reports)
-        print(f"visible checks: {visible:g} of {self.lab.points:g} points; hidden checks run when graded")
+        shown = sum(p.visible_points for p in self.lab.parts)
+        hidden = sum(p.hidden_points for p in self.lab.parts)
+        line = f"visible checks: {points_text(visible)} of {points_text(shown)} points"
+        if hidden:
+            line += f"; hidden checks ({points_text(hidden)} points) run when your work is graded"
+        print(line)
 
     def explore(self, part_id: str, *, with_answer: bool = True) -> Any:
         """A namespace prepared as the grader prepares it for `part_id` (and, for manifest
@@ -66,7 +81,7 @@ class LabSession:
         print(self.lab.part(part_id).setup.strip() if part_id else self.lab.workloads.strip())
 
     def __repr__(self) -> str:
-        parts = ", ".join(f"{p.id} ({p.points:g} points)" for p in self.lab.parts)
+        parts = ", ".join(f"{p.id} ({points_text(p.points)} points)" for p in self.lab.parts)
         return f"{self.lab.title}: {parts}"
 
 

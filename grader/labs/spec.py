@@ -54,6 +54,30 @@ class Part:
     def test_cell(self) -> str:
         return f"test_{self.id}"
 
+    @property
+    def hidden_cell(self) -> str:
+        """The grade cell holding the hidden checks' points (`test_<id>_hidden`), apart from
+        the visible test cell, so that nbgrader's Validate judges the visible cell against
+        the visible points only: a correct part validates as passed."""
+        return f"test_{self.id}_hidden"
+
+    @property
+    def visible_points(self) -> float:
+        """The points the visible checks are worth (what the self-check and the visible test
+        cell show), in proportion to their weights against the hidden ones, computed on the
+        reference answer. Rounded to 4 digits, as scores are, so that all visible checks
+        passed is exactly the cell's maximum."""
+        visible = sum(c.points for c in checks_for(self.visible, self.reference))
+        hidden = sum(c.points for c in checks_for(self.hidden, self.reference))
+        if not hidden:
+            return float(self.points)
+        return round(self.points * visible / (visible + hidden), 4)
+
+    @property
+    def hidden_points(self) -> float:
+        """The rest of the part's points: the hidden checks', run only when graded."""
+        return round(self.points - self.visible_points, 4)
+
 
 @dataclass(frozen=True)
 class ManualQuestion:
@@ -89,7 +113,8 @@ class Lab:
                        + ", ".join(p.id for p in self.parts))
 
     def by_test_cell(self, grade_id: str) -> Part | None:
-        return next((p for p in self.parts if p.test_cell == grade_id), None)
+        """The part whose visible or hidden test cell is `grade_id`."""
+        return next((p for p in self.parts if grade_id in (p.test_cell, p.hidden_cell)), None)
 
     @property
     def points(self) -> float:
@@ -104,14 +129,24 @@ def checks_for(spec: ChecksSpec, answer: str) -> list[Check]:
 
 
 def scaled(part: Part, answer: str, *, include_hidden: bool) -> tuple[list[Check], int]:
-    """The part's checks with weights scaled so that all of them (visible and hidden)
-    add up to the part's points; returns (the checks to run, hidden checks not run)."""
+    """The part's checks with weights scaled so that the visible ones add up to the part's
+    visible points and the hidden ones to its hidden points (together, the part's points);
+    returns (the checks to run, hidden checks not run)."""
     visible = checks_for(part.visible, answer)
     hidden = [c.as_hidden() for c in checks_for(part.hidden, answer)]
-    total = sum(c.points for c in visible + hidden) or 1.0
-    factor = part.points / total
-    chosen = visible + (hidden if include_hidden else [])
-    return [c.worth(c.points * factor) for c in chosen], (0 if include_hidden else len(hidden))
+    if not hidden:
+        return _scale(visible, part.points), 0
+    if not visible:
+        return (_scale(hidden, part.points), 0) if include_hidden else ([], len(hidden))
+    chosen = _scale(visible, part.visible_points)
+    if include_hidden:
+        chosen += _scale(hidden, part.hidden_points)
+    return chosen, (0 if include_hidden else len(hidden))
+
+
+def _scale(checks: list[Check], points: float) -> list[Check]:
+    total = sum(c.points for c in checks) or 1.0
+    return [c.worth(c.points * points / total) for c in checks]
 
 
 def prepare(lab: Lab, part: Part, cluster: Any) -> Any:
@@ -178,4 +213,4 @@ def report_from_dict(data: Mapping[str, Any]) -> Report:
     return Report(str(data["title"]),
                   [Result(str(r["name"]), float(r["earned"]), float(r["points"]), str(r["feedback"]),
                           bool(r.get("hidden", False))) for r in data["results"]],
-                  int(data.get("hidden_pending", 0)))
+                  int(data.get("hidden_pending", 0)), data.get("not_gradable"))

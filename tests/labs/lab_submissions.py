@@ -191,7 +191,8 @@ def build_class(root: Path) -> dict[tuple[str, str], dict[str, float]]:
     solution = fill(released, lab1.references())
     # deleted test cells are restored and still score; a deleted answer cell (with its test
     # cell, which nbgrader's own restore would crash on) is "not gradable" for that part only
-    _write(root, "deleted-tests", TAMPER_LAB, _drop_cells(solution, *[p.test_cell for p in lab1.parts]))
+    _write(root, "deleted-tests", TAMPER_LAB, _drop_cells(solution, *[c for p in lab1.parts
+                                                                       for c in (p.test_cell, p.hidden_cell)]))
     expected[("deleted-tests", TAMPER_LAB)] = {p.id: p.points for p in lab1.parts}
     _write(root, "deleted-answer", TAMPER_LAB, _drop_cells(solution, "answer_part1", "test_part1"))
     expected[("deleted-answer", TAMPER_LAB)] = {**{p.id: p.points for p in lab1.parts}, "part1": 0.0}

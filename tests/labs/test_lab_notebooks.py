@@ -83,6 +83,10 @@ def test_self_check_gives_the_autograders_visible_verdicts(solved) -> None:
         hidden = len(graded.results) - len(visible)
         if hidden:
             assert f"{hidden} hidden check" in shown and "every check passed" not in shown
+            # the hidden-checks cell says what will run and leaves no score to judge
+            said = _text(cells[part.hidden_cell])
+            assert f"{hidden} hidden check" in said and "run when your work is graded" in said
+            assert not [o for o in cells[part.hidden_cell].outputs if o.output_type == "execute_result"]
         else:
             assert "every check passed" in shown
 

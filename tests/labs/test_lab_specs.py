@@ -123,9 +123,67 @@ def test_a_lab_notebook_has_the_course_structure_and_proper_nbgrader_cells(name:
     for part in lab.parts:
         answer, test = meta[part.answer_cell], meta[part.test_cell]
         assert answer["solution"] and not answer["grade"] and not answer["locked"]
-        assert test["grade"] and test["locked"] and not test["solution"] and test["points"] == part.points
+        assert test["grade"] and test["locked"] and not test["solution"]
+        hidden = meta.get(part.hidden_cell, {"points": 0})
+        assert test["points"] + hidden["points"] == pytest.approx(part.points), part.id
+        if part.hidden:
+            assert hidden["grade"] and hidden["locked"] and not hidden["solution"] and hidden["points"] > 0
     for c in cells:     # every instruction cell is read-only
         if c["cell_type"] == "markdown" and not c["metadata"]["nbgrader"]["solution"]:
             assert c["metadata"]["nbgrader"]["locked"] and c["metadata"]["editable"] is False
     for q in lab.manual:
         assert meta[q.id]["grade"] and meta[q.id]["solution"] and meta[q.id]["points"] == q.points
+
+
+@pytest.mark.parametrize("name", LABS)
+def test_heading_self_check_and_grade_cells_agree_on_each_parts_points(name: str) -> None:
+    """The heading, the self-check's maximum and the visible test cell's points are one
+    number; the hidden-checks cell holds the rest; the autograder's visible checks add up to
+    the visible cell's points and its hidden checks to the hidden cell's."""
+    import json
+    from grader.labs.session import LabSession
+    from grader.labs.spec import grade_part
+    lab = get_lab(name)
+    cells = json.loads(path_for(lab).read_text(encoding="utf-8"))["cells"]
+    meta = {c["metadata"]["nbgrader"]["grade_id"]: c for c in cells}
+    session = LabSession(lab, OfflineCluster())
+    for n, part in enumerate(lab.parts, 1):
+        heading = "".join(meta[f"task_{part.id}"]["source"]).splitlines()[0]
+        visible_points = meta[part.test_cell]["metadata"]["nbgrader"]["points"]
+        hidden_cell = meta.get(part.hidden_cell)
+        hidden_points = hidden_cell["metadata"]["nbgrader"]["points"] if hidden_cell else 0
+        shown = session.self_check(part.id, show=lambda r: None)
+        assert shown.points == pytest.approx(visible_points, abs=1e-9), part.id
+        graded = grade_part(lab, part, part.reference, OfflineCluster(), include_hidden=True)
+        assert sum(r.points for r in graded.results if not r.hidden) == pytest.approx(visible_points, abs=1e-9)
+        assert sum(r.points for r in graded.results if r.hidden) == pytest.approx(hidden_points, abs=1e-9)
+        if hidden_points:
+            assert f"{_text(visible_points)} from the checks below, {_text(hidden_points)} from hidden checks" \
+                in heading, heading
+            assert f"/{_text(visible_points)} points" in shown.summary()
+        else:
+            assert heading.endswith(f"({_text(part.points)} points)"), heading
+
+
+def _text(points: float) -> str:
+    return f"{points:.2f}".rstrip("0").rstrip(".")
+
+
+def test_check_all_counts_the_visible_points_it_can_check() -> None:
+    import contextlib
+    import io
+    from grader.labs.session import LabSession
+    lab = get_lab("lab4-network-policy")
+    out = io.StringIO()
+    with contextlib.redirect_stdout(out):
+        LabSession(lab, OfflineCluster()).check_all()
+    visible = sum(sum(c.points for c in _checks(p.visible, p.reference)) * p.points /
+                  sum(c.points for c in _checks(p.visible, p.reference) + _checks(p.hidden, p.reference))
+                  for p in lab.parts)
+    assert f"visible checks: 0 of {_text(visible)} points" in out.getvalue()
+    assert f"hidden checks ({_text(lab.points - visible)} points)" in out.getvalue()
+
+
+def _checks(spec, answer):
+    from grader.labs.spec import checks_for
+    return checks_for(spec, answer)

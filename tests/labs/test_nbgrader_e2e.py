@@ -40,6 +40,12 @@ def _grades(root: Path, student: str, lab: str) -> dict[str, Any]:
         return {g.name: (g.auto_score, g.needs_manual_grade, g.max_score) for g in nb.grades}
 
 
+def _part_scores(grades: dict[str, Any], lab: str) -> dict[str, float]:
+    """Each part's score: its visible test cell plus its hidden-checks cell."""
+    return {p.id: grades[p.test_cell][0] + (grades[p.hidden_cell][0] if p.hidden_cell in grades else 0.0)
+            for p in get_lab(lab).parts}
+
+
 def _feedback(root: Path, student: str, lab: str) -> str:
     return (root / "feedback" / student / lab / f"{lab}.html").read_text(encoding="utf-8")
 
@@ -55,8 +61,9 @@ def test_the_solution_gets_full_marks_and_waits_only_for_manual_grading(course: 
     grades = _grades(course["root"], "solution", lab)
     spec = get_lab(lab)
     for part in spec.parts:
-        score, manual, max_score = grades[part.test_cell]
-        assert score == max_score == part.points and not manual, (part.id, grades[part.test_cell])
+        cells = [grades[c] for c in (part.test_cell, part.hidden_cell) if c in grades]
+        assert all(score == max_score and not manual for score, manual, max_score in cells), (part.id, cells)
+        assert sum(score for score, _, _ in cells) == pytest.approx(part.points), part.id
     for q in spec.manual:
         assert grades[q.id][1] is True     # the free-text answer goes to the instructor
 
@@ -72,8 +79,9 @@ def test_the_blank_release_scores_zero_everywhere(course: dict[str, Any], lab: s
 def test_a_mutant_gets_its_partial_score_and_feedback_sentence(course: dict[str, Any], mutant) -> None:
     grades = _grades(course["root"], mutant.student, mutant.lab)
     lab = get_lab(mutant.lab)
+    scores = _part_scores(grades, mutant.lab)
     for part in lab.parts:
-        assert grades[part.test_cell][0] == pytest.approx(mutant.part_scores()[part.id], abs=1e-3), part.id
+        assert scores[part.id] == pytest.approx(mutant.part_scores()[part.id], abs=1e-3), part.id
     text = html.unescape(_feedback(course["root"], mutant.student, mutant.lab))
     for part, want in mutant.expect.items():
         assert want["feedback"] in text, (part, want["feedback"])
@@ -98,8 +106,7 @@ def test_edited_notebooks_are_still_graded(course: dict[str, Any], student: str)
         if who != student:
             continue
         grades = _grades(course["root"], who, lab)
-        spec = get_lab(lab)
-        assert {p.id: grades[p.test_cell][0] for p in spec.parts} == pytest.approx(parts), (who, lab)
+        assert _part_scores(grades, lab) == pytest.approx(parts), (who, lab)
 
 
 def test_a_deleted_answer_cell_is_named_in_the_feedback(course: dict[str, Any]) -> None:
@@ -150,10 +157,24 @@ def test_item_analysis_reports_the_class_pass_rate_of_every_check(course: dict[s
     row = next(r for r in rows if r["lab"] == "lab1-clusterip" and r["part"] == "part1"
                and r["check"] == "Service backend selects app=backend")
     lab1 = [(who, parts) for (who, lab), parts in course["expected"].items() if lab == "lab1-clusterip"]
+    blank = ["blank"] + [f"tamper-{name}" for name in TAMPER]      # part1 left as released
+    deleted = ["deleted-answer"]                                    # part1's answer cell deleted
     full = sum(1 for _, parts in lab1 if parts["part1"] == 3)
-    assert int(row["students"]) == len(lab1)
+    # rates are over the gradable answers; blank and ungradable ones are counted apart
+    assert int(row["blank"]) == len(blank) and int(row["not_gradable"]) == len(deleted)
+    assert int(row["students"]) == len(lab1) - len(blank) - len(deleted)
     assert int(row["passed"]) == full
-    # the blank and the nine tamper attempts (all blank) outnumber every other way to miss it
-    assert "the answer is empty" in row["top_feedback"]
+    # the most common real mistake, not "the answer is empty" of the blank submissions
+    selector_typo = next(m for m in mutants("lab1-clusterip") if m.name == "selector-typo")
+    assert selector_typo.expect["part1"]["feedback"] in row["top_feedback"]
     html_page = (root / "reports" / "item-analysis.html").read_text(encoding="utf-8")
     assert "Service backend selects app=backend" in html_page and "(hidden)" in html_page
+
+
+def test_grades_csv_has_a_score_and_a_maximum_per_lab(course: dict[str, Any]) -> None:
+    import csv
+    rows = {r["student"]: r for r in csv.DictReader((course["root"] / "grades.csv").open(encoding="utf-8"))}
+    for lab in all_labs():
+        assert float(rows["solution"][f"{lab.name} max"]) == lab.points + sum(q.points for q in lab.manual)
+        assert float(rows["solution"][lab.name]) == lab.points
+    assert float(rows["solution"]["max"]) == sum(lab.points + sum(q.points for q in lab.manual) for lab in all_labs())
