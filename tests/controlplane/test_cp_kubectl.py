@@ -110,6 +110,8 @@ def normal(text: str, pods: dict[str, str]) -> list[list[str]]:
             header, age = fields, (fields.index("AGE") if "AGE" in fields else None)
         elif age is not None and len(fields) == len(header) and _AGE.match(fields[age]):
             fields = fields[:age] + fields[age + 1:]
+        elif age is not None and age == len(header) - 1 and fields and _AGE.match(fields[-1]):
+            fields = fields[:-1]         # a row with "+ N more..." has more fields; AGE is still last
         joined = " ".join(fields)
         for name, ip in pods.items():
             joined = re.sub(rf"(?<![\d.]){re.escape(ip)}(?![\d.])", f"<{name}>", joined)
