@@ -305,7 +305,7 @@ def _yes(flag: bool) -> str:
 
 def _labels(labels: "Any") -> str:
     """--show-labels' form, without the hash a controller adds to every pod."""
-    from grader.model.selectors import labels_text
+    from grader.k8s.selectors import labels_text
 
     return labels_text({k: v for k, v in dict(labels).items() if k != "pod-template-hash"})
 

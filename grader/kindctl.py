@@ -17,7 +17,7 @@ import time
 from dataclasses import dataclass
 from typing import Callable, Sequence
 
-from grader.text import first_line
+from grader.k8s.wording import first_line
 from grader.kind import CLUSTER_NAME, CONTEXT_NAME, COURSE_NODEPORTS, KIND_CONFIG_PATH
 from grader.kind.images import (
     CLOUD_PROVIDER_CONTAINER, CLOUD_PROVIDER_KIND_IMAGE, COURSE_IMAGES, KIND_MIN_VERSION,

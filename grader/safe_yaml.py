@@ -21,7 +21,7 @@ from typing import Any
 
 import yaml
 
-from grader.rules.base import join_key, join_index
+from grader.k8s.fields import join_index, join_key
 
 _Base: type = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 

@@ -50,7 +50,7 @@ from typing import Any, Callable, Iterable, Union
 from grader.manifests import Manifest, Problem
 from grader.rules.base import dicts, items, join_key, mapping, quote
 from grader.rules.workloads import CONTAINER_LISTS
-from grader.text import a_kind
+from grader.k8s.wording import a_kind
 
 #: Kinds a lab submission may create (DESIGN.md's allowlist). Ingress is allowed for the
 #: optional Ingress lab. Not Endpoints/EndpointSlice: see `ENDPOINT_KINDS`.
@@ -110,7 +110,7 @@ def quota_problems(manifests: list[Manifest], namespace: str) -> list[Problem]:
     docstring), found by applying the manifests one by one, in apply order, to an offline
     model of that namespace: the very admission code the offline backend runs."""
     from grader import guardrails
-    from grader.apply_order import apply_rank
+    from grader.k8s.apply_order import apply_rank
     from grader.model.state import ApplyError, ClusterState, KIND_RESOURCE
 
     state = ClusterState(nodes=1)

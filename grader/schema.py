@@ -27,8 +27,8 @@ from functools import lru_cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Iterable
 
-from grader.rules.base import Issue, join_index, join_key, quote
-from grader.rules.gateway import CRD_KINDS, api_version_issue, crd_schema_issues
+from grader.k8s.fields import Issue, join_index, join_key, quote
+from grader.k8s.gateway_crd import CRD_KINDS, api_version_issue, crd_schema_issues
 
 if TYPE_CHECKING:  # pragma: no cover
     import jsonschema

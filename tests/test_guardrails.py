@@ -8,6 +8,7 @@ import re
 import pytest
 
 from grader import guardrails as gr
+from grader.k8s.quantity import Quantity
 from grader.cluster.offline import OfflineCluster
 from grader.manifests import ManifestError
 from grader.model.state import ApplyError
@@ -33,7 +34,7 @@ def ns():
 
 
 def test_quantities_print_in_the_api_servers_canonical_form() -> None:
-    q = gr.Quantity.parse
+    q = Quantity.parse
     assert [str(q(t)) for t in ("200m", "0.5", "1", "4000m", "128Mi", "1024Ki", "1536Mi", "2Gi", "1024")] == \
         ["200m", "500m", "1", "4", "128Mi", "1Mi", "1536Mi", "2Gi", "1024"]
     assert str(q("200m") * 20) == "4" and str(q("32Mi") * 20) == "640Mi"

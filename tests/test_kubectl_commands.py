@@ -35,7 +35,7 @@ spec:
 def test_apply_prints_objects_in_file_order(env):
     """Real kubectl visits a file's objects in order and prints them so (checked against
     kubectl 1.37 on the control plane, tests/controlplane); the namespace applies them in
-    grader.apply_order's order, which must not show."""
+    grader.k8s.apply_order's order, which must not show."""
     ns, _ = env
     cm = "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: cfg}\ndata: {a: b}\n"
     svc = "apiVersion: v1\nkind: Service\nmetadata: {name: web}\nspec: {selector: {app: web}, ports: [{port: 80}]}\n"

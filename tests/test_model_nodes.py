@@ -22,6 +22,16 @@ def test_default_node_count_is_the_kind_configs() -> None:
     assert [n.name for n in ClusterState().nodes] == ["svclab-control-plane"]
 
 
+def test_default_node_count_matches_the_committed_kind_config() -> None:
+    """The model no longer reads kind-config.yaml at run time; the file and the constant it
+    is rendered from must still say the same number of nodes."""
+    import re
+
+    from grader.kind import KIND_CONFIG_PATH
+    roles = re.findall(r"^\s*-\s*role:\s*\S+", KIND_CONFIG_PATH.read_text(encoding="utf-8"), flags=re.M)
+    assert default_node_count() == len(roles) >= 1
+
+
 def test_kind_names_addresses_and_pod_cidrs() -> None:
     nodes = kind_nodes(4)
     assert [n.name for n in nodes] == ["svclab-control-plane", "svclab-worker", "svclab-worker2", "svclab-worker3"]

@@ -72,7 +72,7 @@ def test_offline_http_url_probe(lab: ClusterState) -> None:
 
 
 # ------------------------------------------------------------------ one selector parser
-from grader.model.selectors import SelectorError, is_selector, parse_selector  # noqa: E402
+from grader.k8s.selectors import SelectorError, is_selector, parse_selector  # noqa: E402
 
 
 @pytest.mark.parametrize("text, labels, expected", [

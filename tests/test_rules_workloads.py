@@ -191,7 +191,7 @@ def test_nan_cpu_in_yaml_is_refused_before_the_rules():
     ({"matchLabels": {"app": "web"}, "matchExpressions": [{"key": "zone", "operator": "Exists"}]}, False),
 ])
 def test_selector_matching_agrees_with_the_model(selector, matches):
-    from grader.model.selectors import compile_selector
+    from grader.k8s.selectors import compile_selector
     from grader.rules.meta import selector_matches
 
     labels = {"app": "web", "tier": "front"}

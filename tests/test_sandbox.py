@@ -207,6 +207,6 @@ def test_every_container_list_is_checked_in_pods_and_templates():
 
 
 def test_kinds_are_named_with_the_right_article() -> None:
-    from grader.text import a_kind
+    from grader.k8s.wording import a_kind
     assert [a_kind(k) for k in ("Service", "Ingress", "EndpointSlice", "Endpoints")] == \
         ["a Service", "an Ingress", "an EndpointSlice", "an Endpoints object"]

@@ -2,7 +2,7 @@
 API reference: matchLabels AND matchExpressions; empty selector = everything."""
 import pytest
 
-from grader.model.selectors import (
+from grader.k8s.selectors import (
     EVERYTHING, SelectorError, compile_selector, labels_text, matches, parse_selector,
 )
 

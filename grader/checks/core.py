@@ -23,7 +23,7 @@ import warnings
 from dataclasses import dataclass, field
 from typing import Any, Callable, Iterable, Sequence
 
-from grader.text import first_line
+from grader.k8s.wording import first_line
 
 #: Seconds one check may take before it fails with a time-limit message.
 DEFAULT_TIME_LIMIT = 20.0

@@ -66,7 +66,7 @@ def resolver_queries(ns: Any, name: str, frm: str, rtype: str = "A") -> list[Dns
     answer that is not NXDOMAIN, as `dig +search` (and the course's probes) do; glibc also
     walks on past NODATA and SERVFAIL, and asks AAAA beside A, so a real application can send
     more queries than this, never fewer."""
-    from grader.model.dns import candidates
+    from grader.k8s.dns_names import candidates
 
     sent: list[DnsAnswer] = []
     for fqdn in candidates(name, ns.name):

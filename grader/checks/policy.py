@@ -122,7 +122,7 @@ def rule(allow: Mapping[tuple[str, str], Iterable[int]] | None = None, *,
          self_allowed: bool = True) -> Callable[[PodRef, PodRef, int, str], bool]:
     """An expected matrix as a rule: `{("app=frontend", "app=backend"): [8080]}` allows those
     pairs on those ports and denies every other pair (a pod always reaches itself)."""
-    from grader.model.selectors import matches, parse_selector
+    from grader.k8s.selectors import matches, parse_selector
 
     compiled = [(parse_selector(s), parse_selector(d), set(ps)) for (s, d), ps in (allow or {}).items()]
 

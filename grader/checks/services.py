@@ -7,7 +7,7 @@ from __future__ import annotations
 from typing import Any
 
 from grader.checks.core import Check, Verdict, failed, listing, partial, passed
-from grader.model.selectors import SelectorError, labels_text, matches, parse_selector
+from grader.k8s.selectors import SelectorError, labels_text, matches, parse_selector
 from grader.observations import PodRef, ServiceInfo, Status
 
 

@@ -28,7 +28,7 @@ from kubernetes import client as k8s_client
 from kubernetes import config as k8s_config
 from kubernetes.client.exceptions import ApiException
 
-from grader.apply_order import apply_rank
+from grader.k8s.apply_order import apply_rank
 from grader.guardrails import guardrail_objects  # noqa: F401  (one definition for both backends)
 from grader.cluster import exec_parsing as xp
 from grader.cluster.base import (
@@ -37,7 +37,7 @@ from grader.cluster.base import (
 )
 from grader.observations import Condition, GatewayStatus, HttpResponse, ListenerStatus, ParentStatus
 from grader.kind import MANAGED_BY_LABEL
-from grader.model.selectors import is_selector, parse_selector
+from grader.k8s.selectors import is_selector, parse_selector
 from grader.kind.images import AGNHOST_IMAGE
 from grader.rules.service import effective_cluster_ips
 
@@ -958,7 +958,7 @@ class LiveNamespace:
 
     def _client_pod(self, frm: str) -> tuple[str, str | None]:
         """The pod to run a probe in: a label selector ("app=frontend", "tier in (a,b)",
-        "!canary"; grader.model.selectors.is_selector decides, as offline) picks the first
+        "!canary"; grader.k8s.selectors.is_selector decides, as offline) picks the first
         Ready pod by name; anything else is a pod name. A malformed selector is refused
         here (SelectorError, a ValueError) with the same words as offline."""
         if is_selector(frm):

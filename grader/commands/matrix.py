@@ -217,7 +217,7 @@ def _resolve(state: Any, ref: str) -> tuple[Any, str | None]:
     """(pod or Address or None, a note saying which pod stands for a workload/selector).
     A Pending pod resolves to None with a note saying it is Pending."""
     from grader.model.objects import NODE_IP, Address
-    from grader.model.selectors import is_selector
+    from grader.k8s.selectors import is_selector
     if ref == "node":
         return Address(NODE_IP), None
     try:

@@ -9,64 +9,15 @@ from __future__ import annotations
 
 import posixpath
 import re
-from pathlib import Path
 from typing import Any
 
 from grader.kubectl import views
 from grader.kubectl.ages import observe
 from grader.kubectl.cmd_get import not_found, select
+from grader.kubectl.files import objects_from_files, problem_text, sources
 from grader.kubectl.resources import by_kind, lookup, parse_targets
 from grader.kubectl.result import KubectlError
 from grader.kubectl.session import Session
-
-
-# ------------------------------------------------------------------------- reading -f
-def _sources(s: Session) -> list[tuple[Any, str]]:
-    """(manifest input for ns.apply, label) per -f value; `-` is stdin."""
-    files = s.inv.flag("filename") or []
-    out: list[tuple[Any, str]] = []
-    for f in files:
-        if f == "-":
-            if not s.stdin:
-                raise KubectlError("error: no objects passed to apply")
-            out.append((s.stdin, "STDIN"))
-            continue
-        if re.match(r"^https?://", f):
-            raise KubectlError(f'error: the path "{f}" is a URL: offline kubectl reads local files only')
-        p = Path(f)
-        if not p.exists():
-            raise KubectlError(f'error: the path "{f}" does not exist')
-        out.append((p, f))
-    return out
-
-
-def problem_text(exc: Exception) -> str:
-    """A grader.manifests.ManifestError worded the way kubectl reports refusals, keeping the
-    project's file/document/field locations."""
-    problems = getattr(exc, "problems", None)
-    if not problems:
-        return f"error: {exc}"
-    lines = []
-    for p in problems:
-        if p.kind and p.name and p.path:
-            lines.append(f'The {p.kind} "{p.name}" is invalid: {p.path}: {p.message} ({p.where()})')
-        elif p.kind and p.name:
-            lines.append(f'Error from server: error when applying {p.where()}: {p.message}')
-        else:
-            lines.append(f"error: error parsing {p.where()}: {p.message}")
-    return "\n".join(lines)
-
-
-def objects_from_files(s: Session) -> list[dict[str, Any]]:
-    from grader import manifests as mf
-    objs: list[dict[str, Any]] = []
-    for src, label in _sources(s):
-        try:
-            loaded = mf.load(src, source=label if isinstance(src, str) else None)
-        except mf.ManifestError as exc:
-            raise KubectlError(problem_text(exc)) from None
-        objs.extend(m.obj for m in loaded)
-    return objs
 
 
 def apply_objects(s: Session, source: Any, label: str | None = None) -> list[str]:
@@ -82,10 +33,10 @@ def apply_objects(s: Session, source: Any, label: str | None = None) -> list[str
 
 
 def _in_source_order(source: Any, label: str | None, lines: list[str]) -> list[str]:
-    """Namespace.apply reports objects in grader.apply_order's order (a stable sort by
+    """Namespace.apply reports objects in grader.k8s.apply_order's order (a stable sort by
     rank); real kubectl visits and prints them in file order. Undo that sort."""
     from grader import manifests as mf
-    from grader.apply_order import apply_rank
+    from grader.k8s.apply_order import apply_rank
     objs = [m.obj for m in mf.load(source, source=label)]
     if len(objs) != len(lines):
         return lines
@@ -100,7 +51,7 @@ def _in_source_order(source: Any, label: str | None, lines: list[str]) -> list[s
 def run_apply(s: Session) -> None:
     if not s.inv.has("filename"):
         raise KubectlError("error: must specify one of -f and -k\n\nSee 'kubectl apply -h' for help and examples")
-    for src, label in _sources(s):
+    for src, label in sources(s):
         lines = apply_objects(s, src, label if isinstance(src, str) else None)
         for line in lines:
             s.print(line)
@@ -308,7 +259,7 @@ def run_apply_create(s: Session) -> None:
         ns = (obj.get("metadata") or {}).get("namespace") or s.namespace
         if s.state.get(kind.kind, name, ns) is not None:
             raise KubectlError(f'Error from server (AlreadyExists): error when creating: {kind.qualified} "{name}" already exists')
-    for src, label in _sources(s):
+    for src, label in sources(s):
         for line in apply_objects(s, src, label if isinstance(src, str) else None):
             s.print(line)
 

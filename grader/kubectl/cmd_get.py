@@ -8,7 +8,7 @@ from grader.kubectl import jsonpath, printers, views
 from grader.kubectl.resources import Kind, NotModelled, parse_targets
 from grader.kubectl.result import KubectlError
 from grader.kubectl.session import Session
-from grader.model.selectors import parse_selector
+from grader.k8s.selectors import parse_selector
 
 REQUIRED = ('You must specify the type of resource to get. Use "kubectl api-resources" for a '
             'complete list of supported resources.\n\nerror: Required resource not specified.\n'
@@ -114,7 +114,7 @@ def run(s: Session) -> None:
 
 
 def _targets_from_files(s: Session) -> list[tuple[Kind, list[str]]]:
-    from grader.kubectl.cmd_apply import objects_from_files
+    from grader.kubectl.files import objects_from_files
     from grader.kubectl.resources import by_kind
     out: list[tuple[Kind, list[str]]] = []
     for obj in objects_from_files(s):

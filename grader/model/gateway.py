@@ -67,11 +67,11 @@ from grader.model.http_routing import (
     replace_prefix,
 )
 from grader.model.ipam import stable_int
-from grader.model.selectors import matches as selector_matches
+from grader.k8s.selectors import matches as selector_matches
 from grader.observations import Condition, ParentStatus
 
 if TYPE_CHECKING:  # pragma: no cover
-    from grader.model.state import ClusterState
+    from grader.model.state_view import StateView
 
 GATEWAY_GROUP = "gateway.networking.k8s.io"
 GATEWAY_CLASS = "cloud-provider-kind"
@@ -161,7 +161,7 @@ def _cond(ctype: str, ok: bool, reason: str, message: str) -> Condition:
 
 
 # ---------------------------------------------------------------- classes and gateways
-def gateway_class_status(state: "ClusterState", name: str) -> list[Condition]:
+def gateway_class_status(state: "StateView", name: str) -> list[Condition]:
     """Conditions on a GatewayClass: Accepted by the course's controller, else unreconciled."""
     cls = next((c for c in state.objects("GatewayClass") if _meta(c).get("name") == name), None)
     if cls is None:
@@ -176,7 +176,7 @@ def owned(gw: dict[str, Any]) -> bool:
     return (gw.get("spec") or {}).get("gatewayClassName") == GATEWAY_CLASS
 
 
-def proxy_gateways(state: "ClusterState") -> list[tuple[str, str]]:
+def proxy_gateways(state: "StateView") -> list[tuple[str, str]]:
     """(namespace, name) of every Gateway that gets an Envoy container, hence an address."""
     return [(_meta(g)["namespace"], _meta(g)["name"]) for g in state.objects("Gateway") if owned(g)]
 
@@ -199,7 +199,7 @@ def _supported_kinds(listener: ListenerView) -> tuple[list[str], bool]:
     return good, len(good) == len(kinds)
 
 
-def _namespace_allowed(state: "ClusterState", gw_ns: str, listener: ListenerView, route_ns: str) -> bool:
+def _namespace_allowed(state: "StateView", gw_ns: str, listener: ListenerView, route_ns: str) -> bool:
     ns = listener.allowed.get("namespaces") or {}
     frm = ns.get("from", "Same")
     if frm == "All":
@@ -210,7 +210,7 @@ def _namespace_allowed(state: "ClusterState", gw_ns: str, listener: ListenerView
     return route_ns == gw_ns                 # Same (the default)
 
 
-def view(state: "ClusterState", namespace: str, name: str) -> GatewayView:
+def view(state: "StateView", namespace: str, name: str) -> GatewayView:
     """Reconcile one Gateway: its listeners, their attached routes and all conditions."""
     gw = state.get("Gateway", name, namespace)
     if gw is None:
@@ -268,7 +268,7 @@ def _refs_to(route: dict[str, Any], gw: dict[str, Any]) -> list[dict[str, Any]]:
     return out
 
 
-def _attach(state: "ClusterState", gw: dict[str, Any], route: dict[str, Any], ref: dict[str, Any],
+def _attach(state: "StateView", gw: dict[str, Any], route: dict[str, Any], ref: dict[str, Any],
             listeners: list[ListenerState]) -> tuple[Condition, list[ListenerState]]:
     """The Accepted condition for one parentRef, and the listeners that accept the route."""
     rns = _meta(route)["namespace"]
@@ -304,7 +304,7 @@ def _attach(state: "ClusterState", gw: dict[str, Any], route: dict[str, Any], re
 
 
 # ---------------------------------------------------------------- backends and grants
-def reference_granted(state: "ClusterState", from_ns: str, to_ns: str, service: str) -> bool:
+def reference_granted(state: "StateView", from_ns: str, to_ns: str, service: str) -> bool:
     """Is an HTTPRoute in `from_ns` allowed to reference Service `to_ns/service`? Only a
     ReferenceGrant in `to_ns` can say yes (from: HTTPRoute in from_ns; to: Service, any name
     or this one)."""
@@ -319,7 +319,7 @@ def reference_granted(state: "ClusterState", from_ns: str, to_ns: str, service: 
     return False
 
 
-def backend_choices(state: "ClusterState", route: dict[str, Any], rule: dict[str, Any]) -> list[BackendChoice]:
+def backend_choices(state: "StateView", route: dict[str, Any], rule: dict[str, Any]) -> list[BackendChoice]:
     rns = _meta(route)["namespace"]
     out = []
     for ref in rule.get("backendRefs") or []:
@@ -340,7 +340,7 @@ def backend_choices(state: "ClusterState", route: dict[str, Any], rule: dict[str
     return out
 
 
-def resolved_refs(state: "ClusterState", route: dict[str, Any]) -> Condition:
+def resolved_refs(state: "StateView", route: dict[str, Any]) -> Condition:
     """ResolvedRefs for a route: the first invalid backend (rule order) decides the reason."""
     for rule in (route.get("spec") or {}).get("rules") or []:
         for b in backend_choices(state, route, rule):
@@ -350,7 +350,7 @@ def resolved_refs(state: "ClusterState", route: dict[str, Any]) -> Condition:
     return _cond("ResolvedRefs", True, "ResolvedRefs", "All backend references have been resolved.")
 
 
-def route_status(state: "ClusterState", namespace: str, name: str) -> list[ParentStatus]:
+def route_status(state: "StateView", namespace: str, name: str) -> list[ParentStatus]:
     """status.parents of an HTTPRoute: one entry per parentRef to a Gateway this controller
     owns (Accepted first, then ResolvedRefs, as the controller writes them)."""
     route = state.get("HTTPRoute", name, namespace)
@@ -370,7 +370,7 @@ def route_status(state: "ClusterState", namespace: str, name: str) -> list[Paren
 
 
 # ---------------------------------------------------------------- request routing
-def gateway_at(state: "ClusterState", address: str) -> GatewayView | None:
+def gateway_at(state: "StateView", address: str) -> GatewayView | None:
     for ns, name in proxy_gateways(state):
         if state.proxy_address(f"gateway:{ns}/{name}") == address:
             return view(state, ns, name)
@@ -446,7 +446,7 @@ def _match_key(match: dict[str, Any], req: HttpRequest) -> tuple | None:
     return (*pkey, 0 if method else 1, -len(headers), -len(queries))
 
 
-def route_request(state: "ClusterState", gwv: GatewayView, req: HttpRequest) -> GatewayDecision:
+def route_request(state: "StateView", gwv: GatewayView, req: HttpRequest) -> GatewayDecision:
     """Where `req` (already at this Gateway's address) goes."""
     listener, why = _listener_for(gwv, req)
     if listener is None:
@@ -485,7 +485,7 @@ def route_request(state: "ClusterState", gwv: GatewayView, req: HttpRequest) -> 
     return _apply_rule(state, route, rule, match, where, req, listener)
 
 
-def _apply_rule(state: "ClusterState", route: dict[str, Any], rule: dict[str, Any], match: dict[str, Any],
+def _apply_rule(state: "StateView", route: dict[str, Any], rule: dict[str, Any], match: dict[str, Any],
                 where: str, req: HttpRequest, listener: ListenerState) -> GatewayDecision:
     filters = rule.get("filters") or []
     response = Headers()

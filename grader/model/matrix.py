@@ -30,7 +30,7 @@ from grader.model.netpol import (
     EGRESS, INGRESS, CompiledPolicy, IPBlock, Peer, PolicyEngine, Rule, named_port_matches,
 )
 from grader.model.objects import NamespaceInfo, Pod
-from grader.model.selectors import Selector
+from grader.k8s.selectors import Selector
 
 _SRC, _DST = "\x00src\x00", "\x00dst\x00"   # placeholders in per-group explanation templates
 

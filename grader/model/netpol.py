@@ -53,7 +53,7 @@ from dataclasses import dataclass
 from typing import Any, Iterable, Mapping, Sequence, Union
 
 from grader.model.objects import NODE_IP, Address, NamespaceInfo, Pod, namespace_labels
-from grader.model.selectors import Selector, compile_selector
+from grader.k8s.selectors import Selector, compile_selector
 
 Endpoint = Union[Pod, Address]
 INGRESS, EGRESS = "Ingress", "Egress"

@@ -100,7 +100,7 @@ class Service:
 
     @property
     def fqdn(self) -> str:
-        from grader.model.objects import CLUSTER_DOMAIN
+        from grader.k8s.dns_names import CLUSTER_DOMAIN
         return f"{self.name}.{self.namespace}.svc.{CLUSTER_DOMAIN}"
 
 

@@ -38,15 +38,15 @@ from __future__ import annotations
 import copy
 from typing import Any, Iterable, Mapping, Sequence
 
-from grader import guardrails as gr
-from grader.apply_order import apply_rank
+from grader.k8s import quota as gr
+from grader.k8s.apply_order import apply_rank
 from grader.model.endpointslices import EndpointSlice, endpoints_of, slices_for
 from grader.model.ipam import AllocationError, IPPool, safe_encode
 from grader.model.nodes import (  # noqa: F401  (POD_CIDR, MAX_PODS_PER_NODE: re-exported, as before)
     MAX_PODS_PER_NODE, POD_CIDR, Node, default_node_count, fit_error, kind_nodes, tolerates,
 )
 from grader.model.objects import NODE_IP, NamespaceInfo, Pod, namespace_labels
-from grader.model.selectors import is_selector, parse_selector
+from grader.k8s.selectors import is_selector, parse_selector
 from grader.model.services import (
     DNS_SERVICE_IP, KUBERNETES_SERVICE_IP, Service, ServiceAllocator, normalize,
 )
@@ -359,7 +359,7 @@ class ClusterState:
             setattr(self, k, v)
 
     def apply(self, objs: Iterable[Mapping[str, Any]], namespace: str = "default") -> list[str]:
-        """Apply validated objects in grader.apply_order's order; returns kubectl-like lines. Raises
+        """Apply validated objects in grader.k8s.apply_order's order; returns kubectl-like lines. Raises
         ApplyError (state untouched) when the API server would refuse any of them."""
         objs = [copy.deepcopy(dict(o)) for o in objs]
         objs.sort(key=apply_rank)     # stable: the learner's order within a rank

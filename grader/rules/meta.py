@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from typing import Any, Callable
 
-from grader.model.selectors import OPERATORS, SelectorError, compile_selector
+from grader.k8s.selectors import OPERATORS, SelectorError, compile_selector
 from grader.rules.base import Issue, dicts, items, join_index, join_key, mapping, quote, text
 from grader.rules.names import (
     dns1123_label_problem,
@@ -27,7 +27,7 @@ NAME_RULES: dict[str, NameRule] = {
     "StatefulSet": dns1123_label_problem,
 }
 
-SELECTOR_OPERATORS = OPERATORS  # grader.model.selectors' list, re-exported for old callers
+SELECTOR_OPERATORS = OPERATORS  # grader.k8s.selectors' list, re-exported for old callers
 _ANNOTATIONS_MAX = 256 * 1024  # bytes of UTF-8, keys plus values (apimachinery TotalAnnotationSizeLimitB)
 
 
@@ -143,7 +143,7 @@ def selector_is_empty(selector: Any) -> bool:
 
 def selector_matches(selector: Any, labels: dict) -> bool:
     """Does a LabelSelector select these labels? (Empty selector selects everything.)
-    Evaluated by grader.model.selectors, so rules and the offline model agree; call it
+    Evaluated by grader.k8s.selectors, so rules and the offline model agree; call it
     only for a selector `selector_issues` found nothing wrong with. A selector that still
     cannot be compiled (wrongly typed parts, which the schema reports) counts as matching,
     so no second, confusing problem is added."""
