@@ -23,9 +23,10 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "tests" / "labs"))
 
+from lab_submissions import fill, mutants  # noqa: E402
+
 from grader.grading import steps  # noqa: E402
 from grader.labs import all_labs  # noqa: E402
-from lab_submissions import fill, mutants  # noqa: E402
 
 
 def build(course: Path, count: int) -> None:

@@ -17,7 +17,7 @@ from __future__ import annotations
 import math
 import re
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
 import yaml
 
@@ -87,7 +87,7 @@ class _Loader(_Base):  # type: ignore[misc, valid-type]
 
     yaml_implicit_resolvers = {
         first: [_implicit(tag, rx) for tag, rx in resolvers if tag != _TIMESTAMP]
-        for first, resolvers in _Base.yaml_implicit_resolvers.items()
+        for first, resolvers in _Base.yaml_implicit_resolvers.items()  # type: ignore[attr-defined]
     }
 
 
@@ -328,7 +328,7 @@ def parse_documents(text: str, limits: Limits = DEFAULT_LIMITS) -> tuple[list[tu
     except _Refused as refused:
         return [], [refused.issue]
     issues: list[YamlIssue] = [i for d in sorted(per_doc) for i in per_doc[d]]
-    stop = syntax.doc if syntax is not None else count
+    stop = cast(int, syntax.doc) if syntax is not None else count   # a syntax error names its document
     docs: list[tuple[int, Any]] = []
     loader = _Loader(text)
     try:

@@ -105,7 +105,7 @@ def test_a_refused_object_is_not_gradable(ns) -> None:
 def test_a_check_that_raises_writes_to_stderr_or_warns_fails_quietly(ns, capsys) -> None:
     def noisy(_ns):
         print("library noise", file=sys.stderr)
-        warnings.warn("deprecated thing")
+        warnings.warn("deprecated thing", stacklevel=2)
         raise RuntimeError("boom\nsecond line")
     report = checks.run(ns, [checks.Check("noisy", noisy)])
     assert report.results[0].feedback == "could not be checked: RuntimeError: boom"

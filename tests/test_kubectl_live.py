@@ -134,9 +134,10 @@ def _table(text):
     import re
     lines = text.rstrip("\n").split("\n")
     starts = [m.start() for m in re.finditer(r"(?<!\S)\S", lines[0]) if m.start() == 0 or lines[0][m.start() - 2:m.start()] == "  "]
-    cut = lambda line: [line[a:b].strip() for a, b in zip(starts, starts[1:] + [None])]
+    def cut(line: str) -> list[str]:
+        return [line[a:b].strip() for a, b in zip(starts, starts[1:] + [None], strict=True)]
     header = cut(lines[0])
-    return header, [dict(zip(header, cut(l))) for l in lines[1:]]
+    return header, [dict(zip(header, cut(line), strict=True)) for line in lines[1:]]
 
 
 @pytest.mark.live
@@ -156,7 +157,7 @@ def test_offline_tables_match_the_real_kubectl(command):
         assert (real.code, real.stderr) == (model.code, model.stderr)
         (rh, rrows), (mh, mrows) = _table(real.stdout), _table(model.stdout)
         assert rh == mh
-        for r, m in zip(rrows, mrows):
+        for r, m in zip(rrows, mrows, strict=True):
             assert {k: v for k, v in r.items() if k not in VOLATILE} == {k: v for k, v in m.items() if k not in VOLATILE}
     finally:
         real_ns.delete()
@@ -175,9 +176,9 @@ def test_live_describe_svc_has_the_offline_layout():
             ns.wait_ready(timeout=180)
         real = kubectl.run(real_ns, "describe svc web").stdout.splitlines()
         model = kubectl.run(model_ns, "describe svc web").stdout.splitlines()
-        assert [l[:26] for l in real] == [l[:26] for l in model]          # labels and alignment
+        assert [ln[:26] for ln in real] == [ln[:26] for ln in model]          # labels and alignment
         same = ("Name:", "Selector:", "Type:", "Port:", "TargetPort:", "Session Affinity:", "Events:")
-        assert [l for l in real if l.startswith(same)] == [l for l in model if l.startswith(same)]
+        assert [ln for ln in real if ln.startswith(same)] == [ln for ln in model if ln.startswith(same)]
         assert live.check_version(real_ns) == ""
     finally:
         real_ns.delete()

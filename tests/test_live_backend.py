@@ -871,8 +871,7 @@ def test_dynamic_client_request_still_reads_the_keywords_we_pass() -> None:
 
 def test_config_stream_and_exception_surface() -> None:
     from kubernetes import config as k8s_config
-    from kubernetes.stream import stream
-    from kubernetes.stream import ws_client
+    from kubernetes.stream import stream, ws_client
 
     assert {"config_file", "context"} <= set(inspect.signature(k8s_config.new_client_from_config).parameters)
     assert callable(stream) and ws_client.ERROR_CHANNEL == live.ERROR_CHANNEL == 3

@@ -11,10 +11,10 @@ Expected values are derived from the scenario (pod IPs, allocated ClusterIPs, na
 from __future__ import annotations
 
 import pytest
+from test_model_kit import deployment, pod, service, statefulset
 
 from grader.model.dns import candidates, resolve
 from grader.model.state import ClusterState
-from test_model_kit import deployment, pod, service, statefulset
 
 Z = "cluster.local"
 

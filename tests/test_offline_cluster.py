@@ -4,10 +4,10 @@ from __future__ import annotations
 import importlib.util
 
 import pytest
+from test_model_kit import deployment, service, statefulset
 
 from grader.cluster.base import Cluster, Namespace, Status
 from grader.cluster.offline import OfflineCluster, OfflineNamespace
-from test_model_kit import deployment, service, statefulset
 
 HAS_MANIFESTS = importlib.util.find_spec("grader.manifests") is not None and \
     importlib.util.find_spec("grader.sandbox") is not None

@@ -4,6 +4,9 @@ die as on a real node (replacements after delete, kubelet's maxPods, bookkeeping
 from __future__ import annotations
 
 import pytest
+from test_live_backend import NS, World
+from test_live_backend import pod as live_pod
+from test_model_kit import client_and_backend, deployment, service
 
 from grader.cluster import base
 from grader.cluster import exec_parsing as xp
@@ -11,7 +14,6 @@ from grader.cluster.base import Status
 from grader.cluster.offline import OfflineCluster
 from grader.model import connectivity
 from grader.model.state import ClusterState
-from test_model_kit import client_and_backend, deployment, service
 
 
 # ------------------------------------------------------------------ probe targets
@@ -110,9 +112,6 @@ def test_find_pods_takes_set_based_selectors(lab: ClusterState) -> None:
     assert names == {"client", "backend"}
     assert {p.labels["app"] for p in lab.find_pods("app notin (backend)", "lab")} == {"client"}
     assert len(lab.find_pods("!app", "lab")) == 0
-
-
-from test_live_backend import NS, World, pod as live_pod  # noqa: E402
 
 
 def test_live_frm_reads_set_based_selectors_as_selectors() -> None:

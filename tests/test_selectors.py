@@ -3,7 +3,12 @@ API reference: matchLabels AND matchExpressions; empty selector = everything."""
 import pytest
 
 from grader.k8s.selectors import (
-    EVERYTHING, SelectorError, compile_selector, labels_text, matches, parse_selector,
+    EVERYTHING,
+    SelectorError,
+    compile_selector,
+    labels_text,
+    matches,
+    parse_selector,
 )
 
 WEB = {"app": "web", "tier": "frontend"}

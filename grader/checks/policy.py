@@ -57,7 +57,7 @@ def compare_matrix(actual: Matrix, expected: Expected, namespace: str,
                     bad.append((f"{_short(src.key, namespace)} -> {_short(dst.key, namespace)} on "
                                 f"{port}/{protocol}: should be {'allowed' if want else 'denied'}, is "
                                 f"{'allowed' if cell.allowed else 'denied'}", cell.allowed))
-    for sentence, allowed in bad[:show]:
+    for sentence, _allowed in bad[:show]:
         wrong.append(sentence)
     if len(bad) > show:
         wrong.append(f"... and {len(bad) - show} more wrong cells")

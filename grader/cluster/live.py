@@ -28,17 +28,26 @@ from kubernetes import client as k8s_client
 from kubernetes import config as k8s_config
 from kubernetes.client.exceptions import ApiException
 
-from grader.k8s.apply_order import apply_rank
-from grader.guardrails import guardrail_objects  # noqa: F401  (one definition for both backends)
 from grader.cluster import exec_parsing as xp
 from grader.cluster.base import (
-    DnsAnswer, Endpoint, ManifestInput, Matrix, Outcome, PodRef, Reachability, ServiceInfo,
-    ServicePortInfo, Status, ip_sort_key,
+    DnsAnswer,
+    Endpoint,
+    ManifestInput,
+    Matrix,
+    Outcome,
+    PodRef,
+    Reachability,
+    ServiceInfo,
+    ServicePortInfo,
+    Status,
+    ip_sort_key,
 )
-from grader.observations import Condition, GatewayStatus, HttpResponse, ListenerStatus, ParentStatus
-from grader.kind import MANAGED_BY_LABEL
+from grader.guardrails import guardrail_objects  # noqa: F401  (one definition for both backends)
+from grader.k8s.apply_order import apply_rank
 from grader.k8s.selectors import is_selector, parse_selector
+from grader.kind import MANAGED_BY_LABEL
 from grader.kind.images import AGNHOST_IMAGE
+from grader.observations import Condition, GatewayStatus, HttpResponse, ListenerStatus, ParentStatus
 from grader.rules.service import effective_cluster_ips
 
 FIELD_MANAGER = "svclab"

@@ -61,9 +61,8 @@ def run(args: argparse.Namespace) -> int:
             result = steps.feedback(course, args.lab)
         elif args.step == "live":
             import grader
-            from grader.grading.live import grade_live
-
             from grader.cluster.connect import LiveClusterUnavailable
+            from grader.grading.live import grade_live
 
             try:
                 cluster = grader.connect(mode="live", context=args.context)

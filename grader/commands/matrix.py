@@ -181,9 +181,7 @@ def _parse_protocols(text: str) -> list[str]:
 # ---------------------------------------------------------------------------- commands
 def run_matrix(args: argparse.Namespace) -> int:
     from grader.display import format_matrix
-    from grader.model.matrix import matrix_from_engine
-
-    from grader.model.matrix import listened_ports
+    from grader.model.matrix import listened_ports, matrix_from_engine
 
     try:
         protocols = _parse_protocols(args.protocols)
@@ -216,8 +214,8 @@ WORKLOAD_OWNERS = ("Deployment", "StatefulSet", "ReplicaSet")
 def _resolve(state: Any, ref: str) -> tuple[Any, str | None]:
     """(pod or Address or None, a note saying which pod stands for a workload/selector).
     A Pending pod resolves to None with a note saying it is Pending."""
-    from grader.model.objects import NODE_IP, Address
     from grader.k8s.selectors import is_selector
+    from grader.model.objects import NODE_IP, Address
     if ref == "node":
         return Address(NODE_IP), None
     try:

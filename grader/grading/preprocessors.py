@@ -24,11 +24,10 @@ from typing import Any
 
 from nbformat.notebooknode import NotebookNode, from_dict
 from nbformat.v4 import new_output
-from traitlets import Float, Integer, Unicode
-
 from nbgrader import utils
 from nbgrader.api import Gradebook, MissingEntry
 from nbgrader.preprocessors import NbGraderPreprocessor
+from traitlets import Float, Integer, Unicode
 
 from grader.checks.core import Report
 from grader.grading.extract import answers_from_cells

@@ -121,7 +121,7 @@ def autograde(course: Path = DEFAULT_COURSE, labs: Iterable[str] | None = None, 
     with tempfile.TemporaryDirectory(prefix="svclab-grade-") as tmp:
         cache = ResultCache(tmp)
         started = time.perf_counter()
-        for job, result in zip(jobs, run_clean(jobs, parallel=parallel, limits=limits)):
+        for job, result in zip(jobs, run_clean(jobs, parallel=parallel, limits=limits), strict=True):
             cache.put(job, result)
         out.say(f"clean grading: {len(jobs)} submissions in {time.perf_counter() - started:.1f} s, "
                 f"{parallel} at a time")

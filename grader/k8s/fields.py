@@ -9,7 +9,7 @@ schema reports those.
 from __future__ import annotations
 
 import re
-from typing import Any, Iterator
+from typing import Any, Iterator, TypeGuard
 
 Issue = tuple[str, str]  # (field path like "spec.ports[0].port", learner-facing sentence)
 
@@ -43,7 +43,7 @@ def dicts(value: Any, path: str) -> Iterator[tuple[str, dict]]:
             yield join_index(path, i), item
 
 
-def is_int(value: Any) -> bool:
+def is_int(value: Any) -> TypeGuard[int]:
     return isinstance(value, int) and not isinstance(value, bool)
 
 

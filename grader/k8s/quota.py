@@ -160,11 +160,11 @@ def pod_usage(pod_spec: Mapping[str, Any]) -> ResourceList:
                         inits[name] = q
     out: ResourceList = {"pods": Quantity(1), "count/pods": Quantity(1)}
     for name in _POD_COMPUTE:
-        q = totals.get(name)
-        if name in inits and (q is None or inits[name].value > q.value):
-            q = inits[name]
-        if q is not None:
-            out[name] = q
+        best = totals.get(name)
+        if name in inits and (best is None or inits[name].value > best.value):
+            best = inits[name]
+        if best is not None:
+            out[name] = best
     if "requests.cpu" in out:
         out["cpu"] = out["requests.cpu"]
     if "requests.memory" in out:
@@ -252,14 +252,14 @@ class QuotaTracker:
 
     def charge(self, usage: Mapping[str, Quantity]) -> None:
         """Count an object that already exists (never refused: quota does not evict)."""
-        for (_, hard), used in zip(self.quotas, self.used):
+        for (_, hard), used in zip(self.quotas, self.used, strict=True):
             for k, q in usage.items():
                 if k in hard:
                     used[k] = used[k] + q
 
     def refusal(self, usage: Mapping[str, Quantity]) -> str | None:
         """The 'exceeded quota' reason if `usage` does not fit, else None (nothing charged)."""
-        for (name, hard), used in zip(self.quotas, self.used):
+        for (name, hard), used in zip(self.quotas, self.used, strict=True):
             requested = {k: q for k, q in usage.items() if k in hard and q.value != 0}
             exceeded = sorted(k for k, q in requested.items() if used[k].value + q.value > hard[k].value)
             if exceeded:
@@ -277,7 +277,7 @@ class QuotaTracker:
     def room(self, usage: Mapping[str, Quantity]) -> int | None:
         """How many more objects of this usage fit (None: unbounded by these quotas)."""
         best: int | None = None
-        for (_, hard), used in zip(self.quotas, self.used):
+        for (_, hard), used in zip(self.quotas, self.used, strict=True):
             for k, q in usage.items():
                 if k in hard and q.value > 0:
                     n = max(0, int((hard[k].value - used[k].value) // q.value))

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import posixpath
 import re
-from typing import Any
+from typing import Any, cast
 
 from grader.kubectl import views
 from grader.kubectl.ages import observe
@@ -42,7 +42,7 @@ def _in_source_order(source: Any, label: str | None, lines: list[str]) -> list[s
         return lines
     applied = sorted(range(len(objs)), key=lambda i: apply_rank(objs[i]))
     ordered = [""] * len(lines)
-    for line, i in zip(lines, applied):
+    for line, i in zip(lines, applied, strict=True):
         ordered[i] = line
     return ordered
 
@@ -97,7 +97,7 @@ def run_delete(s: Session) -> None:
             meta = obj.get("metadata") or {}
             ns = meta.get("namespace") or s.namespace
             try:
-                _delete_one(s, kind.kind, meta.get("name"), ns)
+                _delete_one(s, kind.kind, cast(str, meta.get("name")), ns)     # validated: it has one
             except KubectlError as exc:
                 if not inv.flag("ignore-not-found"):
                     errors.append(exc.message)

@@ -21,7 +21,7 @@ from grader.kubectl.session import Session
 
 #: Lists that strategic merge patch merges by a key (x-kubernetes-patch-merge-key in the
 #: OpenAPI of core/v1 and apps/v1); every other list is replaced, as in the API server.
-MERGE_KEYS = {
+MERGE_KEYS: dict[str, str | None] = {
     "containers": "name", "initContainers": "name", "ephemeralContainers": "name",
     "env": "name", "volumes": "name", "volumeMounts": "mountPath", "imagePullSecrets": "name",
     "ports": None,      # container ports merge on containerPort, Service ports on port
@@ -77,7 +77,7 @@ def strategic_merge(target: Any, patch: Any, field: str = "") -> Any:
         return out
     if isinstance(patch, list) and field in MERGE_KEYS and isinstance(target, list):
         key = MERGE_KEYS[field]
-        if field == "ports":
+        if key is None:                 # "ports"
             key = "containerPort" if any("containerPort" in p for p in patch + target if isinstance(p, dict)) else "port"
         return _merge_keyed_list(target, patch, key)
     return copy.deepcopy(patch)
@@ -100,16 +100,20 @@ def _merge_keyed_list(server: list[Any], patch: list[Any], key: str) -> list[Any
     i = j = 0
     while i < len(left) or j < len(right):
         if i >= len(left):
-            out.append(right[j]); j += 1
+            out.append(right[j])
+            j += 1
         elif j >= len(right):
-            out.append(left[i]); i += 1
+            out.append(left[i])
+            i += 1
         else:
             li = order.index(k(left[i])) if k(left[i]) in order else -1
             ri = order.index(k(right[j])) if k(right[j]) in order else -1
             if li >= 0 and ri >= 0 and li < ri:
-                out.append(left[i]); i += 1
+                out.append(left[i])
+                i += 1
             else:
-                out.append(right[j]); j += 1
+                out.append(right[j])
+                j += 1
     return out
 
 

@@ -2,13 +2,13 @@
 `-l`, `-A`, `-n`, several types (`pods,svc`) and TYPE/NAME arguments."""
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, cast
 
+from grader.k8s.selectors import parse_selector
 from grader.kubectl import jsonpath, printers, views
 from grader.kubectl.resources import Kind, NotModelled, parse_targets
 from grader.kubectl.result import KubectlError
 from grader.kubectl.session import Session
-from grader.k8s.selectors import parse_selector
 
 REQUIRED = ('You must specify the type of resource to get. Use "kubectl api-resources" for a '
             'complete list of supported resources.\n\nerror: Required resource not specified.\n'
@@ -119,7 +119,7 @@ def _targets_from_files(s: Session) -> list[tuple[Kind, list[str]]]:
     out: list[tuple[Kind, list[str]]] = []
     for obj in objects_from_files(s):
         kind = by_kind(str(obj.get("kind")))
-        name = (obj.get("metadata") or {}).get("name")
+        name = cast(str, (obj.get("metadata") or {}).get("name"))     # validated: every object has one
         if out and out[-1][0] == kind:
             out[-1][1].append(name)
         else:

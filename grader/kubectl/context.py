@@ -43,7 +43,7 @@ def current(user_ns: Mapping[str, Any] | None = None) -> Any:
     if _current is not None:
         return _current
     if user_ns is not None:
-        found = []
+        found: list[Any] = []
         for name, value in user_ns.items():
             if not name.startswith("_") and isinstance(value, Namespace) and not isinstance(value, type):
                 if all(value is not f for f in found):

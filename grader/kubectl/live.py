@@ -148,7 +148,7 @@ def _background(argv: list[str], env: Mapping[str, str], *, popen: Callable[...,
     got: list[str] = []
     deadline = time.monotonic() + wait
     while time.monotonic() < deadline:
-        forwarding = any(l.startswith("Forwarding from") for l in got)
+        forwarding = any(ln.startswith("Forwarding from") for ln in got)
         try:
             line = lines.get(timeout=settle if forwarding else max(0.0, deadline - time.monotonic()))
         except queue.Empty:
@@ -160,7 +160,7 @@ def _background(argv: list[str], env: Mapping[str, str], *, popen: Callable[...,
                 pass
             break
         got.append(line)
-    if proc.poll() is not None and not any(l.startswith("Forwarding from") for l in got):
+    if proc.poll() is not None and not any(ln.startswith("Forwarding from") for ln in got):
         err = proc.stderr.read() if proc.stderr else ""
         return Result(stdout="".join(got), stderr=err, code=proc.returncode or 1)
     _forwards.append(proc)

@@ -8,8 +8,8 @@ from typing import Any
 
 from grader import checks
 from grader.checks.core import Check, Verdict, failed, passed
-from grader.safe_yaml import parse_documents
 from grader.labs.spec import Lab, Part
+from grader.safe_yaml import parse_documents
 
 AGNHOST = "registry.k8s.io/e2e-test-images/agnhost:2.53"
 

@@ -43,12 +43,12 @@ import ipaddress
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Union
 
-from grader.observations import Outcome, Status, is_ip
-from grader.observations import parse_target as base_parse_target
 from grader.model import dns, server
 from grader.model.ipam import stable_int
 from grader.model.objects import NODE_IP, Address, Pod
 from grader.model.services import KIND_HOST_PORTS, SERVICE_CIDR, Service, ServicePort
+from grader.observations import Outcome, Status, is_ip
+from grader.observations import parse_target as base_parse_target
 
 if TYPE_CHECKING:  # pragma: no cover
     from grader.model.nodes import Node

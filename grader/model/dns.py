@@ -59,10 +59,10 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from grader.k8s.dns_names import CLUSTER_DOMAIN, NDOTS, candidates, search_list
-from grader.observations import DnsAnswer, DnsRecord, is_ip
 from grader.model.endpointslices import SliceEndpoint
 from grader.model.objects import Pod
 from grader.model.services import DNS_SERVICE_IP, Service
+from grader.observations import DnsAnswer, DnsRecord, is_ip
 
 if TYPE_CHECKING:  # pragma: no cover
     from grader.model.state import ClusterState

@@ -19,10 +19,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Iterable, Mapping, Sequence
 
-from grader.observations import Endpoint
 from grader.model.ipam import safe_encode
 from grader.model.objects import Pod
 from grader.model.services import Service, resolve_target_port, selects
+from grader.observations import Endpoint
 
 SERVICE_NAME_LABEL = "kubernetes.io/service-name"
 MANAGED_BY_LABEL = "endpointslice.kubernetes.io/managed-by"
@@ -106,7 +106,7 @@ def _managed_slices(svc: Service, pods: Sequence[Pod]) -> list[EndpointSlice]:
             continue
         if not pod.ip:
             continue                          # ShouldPodBeInEndpoints: no IP, no endpoint
-        ports = []
+        ports: list[SlicePort] = []
         for sp in svc.ports:
             n = resolve_target_port(sp, pod)
             if n is not None:
@@ -124,12 +124,12 @@ def _managed_slices(svc: Service, pods: Sequence[Pod]) -> list[EndpointSlice]:
         # endpointslices` shows the Service's slice with <unset> rather than nothing.
         return [EndpointSlice(svc.namespace, f"{svc.name}-{safe_encode(svc.key, 'placeholder', length=5)}",
                               svc.name, (), (), labels=labels)]
-    for ports, eps in groups.items():
-        sig = ",".join(f"{p.name}:{p.port}/{p.protocol}" for p in ports)
+    for port_set, eps in groups.items():
+        sig = ",".join(f"{p.name}:{p.port}/{p.protocol}" for p in port_set)
         for chunk in range(0, len(eps), MAX_ENDPOINTS_PER_SLICE):
             salt = sig if chunk == 0 else f"{sig}#{chunk}"
             out.append(EndpointSlice(svc.namespace, f"{svc.name}-{safe_encode(svc.key, salt, length=5)}",
-                                     svc.name, ports, tuple(eps[chunk:chunk + MAX_ENDPOINTS_PER_SLICE]),
+                                     svc.name, port_set, tuple(eps[chunk:chunk + MAX_ENDPOINTS_PER_SLICE]),
                                      labels=labels))
     return out
 

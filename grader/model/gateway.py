@@ -62,12 +62,17 @@ import random
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from grader.k8s.selectors import matches as selector_matches
 from grader.model.http_routing import (
-    Headers, HttpRequest, exact_matches, gateway_host_matches, intersect_hostnames, prefix_matches,
+    Headers,
+    HttpRequest,
+    exact_matches,
+    gateway_host_matches,
+    intersect_hostnames,
+    prefix_matches,
     replace_prefix,
 )
 from grader.model.ipam import stable_int
-from grader.k8s.selectors import matches as selector_matches
 from grader.observations import Condition, ParentStatus
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -161,16 +166,6 @@ def _cond(ctype: str, ok: bool, reason: str, message: str) -> Condition:
 
 
 # ---------------------------------------------------------------- classes and gateways
-def gateway_class_status(state: "StateView", name: str) -> list[Condition]:
-    """Conditions on a GatewayClass: Accepted by the course's controller, else unreconciled."""
-    cls = next((c for c in state.objects("GatewayClass") if _meta(c).get("name") == name), None)
-    if cls is None:
-        raise LookupError(f'gatewayclasses.gateway.networking.k8s.io "{name}" not found')
-    if (cls.get("spec") or {}).get("controllerName") == GATEWAY_CONTROLLER:
-        return [Condition("Accepted", "True", "Accepted", "GatewayClass is accepted")]
-    return [Condition("Accepted", "Unknown", "Pending", "Waiting for controller")]
-
-
 def owned(gw: dict[str, Any]) -> bool:
     """cloud-provider-kind reconciles Gateways of its class name (and only those)."""
     return (gw.get("spec") or {}).get("gatewayClassName") == GATEWAY_CLASS

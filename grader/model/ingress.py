@@ -52,10 +52,7 @@ if TYPE_CHECKING:  # pragma: no cover
     from grader.model.state_view import StateView
 
 INGRESS_CLASS = "cloud-provider-kind"
-INGRESS_CONTROLLER = "kind.sigs.k8s.io/ingress-controller"
 DEFAULT_CLASS_ANNOTATION = "ingressclass.kubernetes.io/is-default-class"
-#: The Gateway cloud-provider-kind creates in each namespace that has served Ingresses.
-INGRESS_GATEWAY_NAME = "kind-ingress-gateway"
 
 
 @dataclass(frozen=True)

@@ -25,12 +25,19 @@ from collections.abc import Sequence as SequenceABC
 from dataclasses import dataclass
 from typing import Any, Iterable, Iterator, Mapping, Sequence
 
-from grader.observations import Matrix, PodRef, Reachability
+from grader.k8s.selectors import Selector
 from grader.model.netpol import (
-    EGRESS, INGRESS, CompiledPolicy, IPBlock, Peer, PolicyEngine, Rule, named_port_matches,
+    EGRESS,
+    INGRESS,
+    CompiledPolicy,
+    IPBlock,
+    Peer,
+    PolicyEngine,
+    Rule,
+    named_port_matches,
 )
 from grader.model.objects import NamespaceInfo, Pod
-from grader.k8s.selectors import Selector
+from grader.observations import Matrix, PodRef, Reachability
 
 _SRC, _DST = "\x00src\x00", "\x00dst\x00"   # placeholders in per-group explanation templates
 

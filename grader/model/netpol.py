@@ -52,8 +52,8 @@ from collections import defaultdict
 from dataclasses import dataclass
 from typing import Any, Iterable, Mapping, Sequence, Union
 
-from grader.model.objects import NODE_IP, Address, NamespaceInfo, Pod, namespace_labels
 from grader.k8s.selectors import Selector, compile_selector
+from grader.model.objects import NODE_IP, Address, NamespaceInfo, Pod, namespace_labels
 
 Endpoint = Union[Pod, Address]
 INGRESS, EGRESS = "Ingress", "Egress"

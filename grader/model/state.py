@@ -40,24 +40,30 @@ from typing import Any, Iterable, Mapping, Sequence
 
 from grader.k8s import quota as gr
 from grader.k8s.apply_order import apply_rank
+from grader.k8s.selectors import is_selector, parse_selector
 from grader.model.endpointslices import EndpointSlice, endpoints_of, slices_for
 from grader.model.ipam import AllocationError, IPPool, safe_encode
 from grader.model.nodes import (  # noqa: F401  (POD_CIDR, MAX_PODS_PER_NODE: re-exported, as before)
-    MAX_PODS_PER_NODE, POD_CIDR, Node, default_node_count, fit_error, kind_nodes, tolerates,
+    MAX_PODS_PER_NODE,
+    POD_CIDR,
+    Node,
+    default_node_count,
+    fit_error,
+    kind_nodes,
+    tolerates,
 )
 from grader.model.objects import NODE_IP, NamespaceInfo, Pod, namespace_labels
-from grader.k8s.selectors import is_selector, parse_selector
 from grader.model.services import (
-    DNS_SERVICE_IP, KUBERNETES_SERVICE_IP, Service, ServiceAllocator, normalize,
+    DNS_SERVICE_IP,
+    KUBERNETES_SERVICE_IP,
+    Service,
+    ServiceAllocator,
+    normalize,
 )
 from grader.model.workloads import WORKLOAD_KINDS, generate_name, pod_spec_of, pods_for, replicas_of
 from grader.observations import Endpoint, ip_sort_key
 
-#: kind gives its first node the first /24 of the pod CIDR (POD_CIDR); see grader.model.nodes.
-NODE_POD_CIDR = "10.244.0.0/24"
 SYSTEM_NAMESPACES = ("default", "kube-system", "kube-public", "kube-node-lease")
-#: kube-scheduler's message for a pod no node of a one-node cluster has room for.
-TOO_MANY_PODS = fit_error(kind_nodes(1), "default")
 #: The most pods the model holds (running + Pending), whatever the replica counts: the
 #: ceiling that bounds the work of an analysis without a quota (`svclab matrix`). A truth
 #: table grows with the square of the pods: 2000 pods are 4 million cells per port (about

@@ -8,8 +8,13 @@ from __future__ import annotations
 
 from grader.rules.base import Issue, dicts, enum_issue, is_int, items, join_index, join_key, quote, text
 from grader.rules.names import (
-    dns1123_label_problem, endpoint_ip_problem, fqdn_problem, ip_problem, labels_issues,
-    port_number_problem, special_ip_problem,
+    dns1123_label_problem,
+    endpoint_ip_problem,
+    fqdn_problem,
+    ip_problem,
+    labels_issues,
+    port_number_problem,
+    special_ip_problem,
 )
 from grader.rules.service import app_protocol_issues, port_name_issues, protocol_issues
 

@@ -17,6 +17,7 @@ from __future__ import annotations
 from grader.k8s.gateway_crd import GROUP, PATH_CHARS
 from grader.rules.base import Issue, dicts, items, join_key, mapping
 
+
 # ---------------------------------------------------------------- CEL rules
 def gateway_issues(obj: dict) -> list[Issue]:
     """x-kubernetes-validations of the Gateway CRD (listeners)."""

@@ -1,10 +1,16 @@
 """Ingress basics: hosts, paths and backends (after networking/validation ValidateIngressSpec)."""
 from __future__ import annotations
 
+from typing import cast
+
 from grader.rules.base import Issue, dicts, enum_issue, is_int, items, join_index, join_key, mapping, quote
 from grader.rules.names import (
-    dns1123_label_problem, dns1123_subdomain_problem, iana_svc_name_problem, parse_ip_sloppy,
-    port_number_problem, wildcard_subdomain_problem,
+    dns1123_label_problem,
+    dns1123_subdomain_problem,
+    iana_svc_name_problem,
+    parse_ip_sloppy,
+    port_number_problem,
+    wildcard_subdomain_problem,
 )
 
 PATH_TYPES = ("Exact", "Prefix", "ImplementationSpecific")
@@ -125,11 +131,11 @@ def _backend_issues(backend: dict, path: str) -> list[Issue]:
     if has_name and has_number:
         out.append((path, "cannot set both port name and port number"))
     elif has_name:
-        why = iana_svc_name_problem(pname)
+        why = iana_svc_name_problem(cast(str, pname))
         if why:
             out.append((join_key(join_key(spath, "port"), "name"), why))
     elif has_number:
-        why = port_number_problem(number)
+        why = port_number_problem(cast(int, number))
         if why:
             out.append((join_key(join_key(spath, "port"), "number"), why))
     else:

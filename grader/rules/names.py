@@ -190,8 +190,9 @@ def _strict_ip_problem(value: str) -> str | None:
             len(o) > 1 and o.startswith("0") for o in value.split(".")):
         return f"{quote(value)} must not have leading 0s (write {parse_ip_sloppy(value)})"
     ip = parse_ip_sloppy(value)
-    if ip is not None and getattr(ip, "ipv4_mapped", None) is not None:
-        return f"{quote(value)} must not be an IPv4-mapped IPv6 address (write {ip.ipv4_mapped})"
+    mapped = getattr(ip, "ipv4_mapped", None)
+    if mapped is not None:
+        return f"{quote(value)} must not be an IPv4-mapped IPv6 address (write {mapped})"
     return None
 
 

@@ -18,11 +18,27 @@ from __future__ import annotations
 from typing import Any
 
 from grader.rules.base import (
-    Issue, dicts, enum_issue, is_int, items, join_index, join_key, mapping, quote, text,
+    Issue,
+    dicts,
+    enum_issue,
+    is_int,
+    items,
+    join_index,
+    join_key,
+    mapping,
+    quote,
+    text,
 )
 from grader.rules.names import (
-    cidr_problem, dns1123_label_problem, dns1123_subdomain_problem, endpoint_ip_problem, ip_problem,
-    labels_issues, parse_ip_sloppy, port_name_or_number_problem, port_number_problem,
+    cidr_problem,
+    dns1123_label_problem,
+    dns1123_subdomain_problem,
+    endpoint_ip_problem,
+    ip_problem,
+    labels_issues,
+    parse_ip_sloppy,
+    port_name_or_number_problem,
+    port_number_problem,
     qualified_name_problem,
 )
 

@@ -24,12 +24,21 @@ from typing import Any, Iterable
 
 from grader.rules.base import Issue, dicts, enum_issue, is_int, items, join_key, mapping, quote
 from grader.rules.meta import (
-    annotations_issues, describe_labels, describe_selector, selector_is_empty, selector_issues,
+    annotations_issues,
+    describe_labels,
+    describe_selector,
+    selector_is_empty,
+    selector_issues,
     selector_matches,
 )
 from grader.rules.names import (
-    container_resource_name_problem, dns1123_label_problem, dns1123_subdomain_problem,
-    iana_svc_name_problem, labels_issues, parse_quantity, port_number_problem,
+    container_resource_name_problem,
+    dns1123_label_problem,
+    dns1123_subdomain_problem,
+    iana_svc_name_problem,
+    labels_issues,
+    parse_quantity,
+    port_number_problem,
 )
 from grader.rules.service import int_or_name_issue, protocol_issues
 

@@ -4,14 +4,13 @@ generated notebooks and solutions are up to date with the specs."""
 from __future__ import annotations
 
 import pytest
+from lab_submissions import mutants
 
 from grader.cluster.offline import OfflineCluster
 from grader.labs import all_labs, get_lab
 from grader.labs.notebook import path_for, render
 from grader.labs.solutions import ROOT, files
 from grader.labs.spec import grade_lab
-
-from lab_submissions import mutants
 
 LABS = [lab.name for lab in all_labs()]
 
@@ -64,8 +63,8 @@ def test_every_part_has_a_task_an_explanation_and_common_wrong_answers(name: str
 
 
 def test_self_check_never_claims_all_passed_while_hidden_checks_remain() -> None:
-    from grader.labs.session import LabSession
     from grader.labs import magic
+    from grader.labs.session import LabSession
     lab = get_lab("lab1-clusterip")
     session = LabSession(lab, OfflineCluster())
     magic.ANSWERS["part1"] = lab.part("part1").reference
