@@ -28,6 +28,8 @@ import tempfile
 import time
 from pathlib import Path
 
+from grader.kind.images import AGNHOST_IMAGE
+
 TARGET_SECONDS = 0.3
 TARGET_SPEEDUP = 5.0
 
@@ -44,7 +46,7 @@ spec:
     spec:
       containers:
       - name: {name}
-        image: registry.k8s.io/e2e-test-images/agnhost:2.53
+        image: {AGNHOST_IMAGE}
         args: [netexec, --http-port={port}]
         ports: [{{containerPort: {port}, name: http}}]
         readinessProbe: {{httpGet: {{path: /healthz, port: http}}}}

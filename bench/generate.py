@@ -15,6 +15,7 @@ import ipaddress
 import random
 from typing import Any
 
+from grader.kind.images import AGNHOST_IMAGE
 from grader.model.objects import ContainerPort, NamespaceInfo, Pod, namespace_labels
 
 TEAMS = ("red", "blue", "green", "gold")
@@ -151,7 +152,7 @@ def generate_manifests(pods: int = 1000, namespaces: int = 20, policies: int = 2
                 "ports": [{"containerPort": cp.port, "protocol": cp.protocol, **({"name": cp.name} if cp.name else {})}
                           for cp in first.ports]}
         else:
-            container = {"name": "app", "image": "registry.k8s.io/e2e-test-images/agnhost:2.53",
+            container = {"name": "app", "image": AGNHOST_IMAGE,
                          "args": ["netexec", "--http-port=80"]}
         out.append({"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": app, "namespace": ns},
                     "spec": {"replicas": len(members), "selector": {"matchLabels": {"app": first.labels["app"]}},

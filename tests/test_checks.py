@@ -10,29 +10,12 @@ import pytest
 
 from grader import checks
 from grader.cluster.offline import OfflineCluster
+from grader.labs.workloads import netexec_workload, pause_pod
 
-WORKLOADS = """
-apiVersion: apps/v1
-kind: Deployment
-metadata: {name: backend}
-spec:
-  replicas: 3
-  selector: {matchLabels: {app: backend}}
-  template:
-    metadata: {labels: {app: backend}}
-    spec:
-      containers:
-      - name: web
-        image: registry.k8s.io/e2e-test-images/agnhost:2.53
-        args: [netexec, --http-port=8080]
-        ports: [{name: http, containerPort: 8080}]
----
-apiVersion: v1
-kind: Pod
-metadata: {name: frontend, labels: {app: frontend}}
-spec:
-  containers: [{name: c, image: registry.k8s.io/e2e-test-images/agnhost:2.53, args: [pause]}]
-"""
+WORKLOADS = "---\n".join([
+    netexec_workload("backend", {"app": "backend"}, replicas=3, container="web"),
+    pause_pod("frontend", {"app": "frontend"}, container="c"),
+])
 
 SERVICE = """
 apiVersion: v1

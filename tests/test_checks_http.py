@@ -6,6 +6,7 @@ import pytest
 
 from grader import checks
 from grader.cluster.offline import OfflineCluster
+from grader.kind.images import AGNHOST_IMAGE
 
 
 def _app(name: str) -> str:
@@ -21,7 +22,7 @@ spec:
     spec:
       containers:
       - name: web
-        image: registry.k8s.io/e2e-test-images/agnhost:2.53
+        image: {AGNHOST_IMAGE}
         args: ["netexec", "--http-port=8080"]
         ports: [{{containerPort: 8080}}]
 ---

@@ -9,6 +9,7 @@ import pytest
 import yaml
 
 import grader.kubectl as kubectl
+from grader.kind.images import AGNHOST_IMAGE
 from grader.kubectl.ages import human_duration
 from grader.kubectl.table import tabulate
 from tests.kubectl_fixtures import make_ns
@@ -265,7 +266,7 @@ def test_get_deployments_and_replicasets(env):
     ns, _ = env
     lines = _lines(run(ns, "get deploy -o wide").stdout)
     assert lines[0].split() == ["NAME", "READY", "UP-TO-DATE", "AVAILABLE", "AGE", "CONTAINERS", "IMAGES", "SELECTOR"]
-    assert lines[1].split() == ["hello", "3/3", "3", "3", "0s", "web", "registry.k8s.io/e2e-test-images/agnhost:2.53", "app=hello"]
+    assert lines[1].split() == ["hello", "3/3", "3", "3", "0s", "web", AGNHOST_IMAGE, "app=hello"]
     rs_name = ns.pod("app=hello").name.rsplit("-", 1)[0]
     lines = _lines(run(ns, "get rs").stdout)
     assert lines[1].split() == [rs_name, "3", "3", "3", "0s"]

@@ -10,6 +10,7 @@ from types import SimpleNamespace
 import pytest
 
 import grader.kubectl as kubectl
+from grader.kind.images import AGNHOST_IMAGE
 from grader.kubectl import live
 
 
@@ -101,29 +102,29 @@ def test_run_dispatches_on_the_namespaces_mode(monkeypatch):
 
 
 # ------------------------------------------------------------------ real cluster
-LIVE_OBJECTS = """
+LIVE_OBJECTS = f"""
 apiVersion: apps/v1
 kind: Deployment
-metadata: {name: web, labels: {app: web}}
+metadata: {{name: web, labels: {{app: web}}}}
 spec:
   replicas: 2
-  selector: {matchLabels: {app: web}}
+  selector: {{matchLabels: {{app: web}}}}
   template:
-    metadata: {labels: {app: web}}
+    metadata: {{labels: {{app: web}}}}
     spec:
       containers:
-      - {name: web, image: registry.k8s.io/e2e-test-images/agnhost:2.53, args: [netexec, --http-port=8080],
-         ports: [{name: http, containerPort: 8080}]}
+      - {{name: web, image: {AGNHOST_IMAGE}, args: [netexec, --http-port=8080],
+         ports: [{{name: http, containerPort: 8080}}]}}
 ---
 apiVersion: v1
 kind: Service
-metadata: {name: web}
-spec: {selector: {app: web}, ports: [{port: 80, targetPort: http}]}
+metadata: {{name: web}}
+spec: {{selector: {{app: web}}, ports: [{{port: 80, targetPort: http}}]}}
 ---
 apiVersion: networking.k8s.io/v1
 kind: NetworkPolicy
-metadata: {name: web}
-spec: {podSelector: {matchLabels: {app: web}}, ingress: [{ports: [{port: 8080}]}]}
+metadata: {{name: web}}
+spec: {{podSelector: {{matchLabels: {{app: web}}}}, ingress: [{{ports: [{{port: 8080}}]}}]}}
 """
 #: What must differ between a real cluster and the model: allocated addresses, generated
 #: names, the clock.

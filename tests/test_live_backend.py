@@ -27,6 +27,7 @@ from kubernetes.watch import Watch
 
 from grader.cluster import live
 from grader.cluster.base import Cluster, Namespace, Status
+from grader.kind.images import AGNHOST_IMAGE
 
 NS = "lab1"
 
@@ -78,7 +79,7 @@ def _404() -> ApiException:
 
 
 def pod(name: str, ip: str, labels: dict[str, str] | None = None, ready: bool = True,
-        waiting: str | None = None, owner: bool = True, image: str = "registry.k8s.io/e2e-test-images/agnhost:2.53",
+        waiting: str | None = None, owner: bool = True, image: str = AGNHOST_IMAGE,
         scheduled: tuple[str, str] | None = None) -> dict[str, Any]:
     status: dict[str, Any] = {"phase": "Running" if ready else "Pending", "podIP": ip,
                               "conditions": [{"type": "Ready", "status": "True" if ready else "False"}]}
@@ -406,32 +407,32 @@ def test_gc_deletes_only_labelled_namespaces(w: World) -> None:
 
 # ------------------------------------------------------------------ apply
 
-DEPLOY_AND_SERVICE = """
+DEPLOY_AND_SERVICE = f"""
 apiVersion: networking.k8s.io/v1
 kind: NetworkPolicy
-metadata: {name: deny}
-spec: {podSelector: {}, policyTypes: [Ingress]}
+metadata: {{name: deny}}
+spec: {{podSelector: {{}}, policyTypes: [Ingress]}}
 ---
 apiVersion: apps/v1
 kind: Deployment
-metadata: {name: backend}
+metadata: {{name: backend}}
 spec:
   replicas: 2
-  selector: {matchLabels: {app: backend}}
+  selector: {{matchLabels: {{app: backend}}}}
   template:
-    metadata: {labels: {app: backend}}
+    metadata: {{labels: {{app: backend}}}}
     spec:
       containers:
       - name: app
-        image: registry.k8s.io/e2e-test-images/agnhost:2.53
+        image: {AGNHOST_IMAGE}
         args: [netexec, --http-port=8080]
 ---
 apiVersion: v1
 kind: Service
-metadata: {name: backend}
+metadata: {{name: backend}}
 spec:
-  selector: {app: backend}
-  ports: [{port: 80, targetPort: 8080}]
+  selector: {{app: backend}}
+  ports: [{{port: 80, targetPort: 8080}}]
 """
 
 
@@ -702,7 +703,7 @@ def test_matrix_reuses_the_listed_pods_and_reads_none(w: World) -> None:
     """The probe container comes from the pod list: no read_namespaced_pod per pod."""
     sidecar = pod("b", "10.244.0.6")
     sidecar["spec"]["containers"] = [{"name": "proxy", "image": "envoyproxy/envoy:v1.31"},
-                                     {"name": "probe", "image": "registry.k8s.io/e2e-test-images/agnhost:2.53"}]
+                                     {"name": "probe", "image": AGNHOST_IMAGE}]
     w.core.pods = [pod("a", "10.244.0.5"), sidecar, pod("c", "", ready=False)]
     w.stream.replies["/agnhost"] = FakeWS(0, "", "")
     m = w.ns().matrix(ports=[80, 81])
@@ -1151,7 +1152,7 @@ def test_real_client_exec_goes_out_as_a_websocket_with_our_command(
         stack: tuple[live.LiveCluster, FakeApiServer, list[dict]]) -> None:
     cluster, server, websockets = stack
     client = {"metadata": {"name": "client", "namespace": NS, "labels": {"app": "client"}},
-              "spec": {"containers": [{"name": "app", "image": "registry.k8s.io/e2e-test-images/agnhost:2.53"},
+              "spec": {"containers": [{"name": "app", "image": AGNHOST_IMAGE},
                                       {"name": "side", "image": "busybox:1.36"}]},
               "status": {"phase": "Running", "podIP": "10.244.0.3",
                          "conditions": [{"type": "Ready", "status": "True"}]}}

@@ -5,9 +5,10 @@ import copy
 
 import pytest
 
+from grader.kind.images import AGNHOST_IMAGE
 from grader.manifests import check
 
-POD_SPEC = {"containers": [{"name": "server", "image": "registry.k8s.io/e2e-test-images/agnhost:2.53",
+POD_SPEC = {"containers": [{"name": "server", "image": AGNHOST_IMAGE,
                             "ports": [{"name": "http", "containerPort": 8080}]}]}
 
 

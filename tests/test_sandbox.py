@@ -5,11 +5,12 @@ import copy
 
 import pytest
 
+from grader.kind.images import AGNHOST_IMAGE
 from grader.manifests import load
 from grader.sandbox import ALLOWED_KINDS, image_warnings, sandbox_problems
 
 POD = {"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "p"},
-       "spec": {"containers": [{"name": "c", "image": "registry.k8s.io/e2e-test-images/agnhost:2.53",
+       "spec": {"containers": [{"name": "c", "image": AGNHOST_IMAGE,
                                 "ports": [{"containerPort": 8080}]}]}}
 
 

@@ -7,6 +7,7 @@ import pytest
 from lab_submissions import mutants
 
 from grader.cluster.offline import OfflineCluster
+from grader.kind.images import AGNHOST_IMAGE
 from grader.labs import all_labs, get_lab
 from grader.labs.notebook import path_for, render
 from grader.labs.solutions import ROOT, files
@@ -87,17 +88,17 @@ def test_an_unknown_part_or_lab_is_a_clear_error() -> None:
 def test_an_answer_asking_for_more_pods_than_the_node_runs_is_not_gradable_not_slow() -> None:
     import time
     lab = get_lab("lab5-troubleshooting")
-    greedy = lab.part("fixes").reference + """---
+    greedy = lab.part("fixes").reference + f"""---
 apiVersion: apps/v1
 kind: Deployment
-metadata: {name: api}
+metadata: {{name: api}}
 spec:
   replicas: 500
-  selector: {matchLabels: {app: api}}
+  selector: {{matchLabels: {{app: api}}}}
   template:
-    metadata: {labels: {app: api}}
+    metadata: {{labels: {{app: api}}}}
     spec:
-      containers: [{name: api, image: registry.k8s.io/e2e-test-images/agnhost:2.53, args: [netexec, --http-port=8080]}]
+      containers: [{{name: api, image: {AGNHOST_IMAGE}, args: [netexec, --http-port=8080]}}]
 """
     start = time.perf_counter()
     report = grade_lab(lab, {"fixes": greedy}, OfflineCluster)["fixes"]
