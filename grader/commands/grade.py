@@ -8,7 +8,8 @@
     svclab grade live      [--lab L ...] [--context C]   re-grade on a live cluster, report
                                                          every check that disagrees with offline
 
-Every step works on the nbgrader course root `--course` (default: labs/ of this repository).
+Every step works on the nbgrader course root `--course` (default: labs/ of the course repository
+at or above the working directory, or of $SVCLAB_ROOT; see grader.labs.root).
 """
 from __future__ import annotations
 
@@ -46,8 +47,13 @@ def register(sub: "argparse._SubParsersAction") -> None:
 def run(args: argparse.Namespace) -> int:
     from grader.grading import report, steps
     from grader.grading.limits import Limits
+    from grader.labs.root import RootNotFound, course_dir
 
-    course = (args.course or steps.DEFAULT_COURSE).resolve()
+    try:
+        course = (args.course or course_dir()).resolve()
+    except RootNotFound as exc:
+        print(f"svclab grade: {exc}; or pass --course", file=sys.stderr)
+        return 2
     if not (course / "nbgrader_config.py").exists():
         print(f"svclab grade: {course} is not an nbgrader course root (no nbgrader_config.py)", file=sys.stderr)
         return 2

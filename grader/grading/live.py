@@ -23,8 +23,9 @@ from typing import Any, Callable, Iterable, Mapping
 
 from grader.checks.core import Report
 from grader.grading.extract import answers_from_notebook
-from grader.grading.steps import DEFAULT_COURSE, StepResult, _labs, submissions
+from grader.grading.steps import StepResult, _labs, submissions
 from grader.labs import get_lab
+from grader.labs.root import course_dir
 from grader.labs.spec import Lab, grade_lab
 
 
@@ -75,11 +76,12 @@ def _cleanup(cluster: Any, lab: Lab) -> None:
             pass
 
 
-def grade_live(course: Path = DEFAULT_COURSE, labs: Iterable[str] | None = None, *,
+def grade_live(course: Path | None = None, labs: Iterable[str] | None = None, *,
                cluster: Any = None, offline_factory: Callable[[], Any] | None = None,
                out_dir: Path | None = None, say: Callable[[str], None] | None = None) -> StepResult:
     """Grade every submission live and offline; write every check's two verdicts to
     `<out_dir>/live-vs-offline.csv` (default labs/reports/) and report disagreements."""
+    course = course if course is not None else course_dir()
     from grader.cluster.offline import OfflineCluster
 
     result = StepResult()

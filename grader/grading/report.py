@@ -13,7 +13,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from grader.grading.steps import DEFAULT_COURSE, StepResult
+from grader.grading.steps import StepResult
+from grader.labs.root import course_dir
 
 FIELDS = ["lab", "part", "check", "hidden", "students", "passed", "pass_rate", "mean_share", "top_feedback"]
 
@@ -62,8 +63,9 @@ def collect(results_dir: Path) -> list[Item]:
     return [items[k] for k in order]
 
 
-def write_report(course: Path = DEFAULT_COURSE, out_dir: Path | None = None) -> StepResult:
+def write_report(course: Path | None = None, out_dir: Path | None = None) -> StepResult:
     """course/reports/item-analysis.{csv,html}."""
+    course = course if course is not None else course_dir()
     out = StepResult()
     out_dir = out_dir or course / "reports"
     rows = [i.row() for i in collect(course / "svclab-results")]

@@ -24,9 +24,7 @@ from grader.grading.extract import answers_from_notebook
 from grader.grading.jobs import ResultCache, make_job, run_clean
 from grader.grading.limits import Limits
 from grader.labs import LAB_MODULES, get_lab
-
-ROOT = Path(__file__).resolve().parents[2]
-DEFAULT_COURSE = ROOT / "labs"
+from grader.labs.root import course_dir
 
 
 class GradingError(RuntimeError):
@@ -85,9 +83,10 @@ def _check(result: dict[str, Any], what: str) -> None:
         raise GradingError(f"{what} failed:\n{result.get('log', '')}\n{result.get('error', '')}".strip())
 
 
-def release(course: Path = DEFAULT_COURSE, labs: Iterable[str] | None = None) -> StepResult:
+def release(course: Path | None = None, labs: Iterable[str] | None = None) -> StepResult:
     """generate_assignment for each lab (the student version, solutions and hidden parts
     removed), into course/release/<lab>/."""
+    course = course if course is not None else course_dir()
     out = StepResult()
     api = _api(course)
     for lab in _labs(labs):
@@ -104,11 +103,12 @@ def submissions(course: Path, lab: str) -> dict[str, Path]:
     return found
 
 
-def autograde(course: Path = DEFAULT_COURSE, labs: Iterable[str] | None = None, *,
+def autograde(course: Path | None = None, labs: Iterable[str] | None = None, *,
               parallel: int | None = None, limits: Limits = Limits()) -> StepResult:
     """Grade every submission of each lab: first every answer of the class in parallel, in
     one clean process (where the time goes), then nbgrader's bookkeeping lab by lab, which
     finds each result in the cache by content. A submission that fails to grade fails alone."""
+    course = course if course is not None else course_dir()
     out = StepResult()
     parallel = parallel or max(1, os.cpu_count() or 1)
     chosen = {lab: submissions(course, lab) for lab in _labs(labs)}
@@ -154,8 +154,9 @@ def _last_error(result: dict[str, Any]) -> str:
     return "\n".join(lines[-5:]) or (result.get("error") or "")[-500:]
 
 
-def feedback(course: Path = DEFAULT_COURSE, labs: Iterable[str] | None = None) -> StepResult:
+def feedback(course: Path | None = None, labs: Iterable[str] | None = None) -> StepResult:
     """HTML feedback for every autograded submission: course/feedback/<student>/<lab>/."""
+    course = course if course is not None else course_dir()
     out = StepResult()
     api = _api(course)
     for lab in _labs(labs):
@@ -166,9 +167,10 @@ def feedback(course: Path = DEFAULT_COURSE, labs: Iterable[str] | None = None) -
     return out
 
 
-def grades(course: Path = DEFAULT_COURSE, path: Path | None = None) -> StepResult:
+def grades(course: Path | None = None, path: Path | None = None) -> StepResult:
     """A CSV with one row per student: each lab's score (empty when not submitted), the
     total, the maximum, and the labs still waiting for a manual grade."""
+    course = course if course is not None else course_dir()
     from nbgrader.api import Gradebook, MissingEntry
 
     path = path or course / "grades.csv"

@@ -10,7 +10,8 @@ from grader.cluster.offline import OfflineCluster
 from grader.kind.images import AGNHOST_IMAGE
 from grader.labs import all_labs, get_lab
 from grader.labs.notebook import path_for, render
-from grader.labs.solutions import ROOT, files
+from grader.labs.root import project_root
+from grader.labs.solutions import files
 from grader.labs.spec import grade_lab
 
 LABS = [lab.name for lab in all_labs()]
@@ -53,7 +54,7 @@ def test_the_committed_notebook_is_generated_from_the_spec(name: str) -> None:
 def test_the_committed_solution_is_generated_from_the_spec(name: str) -> None:
     lab = get_lab(name)
     for filename, text in files(lab).items():
-        path = ROOT / "solutions" / lab.name / filename
+        path = project_root() / "solutions" / lab.name / filename
         assert path.read_text(encoding="utf-8") == text, "run `python -m grader.labs.solutions`"
 
 
