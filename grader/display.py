@@ -59,7 +59,10 @@ def truth_table(matrix: Matrix, port: int, protocol: str = "TCP", *, indent: str
     else:
         labels, rows = keys, keys
     col = [max(len(k), 1) for k in labels]
-    lines = [indent + " ".join(["-".ljust(width)] + [k.ljust(c) for k, c in zip(labels, col, strict=True)]).rstrip()]
+    lines = [
+        indent
+        + " ".join(["-".ljust(width)] + [k.ljust(c) for k, c in zip(labels, col, strict=True)]).rstrip()
+    ]
     if groups is not None:
         # a group's members share one row of marks; only their own (always allowed) cell differs
         group_of, by_group = groups
@@ -73,7 +76,9 @@ def truth_table(matrix: Matrix, port: int, protocol: str = "TCP", *, indent: str
         for s, (row, g) in enumerate(zip(rows, group_of, strict=False)):
             body = bodies.get(g)
             if body is None:
-                body = bodies[g] = " ".join([y if v else n for v, y, n in zip(by_group[g], yes, no, strict=False)])
+                body = bodies[g] = " ".join(
+                    [y if v else n for v, y, n in zip(by_group[g], yes, no, strict=False)]
+                )
             if not by_group[g][s]:
                 body = body[:offsets[s]] + ALLOWED_MARK + body[offsets[s] + 1:]
             lines.append((indent + row.ljust(width) + " " + body).rstrip())
@@ -219,9 +224,11 @@ class Table:
         out = ["<div class='svclab-table'>"]
         if self.title:
             out.append(f"<p><b>{html.escape(self.title)}</b></p>")
-        out.append("<table style='border-collapse:collapse;font-family:monospace'><tr>"
-                   + "".join(f"<th style='text-align:left'>{html.escape(h.upper())}</th>" for h in self.headers)
-                   + "</tr>")
+        out.append(
+            "<table style='border-collapse:collapse;font-family:monospace'><tr>"
+            + "".join(f"<th style='text-align:left'>{html.escape(h.upper())}</th>" for h in self.headers)
+            + "</tr>"
+        )
         for row, colour in zip(self.rows, self.colours, strict=False):
             style = f" style='background:{colour}'" if colour else ""
             out.append(f"<tr{style}>" + "".join(f"<td style='text-align:left'>{html.escape(str(c))}</td>"
@@ -258,8 +265,12 @@ def services_table(ns: "Any") -> Table:
     svcs = ns.services()
     rows = []
     for s in svcs:
-        ports = ",".join(f"{p.port}{':' + str(p.node_port) if p.node_port else ''}/{p.protocol}" for p in s.ports)
-        external = s.external_name or s.external_address or ("<pending>" if s.type == "LoadBalancer" else "<none>")
+        ports = ",".join(
+            f"{p.port}{':' + str(p.node_port) if p.node_port else ''}/{p.protocol}" for p in s.ports
+        )
+        external = (
+            s.external_name or s.external_address or ("<pending>" if s.type == "LoadBalancer" else "<none>")
+        )
         rows.append((s.name, s.type, s.cluster_ip or "<none>", external, ports or "<none>",
                      _labels(dict(s.selector)) if s.selector else "<none>"))
     return Table(rows, ["name", "type", "cluster-ip", "external-ip", "port(s)", "selector"],

@@ -449,7 +449,9 @@ def gc(context: str | None = None, say: Callable[[str], None] = print) -> int:
         names = _live(context or CONTEXT_NAME).gc()
     except Exception as exc:
         first = first_line(exc)
-        print(f"svclab cluster gc: cannot reach context {context or CONTEXT_NAME!r} ({first})", file=sys.stderr)
+        print(
+            f"svclab cluster gc: cannot reach context {context or CONTEXT_NAME!r} ({first})", file=sys.stderr
+        )
         return 1
     say(f"svclab: deleting {len(names)} namespace(s): {', '.join(names)}" if names
         else "svclab: no svclab namespaces to delete")

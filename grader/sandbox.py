@@ -164,7 +164,9 @@ def _policy_problems(manifests: list[Manifest], namespace: str,
         for path, message in _object_issues(m.obj):
             problem(path, message)
     gateways = [m for m in manifests if m.kind == "Gateway"]
-    have = set(existing_gateways() if callable(existing_gateways) else existing_gateways) if gateways else set()
+    have = (
+        set(existing_gateways() if callable(existing_gateways) else existing_gateways) if gateways else set()
+    )
     new = [m for m in gateways if m.name not in have]
     for i, m in enumerate(new[max(0, MAX_GATEWAYS - len(have)):]):
         count = len(have) + max(0, MAX_GATEWAYS - len(have)) + i + 1

@@ -81,9 +81,11 @@ def test_the_command_line_exits_1_and_names_the_import(package_copy: Path) -> No
 
 
 def test_relative_imports_are_resolved(package_copy: Path) -> None:
-    _plant(package_copy / "rules" / "configmap.py", "from ..manifests import ManifestError  # noqa")
+    target = package_copy / "rules" / "configmap.py"
+    _plant(target, "from ..manifests import ManifestError  # noqa")
+    line = len(target.read_text(encoding="utf-8").splitlines())          # the planted last line
     found = check_layers.violations(package_copy)
-    assert ("grader/rules/configmap.py:22: upward import: grader.rules.configmap (rules) imports "
+    assert (f"grader/rules/configmap.py:{line}: upward import: grader.rules.configmap (rules) imports "
             "grader.manifests (manifests)") in found
 
 

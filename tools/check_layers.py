@@ -109,7 +109,9 @@ def violations(package_dir: Path) -> list[str]:
     out: list[str] = []
     for module, path in modules.items():
         if place(module, index) is None:
-            out.append(f"{path.relative_to(rel)}:1: {module} is in no layer: place it in tools/layer_contract.py")
+            out.append(
+                f"{path.relative_to(rel)}:1: {module} is in no layer: place it in tools/layer_contract.py"
+            )
     graph = import_graph(package_dir)
     for imp in graph:
         src, dst = place(imp.importer, index), place(imp.imported, index)
@@ -194,7 +196,9 @@ def main(argv: list[str] | None = None) -> int:
     if found:
         print(f"layer contract: {len(found)} violation(s) (tools/layer_contract.py)", file=sys.stderr)
         return 1
-    print(f"layer contract: {len(module_names(package_dir))} modules, no upward or sibling imports, no cycles")
+    print(
+        f"layer contract: {len(module_names(package_dir))} modules, no upward or sibling imports, no cycles"
+    )
     return 0
 
 

@@ -220,8 +220,10 @@ class Report:
             colour = "#c8f7c5" if r.passed else ("#f7ecc5" if r.earned > 0 else "#f7c5c5")
             rows.append(
                 f"<tr style='background:{colour}'><td style='text-align:center'>{r.mark}</td>"
-                f"<td>{html.escape(r.label)}</td><td style='text-align:right'>{_num(r.earned)}/{_num(r.points)}</td>"
-                f"<td style='text-align:left'>{html.escape(r.feedback)}</td></tr>")
+                f"<td>{html.escape(r.label)}</td>"
+                f"<td style='text-align:right'>{_num(r.earned)}/{_num(r.points)}</td>"
+                f"<td style='text-align:left'>{html.escape(r.feedback)}</td></tr>"
+            )
         return ("<div class='svclab-report'><p><b>" + html.escape(self.summary()) + "</b></p>"
                 "<table style='border-collapse:collapse'><tr><th></th><th>check</th><th>points</th>"
                 "<th style='text-align:left'>feedback</th></tr>" + "".join(rows) + "</table></div>")

@@ -46,7 +46,10 @@ def resolves(name: str, frm: str, *, rtype: str = "A", rcode: str = "NOERROR",
         if cname is not None:
             targets = [r.value.rstrip(".") for r in ans.records if r.rtype == "CNAME"]
             if cname.rstrip(".") not in targets:
-                return failed(f"{asked} gave no CNAME to {cname}" + (f" (CNAME to {listing(targets)})" if targets else ""))
+                return failed(
+                    f"{asked} gave no CNAME to {cname}"
+                    + (f" (CNAME to {listing(targets)})" if targets else "")
+                )
         if srv_port is not None:
             ports = sorted({int(r.value.split()[2]) for r in ans.records if r.rtype == "SRV"})
             if ports != [srv_port]:

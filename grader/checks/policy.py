@@ -33,8 +33,14 @@ def compare_matrix(actual: Matrix, expected: Expected, namespace: str,
     ref: dict[tuple[str, str, int, str], bool] = {}
     if isinstance(expected, Matrix):
         for r in expected.results:
-            ref[(_short(r.src, expected_namespace or namespace), _short(r.dst, expected_namespace or namespace),
-                 r.port, r.protocol)] = r.allowed
+            ref[
+                (
+                    _short(r.src, expected_namespace or namespace),
+                    _short(r.dst, expected_namespace or namespace),
+                    r.port,
+                    r.protocol,
+                )
+            ] = r.allowed
     pods = {p.key: (p if p.labels or not labels or p.key not in labels else
                     PodRef(p.namespace, p.name, p.ip, labels=dict(labels[p.key])))
             for p in actual.pods}

@@ -104,8 +104,11 @@ class OfflineNamespace:
             why = []
             if pending:
                 nodes = len(self.state.nodes)
-                why.append(f"{len(pending)} Pending: {'the node runs' if nodes == 1 else f'each of the {nodes} nodes runs'} "
-                           f"at most {self.state.max_pods} pods, kubelet's maxPods")
+                why.append(
+                    f"{len(pending)} Pending: "
+                    f"{'the node runs' if nodes == 1 else f'each of the {nodes} nodes runs'} "
+                    f"at most {self.state.max_pods} pods, kubelet's maxPods"
+                )
             if failed:
                 why.append("pods refused by the namespace's ResourceQuota/LimitRange")
             raise TimeoutError(
@@ -152,16 +155,19 @@ class OfflineNamespace:
         found = self.state.find_pods(frm, self.name)
         running = [p for p in found if not p.pending]
         if found and not running:
-            names = ", ".join(p.name for p in found[:5]) + (f" and {len(found) - 5} more" if len(found) > 5 else "")
+            names = ", ".join(p.name for p in found[:5]) + (
+                f" and {len(found) - 5} more" if len(found) > 5 else ""
+            )
             raise LookupError(f'every pod matching "{frm}" in namespace {self.name} is Pending, '
                               f"so it has no IP to probe from ({names}): {found[0].pending_reason}")
         if running:
             return next((p for p in running if p.ready), running[0])
         if not found:
             here = self.state.pods_in(self.name)
-            listing = "; ".join(
-                f"{p.name} ({','.join(f'{k}={v}' for k, v in sorted(p.labels.items()) if k != 'pod-template-hash')})"
-                for p in here) or "none"
+
+            def labels(pod: Pod) -> str:
+                return ",".join(f"{k}={v}" for k, v in sorted(pod.labels.items()) if k != "pod-template-hash")
+            listing = "; ".join(f"{p.name} ({labels(p)})" for p in here) or "none"
             raise LookupError(f'no pod in namespace {self.name} matches "{frm}"; pods there: {listing}')
         raise AssertionError("unreachable: pods were found, so some are running or all are Pending")
 

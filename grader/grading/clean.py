@@ -70,7 +70,9 @@ def warm_up(lab_names: set[str]) -> None:
                     pass
 
 
-def grade_all(jobs: list[Mapping[str, Any]], *, parallel: int = 2, limits: Limits = Limits()) -> list[dict[str, Any]]:
+def grade_all(
+    jobs: list[Mapping[str, Any]], *, parallel: int = 2, limits: Limits = Limits()
+) -> list[dict[str, Any]]:
     """Grade every job within its limits; a job that fails is "not gradable: <why>"."""
     from grader.labs import LAB_MODULES
 

@@ -112,10 +112,20 @@ def grade_live(course: Path | None = None, labs: Iterable[str] | None = None, *,
                 live_by_name = {r.name: r for r in live[part].results}
                 for r in report.results:
                     other = live_by_name.get(r.name)
-                    rows.append({"student": student, "lab": lab_name, "part": part, "check": r.name,
-                                 "offline_earned": r.earned, "live_earned": other.earned if other else "",
-                                 "points": r.points, "agree": (part, r.name) not in differing,
-                                 "offline_feedback": r.feedback, "live_feedback": other.feedback if other else ""})
+                    rows.append(
+                        {
+                            "student": student,
+                            "lab": lab_name,
+                            "part": part,
+                            "check": r.name,
+                            "offline_earned": r.earned,
+                            "live_earned": other.earned if other else "",
+                            "points": r.points,
+                            "agree": (part, r.name) not in differing,
+                            "offline_feedback": r.feedback,
+                            "live_feedback": other.feedback if other else "",
+                        }
+                    )
             (say or result.say)(f"{student}/{lab_name}: {len(found)} disagreement(s)")
     csv_path = out_dir / "live-vs-offline.csv"
     with csv_path.open("w", newline="", encoding="utf-8") as fh:

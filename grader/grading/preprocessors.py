@@ -56,8 +56,12 @@ def unknown_test_cell_report(grade_id: str) -> Report:
 class CleanGrade(NbGraderPreprocessor):
     """Score every test cell from the clean grading process (see the module docstring)."""
 
-    cache_dir = Unicode("", help="Directory of pre-computed results (svclab grade autograde fills it)").tag(config=True)
-    results_dir = Unicode("svclab-results", help="Where per-student check results go, for item analysis").tag(config=True)
+    cache_dir = Unicode("", help="Directory of pre-computed results (svclab grade autograde fills it)").tag(
+        config=True
+    )
+    results_dir = Unicode("svclab-results", help="Where per-student check results go, for item analysis").tag(
+        config=True
+    )
     wall = Float(Limits.wall, help="Wall-clock seconds one submission may take").tag(config=True)
     cpu = Integer(Limits.cpu, help="CPU seconds one submission may take").tag(config=True)
     memory_mib = Integer(Limits.memory_mib, help="MiB one submission may allocate").tag(config=True)
@@ -134,7 +138,11 @@ class RestoreTestCells(NbGraderPreprocessor):
                 return nb, resources
             solution_ids = {c.name for c in source_nb.solution_cells}
             for grade_cell in source_nb.grade_cells:
-                if grade_cell.name in present or grade_cell.name in solution_ids or grade_cell.cell_type != "code":
+                if (
+                    grade_cell.name in present
+                    or grade_cell.name in solution_ids
+                    or grade_cell.cell_type != "code"
+                ):
                     continue
                 source = gb.find_source_cell(grade_cell.name, info["notebook"], info["assignment"])
                 cell = from_dict({
@@ -143,7 +151,9 @@ class RestoreTestCells(NbGraderPreprocessor):
                         "grade": True, "solution": False, "locked": True, "grade_id": grade_cell.name,
                         "points": float(grade_cell.max_score), "schema_version": 3,
                         "checksum": source.checksum}}})
-                self.log.warning("Test cell %s was missing; restored it from the source version", grade_cell.name)
+                self.log.warning(
+                    "Test cell %s was missing; restored it from the source version", grade_cell.name
+                )
                 answer_id = grade_cell.name.replace("test_", "answer_", 1)
                 at = next((i + 1 for i, c in enumerate(nb.cells)
                            if c.metadata.get("nbgrader", {}).get("grade_id") == answer_id), len(nb.cells))

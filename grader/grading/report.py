@@ -98,10 +98,12 @@ def render_html(rows: list[dict[str, Any]]) -> str:
         for r in items:
             rate = float(r["pass_rate"])
             name = html.escape(r["check"]) + (" <i>(hidden)</i>" if r["hidden"] else "")
-            parts.append(f"<tr class='{'low' if rate < 0.5 else ''}'><td>{html.escape(r['part'])}</td><td>{name}</td>"
-                         f"<td>{r['students']}</td><td>{rate:.0%}</td>"
-                         f"<td><div class='bar' style='width:{int(rate * 100)}px'></div></td>"
-                         f"<td>{html.escape(r['top_feedback'])}</td></tr>")
+            parts.append(
+                f"<tr class='{'low' if rate < 0.5 else ''}'><td>{html.escape(r['part'])}</td><td>{name}</td>"
+                f"<td>{r['students']}</td><td>{rate:.0%}</td>"
+                f"<td><div class='bar' style='width:{int(rate * 100)}px'></div></td>"
+                f"<td>{html.escape(r['top_feedback'])}</td></tr>"
+            )
         parts.append("</table>")
     parts.append("</body></html>")
     return "\n".join(parts)

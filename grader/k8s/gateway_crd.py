@@ -25,13 +25,15 @@ CRD_KINDS: dict[str, tuple[str, ...]] = {
 }
 
 _PRECISE_HOSTNAME = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$")
-_PROTOCOL = re.compile(r"^[a-zA-Z0-9]([-a-zA-Z0-9]*[a-zA-Z0-9])?$|[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*\/[A-Za-z0-9]+$")
+_PROTOCOL = re.compile(r"^[a-zA-Z0-9]([-a-zA-Z0-9]*[a-zA-Z0-9])?$"
+                       r"|[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*\/[A-Za-z0-9]+$")
 _HOSTNAME = re.compile(r"^(\*\.)?[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$")
 PATH_CHARS = re.compile(r"^(?:[-A-Za-z0-9/._~!$&'()*+,;=:@]|[%][0-9a-fA-F]{2})+$")
 _HEADER_NAME = re.compile(r"^[A-Za-z0-9!#$%&'*+\-.^_`|~]+$")
 _SECTION_NAME = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$")
 _OBJECT_NAME = _SECTION_NAME
-_CONTROLLER_NAME = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*\/[A-Za-z0-9\/\-._~%!$&'()*+,;=:]+$")
+_CONTROLLER_NAME = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*"
+                              r"\/[A-Za-z0-9\/\-._~%!$&'()*+,;=:]+$")
 _GROUP = re.compile(r"^$|^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$")
 _KIND = re.compile(r"^[a-zA-Z]([-a-zA-Z0-9]*[a-zA-Z0-9])?$")
 _NAMESPACE = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
@@ -84,28 +86,34 @@ METADATA = _obj({k: ANY for k in (
 
 PARENT_REF = _obj({"group": GROUP_S, "kind": KIND_S, "namespace": NAMESPACE_S, "name": OBJECT_NAME,
                    "sectionName": SECTION_NAME, "port": INT_PORT}, ("name",))
-HEADER = _obj({"name": _str(min_len=1, max_len=256, pattern=_HEADER_NAME), "value": _str(min_len=1, max_len=4096)},
-              ("name", "value"))
-HEADER_FILTER = _obj({"set": S("array", item=HEADER, max_items=16), "add": S("array", item=HEADER, max_items=16),
+HEADER = _obj({"name": _str(min_len=1, max_len=256, pattern=_HEADER_NAME),
+               "value": _str(min_len=1, max_len=4096)}, ("name", "value"))
+HEADER_FILTER = _obj({"set": S("array", item=HEADER, max_items=16),
+                      "add": S("array", item=HEADER, max_items=16),
                       "remove": S("array", item=_str(), max_items=16)})
 PATH_MODIFIER = _obj({"type": _str(enum=("ReplaceFullPath", "ReplacePrefixMatch")),
-                      "replaceFullPath": _str(max_len=1024), "replacePrefixMatch": _str(max_len=1024)}, ("type",))
+                      "replaceFullPath": _str(max_len=1024), "replacePrefixMatch": _str(max_len=1024)},
+                     ("type",))
 FILTER = _obj({
     "type": _str(enum=("RequestHeaderModifier", "ResponseHeaderModifier", "RequestMirror", "RequestRedirect",
                        "URLRewrite", "ExtensionRef", "CORS")),
     "requestHeaderModifier": HEADER_FILTER, "responseHeaderModifier": HEADER_FILTER,
-    "requestRedirect": _obj({"scheme": _str(enum=("http", "https")), "hostname": PRECISE_HOSTNAME, "path": PATH_MODIFIER,
-                             "port": INT_PORT, "statusCode": S("integer", enum=(301, 302, 303, 307, 308))}),
+    "requestRedirect": _obj({"scheme": _str(enum=("http", "https")), "hostname": PRECISE_HOSTNAME,
+                             "path": PATH_MODIFIER, "port": INT_PORT,
+                             "statusCode": S("integer", enum=(301, 302, 303, 307, 308))}),
     "urlRewrite": _obj({"hostname": PRECISE_HOSTNAME, "path": PATH_MODIFIER}),
     "requestMirror": ANY, "extensionRef": ANY, "cors": ANY}, ("type",))
 MATCH = _obj({
-    "path": _obj({"type": _str(enum=("Exact", "PathPrefix", "RegularExpression")), "value": _str(max_len=1024)}),
-    "headers": S("array", max_items=16, item=_obj({"type": _str(enum=("Exact", "RegularExpression")),
-                                                   "name": _str(min_len=1, max_len=256, pattern=_HEADER_NAME),
-                                                   "value": _str(min_len=1, max_len=4096)}, ("name", "value"))),
-    "queryParams": S("array", max_items=16, item=_obj({"type": _str(enum=("Exact", "RegularExpression")),
-                                                       "name": _str(min_len=1, max_len=256, pattern=_HEADER_NAME),
-                                                       "value": _str(min_len=1, max_len=1024)}, ("name", "value"))),
+    "path": _obj({"type": _str(enum=("Exact", "PathPrefix", "RegularExpression")),
+                  "value": _str(max_len=1024)}),
+    "headers": S("array", max_items=16, item=_obj({
+        "type": _str(enum=("Exact", "RegularExpression")),
+        "name": _str(min_len=1, max_len=256, pattern=_HEADER_NAME),
+        "value": _str(min_len=1, max_len=4096)}, ("name", "value"))),
+    "queryParams": S("array", max_items=16, item=_obj({
+        "type": _str(enum=("Exact", "RegularExpression")),
+        "name": _str(min_len=1, max_len=256, pattern=_HEADER_NAME),
+        "value": _str(min_len=1, max_len=1024)}, ("name", "value"))),
     "method": _str(enum=("GET", "HEAD", "POST", "PUT", "DELETE", "CONNECT", "OPTIONS", "TRACE", "PATCH")),
 })
 BACKEND_REF = _obj({"group": GROUP_S, "kind": KIND_S, "name": OBJECT_NAME, "namespace": NAMESPACE_S,
@@ -117,20 +125,23 @@ RULE = _obj({"name": SECTION_NAME, "matches": S("array", item=MATCH, max_items=6
 LISTENER = _obj({"name": SECTION_NAME, "hostname": HOSTNAME, "port": INT_PORT,
                  "protocol": _str(min_len=1, max_len=255, pattern=_PROTOCOL), "tls": ANY,
                  "allowedRoutes": _obj({
-                     "namespaces": _obj({"from": _str(enum=("All", "Selector", "Same")), "selector": LABEL_SELECTOR}),
-                     "kinds": S("array", max_items=8, item=_obj({"group": GROUP_S, "kind": KIND_S}, ("kind",)))})},
+                     "namespaces": _obj({"from": _str(enum=("All", "Selector", "Same")),
+                                         "selector": LABEL_SELECTOR}),
+                     "kinds": S("array", max_items=8,
+                                item=_obj({"group": GROUP_S, "kind": KIND_S}, ("kind",)))})},
                 ("name", "port", "protocol"))
 STATUS = ANY  # written by controllers; a learner's copy of it is accepted and ignored
+_TOP = {"apiVersion": ANY, "kind": ANY, "metadata": METADATA}
 
 SCHEMAS: dict[str, S] = {
-    "GatewayClass": _obj({"apiVersion": ANY, "kind": ANY, "metadata": METADATA, "status": STATUS, "spec": _obj({
+    "GatewayClass": _obj({**_TOP, "status": STATUS, "spec": _obj({
         "controllerName": _str(min_len=1, max_len=253, pattern=_CONTROLLER_NAME), "parametersRef": ANY,
         "description": _str(max_len=64)}, ("controllerName",))}, ("spec",)),
-    "Gateway": _obj({"apiVersion": ANY, "kind": ANY, "metadata": METADATA, "status": STATUS, "spec": _obj({
+    "Gateway": _obj({**_TOP, "status": STATUS, "spec": _obj({
         "gatewayClassName": OBJECT_NAME, "listeners": S("array", item=LISTENER, max_items=64),
         "addresses": ANY, "infrastructure": ANY, "tls": ANY, "allowedListeners": ANY},
         ("gatewayClassName", "listeners"))}, ("spec",)),
-    "HTTPRoute": _obj({"apiVersion": ANY, "kind": ANY, "metadata": METADATA, "status": STATUS, "spec": _obj({
+    "HTTPRoute": _obj({**_TOP, "status": STATUS, "spec": _obj({
         "parentRefs": S("array", item=PARENT_REF, max_items=32),
         "hostnames": S("array", item=HOSTNAME, max_items=16),
         "rules": S("array", item=RULE, max_items=16)})}, ("spec",)),
@@ -193,10 +204,12 @@ def _walk(node: S, value: Any, path: str) -> list[Issue]:
                 out += _walk(node.item, item, join_index(path, i))
     else:
         if node.enum and value not in node.enum:
-            out.append((path, f"unsupported value {_got(value)}; use one of " + ", ".join(quote(v) for v in node.enum)))
+            out.append((path, f"unsupported value {_got(value)}; use one of "
+                        + ", ".join(quote(v) for v in node.enum)))
         if node.t == "string":
             if node.min_len is not None and len(value) < node.min_len:
-                out.append((path, "must not be empty" if node.min_len == 1 else f"must be at least {node.min_len} characters"))
+                out.append((path, "must not be empty" if node.min_len == 1
+                            else f"must be at least {node.min_len} characters"))
             elif node.max_len is not None and len(value) > node.max_len:
                 out.append((path, f"must be at most {node.max_len} characters, got {len(value)}"))
             elif node.pattern is not None and value and not node.pattern.match(value):

@@ -90,18 +90,30 @@ def limit_range_errors(pod_spec: Mapping[str, Any], limit_ranges: Iterable[Mappi
                     req, lims = parse_list(res.get("requests")), parse_list(res.get("limits"))
                     for k, enforced in sorted(parse_list(lim.get("min")).items()):
                         if k not in req:
-                            errs.append(f"minimum {k} usage per Container is {enforced}.  No request is specified")
+                            errs.append(
+                                f"minimum {k} usage per Container is {enforced}.  No request is specified"
+                            )
                         elif req[k].value < enforced.value:
-                            errs.append(f"minimum {k} usage per Container is {enforced}, but request is {req[k]}")
+                            errs.append(
+                                f"minimum {k} usage per Container is {enforced}, but request is {req[k]}"
+                            )
                         elif k in lims and lims[k].value < enforced.value:
-                            errs.append(f"minimum {k} usage per Container is {enforced}, but limit is {lims[k]}")
+                            errs.append(
+                                f"minimum {k} usage per Container is {enforced}, but limit is {lims[k]}"
+                            )
                     for k, enforced in sorted(parse_list(lim.get("max")).items()):
                         if k not in lims:
-                            errs.append(f"maximum {k} usage per Container is {enforced}.  No limit is specified")
+                            errs.append(
+                                f"maximum {k} usage per Container is {enforced}.  No limit is specified"
+                            )
                         elif lims[k].value > enforced.value:
-                            errs.append(f"maximum {k} usage per Container is {enforced}, but limit is {lims[k]}")
+                            errs.append(
+                                f"maximum {k} usage per Container is {enforced}, but limit is {lims[k]}"
+                            )
                         elif k in req and req[k].value > enforced.value:
-                            errs.append(f"maximum {k} usage per Container is {enforced}, but request is {req[k]}")
+                            errs.append(
+                                f"maximum {k} usage per Container is {enforced}, but request is {req[k]}"
+                            )
     return errs
 
 
@@ -130,7 +142,9 @@ def pod_admission_errors(name: str, pod_spec: Mapping[str, Any],
         return forbidden("pods", name, lr[0] if len(lr) == 1 else "[" + ", ".join(lr) + "]")
     invalid = request_over_limit_errors(pod_spec)
     if invalid:
-        return f'Pod "{name}" is invalid: ' + (invalid[0] if len(invalid) == 1 else "[" + ", ".join(invalid) + "]")
+        return f'Pod "{name}" is invalid: ' + (
+            invalid[0] if len(invalid) == 1 else "[" + ", ".join(invalid) + "]"
+        )
     return None
 
 
@@ -238,8 +252,10 @@ class QuotaTracker:
     plugin checks them: `admit` refuses (returns the reason) or charges the usage."""
 
     def __init__(self, quotas: Iterable[Mapping[str, Any]]) -> None:
-        self.quotas = [(str((q.get("metadata") or {}).get("name")), parse_list((q.get("spec") or {}).get("hard")))
-                       for q in quotas]
+        self.quotas = [
+            (str((q.get("metadata") or {}).get("name")), parse_list((q.get("spec") or {}).get("hard")))
+            for q in quotas
+        ]
         self.used: list[ResourceList] = [{k: Quantity(0, v.binary) for k, v in hard.items()}
                                          for _, hard in self.quotas]
 

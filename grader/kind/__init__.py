@@ -34,7 +34,8 @@ def render_kind_config() -> str:
     file equals this, so editing the port list and regenerating is the only way to change it)."""
     lines = [
         "# Generated from grader/kind/__init__.py (COURSE_NODEPORTS): edit there, then run",
-        "#   python -c 'from grader.kind import render_kind_config as r; print(r(), end=\"\")' > grader/kind/kind-config.yaml",
+        "#   python -c 'from grader.kind import render_kind_config as r; print(r(), end=\"\")' "
+        "> grader/kind/kind-config.yaml",
         "# Port mappings are fixed when the cluster is created: after a change, run",
         "#   make cluster-down && make cluster",
         "# The node image is grader/kind/images.py NODE_IMAGE (kind only supports images built",

@@ -104,7 +104,12 @@ def run(s: Session) -> None:
             f'error: unable to match a printer suitable for the output format "{output}", allowed formats '
             'are: custom-columns,custom-columns-file,go-template,go-template-file,json,jsonpath,'
             'jsonpath-as-json,jsonpath-file,name,template,templatefile,wide,yaml')
-    if not everything and not errors and output not in ("yaml", "json") and not output.startswith(("jsonpath", "custom-columns")):
+    if (
+        not everything
+        and not errors
+        and output not in ("yaml", "json")
+        and not output.startswith(("jsonpath", "custom-columns"))
+    ):
         if s.all_namespaces or all(not k.namespaced for k, _ in targets):
             s.warn("No resources found")
         else:
@@ -134,9 +139,13 @@ def custom_columns(spec: str, objs: list[dict[str, Any]]) -> list[list[str]]:
     for part in spec.split(","):
         header, sep, path = part.partition(":")
         if not sep or not path:
-            raise KubectlError(f'error: unexpected custom-columns spec: {part}, expected <header>:<json-path-expr>')
+            raise KubectlError(
+                f'error: unexpected custom-columns spec: {part}, expected <header>:<json-path-expr>'
+            )
         path = path.strip()
-        template = path if path.startswith("{") else "{" + (path if path.startswith(".") else "." + path) + "}"
+        template = (
+            path if path.startswith("{") else "{" + (path if path.startswith(".") else "." + path) + "}"
+        )
         cols.append((header, template))
     rows = [[h for h, _ in cols]]
     for o in objs:

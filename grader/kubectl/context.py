@@ -23,7 +23,9 @@ def use(ns: Any) -> Any:
     """Make `ns` (a Namespace from `cluster.namespace(...)`) the one `%kubectl` uses."""
     global _current
     if not isinstance(ns, Namespace):
-        raise TypeError(f"kubectl.use() needs a Namespace from cluster.namespace(...), not {type(ns).__name__}")
+        raise TypeError(
+            f"kubectl.use() needs a Namespace from cluster.namespace(...), not {type(ns).__name__}"
+        )
     _current = ns
     return ns
 

@@ -136,6 +136,8 @@ def run(s: Session) -> None:
     if s.inv.flag("recursive"):
         raise NotModelled("explain --recursive")
     if len(s.inv.args) != 1:
-        raise KubectlError("error: You must specify the type of resource to explain. Use \"kubectl api-resources\" "
-                           "for a complete list of supported resources.")
+        raise KubectlError(
+            "error: You must specify the type of resource to explain. Use \"kubectl api-resources\" "
+            "for a complete list of supported resources."
+        )
     s.write(explain(s.inv.args[0]))

@@ -103,7 +103,9 @@ def _minor(version: Mapping[str, Any]) -> int | None:
     return int(text) if text.isdigit() else None
 
 
-def check_version(ns: Any, *, runner: Runner = subprocess.run, base_env: Mapping[str, str] | None = None) -> str:
+def check_version(
+    ns: Any, *, runner: Runner = subprocess.run, base_env: Mapping[str, str] | None = None
+) -> str:
     """"" when kubectl and the cluster are within kubectl's supported skew (one minor version
     either way); otherwise one line saying what to do. Asked once per context."""
     key = f"{context_of(ns)}|{kubeconfig_of(ns)}"

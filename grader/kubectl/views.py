@@ -41,7 +41,10 @@ def pod_template(state: Any, pod: Pod) -> dict[str, Any]:
         obj = state.get(kind, owner, pod.namespace) or {}
         return copy.deepcopy((obj.get("spec") or {}).get("template") or {})
     obj = state.get("Pod", pod.name, pod.namespace) or {}
-    return {"metadata": copy.deepcopy(obj.get("metadata") or {}), "spec": copy.deepcopy(obj.get("spec") or {})}
+    return {
+        "metadata": copy.deepcopy(obj.get("metadata") or {}),
+        "spec": copy.deepcopy(obj.get("spec") or {}),
+    }
 
 
 def pod_key(pod: Pod) -> tuple:

@@ -68,8 +68,12 @@ def build(lab: Lab) -> Any:
         cells.append(_code(part.test_cell, f'report = lab.self_check("{part.id}")\nreport.score',
                            grade=True, locked=True, points=part.points))
         for q in (q for q in lab.manual if q.after == part.id):
-            cells.append(_md(f"prompt_{q.id}", f"### Explain ({q.points:g} points, graded by your instructor)\n\n"
-                                               f"{q.prompt.strip()}"))
+            cells.append(
+                _md(
+                    f"prompt_{q.id}",
+                    f"### Explain ({q.points:g} points, graded by your instructor)\n\n{q.prompt.strip()}",
+                )
+            )
             answer = new_markdown_cell(f"### BEGIN SOLUTION\n{q.model_answer.strip()}\n### END SOLUTION",
                                        metadata=_meta(q.id, grade=True, solution=True, points=q.points))
             answer.id = q.id

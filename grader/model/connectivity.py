@@ -77,7 +77,9 @@ class _Ctx:
     path: str | None
     connected_ip: str | None = None
 
-    def out(self, status: Status, reason: str = "", pod: Pod | None = None, body: str | None = None) -> Outcome:
+    def out(
+        self, status: Status, reason: str = "", pod: Pod | None = None, body: str | None = None
+    ) -> Outcome:
         return Outcome(status=status, target=self.target, pod=pod.key if pod else None,
                        ip=self.connected_ip, body=body, reason=reason)
 

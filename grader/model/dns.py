@@ -247,7 +247,9 @@ class Zone:
         svc = self.state.service(DNS_NAMESPACE, DNS_SERVICE)
         return svc.cluster_ip if svc else None
 
-    def _address(self, qname: str, name: str, rtype: str, items: list[_Item], depth: int) -> tuple[DnsRecord, ...]:
+    def _address(
+        self, qname: str, name: str, rtype: str, items: list[_Item], depth: int
+    ) -> tuple[DnsRecord, ...]:
         out: list[DnsRecord] = []
         seen: set[str] = set()
         for it in items:

@@ -237,7 +237,9 @@ def view(state: "StateView", namespace: str, name: str) -> GatewayView:
             if not attached:
                 rejected.append(f"{_meta(route)['namespace']}/{_meta(route)['name']} ({accepted.reason})")
             for ls in attached:
-                hosts = intersect_hostnames(ls.listener.hostname, (route.get("spec") or {}).get("hostnames") or [])
+                hosts = intersect_hostnames(
+                    ls.listener.hostname, (route.get("spec") or {}).get("hostnames") or []
+                )
                 ls.routes.append((route, hosts))
                 ls.attached_routes += 1
     programmed = sum(1 for s in states if s.programmed)
@@ -256,7 +258,9 @@ def _refs_to(route: dict[str, Any], gw: dict[str, Any]) -> list[dict[str, Any]]:
     rns = _meta(route)["namespace"]
     out = []
     for ref in (route.get("spec") or {}).get("parentRefs") or []:
-        if (ref.get("group") or GATEWAY_GROUP) != GATEWAY_GROUP or (ref.get("kind") or "Gateway") != "Gateway":
+        if (ref.get("group") or GATEWAY_GROUP) != GATEWAY_GROUP or (
+            ref.get("kind") or "Gateway"
+        ) != "Gateway":
             continue
         if ref.get("name") == _meta(gw)["name"] and (ref.get("namespace") or rns) == _meta(gw)["namespace"]:
             out.append(ref)
@@ -269,8 +273,11 @@ def _attach(state: "StateView", gw: dict[str, Any], route: dict[str, Any], ref: 
     rns = _meta(route)["namespace"]
     hostnames = (route.get("spec") or {}).get("hostnames") or []
     section, port = ref.get("sectionName"), ref.get("port")
-    candidates = [ls for ls in listeners
-                  if (section is None or ls.listener.name == section) and (port is None or ls.listener.port == port)]
+    candidates = [
+        ls
+        for ls in listeners
+        if (section is None or ls.listener.name == section) and (port is None or ls.listener.port == port)
+    ]
     if not candidates:
         what = " and ".join(x for x in (f"sectionName {section!r}" if section else "",
                                         f"port {port}" if port else "") if x)
@@ -283,7 +290,9 @@ def _attach(state: "StateView", gw: dict[str, Any], route: dict[str, Any], ref: 
             reason = reason or "NotAllowedByListeners"
             continue
         kinds, _ = _supported_kinds(ls.listener)
-        if "HTTPRoute" not in kinds or not _namespace_allowed(state, _meta(gw)["namespace"], ls.listener, rns):
+        if "HTTPRoute" not in kinds or not _namespace_allowed(
+            state, _meta(gw)["namespace"], ls.listener, rns
+        ):
             reason = "NotAllowedByListeners"
             continue
         if not intersect_hostnames(ls.listener.hostname, hostnames):
@@ -384,7 +393,11 @@ def _listener_for(gwv: GatewayView, req: HttpRequest) -> tuple[ListenerState | N
         # wildcards: more dots right of the `*` first (GatewaySpec.Listeners)
         return (1, -h.count(".")) if h.startswith("*.") else (0, 0)
 
-    matching = [ls for ls in on_port if not ls.listener.hostname or gateway_host_matches(ls.listener.hostname, req.host)]
+    matching = [
+        ls
+        for ls in on_port
+        if not ls.listener.hostname or gateway_host_matches(ls.listener.hostname, req.host)
+    ]
     if not matching:
         names = ", ".join(f"{ls.listener.name} ({ls.listener.hostname})" for ls in on_port)
         return None, (f"no listener: no listener of Gateway {gwv.key} on port {req.port} matches host "
@@ -492,7 +505,9 @@ def _apply_rule(state: "StateView", route: dict[str, Any], rule: dict[str, Any],
         if f.get("type") == "RequestRedirect":
             code, location = _redirect(f.get("requestRedirect") or {}, match, req, listener)
             response.set("location", location)
-            return GatewayDecision(code, None, where, f"RequestRedirect to {location}", req, response, forwarded)
+            return GatewayDecision(
+                code, None, where, f"RequestRedirect to {location}", req, response, forwarded
+            )
     for f in filters:
         ftype = f.get("type")
         if ftype == "RequestHeaderModifier":
@@ -565,7 +580,11 @@ def _redirect(spec: dict[str, Any], match: dict[str, Any], req: HttpRequest,
     scheme = spec.get("scheme")
     port = spec.get("port")
     if port is None:
-        port = {"http": 80, "https": 443}.get(scheme or "", listener.listener.port) if scheme else listener.listener.port
+        port = (
+            {"http": 80, "https": 443}.get(scheme or "", listener.listener.port)
+            if scheme
+            else listener.listener.port
+        )
     scheme = scheme or "http"
     host = spec.get("hostname") or req.host
     path = _new_path(spec.get("path") or {}, match, req.path) if spec.get("path") else req.path

@@ -80,8 +80,11 @@ def ingress_class_objects(state: "StateView") -> list[dict[str, Any]]:
 
 
 def default_classes(state: "StateView") -> list[str]:
-    return [c["metadata"]["name"] for c in ingress_class_objects(state)
-            if str((c["metadata"].get("annotations") or {}).get(DEFAULT_CLASS_ANNOTATION, "")).lower() == "true"]
+    return [
+        c["metadata"]["name"]
+        for c in ingress_class_objects(state)
+        if str((c["metadata"].get("annotations") or {}).get(DEFAULT_CLASS_ANNOTATION, "")).lower() == "true"
+    ]
 
 
 def effective_class(state: "StateView", ing: dict[str, Any]) -> str | None:
@@ -103,7 +106,9 @@ def why_unserved(state: "StateView", ing: dict[str, Any]) -> str | None:
     if cls is None:
         return (f"{name} names no ingressClassName and no IngressClass is the default, so no "
                 "controller serves it")
-    known = {c["metadata"]["name"]: (c.get("spec") or {}).get("controller") for c in ingress_class_objects(state)}
+    known = {
+        c["metadata"]["name"]: (c.get("spec") or {}).get("controller") for c in ingress_class_objects(state)
+    }
     if cls not in known:
         return (f"{name} asks for ingressClassName {cls!r}, which does not exist, so no controller "
                 f"serves it (this cluster's class is {INGRESS_CLASS!r})")
@@ -121,13 +126,18 @@ def proxy_namespaces(state: "StateView") -> list[str]:
 
 
 # ---------------------------------------------------------------- backends
-def _resolve(state: "StateView", namespace: str, backend: dict[str, Any]) -> tuple[IngressBackend | None, str]:
+def _resolve(
+    state: "StateView", namespace: str, backend: dict[str, Any]
+) -> tuple[IngressBackend | None, str]:
     """(backend, "") or (None, why the controller cannot translate it)."""
     svc_ref = backend.get("service") or {}
     name = str(svc_ref.get("name", ""))
     port = svc_ref.get("port") or {}
     if not svc_ref:
-        return None, "the backend is a resource, not a Service; cloud-provider-kind serves Service backends only"
+        return (
+            None,
+            "the backend is a resource, not a Service; cloud-provider-kind serves Service backends only",
+        )
     if "number" in port and port["number"]:
         return IngressBackend(namespace, name, int(port["number"])), ""
     pname = str(port.get("name", ""))
@@ -170,7 +180,9 @@ def route(state: "StateView", namespace: str, req: HttpRequest) -> IngressMatch:
     """Where the namespace's ingress proxy sends `req`."""
     ingresses = served_ingresses(state, namespace)
     if not ingresses:
-        return IngressMatch(None, 404, "", f"no Ingress in namespace {namespace} is served by {INGRESS_CLASS}")
+        return IngressMatch(
+            None, 404, "", f"no Ingress in namespace {namespace} is served by {INGRESS_CLASS}"
+        )
     problems: list[str] = []
     candidates: list[tuple[tuple, IngressBackend | None, str]] = []
     hosts_seen: list[str] = []

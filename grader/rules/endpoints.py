@@ -128,7 +128,9 @@ def endpoints_issues(obj: dict) -> list[Issue]:
             if isinstance(name, str) and name:
                 out += port_name_issues(name, ppath)
             elif need_names:
-                out.append((join_key(ppath, "name"), "required: with more than one port, every port needs a name"))
+                out.append(
+                    (join_key(ppath, "name"), "required: with more than one port, every port needs a name")
+                )
             number = port.get("port")
             if is_int(number):
                 why = port_number_problem(number)

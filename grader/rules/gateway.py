@@ -28,7 +28,9 @@ def gateway_issues(obj: dict) -> list[Issue]:
         out.append(("spec.listeners", "Listener name must be unique within the Gateway"))
     combos = [(lst.get("port"), lst.get("protocol"), lst.get("hostname")) for _, lst in listeners]
     if len(combos) != len(set(map(str, combos))):
-        out.append(("spec.listeners", "Combination of port, protocol and hostname must be unique for each listener"))
+        out.append(
+            ("spec.listeners", "Combination of port, protocol and hostname must be unique for each listener")
+        )
     for p, lst in listeners:
         proto = lst.get("protocol")
         if proto in ("HTTP", "TCP", "UDP") and lst.get("tls") is not None:
@@ -60,8 +62,13 @@ def _path_value_issues(path: dict, where: str) -> list[Issue]:
         if value.endswith(bad):
             out.append((at, f"must not end with '{bad}' {kinds}"))
     if value and not PATH_CHARS.match(value):
-        out.append((at, "must only contain valid characters (matching "
-                    "^(?:[-A-Za-z0-9/._~!$&'()*+,;=:@]|[%][0-9a-fA-F]{2})+$) for types ['Exact', 'PathPrefix']"))
+        out.append(
+            (
+                at,
+                "must only contain valid characters (matching "
+                "^(?:[-A-Za-z0-9/._~!$&'()*+,;=:@]|[%][0-9a-fA-F]{2})+$) for types ['Exact', 'PathPrefix']",
+            )
+        )
     return out
 
 
@@ -69,14 +76,25 @@ def _filters_issues(filters: list, where: str) -> list[Issue]:
     out: list[Issue] = []
     types = [mapping(f).get("type") for f in filters]
     if "RequestRedirect" in types and "URLRewrite" in types:
-        out.append((where, "May specify either httpRouteFilterRequestRedirect or httpRouteFilterRequestRewrite, "
-                    "but not both"))
+        out.append(
+            (
+                where,
+                "May specify either httpRouteFilterRequestRedirect or httpRouteFilterRequestRewrite, "
+                "but not both",
+            )
+        )
     for t in ("RequestHeaderModifier", "ResponseHeaderModifier", "RequestRedirect", "URLRewrite"):
         if types.count(t) > 1:
             out.append((where, f"{t} filter cannot be repeated"))
-    fields = {"RequestHeaderModifier": "requestHeaderModifier", "ResponseHeaderModifier": "responseHeaderModifier",
-              "RequestMirror": "requestMirror", "RequestRedirect": "requestRedirect", "URLRewrite": "urlRewrite",
-              "ExtensionRef": "extensionRef", "CORS": "cors"}
+    fields = {
+        "RequestHeaderModifier": "requestHeaderModifier",
+        "ResponseHeaderModifier": "responseHeaderModifier",
+        "RequestMirror": "requestMirror",
+        "RequestRedirect": "requestRedirect",
+        "URLRewrite": "urlRewrite",
+        "ExtensionRef": "extensionRef",
+        "CORS": "cors",
+    }
     for fpath, f in dicts(filters, where):
         for ftype, fname in fields.items():
             if fname in f and f.get("type") != ftype:
@@ -92,7 +110,9 @@ def _filters_issues(filters: list, where: str) -> list[Issue]:
             if "replaceFullPath" in modifier and mtype != "ReplaceFullPath":
                 out.append((mpath, "type must be 'ReplaceFullPath' when replaceFullPath is set"))
             if mtype == "ReplacePrefixMatch" and "replacePrefixMatch" not in modifier:
-                out.append((mpath, "replacePrefixMatch must be specified when type is set to 'ReplacePrefixMatch'"))
+                out.append(
+                    (mpath, "replacePrefixMatch must be specified when type is set to 'ReplacePrefixMatch'")
+                )
             if "replacePrefixMatch" in modifier and mtype != "ReplacePrefixMatch":
                 out.append((mpath, "type must be 'ReplacePrefixMatch' when replacePrefixMatch is set"))
     return out
@@ -119,15 +139,23 @@ def httproute_issues(obj: dict) -> list[Issue]:
         if backends and "RequestRedirect" in types:
             out.append((rpath, "RequestRedirect filter must not be used together with backendRefs"))
         for fname, label in (("requestRedirect", "RequestRedirect"), ("urlRewrite", "URLRewrite")):
-            prefix_rewrite = [f for f in filters if mapping(mapping(mapping(f).get(fname)).get("path")).get("type")
-                              == "ReplacePrefixMatch" and "replacePrefixMatch" in mapping(mapping(f)[fname]["path"])]
+            prefix_rewrite = [
+                f
+                for f in filters
+                if mapping(mapping(mapping(f).get(fname)).get("path")).get("type") == "ReplacePrefixMatch"
+                and "replacePrefixMatch" in mapping(mapping(f)[fname]["path"])
+            ]
             if len(prefix_rewrite) == 1:
                 only = mapping(matches[0]).get("path") if len(matches) == 1 else None
                 if only is None or mapping(only).get("type", "PathPrefix") != "PathPrefix":
                     out.append((rpath, f"When using {label} filter with path.replacePrefixMatch, exactly one "
                                 "PathPrefix match must be specified"))
         for bpath, ref in dicts(backends, join_key(rpath, "backendRefs")):
-            if (ref.get("group") or "") == "" and (ref.get("kind") or "Service") == "Service" and "port" not in ref:
+            if (
+                (ref.get("group") or "") == ""
+                and (ref.get("kind") or "Service") == "Service"
+                and "port" not in ref
+            ):
                 out.append((bpath, "Must have port for Service reference"))
             out += _filters_issues(items(ref.get("filters")), join_key(bpath, "filters"))
     # parentRefs' two CEL rules (group and kind defaulted first, as the API server does)

@@ -47,7 +47,9 @@ def ingress_issues(obj: dict) -> list[Issue]:
         if isinstance(secret, str) and secret:
             why = dns1123_subdomain_problem(secret)
             if why:
-                out.append((join_key(tpath, "secretName"), f"{quote(secret)} is not a valid Secret name: {why}"))
+                out.append(
+                    (join_key(tpath, "secretName"), f"{quote(secret)} is not a valid Secret name: {why}")
+                )
     cls = spec.get("ingressClassName")
     if isinstance(cls, str):
         why = dns1123_subdomain_problem(cls)
@@ -139,5 +141,7 @@ def _backend_issues(backend: dict, path: str) -> list[Issue]:
         if why:
             out.append((join_key(join_key(spath, "port"), "number"), why))
     else:
-        out.append((path, "a service port name or number is required (service.port.number or service.port.name)"))
+        out.append(
+            (path, "a service port name or number is required (service.port.number or service.port.name)")
+        )
     return out

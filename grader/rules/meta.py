@@ -44,13 +44,17 @@ def metadata_issues(obj: dict) -> list[Issue]:
     meta = mapping(obj.get("metadata"))
     out: list[Issue] = []
     if "metadata" not in obj:
-        return [("metadata", f"required field 'metadata' is missing; every {kind} needs at least metadata.name")]
+        return [
+            ("metadata", f"required field 'metadata' is missing; every {kind} needs at least metadata.name")
+        ]
     name_rule = NAME_RULES.get(kind, dns1123_subdomain_problem)
     generate = meta.get("generateName")
     if isinstance(generate, str) and generate:
         why = name_rule(_mask_trailing_dash(generate))
         if why:
-            out.append(("metadata.generateName", f"{quote(generate)} is not a valid name prefix for a {kind}: {why}"))
+            out.append(
+                ("metadata.generateName", f"{quote(generate)} is not a valid name prefix for a {kind}: {why}")
+            )
     name = meta.get("name")
     if name is None or name == "":
         if generate:
@@ -74,7 +78,9 @@ def metadata_issues(obj: dict) -> list[Issue]:
         if isinstance(fin, str):
             why = qualified_name_problem(fin)
             if why:
-                out.append((join_index("metadata.finalizers", i), f"finalizer {quote(fin)} is invalid: {why}"))
+                out.append(
+                    (join_index("metadata.finalizers", i), f"finalizer {quote(fin)} is invalid: {why}")
+                )
     return out
 
 
@@ -114,15 +120,25 @@ def selector_issues(selector: Any, path: str) -> list[Issue]:
                                 f"required: operator '{op}' needs a non-empty list of values"))
             elif op in ("Exists", "DoesNotExist"):
                 if items(values):
-                    out.append((join_key(epath, "values"),
-                                f"must be empty when operator is '{op}' (it only checks whether the key is present)"))
+                    out.append(
+                        (
+                            join_key(epath, "values"),
+                            f"must be empty when operator is '{op}' "
+                            "(it only checks whether the key is present)",
+                        )
+                    )
             elif isinstance(op, str):
                 hint = " (Gt and Lt exist only for node affinity)" if op in ("Gt", "Lt") else ""
                 for good in SELECTOR_OPERATORS:
                     if good.lower() == op.lower():
                         hint = f" (did you mean '{good}'?)"
-                out.append((join_key(epath, "operator"),
-                            f"unsupported operator {quote(op)}; use 'In', 'NotIn', 'Exists' or 'DoesNotExist'{hint}"))
+                out.append(
+                    (
+                        join_key(epath, "operator"),
+                        f"unsupported operator {quote(op)}; "
+                        f"use 'In', 'NotIn', 'Exists' or 'DoesNotExist'{hint}",
+                    )
+                )
         key = expr.get("key")
         if isinstance(key, str):
             why = qualified_name_problem(key)
@@ -132,7 +148,12 @@ def selector_issues(selector: Any, path: str) -> list[Issue]:
             if isinstance(v, str):
                 why = label_value_problem(v)
                 if why:
-                    out.append((join_index(join_key(epath, "values"), i), f"label value {quote(v)} is invalid: {why}"))
+                    out.append(
+                        (
+                            join_index(join_key(epath, "values"), i),
+                            f"label value {quote(v)} is invalid: {why}",
+                        )
+                    )
     return out
 
 

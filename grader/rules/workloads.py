@@ -96,7 +96,9 @@ def pod_spec_issues(spec: dict, path: str) -> list[Issue]:
                             "restartPolicy: Always"))
         out += _host_port_conflicts([(cpath, container)])
     if "restartPolicy" in spec and spec["restartPolicy"] is not None:
-        bad = enum_issue(join_key(path, "restartPolicy"), spec["restartPolicy"], RESTART_POLICIES, "restartPolicy")
+        bad = enum_issue(
+            join_key(path, "restartPolicy"), spec["restartPolicy"], RESTART_POLICIES, "restartPolicy"
+        )
         if bad:
             out.append(bad)
     bad = enum_issue(join_key(path, "dnsPolicy"), spec.get("dnsPolicy"), DNS_POLICIES, "dnsPolicy")
@@ -117,7 +119,9 @@ def pod_spec_issues(spec: dict, path: str) -> list[Issue]:
                 out.append((join_key(path, field), f"{quote(value)} is not a valid name: {why}"))
     deadline = spec.get("activeDeadlineSeconds")
     if is_int(deadline) and not 1 <= deadline <= _MAX_INT32:
-        out.append((join_key(path, "activeDeadlineSeconds"), f"must be between 1 and {_MAX_INT32}, got {deadline}"))
+        out.append(
+            (join_key(path, "activeDeadlineSeconds"), f"must be between 1 and {_MAX_INT32}, got {deadline}")
+        )
     return out
 
 
@@ -183,10 +187,19 @@ def quantity_syntax_issues(pod: dict, path: str) -> list[Issue]:
             resources = mapping(container.get("resources"))
             for section in ("limits", "requests"):
                 for name, value in mapping(resources.get(section)).items():
-                    if value is not None and parse_quantity(value) is None and isinstance(value, (str, int, float)):
-                        out.append((f"{cpath}.resources.{section}[{name}]", f"{quote(value)} is not a quantity; "
-                                    "write e.g. '100m' or '0.5' for CPU and '64Mi' or '1Gi' for memory "
-                                    "(suffixes are case-sensitive: 'Mi', not 'MB')"))
+                    if (
+                        value is not None
+                        and parse_quantity(value) is None
+                        and isinstance(value, (str, int, float))
+                    ):
+                        out.append(
+                            (
+                                f"{cpath}.resources.{section}[{name}]",
+                                f"{quote(value)} is not a quantity; "
+                                "write e.g. '100m' or '0.5' for CPU and '64Mi' or '1Gi' for memory "
+                                "(suffixes are case-sensitive: 'Mi', not 'MB')",
+                            )
+                        )
     return out
 
 
@@ -282,7 +295,13 @@ def _probe_issues(kind: str, probe: dict, path: str) -> list[Issue]:
             bad = enum_issue(join_key(hpath, "scheme"), h.get("scheme"), ("HTTP", "HTTPS"), "scheme")
             if bad:
                 out.append(bad)
-    for field in ("initialDelaySeconds", "timeoutSeconds", "periodSeconds", "successThreshold", "failureThreshold"):
+    for field in (
+        "initialDelaySeconds",
+        "timeoutSeconds",
+        "periodSeconds",
+        "successThreshold",
+        "failureThreshold",
+    ):
         value = probe.get(field)
         if is_int(value) and value < 0:
             out.append((join_key(path, field), f"must be 0 or more, got {value}"))
@@ -334,9 +353,13 @@ def _selector_and_template_issues(spec: dict, kind: str) -> list[Issue]:
             out.append(("spec.selector", "invalid label selector, so it cannot be compared with the "
                         "template's labels"))
         elif "template" in spec and not selector_matches(selector, labels):
-            out.append(("spec.template.metadata.labels",
-                        f"selector does not match template labels: spec.selector selects "
-                        f"{describe_selector(selector)}, but the template's labels are {describe_labels(labels)}"))
+            out.append(
+                (
+                    "spec.template.metadata.labels",
+                    f"selector does not match template labels: spec.selector selects "
+                    f"{describe_selector(selector)}, but the template's labels are {describe_labels(labels)}",
+                )
+            )
     # ValidatePodTemplateSpec reports template label/annotation problems at
     # spec.template.labels / spec.template.annotations (not .metadata.), and so do we.
     out += labels_issues(labels, "spec.template.labels")
@@ -434,14 +457,21 @@ def _statefulset_issues(spec: dict) -> list[Issue]:
             out.append(("spec.serviceName", f"{quote(service_name)} is not a valid Service name: {why}"))
     policy = spec.get("podManagementPolicy")
     if isinstance(policy, str) and policy not in ("", "OrderedReady", "Parallel"):
-        out.append(("spec.podManagementPolicy", f"unsupported value {quote(policy)}; use 'OrderedReady' or 'Parallel'"
-                    + (" (values are case-sensitive)" if policy.lower() in ("orderedready", "parallel") else "")))
+        out.append(
+            (
+                "spec.podManagementPolicy",
+                f"unsupported value {quote(policy)}; use 'OrderedReady' or 'Parallel'"
+                + (" (values are case-sensitive)" if policy.lower() in ("orderedready", "parallel") else ""),
+            )
+        )
     strategy = mapping(spec.get("updateStrategy"))
     stype = strategy.get("type") or "RollingUpdate"
     rolling = strategy.get("rollingUpdate")
     if stype == "OnDelete":
         if rolling is not None:
-            out.append(("spec.updateStrategy.rollingUpdate", "only allowed for updateStrategy 'RollingUpdate'"))
+            out.append(
+                ("spec.updateStrategy.rollingUpdate", "only allowed for updateStrategy 'RollingUpdate'")
+            )
     elif stype == "RollingUpdate":
         rolling = mapping(rolling)
         base = "spec.updateStrategy.rollingUpdate"
