@@ -207,8 +207,8 @@ class _Api:
 
     def list_pods(self, namespace: str, label_selector: str | None = None,
                   field_selector: str | None = None) -> tuple[list[dict[str, Any]], str | None]:
-        kwargs = {k: v for k, v in (("label_selector", label_selector),
-                                    ("field_selector", field_selector)) if v}
+        kwargs: dict[str, Any] = {k: v for k, v in (("label_selector", label_selector),
+                                                    ("field_selector", field_selector)) if v}
         data = self._dict(self.core.list_namespaced_pod(namespace, **kwargs))
         return data.get("items") or [], (data.get("metadata") or {}).get("resourceVersion")
 
@@ -970,6 +970,7 @@ class LiveNamespace:
         "!canary"; grader.k8s.selectors.is_selector decides, as offline) picks the first
         Ready pod by name; anything else is a pod name. A malformed selector is refused
         here (SelectorError, a ValueError) with the same words as offline."""
+        pod: dict[str, Any] | None
         if is_selector(frm):
             parse_selector(frm)
             pods, _ = self._api.list_pods(self.name, label_selector=frm.strip())

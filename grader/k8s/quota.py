@@ -134,7 +134,7 @@ def request_over_limit_errors(pod_spec: Mapping[str, Any]) -> list[str]:
 
 
 def pod_admission_errors(name: str, pod_spec: Mapping[str, Any],
-                         limit_ranges: list[Mapping[str, Any]]) -> str | None:
+                         limit_ranges: Iterable[Mapping[str, Any]]) -> str | None:
     """Why the API server refuses to create this pod before quota is even counted (the
     LimitRanger, then validation of the defaulted pod), or None. `pod_spec` is defaulted."""
     lr = limit_range_errors(pod_spec, limit_ranges)

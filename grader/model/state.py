@@ -367,13 +367,13 @@ class ClusterState:
     def apply(self, objs: Iterable[Mapping[str, Any]], namespace: str = "default") -> list[str]:
         """Apply validated objects in grader.k8s.apply_order's order; returns kubectl-like lines. Raises
         ApplyError (state untouched) when the API server would refuse any of them."""
-        objs = [copy.deepcopy(dict(o)) for o in objs]
-        objs.sort(key=apply_rank)     # stable: the learner's order within a rank
+        # stable: the learner's order within a rank
+        ordered: list[dict[str, Any]] = sorted((copy.deepcopy(dict(o)) for o in objs), key=apply_rank)
         snap = self._snapshot()
         lines: list[str] = []
         current: dict[str, Any] = {}
         try:
-            for current in objs:
+            for current in ordered:
                 lines.append(self._apply_one(current, namespace))
             self._reconcile()
         except AllocationError as exc:
@@ -430,7 +430,8 @@ class ClusterState:
     # ------------------------------------------------------------------ guardrails
     def _guards(self, ns: str) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
         """(ResourceQuota objects, LimitRange objects) of namespace `ns`."""
-        quotas, ranges = [], []
+        quotas: list[dict[str, Any]] = []
+        ranges: list[dict[str, Any]] = []
         for key in sorted(self._guard_keys):
             if key[1] == ns:
                 (quotas if key[0] == "ResourceQuota" else ranges).append(self._objects[key])
@@ -539,16 +540,16 @@ class ClusterState:
                 continue
             if ns not in trackers:
                 trackers[ns] = gr.QuotaTracker(quotas)
-                for key, o in self._objects.items():
-                    if key[1] == ns and key[0] not in WORKLOAD_KINDS:
+                for okey, o in self._objects.items():
+                    if okey[1] == ns and okey[0] not in WORKLOAD_KINDS:
                         trackers[ns].charge(gr.object_usage(o))
             spec = gr.default_resources(pod_spec_of(obj), ranges)
             pod_name = name if kind in ("Pod", "StatefulSet") else generate_name(obj)
             why = gr.pod_admission_errors(pod_name, spec, ranges)
             if why is None and quotas:
-                missing = gr.missing_requests(spec, trackers[ns].hard_names)
-                if missing:
-                    why = gr.forbidden("pods", pod_name, f"failed quota: {quotas[0]['metadata']['name']}: {missing}")
+                unstated = gr.missing_requests(spec, trackers[ns].hard_names)
+                if unstated:
+                    why = gr.forbidden("pods", pod_name, f"failed quota: {quotas[0]['metadata']['name']}: {unstated}")
             admission[(ns, kind, name)] = (gr.pod_usage(spec), why, _claims_of(obj))
 
         # 2. pods that exist and are still wanted are kept (quota never evicts)
@@ -649,9 +650,9 @@ class ClusterState:
                 # kube-system pods (CoreDNS) start before the workers join, on the control plane
                 feasible = [n for n in feasible if n.tainted]
             if feasible:
-                node = min(feasible, key=lambda n: (load[n.index], n.index))
-                placed[k] = node.index
-                load[node.index] += 1
+                chosen = min(feasible, key=lambda n: (load[n.index], n.index))
+                placed[k] = chosen.index
+                load[chosen.index] += 1
         held = {ipam[k] for k in placed}
         for i, pool in enumerate(self._pod_ips):
             for key in list(pool.ints.by_key):
@@ -664,7 +665,7 @@ class ClusterState:
             idx = placed.get(key)
             node = self.nodes[idx] if idx is not None else None
             pods.append(Pod(namespace=d.namespace, name=d.name,
-                            ip=self._pod_ips[idx].allocate(ipam[key]) if node else "",
+                            ip=self._pod_ips[idx].allocate(ipam[key]) if idx is not None else "",
                             labels=d.labels, ports=d.ports, listening=d.listening, servers=d.servers,
                             ready=node is not None and key not in self._not_ready, hostname=d.hostname,
                             subdomain=d.subdomain, owner=d.owner,
