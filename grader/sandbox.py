@@ -47,9 +47,9 @@ from __future__ import annotations
 
 from typing import Any, Callable, Iterable, Union
 
+from grader.k8s.fields import dicts, items, join_key, mapping, quote
 from grader.k8s.wording import a_kind
 from grader.manifests import Manifest, Problem
-from grader.rules.base import dicts, items, join_key, mapping, quote
 from grader.rules.workloads import CONTAINER_LISTS
 
 #: Kinds a lab submission may create (DESIGN.md's allowlist). Ingress is allowed for the

@@ -3,8 +3,11 @@ Gateway, HTTPRoute, ReferenceGrant, v1.5 standard channel), worded like grader.s
 
 Why here, on the bottom floor: the schema is the API server's, not a course rule, and both
 grader.schema (structural validation of every kind) and grader.rules.gateway (the CRDs'
-CEL rules) need it. Fields outside the course are accepted without a deeper look, so this
-never refuses what the API server accepts.
+CEL rules) need it. Unknown fields are errors, as with server-side field validation; fields
+outside the course (TLS options, timeouts, mirrors, CORS, extension refs) are accepted
+without a deeper look, so this never refuses what the API server accepts; fields only the
+experimental channel has (retry, sessionPersistence, useDefaultGateways...) are unknown
+fields, as they are for the standard CRDs.
 """
 from __future__ import annotations
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from typing import Callable
 
-from grader.rules.base import Issue
+from grader.k8s.fields import Issue
 from grader.rules.configmap import configmap_issues
 from grader.rules.endpoints import endpoints_issues, endpointslice_issues
 from grader.rules.gateway import gateway_issues, httproute_issues

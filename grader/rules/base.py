@@ -1,16 +1,11 @@
-"""Tiny shared vocabulary for the rule modules: an Issue is (field path, message), and
-accessors that tolerate wrongly-typed input (defined in grader.k8s.fields, which the schema
-and the YAML loader share; the rule modules import them from here, with the helpers only
-rules use).
-"""
+"""Wording helpers only the rule modules use. The field paths and tolerant accessors they
+all share (Issue, join_key, dicts, ...) are in grader.k8s.fields, with the schema and the
+YAML loader."""
 from __future__ import annotations
 
 from typing import Any
 
-from grader.k8s.fields import Issue, dicts, is_int, items, join_index, join_key, mapping, quote, text
-
-__all__ = ["Issue", "dicts", "is_int", "items", "join_index", "join_key", "mapping", "quote", "text",
-           "one_of", "enum_issue"]
+from grader.k8s.fields import Issue, quote
 
 
 def one_of(values: list[str] | tuple[str, ...]) -> str:

@@ -1,7 +1,7 @@
 """ConfigMap keys become file names in volumes, hence the restricted syntax."""
 from __future__ import annotations
 
-from grader.rules.base import Issue, join_key, mapping, quote
+from grader.k8s.fields import Issue, join_key, mapping, quote
 from grader.rules.names import configmap_key_problem
 
 

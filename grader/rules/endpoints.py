@@ -6,7 +6,8 @@ targets: those would point a Service at node-local things.
 """
 from __future__ import annotations
 
-from grader.rules.base import Issue, dicts, enum_issue, is_int, items, join_index, join_key, quote, text
+from grader.k8s.fields import Issue, dicts, is_int, items, join_index, join_key, quote, text
+from grader.rules.base import enum_issue
 from grader.rules.names import (
     dns1123_label_problem,
     endpoint_ip_problem,

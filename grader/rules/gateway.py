@@ -1,21 +1,18 @@
-"""Gateway API objects (GatewayClass, Gateway, HTTPRoute, ReferenceGrant): the CRDs'
-OpenAPI schema and CEL rules for the fields the course uses, worded like grader.schema.
+"""Gateway API objects (GatewayClass, Gateway, HTTPRoute, ReferenceGrant): the CRDs' CEL
+rules for the fields the course uses, worded like grader.schema.
 
 These kinds are CustomResourceDefinitions, so the Kubernetes OpenAPI schema that
-grader.schema validates against does not know them. This module holds the part of the
-Gateway API v1.5 standard-channel CRDs (the version cloud-provider-kind v0.11.1 installs)
-that a course manifest touches: field names and types (unknown fields are errors, as with
-server-side field validation), required fields, enums, lengths and ranges, plus the
+grader.schema validates against does not know them. Their structural schema (field names
+and types, required fields, enums, lengths and ranges of the v1.5 standard-channel CRDs that
+cloud-provider-kind v0.11.1 installs) is grader.k8s.gateway_crd; this module holds the
 `x-kubernetes-validations` (CEL) rules the API server runs on them, quoting their messages.
-Fields outside the course (TLS options, timeouts, mirrors, CORS, extension refs) are
-accepted without a deeper look, so this never refuses what the API server accepts; fields
-only the experimental channel has (retry, sessionPersistence, useDefaultGateways...) are
-unknown fields, as they are for the standard CRDs.
+Fields outside the course are accepted without a deeper look, so this never refuses what
+the API server accepts.
 """
 from __future__ import annotations
 
+from grader.k8s.fields import Issue, dicts, items, join_key, mapping
 from grader.k8s.gateway_crd import GROUP, PATH_CHARS
-from grader.rules.base import Issue, dicts, items, join_key, mapping
 
 
 # ---------------------------------------------------------------- CEL rules

@@ -3,8 +3,8 @@ from __future__ import annotations
 
 from typing import Any, Callable
 
+from grader.k8s.fields import Issue, dicts, items, join_index, join_key, mapping, quote, text
 from grader.k8s.selectors import OPERATORS, SelectorError, compile_selector
-from grader.rules.base import Issue, dicts, items, join_index, join_key, mapping, quote, text
 from grader.rules.names import (
     dns1123_label_problem,
     dns1123_subdomain_problem,

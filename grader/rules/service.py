@@ -17,18 +17,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from grader.rules.base import (
-    Issue,
-    dicts,
-    enum_issue,
-    is_int,
-    items,
-    join_index,
-    join_key,
-    mapping,
-    quote,
-    text,
-)
+from grader.k8s.fields import Issue, dicts, is_int, items, join_index, join_key, mapping, quote, text
+from grader.rules.base import enum_issue
 from grader.rules.names import (
     cidr_problem,
     dns1123_label_problem,

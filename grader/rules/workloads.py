@@ -22,7 +22,8 @@ from __future__ import annotations
 
 from typing import Any, Iterable
 
-from grader.rules.base import Issue, dicts, enum_issue, is_int, items, join_key, mapping, quote
+from grader.k8s.fields import Issue, dicts, is_int, items, join_key, mapping, quote
+from grader.rules.base import enum_issue
 from grader.rules.meta import (
     annotations_issues,
     describe_labels,
