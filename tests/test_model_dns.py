@@ -4,7 +4,8 @@ from __future__ import annotations
 import pytest
 from test_model_kit import deployment, service, statefulset
 
-from grader.model.dns import candidates, resolv_conf, resolve
+from grader.k8s.dns_names import candidates
+from grader.model.dns import resolv_conf, resolve
 from grader.model.state import ClusterState
 
 

@@ -13,7 +13,8 @@ from __future__ import annotations
 import pytest
 from test_model_kit import deployment, pod, service, statefulset
 
-from grader.model.dns import candidates, resolve
+from grader.k8s.dns_names import candidates
+from grader.model.dns import resolve
 from grader.model.state import ClusterState
 
 Z = "cluster.local"

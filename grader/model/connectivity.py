@@ -43,6 +43,7 @@ import ipaddress
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Union
 
+from grader.k8s.dns_names import candidates
 from grader.model import dns, server
 from grader.model.ipam import stable_int
 from grader.model.objects import NODE_IP, Address, Pod
@@ -110,7 +111,7 @@ def probe(state: "ClusterState", frm: Pod, target: str, protocol: str = "TCP") -
             if cnames:
                 return ctx.out(Status.DNS_ERROR, f"{host!r} is a CNAME for {cnames[-1]!r}, which has no "
                                "address the offline model can resolve (it has no internet access)")
-            tried = ", ".join(dns.candidates(host, frm.namespace))
+            tried = ", ".join(candidates(host, frm.namespace))
             return ctx.out(Status.DNS_ERROR, f"{host!r} does not resolve from namespace {frm.namespace} "
                            f"({answer.rcode}; tried {tried})")
         ip = answer.addresses[0]
