@@ -53,11 +53,13 @@ def netexec_workload(name: str, labels: Mapping[str, str], *, kind: str = "Deplo
                      selector: Mapping[str, str] | None = None, container: str | None = None,
                      http_port: int = 8080, udp_port: int | None = None, ports: Sequence[Port] | None = None,
                      template_annotations: Mapping[str, str] | None = None,
-                     service_name: str | None = None) -> str:
+                     service_name: str | None = None, namespace: str | None = None,
+                     readiness_probe: bool = False) -> str:
     """A Deployment (or StatefulSet, with `service_name`) of agnhost netexec pods.
 
     `selector` defaults to the `app` label; `container` to the workload's name; `ports` to
-    one port named `http` on `http_port` (UDP ports are declared with protocol UDP)."""
+    one port named `http` on `http_port` (UDP ports are declared with protocol UDP).
+    `readiness_probe` asks netexec's /healthz on the first port."""
     selector = selector if selector is not None else {"app": labels["app"]}
     ports = list(ports) if ports is not None else [Port(http_port, "http")]
     template_meta = f"labels: {_flow_map(labels)}"
@@ -66,7 +68,7 @@ def netexec_workload(name: str, labels: Mapping[str, str], *, kind: str = "Deplo
     lines = [
         "apiVersion: apps/v1",
         f"kind: {kind}",
-        f"metadata: {{name: {name}}}",
+        f"metadata: {{name: {name}{f', namespace: {namespace}' if namespace else ''}}}",
         "spec:",
         *([f"  serviceName: {service_name}"] if service_name else []),
         f"  replicas: {replicas}",
@@ -83,6 +85,9 @@ def netexec_workload(name: str, labels: Mapping[str, str], *, kind: str = "Deplo
         lines.append(f"        ports: [{ports[0].flow()}]")
     else:
         lines += ["        ports:", *(f"        - {p.flow()}" for p in ports)]
+    if readiness_probe:
+        probe_port = ports[0].name or ports[0].number
+        lines.append(f"        readinessProbe: {{httpGet: {{path: /healthz, port: {probe_port}}}}}")
     return "\n".join(lines) + "\n"
 
 
