@@ -36,7 +36,9 @@ MERMAID_JS      := grader/export/vendor/mermaid.min.js
 ROOT_FLAG := $(if $(filter 0,$(shell id -u)),--allow-root)
 PYTEST_ARGS ?=
 
-.PHONY: help setup lock lab instructor-lab mermaid test test-newest bench pin-outputs clean cluster cluster-down cluster-status release autograde feedback grades report grade-live
+LINT_PATHS := grader tests bench tools
+
+.PHONY: help setup lock lint test-fast lab instructor-lab mermaid test test-newest bench pin-outputs clean cluster cluster-down cluster-status release autograde feedback grades report grade-live
 .PHONY: control-plane test-control-plane
 
 help:
@@ -44,6 +46,8 @@ help:
 	@echo "make instructor-lab  JupyterLab with nbgrader's instructor tools (formgrader, Create Assignment)"
 	@echo "make mermaid         vendor mermaid (needs npm) so exported HTML shows diagrams offline"
 	@echo "make test            install, then run the whole test suite (offline; live tests skip without a cluster)"
+	@echo "make lint            ruff, mypy on grader/, and the layer contract (tools/layer_contract.py)"
+	@echo "make test-fast       the inner loop: the suite without slow, live and control-plane tests"
 	@echo "make setup           only install the locked versions (idempotent; instant when nothing changed)"
 	@echo "make lock            update requirements.lock after editing pyproject.toml (UPGRADE=1: newest of everything)"
 	@echo "make test-newest     run the suite against the newest versions pyproject.toml allows (unlocked)"
@@ -132,6 +136,16 @@ $(MERMAID_JS):
 # With npm at hand, the suite also proves that exports show diagrams offline.
 test: setup $(if $(shell command -v npm 2>/dev/null),mermaid)
 	$(PYTHON) -m pytest --nbval-lax tests course $(PYTEST_ARGS)
+
+# The gates CI runs before the tests (CONTRIBUTING.md): style and bugs, types, the floors.
+lint: setup
+	$(PYTHON) -m ruff check $(LINT_PATHS)
+	$(PYTHON) -m mypy
+	$(PYTHON) -m tools.check_layers
+
+# The inner loop: no JupyterLab/nbgrader runs, no cluster, no control plane, no notebooks.
+test-fast: setup
+	$(PYTHON) -m pytest -m "not slow and not live and not controlplane" tests $(PYTEST_ARGS)
 
 # Not locked: the newest release of every dependency that pyproject.toml admits, in a venv
 # of its own, so a breaking upstream release shows up here before a learner installs it.

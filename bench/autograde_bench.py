@@ -23,9 +23,10 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "tests" / "labs"))
 
+from lab_submissions import fill, mutants  # noqa: E402
+
 from grader.grading import steps  # noqa: E402
 from grader.labs import all_labs  # noqa: E402
-from lab_submissions import fill, mutants  # noqa: E402
 
 
 def build(course: Path, count: int) -> None:
@@ -33,11 +34,15 @@ def build(course: Path, count: int) -> None:
         "release", "submitted", "autograded", "feedback", "gradebook.db", "svclab-results", "reports"))
     steps.release(course)
     labs = all_labs()
-    variants = {lab.name: [lab.references(), None] + [m.all_answers() for m in mutants(lab.name)] for lab in labs}
+    variants = {
+        lab.name: [lab.references(), None] + [m.all_answers() for m in mutants(lab.name)] for lab in labs
+    }
     cycle = itertools.cycle(labs)
     for i in range(count):
         lab = next(cycle)
-        released = json.loads((course / "release" / lab.name / f"{lab.name}.ipynb").read_text(encoding="utf-8"))
+        released = json.loads(
+            (course / "release" / lab.name / f"{lab.name}.ipynb").read_text(encoding="utf-8")
+        )
         answers = variants[lab.name][(i // len(labs)) % len(variants[lab.name])]
         nb = released if answers is None else fill(released, answers)
         path = course / "submitted" / f"student{i:03d}" / lab.name / f"{lab.name}.ipynb"

@@ -28,27 +28,15 @@ import tempfile
 import time
 from pathlib import Path
 
+from grader.labs.workloads import Port, netexec_workload
+
 TARGET_SECONDS = 0.3
 TARGET_SPEEDUP = 5.0
 
 
 def _deployment(name: str, port: int) -> str:
-    return f"""apiVersion: apps/v1
-kind: Deployment
-metadata: {{name: {name}, namespace: shop}}
-spec:
-  replicas: 2
-  selector: {{matchLabels: {{app: {name}}}}}
-  template:
-    metadata: {{labels: {{app: {name}}}}}
-    spec:
-      containers:
-      - name: {name}
-        image: registry.k8s.io/e2e-test-images/agnhost:2.53
-        args: [netexec, --http-port={port}]
-        ports: [{{containerPort: {port}, name: http}}]
-        readinessProbe: {{httpGet: {{path: /healthz, port: http}}}}
----
+    return netexec_workload(name, {"app": name}, replicas=2, namespace="shop", http_port=port,
+                            ports=[Port(port, "http")], readiness_probe=True) + f"""---
 apiVersion: v1
 kind: Service
 metadata: {{name: {name}, namespace: shop}}

@@ -15,6 +15,7 @@ import ipaddress
 import random
 from typing import Any
 
+from grader.kind.images import AGNHOST_IMAGE
 from grader.model.objects import ContainerPort, NamespaceInfo, Pod, namespace_labels
 
 TEAMS = ("red", "blue", "green", "gold")
@@ -40,7 +41,9 @@ def generate(pods: int = 1000, namespaces: int = 20, policies: int = 200, seed: 
              ) -> tuple[list[Pod], dict[str, NamespaceInfo], list[dict[str, Any]]]:
     rnd = random.Random(seed)
     ns_names = [f"ns-{i:02d}" for i in range(namespaces)]
-    nss: dict[str, NamespaceInfo] = {"kube-system": NamespaceInfo("kube-system", namespace_labels("kube-system"))}
+    nss: dict[str, NamespaceInfo] = {
+        "kube-system": NamespaceInfo("kube-system", namespace_labels("kube-system"))
+    }
     for i, n in enumerate(ns_names):
         labels = {"team": TEAMS[i % len(TEAMS)], "env": ENVS[i % len(ENVS)]}
         if i % 5 == 0:
@@ -83,7 +86,9 @@ def generate(pods: int = 1000, namespaces: int = 20, policies: int = 200, seed: 
             spec["ingress"] = [{"from": [{"podSelector": {"matchLabels": {"tier": rnd.choice(TIERS)}}}],
                                 "ports": [{"port": 80}]}]
         elif kind == 2:
-            spec["ingress"] = [{"from": [{"namespaceSelector": {"matchLabels": {"team": rnd.choice(TEAMS)}}}]}]
+            spec["ingress"] = [
+                {"from": [{"namespaceSelector": {"matchLabels": {"team": rnd.choice(TEAMS)}}}]}
+            ]
         elif kind == 3:
             spec["ingress"] = [{"from": [{"namespaceSelector": {"matchLabels": {"env": rnd.choice(ENVS)}},
                                           "podSelector": {"matchLabels": {"tier": "web"}}}],
@@ -109,8 +114,12 @@ def generate(pods: int = 1000, namespaces: int = 20, policies: int = 200, seed: 
         elif kind == 8:
             spec["policyTypes"] = ["Egress"]                        # deny all egress
         elif kind == 9:
-            spec["podSelector"] = {"matchExpressions": [{"key": "canary", "operator": "DoesNotExist"},
-                                                        {"key": "tier", "operator": "NotIn", "values": ["db"]}]}
+            spec["podSelector"] = {
+                "matchExpressions": [
+                    {"key": "canary", "operator": "DoesNotExist"},
+                    {"key": "tier", "operator": "NotIn", "values": ["db"]},
+                ]
+            }
             spec["ingress"] = [{}]                                  # allow all
         elif kind == 10:
             spec["ingress"] = [{"from": [{"namespaceSelector": {"matchExpressions": [
@@ -147,15 +156,34 @@ def generate_manifests(pods: int = 1000, namespaces: int = 20, policies: int = 2
         first = members[0]
         if first.ports:
             container: dict[str, Any] = {
-                "name": "app", "image": "registry.k8s.io/e2e-test-images/nginx:1.15-4",
-                "ports": [{"containerPort": cp.port, "protocol": cp.protocol, **({"name": cp.name} if cp.name else {})}
-                          for cp in first.ports]}
+                "name": "app",
+                "image": "registry.k8s.io/e2e-test-images/nginx:1.15-4",
+                "ports": [
+                    {
+                        "containerPort": cp.port,
+                        "protocol": cp.protocol,
+                        **({"name": cp.name} if cp.name else {}),
+                    }
+                    for cp in first.ports
+                ],
+            }
         else:
-            container = {"name": "app", "image": "registry.k8s.io/e2e-test-images/agnhost:2.53",
+            container = {"name": "app", "image": AGNHOST_IMAGE,
                          "args": ["netexec", "--http-port=80"]}
-        out.append({"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": app, "namespace": ns},
-                    "spec": {"replicas": len(members), "selector": {"matchLabels": {"app": first.labels["app"]}},
-                             "template": {"metadata": {"labels": dict(first.labels)},
-                                          "spec": {"containers": [container]}}}})
+        out.append(
+            {
+                "apiVersion": "apps/v1",
+                "kind": "Deployment",
+                "metadata": {"name": app, "namespace": ns},
+                "spec": {
+                    "replicas": len(members),
+                    "selector": {"matchLabels": {"app": first.labels["app"]}},
+                    "template": {
+                        "metadata": {"labels": dict(first.labels)},
+                        "spec": {"containers": [container]},
+                    },
+                },
+            }
+        )
     out.extend(pols)
     return out

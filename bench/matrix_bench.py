@@ -44,7 +44,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--policies", type=int, default=200)
     ap.add_argument("--ports", default="80,81")
     ap.add_argument("--seed", type=int, default=1)
-    ap.add_argument("--sample", type=int, default=2000, help="explanations rendered after the run (timed separately)")
+    ap.add_argument(
+        "--sample", type=int, default=2000, help="explanations rendered after the run (timed separately)"
+    )
     ap.add_argument("--nodes", type=int, default=None,
                     help="kind nodes for the CLI run (default: the fewest that hold every pod)")
     ap.add_argument("--no-cli", action="store_true", help="skip part 2 (the whole svclab matrix process)")
@@ -65,7 +67,9 @@ def main(argv: list[str] | None = None) -> int:
     for i in range(0, len(m.results), step):
         m.results[i]
     t4 = time.perf_counter()
-    rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / (1024 if sys.platform != "darwin" else 1024 * 1024)
+    rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / (
+        1024 if sys.platform != "darwin" else 1024 * 1024
+    )
     print(f"pods        {len(pods)} ({len(m.groups)} groups)")  # type: ignore[attr-defined]
     print(f"namespaces  {len(nss)}")
     print(f"policies    {len(pols)}")
@@ -73,7 +77,10 @@ def main(argv: list[str] | None = None) -> int:
     print(f"results     {len(m.results)} (ordered pairs x ports)")
     print(f"allowed     {allowed}")
     print(f"seconds     {t1 - t0:.3f} (verdicts)  + {t2 - t1:.3f} (count)")
-    print(f"explain     {(t4 - t3) / max(1, len(range(0, len(m.results), step))) * 1e6:.1f} us per result rendered")
+    print(
+        f"explain     {(t4 - t3) / max(1, len(range(0, len(m.results), step))) * 1e6:.1f} "
+        "us per result rendered"
+    )
     print(f"peak memory {peak / 1e6:.1f} MB traced, {rss:.0f} MB max RSS")
     if not a.no_cli:
         cli_bench(a.pods, a.namespaces, a.policies, a.ports, a.seed, a.nodes)
@@ -124,7 +131,9 @@ def cli_bench(pods: int, namespaces: int, policies: int, ports: str, seed: int, 
         size = sum(f.stat().st_size for f in Path(tmp).iterdir())
         want = nodes or _nodes_for(pods)
         print()
-        print(f"svclab matrix, whole process: {len(objs)} manifests in {len(by_ns)} files ({size / 1e3:.0f} kB)")
+        print(
+            f"svclab matrix, whole process: {len(objs)} manifests in {len(by_ns)} files ({size / 1e3:.0f} kB)"
+        )
         for label, extra in (("default nodes", []), (f"--nodes {want}", ["--nodes", str(want)])):
             wall, cpu, rss, out_bytes, err = _run_cli(["matrix", "--ports", ports, *extra, tmp])
             report = err.strip().splitlines()[0] if err.strip() else "(nothing left out)"

@@ -59,7 +59,10 @@ def truth_table(matrix: Matrix, port: int, protocol: str = "TCP", *, indent: str
     else:
         labels, rows = keys, keys
     col = [max(len(k), 1) for k in labels]
-    lines = [indent + " ".join(["-".ljust(width)] + [k.ljust(c) for k, c in zip(labels, col)]).rstrip()]
+    lines = [
+        indent
+        + " ".join(["-".ljust(width)] + [k.ljust(c) for k, c in zip(labels, col, strict=True)]).rstrip()
+    ]
     if groups is not None:
         # a group's members share one row of marks; only their own (always allowed) cell differs
         group_of, by_group = groups
@@ -70,17 +73,19 @@ def truth_table(matrix: Matrix, port: int, protocol: str = "TCP", *, indent: str
             offsets.append(at)
             at += c + 1
         bodies: dict[int, str] = {}
-        for s, (row, g) in enumerate(zip(rows, group_of)):
+        for s, (row, g) in enumerate(zip(rows, group_of, strict=False)):
             body = bodies.get(g)
             if body is None:
-                body = bodies[g] = " ".join([y if v else n for v, y, n in zip(by_group[g], yes, no)])
+                body = bodies[g] = " ".join(
+                    [y if v else n for v, y, n in zip(by_group[g], yes, no, strict=False)]
+                )
             if not by_group[g][s]:
                 body = body[:offsets[s]] + ALLOWED_MARK + body[offsets[s] + 1:]
             lines.append((indent + row.ljust(width) + " " + body).rstrip())
         return "\n".join(lines)
-    for src, row in zip(keys, rows):
+    for src, row in zip(keys, rows, strict=False):
         marks = []
-        for dst, c in zip(keys, col):
+        for dst, c in zip(keys, col, strict=False):
             v = cells.get((src, dst))
             marks.append(("?" if v is None else ALLOWED_MARK if v else DENIED_MARK).ljust(c))
         lines.append(indent + " ".join([row.ljust(width)] + marks).rstrip())
@@ -191,7 +196,7 @@ def table(rows: Sequence[Sequence[object]], headers: Iterable[str]) -> str:
     hdr = [h.upper() for h in headers]
     data = [[str(c) for c in row] for row in rows]
     widths = [max([len(h)] + [len(r[i]) for r in data]) for i, h in enumerate(hdr)]
-    fmt = lambda cells: "   ".join(c.ljust(w) for c, w in zip(cells, widths)).rstrip()  # noqa: E731
+    fmt = lambda cells: "   ".join(c.ljust(w) for c, w in zip(cells, widths, strict=False)).rstrip()  # noqa: E731
     return "\n".join([fmt(hdr)] + [fmt(r) for r in data])
 
 
@@ -219,10 +224,12 @@ class Table:
         out = ["<div class='svclab-table'>"]
         if self.title:
             out.append(f"<p><b>{html.escape(self.title)}</b></p>")
-        out.append("<table style='border-collapse:collapse;font-family:monospace'><tr>"
-                   + "".join(f"<th style='text-align:left'>{html.escape(h.upper())}</th>" for h in self.headers)
-                   + "</tr>")
-        for row, colour in zip(self.rows, self.colours):
+        out.append(
+            "<table style='border-collapse:collapse;font-family:monospace'><tr>"
+            + "".join(f"<th style='text-align:left'>{html.escape(h.upper())}</th>" for h in self.headers)
+            + "</tr>"
+        )
+        for row, colour in zip(self.rows, self.colours, strict=False):
             style = f" style='background:{colour}'" if colour else ""
             out.append(f"<tr{style}>" + "".join(f"<td style='text-align:left'>{html.escape(str(c))}</td>"
                                                   for c in row) + "</tr>")
@@ -258,8 +265,12 @@ def services_table(ns: "Any") -> Table:
     svcs = ns.services()
     rows = []
     for s in svcs:
-        ports = ",".join(f"{p.port}{':' + str(p.node_port) if p.node_port else ''}/{p.protocol}" for p in s.ports)
-        external = s.external_name or s.external_address or ("<pending>" if s.type == "LoadBalancer" else "<none>")
+        ports = ",".join(
+            f"{p.port}{':' + str(p.node_port) if p.node_port else ''}/{p.protocol}" for p in s.ports
+        )
+        external = (
+            s.external_name or s.external_address or ("<pending>" if s.type == "LoadBalancer" else "<none>")
+        )
         rows.append((s.name, s.type, s.cluster_ip or "<none>", external, ports or "<none>",
                      _labels(dict(s.selector)) if s.selector else "<none>"))
     return Table(rows, ["name", "type", "cluster-ip", "external-ip", "port(s)", "selector"],
@@ -305,7 +316,7 @@ def _yes(flag: bool) -> str:
 
 def _labels(labels: "Any") -> str:
     """--show-labels' form, without the hash a controller adds to every pod."""
-    from grader.model.selectors import labels_text
+    from grader.k8s.selectors import labels_text
 
     return labels_text({k: v for k, v in dict(labels).items() if k != "pod-template-hash"})
 
@@ -348,7 +359,7 @@ def topology(ns: "Any") -> Mermaid:
         if s.type == "ExternalName":
             lines.append(f"  {sid} -. CNAME .-> ext_{sid}[\"{s.external_name}\"]")
             continue
-        seen: set[str] = set()
+        seen: set[tuple[str, bool]] = set()
         for e in ns.endpoints(s.name):
             name = (e.pod or "").split("/", 1)[-1]
             if name in ids and (name, e.ready) not in seen:

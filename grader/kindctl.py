@@ -17,11 +17,15 @@ import time
 from dataclasses import dataclass
 from typing import Callable, Sequence
 
-from grader.text import first_line
+from grader.k8s.wording import first_line
 from grader.kind import CLUSTER_NAME, CONTEXT_NAME, COURSE_NODEPORTS, KIND_CONFIG_PATH
 from grader.kind.images import (
-    CLOUD_PROVIDER_CONTAINER, CLOUD_PROVIDER_KIND_IMAGE, COURSE_IMAGES, KIND_MIN_VERSION,
-    KIND_VERSION, NODE_IMAGE,
+    CLOUD_PROVIDER_CONTAINER,
+    CLOUD_PROVIDER_KIND_IMAGE,
+    COURSE_IMAGES,
+    KIND_MIN_VERSION,
+    KIND_VERSION,
+    NODE_IMAGE,
 )
 
 #: Seconds allowed for quick checks (`docker info`, `kind version`): a stopped daemon must not
@@ -87,10 +91,10 @@ def docker_start_hint(system: str | None = None) -> list[str]:
 
 def kind_install_hint() -> list[str]:
     return [
-        f"Homebrew (macOS/Linux):  brew install kind",
+        "Homebrew (macOS/Linux):  brew install kind",
         f"Go toolchain:            go install sigs.k8s.io/kind@{KIND_VERSION}",
         f"release binary:          https://github.com/kubernetes-sigs/kind/releases/tag/{KIND_VERSION}",
-        f"Windows:                 winget install Kubernetes.kind   (or: choco install kind)",
+        "Windows:                 winget install Kubernetes.kind   (or: choco install kind)",
         "(kind is not on conda-forge, so `conda install` cannot provide it)",
     ]
 
@@ -162,12 +166,6 @@ def missing_prerequisites() -> list[Missing]:
     docker = docker_problem()
     kind, _ = kind_problem()
     return [m for m in (docker, kind) if m is not None]
-
-
-def check_docker() -> None:
-    problem = docker_problem()
-    if problem is not None:
-        raise PrerequisiteError(str(problem))
 
 
 def check_kind() -> tuple[int, int, int]:
@@ -451,7 +449,9 @@ def gc(context: str | None = None, say: Callable[[str], None] = print) -> int:
         names = _live(context or CONTEXT_NAME).gc()
     except Exception as exc:
         first = first_line(exc)
-        print(f"svclab cluster gc: cannot reach context {context or CONTEXT_NAME!r} ({first})", file=sys.stderr)
+        print(
+            f"svclab cluster gc: cannot reach context {context or CONTEXT_NAME!r} ({first})", file=sys.stderr
+        )
         return 1
     say(f"svclab: deleting {len(names)} namespace(s): {', '.join(names)}" if names
         else "svclab: no svclab namespaces to delete")

@@ -31,8 +31,8 @@ import difflib
 from dataclasses import dataclass, field
 from typing import Any, Callable, Iterable, Iterator, Mapping, Sequence
 
+from grader.k8s.selectors import SelectorError, compile_selector, labels_text
 from grader.manifests import Manifest, ManifestError, check, location
-from grader.model.selectors import SelectorError, compile_selector, labels_text
 
 __all__ = ["Index", "LintWarning", "PodTemplate", "RULES", "lint", "rule"]
 

@@ -308,7 +308,7 @@ def _check_one(obj: Any, file: str, doc: int, prefix: str) -> tuple[Manifest | N
 def _duplicates(manifests: list[Manifest]) -> list[Problem]:
     """The same kind/namespace/name twice in one input: the second would silently replace
     the first, which is never what a lab answer means."""
-    from grader.text import a_kind
+    from grader.k8s.wording import a_kind
 
     seen: dict[tuple[str, str | None, str], Manifest] = {}
     out: list[Problem] = []

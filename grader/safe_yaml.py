@@ -22,11 +22,11 @@ from __future__ import annotations
 import math
 import re
 from dataclasses import dataclass
-from typing import Any, Iterable
+from typing import Any, Iterable, cast
 
 import yaml
 
-from grader.rules.base import join_key, join_index
+from grader.k8s.fields import join_index, join_key
 
 _Base: type = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
@@ -92,7 +92,7 @@ class _Loader(_Base):  # type: ignore[misc, valid-type]
 
     yaml_implicit_resolvers = {
         first: [_implicit(tag, rx) for tag, rx in resolvers if tag != _TIMESTAMP]
-        for first, resolvers in _Base.yaml_implicit_resolvers.items()
+        for first, resolvers in _Base.yaml_implicit_resolvers.items()  # type: ignore[attr-defined]
     }
 
 
@@ -343,7 +343,8 @@ def _human(n: int) -> str:
     return f"{n} bytes"
 
 
-def parse_documents(text: str, limits: Limits = DEFAULT_LIMITS) -> tuple[list[tuple[int, Any]], list[YamlIssue]]:
+def parse_documents(text: str,
+                    limits: Limits = DEFAULT_LIMITS) -> tuple[list[tuple[int, Any]], list[YamlIssue]]:
     """All non-empty documents of `text` as (index, plain tree), plus every issue found.
 
     Index counts every document in the stream (empty ones too), so "document 3" is the
@@ -365,7 +366,7 @@ def parse_documents(text: str, limits: Limits = DEFAULT_LIMITS) -> tuple[list[tu
     except _Refused as refused:
         return [], [refused.issue]
     issues: list[YamlIssue] = [i for d in sorted(per_doc) for i in per_doc[d]]
-    stop = syntax.doc if syntax is not None else count
+    stop = cast(int, syntax.doc) if syntax is not None else count   # a syntax error names its document
     docs: list[tuple[int, Any]] = []
     loader = _Loader(text)
     try:
@@ -431,7 +432,8 @@ def _construct_message(exc: Exception) -> str:
     mark = getattr(exc, "problem_mark", None)
     where = f" at line {mark.line + 1}" if mark is not None else ""
     if "could not determine a constructor" in problem:
-        return f"unsupported YAML tag{where}: {problem.split('for the tag')[-1].strip()}; Kubernetes YAML uses no custom tags"
+        tag = problem.split('for the tag')[-1].strip()
+        return f"unsupported YAML tag{where}: {tag}; Kubernetes YAML uses no custom tags"
     return f"YAML error{where}: {problem}"
 
 
@@ -524,7 +526,8 @@ def copy_tree(value: Any, limits: Limits = DEFAULT_LIMITS, path: str = "", _dept
         return value
     if isinstance(value, bytes):
         raise TreeError(path, "binary (!!binary) values are not allowed here; use a plain string")
-    raise TreeError(path, f"a value of Python type {type(value).__name__!r} cannot appear in a Kubernetes object")
+    raise TreeError(path, f"a value of Python type {type(value).__name__!r} cannot appear in a "
+                          "Kubernetes object")
 
 
 def _short_repr(value: Any) -> str:

@@ -47,10 +47,10 @@ from __future__ import annotations
 
 from typing import Any, Callable, Iterable, Union
 
+from grader.k8s.fields import dicts, items, join_key, mapping, quote
+from grader.k8s.wording import a_kind
 from grader.manifests import Manifest, Problem
-from grader.rules.base import dicts, items, join_key, mapping, quote
 from grader.rules.workloads import CONTAINER_LISTS
-from grader.text import a_kind
 
 #: Kinds a lab submission may create (DESIGN.md's allowlist). Ingress is allowed for the
 #: optional Ingress lab. Not Endpoints/EndpointSlice: see `ENDPOINT_KINDS`.
@@ -110,8 +110,8 @@ def quota_problems(manifests: list[Manifest], namespace: str) -> list[Problem]:
     docstring), found by applying the manifests one by one, in apply order, to an offline
     model of that namespace: the very admission code the offline backend runs."""
     from grader import guardrails
-    from grader.apply_order import apply_rank
-    from grader.model.state import ApplyError, ClusterState, KIND_RESOURCE
+    from grader.k8s.apply_order import apply_rank
+    from grader.model.state import KIND_RESOURCE, ApplyError, ClusterState
 
     state = ClusterState(nodes=1)
     state.apply(guardrails.guardrail_objects(namespace))
@@ -129,13 +129,14 @@ def quota_problems(manifests: list[Manifest], namespace: str) -> list[Problem]:
             continue
         owners[f"{namespace}/{m.kind}/{m.name}"] = m
     for owner, (missing, why) in sorted(state.failed_creates.items()):
-        m = owners.get(owner)
-        if m is None:
+        workload = owners.get(owner)
+        if workload is None:
             continue
-        wanted = (m.obj.get("spec") or {}).get("replicas", 1)
-        out.append(Problem(m.file, m.doc, m.kind, m.name, "spec.replicas",
+        wanted = (workload.obj.get("spec") or {}).get("replicas", 1)
+        kind_resource = KIND_RESOURCE.get(workload.kind, workload.kind).split(".")[0]
+        out.append(Problem(workload.file, workload.doc, workload.kind, workload.name, "spec.replicas",
                            f"{missing} of {wanted} pods will not be created in a course namespace "
-                           f"({KIND_RESOURCE.get(m.kind, m.kind).split('.')[0]} controller): {why}"))
+                           f"({kind_resource} controller): {why}"))
     return out
 
 
@@ -163,7 +164,9 @@ def _policy_problems(manifests: list[Manifest], namespace: str,
         for path, message in _object_issues(m.obj):
             problem(path, message)
     gateways = [m for m in manifests if m.kind == "Gateway"]
-    have = set(existing_gateways() if callable(existing_gateways) else existing_gateways) if gateways else set()
+    have = (
+        set(existing_gateways() if callable(existing_gateways) else existing_gateways) if gateways else set()
+    )
     new = [m for m in gateways if m.name not in have]
     for i, m in enumerate(new[max(0, MAX_GATEWAYS - len(have)):]):
         count = len(have) + max(0, MAX_GATEWAYS - len(have)) + i + 1

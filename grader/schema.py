@@ -27,8 +27,8 @@ from functools import lru_cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Iterable
 
-from grader.rules.base import Issue, join_index, join_key, quote
-from grader.rules.gateway import CRD_KINDS, api_version_issue, crd_schema_issues
+from grader.k8s.fields import Issue, join_index, join_key, quote
+from grader.k8s.gateway_crd import CRD_KINDS, api_version_issue, crd_schema_issues
 
 if TYPE_CHECKING:  # pragma: no cover
     import jsonschema
@@ -147,7 +147,11 @@ def identity_issues(obj: dict) -> list[Issue]:
     elif kind not in KINDS and kind not in CRD_KINDS:
         out.append(("kind", _unknown_kind(kind)))
     if api_version is None or api_version == "":
-        hint = f" (for {kind}: 'apiVersion: {KINDS[kind][0]}')" if isinstance(kind, str) and kind in KINDS else ""
+        hint = (
+            f" (for {kind}: 'apiVersion: {KINDS[kind][0]}')"
+            if isinstance(kind, str) and kind in KINDS
+            else ""
+        )
         out.append(("apiVersion", f"required field 'apiVersion' is missing{hint}"))
     elif not isinstance(api_version, str):
         out.append(("apiVersion", f"must be a string such as 'v1', got {quote(api_version)}"))

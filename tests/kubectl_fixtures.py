@@ -3,9 +3,10 @@ and a clock the test controls (AGE is computed from it)."""
 from __future__ import annotations
 
 from grader.cluster.offline import OfflineCluster
+from grader.kind.images import AGNHOST_IMAGE
 from grader.kubectl.ages import ages_for
 
-AGNHOST = "registry.k8s.io/e2e-test-images/agnhost:2.53"
+AGNHOST = AGNHOST_IMAGE
 
 APP = f"""
 apiVersion: apps/v1

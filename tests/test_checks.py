@@ -10,29 +10,12 @@ import pytest
 
 from grader import checks
 from grader.cluster.offline import OfflineCluster
+from grader.labs.workloads import netexec_workload, pause_pod
 
-WORKLOADS = """
-apiVersion: apps/v1
-kind: Deployment
-metadata: {name: backend}
-spec:
-  replicas: 3
-  selector: {matchLabels: {app: backend}}
-  template:
-    metadata: {labels: {app: backend}}
-    spec:
-      containers:
-      - name: web
-        image: registry.k8s.io/e2e-test-images/agnhost:2.53
-        args: [netexec, --http-port=8080]
-        ports: [{name: http, containerPort: 8080}]
----
-apiVersion: v1
-kind: Pod
-metadata: {name: frontend, labels: {app: frontend}}
-spec:
-  containers: [{name: c, image: registry.k8s.io/e2e-test-images/agnhost:2.53, args: [pause]}]
-"""
+WORKLOADS = "---\n".join([
+    netexec_workload("backend", {"app": "backend"}, replicas=3, container="web"),
+    pause_pod("frontend", {"app": "frontend"}, container="c"),
+])
 
 SERVICE = """
 apiVersion: v1
@@ -105,7 +88,7 @@ def test_a_refused_object_is_not_gradable(ns) -> None:
 def test_a_check_that_raises_writes_to_stderr_or_warns_fails_quietly(ns, capsys) -> None:
     def noisy(_ns):
         print("library noise", file=sys.stderr)
-        warnings.warn("deprecated thing")
+        warnings.warn("deprecated thing", stacklevel=2)
         raise RuntimeError("boom\nsecond line")
     report = checks.run(ns, [checks.Check("noisy", noisy)])
     assert report.results[0].feedback == "could not be checked: RuntimeError: boom"

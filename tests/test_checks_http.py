@@ -6,25 +6,11 @@ import pytest
 
 from grader import checks
 from grader.cluster.offline import OfflineCluster
+from grader.labs.workloads import Port, netexec_workload
 
 
 def _app(name: str) -> str:
-    return f"""
-apiVersion: apps/v1
-kind: Deployment
-metadata: {{name: {name}}}
-spec:
-  replicas: 2
-  selector: {{matchLabels: {{app: {name}}}}}
-  template:
-    metadata: {{labels: {{app: {name}}}}}
-    spec:
-      containers:
-      - name: web
-        image: registry.k8s.io/e2e-test-images/agnhost:2.53
-        args: ["netexec", "--http-port=8080"]
-        ports: [{{containerPort: 8080}}]
----
+    return "\n" + netexec_workload(name, {"app": name}, replicas=2, container="web", ports=[Port(8080)]) + f"""---
 apiVersion: v1
 kind: Service
 metadata: {{name: {name}}}

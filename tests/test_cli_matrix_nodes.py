@@ -6,9 +6,9 @@ from pathlib import Path
 
 import pytest
 import yaml
+from test_model_kit import deployment, netpol
 
 from grader.cli import main
-from test_model_kit import deployment, netpol
 
 
 def write(tmp_path: Path, *objs: dict) -> str:

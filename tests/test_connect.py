@@ -136,8 +136,8 @@ def test_a_context_that_fails_is_named_with_the_first_line_of_the_error(
 
 
 def test_connect_imports_kindctl_without_a_cycle_or_the_kubernetes_client(tmp_path: Path) -> None:
-    code = ("import sys; import grader.cluster.connect as c; from grader import kindctl, text; "
-            "assert c.first_line is kindctl.first_line is text.first_line; "
+    code = ("import sys; import grader.cluster.connect as c; from grader import kindctl; from grader.k8s import wording; "
+            "assert c.first_line is kindctl.first_line is wording.first_line; "
             "print('LOADED' if 'kubernetes' in sys.modules else 'CLEAN')")
     env = {"PATH": "/usr/bin:/bin", "HOME": str(tmp_path)}
     out = subprocess.run([sys.executable, "-c", code], cwd=REPO, env=env, capture_output=True,

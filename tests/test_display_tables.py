@@ -3,38 +3,39 @@ from __future__ import annotations
 
 from grader import display
 from grader.cluster.offline import OfflineCluster
+from grader.kind.images import AGNHOST_IMAGE
 
-APP = """
+APP = f"""
 apiVersion: apps/v1
 kind: Deployment
-metadata: {name: web}
+metadata: {{name: web}}
 spec:
   replicas: 2
-  selector: {matchLabels: {app: web}}
+  selector: {{matchLabels: {{app: web}}}}
   template:
-    metadata: {labels: {app: web}}
+    metadata: {{labels: {{app: web}}}}
     spec:
       containers:
-      - {name: c, image: registry.k8s.io/e2e-test-images/agnhost:2.53, args: [netexec, --http-port=8080],
-         ports: [{containerPort: 8080}]}
+      - {{name: c, image: {AGNHOST_IMAGE}, args: [netexec, --http-port=8080],
+         ports: [{{containerPort: 8080}}]}}
 ---
 apiVersion: v1
 kind: Pod
-metadata: {name: client, labels: {app: client}}
+metadata: {{name: client, labels: {{app: client}}}}
 spec:
-  containers: [{name: c, image: registry.k8s.io/e2e-test-images/agnhost:2.53, args: [pause]}]
+  containers: [{{name: c, image: {AGNHOST_IMAGE}, args: [pause]}}]
 ---
 apiVersion: v1
 kind: Service
-metadata: {name: web}
+metadata: {{name: web}}
 spec:
   type: NodePort
-  selector: {app: web}
-  ports: [{port: 80, targetPort: 8080, nodePort: 30080}]
+  selector: {{app: web}}
+  ports: [{{port: 80, targetPort: 8080, nodePort: 30080}}]
 ---
 apiVersion: v1
 kind: Service
-metadata: {name: db}
+metadata: {{name: db}}
 spec:
   type: ExternalName
   externalName: db.example.com

@@ -123,6 +123,7 @@ def test_a_stopped_job_is_not_gradable_for_every_check() -> None:
 # --------------------------------------------------------------------- the preprocessor
 def test_clean_grade_writes_every_test_cell_from_the_clean_result(tmp_path) -> None:
     import nbformat
+
     from grader.grading.preprocessors import CleanGrade
     from grader.labs.notebook import build
 
@@ -162,8 +163,9 @@ def test_clean_grade_scores_hidden_checks_in_their_own_cell(tmp_path) -> None:
 
 
 def test_clean_grade_refuses_an_assignment_it_has_no_spec_for() -> None:
-    from grader.grading.preprocessors import CleanGrade
     import nbformat
+
+    from grader.grading.preprocessors import CleanGrade
     with pytest.raises(ValueError, match="not an svclab lab"):
         CleanGrade().preprocess(nbformat.v4.new_notebook(), {"nbgrader": {"assignment": "hw1"}})
 

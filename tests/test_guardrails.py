@@ -6,12 +6,13 @@ from __future__ import annotations
 import re
 
 import pytest
+from test_model_kit import AGNHOST, deployment, pod, service, statefulset
 
 from grader import guardrails as gr
 from grader.cluster.offline import OfflineCluster
+from grader.k8s.quantity import Quantity
 from grader.manifests import ManifestError
 from grader.model.state import ApplyError
-from test_model_kit import AGNHOST, deployment, pod, service, statefulset
 
 #: 20 pods of the LimitRange's default limit (200m) use exactly limits.cpu=4 too.
 FULL_DEFAULTS = ("exceeded quota: svclab-quota, requested: limits.cpu=200m,pods=1, "
@@ -33,7 +34,7 @@ def ns():
 
 
 def test_quantities_print_in_the_api_servers_canonical_form() -> None:
-    q = gr.Quantity.parse
+    q = Quantity.parse
     assert [str(q(t)) for t in ("200m", "0.5", "1", "4000m", "128Mi", "1024Ki", "1536Mi", "2Gi", "1024")] == \
         ["200m", "500m", "1", "4", "128Mi", "1Mi", "1536Mi", "2Gi", "1024"]
     assert str(q("200m") * 20) == "4" and str(q("32Mi") * 20) == "640Mi"
@@ -183,6 +184,7 @@ def test_hostile_replica_count_without_quota_stops_at_the_models_ceiling(monkeyp
 # ------------------------------------------------------------------ svclab check --namespace: the quota view
 def test_check_namespace_reports_what_the_quota_will_refuse(tmp_path, capsys) -> None:
     import yaml
+
     from grader.cli import main
     objs = [deployment("big", {"app": "big"}, replicas=30)] + \
         [service(f"s{i}", {"app": "big"}) for i in range(11)]
@@ -278,7 +280,8 @@ def test_statefulset_claims_count_against_the_pvc_quota(ns) -> None:
 
 
 def test_deleting_frees_quota_and_configmaps_are_counted(ns) -> None:
-    cm = lambda i: {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": f"c{i}"}, "data": {"k": "v"}}
+    def cm(i: int) -> dict:
+        return {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": f"c{i}"}, "data": {"k": "v"}}
     ns.apply_objects([cm(i) for i in range(20)])
     with pytest.raises(ApplyError, match=re.escape('configmaps "c20" is forbidden: exceeded quota: svclab-quota, '
                                                    "requested: configmaps=1, used: configmaps=20, limited: configmaps=20")):

@@ -9,9 +9,10 @@ from typing import Any
 import pytest
 
 from grader.cluster.offline import OfflineCluster
+from grader.kind.images import AGNHOST_IMAGE
 from grader.model.http_routing import ingress_host_matches, prefix_matches
 
-AGNHOST = "registry.k8s.io/e2e-test-images/agnhost:2.53"
+AGNHOST = AGNHOST_IMAGE
 
 
 def app(name: str, ns: str = "shop", port_name: str = "http") -> list[dict[str, Any]]:

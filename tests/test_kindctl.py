@@ -14,7 +14,7 @@ import pytest
 import yaml
 
 from grader import kindctl
-from grader.text import first_line
+from grader.k8s.wording import first_line
 from grader.kind import COURSE_NODEPORTS, KIND_CONFIG_PATH, render_kind_config
 from grader.kind.images import COURSE_IMAGES, NODE_IMAGE
 

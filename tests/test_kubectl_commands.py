@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 import grader.kubectl as kubectl
+from grader.kind.images import AGNHOST_IMAGE
 from tests.kubectl_fixtures import AGNHOST, make_ns
 
 
@@ -35,7 +36,7 @@ spec:
 def test_apply_prints_objects_in_file_order(env):
     """Real kubectl visits a file's objects in order and prints them so (checked against
     kubectl 1.37 on the control plane, tests/controlplane); the namespace applies them in
-    grader.apply_order's order, which must not show."""
+    grader.k8s.apply_order's order, which must not show."""
     ns, _ = env
     cm = "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: cfg}\ndata: {a: b}\n"
     svc = "apiVersion: v1\nkind: Service\nmetadata: {name: web}\nspec: {selector: {app: web}, ports: [{port: 80}]}\n"
@@ -315,7 +316,7 @@ def test_run_without_attach(env):
 
 # ------------------------------------------------------------------ against the real binary
 REAL_CLIENT_SIDE = [
-    "create deployment web --image=registry.k8s.io/e2e-test-images/agnhost:2.53 --port=8080 --replicas=2 "
+    f"create deployment web --image={AGNHOST_IMAGE} --port=8080 --replicas=2 "
     "--dry-run=client -o yaml -- /agnhost netexec --http-port=8080",
     "create deployment plain --image=busybox:1.36 --dry-run=client -o yaml",
     "create service nodeport np --tcp=80:8080 --node-port=30080 --dry-run=client -o yaml",

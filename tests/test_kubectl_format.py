@@ -9,6 +9,7 @@ import pytest
 import yaml
 
 import grader.kubectl as kubectl
+from grader.kind.images import AGNHOST_IMAGE
 from grader.kubectl.ages import human_duration
 from grader.kubectl.table import tabulate
 from tests.kubectl_fixtures import make_ns
@@ -54,9 +55,9 @@ def test_get_pods_columns_and_values(env):
     lines = _lines(r.stdout)
     assert lines[0].split() == ["NAME", "READY", "STATUS", "RESTARTS", "AGE"]
     names = sorted(p.name for p in ns.pods())
-    assert [l.split()[0] for l in lines[1:]] == names
-    for l in lines[1:]:
-        assert l.split()[1:] == ["1/1", "Running", "0", "0s"]
+    assert [ln.split()[0] for ln in lines[1:]] == names
+    for ln in lines[1:]:
+        assert ln.split()[1:] == ["1/1", "Running", "0", "0s"]
     clock.t += 185
     assert _lines(run(ns, "get pods").stdout)[1].split()[-1] == "3m5s"
 
@@ -68,8 +69,8 @@ def test_get_pods_wide_shows_ip_and_node(env):
                                 "READINESS", "GATES"]
     ips = {p.name: p.ip for p in ns.pods()}
     node = ns.pod("client").node
-    for l in lines[1:]:
-        cells = l.split()
+    for ln in lines[1:]:
+        cells = ln.split()
         assert cells[5] == ips[cells[0]] and cells[6] == node and cells[7:] == ["<none>", "<none>"]
 
 
@@ -79,8 +80,8 @@ def test_get_pods_show_labels_and_selector(env):
     lines = _lines(r.stdout)
     assert lines[0].split()[-1] == "LABELS"
     assert len(lines) == 4
-    for l in lines[1:]:
-        labels = l.split()[-1]
+    for ln in lines[1:]:
+        labels = ln.split()[-1]
         assert labels.startswith("app=hello,pod-template-hash=")
     assert "client" not in r.stdout
     r = run(ns, "get pods -l app=nothing")
@@ -112,7 +113,7 @@ spec: {clusterIP: None, selector: {app: hello}, ports: [{port: 80, protocol: UDP
 """)
     lines = _lines(run(ns, "get svc -o wide").stdout)
     assert lines[0].split() == ["NAME", "TYPE", "CLUSTER-IP", "EXTERNAL-IP", "PORT(S)", "AGE", "SELECTOR"]
-    rows = {l.split()[0]: l.split() for l in lines[1:]}
+    rows = {ln.split()[0]: ln.split() for ln in lines[1:]}
     st = ns.cluster.state
     lb = st.service("demo", "lb")
     assert rows["hello"] == ["hello", "ClusterIP", st.service("demo", "hello").cluster_ip, "<none>", "80/TCP", "0s", "app=hello"]
@@ -123,7 +124,7 @@ spec: {clusterIP: None, selector: {app: hello}, ports: [{port: 80, protocol: UDP
     assert rows["headless"][1:5] == ["ClusterIP", "None", "<none>", "80/UDP"]
     # the columns line up: every row's TYPE starts where the header's does
     start = lines[0].index("TYPE")
-    assert all(l[start - 1] == " " and l[start] != " " for l in lines[1:])
+    assert all(ln[start - 1] == " " and ln[start] != " " for ln in lines[1:])
 
 
 def test_loadbalancer_without_address_is_pending():
@@ -202,7 +203,7 @@ def test_get_all_namespaces_adds_namespace_column(env):
     ns, _ = env
     lines = _lines(run(ns, "get svc -A").stdout)
     assert lines[0].split()[:2] == ["NAMESPACE", "NAME"]
-    rows = [l.split()[:2] for l in lines[1:]]
+    rows = [ln.split()[:2] for ln in lines[1:]]
     assert ["default", "kubernetes"] in rows and ["kube-system", "kube-dns"] in rows and ["demo", "hello"] in rows
     assert rows == sorted(rows)
     r = run(ns, "get svc hello -A")
@@ -212,7 +213,7 @@ def test_get_all_namespaces_adds_namespace_column(env):
 def test_get_other_namespace_with_n(env):
     ns, _ = env
     lines = _lines(run(ns, "get svc -n kube-system").stdout)
-    assert [l.split()[0] for l in lines[1:]] == ["kube-dns"]
+    assert [ln.split()[0] for ln in lines[1:]] == ["kube-dns"]
     assert run(ns, "get pods -n nowhere").stderr == "No resources found in nowhere namespace.\n"
 
 
@@ -265,7 +266,7 @@ def test_get_deployments_and_replicasets(env):
     ns, _ = env
     lines = _lines(run(ns, "get deploy -o wide").stdout)
     assert lines[0].split() == ["NAME", "READY", "UP-TO-DATE", "AVAILABLE", "AGE", "CONTAINERS", "IMAGES", "SELECTOR"]
-    assert lines[1].split() == ["hello", "3/3", "3", "3", "0s", "web", "registry.k8s.io/e2e-test-images/agnhost:2.53", "app=hello"]
+    assert lines[1].split() == ["hello", "3/3", "3", "3", "0s", "web", AGNHOST_IMAGE, "app=hello"]
     rs_name = ns.pod("app=hello").name.rsplit("-", 1)[0]
     lines = _lines(run(ns, "get rs").stdout)
     assert lines[1].split() == [rs_name, "3", "3", "3", "0s"]
@@ -311,7 +312,7 @@ def test_describe_service(env):
     svc = ns.cluster.state.service("demo", "hello")
     # every label:value line of the block puts its value at the same column (26 for a
     # ClusterIP Service: "Internal Traffic Policy:" + 2)
-    assert all(l[26 - 1] == " " and l[26] != " " for l in lines if ":" in l.split("  ")[0])
+    assert all(ln[26 - 1] == " " and ln[26] != " " for ln in lines if ":" in ln.split("  ")[0])
     assert lines[0] == "Name:                     hello"
     assert _block_value(text, "Selector:") == "app=hello"
     assert _block_value(text, "IP:") == svc.cluster_ip
@@ -326,7 +327,7 @@ def test_describe_service(env):
 def test_describe_service_no_ready_endpoints_leaves_the_cell_empty(env):
     ns, _ = env
     ns.set_ready("app=hello", False)
-    line = next(l for l in _lines(run(ns, "describe svc hello").stdout) if l.startswith("Endpoints:"))
+    line = next(ln for ln in _lines(run(ns, "describe svc hello").stdout) if ln.startswith("Endpoints:"))
     assert line == "Endpoints:".ljust(26)
 
 
@@ -441,7 +442,7 @@ def test_pending_pods_show_what_the_scheduler_left():
     ns.apply(APP)
     pending = sorted(p.name for p in cluster.state.pods_in("p") if p.pending)
     assert pending
-    rows = {l.split()[0]: l.split() for l in _lines(run(ns, "get pods -o wide").stdout)[1:]}
+    rows = {ln.split()[0]: ln.split() for ln in _lines(run(ns, "get pods -o wide").stdout)[1:]}
     for name in pending:
         assert rows[name][1:3] == ["0/1", "Pending"] and rows[name][5:7] == ["<none>", "<none>"]
     text = run(ns, f"describe pod {pending[0]}").stdout
@@ -492,7 +493,7 @@ def test_custom_columns(env):
     r = run(ns, "get pods -o custom-columns=NAME:.metadata.name,IP:.status.podIP,PORT:.spec.containers[*].ports[*].containerPort")
     lines = _lines(r.stdout)
     assert lines[0].split() == ["NAME", "IP", "PORT"]
-    rows = {l.split()[0]: l.split()[1:] for l in lines[1:]}
+    rows = {ln.split()[0]: ln.split()[1:] for ln in lines[1:]}
     assert rows["client"] == [ns.pod("client").ip, "<none>"]
     web = ns.pod("app=hello")
     assert rows[web.name] == [web.ip, "8080"]

@@ -10,6 +10,7 @@ from types import SimpleNamespace
 import pytest
 
 import grader.kubectl as kubectl
+from grader.kind.images import AGNHOST_IMAGE
 from grader.kubectl import live
 
 
@@ -101,29 +102,29 @@ def test_run_dispatches_on_the_namespaces_mode(monkeypatch):
 
 
 # ------------------------------------------------------------------ real cluster
-LIVE_OBJECTS = """
+LIVE_OBJECTS = f"""
 apiVersion: apps/v1
 kind: Deployment
-metadata: {name: web, labels: {app: web}}
+metadata: {{name: web, labels: {{app: web}}}}
 spec:
   replicas: 2
-  selector: {matchLabels: {app: web}}
+  selector: {{matchLabels: {{app: web}}}}
   template:
-    metadata: {labels: {app: web}}
+    metadata: {{labels: {{app: web}}}}
     spec:
       containers:
-      - {name: web, image: registry.k8s.io/e2e-test-images/agnhost:2.53, args: [netexec, --http-port=8080],
-         ports: [{name: http, containerPort: 8080}]}
+      - {{name: web, image: {AGNHOST_IMAGE}, args: [netexec, --http-port=8080],
+         ports: [{{name: http, containerPort: 8080}}]}}
 ---
 apiVersion: v1
 kind: Service
-metadata: {name: web}
-spec: {selector: {app: web}, ports: [{port: 80, targetPort: http}]}
+metadata: {{name: web}}
+spec: {{selector: {{app: web}}, ports: [{{port: 80, targetPort: http}}]}}
 ---
 apiVersion: networking.k8s.io/v1
 kind: NetworkPolicy
-metadata: {name: web}
-spec: {podSelector: {matchLabels: {app: web}}, ingress: [{ports: [{port: 8080}]}]}
+metadata: {{name: web}}
+spec: {{podSelector: {{matchLabels: {{app: web}}}}, ingress: [{{ports: [{{port: 8080}}]}}]}}
 """
 #: What must differ between a real cluster and the model: allocated addresses, generated
 #: names, the clock.
@@ -134,9 +135,10 @@ def _table(text):
     import re
     lines = text.rstrip("\n").split("\n")
     starts = [m.start() for m in re.finditer(r"(?<!\S)\S", lines[0]) if m.start() == 0 or lines[0][m.start() - 2:m.start()] == "  "]
-    cut = lambda line: [line[a:b].strip() for a, b in zip(starts, starts[1:] + [None])]
+    def cut(line: str) -> list[str]:
+        return [line[a:b].strip() for a, b in zip(starts, starts[1:] + [None], strict=True)]
     header = cut(lines[0])
-    return header, [dict(zip(header, cut(l))) for l in lines[1:]]
+    return header, [dict(zip(header, cut(line), strict=True)) for line in lines[1:]]
 
 
 @pytest.mark.live
@@ -156,7 +158,7 @@ def test_offline_tables_match_the_real_kubectl(command):
         assert (real.code, real.stderr) == (model.code, model.stderr)
         (rh, rrows), (mh, mrows) = _table(real.stdout), _table(model.stdout)
         assert rh == mh
-        for r, m in zip(rrows, mrows):
+        for r, m in zip(rrows, mrows, strict=True):
             assert {k: v for k, v in r.items() if k not in VOLATILE} == {k: v for k, v in m.items() if k not in VOLATILE}
     finally:
         real_ns.delete()
@@ -175,9 +177,9 @@ def test_live_describe_svc_has_the_offline_layout():
             ns.wait_ready(timeout=180)
         real = kubectl.run(real_ns, "describe svc web").stdout.splitlines()
         model = kubectl.run(model_ns, "describe svc web").stdout.splitlines()
-        assert [l[:26] for l in real] == [l[:26] for l in model]          # labels and alignment
+        assert [ln[:26] for ln in real] == [ln[:26] for ln in model]          # labels and alignment
         same = ("Name:", "Selector:", "Type:", "Port:", "TargetPort:", "Session Affinity:", "Events:")
-        assert [l for l in real if l.startswith(same)] == [l for l in model if l.startswith(same)]
+        assert [ln for ln in real if ln.startswith(same)] == [ln for ln in model if ln.startswith(same)]
         assert live.check_version(real_ns) == ""
     finally:
         real_ns.delete()

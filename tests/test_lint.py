@@ -10,23 +10,24 @@ import pytest
 
 from grader import lint as lint_mod
 from grader.cli import main
+from grader.kind.images import AGNHOST_IMAGE
 from grader.lint import LintWarning, lint
 from grader.manifests import ManifestError, load
 
-DEPLOYMENT = """
+DEPLOYMENT = f"""
 apiVersion: apps/v1
 kind: Deployment
-metadata: {name: web}
+metadata: {{name: web}}
 spec:
-  selector: {matchLabels: {app: web, tier: front}}
+  selector: {{matchLabels: {{app: web, tier: front}}}}
   template:
-    metadata: {labels: {app: web, tier: front}}
+    metadata: {{labels: {{app: web, tier: front}}}}
     spec:
       containers:
       - name: web
-        image: registry.k8s.io/e2e-test-images/agnhost:2.53
+        image: {AGNHOST_IMAGE}
         args: [netexec, --http-port=8080]
-        ports: [{containerPort: 8080, name: http}]
+        ports: [{{containerPort: 8080, name: http}}]
 """
 
 

@@ -23,6 +23,7 @@ from kubernetes.watch import Watch
 
 from grader.cluster import live, live_api
 from grader.cluster.base import Cluster, Namespace, Status
+from grader.kind.images import AGNHOST_IMAGE
 from tests.fakes.kube_client import DYNAMIC_REQUEST_PARAMS, NS, FakeApiServer, FakeWS, World, pod
 
 
@@ -89,32 +90,32 @@ def test_gc_deletes_only_labelled_namespaces(w: World) -> None:
 
 # ------------------------------------------------------------------ apply
 
-DEPLOY_AND_SERVICE = """
+DEPLOY_AND_SERVICE = f"""
 apiVersion: networking.k8s.io/v1
 kind: NetworkPolicy
-metadata: {name: deny}
-spec: {podSelector: {}, policyTypes: [Ingress]}
+metadata: {{name: deny}}
+spec: {{podSelector: {{}}, policyTypes: [Ingress]}}
 ---
 apiVersion: apps/v1
 kind: Deployment
-metadata: {name: backend}
+metadata: {{name: backend}}
 spec:
   replicas: 2
-  selector: {matchLabels: {app: backend}}
+  selector: {{matchLabels: {{app: backend}}}}
   template:
-    metadata: {labels: {app: backend}}
+    metadata: {{labels: {{app: backend}}}}
     spec:
       containers:
       - name: app
-        image: registry.k8s.io/e2e-test-images/agnhost:2.53
+        image: {AGNHOST_IMAGE}
         args: [netexec, --http-port=8080]
 ---
 apiVersion: v1
 kind: Service
-metadata: {name: backend}
+metadata: {{name: backend}}
 spec:
-  selector: {app: backend}
-  ports: [{port: 80, targetPort: 8080}]
+  selector: {{app: backend}}
+  ports: [{{port: 80, targetPort: 8080}}]
 """
 
 
@@ -385,7 +386,7 @@ def test_matrix_reuses_the_listed_pods_and_reads_none(w: World) -> None:
     """The probe container comes from the pod list: no read_namespaced_pod per pod."""
     sidecar = pod("b", "10.244.0.6")
     sidecar["spec"]["containers"] = [{"name": "proxy", "image": "envoyproxy/envoy:v1.31"},
-                                     {"name": "probe", "image": "registry.k8s.io/e2e-test-images/agnhost:2.53"}]
+                                     {"name": "probe", "image": AGNHOST_IMAGE}]
     w.core.pods = [pod("a", "10.244.0.5"), sidecar, pod("c", "", ready=False)]
     w.stream.replies["/agnhost"] = FakeWS(0, "", "")
     m = w.ns().matrix(ports=[80, 81])
@@ -554,8 +555,7 @@ def test_dynamic_client_request_still_reads_the_keywords_we_pass() -> None:
 
 def test_config_stream_and_exception_surface() -> None:
     from kubernetes import config as k8s_config
-    from kubernetes.stream import stream
-    from kubernetes.stream import ws_client
+    from kubernetes.stream import stream, ws_client
 
     assert {"config_file", "context"} <= set(inspect.signature(k8s_config.new_client_from_config).parameters)
     assert callable(stream) and ws_client.ERROR_CHANNEL == live_api.ERROR_CHANNEL == 3
@@ -741,7 +741,7 @@ def test_real_client_exec_goes_out_as_a_websocket_with_our_command(
         stack: tuple[live.LiveCluster, FakeApiServer, list[dict]]) -> None:
     cluster, server, websockets = stack
     client = {"metadata": {"name": "client", "namespace": NS, "labels": {"app": "client"}},
-              "spec": {"containers": [{"name": "app", "image": "registry.k8s.io/e2e-test-images/agnhost:2.53"},
+              "spec": {"containers": [{"name": "app", "image": AGNHOST_IMAGE},
                                       {"name": "side", "image": "busybox:1.36"}]},
               "status": {"phase": "Running", "podIP": "10.244.0.3",
                          "conditions": [{"type": "Ready", "status": "True"}]}}

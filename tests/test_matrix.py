@@ -113,7 +113,7 @@ def test_grouped_matrix_equals_per_pair_engine(seed):
     expected = brute_force(pods, nss, pols, ports, protocols)
     got = list(m.results)
     assert len(got) == len(expected)
-    diffs = [(g, e) for g, e in zip(got, expected) if g != e]
+    diffs = [(g, e) for g, e in zip(got, expected, strict=False) if g != e]
     assert not diffs, diffs[:3]
     assert m.count_allowed() == sum(r.allowed for r in expected)
     assert any(r.allowed for r in expected) and not all(r.allowed for r in expected)

@@ -2,12 +2,12 @@
 from __future__ import annotations
 
 import pytest
+from test_model_kit import client_and_backend, deployment, netpol, pod, service
 
 from grader.cluster.base import Status
 from grader.model.connectivity import EXTERNAL_CLIENT_IP, POD_GATEWAY, parse_target, probe, probe_external
 from grader.model.objects import NODE_IP
 from grader.model.state import ClusterState
-from test_model_kit import client_and_backend, deployment, netpol, pod, service
 
 
 @pytest.fixture()

@@ -2,10 +2,11 @@
 from __future__ import annotations
 
 import pytest
-
-from grader.model.dns import candidates, resolv_conf, resolve
-from grader.model.state import ClusterState
 from test_model_kit import deployment, service, statefulset
+
+from grader.k8s.dns_names import candidates
+from grader.model.dns import resolv_conf, resolve
+from grader.model.state import ClusterState
 
 
 @pytest.fixture()
@@ -120,8 +121,9 @@ def test_system_names(state: ClusterState) -> None:
 
 
 def test_dns_itself_is_traffic_that_policy_can_drop(state: ClusterState) -> None:
-    from grader.model.dns import lookup
     from test_model_kit import netpol
+
+    from grader.model.dns import lookup
     client = state.find_pods("app=client", "lab")[0]
     assert lookup(state, "backend", client).ok
     state.apply([netpol("no-egress", {"app": "client"}, policyTypes=["Egress"])], "lab")

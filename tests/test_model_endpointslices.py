@@ -2,11 +2,11 @@
 from __future__ import annotations
 
 import pytest
+from test_model_kit import deployment, pod, service
 
 from grader.cluster.base import Endpoint
 from grader.model.endpointslices import endpoints_column
 from grader.model.state import ClusterState
-from test_model_kit import deployment, pod, service
 
 
 @pytest.fixture()

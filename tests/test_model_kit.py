@@ -7,7 +7,9 @@ from __future__ import annotations
 
 from typing import Any
 
-AGNHOST = "registry.k8s.io/e2e-test-images/agnhost:2.53"
+from grader.kind.images import AGNHOST_IMAGE
+
+AGNHOST = AGNHOST_IMAGE
 
 
 def container(http_port: int = 8080, ports: list[dict[str, Any]] | None = None, udp_port: int | None = None) -> dict:

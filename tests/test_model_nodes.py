@@ -6,11 +6,11 @@ import collections
 import ipaddress
 
 import pytest
+from test_model_kit import client_and_backend, deployment, service
 
 from grader.cluster.offline import OfflineCluster
 from grader.model.nodes import default_node_count, kind_nodes
 from grader.model.state import ClusterState
-from test_model_kit import client_and_backend, deployment, service
 
 TAINTED = ("0/3 nodes are available: 1 node(s) had untolerated taint {node-role.kubernetes.io/control-plane: }, "
            "2 Too many pods. preemption: 0/3 nodes are available: 1 Preemption is not helpful for scheduling, "
@@ -20,6 +20,16 @@ TAINTED = ("0/3 nodes are available: 1 node(s) had untolerated taint {node-role.
 def test_default_node_count_is_the_kind_configs() -> None:
     assert default_node_count() == 1
     assert [n.name for n in ClusterState().nodes] == ["svclab-control-plane"]
+
+
+def test_default_node_count_matches_the_committed_kind_config() -> None:
+    """The model no longer reads kind-config.yaml at run time; the file and the constant it
+    is rendered from must still say the same number of nodes."""
+    import re
+
+    from grader.kind import KIND_CONFIG_PATH
+    roles = re.findall(r"^\s*-\s*role:\s*\S+", KIND_CONFIG_PATH.read_text(encoding="utf-8"), flags=re.M)
+    assert default_node_count() == len(roles) >= 1
 
 
 def test_kind_names_addresses_and_pod_cidrs() -> None:
@@ -84,7 +94,7 @@ def test_endpoint_choice_is_random_like_kube_proxy_yet_repeatable() -> None:
     hits = _hits(0)
     assert len(set(hits)) == 3                                 # every ready endpoint gets traffic
     # not a rotation: some endpoint is chosen twice in a row somewhere
-    assert any(a == b for a, b in zip(hits, hits[1:]))
+    assert any(a == b for a, b in zip(hits, hits[1:], strict=False))
     assert hits == _hits(0)                                    # same seed, same choices
     assert hits != _hits(1)
 

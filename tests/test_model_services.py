@@ -4,13 +4,18 @@ from __future__ import annotations
 import ipaddress
 
 import pytest
+from test_model_kit import service
 
 from grader.model.objects import ContainerPort, Pod
 from grader.model.services import (
-    KIND_HOST_PORTS, LB_POOL, NODE_PORT_RANGE, SERVICE_CIDR, ServicePort, resolve_target_port,
+    KIND_HOST_PORTS,
+    LB_POOL,
+    NODE_PORT_RANGE,
+    SERVICE_CIDR,
+    ServicePort,
+    resolve_target_port,
 )
 from grader.model.state import ApplyError, ClusterState
-from test_model_kit import service
 
 
 @pytest.fixture()

@@ -5,10 +5,10 @@ from __future__ import annotations
 import ipaddress
 
 import pytest
+from test_model_kit import deployment, pod, service, statefulset
 
 from grader.model.ipam import NAME_ALPHABET
 from grader.model.state import ApplyError, ClusterState, NotFound
-from test_model_kit import deployment, pod, service, statefulset
 
 
 @pytest.fixture()

@@ -11,10 +11,11 @@ Expected values are derived from the scenario (pod IPs, allocated ClusterIPs, na
 from __future__ import annotations
 
 import pytest
-
-from grader.model.dns import candidates, resolve
-from grader.model.state import ClusterState
 from test_model_kit import deployment, pod, service, statefulset
+
+from grader.k8s.dns_names import candidates
+from grader.model.dns import resolve
+from grader.model.state import ClusterState
 
 Z = "cluster.local"
 

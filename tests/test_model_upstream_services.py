@@ -17,13 +17,15 @@ from __future__ import annotations
 import ipaddress
 
 import pytest
+from test_model_kit import deployment, pod, service
 
 from grader.model.endpointslices import MAX_ENDPOINTS_PER_SLICE
 from grader.model.services import (
-    ServiceAllocator, cluster_ip_range_offset, node_port_range_offset,
+    ServiceAllocator,
+    cluster_ip_range_offset,
+    node_port_range_offset,
 )
 from grader.model.state import ClusterState
-from test_model_kit import deployment, pod, service
 
 
 @pytest.fixture()

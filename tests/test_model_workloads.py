@@ -2,12 +2,12 @@
 from __future__ import annotations
 
 import pytest
+from test_model_kit import AGNHOST, deployment, statefulset
 
 from grader.model.ipam import AllocationError, IntPool, IPPool, safe_encode
 from grader.model.objects import Pod
 from grader.model.server import OFFLINE_NOW, http_answer
 from grader.model.workloads import container_servers, pods_for, template_hash
-from test_model_kit import AGNHOST, deployment, statefulset
 
 
 def test_netexec_listens_on_its_flags_not_on_declared_ports() -> None:

@@ -4,10 +4,11 @@ from __future__ import annotations
 import importlib.util
 
 import pytest
+from test_model_kit import deployment, service, statefulset
 
 from grader.cluster.base import Cluster, Namespace, Status
 from grader.cluster.offline import OfflineCluster, OfflineNamespace
-from test_model_kit import deployment, service, statefulset
+from grader.kind.images import AGNHOST_IMAGE
 
 HAS_MANIFESTS = importlib.util.find_spec("grader.manifests") is not None and \
     importlib.util.find_spec("grader.sandbox") is not None
@@ -15,7 +16,7 @@ needs_manifests = pytest.mark.skipif(not HAS_MANIFESTS, reason="grader.manifests
 needs_matrix = pytest.mark.skipif(importlib.util.find_spec("grader.model.matrix") is None,
                                   reason="grader.model.matrix not written yet")
 
-YAML = """\
+YAML = f"""\
 apiVersion: apps/v1
 kind: Deployment
 metadata:
@@ -23,26 +24,26 @@ metadata:
 spec:
   replicas: 2
   selector:
-    matchLabels: {app: backend}
+    matchLabels: {{app: backend}}
   template:
     metadata:
-      labels: {app: backend}
+      labels: {{app: backend}}
     spec:
       containers:
       - name: app
-        image: registry.k8s.io/e2e-test-images/agnhost:2.53
+        image: {AGNHOST_IMAGE}
         args: ["netexec", "--http-port=8080"]
         ports:
-        - {containerPort: 8080, name: http}
+        - {{containerPort: 8080, name: http}}
 ---
 apiVersion: v1
 kind: Service
 metadata:
   name: backend
 spec:
-  selector: {app: backend}
+  selector: {{app: backend}}
   ports:
-  - {name: http, port: 80, targetPort: http}
+  - {{name: http, port: 80, targetPort: http}}
 """
 
 
@@ -206,12 +207,12 @@ def test_pods_carry_labels_and_readiness_offline() -> None:
     from grader.cluster.offline import OfflineCluster
 
     ns = OfflineCluster().namespace("podlabels")
-    ns.apply("""
+    ns.apply(f"""
 apiVersion: v1
 kind: Pod
-metadata: {name: one, labels: {app: one}}
+metadata: {{name: one, labels: {{app: one}}}}
 spec:
-  containers: [{name: c, image: registry.k8s.io/e2e-test-images/agnhost:2.53, args: [pause]}]
+  containers: [{{name: c, image: {AGNHOST_IMAGE}, args: [pause]}}]
 """)
     ns.set_ready("one", False)
     (ref,) = ns.pods()

@@ -4,6 +4,7 @@ die as on a real node (replacements after delete, kubelet's maxPods, bookkeeping
 from __future__ import annotations
 
 import pytest
+from test_model_kit import client_and_backend, deployment, service
 
 from grader.cluster import base
 from grader.cluster import exec_parsing as xp
@@ -11,7 +12,6 @@ from grader.cluster.base import Status
 from grader.cluster.offline import OfflineCluster
 from grader.model import connectivity
 from grader.model.state import ClusterState
-from test_model_kit import client_and_backend, deployment, service
 
 
 # ------------------------------------------------------------------ probe targets
@@ -72,7 +72,7 @@ def test_offline_http_url_probe(lab: ClusterState) -> None:
 
 
 # ------------------------------------------------------------------ one selector parser
-from grader.model.selectors import SelectorError, is_selector, parse_selector  # noqa: E402
+from grader.k8s.selectors import SelectorError, is_selector, parse_selector  # noqa: E402
 
 
 @pytest.mark.parametrize("text, labels, expected", [
@@ -112,7 +112,8 @@ def test_find_pods_takes_set_based_selectors(lab: ClusterState) -> None:
     assert len(lab.find_pods("!app", "lab")) == 0
 
 
-from tests.fakes.kube_client import NS, World, pod as live_pod  # noqa: E402
+from tests.fakes.kube_client import NS, World  # noqa: E402
+from tests.fakes.kube_client import pod as live_pod  # noqa: E402
 
 
 def test_live_frm_reads_set_based_selectors_as_selectors() -> None:

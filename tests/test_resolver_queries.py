@@ -4,20 +4,21 @@ from __future__ import annotations
 
 from grader import checks, display
 from grader.cluster.offline import OfflineCluster
+from grader.kind.images import AGNHOST_IMAGE
 
-APP = """
+APP = f"""
 apiVersion: v1
 kind: Pod
-metadata: {name: client, labels: {app: client}}
+metadata: {{name: client, labels: {{app: client}}}}
 spec:
-  containers: [{name: c, image: registry.k8s.io/e2e-test-images/agnhost:2.53, args: [pause]}]
+  containers: [{{name: c, image: {AGNHOST_IMAGE}, args: [pause]}}]
 ---
 apiVersion: v1
 kind: Service
-metadata: {name: web}
+metadata: {{name: web}}
 spec:
-  selector: {app: web}
-  ports: [{port: 80}]
+  selector: {{app: web}}
+  ports: [{{port: 80}}]
 """
 
 

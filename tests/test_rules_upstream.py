@@ -13,6 +13,7 @@ import copy
 
 import pytest
 
+from grader.kind.images import AGNHOST_IMAGE
 from grader.manifests import check
 
 # --------------------------------------------------------------------------- builders
@@ -23,7 +24,7 @@ def svc(spec: dict, name: str = "backend", **meta) -> dict:
 
 
 P80 = {"port": 80, "targetPort": 8080}
-CONTAINER = {"name": "server", "image": "registry.k8s.io/e2e-test-images/agnhost:2.53"}
+CONTAINER = {"name": "server", "image": AGNHOST_IMAGE}
 
 
 def pod(spec_extra: dict | None = None, containers: list | None = None, **meta) -> dict:
@@ -443,10 +444,10 @@ def test_pinned_messages_unchanged():
 
 # --------------------------------------------------------------------------- realistic manifests
 
-COURSE_MANIFESTS = """
+COURSE_MANIFESTS = f"""
 apiVersion: v1
 kind: Namespace
-metadata: {name: lab1, labels: {pod-security.kubernetes.io/enforce: baseline}}
+metadata: {{name: lab1, labels: {{pod-security.kubernetes.io/enforce: baseline}}}}
 ---
 apiVersion: apps/v1
 kind: Deployment
@@ -454,27 +455,27 @@ metadata:
   name: backend
   namespace: lab1
   creationTimestamp: null
-  labels: {app: backend, app.kubernetes.io/part-of: shop}
-  annotations: {Example.com/Owner: team-a}
+  labels: {{app: backend, app.kubernetes.io/part-of: shop}}
+  annotations: {{Example.com/Owner: team-a}}
 spec:
   replicas: 3
   revisionHistoryLimit: 5
   progressDeadlineSeconds: 120
   minReadySeconds: 5
   selector:
-    matchLabels: {app: backend}
+    matchLabels: {{app: backend}}
     matchExpressions:
-    - {key: tier, operator: In, values: [api]}
+    - {{key: tier, operator: In, values: [api]}}
   strategy:
     type: RollingUpdate
-    rollingUpdate: {maxSurge: 1, maxUnavailable: "0%"}
+    rollingUpdate: {{maxSurge: 1, maxUnavailable: "0%"}}
   template:
     metadata:
       creationTimestamp: null
-      labels: {app: backend, tier: api}
-      annotations: {prometheus.io/scrape: "true"}
+      labels: {{app: backend, tier: api}}
+      annotations: {{prometheus.io/scrape: "true"}}
     spec:
-      nodeSelector: {kubernetes.io/os: linux}
+      nodeSelector: {{kubernetes.io/os: linux}}
       terminationGracePeriodSeconds: 30
       initContainers:
       - name: wait
@@ -483,172 +484,172 @@ spec:
       - name: sidecar
         image: busybox:1.36
         restartPolicy: Always
-        readinessProbe: {exec: {command: ["true"]}}
+        readinessProbe: {{exec: {{command: ["true"]}}}}
       containers:
       - name: server
-        image: registry.k8s.io/e2e-test-images/agnhost:2.53
+        image: {AGNHOST_IMAGE}
         imagePullPolicy: IfNotPresent
         args: [netexec, --http-port=8080]
         ports:
-        - {name: http, containerPort: 8080, protocol: TCP}
-        - {name: metrics, containerPort: 9090}
+        - {{name: http, containerPort: 8080, protocol: TCP}}
+        - {{name: metrics, containerPort: 9090}}
         env:
-        - {name: POD_NAME, valueFrom: {fieldRef: {fieldPath: metadata.name}}}
-        - {name: MODE, value: "fast"}
+        - {{name: POD_NAME, valueFrom: {{fieldRef: {{fieldPath: metadata.name}}}}}}
+        - {{name: MODE, value: "fast"}}
         resources:
-          requests: {cpu: 100m, memory: 64Mi}
-          limits: {cpu: 1, memory: 128Mi}
+          requests: {{cpu: 100m, memory: 64Mi}}
+          limits: {{cpu: 1, memory: 128Mi}}
         readinessProbe:
-          httpGet: {path: /healthz, port: http, scheme: HTTP}
+          httpGet: {{path: /healthz, port: http, scheme: HTTP}}
           initialDelaySeconds: 2
           periodSeconds: 5
         livenessProbe:
-          tcpSocket: {port: 8080}
+          tcpSocket: {{port: 8080}}
           failureThreshold: 3
           successThreshold: 1
         startupProbe:
-          grpc: {port: 9090}
+          grpc: {{port: 9090}}
       - name: helper
         image: busybox:1.36
         ports:
-        - {name: http, containerPort: 8080}
-status: {}
+        - {{name: http, containerPort: 8080}}
+status: {{}}
 ---
 apiVersion: apps/v1
 kind: StatefulSet
-metadata: {name: db}
+metadata: {{name: db}}
 spec:
   serviceName: db
   replicas: 2
   podManagementPolicy: Parallel
-  updateStrategy: {type: RollingUpdate, rollingUpdate: {partition: 0, maxUnavailable: 1}}
-  persistentVolumeClaimRetentionPolicy: {whenDeleted: Delete, whenScaled: Retain}
-  selector: {matchLabels: {app: db}}
+  updateStrategy: {{type: RollingUpdate, rollingUpdate: {{partition: 0, maxUnavailable: 1}}}}
+  persistentVolumeClaimRetentionPolicy: {{whenDeleted: Delete, whenScaled: Retain}}
+  selector: {{matchLabels: {{app: db}}}}
   template:
-    metadata: {labels: {app: db}}
+    metadata: {{labels: {{app: db}}}}
     spec:
       containers:
       - name: db
-        image: registry.k8s.io/e2e-test-images/agnhost:2.53
-        ports: [{name: tcp, containerPort: 5432}]
-        volumeMounts: [{name: data, mountPath: /data}]
+        image: {AGNHOST_IMAGE}
+        ports: [{{name: tcp, containerPort: 5432}}]
+        volumeMounts: [{{name: data, mountPath: /data}}]
   volumeClaimTemplates:
-  - metadata: {name: data}
+  - metadata: {{name: data}}
     spec:
       accessModes: [ReadWriteOnce]
-      resources: {requests: {storage: 1Gi}}
+      resources: {{requests: {{storage: 1Gi}}}}
 ---
 apiVersion: v1
 kind: Service
-metadata: {name: db}
+metadata: {{name: db}}
 spec:
   clusterIP: None
-  selector: {app: db}
-  ports: [{name: tcp, port: 5432, targetPort: tcp}]
+  selector: {{app: db}}
+  ports: [{{name: tcp, port: 5432, targetPort: tcp}}]
 ---
 apiVersion: v1
 kind: Service
-metadata: {name: backend}
+metadata: {{name: backend}}
 spec:
-  selector: {app: backend}
+  selector: {{app: backend}}
   sessionAffinity: ClientIP
-  sessionAffinityConfig: {clientIP: {timeoutSeconds: 10800}}
+  sessionAffinityConfig: {{clientIP: {{timeoutSeconds: 10800}}}}
   ports:
-  - {name: http, port: 80, targetPort: http, appProtocol: http}
-  - {name: metrics, port: 9090, targetPort: 9090, protocol: TCP}
-  - {name: http-udp, port: 80, protocol: UDP}
+  - {{name: http, port: 80, targetPort: http, appProtocol: http}}
+  - {{name: metrics, port: 9090, targetPort: 9090, protocol: TCP}}
+  - {{name: http-udp, port: 80, protocol: UDP}}
 ---
 apiVersion: v1
 kind: Service
-metadata: {name: backend-np}
+metadata: {{name: backend-np}}
 spec:
   type: NodePort
   externalTrafficPolicy: Local
-  selector: {app: backend}
+  selector: {{app: backend}}
   ports:
-  - {name: http, port: 80, targetPort: 8080, nodePort: 30080}
-  - {name: http-udp, port: 80, targetPort: 8080, nodePort: 30080, protocol: UDP}
+  - {{name: http, port: 80, targetPort: 8080, nodePort: 30080}}
+  - {{name: http-udp, port: 80, targetPort: 8080, nodePort: 30080, protocol: UDP}}
 ---
 apiVersion: v1
 kind: Service
-metadata: {name: backend-lb}
+metadata: {{name: backend-lb}}
 spec:
   type: LoadBalancer
   loadBalancerSourceRanges: [10.0.0.0/8]
   allocateLoadBalancerNodePorts: true
   internalTrafficPolicy: Local
-  selector: {app: backend}
-  ports: [{port: 80, targetPort: 8080}]
+  selector: {{app: backend}}
+  ports: [{{port: 80, targetPort: 8080}}]
 ---
 apiVersion: v1
 kind: Service
-metadata: {name: external-db}
+metadata: {{name: external-db}}
 spec:
   type: ExternalName
   externalName: db.example.com.
 ---
 apiVersion: networking.k8s.io/v1
 kind: NetworkPolicy
-metadata: {name: backend-policy}
+metadata: {{name: backend-policy}}
 spec:
-  podSelector: {matchLabels: {app: backend}}
+  podSelector: {{matchLabels: {{app: backend}}}}
   policyTypes: [Ingress, Egress]
   ingress:
   - from:
-    - podSelector: {matchLabels: {app: frontend}}
-    - namespaceSelector: {matchLabels: {kubernetes.io/metadata.name: monitoring}}
-    - namespaceSelector: {matchLabels: {team: a}}
-      podSelector: {matchExpressions: [{key: role, operator: NotIn, values: [batch]}]}
-    - ipBlock: {cidr: 10.0.0.0/8, except: [10.1.0.0/16, 10.2.3.4/32]}
+    - podSelector: {{matchLabels: {{app: frontend}}}}
+    - namespaceSelector: {{matchLabels: {{kubernetes.io/metadata.name: monitoring}}}}
+    - namespaceSelector: {{matchLabels: {{team: a}}}}
+      podSelector: {{matchExpressions: [{{key: role, operator: NotIn, values: [batch]}}]}}
+    - ipBlock: {{cidr: 10.0.0.0/8, except: [10.1.0.0/16, 10.2.3.4/32]}}
     ports:
-    - {port: 80}
-    - {port: http}
-    - {protocol: UDP, port: 53}
-    - {port: 30000, endPort: 32767}
+    - {{port: 80}}
+    - {{port: http}}
+    - {{protocol: UDP, port: 53}}
+    - {{port: 30000, endPort: 32767}}
   egress:
   - to:
-    - namespaceSelector: {}
-      podSelector: {matchLabels: {k8s-app: kube-dns}}
-    ports: [{protocol: UDP, port: 53}, {protocol: TCP, port: 53}]
-  - to: [{ipBlock: {cidr: "fd00::/8"}}]
+    - namespaceSelector: {{}}
+      podSelector: {{matchLabels: {{k8s-app: kube-dns}}}}
+    ports: [{{protocol: UDP, port: 53}}, {{protocol: TCP, port: 53}}]
+  - to: [{{ipBlock: {{cidr: "fd00::/8"}}}}]
 ---
 apiVersion: networking.k8s.io/v1
 kind: NetworkPolicy
-metadata: {name: deny-all}
+metadata: {{name: deny-all}}
 spec:
-  podSelector: {}
+  podSelector: {{}}
   policyTypes: [Ingress]
 ---
 apiVersion: discovery.k8s.io/v1
 kind: EndpointSlice
 metadata:
   name: ext-1
-  labels: {kubernetes.io/service-name: ext}
+  labels: {{kubernetes.io/service-name: ext}}
 addressType: IPv4
 endpoints:
 - addresses: [192.0.2.10]
-  conditions: {ready: true}
+  conditions: {{ready: true}}
   hostname: ext-0
 ports:
-- {name: http, port: 80, protocol: TCP, appProtocol: http}
+- {{name: http, port: 80, protocol: TCP, appProtocol: http}}
 ---
 apiVersion: networking.k8s.io/v1
 kind: Ingress
-metadata: {name: shop}
+metadata: {{name: shop}}
 spec:
   ingressClassName: nginx
-  tls: [{hosts: [shop.example.com], secretName: shop-tls}]
-  defaultBackend: {service: {name: backend, port: {number: 80}}}
+  tls: [{{hosts: [shop.example.com], secretName: shop-tls}}]
+  defaultBackend: {{service: {{name: backend, port: {{number: 80}}}}}}
   rules:
   - host: shop.example.com
     http:
       paths:
-      - {path: /, pathType: Prefix, backend: {service: {name: backend, port: {name: http}}}}
-      - {path: /api/v1, pathType: Exact, backend: {service: {name: backend, port: {number: 8080}}}}
+      - {{path: /, pathType: Prefix, backend: {{service: {{name: backend, port: {{name: http}}}}}}}}
+      - {{path: /api/v1, pathType: Exact, backend: {{service: {{name: backend, port: {{number: 8080}}}}}}}}
 ---
 apiVersion: v1
 kind: Pod
-metadata: {name: client, labels: {app: frontend}}
+metadata: {{name: client, labels: {{app: frontend}}}}
 spec:
   restartPolicy: Never
   hostname: client
@@ -657,12 +658,12 @@ spec:
   - name: c
     image: busybox:1.36
     command: [sleep, "3600"]
-    securityContext: {runAsNonRoot: true, allowPrivilegeEscalation: false}
+    securityContext: {{runAsNonRoot: true, allowPrivilegeEscalation: false}}
 ---
 apiVersion: v1
 kind: ConfigMap
-metadata: {name: cfg}
-data: {app.properties: "x=1", LOG_LEVEL: debug}
+metadata: {{name: cfg}}
+data: {{app.properties: "x=1", LOG_LEVEL: debug}}
 """
 
 

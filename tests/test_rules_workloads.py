@@ -5,9 +5,10 @@ import copy
 
 import pytest
 
+from grader.kind.images import AGNHOST_IMAGE
 from grader.manifests import check
 
-POD_SPEC = {"containers": [{"name": "server", "image": "registry.k8s.io/e2e-test-images/agnhost:2.53",
+POD_SPEC = {"containers": [{"name": "server", "image": AGNHOST_IMAGE,
                             "ports": [{"name": "http", "containerPort": 8080}]}]}
 
 
@@ -191,7 +192,7 @@ def test_nan_cpu_in_yaml_is_refused_before_the_rules():
     ({"matchLabels": {"app": "web"}, "matchExpressions": [{"key": "zone", "operator": "Exists"}]}, False),
 ])
 def test_selector_matching_agrees_with_the_model(selector, matches):
-    from grader.model.selectors import compile_selector
+    from grader.k8s.selectors import compile_selector
     from grader.rules.meta import selector_matches
 
     labels = {"app": "web", "tier": "front"}

@@ -5,11 +5,12 @@ import copy
 
 import pytest
 
+from grader.kind.images import AGNHOST_IMAGE
 from grader.manifests import load
 from grader.sandbox import ALLOWED_KINDS, image_warnings, sandbox_problems
 
 POD = {"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "p"},
-       "spec": {"containers": [{"name": "c", "image": "registry.k8s.io/e2e-test-images/agnhost:2.53",
+       "spec": {"containers": [{"name": "c", "image": AGNHOST_IMAGE,
                                 "ports": [{"containerPort": 8080}]}]}}
 
 
@@ -207,6 +208,6 @@ def test_every_container_list_is_checked_in_pods_and_templates():
 
 
 def test_kinds_are_named_with_the_right_article() -> None:
-    from grader.text import a_kind
+    from grader.k8s.wording import a_kind
     assert [a_kind(k) for k in ("Service", "Ingress", "EndpointSlice", "Endpoints")] == \
         ["a Service", "an Ingress", "an EndpointSlice", "an Endpoints object"]

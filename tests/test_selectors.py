@@ -2,8 +2,13 @@
 API reference: matchLabels AND matchExpressions; empty selector = everything."""
 import pytest
 
-from grader.model.selectors import (
-    EVERYTHING, SelectorError, compile_selector, labels_text, matches, parse_selector,
+from grader.k8s.selectors import (
+    EVERYTHING,
+    SelectorError,
+    compile_selector,
+    labels_text,
+    matches,
+    parse_selector,
 )
 
 WEB = {"app": "web", "tier": "frontend"}

@@ -17,16 +17,33 @@ live mode alike, and any correct answer scores, however it is written.
 from __future__ import annotations
 
 from grader.checks.core import (
-    DEFAULT_TIME_LIMIT, Check, NotGradable, Report, Result, Verdict, apply_answer, check, failed,
-    partial, passed, run,
+    DEFAULT_TIME_LIMIT,
+    Check,
+    NotGradable,
+    Report,
+    Result,
+    Verdict,
+    apply_answer,
+    check,
+    failed,
+    partial,
+    passed,
+    run,
 )
 from grader.checks.dns import resolver_queries, resolves
 from grader.checks.http import route_accepted, routes_to, splits
 from grader.checks.policy import compare_matrix, matrix_matches, rule
 from grader.checks.predict import predict_matrix, prediction
 from grader.checks.services import (
-    diagnose_service, endpoints_match, external, load_balancer_address, pods_matching,
-    reachable, service_port, service_type, spreads_over,
+    diagnose_service,
+    endpoints_match,
+    external,
+    load_balancer_address,
+    pods_matching,
+    reachable,
+    service_port,
+    service_type,
+    spreads_over,
 )
 
 __all__ = [

@@ -23,7 +23,7 @@ import warnings
 from dataclasses import dataclass, field
 from typing import Any, Callable, Iterable, Sequence
 
-from grader.text import first_line
+from grader.k8s.wording import first_line
 
 #: Seconds one check may take before it fails with a time-limit message.
 DEFAULT_TIME_LIMIT = 20.0
@@ -182,7 +182,7 @@ class Report:
     @property
     def blank(self) -> bool:
         """Nothing was answered: an item analysis counts it apart from wrong answers."""
-        return bool(self.not_gradable) and self.not_gradable.startswith(EMPTY_ANSWER)
+        return self.not_gradable is not None and self.not_gradable.startswith(EMPTY_ANSWER)
 
     @property
     def score(self) -> float:
@@ -229,8 +229,10 @@ class Report:
             colour = "#c8f7c5" if r.passed else ("#f7ecc5" if r.earned > 0 else "#f7c5c5")
             rows.append(
                 f"<tr style='background:{colour}'><td style='text-align:center'>{r.mark}</td>"
-                f"<td>{html.escape(r.label)}</td><td style='text-align:right'>{_num(r.earned)}/{_num(r.points)}</td>"
-                f"<td style='text-align:left'>{html.escape(r.feedback)}</td></tr>")
+                f"<td>{html.escape(r.label)}</td>"
+                f"<td style='text-align:right'>{_num(r.earned)}/{_num(r.points)}</td>"
+                f"<td style='text-align:left'>{html.escape(r.feedback)}</td></tr>"
+            )
         return ("<div class='svclab-report'><p><b>" + html.escape(self.summary()) + "</b></p>"
                 "<table style='border-collapse:collapse'><tr><th></th><th>check</th><th>points</th>"
                 "<th style='text-align:left'>feedback</th></tr>" + "".join(rows) + "</table></div>")

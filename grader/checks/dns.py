@@ -46,7 +46,10 @@ def resolves(name: str, frm: str, *, rtype: str = "A", rcode: str = "NOERROR",
         if cname is not None:
             targets = [r.value.rstrip(".") for r in ans.records if r.rtype == "CNAME"]
             if cname.rstrip(".") not in targets:
-                return failed(f"{asked} gave no CNAME to {cname}" + (f" (CNAME to {listing(targets)})" if targets else ""))
+                return failed(
+                    f"{asked} gave no CNAME to {cname}"
+                    + (f" (CNAME to {listing(targets)})" if targets else "")
+                )
         if srv_port is not None:
             ports = sorted({int(r.value.split()[2]) for r in ans.records if r.rtype == "SRV"})
             if ports != [srv_port]:
@@ -66,7 +69,7 @@ def resolver_queries(ns: Any, name: str, frm: str, rtype: str = "A") -> list[Dns
     answer that is not NXDOMAIN, as `dig +search` (and the course's probes) do; glibc also
     walks on past NODATA and SERVFAIL, and asks AAAA beside A, so a real application can send
     more queries than this, never fewer."""
-    from grader.model.dns import candidates
+    from grader.k8s.dns_names import candidates
 
     sent: list[DnsAnswer] = []
     for fqdn in candidates(name, ns.name):

@@ -33,8 +33,14 @@ def compare_matrix(actual: Matrix, expected: Expected, namespace: str,
     ref: dict[tuple[str, str, int, str], bool] = {}
     if isinstance(expected, Matrix):
         for r in expected.results:
-            ref[(_short(r.src, expected_namespace or namespace), _short(r.dst, expected_namespace or namespace),
-                 r.port, r.protocol)] = r.allowed
+            ref[
+                (
+                    _short(r.src, expected_namespace or namespace),
+                    _short(r.dst, expected_namespace or namespace),
+                    r.port,
+                    r.protocol,
+                )
+            ] = r.allowed
     pods = {p.key: (p if p.labels or not labels or p.key not in labels else
                     PodRef(p.namespace, p.name, p.ip, labels=dict(labels[p.key])))
             for p in actual.pods}
@@ -57,7 +63,7 @@ def compare_matrix(actual: Matrix, expected: Expected, namespace: str,
                     bad.append((f"{_short(src.key, namespace)} -> {_short(dst.key, namespace)} on "
                                 f"{port}/{protocol}: should be {'allowed' if want else 'denied'}, is "
                                 f"{'allowed' if cell.allowed else 'denied'}", cell.allowed))
-    for sentence, allowed in bad[:show]:
+    for sentence, _allowed in bad[:show]:
         wrong.append(sentence)
     if len(bad) > show:
         wrong.append(f"... and {len(bad) - show} more wrong cells")
@@ -122,7 +128,7 @@ def rule(allow: Mapping[tuple[str, str], Iterable[int]] | None = None, *,
          self_allowed: bool = True) -> Callable[[PodRef, PodRef, int, str], bool]:
     """An expected matrix as a rule: `{("app=frontend", "app=backend"): [8080]}` allows those
     pairs on those ports and denies every other pair (a pod always reaches itself)."""
-    from grader.model.selectors import matches, parse_selector
+    from grader.k8s.selectors import matches, parse_selector
 
     compiled = [(parse_selector(s), parse_selector(d), set(ps)) for (s, d), ps in (allow or {}).items()]
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 from typing import Any
 
 from grader.checks.core import Check, Verdict, failed, listing, partial, passed
-from grader.model.selectors import SelectorError, labels_text, matches, parse_selector
+from grader.k8s.selectors import SelectorError, labels_text, matches, parse_selector
 from grader.observations import PodRef, ServiceInfo, Status
 
 
@@ -32,7 +32,9 @@ def diagnose_service(ns: Any, service: str) -> str:
         return f"there is no Service named {service!r} in namespace {ns.name}" + (
             "" if names else " (and no pods either)")
     if svc.type == "ExternalName":
-        return f"Service {service} is an ExternalName (a DNS alias for {svc.external_name}); it has no endpoints"
+        return (
+            f"Service {service} is an ExternalName (a DNS alias for {svc.external_name}); it has no endpoints"
+        )
     if not svc.selector:
         return (f"Service {service} has no selector, so Kubernetes never creates endpoints for it; "
                 "add spec.selector with the labels of the pods it should send traffic to")
@@ -82,8 +84,10 @@ def endpoints_match(service: str, selector: str, *, port: int | None = None,
             return failed(f"no running pod matches {selector} in namespace {ns.name}, so there is "
                           "nothing for the Service to select; apply the workload too")
         if not want:
-            return failed(f"the pods matching {selector} ({listing([p.name for p in matching])}) exist, but "
-                          "none of them is Ready, and only Ready pods become endpoints (check the readiness probe)")
+            return failed(
+                f"the pods matching {selector} ({listing([p.name for p in matching])}) exist, but "
+                "none of them is Ready, and only Ready pods become endpoints (check the readiness probe)"
+            )
         if not got:
             why = diagnose_service(ns, service) or f"Service {service} has no ready endpoints"
             return failed(why)
@@ -98,7 +102,9 @@ def endpoints_match(service: str, selector: str, *, port: int | None = None,
             hint = (f"; {listing(unready)} {'is' if len(unready) == 1 else 'are'} not Ready, and only "
                     "spec.publishNotReadyAddresses: true lists not-ready pods as ready endpoints"
                     if include_not_ready and unready else "; compare its selector with the pods' labels")
-            return partial(len(got & want) / len(got | want), f"Service {service} " + " and ".join(parts) + hint)
+            return partial(
+                len(got & want) / len(got | want), f"Service {service} " + " and ".join(parts) + hint
+            )
         if port is not None:
             ports = sorted({e.port for e in eps})
             if ports != [port]:
@@ -228,7 +234,9 @@ def load_balancer_address(service: str, *, name: str | None = None, points: floa
         if svc is None:
             return failed(diagnose_service(ns, service))
         if svc.type != "LoadBalancer":
-            return failed(f"Service {service} is of type {svc.type}; only a LoadBalancer gets an external address")
+            return failed(
+                f"Service {service} is of type {svc.type}; only a LoadBalancer gets an external address"
+            )
         if not svc.external_address:
             return failed(f"Service {service} has no external address yet (EXTERNAL-IP <pending>): "
                           "is the load-balancer controller running? (`make cluster-status`)")

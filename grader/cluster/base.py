@@ -11,9 +11,24 @@ from pathlib import Path
 from typing import Any, Iterable, Mapping, Protocol, Sequence, Union, runtime_checkable
 
 from grader.observations import (  # noqa: F401  (re-exported: the API's vocabulary)
-    Condition, DnsAnswer, DnsRecord, Endpoint, GatewayStatus, HttpResponse, ListenerStatus, Matrix,
-    Outcome, ParentStatus, PodRef, Reachability, ServiceInfo, ServicePortInfo, Status,
-    ip_sort_key, is_ip, parse_target,
+    Condition,
+    DnsAnswer,
+    DnsRecord,
+    Endpoint,
+    GatewayStatus,
+    HttpResponse,
+    ListenerStatus,
+    Matrix,
+    Outcome,
+    ParentStatus,
+    PodRef,
+    Reachability,
+    ServiceInfo,
+    ServicePortInfo,
+    Status,
+    ip_sort_key,
+    is_ip,
+    parse_target,
 )
 
 #: What `Namespace.apply` accepts: YAML text, a file or directory path, or parsed objects.

@@ -13,8 +13,8 @@ from typing import TYPE_CHECKING, Any, Callable
 
 import yaml
 
+from grader.k8s.wording import first_line
 from grader.kind import CONTEXT_NAME
-from grader.text import first_line
 
 if TYPE_CHECKING:  # pragma: no cover
     from grader.cluster.base import Cluster

@@ -57,7 +57,8 @@ class LiveCluster:
         nodes = self._api.list_nodes()
         if not nodes:
             return False, "no nodes registered yet"
-        not_ready = [n["metadata"]["name"] for n in nodes if conditions(n).get("Ready", {}).get("status") != "True"]
+        not_ready = [n["metadata"]["name"] for n in nodes
+                     if conditions(n).get("Ready", {}).get("status") != "True"]
         if not_ready:
             return False, f"not Ready: {', '.join(not_ready)}"
         return True, f"{len(nodes)} Ready"
@@ -153,7 +154,8 @@ class LiveCluster:
         host = host or address
         path = path if path.startswith("/") else "/" + path
         authority = address if port == 80 else f"{address}:{port}"
-        target = f"{method.upper()} http://{authority}{path}" + (f" (Host: {host})" if host != address else "")
+        shown_host = f" (Host: {host})" if host != address else ""
+        target = f"{method.upper()} http://{authority}{path}{shown_host}"
         conn = http.client.HTTPConnection(address, port, timeout=timeout)
         try:
             conn.request(method.upper(), path, headers={"Host": host, **(headers or {})})
@@ -165,10 +167,12 @@ class LiveCluster:
             return HttpResponse(target, status, reason=reason)
         finally:
             conn.close()
-        pod = self._find_pod(body.strip()) if code == 200 and body.strip() and "\n" not in body.strip() else None
+        answer = body.strip()
+        pod = self._find_pod(answer) if code == 200 and answer and "\n" not in answer else None
         reason = {404: "the proxy found no route (no listener, host or path matched; see route_status)",
                   500: "the route's backend is invalid (see route_status: ResolvedRefs)",
-                  503: "the backend Service has no ready endpoint, or the proxy could not connect"}.get(code, "")
+                  503: "the backend Service has no ready endpoint, or the proxy could not connect",
+                  }.get(code, "")
         return HttpResponse(target, Status.OK, code, got, pod, body, reason=reason)
 
     def gateway_api_status(self) -> tuple[bool, str]:

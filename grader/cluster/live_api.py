@@ -129,7 +129,8 @@ class LiveApi:
         return str(info.get("gitVersion", "?"))
 
     def read_ingress(self, namespace: str, name: str) -> dict[str, Any] | None:
-        return _unless_absent(None, lambda: self._dict(self.networking.read_namespaced_ingress(name, namespace)))
+        return _unless_absent(
+            None, lambda: self._dict(self.networking.read_namespaced_ingress(name, namespace)))
 
     def read_gateway_object(self, namespace: str, plural: str, name: str) -> dict[str, Any] | None:
         """A Gateway API object (gateways, httproutes) as the API server stores it."""
@@ -186,7 +187,8 @@ class LiveApi:
         """The FailedCreate events a controller recorded for one of its objects (the
         StatefulSet controller reports a refused pod or claim only this way)."""
         selector = f"involvedObject.kind={kind},involvedObject.name={name},reason=FailedCreate"
-        return self._dict(self.core.list_namespaced_event(namespace, field_selector=selector)).get("items") or []
+        events = self._dict(self.core.list_namespaced_event(namespace, field_selector=selector))
+        return events.get("items") or []
 
     # ---- writes
     def delete_namespace(self, name: str) -> bool:

@@ -2,7 +2,7 @@
 (grader.cluster.base) for the live backend.
 
 apply validates and sandboxes everything first, dry-runs it on the server, then applies in
-grader.apply_order's order by server-side apply; wait_ready watches pods and names the ones
+grader.k8s.apply_order's order by server-side apply; wait_ready watches pods and names the ones
 that can never run; endpoints, lookup, probe and matrix run upstream tools inside pods (the
 agnhost e2e image ships /agnhost, curl and dig) and `exec_parsing` turns their output into
 the same Outcome/DnsAnswer types the offline model returns, so a verdict can be compared
@@ -13,25 +13,53 @@ from __future__ import annotations
 import functools
 import json
 from concurrent.futures import ThreadPoolExecutor
-from typing import TYPE_CHECKING, Any, Callable, Iterable
+from typing import Any, Callable, Iterable, Protocol
 
-from grader.apply_order import apply_rank
 from grader.cluster import exec_parsing as xp
 from grader.cluster.base import (
-    DnsAnswer, Endpoint, ManifestInput, Matrix, Outcome, PodRef, Reachability, ServiceInfo, Status,
+    DnsAnswer,
+    Endpoint,
+    ManifestInput,
+    Matrix,
+    Outcome,
+    PodRef,
+    Reachability,
+    ServiceInfo,
+    Status,
     ip_sort_key,
 )
 from grader.cluster.live_api import GATEWAY_GROUP, ApiException, ExecResult, server_message
 from grader.cluster.live_pods import (
-    failed_create_reason, listened_ports, pod_counts, pod_is_ready, probe_container,
-    service_cluster_ip, service_info, why_not_ready, workload_problem,
+    failed_create_reason,
+    listened_ports,
+    pod_counts,
+    pod_is_ready,
+    probe_container,
+    service_cluster_ip,
+    service_info,
+    why_not_ready,
+    workload_problem,
 )
-from grader.model.selectors import is_selector, parse_selector
+from grader.k8s.apply_order import apply_rank
+from grader.k8s.selectors import is_selector, parse_selector
 from grader.observations import Condition, GatewayStatus, HttpResponse, ListenerStatus, ParentStatus
 from grader.rules.service import effective_cluster_ips
 
-if TYPE_CHECKING:
-    from grader.cluster.live import LiveCluster
+
+class LiveClusterHandle(Protocol):
+    """What a namespace needs of its LiveCluster (grader.cluster.live), named here so the
+    namespace does not import the cluster that creates it (no import cycle)."""
+
+    _api: Any
+    _progress: bool
+
+    def _clock(self) -> float: ...
+
+    def _say(self, text: str) -> None: ...
+
+    def http(self, address: str, path: str = "/", *, host: str | None = None, port: int = 80,
+             method: str = "GET", headers: dict[str, str] | None = None,
+             timeout: float = 2.0) -> HttpResponse: ...
 
 #: Kinds `LiveNamespace.delete(kind, name)` knows: lower-case name -> (kind, apiVersion).
 DELETABLE_KINDS = {
@@ -53,7 +81,7 @@ def _conds(items: Any) -> tuple[Condition, ...]:
 class LiveNamespace:
     """One namespace on a live cluster (see grader.cluster.base.Namespace)."""
 
-    def __init__(self, cluster: LiveCluster, name: str) -> None:
+    def __init__(self, cluster: LiveClusterHandle, name: str) -> None:
         self.cluster = cluster
         self.name = name
         self._api = cluster._api
@@ -79,7 +107,8 @@ class LiveNamespace:
                                          _conds(ls.get("conditions")),
                                          tuple(str(k.get("kind")) for k in ls.get("supportedKinds") or []))
                           for ls in status.get("listeners") or [])
-        return GatewayStatus(f"{self.name}/{name}", tuple(str(a.get("value")) for a in status.get("addresses") or []),
+        return GatewayStatus(f"{self.name}/{name}",
+                             tuple(str(a.get("value")) for a in status.get("addresses") or []),
                              _conds(status.get("conditions")), listeners)
 
     def gateway_address(self, name: str) -> str | None:
@@ -98,7 +127,8 @@ class LiveNamespace:
         out = []
         for parent in (route.get("status") or {}).get("parents") or []:
             ref = parent.get("parentRef") or {}
-            out.append(ParentStatus(f"{ref.get('namespace') or self.name}/{ref.get('name')}", ref.get("sectionName"),
+            out.append(ParentStatus(f"{ref.get('namespace') or self.name}/{ref.get('name')}",
+                                    ref.get("sectionName"),
                                     _conds(parent.get("conditions")), str(parent.get("controllerName", ""))))
         return out
 
@@ -275,7 +305,8 @@ class LiveNamespace:
             for ep in es.get("endpoints") or []:
                 cond = ep.get("conditions") or {}
                 ref = ep.get("targetRef") or {}
-                pod = f"{ref.get('namespace') or self.name}/{ref['name']}" if ref.get("kind") == "Pod" else None
+                pod = (f"{ref.get('namespace') or self.name}/{ref['name']}"
+                       if ref.get("kind") == "Pod" else None)
                 for ip in ep.get("addresses") or []:
                     for port in ports:
                         result.append(Endpoint(
@@ -373,7 +404,7 @@ class LiveNamespace:
 
     def _client_pod(self, frm: str) -> tuple[str, str | None]:
         """The pod to run a probe in: a label selector ("app=frontend", "tier in (a,b)",
-        "!canary"; grader.model.selectors.is_selector decides, as offline) picks the first
+        "!canary"; grader.k8s.selectors.is_selector decides, as offline) picks the first
         Ready pod by name; anything else is a pod name. A malformed selector is refused
         here (SelectorError, a ValueError) with the same words as offline."""
         if is_selector(frm):
@@ -428,7 +459,8 @@ class LiveNamespace:
             names = {(p.get("name") or "") for p in es.get("ports") or []}
             if (sport.get("name") or "") not in names:
                 continue
-            if any((ep.get("conditions") or {}).get("ready") is not False for ep in es.get("endpoints") or []):
+            endpoints = es.get("endpoints") or []
+            if any((ep.get("conditions") or {}).get("ready") is not False for ep in endpoints):
                 return None
         return f"Service {name} has no ready endpoints for port {t.port}"
 

@@ -35,7 +35,8 @@ def service_info(svc: dict[str, Any]) -> ServiceInfo:
     """A Service object as the API returns it -> the backend-neutral ServiceInfo."""
     meta, spec = svc.get("metadata") or {}, svc.get("spec") or {}
     ingress = ((svc.get("status") or {}).get("loadBalancer") or {}).get("ingress") or []
-    external = next((i.get("ip") or i.get("hostname") for i in ingress if i.get("ip") or i.get("hostname")), None)
+    external = next((i.get("ip") or i.get("hostname") for i in ingress if i.get("ip") or i.get("hostname")),
+                    None)
     kind = spec.get("type") or "ClusterIP"
     return ServiceInfo(
         namespace=meta.get("namespace", ""), name=meta.get("name", ""), type=kind,
@@ -76,7 +77,8 @@ def why_not_ready(pod: dict[str, Any]) -> str:
             return " ".join(parts)
         terminated = (cs.get("state") or {}).get("terminated")
         if terminated:
-            return f"container {cs.get('name')} exited ({terminated.get('reason')}, code {terminated.get('exitCode')})"
+            return (f"container {cs.get('name')} exited ({terminated.get('reason')}, "
+                    f"code {terminated.get('exitCode')})")
     for cs in statuses:
         if (cs.get("state") or {}).get("running") and not cs.get("ready"):
             return f"container {cs.get('name')} is running but its readiness probe has not passed"
@@ -91,7 +93,8 @@ def failed_create_reason(events: list[dict[str, Any]]) -> str | None:
     """The API server's refusal quoted in the newest FailedCreate event ("create Pod db-20
     in StatefulSet db failed error: <refusal>"), or None."""
     def when(e: dict[str, Any]) -> str:
-        return str(e.get("lastTimestamp") or e.get("eventTime") or (e.get("metadata") or {}).get("creationTimestamp") or "")
+        created = (e.get("metadata") or {}).get("creationTimestamp")
+        return str(e.get("lastTimestamp") or e.get("eventTime") or created or "")
     for event in sorted(events, key=when, reverse=True):
         message = str(event.get("message") or "")
         _, sep, refusal = message.partition(" failed error: ")
@@ -120,7 +123,8 @@ def workload_problem(workload: dict[str, Any]) -> str | None:
             # the ReplicaSet controller could not create them (quota, LimitRange...): the
             # offline model words the same failure the same way
             n = want - created
-            return f"{n} pod{'s' if n != 1 else ''} of {kind.lower()}/{meta.get('name')} could not be created: {message}"
+            return (f"{n} pod{'s' if n != 1 else ''} of {kind.lower()}/{meta.get('name')} "
+                    f"could not be created: {message}")
         line += f" ({message})"
     return line
 

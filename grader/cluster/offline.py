@@ -26,14 +26,20 @@ from typing import Any, Callable, Iterable, Mapping
 
 from grader import guardrails
 from grader.cluster.base import (
-    DnsAnswer, Endpoint, ManifestInput, Matrix, Outcome, PodRef, ServiceInfo, ServicePortInfo,
+    DnsAnswer,
+    Endpoint,
+    ManifestInput,
+    Matrix,
+    Outcome,
+    PodRef,
+    ServiceInfo,
+    ServicePortInfo,
 )
-from grader.model import connectivity, dns
-from grader.model import http_api
-from grader.observations import GatewayStatus, HttpResponse, ParentStatus
+from grader.model import connectivity, dns, http_api
 from grader.model.endpointslices import render_get_endpoints
 from grader.model.objects import Pod
 from grader.model.state import SYSTEM_NAMESPACES, ApplyError, ClusterState
+from grader.observations import GatewayStatus, HttpResponse, ParentStatus
 
 
 class OfflineNamespace:
@@ -62,7 +68,8 @@ class OfflineNamespace:
             return self.state.apply([m.obj for m in loaded], namespace=self.name)
         except ApplyError as exc:
             m = next((m for m in loaded if m.kind == exc.kind and m.name == exc.name), None)
-            where = (m.file, m.doc, m.kind, m.name) if m else ("<object>", None, exc.kind, exc.name)
+            where: tuple[str, int | None, str | None, str | None] = (
+                (m.file, m.doc, m.kind, m.name) if m else ("<object>", None, exc.kind, exc.name))
             raise mf.ManifestError([mf.Problem(*where, "", f"the API server refused it: {msg}")
                                     for msg in exc.problems]) from None
 
@@ -97,8 +104,11 @@ class OfflineNamespace:
             why = []
             if pending:
                 nodes = len(self.state.nodes)
-                why.append(f"{len(pending)} Pending: {'the node runs' if nodes == 1 else f'each of the {nodes} nodes runs'} "
-                           f"at most {self.state.max_pods} pods, kubelet's maxPods")
+                why.append(
+                    f"{len(pending)} Pending: "
+                    f"{'the node runs' if nodes == 1 else f'each of the {nodes} nodes runs'} "
+                    f"at most {self.state.max_pods} pods, kubelet's maxPods"
+                )
             if failed:
                 why.append("pods refused by the namespace's ResourceQuota/LimitRange")
             raise TimeoutError(
@@ -145,17 +155,21 @@ class OfflineNamespace:
         found = self.state.find_pods(frm, self.name)
         running = [p for p in found if not p.pending]
         if found and not running:
-            names = ", ".join(p.name for p in found[:5]) + (f" and {len(found) - 5} more" if len(found) > 5 else "")
+            names = ", ".join(p.name for p in found[:5]) + (
+                f" and {len(found) - 5} more" if len(found) > 5 else ""
+            )
             raise LookupError(f'every pod matching "{frm}" in namespace {self.name} is Pending, '
                               f"so it has no IP to probe from ({names}): {found[0].pending_reason}")
         if running:
             return next((p for p in running if p.ready), running[0])
         if not found:
             here = self.state.pods_in(self.name)
-            listing = "; ".join(
-                f"{p.name} ({','.join(f'{k}={v}' for k, v in sorted(p.labels.items()) if k != 'pod-template-hash')})"
-                for p in here) or "none"
+
+            def labels(pod: Pod) -> str:
+                return ",".join(f"{k}={v}" for k, v in sorted(pod.labels.items()) if k != "pod-template-hash")
+            listing = "; ".join(f"{p.name} ({labels(p)})" for p in here) or "none"
             raise LookupError(f'no pod in namespace {self.name} matches "{frm}"; pods there: {listing}')
+        raise AssertionError("unreachable: pods were found, so some are running or all are Pending")
 
     def lookup(self, name: str, frm: str, rtype: str = "A") -> DnsAnswer:
         return dns.lookup(self.state, name, self.pod(frm), rtype)

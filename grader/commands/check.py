@@ -14,7 +14,6 @@ import argparse
 import os
 import sys
 from pathlib import Path
-
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -48,7 +47,7 @@ def run(args: argparse.Namespace) -> int:
         return 2
     from grader.safe_yaml import DEFAULT_LIMITS  # light: no schema stack
 
-    sources: list[object] = []
+    sources: list[str | Path] = []
     for p in args.paths:
         if p == "-":
             # One character over the limit is enough for the size check to refuse it.

@@ -1,6 +1,7 @@
 """`svclab matrix` and `svclab explain`: NetworkPolicy reachability of manifests, offline.
 
-    svclab matrix [--ports 80,81] [--protocols TCP,UDP,SCTP] [--format table|json] [-A] [--nodes N] FILE_OR_DIR...
+    svclab matrix [--ports 80,81] [--protocols TCP,UDP,SCTP] [--format table|json] [-A] [--nodes N]
+                  FILE_OR_DIR...
     svclab explain FROM TO --port P [--protocol TCP] [--nodes N] FILE_OR_DIR...
 
 Both load the manifests (grader.manifests.load: every problem listed, exit 1), build the
@@ -15,7 +16,8 @@ kube-system brings CoreDNS into the table). The model's other system pods are le
 unless `--all-namespaces` is given; they still count for policy evaluation either way.
 
 Without --ports, the matrix uses every port the pods of the manifests' own namespaces
-listen on for the chosen protocols (80 if none), so a learner's 8080 server is not reported as "nothing listens".
+listen on for the chosen protocols (80 if none), so a learner's 8080 server is not reported as
+"nothing listens".
 
 No pod disappears silently. The model has the kind config's nodes (one) unless --nodes N
 says otherwise (N kind nodes: with more than one, the control plane runs no workload pods,
@@ -57,7 +59,9 @@ def register(sub: "argparse._SubParsersAction") -> None:
                        "how many and why. At most 2000 pods are modelled, whatever the replica "
                        "counts say; stderr says when that ceiling is reached.")
     p.add_argument("paths", nargs="+", metavar="FILE_OR_DIR")
-    p.add_argument("--ports", default=None, help="comma-separated pod ports (default: the ports the pods listen on)")
+    p.add_argument(
+        "--ports", default=None, help="comma-separated pod ports (default: the ports the pods listen on)"
+    )
     p.add_argument("--protocols", default="TCP", help="comma-separated: TCP,UDP,SCTP (default TCP)")
     p.add_argument("--format", choices=("table", "json"), default="table")
     p.add_argument("-A", "--all-namespaces", action="store_true",
@@ -181,9 +185,7 @@ def _parse_protocols(text: str) -> list[str]:
 # ---------------------------------------------------------------------------- commands
 def run_matrix(args: argparse.Namespace) -> int:
     from grader.display import format_matrix
-    from grader.model.matrix import matrix_from_engine
-
-    from grader.model.matrix import listened_ports
+    from grader.model.matrix import listened_ports, matrix_from_engine
 
     try:
         protocols = _parse_protocols(args.protocols)
@@ -216,8 +218,8 @@ WORKLOAD_OWNERS = ("Deployment", "StatefulSet", "ReplicaSet")
 def _resolve(state: Any, ref: str) -> tuple[Any, str | None]:
     """(pod or Address or None, a note saying which pod stands for a workload/selector).
     A Pending pod resolves to None with a note saying it is Pending."""
+    from grader.k8s.selectors import is_selector
     from grader.model.objects import NODE_IP, Address
-    from grader.model.selectors import is_selector
     if ref == "node":
         return Address(NODE_IP), None
     try:

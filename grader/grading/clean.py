@@ -70,7 +70,9 @@ def warm_up(lab_names: set[str]) -> None:
                     pass
 
 
-def grade_all(jobs: list[Mapping[str, Any]], *, parallel: int = 2, limits: Limits = Limits()) -> list[dict[str, Any]]:
+def grade_all(
+    jobs: list[Mapping[str, Any]], *, parallel: int = 2, limits: Limits = Limits()
+) -> list[dict[str, Any]]:
     """Grade every job within its limits; a job that fails is "not gradable: <why>"."""
     from grader.labs import LAB_MODULES
 
@@ -78,7 +80,7 @@ def grade_all(jobs: list[Mapping[str, Any]], *, parallel: int = 2, limits: Limit
     warm_up({str(j["lab"]) for j in known})
     outcomes = run_limited(known, grade_job, parallel=parallel, limits=limits)
     results = []
-    for job, (status, value) in zip(known, outcomes):
+    for job, (status, value) in zip(known, outcomes, strict=True):
         results.append(value if status == "ok" else not_graded(job, stopped_reason(status, limits, value)))
     for job in jobs:
         if job not in known:

@@ -45,7 +45,8 @@ def answers_from_cells(cells: list[Mapping[str, Any]], lab: Lab) -> tuple[dict[s
         by_id = [c for c in cells if c.get("cell_type") == "code" and _grade_id(c) == part.answer_cell]
         fallback = [c for c in cells if c.get("cell_type") == "code" and _grade_id(c) is None
                     and split_magic(_source(c))[0] == part.id]
-        chosen = (by_id or fallback or [None])[-1]
+        candidates = by_id or fallback
+        chosen = candidates[-1] if candidates else None
         if chosen is None:
             missing[part.id] = DELETED
             continue

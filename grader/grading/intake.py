@@ -160,6 +160,7 @@ def _metadata_problem(cell: dict[str, Any]) -> str | None:
             return f"{where}: {flag} is {nb[flag]!r}, not true or false"
     if any(nb.get(flag) for flag in ("grade", "solution", "locked", "task")) and not isinstance(name, str):
         return f"{where}: grade_id is missing"
-    if nb.get("grade") and (not isinstance(nb.get("points"), (int, float)) or isinstance(nb.get("points"), bool)):
+    points = nb.get("points")
+    if nb.get("grade") and (not isinstance(points, (int, float)) or isinstance(points, bool)):
         return f"{where}: points is {nb.get('points')!r}, not a number"
     return None

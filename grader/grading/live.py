@@ -24,8 +24,9 @@ from typing import Any, Callable, Iterable, Mapping
 from grader.checks.core import Report
 from grader.grading.extract import answers_from_notebook
 from grader.grading.gradesheet import spreadsheet_safe
-from grader.grading.steps import DEFAULT_COURSE, StepResult, _labs, submissions
+from grader.grading.steps import StepResult, _labs, submissions
 from grader.labs import get_lab
+from grader.labs.root import course_dir
 from grader.labs.spec import Lab, grade_lab
 
 
@@ -76,11 +77,12 @@ def _cleanup(cluster: Any, lab: Lab) -> None:
             pass
 
 
-def grade_live(course: Path = DEFAULT_COURSE, labs: Iterable[str] | None = None, *,
+def grade_live(course: Path | None = None, labs: Iterable[str] | None = None, *,
                cluster: Any = None, offline_factory: Callable[[], Any] | None = None,
                out_dir: Path | None = None, say: Callable[[str], None] | None = None) -> StepResult:
     """Grade every submission live and offline; write every check's two verdicts to
     `<out_dir>/live-vs-offline.csv` (default labs/reports/) and report disagreements."""
+    course = course if course is not None else course_dir()
     from grader.cluster.offline import OfflineCluster
 
     result = StepResult()
@@ -111,10 +113,20 @@ def grade_live(course: Path = DEFAULT_COURSE, labs: Iterable[str] | None = None,
                 live_by_name = {r.name: r for r in live[part].results}
                 for r in report.results:
                     other = live_by_name.get(r.name)
-                    rows.append({"student": student, "lab": lab_name, "part": part, "check": r.name,
-                                 "offline_earned": r.earned, "live_earned": other.earned if other else "",
-                                 "points": r.points, "agree": (part, r.name) not in differing,
-                                 "offline_feedback": r.feedback, "live_feedback": other.feedback if other else ""})
+                    rows.append(
+                        {
+                            "student": student,
+                            "lab": lab_name,
+                            "part": part,
+                            "check": r.name,
+                            "offline_earned": r.earned,
+                            "live_earned": other.earned if other else "",
+                            "points": r.points,
+                            "agree": (part, r.name) not in differing,
+                            "offline_feedback": r.feedback,
+                            "live_feedback": other.feedback if other else "",
+                        }
+                    )
             (say or result.say)(f"{student}/{lab_name}: {len(found)} disagreement(s)")
     csv_path = out_dir / "live-vs-offline.csv"
     with csv_path.open("w", newline="", encoding="utf-8") as fh:

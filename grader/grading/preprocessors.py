@@ -24,11 +24,10 @@ from typing import Any
 
 from nbformat.notebooknode import NotebookNode, from_dict
 from nbformat.v4 import new_output
-from traitlets import Float, Integer, Unicode
-
 from nbgrader import utils
 from nbgrader.api import Gradebook, MissingEntry
 from nbgrader.preprocessors import NbGraderPreprocessor
+from traitlets import Float, Integer, Unicode
 
 from grader.checks.core import Report
 from grader.grading.extract import answers_from_cells
@@ -64,8 +63,12 @@ def unknown_test_cell_report(grade_id: str) -> Report:
 class CleanGrade(NbGraderPreprocessor):
     """Score every test cell from the clean grading process (see the module docstring)."""
 
-    cache_dir = Unicode("", help="Directory of pre-computed results (svclab grade autograde fills it)").tag(config=True)
-    results_dir = Unicode("svclab-results", help="Where per-student check results go, for item analysis").tag(config=True)
+    cache_dir = Unicode("", help="Directory of pre-computed results (svclab grade autograde fills it)").tag(
+        config=True
+    )
+    results_dir = Unicode("svclab-results", help="Where per-student check results go, for item analysis").tag(
+        config=True
+    )
     wall = Float(Limits.wall, help="Wall-clock seconds one submission may take").tag(config=True)
     cpu = Integer(Limits.cpu, help="CPU seconds one submission may take").tag(config=True)
     memory_mib = Integer(Limits.memory_mib, help="MiB one submission may allocate").tag(config=True)
@@ -144,7 +147,11 @@ class RestoreTestCells(NbGraderPreprocessor):
                 return nb, resources
             solution_ids = {c.name for c in source_nb.solution_cells}
             for grade_cell in source_nb.grade_cells:
-                if grade_cell.name in present or grade_cell.name in solution_ids or grade_cell.cell_type != "code":
+                if (
+                    grade_cell.name in present
+                    or grade_cell.name in solution_ids
+                    or grade_cell.cell_type != "code"
+                ):
                     continue
                 source = gb.find_source_cell(grade_cell.name, info["notebook"], info["assignment"])
                 cell = from_dict({
@@ -153,7 +160,8 @@ class RestoreTestCells(NbGraderPreprocessor):
                         "grade": True, "solution": False, "locked": True, "grade_id": grade_cell.name,
                         "points": float(grade_cell.max_score), "schema_version": 3,
                         "checksum": source.checksum}}})
-                self.log.warning("Test cell %s was missing; restored it from the source version", grade_cell.name)
+                self.log.warning("Test cell %s was missing; restored it from the source version",
+                                 grade_cell.name)
                 # after the cell it follows in the released notebook: the part's answer cell
                 # for its test cell, the test cell for its hidden-checks cell
                 part = get_lab(info["assignment"]).by_test_cell(grade_cell.name) \

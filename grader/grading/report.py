@@ -14,7 +14,8 @@ from pathlib import Path
 from typing import Any
 
 from grader.checks.core import EMPTY_ANSWER
-from grader.grading.steps import DEFAULT_COURSE, StepResult
+from grader.grading.steps import StepResult
+from grader.labs.root import course_dir
 
 FIELDS = ["lab", "part", "check", "hidden", "students", "passed", "pass_rate", "mean_share", "blank",
           "not_gradable", "top_feedback"]
@@ -94,8 +95,9 @@ def collect(results_dir: Path) -> list[Item]:
     return [items[k] for k in order]
 
 
-def write_report(course: Path = DEFAULT_COURSE, out_dir: Path | None = None) -> StepResult:
+def write_report(course: Path | None = None, out_dir: Path | None = None) -> StepResult:
     """course/reports/item-analysis.{csv,html}."""
+    course = course if course is not None else course_dir()
     out = StepResult()
     out_dir = out_dir or course / "reports"
     rows = [i.row() for i in collect(course / "svclab-results")]
@@ -131,7 +133,8 @@ def render_html(rows: list[dict[str, Any]]) -> str:
         for r in items:
             rate = float(r["pass_rate"])
             name = html.escape(r["check"]) + (" <i>(hidden)</i>" if r["hidden"] else "")
-            parts.append(f"<tr class='{'low' if rate < 0.5 else ''}'><td>{html.escape(r['part'])}</td><td>{name}</td>"
+            row_class = 'low' if rate < 0.5 else ''
+            parts.append(f"<tr class='{row_class}'><td>{html.escape(r['part'])}</td><td>{name}</td>"
                          f"<td>{r['students']}</td><td>{rate:.0%}</td>"
                          f"<td><div class='bar' style='width:{int(rate * 100)}px'></div></td>"
                          f"<td>{r['blank']}</td><td>{r['not_gradable']}</td>"

@@ -28,11 +28,9 @@ from grader.grading.gradesheet import grade_table, write_csv
 from grader.grading.intake import Intake, candidates, refusal, stage
 from grader.grading.jobs import ResultCache, make_job, run_clean
 from grader.grading.limits import Limits
+from grader.k8s.wording import first_line
 from grader.labs import LAB_MODULES, get_lab
-from grader.text import first_line
-
-ROOT = Path(__file__).resolve().parents[2]
-DEFAULT_COURSE = ROOT / "labs"
+from grader.labs.root import course_dir
 
 
 class GradingError(RuntimeError):
@@ -91,9 +89,10 @@ def _check(result: dict[str, Any], what: str) -> None:
         raise GradingError(f"{what} failed:\n{result.get('log', '')}\n{result.get('error', '')}".strip())
 
 
-def release(course: Path = DEFAULT_COURSE, labs: Iterable[str] | None = None) -> StepResult:
+def release(course: Path | None = None, labs: Iterable[str] | None = None) -> StepResult:
     """generate_assignment for each lab (the student version, solutions and hidden parts
     removed), into course/release/<lab>/."""
+    course = course if course is not None else course_dir()
     out = StepResult()
     api = _api(course)
     for lab in _labs(labs):
@@ -126,13 +125,14 @@ def record_not_gradable(course: Path, student: str, lab: str, reason: str) -> No
                     encoding="utf-8")
 
 
-def autograde(course: Path = DEFAULT_COURSE, labs: Iterable[str] | None = None, *,
+def autograde(course: Path | None = None, labs: Iterable[str] | None = None, *,
               parallel: int | None = None, limits: Limits = Limits()) -> StepResult:
     """Grade every submission of each lab: first every answer of the class in parallel, in
     one clean process (where the time goes), then nbgrader's bookkeeping lab by lab, which
     finds each result in the cache by content. nbgrader grades a staged copy holding only
     each submission's regular files (grader.grading.intake). A submission that fails to
     grade fails alone, with one line naming it and the cause."""
+    course = course if course is not None else course_dir()
     out = StepResult()
     parallel = parallel or max(1, os.cpu_count() or 1)
     with tempfile.TemporaryDirectory(prefix="svclab-grade-") as tmp:
@@ -152,7 +152,7 @@ def autograde(course: Path = DEFAULT_COURSE, labs: Iterable[str] | None = None, 
                 jobs.append(make_job(f"{student}/{lab}", lab, answers, missing))
         cache = ResultCache(Path(tmp) / "cache")
         started = time.perf_counter()
-        for job, result in zip(jobs, run_clean(jobs, parallel=parallel, limits=limits)):
+        for job, result in zip(jobs, run_clean(jobs, parallel=parallel, limits=limits), strict=True):
             cache.put(job, result)
         out.say(f"clean grading: {len(jobs)} submissions in {time.perf_counter() - started:.1f} s, "
                 f"{parallel} at a time")
@@ -178,7 +178,8 @@ def autograde(course: Path = DEFAULT_COURSE, labs: Iterable[str] | None = None, 
                         if not retry.get("success"):
                             failed.append(student)
                             _fail(out, course, student, lab, f"not gradable: {nbgrader_cause(retry)}")
-            out.say(f"{lab}: graded {len(subs) - len(failed)} of {len(subs) + len(intake.refused)} submissions "
+            total = len(subs) + len(intake.refused)
+            out.say(f"{lab}: graded {len(subs) - len(failed)} of {total} submissions "
                     f"(nbgrader {time.perf_counter() - started:.1f} s)")
     return out
 
@@ -206,7 +207,7 @@ def _quiet() -> Iterator[None]:
             warnings.simplefilter("ignore")     # SQLAlchemy's and nbformat's, about nbgrader's own use
             yield
     finally:
-        for h, level in zip(handlers, levels):
+        for h, level in zip(handlers, levels, strict=True):
             h.setLevel(level)
 
 
@@ -225,8 +226,9 @@ def nbgrader_cause(result: dict[str, Any]) -> str:
     return f"nbgrader failed on it ({kind.rsplit('.', 1)[-1]}: {first_line(message)[:200]})"
 
 
-def feedback(course: Path = DEFAULT_COURSE, labs: Iterable[str] | None = None) -> StepResult:
+def feedback(course: Path | None = None, labs: Iterable[str] | None = None) -> StepResult:
     """HTML feedback for every autograded submission: course/feedback/<student>/<lab>/."""
+    course = course if course is not None else course_dir()
     out = StepResult()
     api = _api(course)
     for lab in _labs(labs):
@@ -267,11 +269,12 @@ def not_gradable_reasons(course: Path) -> dict[tuple[str, str], str]:
     return found
 
 
-def grades(course: Path = DEFAULT_COURSE, path: Path | None = None) -> StepResult:
+def grades(course: Path | None = None, path: Path | None = None) -> StepResult:
     """grades.csv: one row per student; per released lab its score and its maximum (an empty
     score: not submitted; "not gradable: <why>": submitted but could not be graded, which is
     not a 0), the total and maximum over released labs, the labs waiting for a manual grade.
     Safe to open in a spreadsheet (grader.grading.gradesheet)."""
+    course = course if course is not None else course_dir()
     from nbgrader.api import Gradebook, MissingEntry
 
     path = path or course / "grades.csv"

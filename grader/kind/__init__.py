@@ -14,6 +14,10 @@ from grader.kind.images import NODE_IMAGE
 CLUSTER_NAME = "svclab"
 CONTEXT_NAME = f"kind-{CLUSTER_NAME}"
 
+#: The nodes of the course cluster, one kind node per role, in kind's order. The offline
+#: model lays out the same nodes (grader.model.nodes), so both modes schedule alike.
+NODE_ROLES: tuple[str, ...] = ("control-plane",)
+
 #: NodePorts that labs may use and that kind maps to 127.0.0.1 on the learner's machine.
 COURSE_NODEPORTS: tuple[int, ...] = tuple(range(30080, 30090))
 
@@ -30,7 +34,8 @@ def render_kind_config() -> str:
     file equals this, so editing the port list and regenerating is the only way to change it)."""
     lines = [
         "# Generated from grader/kind/__init__.py (COURSE_NODEPORTS): edit there, then run",
-        "#   python -c 'from grader.kind import render_kind_config as r; print(r(), end=\"\")' > grader/kind/kind-config.yaml",
+        "#   python -c 'from grader.kind import render_kind_config as r; print(r(), end=\"\")' "
+        "> grader/kind/kind-config.yaml",
         "# Port mappings are fixed when the cluster is created: after a change, run",
         "#   make cluster-down && make cluster",
         "# The node image is grader/kind/images.py NODE_IMAGE (kind only supports images built",
@@ -38,15 +43,18 @@ def render_kind_config() -> str:
         "kind: Cluster",
         "apiVersion: kind.x-k8s.io/v1alpha4",
         "nodes:",
-        "  - role: control-plane",
-        f"    image: {NODE_IMAGE}",
-        "    extraPortMappings:",
     ]
-    for port in COURSE_NODEPORTS:
-        lines += [
-            f"      - containerPort: {port}",
-            f"        hostPort: {port}",
-            "        listenAddress: \"127.0.0.1\"",
-            "        protocol: TCP",
-        ]
+    for role in NODE_ROLES:
+        lines += [f"  - role: {role}", f"    image: {NODE_IMAGE}"]
+        if role != "control-plane":
+            continue
+        # kind maps host ports on the control-plane node, where the NodePorts are served
+        lines.append("    extraPortMappings:")
+        for port in COURSE_NODEPORTS:
+            lines += [
+                f"      - containerPort: {port}",
+                f"        hostPort: {port}",
+                "        listenAddress: \"127.0.0.1\"",
+                "        protocol: TCP",
+            ]
     return "\n".join(lines) + "\n"

@@ -23,12 +23,8 @@ AGNHOST_IMAGE = "registry.k8s.io/e2e-test-images/agnhost:2.53"
 #: LoadBalancer controller for kind, run as a container on the `kind` Docker network.
 CLOUD_PROVIDER_KIND_IMAGE = "registry.k8s.io/cloud-provider-kind/cloud-controller-manager:v0.11.1"
 CLOUD_PROVIDER_CONTAINER = "svclab-cloud-provider"
-#: Gateway API CRDs that cloud-provider-kind v0.11.1 embeds and installs when it starts
-#: (pkg/gateway/crds/standard, its default `--gateway-channel standard`; bundle-version
-#: annotation v1.5.0). Pinned by the image above: nothing else installs them, and `svclab
-#: cluster status` reports the version the cluster has.
-GATEWAY_API_VERSION = "v1.5.0"
-GATEWAY_API_CHANNEL = "standard"
+#: It also installs the Gateway API CRDs it embeds (v1.5.0, standard channel): pinned by
+#: that image, nothing else installs them.
 
 #: Images preloaded into the node with `kind load docker-image` (labs only use these).
 COURSE_IMAGES: tuple[str, ...] = (AGNHOST_IMAGE,)

@@ -14,20 +14,7 @@ from typing import Any
 
 from grader.kubectl.context import current, reset, use
 from grader.kubectl.result import KubectlError, Result
-
-
-def is_live(ns: Any) -> bool:
-    return getattr(getattr(ns, "cluster", None), "mode", "offline") == "live"
-
-
-def run(ns: Any, line: str | list[str], *, stdin: str | None = None, timeout: float = 120.0) -> Result:
-    """Run one kubectl command line (without the word `kubectl`) in namespace `ns`.
-    `stdin` feeds `apply -f -` / `create -f -`."""
-    if is_live(ns):
-        from grader.kubectl import live
-        return live.run(ns, line, stdin=stdin, timeout=timeout)
-    from grader.kubectl import offline
-    return offline.run(ns, line, stdin=stdin)
+from grader.kubectl.runner import is_live, run
 
 
 def load_ipython_extension(ipython: Any) -> None:

@@ -76,7 +76,9 @@ def _set(flags: dict[str, Any], name: str, value: Any, verb: str) -> None:
 
 
 def _unknown(flag: str, verb: str) -> KubectlError:
-    return KubectlError(f"error: unknown flag: {flag}\nSee 'kubectl {verb or ''} --help' for usage.".replace("  ", " "))
+    return KubectlError(
+        f"error: unknown flag: {flag}\nSee 'kubectl {verb or ''} --help' for usage.".replace("  ", " ")
+    )
 
 
 def parse(line: str | list[str]) -> Invocation:

@@ -9,64 +9,15 @@ from __future__ import annotations
 
 import posixpath
 import re
-from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 from grader.kubectl import views
 from grader.kubectl.ages import observe
 from grader.kubectl.cmd_get import not_found, select
+from grader.kubectl.files import objects_from_files, problem_text, sources
 from grader.kubectl.resources import by_kind, lookup, parse_targets
 from grader.kubectl.result import KubectlError
 from grader.kubectl.session import Session
-
-
-# ------------------------------------------------------------------------- reading -f
-def _sources(s: Session) -> list[tuple[Any, str]]:
-    """(manifest input for ns.apply, label) per -f value; `-` is stdin."""
-    files = s.inv.flag("filename") or []
-    out: list[tuple[Any, str]] = []
-    for f in files:
-        if f == "-":
-            if not s.stdin:
-                raise KubectlError("error: no objects passed to apply")
-            out.append((s.stdin, "STDIN"))
-            continue
-        if re.match(r"^https?://", f):
-            raise KubectlError(f'error: the path "{f}" is a URL: offline kubectl reads local files only')
-        p = Path(f)
-        if not p.exists():
-            raise KubectlError(f'error: the path "{f}" does not exist')
-        out.append((p, f))
-    return out
-
-
-def problem_text(exc: Exception) -> str:
-    """A grader.manifests.ManifestError worded the way kubectl reports refusals, keeping the
-    project's file/document/field locations."""
-    problems = getattr(exc, "problems", None)
-    if not problems:
-        return f"error: {exc}"
-    lines = []
-    for p in problems:
-        if p.kind and p.name and p.path:
-            lines.append(f'The {p.kind} "{p.name}" is invalid: {p.path}: {p.message} ({p.where()})')
-        elif p.kind and p.name:
-            lines.append(f'Error from server: error when applying {p.where()}: {p.message}')
-        else:
-            lines.append(f"error: error parsing {p.where()}: {p.message}")
-    return "\n".join(lines)
-
-
-def objects_from_files(s: Session) -> list[dict[str, Any]]:
-    from grader import manifests as mf
-    objs: list[dict[str, Any]] = []
-    for src, label in _sources(s):
-        try:
-            loaded = mf.load(src, source=label if isinstance(src, str) else None)
-        except mf.ManifestError as exc:
-            raise KubectlError(problem_text(exc)) from None
-        objs.extend(m.obj for m in loaded)
-    return objs
 
 
 def apply_objects(s: Session, source: Any, label: str | None = None) -> list[str]:
@@ -82,16 +33,16 @@ def apply_objects(s: Session, source: Any, label: str | None = None) -> list[str
 
 
 def _in_source_order(source: Any, label: str | None, lines: list[str]) -> list[str]:
-    """Namespace.apply reports objects in grader.apply_order's order (a stable sort by
+    """Namespace.apply reports objects in grader.k8s.apply_order's order (a stable sort by
     rank); real kubectl visits and prints them in file order. Undo that sort."""
     from grader import manifests as mf
-    from grader.apply_order import apply_rank
+    from grader.k8s.apply_order import apply_rank
     objs = [m.obj for m in mf.load(source, source=label)]
     if len(objs) != len(lines):
         return lines
     applied = sorted(range(len(objs)), key=lambda i: apply_rank(objs[i]))
     ordered = [""] * len(lines)
-    for line, i in zip(lines, applied):
+    for line, i in zip(lines, applied, strict=True):
         ordered[i] = line
     return ordered
 
@@ -99,8 +50,10 @@ def _in_source_order(source: Any, label: str | None, lines: list[str]) -> list[s
 # ------------------------------------------------------------------------- apply
 def run_apply(s: Session) -> None:
     if not s.inv.has("filename"):
-        raise KubectlError("error: must specify one of -f and -k\n\nSee 'kubectl apply -h' for help and examples")
-    for src, label in _sources(s):
+        raise KubectlError(
+            "error: must specify one of -f and -k\n\nSee 'kubectl apply -h' for help and examples"
+        )
+    for src, label in sources(s):
         lines = apply_objects(s, src, label if isinstance(src, str) else None)
         for line in lines:
             s.print(line)
@@ -146,16 +99,18 @@ def run_delete(s: Session) -> None:
             meta = obj.get("metadata") or {}
             ns = meta.get("namespace") or s.namespace
             try:
-                _delete_one(s, kind.kind, meta.get("name"), ns)
+                _delete_one(s, kind.kind, cast(str, meta.get("name")), ns)     # validated: it has one
             except KubectlError as exc:
                 if not inv.flag("ignore-not-found"):
                     errors.append(exc.message)
     else:
         targets = parse_targets(inv.args)
         if not targets:
-            raise KubectlError("error: You must provide one or more resources by argument or filename.\n"
-                               "Example resource specifications include:\n   '-f rsrc.yaml'\n   '--filename=rsrc.json'\n"
-                               "   '<resource> <name>'\n   '<resource>'")
+            raise KubectlError(
+                "error: You must provide one or more resources by argument or filename.\n"
+                "Example resource specifications include:\n   '-f rsrc.yaml'\n   '--filename=rsrc.json'\n"
+                "   '<resource> <name>'\n   '<resource>'"
+            )
         for kind, names in targets:
             if not names:
                 if not (inv.flag("all") or inv.flag("selector")):
@@ -210,9 +165,11 @@ def run_create(s: Session) -> None:
         _print_dry_run(s, kind, obj)
         return
     if s.state.get(kind.kind, name, s.namespace) is not None:
-        raise KubectlError(f'error: failed to create {kind.kind.lower()}: {kind.qualified} "{name}" already exists'
-                           if kind.kind == "Deployment" else
-                           f'error: failed to create {_svc_kind(rest)} service: services "{name}" already exists')
+        raise KubectlError(
+            f'error: failed to create {kind.kind.lower()}: {kind.qualified} "{name}" already exists'
+            if kind.kind == "Deployment"
+            else f'error: failed to create {_svc_kind(rest)} service: services "{name}" already exists'
+        )
     apply_objects(s, obj)
     s.print(f"{kind.singular}/{name} created")
 
@@ -263,8 +220,13 @@ def go_order(obj: dict[str, Any]) -> dict[str, Any]:
         t = spec.get("template") or {}
         t["metadata"] = _ordered(t.get("metadata") or {}, "metadata")
         pod = t.get("spec") or {}
-        pod["containers"] = [_ordered({**c, "ports": [_ordered(p, "containerPort") for p in c["ports"]]}
-                                      if c.get("ports") else c, "container") for c in pod.get("containers") or []]
+        pod["containers"] = [
+            _ordered(
+                {**c, "ports": [_ordered(p, "containerPort") for p in c["ports"]]} if c.get("ports") else c,
+                "container",
+            )
+            for c in pod.get("containers") or []
+        ]
         spec["template"] = _ordered(t, "template")
         o["spec"] = _ordered(spec, "Deployment.spec")
     elif kind == "Service":
@@ -307,8 +269,11 @@ def run_apply_create(s: Session) -> None:
         name = (obj.get("metadata") or {}).get("name")
         ns = (obj.get("metadata") or {}).get("namespace") or s.namespace
         if s.state.get(kind.kind, name, ns) is not None:
-            raise KubectlError(f'Error from server (AlreadyExists): error when creating: {kind.qualified} "{name}" already exists')
-    for src, label in _sources(s):
+            raise KubectlError(
+                f'Error from server (AlreadyExists): error when creating: {kind.qualified} "{name}" '
+                "already exists"
+            )
+    for src, label in sources(s):
         for line in apply_objects(s, src, label if isinstance(src, str) else None):
             s.print(line)
 
@@ -316,7 +281,11 @@ def run_apply_create(s: Session) -> None:
 def _deployment(s: Session, rest: list[str]) -> dict[str, Any]:
     inv = s.inv
     if len(rest) != 1:
-        raise KubectlError("error: exactly one NAME is required, got %d\nSee 'kubectl create deployment -h' for help and examples" % len(rest))
+        raise KubectlError(
+            "error: exactly one NAME is required, got %d\n"
+            "See 'kubectl create deployment -h' for help and examples"
+            % len(rest)
+        )
     name = rest[0]
     image = inv.flag("image")
     if not image:
@@ -341,8 +310,10 @@ SERVICE_TYPES = {"clusterip": "ClusterIP", "nodeport": "NodePort", "loadbalancer
 def _service(s: Session, rest: list[str]) -> dict[str, Any]:
     inv = s.inv
     if not rest or rest[0] not in SERVICE_TYPES:
-        raise KubectlError("error: create service needs a type: clusterip, nodeport, loadbalancer or externalname\n"
-                           "See 'kubectl create service -h' for help and examples")
+        raise KubectlError(
+            "error: create service needs a type: clusterip, nodeport, loadbalancer or externalname\n"
+            "See 'kubectl create service -h' for help and examples"
+        )
     stype = SERVICE_TYPES[rest[0]]
     if len(rest) != 2:
         raise KubectlError("error: exactly one NAME is required, got %d" % (len(rest) - 1))
@@ -361,7 +332,9 @@ def _service(s: Session, rest: list[str]) -> dict[str, Any]:
     for item in ports_flag:
         for spec_part in item.split(","):
             port, _, target = spec_part.partition(":")
-            if not port.isdigit() or (target and not target.isdigit() and not re.match(r"^[a-z0-9-]+$", target)):
+            if not port.isdigit() or (
+                target and not target.isdigit() and not re.match(r"^[a-z0-9-]+$", target)
+            ):
                 raise KubectlError(f'error: invalid port "{spec_part}": use PORT[:TARGET_PORT]')
             p: dict[str, Any] = {"name": f"{port}-{target or port}", "port": int(port), "protocol": "TCP",
                                  "targetPort": int(target) if (target or port).isdigit() else target}
@@ -372,7 +345,12 @@ def _service(s: Session, rest: list[str]) -> dict[str, Any]:
         spec["ports"] = ports
     if stype == "ClusterIP" and inv.flag("cluster-ip"):
         spec["clusterIP"] = inv.flag("cluster-ip")
-    return {"apiVersion": "v1", "kind": "Service", "metadata": {"name": name, "labels": {"app": name}}, "spec": spec}
+    return {
+        "apiVersion": "v1",
+        "kind": "Service",
+        "metadata": {"name": name, "labels": {"app": name}},
+        "spec": spec,
+    }
 
 
 # ------------------------------------------------------------------------- expose
@@ -380,8 +358,10 @@ def run_expose(s: Session) -> None:
     inv = s.inv
     targets = parse_targets(inv.args)
     if not targets or len(targets[0][1]) != 1:
-        raise KubectlError("error: You must provide the resource to expose, e.g. `kubectl expose deployment web --port=80`\n"
-                           "See 'kubectl expose -h' for help and examples")
+        raise KubectlError(
+            "error: You must provide the resource to expose, e.g. `kubectl expose deployment web --port=80`\n"
+            "See 'kubectl expose -h' for help and examples"
+        )
     kind, (name,) = targets[0]
     if kind.kind not in ("Deployment", "Pod", "Service", "ReplicaSet", "StatefulSet"):
         raise KubectlError(f"error: cannot expose a {kind.kind}")
@@ -406,9 +386,15 @@ def run_expose(s: Session) -> None:
     elif container_ports:
         if len(container_ports) == 1:
             cp = container_ports[0]
-            spec["ports"] = [{"port": cp, "protocol": protocol,
-                              "targetPort": int(inv.flag("target-port")) if str(inv.flag("target-port") or "").isdigit()
-                              else inv.flag("target-port") or cp}]
+            spec["ports"] = [
+                {
+                    "port": cp,
+                    "protocol": protocol,
+                    "targetPort": int(inv.flag("target-port"))
+                    if str(inv.flag("target-port") or "").isdigit()
+                    else inv.flag("target-port") or cp,
+                }
+            ]
         else:
             spec["ports"] = [{"name": f"port-{i + 1}", "port": cp, "protocol": protocol, "targetPort": cp}
                              for i, cp in enumerate(container_ports)]
@@ -421,8 +407,12 @@ def run_expose(s: Session) -> None:
         spec["clusterIP"] = inv.flag("cluster-ip")
     if inv.flag("session-affinity"):
         spec["sessionAffinity"] = inv.flag("session-affinity")
-    svc = {"apiVersion": "v1", "kind": "Service", "metadata": {"name": svc_name, **({"labels": labels} if labels else {})},
-           "spec": spec}
+    svc = {
+        "apiVersion": "v1",
+        "kind": "Service",
+        "metadata": {"name": svc_name, **({"labels": labels} if labels else {})},
+        "spec": spec,
+    }
     if s.state.get("Service", svc_name, s.namespace) is not None:
         raise KubectlError(f'Error from server (AlreadyExists): services "{svc_name}" already exists')
     apply_objects(s, svc)
@@ -435,7 +425,11 @@ def _introspect(obj: dict[str, Any]) -> tuple[dict[str, str] | None, dict[str, s
     meta = obj.get("metadata") or {}
     spec = obj.get("spec") or {}
     if kind == "Service":
-        return dict(spec.get("selector") or {}), dict(meta.get("labels") or {}), [p["port"] for p in spec.get("ports") or []]
+        return (
+            dict(spec.get("selector") or {}),
+            dict(meta.get("labels") or {}),
+            [p["port"] for p in spec.get("ports") or []],
+        )
     if kind == "Pod":
         cs = spec.get("containers") or []
         labels = dict(meta.get("labels") or {})     # all of them, pod-template-hash included

@@ -21,7 +21,7 @@ from grader.kubectl.session import Session
 
 #: Lists that strategic merge patch merges by a key (x-kubernetes-patch-merge-key in the
 #: OpenAPI of core/v1 and apps/v1); every other list is replaced, as in the API server.
-MERGE_KEYS = {
+MERGE_KEYS: dict[str, str | None] = {
     "containers": "name", "initContainers": "name", "ephemeralContainers": "name",
     "env": "name", "volumes": "name", "volumeMounts": "mountPath", "imagePullSecrets": "name",
     "ports": None,      # container ports merge on containerPort, Service ports on port
@@ -33,9 +33,12 @@ def _stored(s: Session, kind: Kind, name: str) -> dict[str, Any]:
     if obj is None:
         if kind.kind == "Pod" and any(p.name == name for p in s.state.pods_in(s.namespace)):
             owner = next(p.owner for p in s.state.pods_in(s.namespace) if p.name == name)
-            raise NotModelled(f"{s.inv.verb} of pod {name}",
-                              f"{owner} owns it and the model derives that pod from its template: change the "
-                              f"template instead, e.g. kubectl patch {owner.split('/')[0].lower()} {owner.split('/')[1]} ...")
+            raise NotModelled(
+                f"{s.inv.verb} of pod {name}",
+                f"{owner} owns it and the model derives that pod from its template: change the "
+                f"template instead, e.g. kubectl patch {owner.split('/')[0].lower()} "
+                f"{owner.split('/')[1]} ...",
+            )
         raise KubectlError(not_found(kind, name))
     return obj
 
@@ -43,8 +46,10 @@ def _stored(s: Session, kind: Kind, name: str) -> dict[str, Any]:
 def _one_target(s: Session, verb: str) -> tuple[Kind, str]:
     targets = parse_targets(s.inv.args[:1] if "/" in (s.inv.args[:1] or [""])[0] else s.inv.args[:2])
     if not targets or len(targets[0][1]) != 1:
-        raise KubectlError(f"error: you must specify a type and a name, e.g. `kubectl {verb} deployment web`\n"
-                           f"See 'kubectl {verb} -h' for help and examples")
+        raise KubectlError(
+            f"error: you must specify a type and a name, e.g. `kubectl {verb} deployment web`\n"
+            f"See 'kubectl {verb} -h' for help and examples"
+        )
     return targets[0][0], targets[0][1][0]
 
 
@@ -77,8 +82,12 @@ def strategic_merge(target: Any, patch: Any, field: str = "") -> Any:
         return out
     if isinstance(patch, list) and field in MERGE_KEYS and isinstance(target, list):
         key = MERGE_KEYS[field]
-        if field == "ports":
-            key = "containerPort" if any("containerPort" in p for p in patch + target if isinstance(p, dict)) else "port"
+        if key is None:  # "ports"
+            key = (
+                "containerPort"
+                if any("containerPort" in p for p in patch + target if isinstance(p, dict))
+                else "port"
+            )
         return _merge_keyed_list(target, patch, key)
     return copy.deepcopy(patch)
 
@@ -100,16 +109,20 @@ def _merge_keyed_list(server: list[Any], patch: list[Any], key: str) -> list[Any
     i = j = 0
     while i < len(left) or j < len(right):
         if i >= len(left):
-            out.append(right[j]); j += 1
+            out.append(right[j])
+            j += 1
         elif j >= len(right):
-            out.append(left[i]); i += 1
+            out.append(left[i])
+            i += 1
         else:
             li = order.index(k(left[i])) if k(left[i]) in order else -1
             ri = order.index(k(right[j])) if k(right[j]) in order else -1
             if li >= 0 and ri >= 0 and li < ri:
-                out.append(left[i]); i += 1
+                out.append(left[i])
+                i += 1
             else:
-                out.append(right[j]); j += 1
+                out.append(right[j])
+                j += 1
     return out
 
 
@@ -124,8 +137,11 @@ def json_patch(target: Any, ops: Any) -> Any:
         for part in path[:-1]:
             parent = parent[int(part)] if isinstance(parent, list) else parent.get(part)
             if parent is None:
-                raise KubectlError(f'The request is invalid: the server rejected our request due to an error in our request: '
-                                   f'doc is missing path: "{op.get("path")}"')
+                raise KubectlError(
+                    "The request is invalid: the server rejected our request due to an error in our "
+                    "request: "
+                    f'doc is missing path: "{op.get("path")}"'
+                )
         last = path[-1] if path else ""
         kind = op.get("op")
         if kind in ("add", "replace"):
@@ -138,8 +154,11 @@ def json_patch(target: Any, ops: Any) -> Any:
                     parent[int(last)] = op.get("value")
             else:
                 if kind == "replace" and last not in parent:
-                    raise KubectlError(f'The request is invalid: the server rejected our request due to an error in our request: '
-                                       f'doc is missing key: "{op.get("path")}"')
+                    raise KubectlError(
+                        "The request is invalid: the server rejected our request due to an error in our "
+                        "request: "
+                        f'doc is missing key: "{op.get("path")}"'
+                    )
                 parent[last] = op.get("value")
         elif kind == "remove":
             if isinstance(parent, list):
@@ -147,8 +166,11 @@ def json_patch(target: Any, ops: Any) -> Any:
             elif last in parent:
                 del parent[last]
             else:
-                raise KubectlError(f'The request is invalid: the server rejected our request due to an error in our request: '
-                                   f'doc is missing path: "{op.get("path")}"')
+                raise KubectlError(
+                    "The request is invalid: the server rejected our request due to an error in our "
+                    "request: "
+                    f'doc is missing path: "{op.get("path")}"'
+                )
         else:
             raise KubectlError(f"error: the json patch operation {kind!r} is not modelled offline")
     return doc
@@ -187,7 +209,9 @@ def run_label(s: Session) -> None:
     resources = [a for a in args if a not in changes]
     targets = parse_targets(resources)
     if not targets or not any(n for _, n in targets):
-        raise KubectlError("error: one or more resources must be specified as <resource> <name> or <resource>/<name>")
+        raise KubectlError(
+            "error: one or more resources must be specified as <resource> <name> or <resource>/<name>"
+        )
     if not changes:
         raise KubectlError("error: at least one label update is required")
     sets: dict[str, str] = {}
@@ -208,7 +232,9 @@ def run_label(s: Session) -> None:
             if not s.inv.flag("overwrite"):
                 for k, v in sets.items():
                     if k in labels and labels[k] != v:
-                        raise KubectlError(f"error: '{k}' already has a value ({labels[k]}), and --overwrite is false")
+                        raise KubectlError(
+                            f"error: '{k}' already has a value ({labels[k]}), and --overwrite is false"
+                        )
             new_labels = {**labels, **sets}
             for k in removes:
                 new_labels.pop(k, None)
@@ -229,7 +255,9 @@ def _label_namespace(s: Session, name: str, sets: dict[str, str], removes: list[
     if not s.inv.flag("overwrite"):
         for k, v in sets.items():
             if k in labels and labels[k] != v:
-                raise KubectlError(f"error: '{k}' already has a value ({labels[k]}), and --overwrite is false")
+                raise KubectlError(
+                    f"error: '{k}' already has a value ({labels[k]}), and --overwrite is false"
+                )
     new = {**labels, **sets}
     for k in removes:
         new.pop(k, None)
@@ -247,7 +275,9 @@ def run_scale(s: Session) -> None:
         raise KubectlError(f'error: no scaler has been implemented for {{"{kind.group}" "{kind.kind}"}}')
     replicas = s.inv.flag("replicas")
     if replicas is None or not str(replicas).isdigit():
-        raise KubectlError("error: The --replicas=COUNT flag is required, and COUNT must be greater than or equal to 0")
+        raise KubectlError(
+            "error: The --replicas=COUNT flag is required, and COUNT must be greater than or equal to 0"
+        )
     obj = _stored(s, kind, name)
     new = copy.deepcopy(obj)
     new.setdefault("spec", {})["replicas"] = int(replicas)
@@ -286,7 +316,10 @@ def run_rollout(s: Session) -> None:
             s.print(f'{kind.kind.lower()} "{name}" successfully rolled out' if kind.kind == "Deployment"
                     else f"partitioned roll out complete: {want} new pods have been updated...")
         else:
-            s.print(f'Waiting for deployment "{name}" rollout to finish: {ready} of {want} updated replicas are available...')
+            s.print(
+                f'Waiting for deployment "{name}" rollout to finish: {ready} of {want} updated replicas '
+                "are available..."
+            )
             raise KubectlError("error: timed out waiting for the condition")
     else:
         raise NotModelled(f"rollout {sub}")

@@ -26,11 +26,20 @@ def _find_pod(s: Session, ref: str) -> Any:
                 return p
         raise KubectlError(f'Error from server (NotFound): pods "{name}" not found')
     if kind in ("deployment", "deploy", "deployments", "statefulset", "sts", "replicaset", "rs"):
-        full = {"deploy": "Deployment", "deployment": "Deployment", "deployments": "Deployment",
-                "statefulset": "StatefulSet", "sts": "StatefulSet", "replicaset": "ReplicaSet", "rs": "ReplicaSet"}[kind]
+        full = {
+            "deploy": "Deployment",
+            "deployment": "Deployment",
+            "deployments": "Deployment",
+            "statefulset": "StatefulSet",
+            "sts": "StatefulSet",
+            "replicaset": "ReplicaSet",
+            "rs": "ReplicaSet",
+        }[kind]
         if s.state.get(full, name, s.namespace) is None:
             raise KubectlError(f'Error from server (NotFound): {full.lower()}s.apps "{name}" not found')
-        owned = sorted((p for p in pods if p.owner == f"{full}/{name}" and not p.pending), key=lambda p: p.name)
+        owned = sorted(
+            (p for p in pods if p.owner == f"{full}/{name}" and not p.pending), key=lambda p: p.name
+        )
         if not owned:
             raise KubectlError(f"error: cannot attach to {full.lower()}/{name}: no running pod")
         return owned[0]
@@ -43,7 +52,9 @@ def _image(s: Session, pod: Any, container: str | None) -> str:
         for c in cs:
             if c.get("name") == container:
                 return str(c.get("image", ""))
-        raise KubectlError(f"error: unable to upgrade connection: container {container} not found in pod {pod.name}")
+        raise KubectlError(
+            f"error: unable to upgrade connection: container {container} not found in pod {pod.name}"
+        )
     return str(cs[0].get("image", "")) if cs else ""
 
 
@@ -89,7 +100,9 @@ def run_run(s: Session) -> None:
     attach = bool(inv.flag("stdin") or inv.flag("tty"))
     if inv.flag("rm") and not attach:
         raise KubectlError("error: --rm should only be used for attached containers")
-    if s.state.get("Pod", name, s.namespace) is not None or any(p.name == name for p in s.state.pods_in(s.namespace)):
+    if s.state.get("Pod", name, s.namespace) is not None or any(
+        p.name == name for p in s.state.pods_in(s.namespace)
+    ):
         raise KubectlError(f'Error from server (AlreadyExists): pods "{name}" already exists')
     labels = {"run": name}
     if inv.flag("labels"):

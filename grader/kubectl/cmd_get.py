@@ -2,13 +2,13 @@
 `-l`, `-A`, `-n`, several types (`pods,svc`) and TYPE/NAME arguments."""
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, cast
 
+from grader.k8s.selectors import parse_selector
 from grader.kubectl import jsonpath, printers, views
 from grader.kubectl.resources import Kind, NotModelled, parse_targets
 from grader.kubectl.result import KubectlError
 from grader.kubectl.session import Session
-from grader.model.selectors import parse_selector
 
 REQUIRED = ('You must specify the type of resource to get. Use "kubectl api-resources" for a '
             'complete list of supported resources.\n\nerror: Required resource not specified.\n'
@@ -104,7 +104,12 @@ def run(s: Session) -> None:
             f'error: unable to match a printer suitable for the output format "{output}", allowed formats '
             'are: custom-columns,custom-columns-file,go-template,go-template-file,json,jsonpath,'
             'jsonpath-as-json,jsonpath-file,name,template,templatefile,wide,yaml')
-    if not everything and not errors and output not in ("yaml", "json") and not output.startswith(("jsonpath", "custom-columns")):
+    if (
+        not everything
+        and not errors
+        and output not in ("yaml", "json")
+        and not output.startswith(("jsonpath", "custom-columns"))
+    ):
         if s.all_namespaces or all(not k.namespaced for k, _ in targets):
             s.warn("No resources found")
         else:
@@ -114,12 +119,12 @@ def run(s: Session) -> None:
 
 
 def _targets_from_files(s: Session) -> list[tuple[Kind, list[str]]]:
-    from grader.kubectl.cmd_apply import objects_from_files
+    from grader.kubectl.files import objects_from_files
     from grader.kubectl.resources import by_kind
     out: list[tuple[Kind, list[str]]] = []
     for obj in objects_from_files(s):
         kind = by_kind(str(obj.get("kind")))
-        name = (obj.get("metadata") or {}).get("name")
+        name = cast(str, (obj.get("metadata") or {}).get("name"))     # validated: every object has one
         if out and out[-1][0] == kind:
             out[-1][1].append(name)
         else:
@@ -134,9 +139,13 @@ def custom_columns(spec: str, objs: list[dict[str, Any]]) -> list[list[str]]:
     for part in spec.split(","):
         header, sep, path = part.partition(":")
         if not sep or not path:
-            raise KubectlError(f'error: unexpected custom-columns spec: {part}, expected <header>:<json-path-expr>')
+            raise KubectlError(
+                f'error: unexpected custom-columns spec: {part}, expected <header>:<json-path-expr>'
+            )
         path = path.strip()
-        template = path if path.startswith("{") else "{" + (path if path.startswith(".") else "." + path) + "}"
+        template = (
+            path if path.startswith("{") else "{" + (path if path.startswith(".") else "." + path) + "}"
+        )
         cols.append((header, template))
     rows = [[h for h, _ in cols]]
     for o in objs:

@@ -24,7 +24,9 @@ def _condition(obj: dict[str, Any], name: str) -> bool:
 def run(s: Session) -> None:
     cond = str(s.inv.flag("for") or "")
     if not cond.startswith("condition="):
-        raise NotModelled(f"wait --for={cond}" if cond else "wait", "use --for=condition=Ready or condition=Available")
+        raise NotModelled(
+            f"wait --for={cond}" if cond else "wait", "use --for=condition=Ready or condition=Available"
+        )
     name = cond.split("=", 1)[1].split("=")[0]
     targets = parse_targets(s.inv.args)
     if not targets:
@@ -45,4 +47,6 @@ def run(s: Session) -> None:
         if _condition(o, name):
             s.print(f"{kind.singular}/{o['metadata']['name']} condition met")
         else:
-            raise KubectlError(f"error: timed out waiting for the condition on {kind.resource}/{o['metadata']['name']}")
+            raise KubectlError(
+                f"error: timed out waiting for the condition on {kind.resource}/{o['metadata']['name']}"
+            )

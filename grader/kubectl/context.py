@@ -23,7 +23,9 @@ def use(ns: Any) -> Any:
     """Make `ns` (a Namespace from `cluster.namespace(...)`) the one `%kubectl` uses."""
     global _current
     if not isinstance(ns, Namespace):
-        raise TypeError(f"kubectl.use() needs a Namespace from cluster.namespace(...), not {type(ns).__name__}")
+        raise TypeError(
+            f"kubectl.use() needs a Namespace from cluster.namespace(...), not {type(ns).__name__}"
+        )
     _current = ns
     return ns
 
@@ -43,7 +45,7 @@ def current(user_ns: Mapping[str, Any] | None = None) -> Any:
     if _current is not None:
         return _current
     if user_ns is not None:
-        found = []
+        found: list[Any] = []
         for name, value in user_ns.items():
             if not name.startswith("_") and isinstance(value, Namespace) and not isinstance(value, type):
                 if all(value is not f for f in found):

@@ -21,7 +21,9 @@ from grader.kubectl.table import aligned_block
 LAST_APPLIED = "kubectl.kubernetes.io/last-applied-configuration"
 
 
-def _multiline(label: str, values: Mapping[str, str] | None, skip: tuple[str, ...] = ()) -> list[tuple[str, str]]:
+def _multiline(
+    label: str, values: Mapping[str, str] | None, skip: tuple[str, ...] = ()
+) -> list[tuple[str, str]]:
     items = sorted((k, v) for k, v in (values or {}).items() if k not in skip)
     if not items:
         return [(f"{label}:", "<none>")]
@@ -76,8 +78,11 @@ def slice_endpoints(slices: Sequence[Mapping[str, Any]], port_name: str | None) 
 def describe_service(s: Session, svc: Mapping[str, Any]) -> str:
     meta, spec = svc.get("metadata") or {}, svc.get("spec") or {}
     status = svc.get("status") or {}
-    slices = [o for o in views.endpointslice_objects(s.state, s.ages, meta["namespace"])
-              if ((o.get("metadata") or {}).get("labels") or {}).get("kubernetes.io/service-name") == meta["name"]]
+    slices = [
+        o
+        for o in views.endpointslice_objects(s.state, s.ages, meta["namespace"])
+        if ((o.get("metadata") or {}).get("labels") or {}).get("kubernetes.io/service-name") == meta["name"]
+    ]
     head = [("Name:", meta["name"]), ("Namespace:", meta["namespace"]),
             *_multiline("Labels", meta.get("labels")),
             *_multiline("Annotations", meta.get("annotations"), (LAST_APPLIED,)),
@@ -95,8 +100,15 @@ def describe_service(s: Session, svc: Mapping[str, Any]) -> str:
         head.append(("External Name:", spec["externalName"]))
     ingress = (status.get("loadBalancer") or {}).get("ingress") or []
     if ingress:
-        head.append(("LoadBalancer Ingress:", ", ".join(
-            (i.get("ip") or i.get("hostname", "")) + (f" ({i['ipMode']})" if i.get("ipMode") else "") for i in ingress)))
+        head.append(
+            (
+                "LoadBalancer Ingress:",
+                ", ".join(
+                    (i.get("ip") or i.get("hostname", "")) + (f" ({i['ipMode']})" if i.get("ipMode") else "")
+                    for i in ingress
+                ),
+            )
+        )
     # A Port/NodePort line has a second tab-terminated cell (the port name) that tabwriter
     # pads on its own: "<unset>" + 2 spaces.
     for p in spec.get("ports") or []:
@@ -131,7 +143,10 @@ def describe_endpoints(s: Session, ep: Mapping[str, Any]) -> str:
         if sub.get("ports"):
             parts.append("  Ports:\n")
             rows = [("    Name", "Port", "Protocol"), ("    ----", "----", "--------")]
-            rows += [(f"    {p.get('name') or '<unset>'}", str(p["port"]), p.get("protocol", "TCP")) for p in sub["ports"]]
+            rows += [
+                (f"    {p.get('name') or '<unset>'}", str(p["port"]), p.get("protocol", "TCP"))
+                for p in sub["ports"]
+            ]
             w0 = max(len(r[0]) for r in rows) + 2
             w1 = max(len(r[1]) for r in rows) + 2
             parts.append("".join(f"{a.ljust(w0)}{b.ljust(w1)}{c}\n" for a, b, c in rows))
@@ -164,7 +179,8 @@ def _peers(rules: Sequence[Mapping[str, Any]], direction: str) -> str:
             out += f"{indent}{word}:\n"
             pod, nsel, block = peer.get("podSelector"), peer.get("namespaceSelector"), peer.get("ipBlock")
             if pod is not None and nsel is not None:
-                out += f"  {indent}NamespaceSelector: {format_selector(nsel)}\n  {indent}PodSelector: {format_selector(pod)}\n"
+                out += (f"  {indent}NamespaceSelector: {format_selector(nsel)}\n"
+                        f"  {indent}PodSelector: {format_selector(pod)}\n")
             elif pod is not None:
                 out += f"  {indent}PodSelector: {format_selector(pod)}\n"
             elif nsel is not None:
@@ -206,6 +222,19 @@ def describe_networkpolicy(s: Session, np: Mapping[str, Any]) -> str:
 
 
 # ------------------------------------------------------------------------- pod
+def _port_rows(ports: list[dict[str, Any]]) -> list[tuple[str, str]]:
+    """A container's Port(s) and Host Port(s) lines, as kubectl describe prints them."""
+    if not ports:
+        return [("    Port:", "<none>"), ("    Host Port:", "<none>")]
+
+    def text(number: Any, p: dict[str, Any]) -> str:
+        return f"{number}/{p.get('protocol', 'TCP')}" + (f" ({p['name']})" if p.get("name") else "")
+
+    plural = "s" if len(ports) > 1 else ""
+    return [(f"    Port{plural}:", ", ".join(text(p["containerPort"], p) for p in ports)),
+            (f"    Host Port{plural}:", ", ".join(text(p.get("hostPort", 0), p) for p in ports))]
+
+
 def describe_pod(s: Session, pod: Mapping[str, Any]) -> str:
     meta, spec, st = pod.get("metadata") or {}, pod.get("spec") or {}, pod.get("status") or {}
     key = ("Pod", meta["namespace"], meta["name"], st.get("podIP", ""))
@@ -235,16 +264,7 @@ def describe_pod(s: Session, pod: Mapping[str, Any]) -> str:
     for c in spec.get("containers") or []:
         parts.append(f"  {c.get('name')}:\n")
         rows: list[tuple[str, str]] = [("    Image:", c.get("image", ""))]
-        ports = c.get("ports") or []
-        if not ports:
-            rows += [("    Port:", "<none>"), ("    Host Port:", "<none>")]
-        else:
-            names = [f"{p['containerPort']}/{p.get('protocol', 'TCP')}" + (f" ({p['name']})" if p.get("name") else "")
-                     for p in ports]
-            hosts = [f"{p.get('hostPort', 0)}/{p.get('protocol', 'TCP')}" + (f" ({p['name']})" if p.get("name") else "")
-                     for p in ports]
-            rows += [("    Port" + ("s" if len(ports) > 1 else "") + ":", ", ".join(names)),
-                     ("    Host Port" + ("s" if len(ports) > 1 else "") + ":", ", ".join(hosts))]
+        rows += _port_rows(c.get("ports") or [])
         for label, items in (("Command", c.get("command")), ("Args", c.get("args"))):
             if items:
                 parts.append(rows)
@@ -259,11 +279,15 @@ def describe_pod(s: Session, pod: Mapping[str, Any]) -> str:
         env = c.get("env") or []
         if env:
             parts.append(rows)
-            parts.append("    Environment:\n" + "".join(f"      {e.get('name')}:  {e.get('value', '')}\n" for e in env))
+            parts.append(
+                "    Environment:\n" + "".join(f"      {e.get('name')}:  {e.get('value', '')}\n" for e in env)
+            )
         else:
             parts.append(rows + [("    Environment:", "<none>")])
     parts.append("Conditions:\n")
-    tail = [("  Type", "Status")] + [(f"  {c['type']} ", c["status"] + " ") for c in st.get("conditions") or []]
+    tail = [("  Type", "Status")] + [
+        (f"  {c['type']} ", c["status"] + " ") for c in st.get("conditions") or []
+    ]
     tail += [("Volumes:", "<none>"), ("QoS Class:", st.get("qosClass", "BestEffort")),
              ("Node-Selectors:", format_labels(spec.get("nodeSelector"))),
              ("Tolerations:", "node.kubernetes.io/not-ready:NoExecute op=Exists for 300s"),

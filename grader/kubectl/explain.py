@@ -54,15 +54,16 @@ def type_name(schema: dict[str, Any]) -> str:
     name, target = _deref(schema)
     if name:
         if "properties" not in target and target.get("type"):
-            t = [x for x in (target["type"] if isinstance(target["type"], list) else [target["type"]]) if x != "null"]
+            named = [x for x in (target["type"] if isinstance(target["type"], list) else [target["type"]])
+                     if x != "null"]
             if name.endswith("IntOrString"):
                 return "IntOrString"
             if name.endswith("Quantity"):
                 return "Quantity"
-            return t[0] if t else _short(name)
+            return named[0] if named else _short(name)
         return _short(name)
-    types = schema.get("type") or []
-    types = [t for t in (types if isinstance(types, list) else [types]) if t != "null"]
+    declared = schema.get("type") or []
+    types = [t for t in (declared if isinstance(declared, list) else [declared]) if t != "null"]
     t = types[0] if types else "Object"
     if t == "array":
         return "[]" + type_name(schema.get("items") or {})
@@ -135,6 +136,8 @@ def run(s: Session) -> None:
     if s.inv.flag("recursive"):
         raise NotModelled("explain --recursive")
     if len(s.inv.args) != 1:
-        raise KubectlError("error: You must specify the type of resource to explain. Use \"kubectl api-resources\" "
-                           "for a complete list of supported resources.")
+        raise KubectlError(
+            "error: You must specify the type of resource to explain. Use \"kubectl api-resources\" "
+            "for a complete list of supported resources."
+        )
     s.write(explain(s.inv.args[0]))

@@ -180,7 +180,9 @@ def render(template: str, data: Any) -> str:
     return out
 
 
-def _run(segs: list[tuple[str, str]], i: int, data: Any, template: str, stop_at_end: bool = False) -> tuple[str, int]:
+def _run(
+    segs: list[tuple[str, str]], i: int, data: Any, template: str, stop_at_end: bool = False
+) -> tuple[str, int]:
     out = ""
     while i < len(segs):
         kind, val = segs[i]

@@ -103,7 +103,9 @@ def _minor(version: Mapping[str, Any]) -> int | None:
     return int(text) if text.isdigit() else None
 
 
-def check_version(ns: Any, *, runner: Runner = subprocess.run, base_env: Mapping[str, str] | None = None) -> str:
+def check_version(
+    ns: Any, *, runner: Runner = subprocess.run, base_env: Mapping[str, str] | None = None
+) -> str:
     """"" when kubectl and the cluster are within kubectl's supported skew (one minor version
     either way); otherwise one line saying what to do. Asked once per context."""
     key = f"{context_of(ns)}|{kubeconfig_of(ns)}"
@@ -148,7 +150,7 @@ def _background(argv: list[str], env: Mapping[str, str], *, popen: Callable[...,
     got: list[str] = []
     deadline = time.monotonic() + wait
     while time.monotonic() < deadline:
-        forwarding = any(l.startswith("Forwarding from") for l in got)
+        forwarding = any(ln.startswith("Forwarding from") for ln in got)
         try:
             line = lines.get(timeout=settle if forwarding else max(0.0, deadline - time.monotonic()))
         except queue.Empty:
@@ -160,7 +162,7 @@ def _background(argv: list[str], env: Mapping[str, str], *, popen: Callable[...,
                 pass
             break
         got.append(line)
-    if proc.poll() is not None and not any(l.startswith("Forwarding from") for l in got):
+    if proc.poll() is not None and not any(ln.startswith("Forwarding from") for ln in got):
         err = proc.stderr.read() if proc.stderr else ""
         return Result(stdout="".join(got), stderr=err, code=proc.returncode or 1)
     _forwards.append(proc)

@@ -19,6 +19,7 @@ import sys
 from typing import Any
 
 from grader.kubectl.result import Result
+from grader.kubectl.runner import is_live, run
 
 
 def _namespace(shell: Any) -> Any:
@@ -28,18 +29,17 @@ def _namespace(shell: Any) -> Any:
 
 def run_magic(line: str, cell: str | None, shell: Any = None) -> Result:
     """Run one magic invocation and print its output; returns the Result."""
-    import grader.kubectl as kubectl
     try:
         ns = _namespace(shell)
     except LookupError as exc:
         print(f"error: {exc}")
         return Result(stderr=f"error: {exc}\n", code=1)
-    if kubectl.is_live(ns):
+    if is_live(ns):
         from grader.kubectl import live
         warning = live.check_version(ns)
         if warning:
             print(warning)
-    result = kubectl.run(ns, line, stdin=cell)
+    result = run(ns, line, stdin=cell)
     if os.environ.get("SVCLAB_KUBECTL_STDERR", "stdout") == "stderr":
         sys.stdout.write(result.stdout)
         sys.stderr.write(result.stderr)

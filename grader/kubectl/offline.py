@@ -21,7 +21,16 @@ def not_modelled(what: str, hint: str = "") -> str:
 
 
 def _handlers() -> dict[str, Callable[[Session], None]]:
-    from grader.kubectl import cmd_apply, cmd_edit, cmd_exec, cmd_get, cmd_wait, describe, explain, portforward
+    from grader.kubectl import (
+        cmd_apply,
+        cmd_edit,
+        cmd_exec,
+        cmd_get,
+        cmd_wait,
+        describe,
+        explain,
+        portforward,
+    )
     return {
         "get": cmd_get.run, "describe": describe.run, "apply": cmd_apply.run_apply,
         "delete": cmd_apply.run_delete, "create": cmd_apply.run_create, "expose": cmd_apply.run_expose,

@@ -39,7 +39,9 @@ class _V6Server(_Server):
 class Forward:
     """One running forward: local port -> (pod, container port)."""
 
-    def __init__(self, state: Any, pod_key: str, pod_ip: str, local: int, remote: int, seconds: float) -> None:
+    def __init__(
+        self, state: Any, pod_key: str, pod_ip: str, local: int, remote: int, seconds: float
+    ) -> None:
         self.state, self.pod_key, self.pod_ip = state, pod_key, pod_ip
         self.local, self.remote = local, remote
         self.requests = 0
@@ -131,7 +133,10 @@ def _ports(spec: str) -> tuple[int, int]:
     if not sep:
         local, remote = spec, spec
     if not remote.isdigit() or (local and not local.isdigit()):
-        raise KubectlError(f'error: Error parsing local port \'{local}\': strconv.ParseUint: parsing "{local}": invalid syntax')
+        raise KubectlError(
+            f"error: Error parsing local port '{local}': "
+            f'strconv.ParseUint: parsing "{local}": invalid syntax'
+        )
     return int(local or 0), int(remote)
 
 
@@ -157,9 +162,11 @@ def run(s: Session) -> None:
         try:
             bound = fwd.start()
         except OSError as exc:
-            raise KubectlError(f"Unable to listen on port {local}: Listeners failed to create with the following "
-                               f"errors: [unable to create listener: Error listen tcp4 127.0.0.1:{local}: {exc.strerror}]\n"
-                               f"error: unable to listen on any of the requested ports: [{{{local} {container_port}}}]") from None
+            raise KubectlError(
+                f"Unable to listen on port {local}: Listeners failed to create with the following "
+                f"errors: [unable to create listener: Error listen tcp4 127.0.0.1:{local}: {exc.strerror}]\n"
+                f"error: unable to listen on any of the requested ports: [{{{local} {container_port}}}]"
+            ) from None
         _ACTIVE.append(fwd)
         for addr in bound:
             s.print(f"Forwarding from {addr}:{fwd.local} -> {container_port}")
@@ -173,7 +180,9 @@ def _resolve(s: Session, kind: str, name: str, remote: int) -> tuple[Any, int]:
         if pod is None:
             raise KubectlError(f'Error from server (NotFound): pods "{name}" not found')
         if pod.pending:
-            raise KubectlError("error: unable to forward port because pod is not running. Current status=Pending")
+            raise KubectlError(
+                "error: unable to forward port because pod is not running. Current status=Pending"
+            )
         return pod, remote
     if kind == "Service":
         svc = s.state.service(s.namespace, name)
@@ -182,8 +191,10 @@ def _resolve(s: Session, kind: str, name: str, remote: int) -> tuple[Any, int]:
         sp = next((p for p in svc.ports if p.port == remote and p.protocol == "TCP"), None)
         if sp is None:
             raise KubectlError(f"error: Service {name} does not have a service port {remote}")
-        chosen = sorted((p for p in pods if svc.selector and all(p.labels.get(k) == v for k, v in svc.selector.items())),
-                        key=lambda p: (not p.ready, p.name))
+        chosen = sorted(
+            (p for p in pods if svc.selector and all(p.labels.get(k) == v for k, v in svc.selector.items())),
+            key=lambda p: (not p.ready, p.name),
+        )
         if not chosen:
             raise KubectlError("error: timed out waiting for the condition")
         pod = chosen[0]

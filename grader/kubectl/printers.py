@@ -74,7 +74,12 @@ def row_pod(o: Mapping[str, Any], wide: bool) -> tuple[list[str], list[str]]:
     total = len((o.get("spec") or {}).get("containers") or [])
     ready = sum(1 for c in cs if c.get("ready"))
     cells = [f"{ready}/{total}", st.get("phase", ""), "0"]
-    extra = [st.get("podIP") or "<none>", (o.get("spec") or {}).get("nodeName") or "<none>", "<none>", "<none>"]
+    extra = [
+        st.get("podIP") or "<none>",
+        (o.get("spec") or {}).get("nodeName") or "<none>",
+        "<none>",
+        "<none>",
+    ]
     return cells, extra
 
 
@@ -129,7 +134,11 @@ def row_endpointslice(o, wide):
     ports = o.get("ports") or []
     port_items = [str(p["port"]) if p.get("port") is not None else (p.get("name") or "*") for p in ports]
     addrs = [a for e in o.get("endpoints") or [] for a in e.get("addresses") or []]
-    return [o.get("addressType", ""), _list_more(port_items, len(port_items)), _list_more(addrs, len(addrs))], []
+    return [
+        o.get("addressType", ""),
+        _list_more(port_items, len(port_items)),
+        _list_more(addrs, len(addrs)),
+    ], []
 
 
 def row_networkpolicy(o, wide):
@@ -147,8 +156,16 @@ def row_ingress(o, wide):
     else:
         host_text = ",".join(hosts)
     ing = ((o.get("status") or {}).get("loadBalancer") or {}).get("ingress") or []
-    addr = _clip(",".join(sorted({i.get("ip") or i.get("hostname") for i in ing if i.get("ip") or i.get("hostname")})), wide)
-    return [spec.get("ingressClassName") or "<none>", host_text, addr, "80, 443" if spec.get("tls") else "80"], []
+    addr = _clip(
+        ",".join(sorted({i.get("ip") or i.get("hostname") for i in ing if i.get("ip") or i.get("hostname")})),
+        wide,
+    )
+    return [
+        spec.get("ingressClassName") or "<none>",
+        host_text,
+        addr,
+        "80, 443" if spec.get("tls") else "80",
+    ], []
 
 
 def row_deployment(o, wide):
@@ -202,7 +219,11 @@ COLUMNS: dict[str, tuple[list[str], list[str], Callable]] = {
     "EndpointSlice": (["ADDRESSTYPE", "PORTS", "ENDPOINTS"], [], row_endpointslice),
     "NetworkPolicy": (["POD-SELECTOR"], [], row_networkpolicy),
     "Ingress": (["CLASS", "HOSTS", "ADDRESS", "PORTS"], [], row_ingress),
-    "Deployment": (["READY", "UP-TO-DATE", "AVAILABLE"], ["CONTAINERS", "IMAGES", "SELECTOR"], row_deployment),
+    "Deployment": (
+        ["READY", "UP-TO-DATE", "AVAILABLE"],
+        ["CONTAINERS", "IMAGES", "SELECTOR"],
+        row_deployment,
+    ),
     "ReplicaSet": (["DESIRED", "CURRENT", "READY"], ["CONTAINERS", "IMAGES", "SELECTOR"], row_replicaset),
     "StatefulSet": (["READY"], ["CONTAINERS", "IMAGES"], row_statefulset),
     "ConfigMap": (["DATA"], [], row_configmap),
@@ -227,7 +248,11 @@ def table(kind: Kind, objs: Sequence[Mapping[str, Any]], *, now: float, wide: bo
         meta = o.get("metadata") or {}
         cells, extra = fn(o, wide)
         name = f"{kind.singular}/{meta['name']}" if prefix else meta["name"]
-        row = ([meta.get("namespace", "")] if all_namespaces and kind.namespaced else []) + [name, *cells, _age(o, now)]
+        row = ([meta.get("namespace", "")] if all_namespaces and kind.namespaced else []) + [
+            name,
+            *cells,
+            _age(o, now),
+        ]
         if wide:
             row += extra
         if show_labels:
@@ -248,7 +273,9 @@ def _str(dumper: yaml.SafeDumper, value: str) -> yaml.Node:
         plain_ok = False
     else:
         try:
-            plain_ok = yaml.safe_load(value) == value and not value.startswith(("*", "&", "!", "%", "@", "`", "{", "[", "'", '"', "- ", "? ", ": ", "#", "|", ">"))
+            plain_ok = yaml.safe_load(value) == value and not value.startswith(
+                ("*", "&", "!", "%", "@", "`", "{", "[", "'", '"', "- ", "? ", ": ", "#", "|", ">")
+            )
         except yaml.YAMLError:
             plain_ok = False
         if ": " in value or " #" in value:
@@ -262,7 +289,9 @@ _Dumper.add_representer(str, _str)
 
 
 def to_yaml(obj: Any) -> str:
-    return yaml.dump(obj, Dumper=_Dumper, sort_keys=True, default_flow_style=False, allow_unicode=True, width=4096)
+    return yaml.dump(
+        obj, Dumper=_Dumper, sort_keys=True, default_flow_style=False, allow_unicode=True, width=4096
+    )
 
 
 def to_json(obj: Any) -> str:

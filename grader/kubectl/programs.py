@@ -113,8 +113,12 @@ def curl(ns: Any, pod: str, args: list[str]) -> Ran:
         return Ran(stderr="" if quiet else f"curl: (6) Could not resolve host: {host}\n", code=6)
     if o.status is Status.TIMEOUT:
         ms = int((max_time or 130) * 1000)
-        msg = (f"curl: (28) Connection timed out after {ms + 1} milliseconds\n" if max_time
-               else f"curl: (28) Failed to connect to {host} port {port} after {ms} ms: Could not connect to server\n")
+        msg = (
+            f"curl: (28) Connection timed out after {ms + 1} milliseconds\n"
+            if max_time
+            else f"curl: (28) Failed to connect to {host} port {port} after {ms} ms: "
+            "Could not connect to server\n"
+        )
         return Ran(stderr="" if quiet else msg, code=28)
     return Ran(stderr="" if quiet else f"curl: (7) Failed to connect to {host} port {port} after 0 ms: "
                                        "Could not connect to server\n", code=7)
@@ -174,9 +178,11 @@ def hosts_file(pod: Any) -> str:
     line = f"{pod.ip}\t{fqdn}"
     if pod.hostname and pod.subdomain:
         line = f"{pod.ip}\t{pod.hostname}.{pod.subdomain}.{pod.namespace}.svc.cluster.local\t{pod.hostname}"
-    return ("# Kubernetes-managed hosts file.\n127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\n"
-            "fe00::0\tip6-localnet\nfe00::0\tip6-mcastprefix\nfe00::1\tip6-allnodes\nfe00::2\tip6-allrouters\n"
-            f"{line}\n")
+    return (
+        "# Kubernetes-managed hosts file.\n127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\n"
+        "fe00::0\tip6-localnet\nfe00::0\tip6-mcastprefix\nfe00::1\tip6-allnodes\nfe00::2\tip6-allrouters\n"
+        f"{line}\n"
+    )
 
 
 def run_program(ns: Any, pod: Any, argv: list[str], image: str) -> Ran:
@@ -196,7 +202,9 @@ def run_program(ns: Any, pod: Any, argv: list[str], image: str) -> Ran:
         out = ""
         for f in args:
             if f not in files:
-                raise NotModelled(f"-- cat {f}", "the model knows /etc/resolv.conf, /etc/hosts and /etc/hostname")
+                raise NotModelled(
+                    f"-- cat {f}", "the model knows /etc/resolv.conf, /etc/hosts and /etc/hostname"
+                )
             out += files[f]
         return Ran(stdout=out)
     if prog == "hostname":

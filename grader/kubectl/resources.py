@@ -114,7 +114,9 @@ def parse_targets(args: list[str]) -> list[tuple[Kind, list[str]]]:
         for a in args:
             t, _, name = a.partition("/")
             if not name:
-                raise KubectlError("error: arguments in resource/name form must have a single resource and name")
+                raise KubectlError(
+                    "error: arguments in resource/name form must have a single resource and name"
+                )
             k = lookup(t)
             if out and out[-1][0] == k:
                 out[-1][1].append(name)
@@ -122,9 +124,11 @@ def parse_targets(args: list[str]) -> list[tuple[Kind, list[str]]]:
                 out.append((k, [name]))
         return out
     if any("/" in a for a in args):
-        raise KubectlError("error: there is no need to specify a resource type as a separate argument "
-                           "when passing arguments in resource/name form (e.g. 'kubectl get resource/<resource_name>' "
-                           "instead of 'kubectl get resource resource/<resource_name>'")
+        raise KubectlError(
+            "error: there is no need to specify a resource type as a separate argument "
+            "when passing arguments in resource/name form (e.g. 'kubectl get resource/<resource_name>' "
+            "instead of 'kubectl get resource resource/<resource_name>'"
+        )
     types = [k for t in args[0].split(",") if t for k in (_all() if t.lower() == "all" else [lookup(t)])]
     names = args[1:]
     if names and len(types) > 1:

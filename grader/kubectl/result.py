@@ -45,7 +45,3 @@ class KubectlError(Exception):
     def result(self) -> Result:
         return Result(stdout=self.stdout, stderr=self.message.rstrip("\n") + "\n", code=self.code)
 
-
-def usage_error(verb: str, message: str) -> KubectlError:
-    """kubectl's answer to a malformed command line (cobra's usage errors)."""
-    return KubectlError(f"error: {message}\nSee 'kubectl {verb} -h' for help and examples")

@@ -41,7 +41,10 @@ def pod_template(state: Any, pod: Pod) -> dict[str, Any]:
         obj = state.get(kind, owner, pod.namespace) or {}
         return copy.deepcopy((obj.get("spec") or {}).get("template") or {})
     obj = state.get("Pod", pod.name, pod.namespace) or {}
-    return {"metadata": copy.deepcopy(obj.get("metadata") or {}), "spec": copy.deepcopy(obj.get("spec") or {})}
+    return {
+        "metadata": copy.deepcopy(obj.get("metadata") or {}),
+        "spec": copy.deepcopy(obj.get("spec") or {}),
+    }
 
 
 def pod_key(pod: Pod) -> tuple:
@@ -210,7 +213,7 @@ def endpoints_object(state: Any, ages: Ages, svc: Service) -> dict[str, Any]:
         meta["annotations"] = {"endpoints.kubernetes.io/last-change-trigger-time": ages.timestamp(latest)}
     if labels:
         meta["labels"] = labels
-    obj = {"apiVersion": "v1", "kind": "Endpoints", "metadata": meta}
+    obj: dict[str, Any] = {"apiVersion": "v1", "kind": "Endpoints", "metadata": meta}
     if subsets:
         obj["subsets"] = subsets
     return _stamp(obj, ages, ("Endpoints", svc.namespace, svc.name))
@@ -308,7 +311,7 @@ def deployment_object(state: Any, ages: Ages, obj: dict[str, Any]) -> dict[str, 
 def replicaset_objects(state: Any, ages: Ages, namespace: str | None) -> list[dict[str, Any]]:
     """Stored ReplicaSets, plus the current ReplicaSet of every Deployment (the model keeps
     only the newest; older ones a real cluster keeps at 0 replicas are not shown)."""
-    out = []
+    out: list[dict[str, Any]] = []
     for d in state.objects("Deployment", namespace):
         ns, name = d["metadata"]["namespace"], d["metadata"]["name"]
         template = copy.deepcopy((d.get("spec") or {}).get("template") or {})
@@ -317,7 +320,7 @@ def replicaset_objects(state: Any, ages: Ages, namespace: str | None) -> list[di
         selector = copy.deepcopy((d.get("spec") or {}).get("selector") or {})
         selector.setdefault("matchLabels", {})["pod-template-hash"] = h
         replicas = (d.get("spec") or {}).get("replicas", 1)
-        rs = {"apiVersion": "apps/v1", "kind": "ReplicaSet",
+        rs: dict[str, Any] = {"apiVersion": "apps/v1", "kind": "ReplicaSet",
               "metadata": {"name": f"{name}-{h}", "namespace": ns,
                            "labels": dict(template["metadata"]["labels"]),
                            "ownerReferences": [{"apiVersion": "apps/v1", "kind": "Deployment", "name": name,

@@ -12,26 +12,17 @@ from __future__ import annotations
 import time
 from typing import Any
 
+from grader.labs.workloads import netexec_pod, pause_pod
+
 NOT_ENFORCED = ("this cluster does not enforce NetworkPolicy (a deny-all canary policy did not block "
                 "traffic), so policy parts cannot be graded here; use a CNI that enforces it "
                 "(kind >= 0.24, or Calico)")
 
 CANARY_NAMESPACE = "svclab-canary"
-AGNHOST = "registry.k8s.io/e2e-test-images/agnhost:2.53"
-
-CANARY = f"""
-apiVersion: v1
-kind: Pod
-metadata: {{name: canary-server, labels: {{svclab-canary: server}}}}
-spec:
-  containers: [{{name: c, image: {AGNHOST}, args: [netexec, --http-port=8080], ports: [{{containerPort: 8080}}]}}]
----
-apiVersion: v1
-kind: Pod
-metadata: {{name: canary-client, labels: {{svclab-canary: client}}}}
-spec:
-  containers: [{{name: c, image: {AGNHOST}, args: [pause]}}]
-"""
+CANARY = "---\n".join([
+    netexec_pod("canary-server", {"svclab-canary": "server"}, [8080], container_names=["c"]),
+    pause_pod("canary-client", {"svclab-canary": "client"}, container="c"),
+])
 
 DENY = """
 apiVersion: networking.k8s.io/v1

@@ -23,7 +23,11 @@ def parse_facts(text: str) -> tuple[dict[str, Any] | None, str | None]:
     docs, issues = parse_documents(text)
     if issues:
         issue = issues[0]
-        where = f"document {issue.doc}" + (f", {issue.path}" if issue.path else "") if issue.doc else "your answer"
+        where = (
+            f"document {issue.doc}" + (f", {issue.path}" if issue.path else "")
+            if issue.doc
+            else "your answer"
+        )
         return None, f"{where}: {issue.message}"
     if len(docs) != 1 or not isinstance(docs[0][1], dict):
         return None, "expected one YAML mapping of `key: value` lines, as the task shows"

@@ -8,63 +8,16 @@ from grader import checks
 from grader.checks.core import Check, Verdict, failed, listing, partial, passed
 from grader.labs.facts import fact
 from grader.labs.spec import FACTS, Lab, Part
+from grader.labs.workloads import Port, netexec_workload, pause_pod
 
-AGNHOST = "registry.k8s.io/e2e-test-images/agnhost:2.53"
-
-WORKLOADS = f"""
-apiVersion: apps/v1
-kind: Deployment
-metadata: {{name: backend}}
-spec:
-  replicas: 3
-  selector: {{matchLabels: {{app: backend}}}}
-  template:
-    metadata: {{labels: {{app: backend, tier: api}}}}
-    spec:
-      containers:
-      - name: api
-        image: {AGNHOST}
-        args: [netexec, --http-port=8080, --udp-port=8081]
-        ports:
-        - {{name: http, containerPort: 8080}}
-        - {{name: udp-echo, containerPort: 8081, protocol: UDP}}
----
-apiVersion: apps/v1
-kind: Deployment
-metadata: {{name: catalog}}
-spec:
-  replicas: 2
-  selector: {{matchLabels: {{app: catalog}}}}
-  template:
-    metadata: {{labels: {{app: catalog, tier: api}}}}
-    spec:
-      containers:
-      - name: catalog
-        image: {AGNHOST}
-        args: [netexec, --http-port=8080]
-        ports: [{{name: http, containerPort: 8080}}]
----
-apiVersion: apps/v1
-kind: Deployment
-metadata: {{name: shop-v1}}
-spec:
-  replicas: 2
-  selector: {{matchLabels: {{app: shop, version: v1}}}}
-  template:
-    metadata: {{labels: {{app: shop, version: v1}}}}
-    spec:
-      containers:
-      - name: shop
-        image: {AGNHOST}
-        args: [netexec, --http-port=8080]
-        ports: [{{name: web, containerPort: 8080}}]
----
-apiVersion: v1
-kind: Pod
-metadata: {{name: client, labels: {{app: client}}}}
-spec:
-  containers: [{{name: shell, image: {AGNHOST}, args: [pause]}}]
-"""
+WORKLOADS = "\n" + "---\n".join([
+    netexec_workload("backend", {"app": "backend", "tier": "api"}, replicas=3, container="api",
+                     udp_port=8081, ports=[Port(8080, "http"), Port(8081, "udp-echo", "UDP")]),
+    netexec_workload("catalog", {"app": "catalog", "tier": "api"}, replicas=2),
+    netexec_workload("shop-v1", {"app": "shop", "version": "v1"}, replicas=2, container="shop",
+                     selector={"app": "shop", "version": "v1"}, ports=[Port(8080, "web")]),
+    pause_pod("client", {"app": "client"}),
+])
 
 BROKEN_CATALOG = """
 apiVersion: v1
@@ -76,27 +29,14 @@ spec:
 """
 
 #: The second version of the shop: its port named `web` is 9090, not 8080.
-SHOP_V2 = f"""
-apiVersion: apps/v1
-kind: Deployment
-metadata: {{name: shop-v2}}
-spec:
-  replicas: 1
-  selector: {{matchLabels: {{app: shop, version: v2}}}}
-  template:
-    metadata: {{labels: {{app: shop, version: v2}}}}
-    spec:
-      containers:
-      - name: shop
-        image: {AGNHOST}
-        args: [netexec, --http-port=9090]
-        ports: [{{name: web, containerPort: 9090}}]
-"""
+SHOP_V2 = "\n" + netexec_workload("shop-v2", {"app": "shop", "version": "v2"}, container="shop",
+                                  selector={"app": "shop", "version": "v2"}, http_port=9090,
+                                  ports=[Port(9090, "web")])
 
 #: The backend after a rollout: a new pod template, so new pods with a new pod-template-hash.
-BACKEND_ROLLED_OUT = WORKLOADS.split("---")[0].replace(
-    "metadata: {labels: {app: backend, tier: api}}",
-    "metadata: {labels: {app: backend, tier: api}, annotations: {rollout: second}}")
+BACKEND_ROLLED_OUT = "\n" + netexec_workload(
+    "backend", {"app": "backend", "tier": "api"}, replicas=3, container="api", udp_port=8081,
+    ports=[Port(8080, "http"), Port(8081, "udp-echo", "UDP")], template_annotations={"rollout": "second"})
 
 
 def survives_rollout() -> Check:

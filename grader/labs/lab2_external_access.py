@@ -7,40 +7,12 @@ from typing import Any
 from grader import checks
 from grader.checks.core import Check, Verdict, failed, passed
 from grader.labs.spec import Lab, ManualQuestion, Part
+from grader.labs.workloads import netexec_workload
 
-AGNHOST = "registry.k8s.io/e2e-test-images/agnhost:2.53"
-
-WORKLOADS = f"""
-apiVersion: apps/v1
-kind: Deployment
-metadata: {{name: web}}
-spec:
-  replicas: 2
-  selector: {{matchLabels: {{app: web}}}}
-  template:
-    metadata: {{labels: {{app: web, tier: frontend}}}}
-    spec:
-      containers:
-      - name: web
-        image: {AGNHOST}
-        args: [netexec, --http-port=8080]
-        ports: [{{name: http, containerPort: 8080}}]
----
-apiVersion: apps/v1
-kind: Deployment
-metadata: {{name: admin}}
-spec:
-  replicas: 1
-  selector: {{matchLabels: {{app: admin}}}}
-  template:
-    metadata: {{labels: {{app: admin, tier: frontend}}}}
-    spec:
-      containers:
-      - name: admin
-        image: {AGNHOST}
-        args: [netexec, --http-port=8080]
-        ports: [{{name: http, containerPort: 8080}}]
-"""
+WORKLOADS = "\n" + "---\n".join([
+    netexec_workload("web", {"app": "web", "tier": "frontend"}, replicas=2),
+    netexec_workload("admin", {"app": "admin", "tier": "frontend"}),
+])
 
 
 def lb_serves_web(service: str) -> Check:

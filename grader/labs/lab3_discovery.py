@@ -8,63 +8,24 @@ from grader import checks
 from grader.checks.core import Check, Verdict, failed, listing, passed
 from grader.labs.facts import fact
 from grader.labs.spec import FACTS, Lab, Part
+from grader.labs.workloads import netexec_workload, pause_pod
 
-AGNHOST = "registry.k8s.io/e2e-test-images/agnhost:2.53"
 OTHER = "storefront"
 
-WORKLOADS = f"""
-apiVersion: apps/v1
-kind: StatefulSet
-metadata: {{name: kv}}
-spec:
-  serviceName: kv
-  replicas: 3
-  selector: {{matchLabels: {{app: kv}}}}
-  template:
-    metadata: {{labels: {{app: kv}}}}
-    spec:
-      containers:
-      - name: kv
-        image: {AGNHOST}
-        args: [netexec, --http-port=8080]
-        ports: [{{name: http, containerPort: 8080}}]
----
-apiVersion: apps/v1
-kind: Deployment
-metadata: {{name: catalog}}
-spec:
-  replicas: 2
-  selector: {{matchLabels: {{app: catalog}}}}
-  template:
-    metadata: {{labels: {{app: catalog}}}}
-    spec:
-      containers:
-      - name: catalog
-        image: {AGNHOST}
-        args: [netexec, --http-port=8080]
-        ports: [{{name: http, containerPort: 8080}}]
----
-apiVersion: v1
+WORKLOADS = "\n" + "---\n".join([
+    netexec_workload("kv", {"app": "kv"}, kind="StatefulSet", service_name="kv", replicas=3),
+    netexec_workload("catalog", {"app": "catalog"}, replicas=2),
+    """apiVersion: v1
 kind: Service
-metadata: {{name: catalog}}
+metadata: {name: catalog}
 spec:
-  selector: {{app: catalog}}
-  ports: [{{name: http, port: 80, targetPort: http}}]
----
-apiVersion: v1
-kind: Pod
-metadata: {{name: client, labels: {{app: client}}}}
-spec:
-  containers: [{{name: shell, image: {AGNHOST}, args: [pause]}}]
-"""
+  selector: {app: catalog}
+  ports: [{name: http, port: 80, targetPort: http}]
+""",
+    pause_pod("client", {"app": "client"}),
+])
 
-STOREFRONT = f"""
-apiVersion: v1
-kind: Pod
-metadata: {{name: shopper, labels: {{app: shopper}}}}
-spec:
-  containers: [{{name: shell, image: {AGNHOST}, args: [pause]}}]
-"""
+STOREFRONT = "\n" + pause_pod("shopper", {"app": "shopper"})
 
 
 def pod_record(pod: str) -> Check:

@@ -8,24 +8,15 @@ from typing import Any
 from grader import checks
 from grader.checks.core import Check, Verdict, failed, passed
 from grader.labs.spec import Lab, Part, prepare
+from grader.labs.workloads import netexec_pod
 from grader.observations import Matrix
 
-AGNHOST = "registry.k8s.io/e2e-test-images/agnhost:2.53"
 PORTS = (8080, 9090, 5432)
 OUTSIDE = "lab4-outside"
 
 
 def _server(name: str, app: str, *ports: int) -> str:
-    containers = "\n".join(
-        f"  - {{name: c{p}, image: {AGNHOST}, args: [netexec, --http-port={p}], ports: [{{containerPort: {p}}}]}}"
-        for p in ports)
-    return f"""apiVersion: v1
-kind: Pod
-metadata: {{name: {name}, labels: {{app: {app}}}}}
-spec:
-  containers:
-{containers}
-"""
+    return netexec_pod(name, {"app": app}, ports)
 
 
 # Bare pods, so pod names are the same in every namespace and cluster: the learner's matrix

@@ -8,28 +8,13 @@ from typing import Any
 
 from grader import checks
 from grader.checks.core import Check, Verdict, failed, passed
-from grader.safe_yaml import parse_documents
 from grader.labs.spec import Lab, Part
-
-AGNHOST = "registry.k8s.io/e2e-test-images/agnhost:2.53"
+from grader.labs.workloads import Port, netexec_workload, pause_pod
+from grader.safe_yaml import parse_documents
 
 
 def _deployment(name: str, port: int) -> str:
-    return f"""apiVersion: apps/v1
-kind: Deployment
-metadata: {{name: {name}}}
-spec:
-  replicas: 2
-  selector: {{matchLabels: {{app: {name}}}}}
-  template:
-    metadata: {{labels: {{app: {name}}}}}
-    spec:
-      containers:
-      - name: {name}
-        image: {AGNHOST}
-        args: [netexec, --http-port={port}]
-        ports: [{{name: main, containerPort: {port}}}]
-"""
+    return netexec_workload(name, {"app": name}, replicas=2, http_port=port, ports=[Port(port, "main")])
 
 
 # The broken app. Each fault is one realistic slip; the lab never says which is where.
@@ -37,12 +22,7 @@ BROKEN_APP = "---\n".join([
     _deployment("frontend", 8080),
     _deployment("api", 8080),
     _deployment("db", 5432),
-    """apiVersion: v1
-kind: Pod
-metadata: {name: user, labels: {app: user}}
-spec:
-  containers: [{name: shell, image: %s, args: [pause]}]
-""" % AGNHOST,
+    pause_pod("user", {"app": "user"}),
     # fault: wrong targetPort (the frontend listens on 8080)
     """apiVersion: v1
 kind: Service

@@ -9,33 +9,21 @@ from typing import Any, Callable
 from grader import checks
 from grader.checks.core import Check, Verdict, failed, passed
 from grader.labs.spec import Lab, Part
+from grader.labs.workloads import netexec_workload
 
-AGNHOST = "registry.k8s.io/e2e-test-images/agnhost:2.53"
-APPS = (("shop", "app: shop"), ("blog", "app: blog"), ("api-v1", "app: api, version: v1"),
-        ("api-v2", "app: api, version: v2"))
+APPS: tuple[tuple[str, dict[str, str]], ...] = (
+    ("shop", {"app": "shop"}), ("blog", {"app": "blog"}), ("api-v1", {"app": "api", "version": "v1"}),
+    ("api-v2", {"app": "api", "version": "v2"}))
 
 
-def _app(name: str, labels: str) -> str:
-    return f"""apiVersion: apps/v1
-kind: Deployment
-metadata: {{name: {name}}}
-spec:
-  replicas: 2
-  selector: {{matchLabels: {{{labels}}}}}
-  template:
-    metadata: {{labels: {{{labels}}}}}
-    spec:
-      containers:
-      - name: {name}
-        image: {AGNHOST}
-        args: [netexec, --http-port=8080]
-        ports: [{{name: http, containerPort: 8080}}]
----
+def _app(name: str, labels: dict[str, str]) -> str:
+    selector = ", ".join(f"{k}: {v}" for k, v in labels.items())
+    return netexec_workload(name, labels, replicas=2, selector=labels) + f"""---
 apiVersion: v1
 kind: Service
 metadata: {{name: {name}}}
 spec:
-  selector: {{{labels}}}
+  selector: {{{selector}}}
   ports: [{{name: http, port: 80, targetPort: http}}]
 """
 

@@ -27,9 +27,8 @@ import nbformat
 from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
 
 from grader.checks.core import points_text
+from grader.labs.root import project_root
 from grader.labs.spec import Lab, Part
-
-ROOT = Path(__file__).resolve().parents[2]
 
 
 def _meta(grade_id: str, *, grade: bool = False, solution: bool = False, locked: bool = False,
@@ -78,8 +77,12 @@ def build(lab: Lab) -> Any:
             cells.append(_code(part.hidden_cell, f'lab.hidden_checks("{part.id}")',
                                grade=True, locked=True, points=part.hidden_points))
         for q in (q for q in lab.manual if q.after == part.id):
-            cells.append(_md(f"prompt_{q.id}", f"### Explain ({q.points:g} points, graded by your instructor)\n\n"
-                                               f"{q.prompt.strip()}"))
+            cells.append(
+                _md(
+                    f"prompt_{q.id}",
+                    f"### Explain ({q.points:g} points, graded by your instructor)\n\n{q.prompt.strip()}",
+                )
+            )
             answer = new_markdown_cell(f"### BEGIN SOLUTION\n{q.model_answer.strip()}\n### END SOLUTION",
                                        metadata=_meta(q.id, grade=True, solution=True, points=q.points))
             answer.id = q.id
@@ -124,8 +127,10 @@ graded again from scratch, so make sure each answer cell holds your final answer
 """
 
 
-def path_for(lab: Lab, root: Path = ROOT) -> Path:
-    return root / "labs" / "source" / lab.name / f"{lab.name}.ipynb"
+def path_for(lab: Lab, root: Path | None = None) -> Path:
+    """labs/source/<lab>/<lab>.ipynb under the repository root (default: found as
+    grader.labs.root says)."""
+    return (root or project_root()) / "labs" / "source" / lab.name / f"{lab.name}.ipynb"
 
 
 def render(lab: Lab) -> str:
@@ -133,12 +138,16 @@ def render(lab: Lab) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
+    """Write every lab's source notebook under the repository root (first argument, else
+    found as grader.labs.root says)."""
     from grader.labs import all_labs
+    args = sys.argv[1:] if argv is None else argv
+    root = project_root(args[0] if args else None)
     for lab in all_labs():
-        path = path_for(lab)
+        path = path_for(lab, root)
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(render(lab), encoding="utf-8")
-        print(f"wrote {path.relative_to(ROOT)}")
+        print(f"wrote {path.relative_to(root)}")
     return 0
 
 

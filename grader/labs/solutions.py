@@ -6,11 +6,9 @@ the committed files are up to date)."""
 from __future__ import annotations
 
 import sys
-from pathlib import Path
 
+from grader.labs.root import project_root
 from grader.labs.spec import FACTS, Lab
-
-ROOT = Path(__file__).resolve().parents[2]
 
 
 def answer_file(part_id: str, kind: str) -> str:
@@ -46,9 +44,13 @@ def files(lab: Lab) -> dict[str, str]:
 
 
 def main(argv: list[str] | None = None) -> int:
+    """Write every lab's solutions/<lab>/ under the repository root (first argument, else
+    found as grader.labs.root says)."""
     from grader.labs import all_labs
+    args = sys.argv[1:] if argv is None else argv
+    root = project_root(args[0] if args else None)
     for lab in all_labs():
-        folder = ROOT / "solutions" / lab.name
+        folder = root / "solutions" / lab.name
         folder.mkdir(parents=True, exist_ok=True)
         for name, text in files(lab).items():
             (folder / name).write_text(text, encoding="utf-8")

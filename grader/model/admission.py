@@ -1,6 +1,6 @@
 """ResourceQuota and LimitRange admission for the offline API server, as the admission
 plugins and the workload controllers apply them (the quota arithmetic itself is
-grader.guardrails', shared with the live backend).
+grader.k8s.quota, shared with the live backend).
 
 Two callers: the store admits a non-pod create/update as it is applied (`admit_object`);
 the controllers ask what a workload's pod template becomes under its namespace's guards
@@ -12,7 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import AbstractSet, Any, Iterable, Mapping, NamedTuple
 
-from grader import guardrails as gr
+from grader.k8s import quota as gr
 from grader.model.errors import ApplyError
 from grader.model.kinds import plural_resource
 from grader.model.objects import Pod
@@ -144,7 +144,8 @@ class Admission:
                 if missing:
                     why = gr.forbidden("pods", pod_name,
                                        f"failed quota: {quotas[0]['metadata']['name']}: {missing}")
-            verdicts[(w.namespace, w.kind, w.name)] = TemplateVerdict(gr.pod_usage(spec), why, claims_of(w.obj))
+            verdicts[(w.namespace, w.kind, w.name)] = TemplateVerdict(gr.pod_usage(spec), why,
+                                                                      claims_of(w.obj))
         return trackers, verdicts
 
 

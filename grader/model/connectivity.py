@@ -47,12 +47,13 @@ import ipaddress
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Union
 
-from grader.observations import Outcome, Status, is_ip
-from grader.observations import parse_target as base_parse_target
+from grader.k8s.dns_names import candidates
 from grader.model import dns, server
 from grader.model.ipam import stable_int
 from grader.model.objects import NODE_IP, Address, Pod
 from grader.model.services import KIND_HOST_PORTS, SERVICE_CIDR, Service, ServicePort
+from grader.observations import Outcome, Status, is_ip
+from grader.observations import parse_target as base_parse_target
 
 if TYPE_CHECKING:  # pragma: no cover
     from grader.model.nodes import Node
@@ -81,7 +82,9 @@ class _Ctx:
     path: str | None
     connected_ip: str | None = None
 
-    def out(self, status: Status, reason: str = "", pod: Pod | None = None, body: str | None = None) -> Outcome:
+    def out(
+        self, status: Status, reason: str = "", pod: Pod | None = None, body: str | None = None
+    ) -> Outcome:
         return Outcome(status=status, target=self.target, pod=pod.key if pod else None,
                        ip=self.connected_ip, body=body, reason=reason)
 
@@ -116,7 +119,7 @@ def probe(state: "ClusterState", frm: Pod, target: str, protocol: str = "TCP") -
             if cnames:
                 return ctx.out(Status.DNS_ERROR, f"{host!r} is a CNAME for {cnames[-1]!r}, which has no "
                                "address the offline model can resolve (it has no internet access)")
-            tried = ", ".join(dns.candidates(host, frm.namespace))
+            tried = ", ".join(candidates(host, frm.namespace))
             return ctx.out(Status.DNS_ERROR, f"{host!r} does not resolve from namespace {frm.namespace} "
                            f"({answer.rcode}; tried {tried})")
         ip = answer.addresses[0]

@@ -7,13 +7,14 @@ workloads after every change, then handing them to the scheduler (grader.model.s
 - New pods are created while the namespace's quota (grader.model.admission) and the
   model's ceiling (grader.model.state.MAX_MODEL_PODS, passed in) have room; a workload
   keeps the pods that fit and `failed_creates` says why the rest could not be created, as
-  the ReplicaSet controller reports it; a bare Pod beyond the quota is refused (ApplyError) as the API server does.
+  the ReplicaSet controller reports it; a bare Pod beyond the quota is refused (ApplyError) as
+  the API server does.
 - Pods are mortal: `replace_pod` is what the owning controller does when one is deleted."""
 from __future__ import annotations
 
 from typing import Iterable
 
-from grader import guardrails as gr
+from grader.k8s import quota as gr
 from grader.model.admission import Admission, TemplateVerdict, Usage, Workload, next_replica_refusal
 from grader.model.errors import ApplyError
 from grader.model.ipam import safe_encode

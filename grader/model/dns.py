@@ -58,15 +58,15 @@ import ipaddress
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from grader.observations import DnsAnswer, DnsRecord, is_ip
+from grader.k8s.dns_names import CLUSTER_DOMAIN, NDOTS, candidates, search_list
 from grader.model.endpointslices import SliceEndpoint
-from grader.model.objects import CLUSTER_DOMAIN, Pod
+from grader.model.objects import Pod
 from grader.model.services import DNS_SERVICE_IP, Service
+from grader.observations import DnsAnswer, DnsRecord, is_ip
 
 if TYPE_CHECKING:  # pragma: no cover
     from grader.model.state import ClusterState
 
-NDOTS = 5
 DNS_NAMESPACE, DNS_SERVICE = "kube-system", "kube-dns"
 #: CoreDNS plugin/kubernetes DNSSchemaVersion, served as TXT dns-version.<zone>.
 DNS_SCHEMA_VERSION = "1.1.0"
@@ -75,23 +75,10 @@ MAX_CNAME_CHAIN = 10
 REVERSE_ZONES = ("in-addr.arpa", "ip6.arpa")
 
 
-def search_list(namespace: str) -> list[str]:
-    return [f"{namespace}.svc.{CLUSTER_DOMAIN}", f"svc.{CLUSTER_DOMAIN}", CLUSTER_DOMAIN]
-
-
 def resolv_conf(namespace: str) -> str:
     """/etc/resolv.conf as the kubelet writes it for a ClusterFirst pod in `namespace`."""
     return (f"search {' '.join(search_list(namespace))}\n"
             f"nameserver {DNS_SERVICE_IP}\noptions ndots:{NDOTS}\n")
-
-
-def candidates(name: str, namespace: str) -> list[str]:
-    """The names the stub resolver will ask for, in order (the asked part keeps its case)."""
-    name = name.strip()
-    if name.endswith("."):
-        return [name.rstrip(".")]
-    expanded = [f"{name}.{s}" for s in search_list(namespace)]
-    return [name] + expanded if name.count(".") >= NDOTS else expanded + [name]
 
 
 #: Top-level domains the model treats as real. Offline there is no upstream resolver, so a
@@ -260,7 +247,9 @@ class Zone:
         svc = self.state.service(DNS_NAMESPACE, DNS_SERVICE)
         return svc.cluster_ip if svc else None
 
-    def _address(self, qname: str, name: str, rtype: str, items: list[_Item], depth: int) -> tuple[DnsRecord, ...]:
+    def _address(
+        self, qname: str, name: str, rtype: str, items: list[_Item], depth: int
+    ) -> tuple[DnsRecord, ...]:
         out: list[DnsRecord] = []
         seen: set[str] = set()
         for it in items:

@@ -19,10 +19,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Iterable, Mapping, Sequence
 
-from grader.observations import Endpoint
 from grader.model.ipam import safe_encode
 from grader.model.objects import Pod
 from grader.model.services import Service, resolve_target_port, selects
+from grader.observations import Endpoint
 
 SERVICE_NAME_LABEL = "kubernetes.io/service-name"
 MANAGED_BY_LABEL = "endpointslice.kubernetes.io/managed-by"
@@ -106,7 +106,7 @@ def _managed_slices(svc: Service, pods: Sequence[Pod]) -> list[EndpointSlice]:
             continue
         if not pod.ip:
             continue                          # ShouldPodBeInEndpoints: no IP, no endpoint
-        ports = []
+        ports: list[SlicePort] = []
         for sp in svc.ports:
             n = resolve_target_port(sp, pod)
             if n is not None:
@@ -124,12 +124,12 @@ def _managed_slices(svc: Service, pods: Sequence[Pod]) -> list[EndpointSlice]:
         # endpointslices` shows the Service's slice with <unset> rather than nothing.
         return [EndpointSlice(svc.namespace, f"{svc.name}-{safe_encode(svc.key, 'placeholder', length=5)}",
                               svc.name, (), (), labels=labels)]
-    for ports, eps in groups.items():
-        sig = ",".join(f"{p.name}:{p.port}/{p.protocol}" for p in ports)
+    for port_set, eps in groups.items():
+        sig = ",".join(f"{p.name}:{p.port}/{p.protocol}" for p in port_set)
         for chunk in range(0, len(eps), MAX_ENDPOINTS_PER_SLICE):
             salt = sig if chunk == 0 else f"{sig}#{chunk}"
             out.append(EndpointSlice(svc.namespace, f"{svc.name}-{safe_encode(svc.key, salt, length=5)}",
-                                     svc.name, ports, tuple(eps[chunk:chunk + MAX_ENDPOINTS_PER_SLICE]),
+                                     svc.name, port_set, tuple(eps[chunk:chunk + MAX_ENDPOINTS_PER_SLICE]),
                                      labels=labels))
     return out
 
@@ -145,7 +145,11 @@ def _manual_slice(obj: Mapping[str, Any], namespace: str) -> EndpointSlice:
         ready = cond.get("ready", True) is not False
         serving = cond.get("serving", ready) is not False
         ref = e.get("targetRef") or {}
-        pod = f"{ref.get('namespace') or namespace}/{ref['name']}" if ref.get("kind", "Pod") == "Pod" and ref.get("name") else None
+        pod = (
+            f"{ref.get('namespace') or namespace}/{ref['name']}"
+            if ref.get("kind", "Pod") == "Pod" and ref.get("name")
+            else None
+        )
         for addr in e.get("addresses") or []:
             eps.append(SliceEndpoint(str(addr), ready=ready, serving=serving,
                                      terminating=bool(cond.get("terminating", False)),
@@ -163,7 +167,10 @@ def _mirrored_endpoints(obj: Mapping[str, Any], namespace: str) -> list[Endpoint
         ports = tuple(SlicePort(p.get("name") or None, int(p["port"]), p.get("protocol") or "TCP")
                       for p in subset.get("ports") or [])
         eps = []
-        for addrs, ready in ((subset.get("addresses") or [], True), (subset.get("notReadyAddresses") or [], False)):
+        for addrs, ready in (
+            (subset.get("addresses") or [], True),
+            (subset.get("notReadyAddresses") or [], False),
+        ):
             for a in addrs:
                 ref = a.get("targetRef") or {}
                 pod = f"{ref.get('namespace') or namespace}/{ref['name']}" if ref.get("name") else None
@@ -173,7 +180,9 @@ def _mirrored_endpoints(obj: Mapping[str, Any], namespace: str) -> list[Endpoint
     return out
 
 
-def slices_for(svc: Service, pods: Sequence[Pod], objects: Iterable[Mapping[str, Any]] = ()) -> list[EndpointSlice]:
+def slices_for(
+    svc: Service, pods: Sequence[Pod], objects: Iterable[Mapping[str, Any]] = ()
+) -> list[EndpointSlice]:
     """Every EndpointSlice of `svc`: the controller's (selector Services) plus any user slices
     labelled with its name, plus a mirror of an Endpoints object for selectorless Services.
 
@@ -186,7 +195,10 @@ def slices_for(svc: Service, pods: Sequence[Pod], objects: Iterable[Mapping[str,
         meta = obj.get("metadata") or {}
         if (meta.get("namespace") or svc.namespace) != svc.namespace:
             continue
-        if obj.get("kind") == "EndpointSlice" and (meta.get("labels") or {}).get(SERVICE_NAME_LABEL) == svc.name:
+        if (
+            obj.get("kind") == "EndpointSlice"
+            and (meta.get("labels") or {}).get(SERVICE_NAME_LABEL) == svc.name
+        ):
             out.append(_manual_slice(obj, svc.namespace))
         elif obj.get("kind") == "Endpoints" and meta.get("name") == svc.name and not svc.selector:
             out.extend(_mirrored_endpoints(obj, svc.namespace))

@@ -43,12 +43,12 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from grader.k8s.selectors import matches as selector_matches
 from grader.model.http_routing import intersect_hostnames
-from grader.model.selectors import matches as selector_matches
 from grader.observations import Condition, ParentStatus
 
 if TYPE_CHECKING:  # pragma: no cover
-    from grader.model.state import ClusterState
+    from grader.model.state_view import StateView
 
 GATEWAY_GROUP = "gateway.networking.k8s.io"
 GATEWAY_CLASS = "cloud-provider-kind"
@@ -123,22 +123,12 @@ def _cond(ctype: str, ok: bool, reason: str, message: str) -> Condition:
 
 
 # ---------------------------------------------------------------- classes and gateways
-def gateway_class_status(state: "ClusterState", name: str) -> list[Condition]:
-    """Conditions on a GatewayClass: Accepted by the course's controller, else unreconciled."""
-    cls = next((c for c in state.objects("GatewayClass") if _meta(c).get("name") == name), None)
-    if cls is None:
-        raise LookupError(f'gatewayclasses.gateway.networking.k8s.io "{name}" not found')
-    if (cls.get("spec") or {}).get("controllerName") == GATEWAY_CONTROLLER:
-        return [Condition("Accepted", "True", "Accepted", "GatewayClass is accepted")]
-    return [Condition("Accepted", "Unknown", "Pending", "Waiting for controller")]
-
-
 def owned(gw: dict[str, Any]) -> bool:
     """cloud-provider-kind reconciles Gateways of its class name (and only those)."""
     return (gw.get("spec") or {}).get("gatewayClassName") == GATEWAY_CLASS
 
 
-def proxy_gateways(state: "ClusterState") -> list[tuple[str, str]]:
+def proxy_gateways(state: "StateView") -> list[tuple[str, str]]:
     """(namespace, name) of every Gateway that gets an Envoy container, hence an address."""
     return [(_meta(g)["namespace"], _meta(g)["name"]) for g in state.objects("Gateway") if owned(g)]
 
@@ -161,7 +151,7 @@ def _supported_kinds(listener: ListenerView) -> tuple[list[str], bool]:
     return good, len(good) == len(kinds)
 
 
-def _namespace_allowed(state: "ClusterState", gw_ns: str, listener: ListenerView, route_ns: str) -> bool:
+def _namespace_allowed(state: "StateView", gw_ns: str, listener: ListenerView, route_ns: str) -> bool:
     ns = listener.allowed.get("namespaces") or {}
     frm = ns.get("from", "Same")
     if frm == "All":
@@ -172,7 +162,7 @@ def _namespace_allowed(state: "ClusterState", gw_ns: str, listener: ListenerView
     return route_ns == gw_ns                 # Same (the default)
 
 
-def view(state: "ClusterState", namespace: str, name: str) -> GatewayView:
+def view(state: "StateView", namespace: str, name: str) -> GatewayView:
     """Reconcile one Gateway: its listeners, their attached routes and all conditions."""
     gw = state.get("Gateway", name, namespace)
     if gw is None:
@@ -204,7 +194,9 @@ def view(state: "ClusterState", namespace: str, name: str) -> GatewayView:
             if not attached:
                 rejected.append(f"{_meta(route)['namespace']}/{_meta(route)['name']} ({accepted.reason})")
             for ls in attached:
-                hosts = intersect_hostnames(ls.listener.hostname, (route.get("spec") or {}).get("hostnames") or [])
+                hosts = intersect_hostnames(
+                    ls.listener.hostname, (route.get("spec") or {}).get("hostnames") or []
+                )
                 ls.routes.append((route, hosts))
                 ls.attached_routes += 1
     programmed = sum(1 for s in states if s.programmed)
@@ -223,21 +215,26 @@ def _refs_to(route: dict[str, Any], gw: dict[str, Any]) -> list[dict[str, Any]]:
     rns = _meta(route)["namespace"]
     out = []
     for ref in (route.get("spec") or {}).get("parentRefs") or []:
-        if (ref.get("group") or GATEWAY_GROUP) != GATEWAY_GROUP or (ref.get("kind") or "Gateway") != "Gateway":
+        if (ref.get("group") or GATEWAY_GROUP) != GATEWAY_GROUP or (
+            ref.get("kind") or "Gateway"
+        ) != "Gateway":
             continue
         if ref.get("name") == _meta(gw)["name"] and (ref.get("namespace") or rns) == _meta(gw)["namespace"]:
             out.append(ref)
     return out
 
 
-def _attach(state: "ClusterState", gw: dict[str, Any], route: dict[str, Any], ref: dict[str, Any],
+def _attach(state: "StateView", gw: dict[str, Any], route: dict[str, Any], ref: dict[str, Any],
             listeners: list[ListenerState]) -> tuple[Condition, list[ListenerState]]:
     """The Accepted condition for one parentRef, and the listeners that accept the route."""
     rns = _meta(route)["namespace"]
     hostnames = (route.get("spec") or {}).get("hostnames") or []
     section, port = ref.get("sectionName"), ref.get("port")
-    candidates = [ls for ls in listeners
-                  if (section is None or ls.listener.name == section) and (port is None or ls.listener.port == port)]
+    candidates = [
+        ls
+        for ls in listeners
+        if (section is None or ls.listener.name == section) and (port is None or ls.listener.port == port)
+    ]
     if not candidates:
         what = " and ".join(x for x in (f"sectionName {section!r}" if section else "",
                                         f"port {port}" if port else "") if x)
@@ -250,7 +247,9 @@ def _attach(state: "ClusterState", gw: dict[str, Any], route: dict[str, Any], re
             reason = reason or "NotAllowedByListeners"
             continue
         kinds, _ = _supported_kinds(ls.listener)
-        if "HTTPRoute" not in kinds or not _namespace_allowed(state, _meta(gw)["namespace"], ls.listener, rns):
+        if "HTTPRoute" not in kinds or not _namespace_allowed(
+            state, _meta(gw)["namespace"], ls.listener, rns
+        ):
             reason = "NotAllowedByListeners"
             continue
         if not intersect_hostnames(ls.listener.hostname, hostnames):
@@ -266,7 +265,7 @@ def _attach(state: "ClusterState", gw: dict[str, Any], route: dict[str, Any], re
 
 
 # ---------------------------------------------------------------- backends and grants
-def reference_granted(state: "ClusterState", from_ns: str, to_ns: str, service: str) -> bool:
+def reference_granted(state: "StateView", from_ns: str, to_ns: str, service: str) -> bool:
     """Is an HTTPRoute in `from_ns` allowed to reference Service `to_ns/service`? Only a
     ReferenceGrant in `to_ns` can say yes (from: HTTPRoute in from_ns; to: Service, any name
     or this one)."""
@@ -281,7 +280,7 @@ def reference_granted(state: "ClusterState", from_ns: str, to_ns: str, service: 
     return False
 
 
-def backend_choices(state: "ClusterState", route: dict[str, Any], rule: dict[str, Any]) -> list[BackendChoice]:
+def backend_choices(state: "StateView", route: dict[str, Any], rule: dict[str, Any]) -> list[BackendChoice]:
     rns = _meta(route)["namespace"]
     out = []
     for ref in rule.get("backendRefs") or []:
@@ -302,7 +301,7 @@ def backend_choices(state: "ClusterState", route: dict[str, Any], rule: dict[str
     return out
 
 
-def resolved_refs(state: "ClusterState", route: dict[str, Any]) -> Condition:
+def resolved_refs(state: "StateView", route: dict[str, Any]) -> Condition:
     """ResolvedRefs for a route: the first invalid backend (rule order) decides the reason."""
     for rule in (route.get("spec") or {}).get("rules") or []:
         for b in backend_choices(state, route, rule):
@@ -312,7 +311,7 @@ def resolved_refs(state: "ClusterState", route: dict[str, Any]) -> Condition:
     return _cond("ResolvedRefs", True, "ResolvedRefs", "All backend references have been resolved.")
 
 
-def route_status(state: "ClusterState", namespace: str, name: str) -> list[ParentStatus]:
+def route_status(state: "StateView", namespace: str, name: str) -> list[ParentStatus]:
     """status.parents of an HTTPRoute: one entry per parentRef to a Gateway this controller
     owns (Accepted first, then ResolvedRefs, as the controller writes them)."""
     route = state.get("HTTPRoute", name, namespace)

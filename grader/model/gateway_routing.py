@@ -32,10 +32,20 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from grader.model.gateway import (
-    BackendChoice, GatewayView, ListenerState, backend_choices, proxy_gateways, view,
+    BackendChoice,
+    GatewayView,
+    ListenerState,
+    backend_choices,
+    proxy_gateways,
+    view,
 )
 from grader.model.http_routing import (
-    Headers, HttpRequest, exact_matches, gateway_host_matches, prefix_matches, replace_prefix,
+    Headers,
+    HttpRequest,
+    exact_matches,
+    gateway_host_matches,
+    prefix_matches,
+    replace_prefix,
 )
 from grader.model.ipam import stable_int
 
@@ -85,7 +95,8 @@ def _listener_for(gwv: GatewayView, req: HttpRequest) -> tuple[ListenerState | N
         # wildcards: more dots right of the `*` first (GatewaySpec.Listeners)
         return (1, -h.count(".")) if h.startswith("*.") else (0, 0)
 
-    matching = [ls for ls in on_port if not ls.listener.hostname or gateway_host_matches(ls.listener.hostname, req.host)]
+    matching = [ls for ls in on_port
+                if not ls.listener.hostname or gateway_host_matches(ls.listener.hostname, req.host)]
     if not matching:
         names = ", ".join(f"{ls.listener.name} ({ls.listener.hostname})" for ls in on_port)
         return None, (f"no listener: no listener of Gateway {gwv.key} on port {req.port} matches host "
@@ -193,7 +204,8 @@ def _apply_rule(state: "ClusterState", route: dict[str, Any], rule: dict[str, An
         if f.get("type") == "RequestRedirect":
             code, location = _redirect(f.get("requestRedirect") or {}, match, req, listener)
             response.set("location", location)
-            return GatewayDecision(code, None, where, f"RequestRedirect to {location}", req, response, forwarded)
+            return GatewayDecision(code, None, where, f"RequestRedirect to {location}", req, response,
+                                   forwarded)
     for f in filters:
         ftype = f.get("type")
         if ftype == "RequestHeaderModifier":
@@ -266,7 +278,8 @@ def _redirect(spec: dict[str, Any], match: dict[str, Any], req: HttpRequest,
     scheme = spec.get("scheme")
     port = spec.get("port")
     if port is None:
-        port = {"http": 80, "https": 443}.get(scheme or "", listener.listener.port) if scheme else listener.listener.port
+        own = listener.listener.port
+        port = {"http": 80, "https": 443}.get(scheme or "", own) if scheme else own
     scheme = scheme or "http"
     host = spec.get("hostname") or req.host
     path = _new_path(spec.get("path") or {}, match, req.path) if spec.get("path") else req.path

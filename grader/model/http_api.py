@@ -7,8 +7,8 @@ from typing import TYPE_CHECKING
 from grader.model import gateway as gw_model
 from grader.model import ingress as ing_model
 from grader.model.http_probe import http_request
-from grader.observations import GatewayStatus, ListenerStatus, ParentStatus
 from grader.model.state import NotFound
+from grader.observations import GatewayStatus, ListenerStatus, ParentStatus
 
 if TYPE_CHECKING:  # pragma: no cover
     from grader.model.state import ClusterState

@@ -24,9 +24,8 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Mapping
 
 from grader.model import gateway as gw_model
-from grader.model import gateway_routing
+from grader.model import gateway_routing, server
 from grader.model import ingress as ing_model
-from grader.model import server
 from grader.model.http_routing import Headers, HttpRequest
 from grader.model.ipam import stable_int
 from grader.model.objects import NODE_IP, Address
@@ -38,7 +37,9 @@ if TYPE_CHECKING:  # pragma: no cover
 #: Envoy's body when it cannot reach the upstream (its local reply).
 UPSTREAM_REFUSED = ("upstream connect error or disconnect/reset before headers. reset reason: "
                     "remote connection failure, transport failure reason: delayed connect error: 111")
-UPSTREAM_TIMEOUT = "upstream connect error or disconnect/reset before headers. reset reason: connection timeout"
+UPSTREAM_TIMEOUT = (
+    "upstream connect error or disconnect/reset before headers. reset reason: connection timeout"
+)
 #: Ports the ingress Gateway of a namespace listens on (HTTP; HTTPS needs TLS secrets).
 INGRESS_HTTP_PORT = 80
 
@@ -76,10 +77,18 @@ def _via_ingress(state: "ClusterState", ns: str, address: str, req: HttpRequest,
         return HttpResponse(target, Status.OK, m.status or 404, route=m.route, reason=m.reason)
     b = m.backend
     if state.service(b.namespace, b.service) is None:
-        return HttpResponse(target, Status.OK, 500, backend=f"{b.namespace}/{b.service}:{b.port}", route=m.route,
-                            reason=(f"backend Service {b.namespace}/{b.service} does not exist: the "
-                                    "controller's HTTPRoute has a backend that is not found, so the "
-                                    "proxy answers 500"))
+        return HttpResponse(
+            target,
+            Status.OK,
+            500,
+            backend=f"{b.namespace}/{b.service}:{b.port}",
+            route=m.route,
+            reason=(
+                f"backend Service {b.namespace}/{b.service} does not exist: the "
+                "controller's HTTPRoute has a backend that is not found, so the "
+                "proxy answers 500"
+            ),
+        )
     return _deliver(state, address, req, b.namespace, b.service, b.port, m.route, Headers(),
                     Headers(list(req.headers)), target)
 

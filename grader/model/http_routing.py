@@ -18,8 +18,6 @@ from dataclasses import dataclass, field
 from typing import Iterable, Mapping
 from urllib.parse import parse_qsl, urlsplit
 
-METHODS = ("GET", "HEAD", "POST", "PUT", "DELETE", "CONNECT", "OPTIONS", "TRACE", "PATCH")
-
 
 @dataclass(frozen=True)
 class HttpRequest:

@@ -49,13 +49,10 @@ from typing import TYPE_CHECKING, Any
 from grader.model.http_routing import HttpRequest, exact_matches, ingress_host_matches, prefix_matches
 
 if TYPE_CHECKING:  # pragma: no cover
-    from grader.model.state import ClusterState
+    from grader.model.state_view import StateView
 
 INGRESS_CLASS = "cloud-provider-kind"
-INGRESS_CONTROLLER = "kind.sigs.k8s.io/ingress-controller"
 DEFAULT_CLASS_ANNOTATION = "ingressclass.kubernetes.io/is-default-class"
-#: The Gateway cloud-provider-kind creates in each namespace that has served Ingresses.
-INGRESS_GATEWAY_NAME = "kind-ingress-gateway"
 
 
 @dataclass(frozen=True)
@@ -78,16 +75,19 @@ class IngressMatch:
     reason: str
 
 
-def ingress_class_objects(state: "ClusterState") -> list[dict[str, Any]]:
+def ingress_class_objects(state: "StateView") -> list[dict[str, Any]]:
     return state.objects("IngressClass")
 
 
-def default_classes(state: "ClusterState") -> list[str]:
-    return [c["metadata"]["name"] for c in ingress_class_objects(state)
-            if str((c["metadata"].get("annotations") or {}).get(DEFAULT_CLASS_ANNOTATION, "")).lower() == "true"]
+def default_classes(state: "StateView") -> list[str]:
+    return [
+        c["metadata"]["name"]
+        for c in ingress_class_objects(state)
+        if str((c["metadata"].get("annotations") or {}).get(DEFAULT_CLASS_ANNOTATION, "")).lower() == "true"
+    ]
 
 
-def effective_class(state: "ClusterState", ing: dict[str, Any]) -> str | None:
+def effective_class(state: "StateView", ing: dict[str, Any]) -> str | None:
     """The class an Ingress ends up with: its own, else the default (newest if several,
     which the model approximates as the last in name order)."""
     cls = (ing.get("spec") or {}).get("ingressClassName")
@@ -97,7 +97,7 @@ def effective_class(state: "ClusterState", ing: dict[str, Any]) -> str | None:
     return defaults[-1] if defaults else None
 
 
-def why_unserved(state: "ClusterState", ing: dict[str, Any]) -> str | None:
+def why_unserved(state: "StateView", ing: dict[str, Any]) -> str | None:
     """None when the course's controller serves this Ingress; else the reason it does not."""
     cls = effective_class(state, ing)
     name = f"Ingress {ing['metadata'].get('namespace')}/{ing['metadata']['name']}"
@@ -106,7 +106,9 @@ def why_unserved(state: "ClusterState", ing: dict[str, Any]) -> str | None:
     if cls is None:
         return (f"{name} names no ingressClassName and no IngressClass is the default, so no "
                 "controller serves it")
-    known = {c["metadata"]["name"]: (c.get("spec") or {}).get("controller") for c in ingress_class_objects(state)}
+    known = {
+        c["metadata"]["name"]: (c.get("spec") or {}).get("controller") for c in ingress_class_objects(state)
+    }
     if cls not in known:
         return (f"{name} asks for ingressClassName {cls!r}, which does not exist, so no controller "
                 f"serves it (this cluster's class is {INGRESS_CLASS!r})")
@@ -114,23 +116,28 @@ def why_unserved(state: "ClusterState", ing: dict[str, Any]) -> str | None:
             f"cluster implements (this cluster's class is {INGRESS_CLASS!r})")
 
 
-def served_ingresses(state: "ClusterState", namespace: str | None = None) -> list[dict[str, Any]]:
+def served_ingresses(state: "StateView", namespace: str | None = None) -> list[dict[str, Any]]:
     return [i for i in state.objects("Ingress", namespace) if why_unserved(state, i) is None]
 
 
-def proxy_namespaces(state: "ClusterState") -> list[str]:
+def proxy_namespaces(state: "StateView") -> list[str]:
     """Namespaces whose ingress Gateway exists (they have at least one served Ingress)."""
     return sorted({i["metadata"]["namespace"] for i in served_ingresses(state)})
 
 
 # ---------------------------------------------------------------- backends
-def _resolve(state: "ClusterState", namespace: str, backend: dict[str, Any]) -> tuple[IngressBackend | None, str]:
+def _resolve(
+    state: "StateView", namespace: str, backend: dict[str, Any]
+) -> tuple[IngressBackend | None, str]:
     """(backend, "") or (None, why the controller cannot translate it)."""
     svc_ref = backend.get("service") or {}
     name = str(svc_ref.get("name", ""))
     port = svc_ref.get("port") or {}
     if not svc_ref:
-        return None, "the backend is a resource, not a Service; cloud-provider-kind serves Service backends only"
+        return (
+            None,
+            "the backend is a resource, not a Service; cloud-provider-kind serves Service backends only",
+        )
     if "number" in port and port["number"]:
         return IngressBackend(namespace, name, int(port["number"])), ""
     pname = str(port.get("name", ""))
@@ -145,7 +152,7 @@ def _resolve(state: "ClusterState", namespace: str, backend: dict[str, Any]) -> 
     return None, f"Service {namespace}/{name} has no port named {pname!r} (its port names: {names})"
 
 
-def untranslatable(state: "ClusterState", ing: dict[str, Any]) -> str | None:
+def untranslatable(state: "StateView", ing: dict[str, Any]) -> str | None:
     """Why the controller cannot turn this Ingress into routes at all (any backend whose port
     it cannot resolve stops the whole translation), else None."""
     ns = ing["metadata"]["namespace"]
@@ -169,11 +176,13 @@ def _path_key(path_type: str, value: str, path: str) -> tuple[int, int] | None:
     return (-len(prefix.rstrip("/") or "/"), 1) if prefix_matches(prefix, path) else None
 
 
-def route(state: "ClusterState", namespace: str, req: HttpRequest) -> IngressMatch:
+def route(state: "StateView", namespace: str, req: HttpRequest) -> IngressMatch:
     """Where the namespace's ingress proxy sends `req`."""
     ingresses = served_ingresses(state, namespace)
     if not ingresses:
-        return IngressMatch(None, 404, "", f"no Ingress in namespace {namespace} is served by {INGRESS_CLASS}")
+        return IngressMatch(
+            None, 404, "", f"no Ingress in namespace {namespace} is served by {INGRESS_CLASS}"
+        )
     problems: list[str] = []
     candidates: list[tuple[tuple, IngressBackend | None, str]] = []
     hosts_seen: list[str] = []

@@ -23,12 +23,12 @@ million-pair matrix costs a few bitsets, not a million objects, until someone re
 from __future__ import annotations
 
 from collections.abc import Sequence as SequenceABC
-from typing import Any, Iterable, Iterator, Mapping, Sequence
+from typing import Any, Iterable, Iterator, Mapping, Sequence, cast
 
-from grader.observations import Matrix, PodRef, Reachability
 from grader.model.netpol import EGRESS, INGRESS, PolicyEngine, Rule
 from grader.model.objects import NamespaceInfo, Pod
 from grader.model.policy_groups import GroupMasks, compile_policies, group_pods, ip_blocks
+from grader.observations import Matrix, PodRef, Reachability
 
 _SRC, _DST = "\x00src\x00", "\x00dst\x00"   # placeholders in per-group explanation templates
 
@@ -139,7 +139,7 @@ class GroupedResults(SequenceABC):
 
     def __eq__(self, other: object) -> bool:
         if isinstance(other, (list, tuple, GroupedResults)):
-            return len(self) == len(other) and all(a == b for a, b in zip(self, other))
+            return len(self) == len(other) and all(a == b for a, b in zip(self, other, strict=True))
         return NotImplemented
 
     def __repr__(self) -> str:
@@ -158,7 +158,9 @@ class GroupedMatrix(Matrix):
         self.index = {p.key: i for i, p in enumerate(self.pod_objs)}
         self._templates: dict[tuple[int, int, int], str] = {}
         self._build()
-        super().__init__([PodRef(p.namespace, p.name, p.ip) for p in self.pod_objs], GroupedResults(self))
+        # GroupedResults is a read-only Sequence standing in for Matrix's list (computed on access)
+        results = cast("list[Reachability]", GroupedResults(self))
+        super().__init__([PodRef(p.namespace, p.name, p.ip) for p in self.pod_objs], results)
 
     # ------------------------------------------------------------------ building
     def _build(self) -> None:

@@ -52,8 +52,8 @@ from collections import defaultdict
 from dataclasses import dataclass
 from typing import Any, Iterable, Mapping, Sequence, Union
 
+from grader.k8s.selectors import Selector, compile_selector
 from grader.model.objects import NODE_IP, Address, NamespaceInfo, Pod, namespace_labels
-from grader.model.selectors import Selector, compile_selector
 
 Endpoint = Union[Pod, Address]
 INGRESS, EGRESS = "Ingress", "Egress"
@@ -289,7 +289,9 @@ class PolicyEngine:
     """Evaluates NetworkPolicies for single connections. Policies are compiled once;
     evaluation order is by policy namespace/name so explanations are deterministic."""
 
-    def __init__(self, namespaces: Mapping[str, NamespaceInfo], policies: Sequence[Mapping[str, Any]]) -> None:
+    def __init__(
+        self, namespaces: Mapping[str, NamespaceInfo], policies: Sequence[Mapping[str, Any]]
+    ) -> None:
         self.namespaces: dict[str, NamespaceInfo] = dict(namespaces)
         self.policies: list[CompiledPolicy] = sorted(
             (compile_policy(p) for p in policies), key=lambda p: (p.namespace, p.name))
@@ -343,8 +345,12 @@ class PolicyEngine:
         dname = dst_name if dst_name is not None else _name(dst)
         conn = f"{port}/{protocol}"
         if loopback and isinstance(src, Pod) and isinstance(dst, Pod) and src.key == dst.key:
-            return Verdict(True, f"Allowed: traffic from {sname} to itself is never blocked by NetworkPolicy.",
-                           None, None)
+            return Verdict(
+                True,
+                f"Allowed: traffic from {sname} to itself is never blocked by NetworkPolicy.",
+                None,
+                None,
+            )
         sentences: list[str] = []
         egress = ingress = None
         if isinstance(src, Pod):
@@ -371,8 +377,10 @@ class PolicyEngine:
         if not pols:
             if selecting:
                 others = ", ".join(p.key for p in selecting)
-                sentences.append(f"{subject_name} is not isolated for {word}: the NetworkPolicies selecting it "
-                                 f"({others}) do not have {direction} in policyTypes.")
+                sentences.append(
+                    f"{subject_name} is not isolated for {word}: the NetworkPolicies selecting it "
+                    f"({others}) do not have {direction} in policyTypes."
+                )
             else:
                 sentences.append(f"{subject_name} is not isolated for {word}: no NetworkPolicy in "
                                  f"{subject.namespace} selects {subject_name}.")
@@ -423,7 +431,9 @@ class PolicyEngine:
                 if ps is False:
                     continue
                 if rule.peers:
-                    peer = next((pr for pr in rule.peers if self.peer_matches(pr, pol.namespace, peer_ep)), None)
+                    peer = next(
+                        (pr for pr in rule.peers if self.peer_matches(pr, pol.namespace, peer_ep)), None
+                    )
                     if peer is None:
                         continue
                     peer_text = f"peer {peer.index} ({peer.describe(pol.namespace)})"

@@ -1,9 +1,9 @@
 """The offline cluster's nodes, laid out as kind lays them out, and where the scheduler puts
 a pod on them.
 
-- Node count: the course's kind config (grader/kind/kind-config.yaml) by default, one entry
-  per node (today one); `ClusterState(nodes=N)` / `svclab matrix --nodes N` model a bigger
-  cluster of N kind nodes.
+- Node count: the course's kind cluster (grader.kind.NODE_ROLES, which its kind-config.yaml
+  is rendered from) by default, one entry per node (today one); `ClusterState(nodes=N)` /
+  `svclab matrix --nodes N` model a bigger cluster of N kind nodes.
 - Names and addresses as kind gives them: `svclab-control-plane`, then `svclab-worker`,
   `svclab-worker2`, ...; node i gets 172.18.0.(2+i) on the kind network and the pod CIDR
   10.244.i.0/24 (kube-controller-manager hands each node the next /24 of 10.244.0.0/16;
@@ -19,9 +19,9 @@ a pod on them.
 from __future__ import annotations
 
 import ipaddress
-import re
 from dataclasses import dataclass
 
+from grader.kind import NODE_ROLES
 from grader.model.objects import NODE_IP, NODE_NAME
 
 #: kube-controller-manager's --cluster-cidr in kind; one /24 per node.
@@ -50,13 +50,9 @@ class Node:
 
 
 def default_node_count() -> int:
-    """How many nodes the course's kind config declares (one `- role:` entry each)."""
-    from grader.kind import KIND_CONFIG_PATH
-    try:
-        text = KIND_CONFIG_PATH.read_text(encoding="utf-8")
-    except OSError:
-        return 1
-    return max(1, len(re.findall(r"^\s*-\s*role:\s*\S+", text, flags=re.MULTILINE)))
+    """How many nodes the course's kind cluster has (grader.kind.NODE_ROLES, from which
+    its kind-config.yaml is rendered)."""
+    return len(NODE_ROLES)
 
 
 def check_node_count(nodes: int) -> int:

@@ -8,7 +8,6 @@ from typing import Mapping
 
 NODE_NAME = "svclab-control-plane"
 NODE_IP = "172.18.0.2"          # what a one-node kind cluster's node usually gets
-CLUSTER_DOMAIN = "cluster.local"
 
 
 @dataclass(frozen=True)

@@ -11,11 +11,18 @@ import ipaddress
 from dataclasses import dataclass
 from typing import Any, Mapping, Sequence
 
+from grader.k8s.selectors import Selector
 from grader.model.netpol import (
-    EGRESS, INGRESS, CompiledPolicy, IPBlock, Peer, PolicyEngine, Rule, named_port_matches,
+    EGRESS,
+    INGRESS,
+    CompiledPolicy,
+    IPBlock,
+    Peer,
+    PolicyEngine,
+    Rule,
+    named_port_matches,
 )
 from grader.model.objects import Pod
-from grader.model.selectors import Selector
 
 
 @dataclass

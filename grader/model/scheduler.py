@@ -40,7 +40,7 @@ class Scheduler:
                     pool.release(key)
         self.placement = {ipam[k]: idx for k, idx in placed.items()}
         pods = []
-        for d, key in zip(drafts, keys):
+        for d, key in zip(drafts, keys, strict=True):
             idx = placed.get(key)
             node = self.nodes[idx] if idx is not None else None
             pods.append(Pod(namespace=d.namespace, name=d.name,
@@ -64,7 +64,7 @@ class Scheduler:
                     load[placed[k]] += 1
                 else:
                     del placed[k]
-        for d, k in zip(drafts, keys):
+        for d, k in zip(drafts, keys, strict=True):
             if k in placed:
                 continue
             feasible = [n for n in self.nodes if tolerates(n, d.namespace) and load[n.index] < self.max_pods]

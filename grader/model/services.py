@@ -100,7 +100,7 @@ class Service:
 
     @property
     def fqdn(self) -> str:
-        from grader.model.objects import CLUSTER_DOMAIN
+        from grader.k8s.dns_names import CLUSTER_DOMAIN
         return f"{self.name}.{self.namespace}.svc.{CLUSTER_DOMAIN}"
 
 
@@ -200,7 +200,8 @@ class ServiceAllocator:
         # 30000-32767 -> static 30000-30085, dynamic 30086-32767.
         self.node_ports = IntPool(low, high, dynamic_low=low + node_port_range_offset(high - low + 1))
         self.lb_ips = IPPool("172.18.0.0/16", last=LB_POOL[1], sequential=True,
-                             dynamic_offset=int(ipaddress.ip_address(LB_POOL[0])) - int(ipaddress.ip_address("172.18.0.0")))
+                             dynamic_offset=(int(ipaddress.ip_address(LB_POOL[0]))
+                                             - int(ipaddress.ip_address("172.18.0.0"))))
 
     def release(self, svc_key: str) -> None:
         self.cluster_ips.release(svc_key)
@@ -260,8 +261,8 @@ class ServiceAllocator:
         key = svc.key
         wants_node_ports = svc.type == "NodePort" or (
             svc.type == "LoadBalancer" and svc.allocate_load_balancer_node_ports)
-        prev_ports = previous.ports if previous is not None and previous.type in ("NodePort", "LoadBalancer") \
-            else None
+        had_node_ports = previous is not None and previous.type in ("NodePort", "LoadBalancer")
+        prev_ports = previous.ports if had_node_ports and previous is not None else None
         prev_np = prev_ports is not None
         ports = list(svc.ports)
         if prev_ports is not None and svc.type in ("NodePort", "LoadBalancer"):

@@ -45,8 +45,9 @@ import copy
 import random
 from typing import Any, Iterable, Mapping
 
-from grader import guardrails as gr
-from grader.apply_order import apply_rank
+from grader.k8s import quota as gr
+from grader.k8s.apply_order import apply_rank
+from grader.k8s.selectors import is_selector, parse_selector
 from grader.model.admission import GUARD_KINDS, Admission, ObjectKey
 from grader.model.bootstrap import SYSTEM_NAMESPACES, builtin_objects
 from grader.model.controllers import CONTROLLER_KINDS, PodControllers
@@ -55,18 +56,18 @@ from grader.model.errors import ApplyError, NotFound
 from grader.model.ipam import AllocationError
 from grader.model.kinds import CLUSTER_SCOPED_KINDS, KIND_RESOURCE, canonical_kind, plural_resource
 from grader.model.nodes import (  # noqa: F401  (POD_CIDR, MAX_PODS_PER_NODE: re-exported, as before)
-    MAX_PODS_PER_NODE, POD_CIDR, Node, default_node_count, fit_error, kind_nodes,
+    MAX_PODS_PER_NODE,
+    POD_CIDR,
+    Node,
+    default_node_count,
+    fit_error,
+    kind_nodes,
 )
 from grader.model.objects import NamespaceInfo, Pod, namespace_labels
-from grader.model.selectors import is_selector, parse_selector
 from grader.model.services import Service, ServiceAllocator, normalize
 from grader.model.workloads import WORKLOAD_KINDS
 from grader.observations import Endpoint, ip_sort_key
 
-#: kind gives its first node the first /24 of the pod CIDR (POD_CIDR); see grader.model.nodes.
-NODE_POD_CIDR = "10.244.0.0/24"
-#: kube-scheduler's message for a pod no node of a one-node cluster has room for.
-TOO_MANY_PODS = fit_error(kind_nodes(1), "default")
 #: The most pods the model holds (running + Pending), whatever the replica counts: the
 #: ceiling that bounds the work of an analysis without a quota (`svclab matrix`). A truth
 #: table grows with the square of the pods: 2000 pods are 4 million cells per port (about
@@ -280,7 +281,7 @@ class ClusterState:
             setattr(self, k, v)
 
     def apply(self, objs: Iterable[Mapping[str, Any]], namespace: str = "default") -> list[str]:
-        """Apply validated objects in grader.apply_order's order; returns kubectl-like lines. Raises
+        """Apply validated objects in grader.k8s.apply_order's order; returns kubectl-like lines. Raises
         ApplyError (state untouched) when the API server would refuse any of them."""
         ordered = [copy.deepcopy(dict(o)) for o in objs]
         ordered.sort(key=apply_rank)     # stable: the learner's order within a rank
@@ -293,7 +294,8 @@ class ClusterState:
             self._reconcile()
         except AllocationError as exc:
             self._restore(snap)
-            raise ApplyError([str(exc)], current.get("kind"), (current.get("metadata") or {}).get("name")) from None
+            name = (current.get("metadata") or {}).get("name")
+            raise ApplyError([str(exc)], current.get("kind"), name) from None
         except ApplyError as exc:
             self._restore(snap)
             if exc.kind is None:
@@ -357,7 +359,8 @@ class ClusterState:
         wanted = [f"gateway:{ns}/{name}" for ns, name in proxy_gateways(self)]
         wanted += [f"ingress:{ns}" for ns in proxy_namespaces(self)]
         pool = self._alloc.lb_ips
-        for key in [k for k in pool.ints.by_key if k.startswith(("gateway:", "ingress:")) and k not in wanted]:
+        stale = [k for k in pool.ints.by_key if k.startswith(("gateway:", "ingress:")) and k not in wanted]
+        for key in stale:
             pool.release(key)
         for key in wanted:
             try:

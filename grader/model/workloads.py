@@ -77,7 +77,9 @@ def container_servers(container: Mapping[str, Any]) -> dict[tuple[int, str], str
     """(port, protocol) -> server kind ("netexec", "serve-hostname", "generic") for one
     container, following LISTENING_RULE."""
     image = str(container.get("image", ""))
-    args = [str(a) for a in (container.get("command") or [])] + [str(a) for a in (container.get("args") or [])]
+    args = [str(a) for a in (container.get("command") or [])] + [
+        str(a) for a in (container.get("args") or [])
+    ]
     if "agnhost" in image:
         if "netexec" in args:
             out: dict[tuple[int, str], str] = {}

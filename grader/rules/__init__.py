@@ -7,15 +7,16 @@ from __future__ import annotations
 
 from typing import Callable
 
-from grader.rules.base import Issue
+from grader.k8s.fields import Issue
 from grader.rules.configmap import configmap_issues
+from grader.rules.controllers import controller_issues
 from grader.rules.endpoints import endpoints_issues, endpointslice_issues
 from grader.rules.gateway import gateway_issues, httproute_issues
 from grader.rules.ingress import ingress_issues
 from grader.rules.meta import metadata_issues
 from grader.rules.networkpolicy import networkpolicy_issues
 from grader.rules.service import service_issues
-from grader.rules.workloads import controller_issues, pod_issues
+from grader.rules.workloads import pod_issues
 
 _BY_KIND: dict[str, Callable[[dict], list[Issue]]] = {
     "Service": service_issues,

@@ -6,10 +6,16 @@ targets: those would point a Service at node-local things.
 """
 from __future__ import annotations
 
-from grader.rules.base import Issue, dicts, enum_issue, is_int, items, join_index, join_key, quote, text
+from grader.k8s.fields import Issue, dicts, is_int, items, join_index, join_key, quote, text
+from grader.rules.base import enum_issue
 from grader.rules.names import (
-    dns1123_label_problem, endpoint_ip_problem, fqdn_problem, ip_problem, labels_issues,
-    port_number_problem, special_ip_problem,
+    dns1123_label_problem,
+    endpoint_ip_problem,
+    fqdn_problem,
+    ip_problem,
+    labels_issues,
+    port_number_problem,
+    special_ip_problem,
 )
 from grader.rules.service import app_protocol_issues, port_name_issues, protocol_issues
 
@@ -123,7 +129,9 @@ def endpoints_issues(obj: dict) -> list[Issue]:
             if isinstance(name, str) and name:
                 out += port_name_issues(name, ppath)
             elif need_names:
-                out.append((join_key(ppath, "name"), "required: with more than one port, every port needs a name"))
+                out.append(
+                    (join_key(ppath, "name"), "required: with more than one port, every port needs a name")
+                )
             number = port.get("port")
             if is_int(number):
                 why = port_number_problem(number)

@@ -1,10 +1,17 @@
 """Ingress basics: hosts, paths and backends (after networking/validation ValidateIngressSpec)."""
 from __future__ import annotations
 
-from grader.rules.base import Issue, dicts, enum_issue, is_int, items, join_index, join_key, mapping, quote
+from typing import cast
+
+from grader.k8s.fields import Issue, dicts, is_int, items, join_index, join_key, mapping, quote
+from grader.rules.base import enum_issue
 from grader.rules.names import (
-    dns1123_label_problem, dns1123_subdomain_problem, iana_svc_name_problem, parse_ip_sloppy,
-    port_number_problem, wildcard_subdomain_problem,
+    dns1123_label_problem,
+    dns1123_subdomain_problem,
+    iana_svc_name_problem,
+    parse_ip_sloppy,
+    port_number_problem,
+    wildcard_subdomain_problem,
 )
 
 PATH_TYPES = ("Exact", "Prefix", "ImplementationSpecific")
@@ -41,7 +48,9 @@ def ingress_issues(obj: dict) -> list[Issue]:
         if isinstance(secret, str) and secret:
             why = dns1123_subdomain_problem(secret)
             if why:
-                out.append((join_key(tpath, "secretName"), f"{quote(secret)} is not a valid Secret name: {why}"))
+                out.append(
+                    (join_key(tpath, "secretName"), f"{quote(secret)} is not a valid Secret name: {why}")
+                )
     cls = spec.get("ingressClassName")
     if isinstance(cls, str):
         why = dns1123_subdomain_problem(cls)
@@ -125,13 +134,15 @@ def _backend_issues(backend: dict, path: str) -> list[Issue]:
     if has_name and has_number:
         out.append((path, "cannot set both port name and port number"))
     elif has_name:
-        why = iana_svc_name_problem(pname)
+        why = iana_svc_name_problem(cast(str, pname))
         if why:
             out.append((join_key(join_key(spath, "port"), "name"), why))
     elif has_number:
-        why = port_number_problem(number)
+        why = port_number_problem(cast(int, number))
         if why:
             out.append((join_key(join_key(spath, "port"), "number"), why))
     else:
-        out.append((path, "a service port name or number is required (service.port.number or service.port.name)"))
+        out.append(
+            (path, "a service port name or number is required (service.port.number or service.port.name)")
+        )
     return out

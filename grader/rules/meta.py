@@ -3,8 +3,8 @@ from __future__ import annotations
 
 from typing import Any, Callable
 
-from grader.model.selectors import OPERATORS, SelectorError, compile_selector
-from grader.rules.base import Issue, dicts, items, join_index, join_key, mapping, quote, text
+from grader.k8s.fields import Issue, dicts, items, join_index, join_key, mapping, quote, text
+from grader.k8s.selectors import OPERATORS, SelectorError, compile_selector
 from grader.rules.names import (
     dns1123_label_problem,
     dns1123_subdomain_problem,
@@ -27,7 +27,7 @@ NAME_RULES: dict[str, NameRule] = {
     "StatefulSet": dns1123_label_problem,
 }
 
-SELECTOR_OPERATORS = OPERATORS  # grader.model.selectors' list, re-exported for old callers
+SELECTOR_OPERATORS = OPERATORS  # grader.k8s.selectors' list, re-exported for old callers
 _ANNOTATIONS_MAX = 256 * 1024  # bytes of UTF-8, keys plus values (apimachinery TotalAnnotationSizeLimitB)
 
 
@@ -44,13 +44,17 @@ def metadata_issues(obj: dict) -> list[Issue]:
     meta = mapping(obj.get("metadata"))
     out: list[Issue] = []
     if "metadata" not in obj:
-        return [("metadata", f"required field 'metadata' is missing; every {kind} needs at least metadata.name")]
+        return [
+            ("metadata", f"required field 'metadata' is missing; every {kind} needs at least metadata.name")
+        ]
     name_rule = NAME_RULES.get(kind, dns1123_subdomain_problem)
     generate = meta.get("generateName")
     if isinstance(generate, str) and generate:
         why = name_rule(_mask_trailing_dash(generate))
         if why:
-            out.append(("metadata.generateName", f"{quote(generate)} is not a valid name prefix for a {kind}: {why}"))
+            out.append(
+                ("metadata.generateName", f"{quote(generate)} is not a valid name prefix for a {kind}: {why}")
+            )
     name = meta.get("name")
     if name is None or name == "":
         if generate:
@@ -74,7 +78,9 @@ def metadata_issues(obj: dict) -> list[Issue]:
         if isinstance(fin, str):
             why = qualified_name_problem(fin)
             if why:
-                out.append((join_index("metadata.finalizers", i), f"finalizer {quote(fin)} is invalid: {why}"))
+                out.append(
+                    (join_index("metadata.finalizers", i), f"finalizer {quote(fin)} is invalid: {why}")
+                )
     return out
 
 
@@ -114,15 +120,25 @@ def selector_issues(selector: Any, path: str) -> list[Issue]:
                                 f"required: operator '{op}' needs a non-empty list of values"))
             elif op in ("Exists", "DoesNotExist"):
                 if items(values):
-                    out.append((join_key(epath, "values"),
-                                f"must be empty when operator is '{op}' (it only checks whether the key is present)"))
+                    out.append(
+                        (
+                            join_key(epath, "values"),
+                            f"must be empty when operator is '{op}' "
+                            "(it only checks whether the key is present)",
+                        )
+                    )
             elif isinstance(op, str):
                 hint = " (Gt and Lt exist only for node affinity)" if op in ("Gt", "Lt") else ""
                 for good in SELECTOR_OPERATORS:
                     if good.lower() == op.lower():
                         hint = f" (did you mean '{good}'?)"
-                out.append((join_key(epath, "operator"),
-                            f"unsupported operator {quote(op)}; use 'In', 'NotIn', 'Exists' or 'DoesNotExist'{hint}"))
+                out.append(
+                    (
+                        join_key(epath, "operator"),
+                        f"unsupported operator {quote(op)}; "
+                        f"use 'In', 'NotIn', 'Exists' or 'DoesNotExist'{hint}",
+                    )
+                )
         key = expr.get("key")
         if isinstance(key, str):
             why = qualified_name_problem(key)
@@ -132,7 +148,12 @@ def selector_issues(selector: Any, path: str) -> list[Issue]:
             if isinstance(v, str):
                 why = label_value_problem(v)
                 if why:
-                    out.append((join_index(join_key(epath, "values"), i), f"label value {quote(v)} is invalid: {why}"))
+                    out.append(
+                        (
+                            join_index(join_key(epath, "values"), i),
+                            f"label value {quote(v)} is invalid: {why}",
+                        )
+                    )
     return out
 
 
@@ -143,7 +164,7 @@ def selector_is_empty(selector: Any) -> bool:
 
 def selector_matches(selector: Any, labels: dict) -> bool:
     """Does a LabelSelector select these labels? (Empty selector selects everything.)
-    Evaluated by grader.model.selectors, so rules and the offline model agree; call it
+    Evaluated by grader.k8s.selectors, so rules and the offline model agree; call it
     only for a selector `selector_issues` found nothing wrong with. A selector that still
     cannot be compiled (wrongly typed parts, which the schema reports) counts as matching,
     so no second, confusing problem is added."""

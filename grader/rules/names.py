@@ -11,7 +11,7 @@ import re
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-from grader.rules.base import Issue, mapping, quote
+from grader.k8s.fields import Issue, mapping, quote
 
 _LABEL = r"[a-z0-9]([-a-z0-9]*[a-z0-9])?"
 _DNS1123_LABEL = re.compile(rf"^{_LABEL}\Z")
@@ -190,8 +190,9 @@ def _strict_ip_problem(value: str) -> str | None:
             len(o) > 1 and o.startswith("0") for o in value.split(".")):
         return f"{quote(value)} must not have leading 0s (write {parse_ip_sloppy(value)})"
     ip = parse_ip_sloppy(value)
-    if ip is not None and getattr(ip, "ipv4_mapped", None) is not None:
-        return f"{quote(value)} must not be an IPv4-mapped IPv6 address (write {ip.ipv4_mapped})"
+    mapped = getattr(ip, "ipv4_mapped", None)
+    if mapped is not None:
+        return f"{quote(value)} must not be an IPv4-mapped IPv6 address (write {mapped})"
     return None
 
 
@@ -294,7 +295,9 @@ def port_name_or_number_problem(value: Any) -> str | None:
     return None
 
 
-_QUANTITY = re.compile(r"([+-]?)([0-9]+(?:\.[0-9]*)?|\.[0-9]+)(Ki|Mi|Gi|Ti|Pi|Ei|[numkMGTPE]|[eE][+-]?[0-9]+)?\Z")
+_QUANTITY = re.compile(
+    r"([+-]?)([0-9]+(?:\.[0-9]*)?|\.[0-9]+)(Ki|Mi|Gi|Ti|Pi|Ei|[numkMGTPE]|[eE][+-]?[0-9]+)?\Z"
+)
 _BINARY = {"Ki": 2**10, "Mi": 2**20, "Gi": 2**30, "Ti": 2**40, "Pi": 2**50, "Ei": 2**60}
 _DECIMAL = {"n": -9, "u": -6, "m": -3, "k": 3, "M": 6, "G": 9, "T": 12, "P": 15, "E": 18}
 

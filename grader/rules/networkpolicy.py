@@ -1,7 +1,8 @@
 """NetworkPolicy rules beyond the schema (after networking/validation ValidateNetworkPolicy)."""
 from __future__ import annotations
 
-from grader.rules.base import Issue, dicts, enum_issue, is_int, items, join_index, join_key, mapping, quote
+from grader.k8s.fields import Issue, dicts, is_int, items, join_index, join_key, mapping, quote
+from grader.rules.base import enum_issue
 from grader.rules.meta import selector_issues
 from grader.rules.names import cidr_problem, port_number_problem
 from grader.rules.service import PROTOCOLS, int_or_name_issue

@@ -17,12 +17,18 @@ from __future__ import annotations
 
 from typing import Any
 
-from grader.rules.base import (
-    Issue, dicts, enum_issue, is_int, items, join_index, join_key, mapping, quote, text,
-)
+from grader.k8s.fields import Issue, dicts, is_int, items, join_index, join_key, mapping, quote, text
+from grader.rules.base import enum_issue
 from grader.rules.names import (
-    cidr_problem, dns1123_label_problem, dns1123_subdomain_problem, endpoint_ip_problem, ip_problem,
-    labels_issues, parse_ip_sloppy, port_name_or_number_problem, port_number_problem,
+    cidr_problem,
+    dns1123_label_problem,
+    dns1123_subdomain_problem,
+    endpoint_ip_problem,
+    ip_problem,
+    labels_issues,
+    parse_ip_sloppy,
+    port_name_or_number_problem,
+    port_number_problem,
     qualified_name_problem,
 )
 
@@ -93,7 +99,12 @@ def service_issues(obj: dict) -> list[Issue]:
     ports = items(spec.get("ports"))
 
     raw_ports = spec.get("ports")
-    if not ports and stype != "ExternalName" and not headless and (raw_ports is None or isinstance(raw_ports, list)):
+    if (
+        not ports
+        and stype != "ExternalName"
+        and not headless
+        and (raw_ports is None or isinstance(raw_ports, list))
+    ):
         out.append(("spec.ports", "required: list at least one port (only ExternalName and "
                     "headless Services may have none)"))
 
@@ -203,9 +214,19 @@ def _cluster_ips_issues(spec: dict) -> list[Issue]:
             if addr is None:
                 continue
             if families[i] == "IPv4" and addr.version == 6:
-                out.append((join_index("spec.clusterIPs", i), f"expected an IPv4 value as indicated by ipFamilies[{i}]"))
+                out.append(
+                    (
+                        join_index("spec.clusterIPs", i),
+                        f"expected an IPv4 value as indicated by ipFamilies[{i}]",
+                    )
+                )
             if families[i] == "IPv6" and addr.version != 6:
-                out.append((join_index("spec.clusterIPs", i), f"expected an IPv6 value as indicated by ipFamilies[{i}]"))
+                out.append(
+                    (
+                        join_index("spec.clusterIPs", i),
+                        f"expected an IPv6 value as indicated by ipFamilies[{i}]",
+                    )
+                )
     return out
 
 
@@ -256,7 +277,9 @@ def _traffic_policy_issues(spec: dict, stype: str) -> list[Issue]:
     """validateServiceExternalTrafficPolicy, validateServiceInternalTrafficFieldsValue and
     validateServiceTrafficDistribution."""
     out: list[Issue] = []
-    externally_accessible = stype in _NEEDS_NODE_PORT or (stype == "ClusterIP" and bool(items(spec.get("externalIPs"))))
+    externally_accessible = stype in _NEEDS_NODE_PORT or (
+        stype == "ClusterIP" and bool(items(spec.get("externalIPs")))
+    )
     etp = spec.get("externalTrafficPolicy")
     if etp not in (None, ""):
         if not externally_accessible:
@@ -302,7 +325,12 @@ def _ports_issues(ports: list, stype: str) -> list[Issue]:
         elif isinstance(name, str):
             out += port_name_issues(name, path)
             if name in names:
-                out.append((join_key(path, "name"), f"duplicate port name {quote(name)} (also used by {names[name]})"))
+                out.append(
+                    (
+                        join_key(path, "name"),
+                        f"duplicate port name {quote(name)} (also used by {names[name]})",
+                    )
+                )
             else:
                 names[name] = path
         out += protocol_issues(port, path)
@@ -335,7 +363,9 @@ def _ports_issues(ports: list, stype: str) -> list[Issue]:
                             f"a nodePort must be between {NODE_PORT_RANGE[0]} and {NODE_PORT_RANGE[1]}"))
             key = (node_port, protocol)
             if key in node_ports:
-                out.append((npath, f"duplicate nodePort {node_port}/{protocol} (already used by {node_ports[key]})"))
+                out.append(
+                    (npath, f"duplicate nodePort {node_port}/{protocol} (already used by {node_ports[key]})")
+                )
             else:
                 node_ports[key] = path
     return out

@@ -22,14 +22,16 @@ from __future__ import annotations
 
 from typing import Any, Iterable
 
-from grader.rules.base import Issue, dicts, enum_issue, is_int, items, join_key, mapping, quote
-from grader.rules.meta import (
-    annotations_issues, describe_labels, describe_selector, selector_is_empty, selector_issues,
-    selector_matches,
-)
+from grader.k8s.fields import Issue, dicts, is_int, items, join_key, mapping, quote
+from grader.rules.base import enum_issue
 from grader.rules.names import (
-    container_resource_name_problem, dns1123_label_problem, dns1123_subdomain_problem,
-    iana_svc_name_problem, labels_issues, parse_quantity, port_number_problem,
+    container_resource_name_problem,
+    dns1123_label_problem,
+    dns1123_subdomain_problem,
+    iana_svc_name_problem,
+    labels_issues,
+    parse_quantity,
+    port_number_problem,
 )
 from grader.rules.service import int_or_name_issue, protocol_issues
 
@@ -87,7 +89,9 @@ def pod_spec_issues(spec: dict, path: str) -> list[Issue]:
                             "restartPolicy: Always"))
         out += _host_port_conflicts([(cpath, container)])
     if "restartPolicy" in spec and spec["restartPolicy"] is not None:
-        bad = enum_issue(join_key(path, "restartPolicy"), spec["restartPolicy"], RESTART_POLICIES, "restartPolicy")
+        bad = enum_issue(
+            join_key(path, "restartPolicy"), spec["restartPolicy"], RESTART_POLICIES, "restartPolicy"
+        )
         if bad:
             out.append(bad)
     bad = enum_issue(join_key(path, "dnsPolicy"), spec.get("dnsPolicy"), DNS_POLICIES, "dnsPolicy")
@@ -108,7 +112,9 @@ def pod_spec_issues(spec: dict, path: str) -> list[Issue]:
                 out.append((join_key(path, field), f"{quote(value)} is not a valid name: {why}"))
     deadline = spec.get("activeDeadlineSeconds")
     if is_int(deadline) and not 1 <= deadline <= _MAX_INT32:
-        out.append((join_key(path, "activeDeadlineSeconds"), f"must be between 1 and {_MAX_INT32}, got {deadline}"))
+        out.append(
+            (join_key(path, "activeDeadlineSeconds"), f"must be between 1 and {_MAX_INT32}, got {deadline}")
+        )
     return out
 
 
@@ -174,10 +180,19 @@ def quantity_syntax_issues(pod: dict, path: str) -> list[Issue]:
             resources = mapping(container.get("resources"))
             for section in ("limits", "requests"):
                 for name, value in mapping(resources.get(section)).items():
-                    if value is not None and parse_quantity(value) is None and isinstance(value, (str, int, float)):
-                        out.append((f"{cpath}.resources.{section}[{name}]", f"{quote(value)} is not a quantity; "
-                                    "write e.g. '100m' or '0.5' for CPU and '64Mi' or '1Gi' for memory "
-                                    "(suffixes are case-sensitive: 'Mi', not 'MB')"))
+                    if (
+                        value is not None
+                        and parse_quantity(value) is None
+                        and isinstance(value, (str, int, float))
+                    ):
+                        out.append(
+                            (
+                                f"{cpath}.resources.{section}[{name}]",
+                                f"{quote(value)} is not a quantity; "
+                                "write e.g. '100m' or '0.5' for CPU and '64Mi' or '1Gi' for memory "
+                                "(suffixes are case-sensitive: 'Mi', not 'MB')",
+                            )
+                        )
     return out
 
 
@@ -273,7 +288,13 @@ def _probe_issues(kind: str, probe: dict, path: str) -> list[Issue]:
             bad = enum_issue(join_key(hpath, "scheme"), h.get("scheme"), ("HTTP", "HTTPS"), "scheme")
             if bad:
                 out.append(bad)
-    for field in ("initialDelaySeconds", "timeoutSeconds", "periodSeconds", "successThreshold", "failureThreshold"):
+    for field in (
+        "initialDelaySeconds",
+        "timeoutSeconds",
+        "periodSeconds",
+        "successThreshold",
+        "failureThreshold",
+    ):
         value = probe.get(field)
         if is_int(value) and value < 0:
             out.append((join_key(path, field), f"must be 0 or more, got {value}"))
@@ -286,178 +307,4 @@ def _probe_issues(kind: str, probe: dict, path: str) -> list[Issue]:
         out.append((join_key(path, "terminationGracePeriodSeconds"), "must not be set for readinessProbes"))
     elif is_int(grace) and grace <= 0:
         out.append((join_key(path, "terminationGracePeriodSeconds"), f"must be greater than 0, got {grace}"))
-    return out
-
-
-# --------------------------------------------------------------------------- controllers
-
-def controller_issues(obj: dict) -> list[Issue]:
-    """Deployment, StatefulSet and ReplicaSet (apps/validation Validate*Spec)."""
-    kind = obj.get("kind")
-    if obj.get("spec") is None:
-        return [("spec", f"required field 'spec' is missing: a {kind} needs spec.selector and spec.template")]
-    spec = mapping(obj.get("spec"))
-    out: list[Issue] = []
-    for field in ("replicas", "minReadySeconds", "revisionHistoryLimit"):
-        if is_int(spec.get(field)) and spec[field] < 0:
-            out.append((f"spec.{field}", f"must be 0 or more, got {spec[field]}"))
-    out += _selector_and_template_issues(spec, str(kind))
-    if kind == "Deployment":
-        out += _strategy_issues(spec)
-    if kind == "StatefulSet":
-        out += _statefulset_issues(spec)
-    return out
-
-
-def _selector_and_template_issues(spec: dict, kind: str) -> list[Issue]:
-    out: list[Issue] = []
-    selector = spec.get("selector")
-    template = mapping(spec.get("template"))
-    tmeta = mapping(template.get("metadata"))
-    labels = mapping(tmeta.get("labels"))
-    if isinstance(selector, dict):
-        sel_issues = selector_issues(selector, "spec.selector")
-        out += sel_issues
-        if selector_is_empty(selector):
-            out.append(("spec.selector", f"an empty selector is not allowed for a {kind}: give it "
-                        "matchLabels that the pod template's labels also carry"))
-        elif sel_issues:
-            out.append(("spec.selector", "invalid label selector, so it cannot be compared with the "
-                        "template's labels"))
-        elif "template" in spec and not selector_matches(selector, labels):
-            out.append(("spec.template.metadata.labels",
-                        f"selector does not match template labels: spec.selector selects "
-                        f"{describe_selector(selector)}, but the template's labels are {describe_labels(labels)}"))
-    # ValidatePodTemplateSpec reports template label/annotation problems at
-    # spec.template.labels / spec.template.annotations (not .metadata.), and so do we.
-    out += labels_issues(labels, "spec.template.labels")
-    out += annotations_issues(tmeta.get("annotations"), "spec.template.annotations")
-    if "template" not in spec:
-        return out
-    pod = mapping(template.get("spec"))
-    out += quantity_syntax_issues(pod, "spec.template.spec")
-    out += pod_spec_issues(pod, "spec.template.spec")
-    if items(pod.get("ephemeralContainers")):
-        out.append(("spec.template.spec.ephemeralContainers", "ephemeral containers are not allowed "
-                    "in a pod template"))
-    policy = pod.get("restartPolicy")
-    if policy not in (None, "", "Always"):
-        out.append(("spec.template.spec.restartPolicy", f"unsupported value {quote(policy)}: "
-                    f"pods of this controller must use 'Always'"))
-    if pod.get("activeDeadlineSeconds") is not None:
-        out.append(("spec.template.spec.activeDeadlineSeconds", f"is not supported in a {kind}: "
-                    "its pods are meant to run indefinitely"))
-    return out
-
-
-def _int_or_percent(value: Any, path: str) -> Issue | None:
-    """apps/validation ValidatePositiveIntOrPercent."""
-    if is_int(value) and value < 0:
-        return path, f"must be 0 or more, got {value}"
-    if isinstance(value, str):
-        number = value[:-1] if value.endswith("%") else None
-        if number is None or not number.isdigit():
-            return path, f"{quote(value)} must be a whole number or a percentage such as '25%'"
-    return None
-
-
-def _int_or_percent_value(value: Any) -> int:
-    """apps/validation getIntOrPercentValue (a non-numeric string counts as 0)."""
-    if is_int(value):
-        return value
-    if isinstance(value, str):
-        digits = value[:-1] if value.endswith("%") and value[:-1].isdigit() else value
-        try:
-            return int(digits)
-        except ValueError:
-            return 0
-    return 0
-
-
-def _over_100_percent(value: Any) -> bool:
-    return isinstance(value, str) and value.endswith("%") and value[:-1].isdigit() and int(value[:-1]) > 100
-
-
-def _strategy_issues(spec: dict) -> list[Issue]:
-    """ValidateDeploymentStrategy, ValidateRollingUpdateDeployment and the progress deadline."""
-    out: list[Issue] = []
-    strategy = mapping(spec.get("strategy"))
-    stype = strategy.get("type") or "RollingUpdate"
-    if isinstance(stype, str) and stype not in ("RollingUpdate", "Recreate"):
-        bad = enum_issue("spec.strategy", stype, ("RollingUpdate", "Recreate"), "strategy type")
-        if bad:
-            out.append(bad)
-    rolling = mapping(strategy.get("rollingUpdate"))
-    if stype == "Recreate" and strategy.get("rollingUpdate") is not None:
-        out.append(("spec.strategy.rollingUpdate", "must not be set when strategy type is 'Recreate'"))
-    if stype == "RollingUpdate":
-        surge = rolling.get("maxSurge", "25%")
-        unavailable = rolling.get("maxUnavailable", "25%")
-        for field, value in (("maxUnavailable", unavailable), ("maxSurge", surge)):
-            bad = _int_or_percent(value, f"spec.strategy.rollingUpdate.{field}")
-            if bad:
-                out.append(bad)
-        if _int_or_percent_value(surge) == 0 and _int_or_percent_value(unavailable) == 0:
-            out.append(("spec.strategy.rollingUpdate.maxUnavailable",
-                        "may not be 0 when maxSurge is 0: the rollout could never make progress"))
-        if _over_100_percent(unavailable):
-            out.append(("spec.strategy.rollingUpdate.maxUnavailable", "must not be greater than 100%"))
-    deadline = spec.get("progressDeadlineSeconds", 600)
-    ready = spec.get("minReadySeconds", 0)
-    if is_int(deadline):
-        if deadline < 0:
-            out.append(("spec.progressDeadlineSeconds", f"must be 0 or more, got {deadline}"))
-        elif is_int(ready) and deadline <= ready:
-            out.append(("spec.progressDeadlineSeconds", f"must be greater than minReadySeconds ({ready}); "
-                        "progressDeadlineSeconds defaults to 600"))
-    return out
-
-
-def _statefulset_issues(spec: dict) -> list[Issue]:
-    """The StatefulSet-only parts of ValidateStatefulSetSpec. `serviceName` may be left
-    out; when set it must be a DNS-1123 label (new StatefulSets, AllowInvalidServiceName
-    false in the v1.37 registry strategy)."""
-    out: list[Issue] = []
-    service_name = spec.get("serviceName")
-    if isinstance(service_name, str) and service_name:
-        why = dns1123_label_problem(service_name)
-        if why:
-            out.append(("spec.serviceName", f"{quote(service_name)} is not a valid Service name: {why}"))
-    policy = spec.get("podManagementPolicy")
-    if isinstance(policy, str) and policy not in ("", "OrderedReady", "Parallel"):
-        out.append(("spec.podManagementPolicy", f"unsupported value {quote(policy)}; use 'OrderedReady' or 'Parallel'"
-                    + (" (values are case-sensitive)" if policy.lower() in ("orderedready", "parallel") else "")))
-    strategy = mapping(spec.get("updateStrategy"))
-    stype = strategy.get("type") or "RollingUpdate"
-    rolling = strategy.get("rollingUpdate")
-    if stype == "OnDelete":
-        if rolling is not None:
-            out.append(("spec.updateStrategy.rollingUpdate", "only allowed for updateStrategy 'RollingUpdate'"))
-    elif stype == "RollingUpdate":
-        rolling = mapping(rolling)
-        base = "spec.updateStrategy.rollingUpdate"
-        partition = rolling.get("partition")
-        if is_int(partition) and partition < 0:
-            out.append((f"{base}.partition", f"must be 0 or more, got {partition}"))
-        if rolling.get("maxUnavailable") is not None:
-            value = rolling["maxUnavailable"]
-            bad = _int_or_percent(value, f"{base}.maxUnavailable")
-            if bad:
-                out.append(bad)
-            if _int_or_percent_value(value) == 0:
-                out.append((f"{base}.maxUnavailable", "cannot be 0"))
-            if _over_100_percent(value):
-                out.append((f"{base}.maxUnavailable", "must not be greater than 100%"))
-    elif isinstance(stype, str):
-        out.append(("spec.updateStrategy", f"unsupported update strategy type {quote(stype)}; "
-                    "use 'RollingUpdate' or 'OnDelete'"))
-    retention = mapping(spec.get("persistentVolumeClaimRetentionPolicy"))
-    for field in ("whenDeleted", "whenScaled"):
-        bad = enum_issue(f"spec.persistentVolumeClaimRetentionPolicy.{field}", retention.get(field),
-                         ("Retain", "Delete"), field)
-        if bad:
-            out.append(bad)
-    start = mapping(spec.get("ordinals")).get("start")
-    if is_int(start) and start < 0:
-        out.append(("spec.ordinals.start", f"must be 0 or more, got {start}"))
     return out

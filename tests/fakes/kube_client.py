@@ -25,6 +25,7 @@ from kubernetes.stream.ws_client import WSClient
 from kubernetes.watch import Watch
 
 from grader.cluster import live, live_api
+from grader.kind.images import AGNHOST_IMAGE
 
 NS = "lab1"
 
@@ -76,7 +77,7 @@ def not_found_error() -> ApiException:
 
 
 def pod(name: str, ip: str, labels: dict[str, str] | None = None, ready: bool = True,
-        waiting: str | None = None, owner: bool = True, image: str = "registry.k8s.io/e2e-test-images/agnhost:2.53",
+        waiting: str | None = None, owner: bool = True, image: str = AGNHOST_IMAGE,
         scheduled: tuple[str, str] | None = None) -> dict[str, Any]:
     status: dict[str, Any] = {"phase": "Running" if ready else "Pending", "podIP": ip,
                               "conditions": [{"type": "Ready", "status": "True" if ready else "False"}]}

@@ -11,11 +11,10 @@ from pathlib import Path
 from typing import Any
 
 import nbformat
+from lab_submissions import ROOT, fill, grade_id
 
 from grader.grading import steps
 from grader.labs import get_lab
-
-from lab_submissions import ROOT, fill, grade_id
 
 LAB = "lab1-clusterip"
 SECRET = "svclab-secret-7f3a: never copied out of the grading machine"

@@ -4,14 +4,15 @@ generated notebooks and solutions are up to date with the specs."""
 from __future__ import annotations
 
 import pytest
+from lab_submissions import mutants
 
 from grader.cluster.offline import OfflineCluster
+from grader.kind.images import AGNHOST_IMAGE
 from grader.labs import all_labs, get_lab
 from grader.labs.notebook import path_for, render
-from grader.labs.solutions import ROOT, files
+from grader.labs.root import project_root
+from grader.labs.solutions import files
 from grader.labs.spec import grade_lab
-
-from lab_submissions import mutants
 
 LABS = [lab.name for lab in all_labs()]
 
@@ -53,7 +54,7 @@ def test_the_committed_notebook_is_generated_from_the_spec(name: str) -> None:
 def test_the_committed_solution_is_generated_from_the_spec(name: str) -> None:
     lab = get_lab(name)
     for filename, text in files(lab).items():
-        path = ROOT / "solutions" / lab.name / filename
+        path = project_root() / "solutions" / lab.name / filename
         assert path.read_text(encoding="utf-8") == text, "run `python -m grader.labs.solutions`"
 
 
@@ -64,8 +65,8 @@ def test_every_part_has_a_task_an_explanation_and_common_wrong_answers(name: str
 
 
 def test_self_check_never_claims_all_passed_while_hidden_checks_remain() -> None:
-    from grader.labs.session import LabSession
     from grader.labs import magic
+    from grader.labs.session import LabSession
     lab = get_lab("lab1-clusterip")
     session = LabSession(lab, OfflineCluster())
     magic.ANSWERS["part1"] = lab.part("part1").reference
@@ -88,17 +89,17 @@ def test_an_unknown_part_or_lab_is_a_clear_error() -> None:
 def test_an_answer_asking_for_more_pods_than_the_node_runs_is_not_gradable_not_slow() -> None:
     import time
     lab = get_lab("lab5-troubleshooting")
-    greedy = lab.part("fixes").reference + """---
+    greedy = lab.part("fixes").reference + f"""---
 apiVersion: apps/v1
 kind: Deployment
-metadata: {name: api}
+metadata: {{name: api}}
 spec:
   replicas: 500
-  selector: {matchLabels: {app: api}}
+  selector: {{matchLabels: {{app: api}}}}
   template:
-    metadata: {labels: {app: api}}
+    metadata: {{labels: {{app: api}}}}
     spec:
-      containers: [{name: api, image: registry.k8s.io/e2e-test-images/agnhost:2.53, args: [netexec, --http-port=8080]}]
+      containers: [{{name: api, image: {AGNHOST_IMAGE}, args: [netexec, --http-port=8080]}}]
 """
     start = time.perf_counter()
     report = grade_lab(lab, {"fixes": greedy}, OfflineCluster)["fixes"]
@@ -141,13 +142,14 @@ def test_heading_self_check_and_grade_cells_agree_on_each_parts_points(name: str
     number; the hidden-checks cell holds the rest; the autograder's visible checks add up to
     the visible cell's points and its hidden checks to the hidden cell's."""
     import json
+
     from grader.labs.session import LabSession
     from grader.labs.spec import grade_part
     lab = get_lab(name)
     cells = json.loads(path_for(lab).read_text(encoding="utf-8"))["cells"]
     meta = {c["metadata"]["nbgrader"]["grade_id"]: c for c in cells}
     session = LabSession(lab, OfflineCluster())
-    for n, part in enumerate(lab.parts, 1):
+    for part in lab.parts:
         heading = "".join(meta[f"task_{part.id}"]["source"]).splitlines()[0]
         visible_points = meta[part.test_cell]["metadata"]["nbgrader"]["points"]
         hidden_cell = meta.get(part.hidden_cell)
@@ -172,6 +174,7 @@ def _text(points: float) -> str:
 def test_check_all_counts_the_visible_points_it_can_check() -> None:
     import contextlib
     import io
+
     from grader.labs.session import LabSession
     lab = get_lab("lab4-network-policy")
     out = io.StringIO()

@@ -9,12 +9,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from lab_submissions import TAMPER, TAMPER_LAB, build_class, mutants
 
 from grader.grading import report, steps
 from grader.labs import all_labs, get_lab
 from grader.labs.spec import checks_for
-
-from lab_submissions import TAMPER, TAMPER_LAB, build_class, mutants
 
 pytestmark = pytest.mark.slow
 

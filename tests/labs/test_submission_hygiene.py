@@ -17,11 +17,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from hygiene_class import BROKEN, HUGE_BYTES, LAB, SECRET, build
 
 from grader.grading import report, steps
 from grader.labs import get_lab
-
-from hygiene_class import BROKEN, HUGE_BYTES, LAB, SECRET, build
 
 pytestmark = pytest.mark.slow
 
@@ -124,7 +123,7 @@ def test_an_answer_typed_below_the_untouched_stub_is_told_where_the_answer_cell_
 
 def test_grades_csv_is_per_released_lab_with_maxima_and_not_gradable_apart_from_zero(graded: dict[str, Any]) -> None:
     rows = _grades(graded["root"])
-    header, body = rows[0], {r[0]: dict(zip(rows[0], r)) for r in rows[1:]}
+    header, body = rows[0], {r[0]: dict(zip(rows[0], r, strict=True)) for r in rows[1:]}
     assert header == ["student", LAB, f"{LAB} max", "total", "max", "not_gradable", "needs_manual_grade"]
     points = f"{graded['points']:g}"
     assert body["solution"][LAB] == points and body["solution"][f"{LAB} max"] == points

@@ -11,11 +11,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from lab_submissions import MANUAL_TEXT, ROOT, fill
 
 from grader.grading import steps
 from grader.labs import all_labs, get_lab
-
-from lab_submissions import MANUAL_TEXT, ROOT, fill
 
 pytestmark = pytest.mark.slow
 

@@ -138,7 +138,9 @@ _VALUE_RE = re.compile(r"^[^\s=!(),]+$")
 
 def _split_top(text: str) -> list[str]:
     """Split on commas that are not inside parentheses ("a in (x,y),b=c")."""
-    parts, depth, cur = [], 0, []
+    parts: list[str] = []
+    depth = 0
+    cur: list[str] = []
     for ch in text:
         if ch == "(":
             depth += 1

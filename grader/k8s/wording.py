@@ -2,9 +2,9 @@
 from __future__ import annotations
 
 
-def first_line(exc: BaseException) -> str:
-    """The first line of an error's message (surrounding blank space dropped), or its type's
-    name when the message is empty: enough to say what went wrong on one line."""
+def first_line(exc: BaseException | str) -> str:
+    """The first line of an error's message (or of a text; surrounding blank space dropped),
+    or its type's name when the message is empty: enough to say what went wrong on one line."""
     text = str(exc).strip()
     return text.splitlines()[0] if text else type(exc).__name__
 

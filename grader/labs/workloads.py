@@ -1,0 +1,121 @@
+"""The course's workloads as data: agnhost `netexec` Deployments, StatefulSets and Pods, and
+`pause` client pods, written as the YAML a learner reads (`lab.show()` prints it).
+
+Why one builder: every lab, the live grading canary, the tests and the benches run the same
+server, and the image pin lives in one place (grader.kind.images.AGNHOST_IMAGE: `svclab
+cluster up` preloads exactly that image into the kind node). netexec listens only on the
+ports its flags name (`--http-port`, `--udp-port`), so the flags and the declared
+containerPorts are written from the same numbers here.
+"""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Mapping, Sequence
+
+from grader.kind.images import AGNHOST_IMAGE
+
+__all__ = ["AGNHOST_IMAGE", "Port", "netexec_pod", "netexec_workload", "pause_pod"]
+
+_PLAIN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._/-]*$")
+
+
+@dataclass(frozen=True)
+class Port:
+    """A containerPort; `protocol` None means TCP (not written, as a learner would not)."""
+
+    number: int
+    name: str | None = None
+    protocol: str | None = None
+
+    def flow(self) -> str:
+        fields = ([f"name: {self.name}"] if self.name else []) + [f"containerPort: {self.number}"]
+        if self.protocol:
+            fields.append(f"protocol: {self.protocol}")
+        return "{" + ", ".join(fields) + "}"
+
+
+def _scalar(value: str) -> str:
+    """A label key or value in flow YAML: plain when that reads back as the same string."""
+    plain = _PLAIN.match(value) and value.lower() not in ("true", "false", "yes", "no", "on", "off", "null")
+    return value if plain and not value.isdigit() else '"' + value.replace('"', '\\"') + '"'
+
+
+def _flow_map(values: Mapping[str, str]) -> str:
+    return "{" + ", ".join(f"{_scalar(k)}: {_scalar(v)}" for k, v in values.items()) + "}"
+
+
+def _netexec_args(http_port: int, udp_port: int | None) -> str:
+    return "[netexec, --http-port=%d%s]" % (http_port, f", --udp-port={udp_port}" if udp_port else "")
+
+
+def netexec_workload(name: str, labels: Mapping[str, str], *, kind: str = "Deployment", replicas: int = 1,
+                     selector: Mapping[str, str] | None = None, container: str | None = None,
+                     http_port: int = 8080, udp_port: int | None = None, ports: Sequence[Port] | None = None,
+                     template_annotations: Mapping[str, str] | None = None,
+                     service_name: str | None = None, namespace: str | None = None,
+                     readiness_probe: bool = False) -> str:
+    """A Deployment (or StatefulSet, with `service_name`) of agnhost netexec pods.
+
+    `selector` defaults to the `app` label; `container` to the workload's name; `ports` to
+    one port named `http` on `http_port` (UDP ports are declared with protocol UDP).
+    `readiness_probe` asks netexec's /healthz on the first port."""
+    selector = selector if selector is not None else {"app": labels["app"]}
+    ports = list(ports) if ports is not None else [Port(http_port, "http")]
+    template_meta = f"labels: {_flow_map(labels)}"
+    if template_annotations:
+        template_meta += f", annotations: {_flow_map(template_annotations)}"
+    lines = [
+        "apiVersion: apps/v1",
+        f"kind: {kind}",
+        f"metadata: {{name: {name}{f', namespace: {namespace}' if namespace else ''}}}",
+        "spec:",
+        *([f"  serviceName: {service_name}"] if service_name else []),
+        f"  replicas: {replicas}",
+        f"  selector: {{matchLabels: {_flow_map(selector)}}}",
+        "  template:",
+        f"    metadata: {{{template_meta}}}",
+        "    spec:",
+        "      containers:",
+        f"      - name: {container or name}",
+        f"        image: {AGNHOST_IMAGE}",
+        f"        args: {_netexec_args(http_port, udp_port)}",
+    ]
+    if len(ports) == 1:
+        lines.append(f"        ports: [{ports[0].flow()}]")
+    else:
+        lines += ["        ports:", *(f"        - {p.flow()}" for p in ports)]
+    if readiness_probe:
+        probe_port = ports[0].name or ports[0].number
+        lines.append(f"        readinessProbe: {{httpGet: {{path: /healthz, port: {probe_port}}}}}")
+    return "\n".join(lines) + "\n"
+
+
+def netexec_pod(name: str, labels: Mapping[str, str], http_ports: Sequence[int],
+                container_names: Sequence[str] | None = None) -> str:
+    """A bare Pod with one netexec container per port (named `c<port>` unless given), each
+    declaring the port it serves."""
+    names = list(container_names) if container_names is not None else [f"c{p}" for p in http_ports]
+    if len(names) != len(http_ports):
+        raise ValueError(f"netexec_pod {name}: {len(names)} container names for {len(http_ports)} ports")
+    containers = [f"  - {{name: {n}, image: {AGNHOST_IMAGE}, args: {_netexec_args(p, None)}, "
+                  f"ports: [{Port(p).flow()}]}}" for n, p in zip(names, http_ports, strict=True)]
+    return "\n".join([
+        "apiVersion: v1",
+        "kind: Pod",
+        f"metadata: {{name: {name}, labels: {_flow_map(labels)}}}",
+        "spec:",
+        "  containers:",
+        *containers,
+    ]) + "\n"
+
+
+def pause_pod(name: str, labels: Mapping[str, str], *, container: str = "shell") -> str:
+    """A client pod that only sleeps (agnhost `pause`): probes and lookups run from it."""
+    return "\n".join([
+        "apiVersion: v1",
+        "kind: Pod",
+        f"metadata: {{name: {name}, labels: {_flow_map(labels)}}}",
+        "spec:",
+        f"  containers: [{{name: {container}, image: {AGNHOST_IMAGE}, args: [pause]}}]",
+    ]) + "\n"
