@@ -6,7 +6,7 @@ from typing import Any
 
 from grader import checks
 from grader.checks.core import Check, Verdict, failed, passed
-from grader.labs.spec import Lab, ManualQuestion, Part
+from grader.labs.spec import Lab, ManualQuestion, Part, WrongAnswer
 
 AGNHOST = "registry.k8s.io/e2e-test-images/agnhost:2.53"
 
@@ -41,6 +41,10 @@ spec:
         args: [netexec, --http-port=8080]
         ports: [{{name: http, containerPort: 8080}}]
 """
+
+
+def _node_port_service(selector: str, ports: str) -> str:
+    return f"apiVersion: v1\nkind: Service\nmetadata: {{name: web}}\nspec:\n  type: NodePort\n  selector: {selector}\n  ports: {ports}\n"
 
 
 def lb_serves_web(service: str) -> Check:
@@ -100,10 +104,14 @@ spec:
         "`nodePort: 30080` pins it (otherwise one is allocated from 30000-32767). A connection to any "
         "node on 30080 is forwarded to a web pod's 8080. kind maps 30080 on its node to 127.0.0.1."),
     wrong_answers=(
-        "`port: 30080` without `nodePort`: the Service listens on 30080 inside the cluster and gets a "
-        "random node port, so 127.0.0.1:30080 does not answer.",
-        "`nodePort: 8080`: refused, node ports must lie in 30000-32767.",
-        "`selector: {tier: frontend}`: the admin pod answers some requests.",
+        WrongAnswer("`port: 30080` without `nodePort`: the Service listens on 30080 inside the cluster and gets a "
+                    "random node port, so 127.0.0.1:30080 does not answer.",
+                    _node_port_service("{app: web}", "[{port: 30080, targetPort: 8080}]"), max_score=2),
+        WrongAnswer("`nodePort: 8080`: refused, node ports must lie in 30000-32767.",
+                    _node_port_service("{app: web}", "[{port: 80, targetPort: 8080, nodePort: 8080}]"), max_score=0),
+        WrongAnswer("`selector: {tier: frontend}`: the admin pod answers some requests.",
+                    _node_port_service("{tier: frontend}", "[{port: 80, targetPort: 8080, nodePort: 30080}]"),
+                    max_score=3.7),
     ),
 )
 
@@ -139,8 +147,25 @@ spec:
         "cloud-provider-kind) creates and writes into `status.loadBalancer.ingress`. Clients use that "
         "address on the Service's `port` (80), not the node port."),
     wrong_answers=(
-        "Reusing `nodePort: 30080` from part 1 in the same cluster: refused, the port is taken.",
-        "`targetPort: 80`: the balancer forwards to a port where nothing listens.",
+        WrongAnswer("Reusing `nodePort: 30080` from part 1 in the same cluster: refused, the port is taken.",
+                    _node_port_service("{app: web}", "[{port: 80, targetPort: 8080, nodePort: 30080}]") + """---
+apiVersion: v1
+kind: Service
+metadata: {name: web-public}
+spec:
+  type: LoadBalancer
+  selector: {app: web}
+  ports: [{port: 80, targetPort: 8080, nodePort: 30080}]
+""", max_score=0),
+        WrongAnswer("`targetPort: 80`: the balancer forwards to a port where nothing listens.", """\
+apiVersion: v1
+kind: Service
+metadata: {name: web-public}
+spec:
+  type: LoadBalancer
+  selector: {app: web}
+  ports: [{port: 80, targetPort: 80}]
+""", max_score=2),
     ),
 )
 

@@ -7,7 +7,7 @@ from typing import Any
 
 from grader import checks
 from grader.checks.core import Check, Verdict, failed, passed
-from grader.labs.spec import Lab, Part, prepare
+from grader.labs.spec import Lab, Part, WrongAnswer, prepare
 from grader.observations import Matrix
 
 AGNHOST = "registry.k8s.io/e2e-test-images/agnhost:2.53"
@@ -123,6 +123,27 @@ spec:
 """
 
 
+def _deny(types: str, selector: str = "{}") -> str:
+    return f"""apiVersion: networking.k8s.io/v1
+kind: NetworkPolicy
+metadata: {{name: default-deny}}
+spec:
+  podSelector: {selector}
+  policyTypes: {types}
+"""
+
+
+def _dns_policy(egress: str) -> str:
+    return f"""apiVersion: networking.k8s.io/v1
+kind: NetworkPolicy
+metadata: {{name: allow-dns}}
+spec:
+  podSelector: {{}}
+  policyTypes: [Egress]
+  egress: {egress}
+"""
+
+
 @lru_cache(maxsize=None)
 def reference_matrix(part_id: str) -> Matrix:
     """The matrix the reference answers produce (up to and including `part_id`), computed
@@ -197,6 +218,116 @@ def dns_over_tcp() -> Check:
     return Check("DNS over TCP is allowed too", fn)
 
 
+def _outside_pod(ns: Any, name: str, labels: str, *ports: int) -> Any:
+    """A pod in namespace OUTSIDE (which has no policies), created once per grading."""
+    out_ns = ns.cluster.namespace(OUTSIDE, fresh=False)
+    if not any(p.name == name for p in out_ns.pods()):
+        containers = "\n".join(
+            f"  - {{name: c{p}, image: {AGNHOST}, args: [netexec, --http-port={p}, --udp-port={p}], "
+            f"ports: [{{containerPort: {p}}}, {{containerPort: {p}, protocol: UDP}}]}}" for p in ports)
+        out_ns.apply(f"apiVersion: v1\nkind: Pod\nmetadata: {{name: {name}, labels: {{{labels}}}}}\n"
+                     f"spec:\n  containers:\n{containers}\n", source=f"a pod in namespace {OUTSIDE}")
+        out_ns.wait_ready()
+    return next(p for p in out_ns.pods() if p.name == name)
+
+
+def _reached(out: Any) -> bool:
+    """The connection got through every NetworkPolicy (an answer, or a refusal from the pod)."""
+    return out.status.value not in ("TIMEOUT", "DNS_ERROR")
+
+
+def ingress_denied_from_outside() -> Check:
+    """Hidden: the namespace's matrix cannot see traffic from other namespaces, and an
+    egress-only deny still looks all-denied inside; a pod in another namespace can tell."""
+    def fn(ns: Any) -> Verdict:
+        stranger = _outside_pod(ns, "stranger", "app: stranger", 8080)
+        open_to = []
+        for pod in sorted(ns.pods(), key=lambda p: p.name):
+            port = 5432 if pod.name == "db" else 8080
+            if _reached(ns.cluster.namespace(OUTSIDE, fresh=False).probe(f"{pod.ip}:{port}", frm="stranger")):
+                open_to.append(f"{pod.name} on {port}")
+        if open_to:
+            return failed(f"a pod in namespace {OUTSIDE} ({stranger.name}) reaches " + ", ".join(open_to)
+                          + ": incoming traffic is not isolated; a default deny lists both policyTypes, Ingress "
+                          "and Egress")
+        return passed(f"a pod in namespace {OUTSIDE} reaches none of the namespace's pods")
+    return Check("traffic from other namespaces is denied too", fn)
+
+
+def backend_only_from_frontend() -> Check:
+    """Hidden: inside the namespace every other pod's egress is denied, so the matrix cannot
+    see a backend that accepts 8080 from anyone, nor a frontend allowed to every pod
+    labelled app=backend in any namespace; pods in another namespace can."""
+    def fn(ns: Any) -> Verdict:
+        if not ns.probe(f"{_ip(ns, 'backend-1')}:8080", frm="frontend").ok:
+            return failed("not earned yet: this counts once frontend reaches the backend on 8080")
+        _outside_pod(ns, "stranger", "app: stranger", 8080)
+        twin = _outside_pod(ns, "backend-twin", "app: backend", 8080)
+        out_ns = ns.cluster.namespace(OUTSIDE, fresh=False)
+        if _reached(out_ns.probe(f"{_ip(ns, 'backend-1')}:8080", frm="stranger")):
+            return failed(f"a pod in namespace {OUTSIDE} (app=stranger) reaches backend-1 on 8080: the backend's "
+                          "ingress rule allows every source; limit `from:` to the frontend pods")
+        if _reached(ns.probe(f"{twin.ip}:8080", frm="frontend")):
+            return failed(f"frontend reaches an app=backend pod in namespace {OUTSIDE} on 8080: its egress rule "
+                          "matches backends in every namespace; a podSelector alone (no namespaceSelector) "
+                          "means this namespace")
+        return passed("only frontend reaches the backend, and only this namespace's backend")
+    return Check("the path is open between these pods only", fn)
+
+
+def every_pod_resolves() -> Check:
+    """Hidden: the task says every pod of the namespace, not only frontend."""
+    def fn(ns: Any) -> Verdict:
+        failing = []
+        for pod in sorted(ns.pods(), key=lambda p: p.name):
+            ans = ns.lookup("backend", frm=pod.name)
+            if ans.rcode != "NOERROR":
+                failing.append(f"{pod.name} ({ans.rcode})")
+        if failing:
+            return failed("these pods cannot resolve names: " + ", ".join(failing)
+                          + "; select every pod of the namespace (podSelector: {}) in the DNS policy")
+        return passed("every pod of the namespace resolves names")
+    return Check("every pod can use DNS", fn)
+
+
+def egress_only_to_dns() -> Check:
+    """Hidden: DNS egress must lead to the kube-dns pods in kube-system only. Pods the
+    learner never saw show what else the rule lets through: a pod in another namespace on
+    53 and 8080, a kube-dns look-alike outside kube-system, and (offline, where the model's
+    kube-system holds only CoreDNS) a kube-system pod that is not DNS."""
+    def fn(ns: Any) -> Verdict:
+        if ns.lookup("backend", frm="frontend").rcode != "NOERROR":
+            return failed("not earned yet: this counts once frontend's DNS queries are answered")
+        stranger = _outside_pod(ns, "stranger", "app: stranger", 8080, 53)
+        lookalike = _outside_pod(ns, "dns-lookalike", "k8s-app: kube-dns", 53)
+        tries = [(stranger.ip, 8080, "TCP", f"a pod in namespace {OUTSIDE} on 8080/TCP",
+                  "frontend's egress is open to every destination; allow only DNS"),
+                 (stranger.ip, 53, "UDP", f"a pod in namespace {OUTSIDE} on 53/UDP",
+                  "the DNS rule allows port 53 of every destination; add `to:` the kube-dns pods in kube-system"),
+                 (lookalike.ip, 53, "UDP", f"a k8s-app=kube-dns pod in namespace {OUTSIDE} on 53/UDP",
+                  "the DNS rule matches kube-dns pods in every namespace; add namespaceSelector "
+                  "kubernetes.io/metadata.name: kube-system to the same peer")]
+        if getattr(ns.cluster, "mode", "") == "offline":
+            system = ns.cluster.namespace("kube-system")
+            if not any(p.name == "not-dns" for p in system.pods()):
+                system.apply(f"apiVersion: v1\nkind: Pod\nmetadata: {{name: not-dns, labels: {{app: not-dns}}}}\n"
+                             f"spec:\n  containers: [{{name: c, image: {AGNHOST}, args: [netexec, --udp-port=53], "
+                             "ports: [{containerPort: 53, protocol: UDP}]}]\n", source="a kube-system pod")
+            decoy = next(p for p in system.pods() if p.name == "not-dns")
+            tries.append((decoy.ip, 53, "UDP", "a kube-system pod that is not DNS on 53/UDP",
+                          "namespaceSelector and podSelector are two peers (either may match, an OR); put them "
+                          "in one peer, without a dash before podSelector, so both must match"))
+        for ip, port, proto, what, fix in tries:
+            if _reached(ns.probe(f"{ip}:{port}", frm="frontend", protocol=proto)):
+                return failed(f"frontend reaches {what}: {fix}")
+        return passed("frontend's egress reaches DNS in kube-system and nothing else")
+    return Check("egress is open to DNS only", fn)
+
+
+def _ip(ns: Any, pod: str) -> str:
+    return next(p.ip for p in ns.pods() if p.name == pod)
+
+
 PART1 = Part(
     id="part1", title="Default deny", points=4, needs_policy_enforcement=True,
     task="""
@@ -207,14 +338,19 @@ isolated yet: every pod reaches every port. Write a **default-deny** for the nam
 Look at the matrix first: `lab.explore("part1").matrix(ports=[8080, 9090, 5432])`.
 """,
     visible=[matrix_like_reference("part1"), egress_denied()],
-    hidden=[new_pods_isolated()],
+    hidden=[new_pods_isolated(), ingress_denied_from_outside()],
     reference=DEFAULT_DENY,
     explanation=(
         "`podSelector: {}` selects every pod of the namespace, and listing both policy types with no "
         "rules isolates each pod in both directions with nothing allowed. It also covers pods created later."),
     wrong_answers=(
-        "`policyTypes: [Ingress]` only: the matrix is all denied, but egress (DNS included) is still open.",
-        "A podSelector listing today's apps: pods added later are not isolated.",
+        WrongAnswer("`policyTypes: [Ingress]` only: the matrix is all denied, but egress (DNS included) is still "
+                    "open.", _deny("[Ingress]"), max_score=3.4),
+        WrongAnswer("`policyTypes: [Egress]` only: the matrix is all denied too (every source's egress is), but "
+                    "nothing stops incoming traffic from other namespaces.", _deny("[Egress]"), max_score=3.4),
+        WrongAnswer("A podSelector listing today's apps: pods added later are not isolated.",
+                    _deny("[Ingress, Egress]", "{matchExpressions: [{key: app, operator: In, "
+                          "values: [frontend, backend, db]}]}"), max_score=3.4),
     ),
 )
 
@@ -227,16 +363,33 @@ backend pods on port 8080**, and nothing else: not 9090, not the database, not o
 Both ends are isolated now, so think about both directions.
 """,
     visible=[matrix_like_reference("part2")],
-    hidden=[egress_only_to_backend()],
+    hidden=[egress_only_to_backend(), backend_only_from_frontend()],
     reference=FRONTEND_TO_BACKEND,
     explanation=(
         "A connection needs the source's egress and the destination's ingress. One policy on the "
         "backends allows ingress from frontend on 8080; one on frontend allows egress to the backends "
         "on 8080. Ports are the pods' ports after the Service's DNAT, so 8080, not the Service's 80."),
     wrong_answers=(
-        "Only the ingress policy: frontend's egress is still denied, so nothing changes.",
-        "`port: 80` (the Service port): policies see the pod port, 8080, so traffic stays denied.",
-        "`egress: [{}]` on frontend: allowed to every destination, the backend included, and everywhere else.",
+        WrongAnswer("Only the ingress policy: frontend's egress is still denied, so nothing changes.",
+                    FRONTEND_TO_BACKEND.split("---")[0], max_score=3),
+        WrongAnswer("`port: 80` (the Service port): policies see the pod port, 8080, so traffic stays denied.",
+                    FRONTEND_TO_BACKEND.replace("port: 8080", "port: 80"), max_score=3),
+        WrongAnswer("`egress: [{}]` on frontend: allowed to every destination, the backend included, and "
+                    "everywhere else.", FRONTEND_TO_BACKEND.split("---")[0] + """---
+apiVersion: networking.k8s.io/v1
+kind: NetworkPolicy
+metadata: {name: frontend-out}
+spec:
+  podSelector: {matchLabels: {app: frontend}}
+  policyTypes: [Egress]
+  egress: [{}]
+""", max_score=3.4),
+        WrongAnswer("No `from:` on the backend's rule: frontend gets through, and so does every pod of every "
+                    "other namespace.", FRONTEND_TO_BACKEND.replace("""  - from:
+    - podSelector:
+        matchLabels:
+          app: frontend
+    ports:""", """  - ports:"""), max_score=3.4),
     ),
 )
 
@@ -253,17 +406,26 @@ Allow **every pod of the namespace to query cluster DNS** (the `kube-dns` pods i
         checks.resolves("backend", frm="frontend", to_service="backend"),
         checks.reachable("backend:80/hostname", frm="frontend", answered_by="app=backend"),
     ],
-    hidden=[dns_over_tcp()],
+    hidden=[dns_over_tcp(), every_pod_resolves(), egress_only_to_dns()],
     reference=DNS_EGRESS,
     explanation=(
         "Egress to the CoreDNS pods (namespaceSelector and podSelector in one peer: both must match) on "
         "UDP and TCP 53. The pod-to-pod matrix is unchanged, but names now resolve, so frontend reaches "
         "`backend:80`."),
     wrong_answers=(
-        "UDP 53 only: works until an answer is too large for UDP and the resolver retries over TCP.",
-        "namespaceSelector and podSelector as two separate peers: allows all of kube-system and every "
-        "kube-dns-labelled pod anywhere (an OR, not an AND).",
-        "`egress: [{ports: [{port: 53}]}]`: DNS works, but port 53 of every destination is open.",
+        WrongAnswer("UDP 53 only: works until an answer is too large for UDP and the resolver retries over TCP.",
+                    DNS_EGRESS.replace("    - protocol: TCP\n      port: 53\n", ""), max_score=3.5),
+        WrongAnswer("namespaceSelector and podSelector as two separate peers: allows every pod of kube-system "
+                    "and every kube-dns-labelled pod of this namespace (an OR, not an AND).",
+                    DNS_EGRESS.replace("      podSelector:", "    - podSelector:"), max_score=3.5),
+        WrongAnswer("`egress: [{ports: [{port: 53}]}]`: DNS works, but port 53 of every destination is open.",
+                    _dns_policy("[{ports: [{port: 53, protocol: UDP}, {port: 53, protocol: TCP}]}]"),
+                    max_score=3.5),
+        WrongAnswer("`egress: [{}]`: DNS works, and so does every other connection out of every pod.",
+                    _dns_policy("[{}]"), max_score=3.5),
+        WrongAnswer("A DNS policy for frontend only: the task asks for every pod of the namespace.",
+                    DNS_EGRESS.replace("  podSelector: {}", "  podSelector: {matchLabels: {app: frontend}}"),
+                    max_score=3.5),
     ),
 )
 

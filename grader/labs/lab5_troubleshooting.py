@@ -9,7 +9,7 @@ from typing import Any
 from grader import checks
 from grader.checks.core import Check, Verdict, failed, passed
 from grader.safe_yaml import parse_documents
-from grader.labs.spec import Lab, Part
+from grader.labs.spec import Lab, Part, WrongAnswer
 
 AGNHOST = "registry.k8s.io/e2e-test-images/agnhost:2.53"
 
@@ -260,9 +260,25 @@ app, as `kubectl apply` would. Keep the database closed to everyone but the api.
         "4. api-egress isolated the api's egress and allowed only the database, so its DNS queries were "
         "dropped: add UDP and TCP 53 to kube-dns."),
     wrong_answers=(
-        "Fixing the Service api by relabelling the Deployment: its selector is immutable, so the API server refuses it.",
-        "Deleting the policies' rules (`egress: [{}]`): DNS works, but the api may now connect anywhere.",
-        "DB_HOST `db.lab5` is fine; `db.default` is not: the namespace must be the db Service's.",
+        WrongAnswer("Fixing the Service api by relabelling the Deployment: its selector is immutable, so the API "
+                    "server refuses it.",
+                    FIXES.replace("""  selector:
+    app: api
+""", """  selector:
+    app: api-server
+""") + "---\n" + _deployment("api", 8080).replace("app: api}", "app: api-server}"), max_score=0),
+        WrongAnswer("Deleting the policies' rules (`egress: [{}]`): DNS works, but the api may now connect "
+                    "anywhere.", FIXES.split("---\napiVersion: networking.k8s.io/v1")[0] + """---
+apiVersion: networking.k8s.io/v1
+kind: NetworkPolicy
+metadata: {name: api-egress}
+spec:
+  podSelector: {matchLabels: {app: api}}
+  policyTypes: [Egress]
+  egress: [{}]
+""", max_score=11),
+        WrongAnswer("DB_HOST `db.lab5` is fine; `db.default` is not: the namespace must be the db Service's.",
+                    FIXES.replace("DB_HOST: db\n", "DB_HOST: db.default\n"), max_score=9),
     ),
 )
 
