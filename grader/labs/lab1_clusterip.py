@@ -233,6 +233,7 @@ PART2 = Part(
         checks.endpoints_match("catalog", "app=catalog", port=8080),
         checks.reachable("catalog:80/hostname", frm="client", answered_by="app=catalog"),
     ],
+    hidden=[checks.service_type("catalog", "ClusterIP")],
     task="""
 A colleague applied a Service for the `catalog` Deployment (two replicas, labels
 `app: catalog`, `tier: api`, netexec on 8080), but requests to it fail. Inspect it with
@@ -281,7 +282,7 @@ PART3 = Part(
         checks.endpoints_match("shop", "app=shop", port=8080),
         checks.reachable("shop:80/hostname", frm="client", answered_by="app=shop"),
     ],
-    hidden=[follows_named_port(), serves_next_version()],
+    hidden=[follows_named_port(), serves_next_version(), checks.service_type("shop", "ClusterIP")],
     task="""
 The `shop-v1` Deployment (labels `app: shop`, `version: v1`) names its container port
 `web`. A second version will soon run beside it, and its `web` port may be a different
@@ -308,12 +309,12 @@ spec:
     wrong_answers=(
         WrongAnswer("`targetPort: 8080`: passes today, but when shop-v2 (port `web` = 9090) arrives, its pods get "
                     "requests on a port where nothing listens.",
-                    _service("shop", "{app: shop}", "[{port: 80, targetPort: 8080}]"), max_score=1.2),
+                    _service("shop", "{app: shop}", "[{port: 80, targetPort: 8080}]"), max_score=1.25),
         WrongAnswer("`selector: {app: shop, version: v1}`: never sends traffic to the next version.",
-                    _service("shop", "{app: shop, version: v1}", "[{port: 80, targetPort: web}]"), max_score=1.2),
+                    _service("shop", "{app: shop, version: v1}", "[{port: 80, targetPort: web}]"), max_score=1.25),
         WrongAnswer("Both at once, pinned to `version: v1` with `targetPort: 8080`: right today, wrong for "
                     "every later version.",
-                    _service("shop", "{app: shop, version: v1}", "[{port: 80, targetPort: 8080}]"), max_score=1.2),
+                    _service("shop", "{app: shop, version: v1}", "[{port: 80, targetPort: 8080}]"), max_score=1.25),
     ),
 )
 
@@ -325,6 +326,8 @@ PART4 = Part(
         checks.reachable("echo:80/hostname", frm="client", answered_by="app=backend"),
         checks.reachable("echo:8081", frm="client", protocol="UDP", answered_by="app=backend"),
     ],
+    hidden=[checks.endpoints_match("echo", "app=backend", name="Service echo selects the backend pods only"),
+            checks.service_type("echo", "ClusterIP")],
     task="""
 The backend pods also answer a UDP echo on container port 8081 (named `udp-echo`). Write
 a **Service `echo`** for the backend pods with **two ports**: HTTP on port 80 (to the

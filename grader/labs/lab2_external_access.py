@@ -127,7 +127,7 @@ node port: the checks read them from the Service.
         checks.service_type("web-public", "LoadBalancer"),
         checks.load_balancer_address("web-public"),
     ],
-    hidden=[lb_serves_web("web-public")],
+    hidden=[lb_serves_web("web-public"), checks.service_port("web-public", 80)],
     reference="""\
 apiVersion: v1
 kind: Service

@@ -8,6 +8,7 @@ from typing import Any
 from grader import checks
 from grader.checks.core import Check, Verdict, failed, passed
 from grader.labs.spec import Lab, Part, WrongAnswer, prepare
+from grader.labs.strangers import egress_only_to_dns, reached, stranger
 from grader.observations import Matrix
 
 AGNHOST = "registry.k8s.io/e2e-test-images/agnhost:2.53"
@@ -218,36 +219,18 @@ def dns_over_tcp() -> Check:
     return Check("DNS over TCP is allowed too", fn)
 
 
-def _outside_pod(ns: Any, name: str, labels: str, *ports: int) -> Any:
-    """A pod in namespace OUTSIDE (which has no policies), created once per grading."""
-    out_ns = ns.cluster.namespace(OUTSIDE, fresh=False)
-    if not any(p.name == name for p in out_ns.pods()):
-        containers = "\n".join(
-            f"  - {{name: c{p}, image: {AGNHOST}, args: [netexec, --http-port={p}, --udp-port={p}], "
-            f"ports: [{{containerPort: {p}}}, {{containerPort: {p}, protocol: UDP}}]}}" for p in ports)
-        out_ns.apply(f"apiVersion: v1\nkind: Pod\nmetadata: {{name: {name}, labels: {{{labels}}}}}\n"
-                     f"spec:\n  containers:\n{containers}\n", source=f"a pod in namespace {OUTSIDE}")
-        out_ns.wait_ready()
-    return next(p for p in out_ns.pods() if p.name == name)
-
-
-def _reached(out: Any) -> bool:
-    """The connection got through every NetworkPolicy (an answer, or a refusal from the pod)."""
-    return out.status.value not in ("TIMEOUT", "DNS_ERROR")
-
-
 def ingress_denied_from_outside() -> Check:
     """Hidden: the namespace's matrix cannot see traffic from other namespaces, and an
     egress-only deny still looks all-denied inside; a pod in another namespace can tell."""
     def fn(ns: Any) -> Verdict:
-        stranger = _outside_pod(ns, "stranger", "app: stranger", 8080)
+        outsider = stranger(ns, OUTSIDE, "stranger", {"app": "stranger"})
         open_to = []
         for pod in sorted(ns.pods(), key=lambda p: p.name):
             port = 5432 if pod.name == "db" else 8080
-            if _reached(ns.cluster.namespace(OUTSIDE, fresh=False).probe(f"{pod.ip}:{port}", frm="stranger")):
+            if reached(ns.cluster.namespace(OUTSIDE, fresh=False).probe(f"{pod.ip}:{port}", frm="stranger")):
                 open_to.append(f"{pod.name} on {port}")
         if open_to:
-            return failed(f"a pod in namespace {OUTSIDE} ({stranger.name}) reaches " + ", ".join(open_to)
+            return failed(f"a pod in namespace {OUTSIDE} ({outsider.name}) reaches " + ", ".join(open_to)
                           + ": incoming traffic is not isolated; a default deny lists both policyTypes, Ingress "
                           "and Egress")
         return passed(f"a pod in namespace {OUTSIDE} reaches none of the namespace's pods")
@@ -261,13 +244,18 @@ def backend_only_from_frontend() -> Check:
     def fn(ns: Any) -> Verdict:
         if not ns.probe(f"{_ip(ns, 'backend-1')}:8080", frm="frontend").ok:
             return failed("not earned yet: this counts once frontend reaches the backend on 8080")
-        _outside_pod(ns, "stranger", "app: stranger", 8080)
-        twin = _outside_pod(ns, "backend-twin", "app: backend", 8080)
+        stranger(ns, OUTSIDE, "stranger", {"app": "stranger"})
+        twin = stranger(ns, OUTSIDE, "backend-twin", {"app": "backend"})
+        stranger(ns, OUTSIDE, "frontend-twin", {"app": "frontend"})
         out_ns = ns.cluster.namespace(OUTSIDE, fresh=False)
-        if _reached(out_ns.probe(f"{_ip(ns, 'backend-1')}:8080", frm="stranger")):
+        if reached(out_ns.probe(f"{_ip(ns, 'backend-1')}:8080", frm="stranger")):
             return failed(f"a pod in namespace {OUTSIDE} (app=stranger) reaches backend-1 on 8080: the backend's "
                           "ingress rule allows every source; limit `from:` to the frontend pods")
-        if _reached(ns.probe(f"{twin.ip}:8080", frm="frontend")):
+        if reached(out_ns.probe(f"{_ip(ns, 'backend-1')}:8080", frm="frontend-twin")):
+            return failed(f"an app=frontend pod in namespace {OUTSIDE} reaches backend-1 on 8080: the backend's "
+                          "rule matches frontends of every namespace; a podSelector alone (no namespaceSelector) "
+                          "means this namespace")
+        if reached(ns.probe(f"{twin.ip}:8080", frm="frontend")):
             return failed(f"frontend reaches an app=backend pod in namespace {OUTSIDE} on 8080: its egress rule "
                           "matches backends in every namespace; a podSelector alone (no namespaceSelector) "
                           "means this namespace")
@@ -288,40 +276,6 @@ def every_pod_resolves() -> Check:
                           + "; select every pod of the namespace (podSelector: {}) in the DNS policy")
         return passed("every pod of the namespace resolves names")
     return Check("every pod can use DNS", fn)
-
-
-def egress_only_to_dns() -> Check:
-    """Hidden: DNS egress must lead to the kube-dns pods in kube-system only. Pods the
-    learner never saw show what else the rule lets through: a pod in another namespace on
-    53 and 8080, a kube-dns look-alike outside kube-system, and (offline, where the model's
-    kube-system holds only CoreDNS) a kube-system pod that is not DNS."""
-    def fn(ns: Any) -> Verdict:
-        if ns.lookup("backend", frm="frontend").rcode != "NOERROR":
-            return failed("not earned yet: this counts once frontend's DNS queries are answered")
-        stranger = _outside_pod(ns, "stranger", "app: stranger", 8080, 53)
-        lookalike = _outside_pod(ns, "dns-lookalike", "k8s-app: kube-dns", 53)
-        tries = [(stranger.ip, 8080, "TCP", f"a pod in namespace {OUTSIDE} on 8080/TCP",
-                  "frontend's egress is open to every destination; allow only DNS"),
-                 (stranger.ip, 53, "UDP", f"a pod in namespace {OUTSIDE} on 53/UDP",
-                  "the DNS rule allows port 53 of every destination; add `to:` the kube-dns pods in kube-system"),
-                 (lookalike.ip, 53, "UDP", f"a k8s-app=kube-dns pod in namespace {OUTSIDE} on 53/UDP",
-                  "the DNS rule matches kube-dns pods in every namespace; add namespaceSelector "
-                  "kubernetes.io/metadata.name: kube-system to the same peer")]
-        if getattr(ns.cluster, "mode", "") == "offline":
-            system = ns.cluster.namespace("kube-system")
-            if not any(p.name == "not-dns" for p in system.pods()):
-                system.apply(f"apiVersion: v1\nkind: Pod\nmetadata: {{name: not-dns, labels: {{app: not-dns}}}}\n"
-                             f"spec:\n  containers: [{{name: c, image: {AGNHOST}, args: [netexec, --udp-port=53], "
-                             "ports: [{containerPort: 53, protocol: UDP}]}]\n", source="a kube-system pod")
-            decoy = next(p for p in system.pods() if p.name == "not-dns")
-            tries.append((decoy.ip, 53, "UDP", "a kube-system pod that is not DNS on 53/UDP",
-                          "namespaceSelector and podSelector are two peers (either may match, an OR); put them "
-                          "in one peer, without a dash before podSelector, so both must match"))
-        for ip, port, proto, what, fix in tries:
-            if _reached(ns.probe(f"{ip}:{port}", frm="frontend", protocol=proto)):
-                return failed(f"frontend reaches {what}: {fix}")
-        return passed("frontend's egress reaches DNS in kube-system and nothing else")
-    return Check("egress is open to DNS only", fn)
 
 
 def _ip(ns: Any, pod: str) -> str:
@@ -406,7 +360,7 @@ Allow **every pod of the namespace to query cluster DNS** (the `kube-dns` pods i
         checks.resolves("backend", frm="frontend", to_service="backend"),
         checks.reachable("backend:80/hostname", frm="frontend", answered_by="app=backend"),
     ],
-    hidden=[dns_over_tcp(), every_pod_resolves(), egress_only_to_dns()],
+    hidden=[dns_over_tcp(), every_pod_resolves(), egress_only_to_dns("frontend", OUTSIDE)],
     reference=DNS_EGRESS,
     explanation=(
         "Egress to the CoreDNS pods (namespaceSelector and podSelector in one peer: both must match) on "

@@ -10,8 +10,10 @@ from grader import checks
 from grader.checks.core import Check, Verdict, failed, passed
 from grader.safe_yaml import parse_documents
 from grader.labs.spec import Lab, Part, WrongAnswer
+from grader.labs.strangers import dns_over_tcp, egress_only_to_dns, reached, stranger
 
 AGNHOST = "registry.k8s.io/e2e-test-images/agnhost:2.53"
+OUTSIDE = "lab5-outside"
 
 
 def _deployment(name: str, port: int) -> str:
@@ -173,6 +175,39 @@ def api_egress_still_limited() -> Check:
     return Check("the api's egress is still limited", fn)
 
 
+def db_rule_exact() -> Check:
+    """Hidden: the database rule of api-egress must still lead to this namespace's db pods
+    only. Every other pod denies the api's 5432 anyway, so the app cannot tell; pods the
+    learner never saw can: another pod here, an app=db pod and a stranger elsewhere."""
+    def fn(ns: Any) -> Verdict:
+        if not ns.probe("db:5432", frm="app=api").ok:
+            return failed("not earned yet: this counts once the api reaches the database")
+        fe = next(p for p in checks.pods_matching(ns, "app=frontend"))
+        twin = stranger(ns, OUTSIDE, "db-twin", {"app": "db"}, 5432)
+        other = stranger(ns, OUTSIDE, "stranger", {"app": "stranger"}, 8080, 53)
+        for ip, what, fix in ((fe.ip, f"{fe.name} (a frontend pod) on 5432", "keep `to:` the db pods"),
+                              (twin.ip, f"an app=db pod in namespace {OUTSIDE} on 5432",
+                               "a podSelector alone (no namespaceSelector) means this namespace"),
+                              (other.ip, f"a pod in namespace {OUTSIDE} on 5432", "keep `to:` the db pods")):
+            if reached(ns.probe(f"{ip}:5432", frm="app=api")):
+                return failed(f"the api reaches {what}: the database rule of api-egress lets it out to more than "
+                              f"the database; {fix}")
+        return passed("the api's database rule leads to this namespace's db pods only")
+    return Check("the api's database rule is still exact", fn)
+
+
+def services_stay_inside() -> Check:
+    """Hidden: a fix must not open the app outside the cluster (a NodePort or LoadBalancer
+    makes every node, or an external address, a way in)."""
+    def fn(ns: Any) -> Verdict:
+        opened = [f"{name} is a {svc.type}" for name in ("frontend", "api", "db")
+                  if (svc := ns.service(name)) is not None and svc.type != "ClusterIP"]
+        if opened:
+            return failed("; ".join(opened) + ": the fix opens the Service outside the cluster; keep type ClusterIP")
+        return passed("frontend, api and db stay ClusterIP Services")
+    return Check("the Services stay inside the cluster", fn)
+
+
 FIXES = """\
 apiVersion: v1
 kind: Service
@@ -250,7 +285,11 @@ the objects you change**, fixed, in the answer cell: they are applied on top of 
 app, as `kubectl apply` would. Keep the database closed to everyone but the api.
 """,
     visible=connectivity,
-    hidden=[db_still_protected(), api_egress_still_limited()],
+    # the four checks added with the judge are worth half each, so a missed fault still
+    # weighs what it did (each visible check is 1.5 of the 12 points)
+    hidden=[db_still_protected(), api_egress_still_limited(), dns_over_tcp("app=api").worth(0.5),
+            egress_only_to_dns("app=api", OUTSIDE, also=" and the database").worth(0.5),
+            db_rule_exact().worth(0.5), services_stay_inside().worth(0.5)],
     reference=FIXES,
     explanation=(
         "1. Service frontend sent traffic to port 80 of its pods, where nothing listens: targetPort 8080. "

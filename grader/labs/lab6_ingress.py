@@ -129,6 +129,8 @@ def strict_checks(address: Address, what: str) -> list[Check]:
         answered_by(address, what, "admin.example", "/", None, code=404, name="an unknown host gets 404"),
         answered_by(address, what, "shop.example", "/apiary", "app=shop",
                     name="shop.example/apiary is the shop's, not the api's"),
+        answered_by(address, what, "blog.example", "/archive/2026/intro", "app=blog",
+                    name="every path of blog.example goes to the blog"),
     ]
 
 
@@ -304,11 +306,14 @@ applied for you), send **about 10% of `shop.example/api` requests to `api-v2`** 
 rest to `api-v1`, without changing what `/` or blog.example do. Re-applying a route with the
 same name replaces it.
 """,
-    visible=[canary_share(GW, "Gateway web", "shop.example", "/api/items")],
+    # the split is the task: half the part's points, the routing it must keep the other half
+    visible=[canary_share(GW, "Gateway web", "shop.example", "/api/items").worth(3)],
     hidden=[answered_by(GW, "Gateway web", "shop.example", "/", "app=shop",
                         name="shop.example/ still goes to the shop"),
             answered_by(GW, "Gateway web", "blog.example", "/", "app=blog",
-                        name="blog.example/ still goes to the blog")],
+                        name="blog.example/ still goes to the blog"),
+            answered_by(GW, "Gateway web", "admin.example", "/api/items", None, code=404,
+                        name="an unknown host still gets 404")],
     reference=CANARY,
     explanation=(
         "Two `backendRefs` on the `/api` rule with `weight: 90` and `weight: 10`: the Gateway sends each "
