@@ -76,6 +76,32 @@ class Judge:
         return out
 
 
+#: For answers that are facts: (lab, namespace, the facts) -> behaviour.
+FactsObserver = Callable[[Any, Any, Mapping[str, Any]], Behaviour]
+
+
+@dataclass(frozen=True)
+class FactsJudge:
+    """How to judge an answer made of facts: what each fact leads to in the prepared
+    cluster (the name it resolves to, the number it claims against the one computed)."""
+
+    observers: tuple[FactsObserver, ...]
+
+    def behaviour(self, lab: Any, part: Any, answer: str) -> Behaviour:
+        from grader.cluster.offline import OfflineCluster
+        from grader.labs.facts import parse_facts
+        from grader.labs.spec import prepare
+
+        facts, problem = parse_facts(answer)
+        if facts is None:
+            return {"the facts parse": "no"}
+        ns = prepare(lab, part, OfflineCluster(say=lambda _: None))
+        out: Behaviour = {"the facts parse": "yes"}
+        for observe in self.observers:
+            out.update(observe(lab, ns, facts))
+        return out
+
+
 def compare(reference: Behaviour, answer: Behaviour, *, limit: int = 5) -> JudgeVerdict:
     keys = sorted(set(reference) | set(answer))
     diffs = [f"{k}: reference {reference.get(k, 'absent')}, answer {answer.get(k, 'absent')}"
@@ -228,7 +254,8 @@ def services(*names: str, node_ports: bool = False, shift_ports: int = 0) -> Obs
     return observe
 
 
-def _dns_value(ns: Any, answer: Any) -> str:
+def dns_value(ns: Any, answer: Any) -> str:
+    """A DNS answer with pod and Service addresses named, so answers compare across clusters."""
     by_ip = {p.ip: identity(p) for p in _all_pods(ns.state)}
     by_ip.update({s.cluster_ip: f"ClusterIP of {s.namespace}/{s.name}" for s in ns.state.services if s.cluster_ip})
     records = sorted(f"{r.rtype} {by_ip.get(r.value, r.value)}" for r in answer.records)
@@ -239,7 +266,7 @@ def dns(*questions: tuple[str, str], frm: str = "client") -> Observer:
     """Cluster DNS's answers to `questions` ((name, rtype) pairs) from pod `frm`, with pod
     and Service addresses named, so answers compare across clusters."""
     def observe(lab: Any, ns: Any) -> Behaviour:
-        return {f"DNS {rtype} {name} from {frm}": _dns_value(ns, ns.lookup(name, frm=frm, rtype=rtype))
+        return {f"DNS {rtype} {name} from {frm}": dns_value(ns, ns.lookup(name, frm=frm, rtype=rtype))
                 for name, rtype in questions}
     return observe
 
@@ -290,5 +317,6 @@ def http_routing(address: Callable[[Any], str | None], *, hosts: Sequence[str] =
     return observe
 
 
-__all__ = ["Behaviour", "Judge", "JudgeVerdict", "Observer", "compare", "connections", "dns",
+__all__ = ["Behaviour", "FactsJudge", "FactsObserver", "Judge", "JudgeVerdict", "Observer", "compare",
+           "connections", "dns", "dns_value",
            "http_routing", "identity", "reachability", "service_state", "services"]

@@ -23,7 +23,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
 from grader.labs import all_labs  # noqa: E402
 from grader.labs.judges import judge_for  # noqa: E402
-from grader.labs.spec import Lab, Part  # noqa: E402
+from grader.labs.spec import FACTS, Lab, Part  # noqa: E402
 
 Docs = list[dict[str, Any]]
 MUTANT, REWRITE = "mutant", "rewrite"
@@ -570,8 +570,54 @@ def rewrites(lab: Lab, part: Part) -> Iterator[tuple[str, str]]:
             yield name, dump(out)
 
 
+# ---------------------------------------------------------------- facts
+_KIND_WORDS = ("service", "node", "IP")
+
+
+def fact_mutants(part: Part) -> Iterator[tuple[str, str]]:
+    """Each fact dropped or changed as a slip would change it: numbers off by one or quoted,
+    a DNS label dropped, a trailing dot, another protocol, no underscores, another noun."""
+    facts = yaml.safe_load(part.reference)
+    for key, value in facts.items():
+        def with_(new: Any, k: str = key) -> str:
+            return yaml.safe_dump({**facts, k: new}, sort_keys=False)
+        yield f"{key} missing", yaml.safe_dump({k: v for k, v in facts.items() if k != key}, sort_keys=False)
+        if isinstance(value, int):
+            yield f"{key} {value + 1}", with_(value + 1)
+            yield f"{key} {value - 1}", with_(value - 1)
+            yield f"{key} as a string", with_(str(value))
+        elif "." in str(value) and " " not in str(value):
+            labels = str(value).split(".")
+            for i in range(len(labels)):
+                yield f"{key} without label {labels[i]}", with_(".".join(labels[:i] + labels[i + 1:]))
+            yield f"{key} with a trailing dot", with_(f"{value}.")
+            if "._tcp." in value:
+                yield f"{key} over udp", with_(value.replace("._tcp.", "._udp."))
+            if value.startswith("_"):
+                yield f"{key} without underscores", with_(value.replace("_", ""))
+            if not value.endswith(".svc.cluster.local"):
+                yield f"{key} fully qualified", with_(f"{value}.svc.cluster.local")
+                yield f"{key} with svc", with_(f"{value}.svc")
+        else:
+            for noun in _KIND_WORDS:
+                if "pod" in str(value):
+                    yield f"{key} says {noun}", with_(str(value).replace("pod", noun))
+
+
+def fact_rewrites(part: Part) -> Iterator[tuple[str, str]]:
+    facts = yaml.safe_load(part.reference)
+    yield "flow style", yaml.safe_dump(facts, default_flow_style=True)
+    yield "keys in reverse order", yaml.safe_dump(dict(reversed(list(facts.items()))), sort_keys=False)
+    yield "strings quoted, a comment", "# my answer\n" + "".join(
+        f"{k}: {v!r}\n".replace("'", '"') if isinstance(v, str) else f"{k}: {v}\n" for k, v in facts.items())
+    sentences = {k: v for k, v in facts.items() if isinstance(v, str) and " " in v}
+    if sentences:
+        yield "sentences capitalised, with a full stop", yaml.safe_dump(
+            {k: (v[0].upper() + v[1:] + "." if k in sentences else v) for k, v in facts.items()}, sort_keys=False)
+
+
 def corpus(lab_name: str | None = None) -> list[Variant]:
-    """Every variant of every part that has a judge (FACTS parts have none)."""
+    """Every variant of every part that has a judge."""
     out: list[Variant] = []
     for lab in all_labs():
         if lab_name and lab.name != lab_name:
@@ -579,8 +625,10 @@ def corpus(lab_name: str | None = None) -> list[Variant]:
         for part in lab.parts:
             if judge_for(lab.name, part.id) is None:
                 continue
-            seen = {dump(parse(part.reference))}
-            for kind, found in ((MUTANT, mutants(lab, part)), (REWRITE, rewrites(lab, part))):
+            seen = {dump(parse(part.reference)), part.reference}
+            sources = (((MUTANT, fact_mutants(part)), (REWRITE, fact_rewrites(part))) if part.kind == FACTS else
+                       ((MUTANT, mutants(lab, part)), (REWRITE, rewrites(lab, part))))
+            for kind, found in sources:
                 for name, answer in found:
                     if kind == MUTANT and answer in seen:
                         continue
