@@ -21,9 +21,14 @@ from __future__ import annotations
 
 import copy
 from collections import Counter
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, Callable, Iterable, Mapping, Sequence
 
+from grader.checks.core import apply_answer
+from grader.cluster.offline import OfflineCluster
+from grader.labs.facts import parse_facts
+from grader.labs.spec import prepare
+from grader.model.objects import Address
 from grader.safe_yaml import parse_documents
 
 #: One observation -> its outcome, e.g. {"lab4/frontend -> lab4/db 5432/TCP": "deny"}.
@@ -35,7 +40,7 @@ OUTSIDE_ADDRESS = "203.0.113.9"
 #: A port no lab names: an answer that opens "every port" opens it.
 UNNAMED_PORT = 7777
 AGNHOST = "registry.k8s.io/e2e-test-images/agnhost:2.53"
-#: Labels a system pod would never carry, so a widened selector shows up.
+#: The namespace of the strangers: no policies there, so only the lab's own policies decide.
 JUDGE_NAMESPACE = "judge-elsewhere"
 
 
@@ -58,14 +63,9 @@ class Judge:
     """How to observe one part's behaviour: observers run in order on one namespace."""
 
     observers: tuple[Observer, ...]
-    note: str = ""
 
     def behaviour(self, lab: Any, part: Any, answer: str) -> Behaviour:
         """The behaviour of `answer` on a fresh offline cluster prepared for `part`."""
-        from grader.checks.core import apply_answer
-        from grader.cluster.offline import OfflineCluster
-        from grader.labs.spec import prepare
-
         ns = prepare(lab, part, OfflineCluster(say=lambda _: None))
         problem = apply_answer(ns, answer)
         if problem:
@@ -88,10 +88,7 @@ class FactsJudge:
     observers: tuple[FactsObserver, ...]
 
     def behaviour(self, lab: Any, part: Any, answer: str) -> Behaviour:
-        from grader.cluster.offline import OfflineCluster
-        from grader.labs.facts import parse_facts
-        from grader.labs.spec import prepare
-
+        """What each fact of `answer` leads to on a fresh offline cluster prepared for `part`."""
         facts, problem = parse_facts(answer)
         if facts is None:
             return {"the facts parse": "no"}
@@ -164,8 +161,6 @@ def reachability(lab: Any, ns: Any) -> Behaviour:
     """Every connection that has an end in the lab's namespace: pod to pod across all
     namespaces (strangers included), from and to an address outside the cluster, on every
     port any pod declares plus DNS's 53 and a port nobody names, over TCP and UDP."""
-    from grader.model.objects import Address
-
     add_strangers(lab, ns)
     state = ns.state
     engine = state.policy_engine()
