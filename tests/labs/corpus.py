@@ -369,6 +369,10 @@ def mutants(lab: Lab, part: Part) -> Iterator[tuple[str, str]]:
         for i, doc in enumerate(docs):
             yield f"without {doc['kind']} {doc['metadata']['name']}", dump(docs[:i] + docs[i + 1:])
     for i, doc in enumerate(docs):
+        moved = copy.deepcopy(docs)
+        moved[i]["metadata"]["namespace"] = "default"
+        yield f"{doc['kind']} {doc['metadata']['name']} in namespace default", dump(moved)
+    for i, doc in enumerate(docs):
         kind = doc.get("kind")
         if kind == "NetworkPolicy":
             found = _netpol_mutants(docs, i)
