@@ -487,6 +487,44 @@ def _named_target_ports(lab: Lab, docs: Docs) -> Docs | None:
     return docs if changed else None
 
 
+def _matches(selector: dict[str, Any], labels: dict[str, str]) -> bool:
+    """matchLabels only (the references use nothing else); an empty selector matches all."""
+    return all(labels.get(k) == v for k, v in (selector.get("matchLabels") or {}).items()) and \
+        not selector.get("matchExpressions")
+
+
+def _named_policy_ports(lab: Lab, docs: Docs) -> Docs | None:
+    """A NetworkPolicy port number as the container port name, where every pod of the lab
+    it can apply to (the destinations: the policy's pods for ingress, the peers' pods for
+    egress with a podSelector of this namespace) gives that number that name."""
+    changed = False
+    templates = _label_sets(lab)
+    for d in docs:
+        if d.get("kind") != "NetworkPolicy":
+            continue
+        s = d["spec"]
+        for direction, key in (("ingress", "from"), ("egress", "to")):
+            for rule in s.get(direction) or []:
+                if direction == "ingress":
+                    targets = [cs for labels, cs in templates if _matches(s["podSelector"], labels)]
+                else:
+                    peers = rule.get(key) or []
+                    if not peers or any(set(p) != {"podSelector"} for p in peers):
+                        continue
+                    targets = [cs for labels, cs in templates if any(_matches(p["podSelector"], labels) for p in peers)]
+                for port in rule.get("ports") or []:
+                    if not isinstance(port.get("port"), int) or not targets:
+                        continue
+                    names = {next((cp.get("name") for c in cs for cp in c.get("ports", [])
+                                   if int(cp["containerPort"]) == port["port"]
+                                   and cp.get("protocol", "TCP") == port.get("protocol", "TCP")), None)
+                             for cs in targets}
+                    if len(names) == 1 and None not in names:
+                        port["port"] = names.pop()
+                        changed = True
+    return docs if changed else None
+
+
 def _numeric_target_ports_where_fixed(lab: Lab, docs: Docs) -> Docs | None:
     """A named targetPort as its number, where the task does not ask for the name to follow
     the pods (every selected pod has that number today)."""
@@ -560,6 +598,7 @@ def rewrites(lab: Lab, part: Part) -> Iterator[tuple[str, str]]:
         ("each policy split into one per rule and port", _split_policies),
         ("defaults written out", _explicit_defaults),
         ("numeric targetPort by its container port name", lambda d: _named_target_ports(lab, d)),
+        ("policy port numbers by their container port names", lambda d: _named_policy_ports(lab, d)),
         ("rules and paths in reverse order", _reordered_rules),
         ("one HTTPRoute per rule", _routes_split),
         ("weights divided by 10", _scaled_weights),
