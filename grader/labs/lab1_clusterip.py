@@ -99,11 +99,6 @@ BACKEND_ROLLED_OUT = WORKLOADS.split("---")[0].replace(
     "metadata: {labels: {app: backend, tier: api}, annotations: {rollout: second}}")
 
 
-def _service(name: str, selector: str, ports: str) -> str:
-    """A one-line-per-field Service, for the wrong answers."""
-    return f"apiVersion: v1\nkind: Service\nmetadata: {{name: {name}}}\nspec:\n  selector: {selector}\n  ports: {ports}\n"
-
-
 def survives_rollout() -> Check:
     """Hidden: a Service that picked pods by a label only today's pods carry (their
     pod-template-hash) works until the next rollout; a selector on the app's own labels
@@ -150,6 +145,11 @@ def serves_next_version() -> Check:
                           "port `web` is 9090): use `targetPort: web`")
         return passed("shop-v2's pods get requests on their own port `web` (9090)")
     return Check("the next version of the shop gets traffic", fn, points=2)
+
+
+def _service(name: str, selector: str, ports: str) -> str:
+    """A one-line-per-field Service, for the wrong answers."""
+    return f"apiVersion: v1\nkind: Service\nmetadata: {{name: {name}}}\nspec:\n  selector: {selector}\n  ports: {ports}\n"
 
 
 def distinct_answers(answer: str) -> list[Check]:

@@ -43,10 +43,6 @@ spec:
 """
 
 
-def _node_port_service(selector: str, ports: str) -> str:
-    return f"apiVersion: v1\nkind: Service\nmetadata: {{name: web}}\nspec:\n  type: NodePort\n  selector: {selector}\n  ports: {ports}\n"
-
-
 def lb_serves_web(service: str) -> Check:
     """Hidden: every request to the LoadBalancer's own address is answered by a web pod
     (a selector on `tier: frontend` would also send some to the admin pod)."""
@@ -65,6 +61,11 @@ def lb_serves_web(service: str) -> Check:
                               "which is not a web pod: select `app: web`, not a label other apps share")
         return passed(f"20 requests to {svc.external_address}:{svc.ports[0].port} were all answered by web pods")
     return Check(f"only web pods answer on {service}'s external address", fn)
+
+
+def _node_port_service(selector: str, ports: str) -> str:
+    """A NodePort Service `web`, for the wrong answers."""
+    return f"apiVersion: v1\nkind: Service\nmetadata: {{name: web}}\nspec:\n  type: NodePort\n  selector: {selector}\n  ports: {ports}\n"
 
 
 PART1 = Part(

@@ -13,7 +13,6 @@ from grader.labs.spec import Lab, Part, WrongAnswer
 from grader.labs.strangers import dns_over_tcp, egress_only_to_dns, reached, stranger
 
 AGNHOST = "registry.k8s.io/e2e-test-images/agnhost:2.53"
-OUTSIDE = "lab5-outside"
 
 
 def _deployment(name: str, port: int) -> str:
@@ -175,6 +174,10 @@ def api_egress_still_limited() -> Check:
     return Check("the api's egress is still limited", fn)
 
 
+#: A namespace without policies, for the pods the hidden checks meet the api with.
+OUTSIDE = "lab5-outside"
+
+
 def db_rule_exact() -> Check:
     """Hidden: the database rule of api-egress must still lead to this namespace's db pods
     only. Every other pod denies the api's 5432 anyway, so the app cannot tell; pods the
@@ -305,7 +308,18 @@ app, as `kubectl apply` would. Keep the database closed to everyone but the api.
     app: api
 """, """  selector:
     app: api-server
-""") + "---\n" + _deployment("api", 8080).replace("app: api}", "app: api-server}"), max_score=0),
+""") + """---
+apiVersion: apps/v1
+kind: Deployment
+metadata: {name: api}
+spec:
+  replicas: 2
+  selector: {matchLabels: {app: api-server}}
+  template:
+    metadata: {labels: {app: api-server}}
+    spec:
+      containers: [{name: api, image: registry.k8s.io/e2e-test-images/agnhost:2.53, args: [netexec, --http-port=8080]}]
+""", max_score=0),
         WrongAnswer("Deleting the policies' rules (`egress: [{}]`): DNS works, but the api may now connect "
                     "anywhere.", FIXES.split("---\napiVersion: networking.k8s.io/v1")[0] + """---
 apiVersion: networking.k8s.io/v1
