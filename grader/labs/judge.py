@@ -130,7 +130,7 @@ def _representatives(pods: Iterable[Any]) -> dict[str, Any]:
 
 # ---------------------------------------------------------------- strangers
 def _pod(name: str, labels: Mapping[str, str], ports: Sequence[int] = (8080,)) -> dict[str, Any]:
-    """A bare agnhost pod serving HTTP on `ports` (and UDP on the first one)."""
+    """A bare agnhost pod serving HTTP and UDP on each of `ports`."""
     return {"apiVersion": "v1", "kind": "Pod", "metadata": {"name": name, "labels": dict(labels)},
             "spec": {"containers": [
                 {"name": f"c{p}", "image": AGNHOST,
@@ -150,7 +150,12 @@ def add_strangers(lab: Any, ns: Any) -> None:
                  _pod("judge-dns-lookalike", {"k8s-app": "kube-dns"}, (53,))]
     for i, pod in enumerate(_representatives(ns.state.pods_in(ns.name)).values()):
         labels = {k: v for k, v in pod.labels.items() if k != "pod-template-hash"}
-        strangers.append(_pod(f"judge-twin-{i}", labels, (8080,)))
+        twin = _pod(f"judge-twin-{i}", labels, (8080,))
+        if pod.ports:       # the same named ports, so a named-port rule meets its twin too
+            twin["spec"]["containers"][0]["ports"] = [
+                {"containerPort": cp.port, "protocol": cp.protocol, **({"name": cp.name} if cp.name else {})}
+                for cp in pod.ports]
+        strangers.append(twin)
     other.apply(strangers, source="judge: pods in another namespace")
     ns.cluster.namespace("kube-system").apply([_pod("judge-system", {"app": "judge-system"}, (53, 8080))],
                                              source="judge: a kube-system pod that is not DNS")
