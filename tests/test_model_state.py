@@ -76,10 +76,13 @@ def test_scaling_keeps_existing_pods_and_a_template_change_rolls_them(state: Clu
     state.apply([deployment("web", {"app": "web"}, replicas=4)], "lab")
     after = {p.name: p.ip for p in state.pods_in("lab")}
     assert len(after) == 4 and all(after[n] == ip for n, ip in before.items())
-    state.apply([deployment("web", {"app": "web", "version": "2"}, replicas=4)], "lab")
+    v2 = deployment("web", {"app": "web"}, replicas=4)     # the selector is immutable; the template is not
+    v2["spec"]["template"]["metadata"]["labels"]["version"] = "2"
+    state.apply([v2], "lab")
     rolled = {p.name for p in state.pods_in("lab")}
     assert len(rolled) == 4 and not rolled & set(after)
-    state.apply([deployment("web", {"app": "web", "version": "2"}, replicas=1)], "lab")
+    v2["spec"]["replicas"] = 1
+    state.apply([v2], "lab")
     assert len(state.pods_in("lab")) == 1
 
 

@@ -68,3 +68,16 @@ def test_ip_pool_stays_inside_its_network() -> None:
     ips = {pool.allocate(str(i)) for i in range(100)}
     assert len(ips) == 100 and "10.244.0.0" not in ips and "10.244.0.1" not in ips
     assert safe_encode("x", length=5) == safe_encode("x", length=5) != safe_encode("y", length=5)
+
+
+def test_a_workload_selector_cannot_change_but_its_template_can() -> None:
+    from grader.model.state import ApplyError, ClusterState
+    state = ClusterState()
+    state.apply([deployment("api", {"app": "api"})], "default")
+    relabelled = deployment("api", {"app": "api-server"})
+    with pytest.raises(ApplyError, match=r'Deployment.apps "api" is invalid: spec.selector: .*field is immutable'):
+        state.apply([relabelled], "default")
+    assert [p.labels["app"] for p in state.pods_in("default")] == ["api"]     # nothing half-applied
+    rolled = deployment("api", {"app": "api"})
+    rolled["spec"]["template"]["metadata"]["labels"]["track"] = "stable"
+    assert state.apply([rolled], "default") == ["deployment.apps/api configured"]

@@ -6,8 +6,9 @@ from typing import Any
 
 from grader import checks
 from grader.checks.core import Check, Verdict, failed, listing, partial, passed
+from grader.kind.images import AGNHOST_IMAGE
 from grader.labs.facts import fact
-from grader.labs.spec import FACTS, Lab, Part
+from grader.labs.spec import FACTS, Lab, Part, WrongAnswer
 from grader.labs.workloads import Port, netexec_workload, pause_pod
 
 WORKLOADS = "\n" + "---\n".join([
@@ -65,6 +66,31 @@ def follows_named_port() -> Check:
                            + listing(wrong) + "; a targetPort by name follows each pod's own port")
         return passed("Service shop reaches shop-v1 on 8080 and shop-v2 on 9090: the named port follows the pods")
     return Check("targetPort follows the port name across versions", fn)
+
+
+def serves_next_version() -> Check:
+    """Hidden: the next version must get traffic on the port it listens on. A selector pinned
+    to `version: v1` leaves it out; a numeric targetPort sends it requests where nothing
+    listens. Either breaks the task's whole point, so this check fails outright."""
+    def fn(ns: Any) -> Verdict:
+        ns.apply(SHOP_V2, source="shop version 2")
+        v2 = [p for p in checks.pods_matching(ns, "app=shop,version=v2") if p.ready]
+        eps = {e.pod.split("/", 1)[-1]: e.port for e in ns.endpoints("shop") if e.ready and e.pod}
+        missing = [p.name for p in v2 if p.name not in eps]
+        if not v2 or missing:
+            return failed("Service shop has no endpoint for shop-v2's pod" + (f" {missing[0]}" if missing else "")
+                          + ": its selector leaves the next version out; select `app: shop` only")
+        wrong = [p.name for p in v2 if eps[p.name] != 9090]
+        if wrong:
+            return failed(f"shop-v2's pod {wrong[0]} gets requests on {eps[wrong[0]]}, where nothing listens (its "
+                          "port `web` is 9090): use `targetPort: web`")
+        return passed("shop-v2's pods get requests on their own port `web` (9090)")
+    return Check("the next version of the shop gets traffic", fn, points=2)
+
+
+def _service(name: str, selector: str, ports: str) -> str:
+    """A one-line-per-field Service, for the wrong answers."""
+    return f"apiVersion: v1\nkind: Service\nmetadata: {{name: {name}}}\nspec:\n  selector: {selector}\n  ports: {ports}\n"
 
 
 def distinct_answers(answer: str) -> list[Check]:
@@ -130,9 +156,14 @@ spec:
         "`app: backend` matches the labels of the Deployment's pod template, so every backend replica "
         "becomes an endpoint. Clients connect to port 80; targetPort 8080 is where netexec listens."),
     wrong_answers=(
-        "`targetPort` left out: it defaults to `port` (80), where nothing listens, so requests are refused.",
-        "`selector: {tier: api}`: also matches the catalog pods, so some requests reach the wrong app.",
-        "A selector on `pod-template-hash`: it works until the next rollout replaces the pods.",
+        WrongAnswer("`targetPort` left out: it defaults to `port` (80), where nothing listens, so requests are "
+                    "refused.", _service("backend", "{app: backend}", "[{port: 80}]"), max_score=1.5),
+        WrongAnswer("`selector: {tier: api}`: also matches the catalog pods, so some requests reach the wrong app.",
+                    _service("backend", "{tier: api}", "[{port: 80, targetPort: 8080}]"), max_score=2.6),
+        # the hash the model gives today's backend pod template
+        WrongAnswer("A selector on `pod-template-hash`: it works until the next rollout replaces the pods.",
+                    _service("backend", "{pod-template-hash: whx9hjh5vv}", "[{port: 80, targetPort: 8080}]"),
+                    max_score=2.5),
     ),
 )
 
@@ -143,6 +174,7 @@ PART2 = Part(
         checks.endpoints_match("catalog", "app=catalog", port=8080),
         checks.reachable("catalog:80/hostname", frm="client", answered_by="app=catalog"),
     ],
+    hidden=[checks.service_type("catalog", "ClusterIP")],
     task="""
 A colleague applied a Service for the `catalog` Deployment (two replicas, labels
 `app: catalog`, `tier: api`, netexec on 8080), but requests to it fail. Inspect it with
@@ -168,9 +200,20 @@ spec:
         "(`kubectl get endpoints catalog` is empty). Selectors match labels exactly; re-applying the "
         "Service with `app: catalog` fixes it without touching the Deployment."),
     wrong_answers=(
-        "Re-applying the Deployment with `app: catalogue`: a Deployment's selector is immutable, so the "
-        "API server refuses it.",
-        "`selector: {tier: api}`: matches the backend pods too.",
+        WrongAnswer("Re-applying the Deployment with `app: catalogue`: a Deployment's selector is immutable, so "
+                    "the API server refuses it.", f"""apiVersion: apps/v1
+kind: Deployment
+metadata: {{name: catalog}}
+spec:
+  replicas: 2
+  selector: {{matchLabels: {{app: catalogue}}}}
+  template:
+    metadata: {{labels: {{app: catalogue, tier: api}}}}
+    spec:
+      containers: [{{name: catalog, image: {AGNHOST_IMAGE}, args: [netexec, --http-port=8080]}}]
+""", max_score=0),
+        WrongAnswer("`selector: {tier: api}`: matches the backend pods too.",
+                    _service("catalog", "{tier: api}", "[{port: 80, targetPort: 8080}]"), max_score=1.5),
     ),
 )
 
@@ -180,7 +223,7 @@ PART3 = Part(
         checks.endpoints_match("shop", "app=shop", port=8080),
         checks.reachable("shop:80/hostname", frm="client", answered_by="app=shop"),
     ],
-    hidden=[follows_named_port()],
+    hidden=[follows_named_port(), serves_next_version(), checks.service_type("shop", "ClusterIP")],
     task="""
 The `shop-v1` Deployment (labels `app: shop`, `version: v1`) names its container port
 `web`. A second version will soon run beside it, and its `web` port may be a different
@@ -205,9 +248,14 @@ spec:
         "shop-v1 pods listen on 8080, a later shop-v2 on 9090, and the same Service reaches both "
         "while they run side by side."),
     wrong_answers=(
-        "`targetPort: 8080`: passes today, but when shop-v2 (port `web` = 9090) arrives, its pods get "
-        "requests on a port where nothing listens.",
-        "`selector: {app: shop, version: v1}`: never sends traffic to the next version.",
+        WrongAnswer("`targetPort: 8080`: passes today, but when shop-v2 (port `web` = 9090) arrives, its pods get "
+                    "requests on a port where nothing listens.",
+                    _service("shop", "{app: shop}", "[{port: 80, targetPort: 8080}]"), max_score=1.25),
+        WrongAnswer("`selector: {app: shop, version: v1}`: never sends traffic to the next version.",
+                    _service("shop", "{app: shop, version: v1}", "[{port: 80, targetPort: web}]"), max_score=1.25),
+        WrongAnswer("Both at once, pinned to `version: v1` with `targetPort: 8080`: right today, wrong for "
+                    "every later version.",
+                    _service("shop", "{app: shop, version: v1}", "[{port: 80, targetPort: 8080}]"), max_score=1.25),
     ),
 )
 
@@ -219,6 +267,8 @@ PART4 = Part(
         checks.reachable("echo:80/hostname", frm="client", answered_by="app=backend"),
         checks.reachable("echo:8081", frm="client", protocol="UDP", answered_by="app=backend"),
     ],
+    hidden=[checks.endpoints_match("echo", "app=backend", name="Service echo selects the backend pods only"),
+            checks.service_type("echo", "ClusterIP")],
     task="""
 The backend pods also answer a UDP echo on container port 8081 (named `udp-echo`). Write
 a **Service `echo`** for the backend pods with **two ports**: HTTP on port 80 (to the
@@ -245,8 +295,14 @@ spec:
         "A Service with more than one port must name every port (the API server refuses it otherwise). "
         "Each port has its own protocol: the UDP echo needs `protocol: UDP`, since the default is TCP."),
     wrong_answers=(
-        "Ports without names: refused, `spec.ports[0].name: Required value`.",
-        "The second port without `protocol: UDP`: a TCP port 8081 where only UDP is served.",
+        WrongAnswer("Ports without names: refused, `spec.ports[0].name: Required value`.",
+                    _service("echo", "{app: backend}",
+                             "[{port: 80, targetPort: http}, {port: 8081, protocol: UDP, targetPort: udp-echo}]"),
+                    max_score=0),
+        WrongAnswer("The second port without `protocol: UDP`: a TCP port 8081 where only UDP is served.",
+                    _service("echo", "{app: backend}",
+                             "[{name: http, port: 80, targetPort: http}, {name: udp-echo, port: 8081, "
+                             "targetPort: 8081}]"), max_score=1.5),
     ),
 )
 
@@ -280,8 +336,11 @@ each_answer_is: the name of the pod that served the request
         "connection (kube-proxy's iptables mode), so repeated requests are answered by all three "
         "replicas, and netexec's /hostname reports the pod's hostname, which is the pod's name."),
     wrong_answers=(
-        "`distinct_answers: 1`: expecting the Service itself to answer; it is only a virtual IP.",
-        "`each_answer_is: the service name`: the Service never answers; a pod does.",
+        WrongAnswer("`distinct_answers: 1`: expecting the Service itself to answer; it is only a virtual IP.",
+                    "distinct_answers: 1\neach_answer_is: the name of the pod that served the request\n",
+                    max_score=1),
+        WrongAnswer("`each_answer_is: the service name`: the Service never answers; a pod does.",
+                    "distinct_answers: 3\neach_answer_is: the service name\n", max_score=1),
     ),
 )
 

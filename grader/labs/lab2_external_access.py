@@ -6,7 +6,7 @@ from typing import Any
 
 from grader import checks
 from grader.checks.core import Check, Verdict, failed, passed
-from grader.labs.spec import Lab, ManualQuestion, Part
+from grader.labs.spec import Lab, ManualQuestion, Part, WrongAnswer
 from grader.labs.workloads import netexec_workload
 
 WORKLOADS = "\n" + "---\n".join([
@@ -33,6 +33,11 @@ def lb_serves_web(service: str) -> Check:
                               "which is not a web pod: select `app: web`, not a label other apps share")
         return passed(f"20 requests to {svc.external_address}:{svc.ports[0].port} were all answered by web pods")
     return Check(f"only web pods answer on {service}'s external address", fn)
+
+
+def _node_port_service(selector: str, ports: str) -> str:
+    """A NodePort Service `web`, for the wrong answers."""
+    return f"apiVersion: v1\nkind: Service\nmetadata: {{name: web}}\nspec:\n  type: NodePort\n  selector: {selector}\n  ports: {ports}\n"
 
 
 PART1 = Part(
@@ -72,10 +77,14 @@ spec:
         "`nodePort: 30080` pins it (otherwise one is allocated from 30000-32767). A connection to any "
         "node on 30080 is forwarded to a web pod's 8080. kind maps 30080 on its node to 127.0.0.1."),
     wrong_answers=(
-        "`port: 30080` without `nodePort`: the Service listens on 30080 inside the cluster and gets a "
-        "random node port, so 127.0.0.1:30080 does not answer.",
-        "`nodePort: 8080`: refused, node ports must lie in 30000-32767.",
-        "`selector: {tier: frontend}`: the admin pod answers some requests.",
+        WrongAnswer("`port: 30080` without `nodePort`: the Service listens on 30080 inside the cluster and gets a "
+                    "random node port, so 127.0.0.1:30080 does not answer.",
+                    _node_port_service("{app: web}", "[{port: 30080, targetPort: 8080}]"), max_score=2),
+        WrongAnswer("`nodePort: 8080`: refused, node ports must lie in 30000-32767.",
+                    _node_port_service("{app: web}", "[{port: 80, targetPort: 8080, nodePort: 8080}]"), max_score=0),
+        WrongAnswer("`selector: {tier: frontend}`: the admin pod answers some requests.",
+                    _node_port_service("{tier: frontend}", "[{port: 80, targetPort: 8080, nodePort: 30080}]"),
+                    max_score=3.7),
     ),
 )
 
@@ -91,7 +100,7 @@ node port: the checks read them from the Service.
         checks.service_type("web-public", "LoadBalancer"),
         checks.load_balancer_address("web-public"),
     ],
-    hidden=[lb_serves_web("web-public")],
+    hidden=[lb_serves_web("web-public"), checks.service_port("web-public", 80)],
     reference="""\
 apiVersion: v1
 kind: Service
@@ -111,8 +120,25 @@ spec:
         "cloud-provider-kind) creates and writes into `status.loadBalancer.ingress`. Clients use that "
         "address on the Service's `port` (80), not the node port."),
     wrong_answers=(
-        "Reusing `nodePort: 30080` from part 1 in the same cluster: refused, the port is taken.",
-        "`targetPort: 80`: the balancer forwards to a port where nothing listens.",
+        WrongAnswer("Reusing `nodePort: 30080` from part 1 in the same cluster: refused, the port is taken.",
+                    _node_port_service("{app: web}", "[{port: 80, targetPort: 8080, nodePort: 30080}]") + """---
+apiVersion: v1
+kind: Service
+metadata: {name: web-public}
+spec:
+  type: LoadBalancer
+  selector: {app: web}
+  ports: [{port: 80, targetPort: 8080, nodePort: 30080}]
+""", max_score=0),
+        WrongAnswer("`targetPort: 80`: the balancer forwards to a port where nothing listens.", """\
+apiVersion: v1
+kind: Service
+metadata: {name: web-public}
+spec:
+  type: LoadBalancer
+  selector: {app: web}
+  ports: [{port: 80, targetPort: 80}]
+""", max_score=2),
     ),
 )
 

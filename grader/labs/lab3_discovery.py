@@ -7,7 +7,7 @@ from typing import Any
 from grader import checks
 from grader.checks.core import Check, Verdict, failed, listing, passed
 from grader.labs.facts import fact
-from grader.labs.spec import FACTS, Lab, Part
+from grader.labs.spec import FACTS, Lab, Part, WrongAnswer
 from grader.labs.workloads import netexec_workload, pause_pod
 
 OTHER = "storefront"
@@ -111,8 +111,14 @@ spec:
         "An ExternalName Service has no selector, no ClusterIP and no endpoints: cluster DNS answers "
         "its name with a CNAME to `externalName`, and the client resolves that name itself."),
     wrong_answers=(
-        "`externalName: https://orders.db.example.net`: refused, it must be a DNS name, not a URL.",
-        "A selector or ports: ignored for DNS; the Service still only aliases the name.",
+        WrongAnswer("`externalName: https://orders.db.example.net`: refused, it must be a DNS name, not a URL.",
+                    "apiVersion: v1\nkind: Service\nmetadata: {name: orders-db}\nspec:\n  type: ExternalName\n"
+                    "  externalName: https://orders.db.example.net\n", max_score=0),
+        WrongAnswer("`externalName` without `type: ExternalName`: a ClusterIP Service with no endpoints; `orders-db` "
+                    "answers with a virtual IP that leads nowhere, not with a CNAME. (A selector or ports on an "
+                    "ExternalName Service, by contrast, change nothing: DNS still only aliases the name.)",
+                    "apiVersion: v1\nkind: Service\nmetadata: {name: orders-db}\nspec:\n"
+                    "  externalName: orders.db.example.net\n  ports: [{port: 5432}]\n", max_score=0),
     ),
 )
 
@@ -147,9 +153,14 @@ spec:
         "of one virtual IP. Its name must equal the StatefulSet's `serviceName`, which is what gives each "
         "pod its record `<pod>.<service>.<namespace>.svc.cluster.local`."),
     wrong_answers=(
-        "A normal ClusterIP Service named `kv`: `kv` answers with one virtual IP, so a client cannot "
-        "see or pick the replicas (CoreDNS still answers `kv-0.kv`, from the endpoints' hostnames).",
-        "A headless Service with another name: `kv-0.kv` does not exist, as the name must match `serviceName`.",
+        WrongAnswer("A normal ClusterIP Service named `kv`: `kv` answers with one virtual IP, so a client cannot "
+                    "see or pick the replicas (CoreDNS still answers `kv-0.kv`, from the endpoints' hostnames).",
+                    "apiVersion: v1\nkind: Service\nmetadata: {name: kv}\nspec:\n  selector: {app: kv}\n"
+                    "  ports: [{name: http, port: 8080, targetPort: http}]\n", max_score=2),
+        WrongAnswer("A headless Service with another name: `kv-0.kv` does not exist, as the name must match "
+                    "`serviceName`.",
+                    "apiVersion: v1\nkind: Service\nmetadata: {name: kv-headless}\nspec:\n  clusterIP: None\n"
+                    "  selector: {app: kv}\n  ports: [{name: http, port: 8080, targetPort: http}]\n", max_score=1),
     ),
 )
 
@@ -176,8 +187,10 @@ fqdn: catalog.lab3.svc.cluster.local
         "`storefront` asks for `catalog.storefront.svc.cluster.local`, which does not exist. "
         "`catalog.lab3` is completed by the `svc.cluster.local` search domain."),
     wrong_answers=(
-        "`name: catalog`: NXDOMAIN from another namespace.",
-        "`fqdn: catalog.lab3.cluster.local`: the `svc` label is missing.",
+        WrongAnswer("`name: catalog`: NXDOMAIN from another namespace.",
+                    "name: catalog\nfqdn: catalog.lab3.svc.cluster.local\n", max_score=1),
+        WrongAnswer("`fqdn: catalog.lab3.cluster.local`: the `svc` label is missing.",
+                    "name: catalog.lab3\nfqdn: catalog.lab3.cluster.local\n", max_score=1),
     ),
 )
 
@@ -203,8 +216,12 @@ port: 80
         "ClusterIP Service the record points at the Service's name and carries the Service's `port` "
         "(80), since that is what clients connect to; the pods' 8080 is behind the Service."),
     wrong_answers=(
-        "`port: 8080`: that is the targetPort, which only the pods know about.",
-        "`query: http.tcp.catalog`: SRV labels start with underscores.",
+        WrongAnswer("`port: 8080`: that is the targetPort, which only the pods know about.",
+                    "query: _http._tcp.catalog.lab3.svc.cluster.local\nport: 8080\n", max_score=1),
+        WrongAnswer("`query: _http._udp.catalog.lab3.svc.cluster.local`: the port is TCP, so no such record "
+                    "exists. (SRV labels start with underscores; CoreDNS also answers `http.tcp.catalog`, but "
+                    "the standard form has them.)",
+                    "query: _http._udp.catalog.lab3.svc.cluster.local\nport: 80\n", max_score=1),
     ),
 )
 

@@ -7,7 +7,8 @@ from typing import Any
 
 from grader import checks
 from grader.checks.core import Check, Verdict, failed, passed
-from grader.labs.spec import Lab, Part, prepare
+from grader.labs.spec import Lab, Part, WrongAnswer, prepare
+from grader.labs.strangers import egress_only_to_dns, reached, stranger
 from grader.labs.workloads import netexec_pod
 from grader.observations import Matrix
 
@@ -114,6 +115,27 @@ spec:
 """
 
 
+def _deny(types: str, selector: str = "{}") -> str:
+    return f"""apiVersion: networking.k8s.io/v1
+kind: NetworkPolicy
+metadata: {{name: default-deny}}
+spec:
+  podSelector: {selector}
+  policyTypes: {types}
+"""
+
+
+def _dns_policy(egress: str) -> str:
+    return f"""apiVersion: networking.k8s.io/v1
+kind: NetworkPolicy
+metadata: {{name: allow-dns}}
+spec:
+  podSelector: {{}}
+  policyTypes: [Egress]
+  egress: {egress}
+"""
+
+
 @lru_cache(maxsize=None)
 def reference_matrix(part_id: str) -> Matrix:
     """The matrix the reference answers produce (up to and including `part_id`), computed
@@ -188,6 +210,69 @@ def dns_over_tcp() -> Check:
     return Check("DNS over TCP is allowed too", fn)
 
 
+def ingress_denied_from_outside() -> Check:
+    """Hidden: the namespace's matrix cannot see traffic from other namespaces, and an
+    egress-only deny still looks all-denied inside; a pod in another namespace can tell."""
+    def fn(ns: Any) -> Verdict:
+        outsider = stranger(ns, OUTSIDE, "stranger", {"app": "stranger"})
+        open_to = []
+        for pod in sorted(ns.pods(), key=lambda p: p.name):
+            port = 5432 if pod.name == "db" else 8080
+            if reached(ns.cluster.namespace(OUTSIDE, fresh=False).probe(f"{pod.ip}:{port}", frm="stranger")):
+                open_to.append(f"{pod.name} on {port}")
+        if open_to:
+            return failed(f"a pod in namespace {OUTSIDE} ({outsider.name}) reaches " + ", ".join(open_to)
+                          + ": incoming traffic is not isolated; a default deny lists both policyTypes, Ingress "
+                          "and Egress")
+        return passed(f"a pod in namespace {OUTSIDE} reaches none of the namespace's pods")
+    return Check("traffic from other namespaces is denied too", fn)
+
+
+def backend_only_from_frontend() -> Check:
+    """Hidden: inside the namespace every other pod's egress is denied, so the matrix cannot
+    see a backend that accepts 8080 from anyone, nor a frontend allowed to every pod
+    labelled app=backend in any namespace; pods in another namespace can."""
+    def fn(ns: Any) -> Verdict:
+        if not ns.probe(f"{_ip(ns, 'backend-1')}:8080", frm="frontend").ok:
+            return failed("not earned yet: this counts once frontend reaches the backend on 8080")
+        stranger(ns, OUTSIDE, "stranger", {"app": "stranger"})
+        twin = stranger(ns, OUTSIDE, "backend-twin", {"app": "backend"})
+        stranger(ns, OUTSIDE, "frontend-twin", {"app": "frontend"})
+        out_ns = ns.cluster.namespace(OUTSIDE, fresh=False)
+        if reached(out_ns.probe(f"{_ip(ns, 'backend-1')}:8080", frm="stranger")):
+            return failed(f"a pod in namespace {OUTSIDE} (app=stranger) reaches backend-1 on 8080: the backend's "
+                          "ingress rule allows every source; limit `from:` to the frontend pods")
+        if reached(out_ns.probe(f"{_ip(ns, 'backend-1')}:8080", frm="frontend-twin")):
+            return failed(f"an app=frontend pod in namespace {OUTSIDE} reaches backend-1 on 8080: the backend's "
+                          "rule matches frontends of every namespace; a podSelector alone (no namespaceSelector) "
+                          "means this namespace")
+        if reached(ns.probe(f"{twin.ip}:8080", frm="frontend")):
+            return failed(f"frontend reaches an app=backend pod in namespace {OUTSIDE} on 8080: its egress rule "
+                          "matches backends in every namespace; a podSelector alone (no namespaceSelector) "
+                          "means this namespace")
+        return passed("only frontend reaches the backend, and only this namespace's backend")
+    return Check("the path is open between these pods only", fn)
+
+
+def every_pod_resolves() -> Check:
+    """Hidden: the task says every pod of the namespace, not only frontend."""
+    def fn(ns: Any) -> Verdict:
+        failing = []
+        for pod in sorted(ns.pods(), key=lambda p: p.name):
+            ans = ns.lookup("backend", frm=pod.name)
+            if ans.rcode != "NOERROR":
+                failing.append(f"{pod.name} ({ans.rcode})")
+        if failing:
+            return failed("these pods cannot resolve names: " + ", ".join(failing)
+                          + "; select every pod of the namespace (podSelector: {}) in the DNS policy")
+        return passed("every pod of the namespace resolves names")
+    return Check("every pod can use DNS", fn)
+
+
+def _ip(ns: Any, pod: str) -> str:
+    return next(p.ip for p in ns.pods() if p.name == pod)
+
+
 PART1 = Part(
     id="part1", title="Default deny", points=4, needs_policy_enforcement=True,
     task="""
@@ -198,14 +283,19 @@ isolated yet: every pod reaches every port. Write a **default-deny** for the nam
 Look at the matrix first: `lab.explore("part1").matrix(ports=[8080, 9090, 5432])`.
 """,
     visible=[matrix_like_reference("part1"), egress_denied()],
-    hidden=[new_pods_isolated()],
+    hidden=[new_pods_isolated(), ingress_denied_from_outside()],
     reference=DEFAULT_DENY,
     explanation=(
         "`podSelector: {}` selects every pod of the namespace, and listing both policy types with no "
         "rules isolates each pod in both directions with nothing allowed. It also covers pods created later."),
     wrong_answers=(
-        "`policyTypes: [Ingress]` only: the matrix is all denied, but egress (DNS included) is still open.",
-        "A podSelector listing today's apps: pods added later are not isolated.",
+        WrongAnswer("`policyTypes: [Ingress]` only: the matrix is all denied, but egress (DNS included) is still "
+                    "open.", _deny("[Ingress]"), max_score=3.4),
+        WrongAnswer("`policyTypes: [Egress]` only: the matrix is all denied too (every source's egress is), but "
+                    "nothing stops incoming traffic from other namespaces.", _deny("[Egress]"), max_score=3.4),
+        WrongAnswer("A podSelector listing today's apps: pods added later are not isolated.",
+                    _deny("[Ingress, Egress]", "{matchExpressions: [{key: app, operator: In, "
+                          "values: [frontend, backend, db]}]}"), max_score=3.4),
     ),
 )
 
@@ -218,16 +308,33 @@ backend pods on port 8080**, and nothing else: not 9090, not the database, not o
 Both ends are isolated now, so think about both directions.
 """,
     visible=[matrix_like_reference("part2")],
-    hidden=[egress_only_to_backend()],
+    hidden=[egress_only_to_backend(), backend_only_from_frontend()],
     reference=FRONTEND_TO_BACKEND,
     explanation=(
         "A connection needs the source's egress and the destination's ingress. One policy on the "
         "backends allows ingress from frontend on 8080; one on frontend allows egress to the backends "
         "on 8080. Ports are the pods' ports after the Service's DNAT, so 8080, not the Service's 80."),
     wrong_answers=(
-        "Only the ingress policy: frontend's egress is still denied, so nothing changes.",
-        "`port: 80` (the Service port): policies see the pod port, 8080, so traffic stays denied.",
-        "`egress: [{}]` on frontend: allowed to every destination, the backend included, and everywhere else.",
+        WrongAnswer("Only the ingress policy: frontend's egress is still denied, so nothing changes.",
+                    FRONTEND_TO_BACKEND.split("---")[0], max_score=3),
+        WrongAnswer("`port: 80` (the Service port): policies see the pod port, 8080, so traffic stays denied.",
+                    FRONTEND_TO_BACKEND.replace("port: 8080", "port: 80"), max_score=3),
+        WrongAnswer("`egress: [{}]` on frontend: allowed to every destination, the backend included, and "
+                    "everywhere else.", FRONTEND_TO_BACKEND.split("---")[0] + """---
+apiVersion: networking.k8s.io/v1
+kind: NetworkPolicy
+metadata: {name: frontend-out}
+spec:
+  podSelector: {matchLabels: {app: frontend}}
+  policyTypes: [Egress]
+  egress: [{}]
+""", max_score=3.4),
+        WrongAnswer("No `from:` on the backend's rule: frontend gets through, and so does every pod of every "
+                    "other namespace.", FRONTEND_TO_BACKEND.replace("""  - from:
+    - podSelector:
+        matchLabels:
+          app: frontend
+    ports:""", """  - ports:"""), max_score=3.4),
     ),
 )
 
@@ -244,17 +351,26 @@ Allow **every pod of the namespace to query cluster DNS** (the `kube-dns` pods i
         checks.resolves("backend", frm="frontend", to_service="backend"),
         checks.reachable("backend:80/hostname", frm="frontend", answered_by="app=backend"),
     ],
-    hidden=[dns_over_tcp()],
+    hidden=[dns_over_tcp(), every_pod_resolves(), egress_only_to_dns("frontend", OUTSIDE)],
     reference=DNS_EGRESS,
     explanation=(
         "Egress to the CoreDNS pods (namespaceSelector and podSelector in one peer: both must match) on "
         "UDP and TCP 53. The pod-to-pod matrix is unchanged, but names now resolve, so frontend reaches "
         "`backend:80`."),
     wrong_answers=(
-        "UDP 53 only: works until an answer is too large for UDP and the resolver retries over TCP.",
-        "namespaceSelector and podSelector as two separate peers: allows all of kube-system and every "
-        "kube-dns-labelled pod anywhere (an OR, not an AND).",
-        "`egress: [{ports: [{port: 53}]}]`: DNS works, but port 53 of every destination is open.",
+        WrongAnswer("UDP 53 only: works until an answer is too large for UDP and the resolver retries over TCP.",
+                    DNS_EGRESS.replace("    - protocol: TCP\n      port: 53\n", ""), max_score=3.5),
+        WrongAnswer("namespaceSelector and podSelector as two separate peers: allows every pod of kube-system "
+                    "and every kube-dns-labelled pod of this namespace (an OR, not an AND).",
+                    DNS_EGRESS.replace("      podSelector:", "    - podSelector:"), max_score=3.5),
+        WrongAnswer("`egress: [{ports: [{port: 53}]}]`: DNS works, but port 53 of every destination is open.",
+                    _dns_policy("[{ports: [{port: 53, protocol: UDP}, {port: 53, protocol: TCP}]}]"),
+                    max_score=3.5),
+        WrongAnswer("`egress: [{}]`: DNS works, and so does every other connection out of every pod.",
+                    _dns_policy("[{}]"), max_score=3.5),
+        WrongAnswer("A DNS policy for frontend only: the task asks for every pod of the namespace.",
+                    DNS_EGRESS.replace("  podSelector: {}", "  podSelector: {matchLabels: {app: frontend}}"),
+                    max_score=3.5),
     ),
 )
 

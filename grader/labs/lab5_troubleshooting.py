@@ -8,7 +8,9 @@ from typing import Any
 
 from grader import checks
 from grader.checks.core import Check, Verdict, failed, passed
-from grader.labs.spec import Lab, Part
+from grader.kind.images import AGNHOST_IMAGE
+from grader.labs.spec import Lab, Part, WrongAnswer
+from grader.labs.strangers import dns_over_tcp, egress_only_to_dns, reached, stranger
 from grader.labs.workloads import Port, netexec_workload, pause_pod
 from grader.safe_yaml import parse_documents
 
@@ -153,6 +155,43 @@ def api_egress_still_limited() -> Check:
     return Check("the api's egress is still limited", fn)
 
 
+#: A namespace without policies, for the pods the hidden checks meet the api with.
+OUTSIDE = "lab5-outside"
+
+
+def db_rule_exact() -> Check:
+    """Hidden: the database rule of api-egress must still lead to this namespace's db pods
+    only. Every other pod denies the api's 5432 anyway, so the app cannot tell; pods the
+    learner never saw can: another pod here, an app=db pod and a stranger elsewhere."""
+    def fn(ns: Any) -> Verdict:
+        if not ns.probe("db:5432", frm="app=api").ok:
+            return failed("not earned yet: this counts once the api reaches the database")
+        fe = next(p for p in checks.pods_matching(ns, "app=frontend"))
+        twin = stranger(ns, OUTSIDE, "db-twin", {"app": "db"}, 5432)
+        other = stranger(ns, OUTSIDE, "stranger", {"app": "stranger"}, 8080, 53)
+        for ip, what, fix in ((fe.ip, f"{fe.name} (a frontend pod) on 5432", "keep `to:` the db pods"),
+                              (twin.ip, f"an app=db pod in namespace {OUTSIDE} on 5432",
+                               "a podSelector alone (no namespaceSelector) means this namespace"),
+                              (other.ip, f"a pod in namespace {OUTSIDE} on 5432", "keep `to:` the db pods")):
+            if reached(ns.probe(f"{ip}:5432", frm="app=api")):
+                return failed(f"the api reaches {what}: the database rule of api-egress lets it out to more than "
+                              f"the database; {fix}")
+        return passed("the api's database rule leads to this namespace's db pods only")
+    return Check("the api's database rule is still exact", fn)
+
+
+def services_stay_inside() -> Check:
+    """Hidden: a fix must not open the app outside the cluster (a NodePort or LoadBalancer
+    makes every node, or an external address, a way in)."""
+    def fn(ns: Any) -> Verdict:
+        opened = [f"{name} is a {svc.type}" for name in ("frontend", "api", "db")
+                  if (svc := ns.service(name)) is not None and svc.type != "ClusterIP"]
+        if opened:
+            return failed("; ".join(opened) + ": the fix opens the Service outside the cluster; keep type ClusterIP")
+        return passed("frontend, api and db stay ClusterIP Services")
+    return Check("the Services stay inside the cluster", fn)
+
+
 FIXES = """\
 apiVersion: v1
 kind: Service
@@ -230,7 +269,11 @@ the objects you change**, fixed, in the answer cell: they are applied on top of 
 app, as `kubectl apply` would. Keep the database closed to everyone but the api.
 """,
     visible=connectivity,
-    hidden=[db_still_protected(), api_egress_still_limited()],
+    # the four checks added with the judge are worth half each, so a missed fault still
+    # weighs what it did (each visible check is 1.5 of the 12 points)
+    hidden=[db_still_protected(), api_egress_still_limited(), dns_over_tcp("app=api").worth(0.5),
+            egress_only_to_dns("app=api", OUTSIDE, also=" and the database").worth(0.5),
+            db_rule_exact().worth(0.5), services_stay_inside().worth(0.5)],
     reference=FIXES,
     explanation=(
         "1. Service frontend sent traffic to port 80 of its pods, where nothing listens: targetPort 8080. "
@@ -240,9 +283,36 @@ app, as `kubectl apply` would. Keep the database closed to everyone but the api.
         "4. api-egress isolated the api's egress and allowed only the database, so its DNS queries were "
         "dropped: add UDP and TCP 53 to kube-dns."),
     wrong_answers=(
-        "Fixing the Service api by relabelling the Deployment: its selector is immutable, so the API server refuses it.",
-        "Deleting the policies' rules (`egress: [{}]`): DNS works, but the api may now connect anywhere.",
-        "DB_HOST `db.lab5` is fine; `db.default` is not: the namespace must be the db Service's.",
+        WrongAnswer("Fixing the Service api by relabelling the Deployment: its selector is immutable, so the API "
+                    "server refuses it.",
+                    FIXES.replace("""  selector:
+    app: api
+""", """  selector:
+    app: api-server
+""") + f"""---
+apiVersion: apps/v1
+kind: Deployment
+metadata: {{name: api}}
+spec:
+  replicas: 2
+  selector: {{matchLabels: {{app: api-server}}}}
+  template:
+    metadata: {{labels: {{app: api-server}}}}
+    spec:
+      containers: [{{name: api, image: {AGNHOST_IMAGE}, args: [netexec, --http-port=8080]}}]
+""", max_score=0),
+        WrongAnswer("Deleting the policies' rules (`egress: [{}]`): DNS works, but the api may now connect "
+                    "anywhere.", FIXES.split("---\napiVersion: networking.k8s.io/v1")[0] + """---
+apiVersion: networking.k8s.io/v1
+kind: NetworkPolicy
+metadata: {name: api-egress}
+spec:
+  podSelector: {matchLabels: {app: api}}
+  policyTypes: [Egress]
+  egress: [{}]
+""", max_score=11),
+        WrongAnswer("DB_HOST `db.lab5` is fine; `db.default` is not: the namespace must be the db Service's.",
+                    FIXES.replace("DB_HOST: db\n", "DB_HOST: db.default\n"), max_score=9),
     ),
 )
 

@@ -8,7 +8,7 @@ from typing import Any, Callable
 
 from grader import checks
 from grader.checks.core import Check, Verdict, failed, passed
-from grader.labs.spec import Lab, Part
+from grader.labs.spec import Lab, Part, WrongAnswer
 from grader.labs.workloads import netexec_workload
 
 APPS: tuple[tuple[str, dict[str, str]], ...] = (
@@ -117,6 +117,8 @@ def strict_checks(address: Address, what: str) -> list[Check]:
         answered_by(address, what, "admin.example", "/", None, code=404, name="an unknown host gets 404"),
         answered_by(address, what, "shop.example", "/apiary", "app=shop",
                     name="shop.example/apiary is the shop's, not the api's"),
+        answered_by(address, what, "blog.example", "/archive/2026/intro", "app=blog",
+                    name="every path of blog.example goes to the blog"),
     ]
 
 
@@ -248,10 +250,14 @@ default class. Try requests with `ns = lab.explore("part1")`, then
         "`/api` beats `/`. `pathType: Prefix` matches whole path elements: `/api` matches `/api/items` but "
         "not `/apiary`. With a host on every rule, an unknown host matches nothing and gets 404."),
     wrong_answers=(
-        "A rule without `host`: it serves every host name, so admin.example reaches the shop.",
-        "`pathType: Exact` for `/api`: only `/api` itself reaches the api; `/api/items` falls through "
-        "to the shop's `/`.",
-        "`backend.service.port.number: 8080`: that is the pods' port; an Ingress names the Service's port.",
+        WrongAnswer("A rule without `host`: it serves every host name, so admin.example reaches the shop.",
+                    INGRESS.replace("  - host: shop.example\n    http:", "  - http:"), max_score=3.5),
+        WrongAnswer("`pathType: Exact` for `/api`: only `/api` itself reaches the api; `/api/items` falls through "
+                    "to the shop's `/`.", INGRESS.replace("""      - path: /api
+        pathType: Prefix""", """      - path: /api
+        pathType: Exact"""), max_score=3.5),
+        WrongAnswer("`backend.service.port.number: 8080`: that is the pods' port; an Ingress names the Service's "
+                    "port.", INGRESS.replace("number: 80", "number: 8080"), max_score=1),
     ),
 )
 
@@ -271,9 +277,12 @@ per host is the usual shape, but any set of routes that routes right scores). Ch
         "Ingress rule's host, and `PathPrefix` of `pathType: Prefix` (also element-wise). A rule without "
         "`matches` matches every path, and the more specific `/api` match takes precedence over it."),
     wrong_answers=(
-        "No `parentRefs`: the route attaches to nothing, and every request gets 404.",
-        "No `hostnames`: the route serves every host, so admin.example reaches the shop.",
-        "`backendRefs` without `port`: refused for a Service backend (the port is required).",
+        WrongAnswer("No `parentRefs`: the route attaches to nothing, and every request gets 404.",
+                    ROUTES.replace("  parentRefs:\n  - name: web\n", ""), max_score=1.5),
+        WrongAnswer("No `hostnames`: the route serves every host, so admin.example reaches the shop.",
+                    ROUTES.replace("  hostnames:\n  - shop.example\n", "", 1), max_score=3.5),
+        WrongAnswer("`backendRefs` without `port`: refused for a Service backend (the port is required).",
+                    ROUTES.replace("      port: 80\n", ""), max_score=0),
     ),
 )
 
@@ -285,21 +294,44 @@ applied for you), send **about 10% of `shop.example/api` requests to `api-v2`** 
 rest to `api-v1`, without changing what `/` or blog.example do. Re-applying a route with the
 same name replaces it.
 """,
-    visible=[canary_share(GW, "Gateway web", "shop.example", "/api/items")],
+    # the split is the task: half the part's points, the routing it must keep the other half
+    visible=[canary_share(GW, "Gateway web", "shop.example", "/api/items").worth(3)],
     hidden=[answered_by(GW, "Gateway web", "shop.example", "/", "app=shop",
                         name="shop.example/ still goes to the shop"),
             answered_by(GW, "Gateway web", "blog.example", "/", "app=blog",
-                        name="blog.example/ still goes to the blog")],
+                        name="blog.example/ still goes to the blog"),
+            answered_by(GW, "Gateway web", "admin.example", "/api/items", None, code=404,
+                        name="an unknown host still gets 404")],
     reference=CANARY,
     explanation=(
         "Two `backendRefs` on the `/api` rule with `weight: 90` and `weight: 10`: the Gateway sends each "
         "request to one backend with probability proportional to its weight. The other rule is unchanged, "
         "so only /api traffic takes part in the trial."),
     wrong_answers=(
-        "Weights 9 and 1 are the same split as 90 and 10; 1 and 10 are not (about 91% to v2).",
-        "A second HTTPRoute for `/api` with only api-v2: both routes match, one wins for every request, so "
-        "it is 0% or 100%, never 10%.",
-        "Weights on the catch-all rule: the shop's own traffic is split instead of the api's.",
+        WrongAnswer("Weights 9 and 1 are the same split as 90 and 10; 1 and 10 are not (about 91% to v2).",
+                    CANARY.replace("weight: 90", "weight: 1"), max_score=2.7),
+        WrongAnswer("A second HTTPRoute for `/api` with only api-v2: both routes match, one wins for every "
+                    "request, so it is 0% or 100%, never 10%.", """\
+apiVersion: gateway.networking.k8s.io/v1
+kind: HTTPRoute
+metadata: {name: shop-canary}
+spec:
+  parentRefs: [{name: web}]
+  hostnames: [shop.example]
+  rules:
+  - matches: [{path: {type: PathPrefix, value: /api}}]
+    backendRefs: [{name: api-v2, port: 80}]
+""", max_score=2.7),
+        WrongAnswer("Weights on the catch-all rule: the shop's own traffic is split instead of the api's.",
+                    ROUTES.split("---")[0].replace("""  - backendRefs:
+    - name: shop
+      port: 80""", """  - backendRefs:
+    - name: shop
+      port: 80
+      weight: 90
+    - name: api-v2
+      port: 80
+      weight: 10"""), max_score=2),
     ),
 )
 

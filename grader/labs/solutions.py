@@ -29,7 +29,7 @@ def render_readme(lab: Lab) -> str:
             lines += [f"Graded on top of the reference answers of {', '.join(part.builds_on)}, so an earlier "
                       "mistake is not charged twice.", ""]
         if part.wrong_answers:
-            lines += ["**Common wrong answers.**", ""] + [f"- {w}" for w in part.wrong_answers] + [""]
+            lines += ["**Common wrong answers.**", ""] + [f"- {w.text}" for w in part.wrong_answers] + [""]
         for q in (q for q in lab.manual if q.after == part.id):
             lines += [f"## Explain ({q.points:g} points, graded by hand)", "", q.prompt.strip(), "",
                       "**A full-marks answer.** " + " ".join(q.model_answer.split()), ""]

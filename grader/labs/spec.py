@@ -29,6 +29,20 @@ MANIFESTS, FACTS = "manifests", "facts"
 
 
 @dataclass(frozen=True)
+class WrongAnswer:
+    """A common wrong answer: what it does, in words (`text`, for solutions/), and as an
+    answer cell would hold it (`answer`), with the most it may earn (`max_score`). CI grades
+    every one, so a wrong answer the checks let through is caught before a class is."""
+
+    text: str
+    answer: str
+    max_score: float = 0.0
+
+    def __str__(self) -> str:
+        return self.text
+
+
+@dataclass(frozen=True)
 class Part:
     """One graded task: an answer cell (`answer_<id>`) and a test cell (`test_<id>`)."""
 
@@ -44,7 +58,7 @@ class Part:
     needs_policy_enforcement: bool = False
     task: str = ""                   # the task, in Markdown, as the notebook shows it
     explanation: str = ""            # why the reference is right (solutions/)
-    wrong_answers: tuple[str, ...] = ()   # common wrong answers and what they do (solutions/)
+    wrong_answers: tuple[WrongAnswer, ...] = ()   # common wrong answers, graded by the tests
 
     @property
     def answer_cell(self) -> str:

@@ -42,6 +42,7 @@ Behaviour modelled:
 from __future__ import annotations
 
 import copy
+import json
 import random
 from typing import Any, Iterable, Mapping
 
@@ -320,6 +321,8 @@ class ClusterState:
             meta["namespace"] = ns
         key = (kind, ns, name)
         previous = self._objects.get(key)
+        if previous is not None:
+            _refuse_selector_change(kind, name, previous, obj)
         if kind not in WORKLOAD_KINDS:
             self._admission().admit_object(obj, previous, key, self.pods, self._ctl.pod_usage)
         if kind == "Service":
@@ -431,3 +434,21 @@ class ClusterState:
             p.ready = ready and not p.pending
         self.generation += 1
         return pods
+
+
+#: Workloads whose spec.selector the API server refuses to change (apps/v1).
+SELECTOR_IMMUTABLE_KINDS = ("Deployment", "ReplicaSet", "StatefulSet", "DaemonSet")
+
+
+def _refuse_selector_change(kind: str, name: str, previous: Mapping[str, Any],
+                            obj: Mapping[str, Any]) -> None:
+    """apps/v1 workloads keep the selector they were created with: an update that changes it
+    is refused with the API server's "field is immutable" (the usual way out is to delete
+    and recreate the workload)."""
+    if kind not in SELECTOR_IMMUTABLE_KINDS:
+        return
+    old = (previous.get("spec") or {}).get("selector")
+    new = (obj.get("spec") or {}).get("selector")
+    if old != new:
+        raise ApplyError([f'{kind}.apps "{name}" is invalid: spec.selector: Invalid value: '
+                          f'{json.dumps(new, sort_keys=True)}: field is immutable'], kind, name)

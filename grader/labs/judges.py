@@ -1,0 +1,149 @@
+"""The semantic judge of every lab part (grader.labs.judge): what a correct answer must DO,
+observed over more than the part's checks look at; for an answer made of facts, what each
+fact leads to in the cluster (the name resolves to what, the number against the one the
+judge computes from the endpoints).
+
+Kept apart from the lab specs on purpose: the judge audits the checks, so it must not share
+their code or their choice of probes."""
+from __future__ import annotations
+
+import re
+from typing import Any, Mapping
+
+from grader.labs.judge import (
+    Behaviour,
+    FactsJudge,
+    Judge,
+    JudgeVerdict,
+    compare,
+    connections,
+    dns,
+    dns_value,
+    http_routing,
+    reachability,
+    services,
+)
+
+
+def _db_host(lab: Any, ns: Any) -> Behaviour:
+    """Lab 5: where the api's DB_HOST leads, as the api's resolver and a connection see it."""
+    cm = ns.state.get("ConfigMap", "api-config", ns.name) or {}
+    host = str((cm.get("data") or {}).get("DB_HOST") or "").strip()
+    if not host:
+        return {"DB_HOST": "missing"}
+    out = dns((host, "A"), frm="app=api")(lab, ns)
+    out.update(connections((f"{host}:5432", "app=api", "TCP"))(lab, ns))
+    return {k.replace(host, "DB_HOST"): v for k, v in out.items()}
+
+
+def _is_int(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+#: What a sentence can say a /hostname answer is.
+_KINDS = {"pod": "pod", "pods": "pod", "service": "service", "svc": "service", "node": "node",
+          "ip": "address", "address": "address", "clusterip": "address", "container": "container"}
+
+
+def _hostname_facts(lab: Any, ns: Any, facts: Mapping[str, Any]) -> Behaviour:
+    """Lab 1 part 5: the number of distinct /hostname answers is the number of pods behind
+    the backend Service's ready endpoints; the answer names a pod."""
+    pods = {e.pod for e in ns.endpoints("backend") if e.ready and e.pod}
+    claimed = facts.get("distinct_answers")
+    words = re.findall(r"[a-z]+", str(facts.get("each_answer_is") or "").lower())
+    named = sorted({_KINDS[w] for w in words if w in _KINDS})
+    counted = _is_int(claimed) and claimed == len(pods)
+    return {"distinct_answers is the number of answering pods": str(counted),
+            "each_answer_is names": ", ".join(named) or "nothing"}
+
+
+def _cross_namespace_facts(lab: Any, ns: Any, facts: Mapping[str, Any]) -> Behaviour:
+    """Lab 3 part 3: what `name` resolves to from the other namespace; whether `fqdn` is a
+    fully qualified name (nothing appended by the search list) and what it resolves to."""
+    other = ns.cluster.namespace("storefront", fresh=False)
+    out: Behaviour = {}
+    name = str(facts.get("name") or "").strip()
+    out["name from storefront"] = dns_value(ns, other.lookup(name, frm="app=shopper")) if name else "missing"
+    fqdn = str(facts.get("fqdn") or "").strip()
+    if fqdn:
+        ans = other.lookup(fqdn, frm="app=shopper")
+        complete = (ans.name or "").rstrip(".").lower() == fqdn.rstrip(".").lower()
+        out["fqdn"] = f"{'complete' if complete else 'completed by the search list'} {dns_value(ns, ans)}"
+    else:
+        out["fqdn"] = "missing"
+    return out
+
+
+def _srv_facts(lab: Any, ns: Any, facts: Mapping[str, Any]) -> Behaviour:
+    """Lab 3 part 4: what the SRV query answers; whether `port` is the Service port named http."""
+    query = str(facts.get("query") or "").strip()
+    svc = ns.service("catalog")
+    http = next((p.port for p in (svc.ports if svc else ()) if p.name == "http"), None)
+    claimed = facts.get("port")
+    return {"SRV query": dns_value(ns, ns.lookup(query, frm="client", rtype="SRV")) if query else "missing",
+            "port is the Service's http port": str(_is_int(claimed) and claimed == http)}
+
+
+def _ingress(name: str):  # type: ignore[no-untyped-def]
+    return lambda ns: ns.ingress_address(name)
+
+
+def _gateway(name: str):  # type: ignore[no-untyped-def]
+    return lambda ns: ns.gateway_address(name)
+
+
+JUDGES: dict[tuple[str, str], Judge | FactsJudge] = {
+    ("lab1-clusterip", "part1"): Judge((services("backend"),)),
+    ("lab1-clusterip", "part2"): Judge((services("catalog"),)),
+    # the task: the port named `web`, "whatever its number": the next version moves it
+    ("lab1-clusterip", "part3"): Judge((services("shop", shift_ports=1000),)),
+    ("lab1-clusterip", "part4"): Judge((services("echo"),)),
+    ("lab1-clusterip", "part5"): FactsJudge((_hostname_facts,)),
+    ("lab3-discovery", "part3"): FactsJudge((_cross_namespace_facts,)),
+    ("lab3-discovery", "part4"): FactsJudge((_srv_facts,)),
+    ("lab2-external-access", "part1"): Judge((services("web", node_ports=True),)),
+    ("lab2-external-access", "part2"): Judge((services("web-public"),)),
+    ("lab3-discovery", "part1"): Judge((dns(("orders-db", "A"), ("orders-db", "CNAME"),
+                                            ("orders-db.lab3.svc.cluster.local", "A")),)),
+    ("lab3-discovery", "part2"): Judge((dns(("kv", "A"), ("kv-0.kv", "A"), ("kv-1.kv", "A"), ("kv-2.kv", "A"),
+                                            ("kv.lab3.svc.cluster.local", "A")),)),
+    ("lab4-network-policy", "part1"): Judge((reachability,)),
+    ("lab4-network-policy", "part2"): Judge((reachability,)),
+    ("lab4-network-policy", "part3"): Judge((reachability,)),
+    ("lab5-troubleshooting", "fixes"): Judge((
+        reachability,
+        connections(("frontend:80/hostname", "user", "TCP"), ("api:80/hostname", "app=frontend", "TCP"),
+                    ("db:5432", "app=api", "TCP"), ("db:5432", "app=frontend", "TCP")),
+        _db_host,
+        services("frontend", "api", "db"),
+    )),
+    ("lab6-ingress", "part1"): Judge((http_routing(_ingress("site")),)),
+    ("lab6-ingress", "part2"): Judge((http_routing(_gateway("web")),)),
+    ("lab6-ingress", "part3"): Judge((http_routing(_gateway("web"), hosts=("shop.example", "blog.example",
+                                                                            "admin.example"),
+                                                   paths=("/", "/api", "/api/items", "/apiary", "/x"),
+                                                   methods=("GET",), headers=({},), requests=100),)),
+}
+
+_REFERENCE: dict[tuple[str, str], Behaviour] = {}
+
+
+def judge_for(lab_name: str, part_id: str) -> Judge | FactsJudge | None:
+    return JUDGES.get((lab_name, part_id))
+
+
+def reference_behaviour(lab: Any, part: Any) -> Behaviour:
+    key = (lab.name, part.id)
+    if key not in _REFERENCE:
+        _REFERENCE[key] = JUDGES[key].behaviour(lab, part, part.reference)
+    return _REFERENCE[key]
+
+
+def judge(lab: Any, part: Any, answer: str) -> JudgeVerdict:
+    """Does `answer` behave like the reference answer of `part`? (KeyError for a part with
+    no judge.)"""
+    j = JUDGES[(lab.name, part.id)]
+    return compare(reference_behaviour(lab, part), j.behaviour(lab, part, answer))
+
+
+__all__ = ["JUDGES", "judge", "judge_for", "reference_behaviour"]
