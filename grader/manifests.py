@@ -251,8 +251,13 @@ def _objects_of(obj: Any) -> list[tuple[str, Any]]:
     return expanded if expanded is not None else [("", obj)]
 
 
+#: Fewer units (files, strings, dicts) than this are checked in one process even when
+#: `jobs` allows more: forking and sending results back costs about what 30 files do.
+PARALLEL_MIN_UNITS = 32
+
+
 def check(manifests: Source, /, *, source: str | None = None,
-          limits: Limits = DEFAULT_LIMITS) -> tuple[list[Manifest], list[Problem]]:
+          limits: Limits = DEFAULT_LIMITS, jobs: int = 1) -> tuple[list[Manifest], list[Problem]]:
     """Parse and validate; returns (objects without problems, every problem found).
 
     `manifests`: YAML text, a file or directory path (str or Path), a dict, or a list of
@@ -260,11 +265,28 @@ def check(manifests: Source, /, *, source: str | None = None,
     (e.g. "answer cell"); files keep their own path. Never raises for bad input. An
     object with any problem is not in the first list. Each file or string may hold at
     most `limits.max_objects` objects, the items of a `kind: List` included.
+
+    `jobs` > 1 lets a large input (a directory of many files) be checked on that many
+    cores (grader.forkmap); the answer is the same, in the same order.
     """
-    label = source
+    units = _units(manifests, limits, [0], source)
+    if jobs > 1:
+        units = list(units)
+        if len(units) >= PARALLEL_MIN_UNITS:
+            from grader.forkmap import fork_map, split
+
+            parts = fork_map(lambda chunk: _check_units(chunk, limits), split(units, jobs))
+            found = [m for part in parts for m in part[0]]
+            problems = [p for part in parts for p in part[1]]
+            return _without_duplicates(found, problems)
+    return _without_duplicates(*_check_units(units, limits))
+
+
+def _check_units(units: Iterable[_Unit], limits: Limits) -> tuple[list[Manifest], list[Problem]]:
+    """Every unit parsed and each object validated on its own (nothing across units)."""
     found: list[Manifest] = []
     problems: list[Problem] = []
-    for unit in _units(manifests, limits, [0], label):
+    for unit in units:
         docs, doc_problems = _documents(unit, limits)
         problems += doc_problems
         objects = [(index, prefix, item) for index, obj in docs for prefix, item in _objects_of(obj)]
@@ -280,7 +302,13 @@ def check(manifests: Source, /, *, source: str | None = None,
             problems += ps
             if m is not None:
                 found.append(m)
-    problems += _duplicates(found)
+    return found, problems
+
+
+def _without_duplicates(found: list[Manifest], problems: list[Problem]) -> tuple[list[Manifest], list[Problem]]:
+    """The checks across units (the same object twice), then every object with a problem
+    taken out of the found list."""
+    problems = problems + _duplicates(found)
     if problems:
         bad = {(p.file, p.doc, p.kind, p.name) for p in problems}
         found = [m for m in found if (m.file, m.doc, m.kind, m.name) not in bad]

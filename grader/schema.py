@@ -87,30 +87,27 @@ def _definitions() -> "Resource":
     return Resource.from_contents(_definitions_contents())
 
 
-@lru_cache(maxsize=1)
-def _fast_registry() -> Any:
-    """The shared definitions, indexed once by jsonschema-rs (None: it is not installed)."""
-    try:
-        import jsonschema_rs
-    except ImportError:  # pragma: no cover - it is a declared dependency
-        return None
-    defs = _definitions_contents()
-    return jsonschema_rs.Registry([(defs["$id"], defs)])
+def _bundle(stem: str) -> Any:
+    """The kind's schema with the definitions it reaches inlined (grader.schema_bundle),
+    from the user's cache after the first run."""
+    from grader.schema_bundle import bundle, cached_bundle
+
+    return cached_bundle(stem, _package_dir() / _SCHEMA_DIR / "_definitions.json",
+                         lambda: bundle(_schema_file(stem), _definitions_contents()["$defs"]))
 
 
 @lru_cache(maxsize=None)
 def _fast_validator(kind: str) -> Any:
     """jsonschema-rs validator for one kind, or None where jsonschema-rs is unavailable
-    (then every object goes through the Python validator: slower, same answers)."""
+    (then every object goes through the Python validator: slower, same answers). Built
+    from the kind's standalone bundle: no 1.8 MB definitions file to read and index."""
     with _lock:
-        registry = _fast_registry()
-        if registry is None:  # pragma: no cover
+        try:
+            import jsonschema_rs
+        except ImportError:  # pragma: no cover - it is a declared dependency
             return None
-        import jsonschema_rs
-
         # Formats are annotations, as in the Python validator and the API server's schema.
-        return jsonschema_rs.validator_for(_schema_file(KINDS[kind][1]), registry=registry,
-                                           validate_formats=False)
+        return jsonschema_rs.validator_for(_bundle(KINDS[kind][1]), validate_formats=False)
 
 
 def _is_valid(obj: dict) -> bool:
