@@ -20,9 +20,8 @@ and sentences a learner can act on.
 from __future__ import annotations
 
 import difflib
+import _thread
 import importlib.util
-import json
-import threading
 from functools import lru_cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Iterable
@@ -53,7 +52,7 @@ KINDS: dict[str, tuple[str, str]] = {
     "IngressClass": ("networking.k8s.io/v1", "ingressclass-networking-v1"),
 }
 
-_lock = threading.Lock()
+_lock = _thread.allocate_lock()   # threading's Lock, without importing threading
 
 #: Tests set this: every object then also goes through the Python validator, and an
 #: object jsonschema-rs accepts but jsonschema refuses fails the test (tests/conftest.py).
@@ -71,6 +70,8 @@ def _package_dir() -> Path:
 
 
 def _schema_file(stem: str) -> Any:
+    import json  # only when a bundle is (re)built or errors are listed: not on a valid file's path
+
     with (_package_dir() / _SCHEMA_DIR / f"{stem}.json").open("r", encoding="utf-8") as fh:
         return json.load(fh)
 
@@ -87,27 +88,41 @@ def _definitions() -> "Resource":
     return Resource.from_contents(_definitions_contents())
 
 
+def _definitions_file() -> Path:
+    return _package_dir() / _SCHEMA_DIR / "_definitions.json"
+
+
 def _bundle(stem: str) -> Any:
     """The kind's schema with the definitions it reaches inlined (grader.schema_bundle),
     from the user's cache after the first run."""
     from grader.schema_bundle import bundle, cached_bundle
 
-    return cached_bundle(stem, _package_dir() / _SCHEMA_DIR / "_definitions.json",
+    return cached_bundle(stem, _definitions_file(),
                          lambda: bundle(_schema_file(stem), _definitions_contents()["$defs"]))
 
 
 @lru_cache(maxsize=None)
 def _fast_validator(kind: str) -> Any:
-    """jsonschema-rs validator for one kind, or None where jsonschema-rs is unavailable
-    (then every object goes through the Python validator: slower, same answers). Built
-    from the kind's standalone bundle: no 1.8 MB definitions file to read and index."""
+    """A validity-only validator for one kind, built from its standalone bundle (no 1.8 MB
+    definitions file to read and index): the bundle compiled to Python functions
+    (grader.schema_compiled, cached), or jsonschema-rs for a schema that compiler does not
+    handle, or None where neither is available (then every object goes through the Python
+    validator: slower, same answers)."""
+    stem = KINDS[kind][1]
     with _lock:
+        from grader.schema_bundle import cache_folder
+        from grader.schema_compiled import Unsupported, cached_validator
+
+        try:
+            return cached_validator(stem, cache_folder(_definitions_file()), lambda: _bundle(stem))
+        except Unsupported:
+            pass
         try:
             import jsonschema_rs
         except ImportError:  # pragma: no cover - it is a declared dependency
             return None
         # Formats are annotations, as in the Python validator and the API server's schema.
-        return jsonschema_rs.validator_for(_bundle(KINDS[kind][1]), validate_formats=False)
+        return jsonschema_rs.validator_for(_bundle(stem), validate_formats=False)
 
 
 def _is_valid(obj: dict) -> bool:

@@ -16,7 +16,6 @@ home on a JupyterHub) only costs speed: the bundle is then built in memory every
 """
 from __future__ import annotations
 
-import json
 import os
 from pathlib import Path
 from typing import Any, Callable
@@ -79,13 +78,23 @@ def _definition_name(ref: str) -> str | None:
     return None
 
 
-def cached_bundle(stem: str, definitions_file: Path, build: Callable[[], dict]) -> dict:
-    """The bundle of schema `stem`, read from the cache, or built with `build()` and saved."""
+def cache_folder(definitions_file: Path) -> Path | None:
+    """Where the bundles (and grader.schema_compiled's code) of this definitions file are
+    kept; None when the file cannot be read (nothing is cached then)."""
     try:
         st = definitions_file.stat()
-        folder = cache_root() / f"{definitions_file.parent.name}-{st.st_size}-{st.st_mtime_ns}"
     except OSError:
+        return None
+    return cache_root() / f"{definitions_file.parent.name}-{st.st_size}-{st.st_mtime_ns}"
+
+
+def cached_bundle(stem: str, definitions_file: Path, build: Callable[[], dict]) -> dict:
+    """The bundle of schema `stem`, read from the cache, or built with `build()` and saved."""
+    folder = cache_folder(definitions_file)
+    if folder is None:
         return build()
+    import json
+
     path = folder / f"{stem}.json"
     try:
         with path.open("r", encoding="utf-8") as fh:
