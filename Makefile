@@ -36,7 +36,7 @@ MERMAID_JS      := grader/export/vendor/mermaid.min.js
 ROOT_FLAG := $(if $(filter 0,$(shell id -u)),--allow-root)
 PYTEST_ARGS ?=
 
-.PHONY: help setup lock lab instructor-lab mermaid test test-newest bench pin-outputs clean cluster cluster-down cluster-status release autograde feedback grades report grade-live
+.PHONY: help setup lock lab instructor-lab mermaid test test-newest bench bench-peers pin-outputs clean cluster cluster-down cluster-status release autograde feedback grades report grade-live
 .PHONY: control-plane test-control-plane
 
 help:
@@ -51,6 +51,7 @@ help:
 	@echo "make cluster-status  what is set up for live mode, and what is missing"
 	@echo "make cluster-down    delete the cluster and its LoadBalancer controller"
 	@echo "make bench           print benchmark figures (model, CLI vs kubernetes-validate, whole course, autograding 50)"
+	@echo "make bench-peers     svclab check/matrix against kubeconform, kubernetes-validate, policy-assistant (builds the Go peers once)"
 	@echo "make pin-outputs     re-store the course outputs pinned with # NBVAL_CHECK_OUTPUT (nbval compares them)"
 	@echo "make release         instructors: generate the student version of every lab (labs/release/)"
 	@echo "make autograde       instructors: grade everything in labs/submitted/, in parallel"
@@ -140,6 +141,9 @@ test-newest: | $(UV)
 	$(UV) pip install --quiet --compile-bytecode --python $(NEWEST)/bin/python --upgrade --refresh -e ".[test]"
 	$(NEWEST)/bin/python -m grader.export >/dev/null
 	$(NEWEST)/bin/python -m pytest --nbval-lax tests course $(PYTEST_ARGS)
+
+bench-peers: setup
+	$(PYTHON) bench/peers_bench.py
 
 bench: setup
 	$(PYTHON) bench/matrix_bench.py

@@ -3,16 +3,18 @@
 The JSON schemas ship inside the `kubernetes-validate` package (strict variant: unknown
 fields such as `selecter` are errors, as `kubectl apply` with server-side field validation
 reports them). We do not call `kubernetes_validate.validate()`: it re-reads the 1.8 MB
-definitions file on every call. Instead the definitions are loaded once, and one
-Draft 2020-12 validator is built lazily per kind and cached, so validating a hundred
-objects costs milliseconds after the first one of each kind.
+definitions file on every call. Instead each kind gets a standalone bundle holding only
+the definitions it reaches (grader.schema_bundle, kept in the user's cache), and one
+validator is built lazily per kind and cached.
 
-Two validators, one verdict. `jsonschema-rs` (compiled, ~1 ms per kind to build) answers
-"is this object valid?"; only for an invalid object is the pure-Python `jsonschema` stack
-imported (0.15 s) to list every error in the detail our messages need. Most objects a
-learner checks are valid, so `svclab check` usually never imports jsonschema. The two agree
-on validity (tests/test_schema.py holds them to it on every fixture); where they would not,
-the Python validator's answer is the one reported.
+Two validators, one verdict. A fast one answers "is this object valid?": the kind's
+bundle compiled to Python functions (grader.schema_compiled, its code cached too), or
+jsonschema-rs for a schema that compiler does not handle. Only for an invalid object is
+the pure-Python `jsonschema` stack imported (0.15 s) to list every error in the detail our
+messages need. Most objects a learner checks are valid, so `svclab check` usually never
+imports jsonschema. They agree on validity (tests/test_schema.py, test_schema_compiled.py
+and test_schema_bundle.py hold them to it); where they would not, the Python validator's
+answer is the one reported.
 
 Errors are translated from jsonschema's vocabulary into field paths (`spec.ports[0].port`)
 and sentences a learner can act on.
@@ -55,7 +57,7 @@ KINDS: dict[str, tuple[str, str]] = {
 _lock = _thread.allocate_lock()   # threading's Lock, without importing threading
 
 #: Tests set this: every object then also goes through the Python validator, and an
-#: object jsonschema-rs accepts but jsonschema refuses fails the test (tests/conftest.py).
+#: object the fast validator accepts but jsonschema refuses fails the test (tests/conftest.py).
 CROSS_CHECK = False
 
 
@@ -198,7 +200,7 @@ def schema_issues(obj: dict) -> list[Issue]:
     for error in validator.iter_errors(obj):
         out += _translate(error)
     if fast_says_valid and out:
-        raise AssertionError(f"jsonschema-rs accepts what jsonschema refuses: {out}")
+        raise AssertionError(f"the fast validator accepts what jsonschema refuses: {out}")
     return out
 
 
