@@ -59,6 +59,8 @@ def _command_of(argv: Sequence[str]) -> str | None:
 
 def main(argv: Sequence[str] | None = None) -> int:
     skip_unused_format_checkers()
+    from grader.lazy_regex import defer_yaml_printable_regex
+    defer_yaml_printable_regex()
     words = list(sys.argv[1:] if argv is None else argv)
     parser = build_parser(_command_of(words))
     args = parser.parse_args(words)

@@ -21,7 +21,6 @@ and sentences a learner can act on.
 """
 from __future__ import annotations
 
-import difflib
 import _thread
 import importlib.util
 from functools import lru_cache
@@ -29,7 +28,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Iterable
 
 from grader.rules.base import Issue, join_index, join_key, quote
-from grader.rules.gateway import CRD_KINDS, api_version_issue, crd_schema_issues
 
 if TYPE_CHECKING:  # pragma: no cover
     import jsonschema
@@ -158,14 +156,16 @@ def identity_issues(obj: dict) -> list[Issue]:
         out.append(("kind", "required field 'kind' is missing (e.g. 'kind: Service')"))
     elif not isinstance(kind, str):
         out.append(("kind", f"must be a string such as 'Service', got {quote(kind)}"))
-    elif kind not in KINDS and kind not in CRD_KINDS:
+    elif kind not in KINDS and kind not in _crd_kinds():
         out.append(("kind", _unknown_kind(kind)))
     if api_version is None or api_version == "":
         hint = f" (for {kind}: 'apiVersion: {KINDS[kind][0]}')" if isinstance(kind, str) and kind in KINDS else ""
         out.append(("apiVersion", f"required field 'apiVersion' is missing{hint}"))
     elif not isinstance(api_version, str):
         out.append(("apiVersion", f"must be a string such as 'v1', got {quote(api_version)}"))
-    elif isinstance(kind, str) and kind in CRD_KINDS:
+    elif isinstance(kind, str) and kind not in KINDS and kind in _crd_kinds():
+        from grader.rules.gateway import api_version_issue
+
         why = api_version_issue(kind, api_version)
         if why:
             out.append(("apiVersion", why))
@@ -175,11 +175,22 @@ def identity_issues(obj: dict) -> list[Issue]:
     return out
 
 
+def _crd_kinds() -> Any:
+    """The Gateway API kinds (grader.rules.gateway), imported only when an object is not of
+    a core kind: building that module's schema tables costs more than a file of Services."""
+    from grader.rules.gateway import CRD_KINDS
+
+    return CRD_KINDS
+
+
 def _unknown_kind(kind: str) -> str:
+    CRD_KINDS = _crd_kinds()
     msg = f"kind {quote(kind)} is not a kind this course knows"
     for known in [*KINDS, *CRD_KINDS]:
         if known.lower() == kind.lower():
             return f"{msg}; did you mean '{known}'? (kinds are case-sensitive)"
+    import difflib
+
     close = difflib.get_close_matches(kind, [*KINDS, *CRD_KINDS], n=1, cutoff=0.6)
     if close:
         return f"{msg}; did you mean '{close[0]}'?"
@@ -190,7 +201,9 @@ def schema_issues(obj: dict) -> list[Issue]:
     """Every schema violation of an object whose apiVersion and kind are known, in
     jsonschema's order and possibly repeated: grader.manifests.validate_object sorts and
     de-duplicates them together with the semantic rules' issues."""
-    if obj["kind"] in CRD_KINDS:             # Gateway API CRDs: grader.rules.gateway's schema
+    if obj["kind"] not in KINDS and obj["kind"] in _crd_kinds():   # Gateway API CRDs
+        from grader.rules.gateway import crd_schema_issues
+
         return crd_schema_issues(obj)
     fast_says_valid = _is_valid(obj)
     if fast_says_valid and not CROSS_CHECK:
@@ -235,6 +248,8 @@ def _translate(error: "jsonschema.ValidationError") -> list[Issue]:
     keyword = error.validator
     value = error.instance
     if keyword == "additionalProperties" and isinstance(value, dict):
+        import difflib
+
         known = list(error.schema.get("properties", {}))
         out = []
         for key in value:

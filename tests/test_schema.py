@@ -148,17 +148,18 @@ def test_validate_object_sorts_and_dedupes_schema_and_rule_issues_once():
 def test_a_valid_object_is_checked_without_importing_jsonschema(tmp_path):
     """The fast path: the compiled validator says "valid", so neither the Python stack
     (0.15 s to import, most of `svclab check`'s time before) nor jsonschema-rs is loaded,
-    whether the schema cache is empty or full."""
+    whether the schema cache is empty or full; nor the Gateway API rules, for a Service."""
     import subprocess
     import sys
 
     code = ("import sys; from grader.manifests import check; "
             f"found, problems = check({SERVICE!r}); "
-            "print(len(found), len(problems), 'jsonschema' in sys.modules, 'jsonschema_rs' in sys.modules)")
+            "print(len(found), len(problems), 'jsonschema' in sys.modules, 'jsonschema_rs' in sys.modules, "
+            "'grader.rules.gateway' in sys.modules)")
     env = dict(os.environ, SVCLAB_SCHEMA_CACHE=str(tmp_path))
     for _ in ("empty cache", "full cache"):
         out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, env=env)
-        assert out.stdout.split() == ["1", "0", "False", "False"]
+        assert out.stdout.split() == ["1", "0", "False", "False", "False"]
     assert list(tmp_path.glob("*/service-v1.*.code"))
 
 
