@@ -5,6 +5,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from grader.cli import main
 
 FIXTURES = Path(__file__).parent / "fixtures" / "check"
@@ -141,3 +143,11 @@ def test_many_files_checked_on_several_cores_say_what_one_core_says(tmp_path, ca
     assert "ConfigMap named 'dup' is already defined in" in out
     assert [line.split(",")[0].rsplit("/", 1)[1] for line in out.splitlines() if "bad key" in line] == \
         [f"{i:03d}.yaml" for i in (3, 3, n // 2, n // 2, n - 1, n - 1)]
+
+
+@pytest.mark.parametrize("bad", ["0", "x", "-1"])
+def test_a_bad_job_count_is_a_usage_error(tmp_path, capsys, bad) -> None:
+    with pytest.raises(SystemExit) as exc:
+        main(["check", "-j", bad, str(tmp_path)])
+    assert exc.value.code == 2
+    assert "give a whole number of processes from 1 to 256" in capsys.readouterr().err

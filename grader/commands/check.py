@@ -4,6 +4,9 @@ Exit status: 0 all good, 1 any problem in the manifests, 2 usage error (a path t
 not exist). With --namespace the submission sandbox rules are checked too, so a learner
 sees before submitting what the live grader would refuse.
 
+Many files are parsed and validated on every core this process may use (`-j N` to
+choose; grader.manifests.check's `jobs`): the output is the same as on one core.
+
 Valid manifests are then linted (grader.lint): mistakes the API server accepts, such as a
 Service selector that matches no pod, print as "warning: ..." lines. They leave the exit
 status 0 unless --strict is given.
