@@ -67,7 +67,7 @@ def run(args: argparse.Namespace) -> int:
         return 2
     from grader.safe_yaml import DEFAULT_LIMITS  # light: no schema stack
 
-    sources: list[object] = []
+    sources: "list[str | Path]" = []
     for p in args.paths:
         if p == "-":
             # One character over the limit is enough for the size check to refuse it.
