@@ -269,17 +269,40 @@ def check(manifests: Source, /, *, source: str | None = None,
     `jobs` > 1 lets a large input (a directory of many files) be checked on that many
     cores (grader.forkmap); the answer is the same, in the same order.
     """
-    units = _units(manifests, limits, [0], source)
     if jobs > 1:
-        units = list(units)
-        if len(units) >= PARALLEL_MIN_UNITS:
+        files = _file_list(manifests)
+        if files is not None and len(files) >= PARALLEL_MIN_UNITS:
             from grader.forkmap import fork_map, split
 
-            parts = fork_map(lambda chunk: _check_units(chunk, limits), split(units, jobs))
+            # Each worker reads its own files too: reading is a tenth of the work.
+            parts = fork_map(lambda chunk: _check_units(_units(list(chunk), limits, [0], source), limits),
+                             split(files, jobs))
             found = [m for part in parts for m in part[0]]
             problems = [p for part in parts for p in part[1]]
             return _without_duplicates(found, problems)
-    return _without_duplicates(*_check_units(units, limits))
+    return _without_duplicates(*_check_units(_units(manifests, limits, [0], source), limits))
+
+
+def _file_list(manifests: Source) -> list[Path] | None:
+    """The paths `_units` would read, in its order, each directory replaced by its YAML
+    files; None when the input holds anything but paths of existing files and directories
+    (text, dicts: their numbering runs across the whole input, so they stay in one piece)."""
+    items = manifests if isinstance(manifests, (list, tuple)) else [manifests]
+    out: list[Path] = []
+    for item in items:
+        if not isinstance(item, (str, Path)) or (isinstance(item, str) and "\n" in item):
+            return None
+        path = Path(item)
+        if path.is_dir():
+            files = sorted(_yaml_files(path))
+            if not files:
+                return None
+            out += files
+        elif path.is_file():
+            out.append(path)
+        else:
+            return None
+    return out
 
 
 def _check_units(units: Iterable[_Unit], limits: Limits) -> tuple[list[Manifest], list[Problem]]:

@@ -138,6 +138,11 @@ def test_many_files_checked_on_several_cores_say_what_one_core_says(tmp_path, ca
         rc = main(["check", "-j", jobs, str(tmp_path)])
         outputs.append((rc, *capsys.readouterr()))
     assert outputs[0] == outputs[1]
+    mixed = []                                # files and folders, in the order given
+    for jobs in ("1", "3"):
+        rc = main(["check", "-j", jobs, str(tmp_path / "005.yaml"), str(tmp_path), str(tmp_path / "001.yaml")])
+        mixed.append((rc, *capsys.readouterr()))
+    assert mixed[0] == mixed[1] and mixed[0][1].count("is already defined in") == 3
     rc, out, err = outputs[0]
     assert rc == 1 and err == "7 problems found\n"        # 2 per bad key, 1 duplicate
     assert "ConfigMap named 'dup' is already defined in" in out
