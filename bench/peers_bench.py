@@ -26,6 +26,8 @@ os.wait4 (the kernel's accounting of that child). Printed: medians, and the rati
 median of the per-round ratios. A peer slower than --slow seconds runs once (it would
 take minutes per round), and one over --timeout is reported as "over N s". The load
 average before and after is printed: on a shared machine, read ratios, not absolutes.
+CPU seconds (user + system, every thread) are printed beside wall seconds: on a busy
+machine wall time is mostly waiting for a core, and a multi-threaded Go peer waits less.
 """
 from __future__ import annotations
 
@@ -216,6 +218,7 @@ def nodes_for(pods: int) -> int:
 @dataclass
 class Run:
     wall: float
+    cpu: float                                  # user + system seconds, all threads
     rss_mb: float
     code: int
 
@@ -238,7 +241,7 @@ def run_once(cmd: list[str], timeout: float) -> Run | None:
     wall = time.perf_counter() - start
     proc.returncode = os.waitstatus_to_exitcode(status)
     scale = 1024 if sys.platform != "darwin" else 1024 * 1024
-    return Run(wall, usage.ru_maxrss / scale, proc.returncode)
+    return Run(wall, usage.ru_utime + usage.ru_stime, usage.ru_maxrss / scale, proc.returncode)
 
 
 @dataclass
@@ -256,12 +259,15 @@ class Row:
     def rss(self, name: str) -> float:
         return statistics.median(r.rss_mb for r in self.runs[name])
 
-    def ratio(self, name: str, base: str) -> float:
-        """Median over rounds of name's wall / base's wall, paired round by round."""
-        pairs = list(zip(self.runs[name], self.runs[base]))
-        if len(self.runs[name]) == 1:             # a slow peer ran once: against base's median
-            return self.runs[name][0].wall / self.median(base)
-        return statistics.median(a.wall / b.wall for a, b in pairs)
+    def cpu(self, name: str) -> float:
+        return statistics.median(r.cpu for r in self.runs[name])
+
+    def ratio(self, name: str, base: str, what: str = "wall") -> float:
+        """Median over rounds of name's time / base's time (wall or cpu), paired round by round."""
+        mine, theirs = self.runs[name], self.runs[base]
+        if len(mine) == 1:                        # a slow peer ran once: against base's median
+            return getattr(mine[0], what) / statistics.median(getattr(r, what) for r in theirs)
+        return statistics.median(getattr(a, what) / getattr(b, what) for a, b in zip(mine, theirs))
 
 
 def measure(row: Row, rounds: int, slow: float, timeout: float) -> Row:
@@ -295,18 +301,20 @@ def measure(row: Row, rounds: int, slow: float, timeout: float) -> Row:
 def describe(row: Row) -> str:
     base = next(iter(row.commands))
     parts = [f"{row.label}:"]
-    parts.append(f"  {base:<28} {row.median(base):8.3f} s  {row.rss(base):6.0f} MB  "
-                 f"({len(row.runs[base])} runs)")
+    parts.append(f"  {base:<28} {row.median(base):8.3f} s wall {row.cpu(base):7.3f} s CPU "
+                 f"{row.rss(base):6.0f} MB  ({len(row.runs[base])} runs)")
     for name in list(row.commands)[1:] + list(row.skipped):
         if name in row.skipped:
             parts.append(f"  {name:<28} skipped: {row.skipped[name]}")
         elif name in row.timed_out:
             parts.append(f"  {name:<28} over {row.timed_out[name]:.0f} s (killed)")
         elif name in row.runs:
-            ratio = row.ratio(name, base)
-            verdict = (f"svclab {ratio:.1f}x ahead" if ratio >= 1 else f"{name.split()[0]} {1 / ratio:.1f}x faster")
-            parts.append(f"  {name:<28} {row.median(name):8.3f} s  {row.rss(name):6.0f} MB  "
-                         f"({len(row.runs[name])} runs)  ratio {ratio:.2f}: {verdict}")
+            ratio, cpu_ratio = row.ratio(name, base), row.ratio(name, base, "cpu")
+            lead = name.split()[0] if name.split()[0] != "svclab" else name
+            verdict = (f"svclab {ratio:.1f}x ahead" if ratio >= 1 else f"{lead} {1 / ratio:.1f}x faster")
+            parts.append(f"  {name:<28} {row.median(name):8.3f} s wall {row.cpu(name):7.3f} s CPU "
+                         f"{row.rss(name):6.0f} MB  ({len(row.runs[name])} runs)  ratio {ratio:.2f} wall, "
+                         f"{cpu_ratio:.2f} CPU: {verdict}")
     return "\n".join(parts)
 
 
