@@ -59,8 +59,10 @@ def _command_of(argv: Sequence[str]) -> str | None:
 
 def main(argv: Sequence[str] | None = None) -> int:
     skip_unused_format_checkers()
+    from grader.dataclass_cache import enable as cache_dataclass_code
     from grader.lazy_regex import defer_yaml_printable_regex
     defer_yaml_printable_regex()
+    cache_dataclass_code()
     words = list(sys.argv[1:] if argv is None else argv)
     parser = build_parser(_command_of(words))
     args = parser.parse_args(words)
