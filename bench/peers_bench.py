@@ -310,8 +310,10 @@ def describe(row: Row) -> str:
             parts.append(f"  {name:<28} over {row.timed_out[name]:.0f} s (killed)")
         elif name in row.runs:
             ratio, cpu_ratio = row.ratio(name, base), row.ratio(name, base, "cpu")
-            lead = name.split()[0] if name.split()[0] != "svclab" else name
-            verdict = (f"svclab {ratio:.1f}x ahead" if ratio >= 1 else f"{lead} {1 / ratio:.1f}x faster")
+            if name.startswith("svclab"):             # another form of the same command
+                verdict = f"{ratio:.2f}x the time of {base}"
+            else:
+                verdict = f"svclab {ratio:.1f}x ahead" if ratio >= 1 else f"{name.split()[0]} {1 / ratio:.1f}x faster"
             parts.append(f"  {name:<28} {row.median(name):8.3f} s wall {row.cpu(name):7.3f} s CPU "
                          f"{row.rss(name):6.0f} MB  ({len(row.runs[name])} runs)  ratio {ratio:.2f} wall, "
                          f"{cpu_ratio:.2f} CPU: {verdict}")
