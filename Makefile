@@ -38,7 +38,7 @@ PYTEST_ARGS ?=
 
 LINT_PATHS := grader tests bench tools
 
-.PHONY: help setup lock lint test-fast lab instructor-lab mermaid test test-newest bench pin-outputs clean cluster cluster-down cluster-status release autograde feedback grades report grade-live
+.PHONY: help setup lock lint test-fast lab instructor-lab mermaid test test-newest bench bench-peers pin-outputs clean cluster cluster-down cluster-status release autograde feedback grades report grade-live
 .PHONY: control-plane test-control-plane
 
 help:
@@ -55,6 +55,7 @@ help:
 	@echo "make cluster-status  what is set up for live mode, and what is missing"
 	@echo "make cluster-down    delete the cluster and its LoadBalancer controller"
 	@echo "make bench           print benchmark figures (model, CLI vs kubernetes-validate, whole course, autograding 50)"
+	@echo "make bench-peers     svclab check/matrix against kubeconform, kubernetes-validate, policy-assistant (builds the Go peers once)"
 	@echo "make pin-outputs     re-store the course outputs pinned with # NBVAL_CHECK_OUTPUT (nbval compares them)"
 	@echo "make release         instructors: generate the student version of every lab (labs/release/)"
 	@echo "make autograde       instructors: grade everything in labs/submitted/, in parallel"
@@ -154,6 +155,9 @@ test-newest: | $(UV)
 	$(UV) pip install --quiet --compile-bytecode --python $(NEWEST)/bin/python --upgrade --refresh -e ".[test]"
 	$(NEWEST)/bin/python -m grader.export >/dev/null
 	$(NEWEST)/bin/python -m pytest --nbval-lax tests course $(PYTEST_ARGS)
+
+bench-peers: setup
+	$(PYTHON) bench/peers_bench.py
 
 bench: setup
 	$(PYTHON) bench/matrix_bench.py

@@ -3,32 +3,31 @@
 The JSON schemas ship inside the `kubernetes-validate` package (strict variant: unknown
 fields such as `selecter` are errors, as `kubectl apply` with server-side field validation
 reports them). We do not call `kubernetes_validate.validate()`: it re-reads the 1.8 MB
-definitions file on every call. Instead the definitions are loaded once, and one
-Draft 2020-12 validator is built lazily per kind and cached, so validating a hundred
-objects costs milliseconds after the first one of each kind.
+definitions file on every call. Instead each kind gets a standalone bundle holding only
+the definitions it reaches (grader.schema_bundle, kept in the user's cache), and one
+validator is built lazily per kind and cached.
 
-Two validators, one verdict. `jsonschema-rs` (compiled, ~1 ms per kind to build) answers
-"is this object valid?"; only for an invalid object is the pure-Python `jsonschema` stack
-imported (0.15 s) to list every error in the detail our messages need. Most objects a
-learner checks are valid, so `svclab check` usually never imports jsonschema. The two agree
-on validity (tests/test_schema.py holds them to it on every fixture); where they would not,
-the Python validator's answer is the one reported.
+Two validators, one verdict. A fast one answers "is this object valid?": the kind's
+bundle compiled to Python functions (grader.schema_compiled, its code cached too), or
+jsonschema-rs for a schema that compiler does not handle. Only for an invalid object is
+the pure-Python `jsonschema` stack imported (0.15 s) to list every error in the detail our
+messages need. Most objects a learner checks are valid, so `svclab check` usually never
+imports jsonschema. They agree on validity (tests/test_schema.py, test_schema_compiled.py
+and test_schema_bundle.py hold them to it); where they would not, the Python validator's
+answer is the one reported.
 
 Errors are translated from jsonschema's vocabulary into field paths (`spec.ports[0].port`)
 and sentences a learner can act on.
 """
 from __future__ import annotations
 
-import difflib
+import _thread
 import importlib.util
-import json
-import threading
 from functools import lru_cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Iterable
 
 from grader.k8s.fields import Issue, join_index, join_key, quote
-from grader.k8s.gateway_crd import CRD_KINDS, api_version_issue, crd_schema_issues
 
 if TYPE_CHECKING:  # pragma: no cover
     import jsonschema
@@ -53,10 +52,10 @@ KINDS: dict[str, tuple[str, str]] = {
     "IngressClass": ("networking.k8s.io/v1", "ingressclass-networking-v1"),
 }
 
-_lock = threading.Lock()
+_lock = _thread.allocate_lock()   # threading's Lock, without importing threading
 
 #: Tests set this: every object then also goes through the Python validator, and an
-#: object jsonschema-rs accepts but jsonschema refuses fails the test (tests/conftest.py).
+#: object the fast validator accepts but jsonschema refuses fails the test (tests/conftest.py).
 CROSS_CHECK = False
 
 
@@ -71,6 +70,8 @@ def _package_dir() -> Path:
 
 
 def _schema_file(stem: str) -> Any:
+    import json  # only when a bundle is (re)built or errors are listed: not on a valid file's path
+
     with (_package_dir() / _SCHEMA_DIR / f"{stem}.json").open("r", encoding="utf-8") as fh:
         return json.load(fh)
 
@@ -87,30 +88,41 @@ def _definitions() -> "Resource":
     return Resource.from_contents(_definitions_contents())
 
 
-@lru_cache(maxsize=1)
-def _fast_registry() -> Any:
-    """The shared definitions, indexed once by jsonschema-rs (None: it is not installed)."""
-    try:
-        import jsonschema_rs
-    except ImportError:  # pragma: no cover - it is a declared dependency
-        return None
-    defs = _definitions_contents()
-    return jsonschema_rs.Registry([(defs["$id"], defs)])
+def _definitions_file() -> Path:
+    return _package_dir() / _SCHEMA_DIR / "_definitions.json"
+
+
+def _bundle(stem: str) -> Any:
+    """The kind's schema with the definitions it reaches inlined (grader.schema_bundle),
+    from the user's cache after the first run."""
+    from grader.schema_bundle import bundle, cached_bundle
+
+    return cached_bundle(stem, _definitions_file(),
+                         lambda: bundle(_schema_file(stem), _definitions_contents()["$defs"]))
 
 
 @lru_cache(maxsize=None)
 def _fast_validator(kind: str) -> Any:
-    """jsonschema-rs validator for one kind, or None where jsonschema-rs is unavailable
-    (then every object goes through the Python validator: slower, same answers)."""
+    """A validity-only validator for one kind, built from its standalone bundle (no 1.8 MB
+    definitions file to read and index): the bundle compiled to Python functions
+    (grader.schema_compiled, cached), or jsonschema-rs for a schema that compiler does not
+    handle, or None where neither is available (then every object goes through the Python
+    validator: slower, same answers)."""
+    stem = KINDS[kind][1]
     with _lock:
-        registry = _fast_registry()
-        if registry is None:  # pragma: no cover
-            return None
-        import jsonschema_rs
+        from grader.schema_bundle import cache_folder
+        from grader.schema_compiled import Unsupported, cached_validator
 
+        try:
+            return cached_validator(stem, cache_folder(_definitions_file()), lambda: _bundle(stem))
+        except Unsupported:
+            pass
+        try:
+            import jsonschema_rs
+        except ImportError:  # pragma: no cover - it is a declared dependency
+            return None
         # Formats are annotations, as in the Python validator and the API server's schema.
-        return jsonschema_rs.validator_for(_schema_file(KINDS[kind][1]), registry=registry,
-                                           validate_formats=False)
+        return jsonschema_rs.validator_for(_bundle(stem), validate_formats=False)
 
 
 def _is_valid(obj: dict) -> bool:
@@ -144,7 +156,7 @@ def identity_issues(obj: dict) -> list[Issue]:
         out.append(("kind", "required field 'kind' is missing (e.g. 'kind: Service')"))
     elif not isinstance(kind, str):
         out.append(("kind", f"must be a string such as 'Service', got {quote(kind)}"))
-    elif kind not in KINDS and kind not in CRD_KINDS:
+    elif kind not in KINDS and kind not in _crd_kinds():
         out.append(("kind", _unknown_kind(kind)))
     if api_version is None or api_version == "":
         hint = (
@@ -155,7 +167,9 @@ def identity_issues(obj: dict) -> list[Issue]:
         out.append(("apiVersion", f"required field 'apiVersion' is missing{hint}"))
     elif not isinstance(api_version, str):
         out.append(("apiVersion", f"must be a string such as 'v1', got {quote(api_version)}"))
-    elif isinstance(kind, str) and kind in CRD_KINDS:
+    elif isinstance(kind, str) and kind not in KINDS and kind in _crd_kinds():
+        from grader.k8s.gateway_crd import api_version_issue
+
         why = api_version_issue(kind, api_version)
         if why:
             out.append(("apiVersion", why))
@@ -165,11 +179,22 @@ def identity_issues(obj: dict) -> list[Issue]:
     return out
 
 
+def _crd_kinds() -> Any:
+    """The Gateway API kinds (grader.k8s.gateway_crd), imported only when an object is not of
+    a core kind: building that module's schema tables costs more than a file of Services."""
+    from grader.k8s.gateway_crd import CRD_KINDS
+
+    return CRD_KINDS
+
+
 def _unknown_kind(kind: str) -> str:
+    CRD_KINDS = _crd_kinds()
     msg = f"kind {quote(kind)} is not a kind this course knows"
     for known in [*KINDS, *CRD_KINDS]:
         if known.lower() == kind.lower():
             return f"{msg}; did you mean '{known}'? (kinds are case-sensitive)"
+    import difflib
+
     close = difflib.get_close_matches(kind, [*KINDS, *CRD_KINDS], n=1, cutoff=0.6)
     if close:
         return f"{msg}; did you mean '{close[0]}'?"
@@ -180,7 +205,9 @@ def schema_issues(obj: dict) -> list[Issue]:
     """Every schema violation of an object whose apiVersion and kind are known, in
     jsonschema's order and possibly repeated: grader.manifests.validate_object sorts and
     de-duplicates them together with the semantic rules' issues."""
-    if obj["kind"] in CRD_KINDS:             # Gateway API CRDs: grader.rules.gateway's schema
+    if obj["kind"] not in KINDS and obj["kind"] in _crd_kinds():   # Gateway API CRDs
+        from grader.k8s.gateway_crd import crd_schema_issues
+
         return crd_schema_issues(obj)
     fast_says_valid = _is_valid(obj)
     if fast_says_valid and not CROSS_CHECK:
@@ -190,7 +217,7 @@ def schema_issues(obj: dict) -> list[Issue]:
     for error in validator.iter_errors(obj):
         out += _translate(error)
     if fast_says_valid and out:
-        raise AssertionError(f"jsonschema-rs accepts what jsonschema refuses: {out}")
+        raise AssertionError(f"the fast validator accepts what jsonschema refuses: {out}")
     return out
 
 
@@ -225,6 +252,8 @@ def _translate(error: "jsonschema.ValidationError") -> list[Issue]:
     keyword = error.validator
     value = error.instance
     if keyword == "additionalProperties" and isinstance(value, dict):
+        import difflib
+
         known = list(error.schema.get("properties", {}))
         out = []
         for key in value:

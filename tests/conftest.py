@@ -56,7 +56,7 @@ def _no_network(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch)
 @pytest.fixture(autouse=True)
 def _schema_validators_agree(monkeypatch: pytest.MonkeyPatch) -> None:
     """Every object any test validates is checked by both schema validators, so the fast
-    one (jsonschema-rs) can never accept what the detailed one would refuse."""
+    one (compiled, or jsonschema-rs) can never accept what the detailed one would refuse."""
     from grader import schema
 
     monkeypatch.setattr(schema, "CROSS_CHECK", True)

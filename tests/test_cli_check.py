@@ -5,6 +5,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from grader.cli import main
 
 FIXTURES = Path(__file__).parent / "fixtures" / "check"
@@ -120,3 +122,37 @@ def test_the_cli_never_builds_jsonschemas_format_grammars(tmp_path):
         f"{bad}, document 1 (Service/web): spec.selecter: unknown field 'selecter' (did you mean 'selector'?)",
     ]
     assert lines[2] == "1 True None", "jsonschema was loaded with its format grammars"
+
+
+def test_many_files_checked_on_several_cores_say_what_one_core_says(tmp_path, capsys) -> None:
+    """Problems (one per chunk, and a duplicate across chunks) and their order do not depend on -j."""
+    from grader.manifests import PARALLEL_MIN_UNITS
+    n = PARALLEL_MIN_UNITS + 8
+    for i in range(n):
+        name = "dup" if i in (1, n - 2) else f"cm-{i}"
+        extra = "\n  bad key: 1" if i in (3, n // 2, n - 1) else ""
+        (tmp_path / f"{i:03d}.yaml").write_text(
+            f"apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: {name}\ndata:\n  a: b{extra}\n")
+    outputs = []
+    for jobs in ("1", "3"):
+        rc = main(["check", "-j", jobs, str(tmp_path)])
+        outputs.append((rc, *capsys.readouterr()))
+    assert outputs[0] == outputs[1]
+    mixed = []                                # files and folders, in the order given
+    for jobs in ("1", "3"):
+        rc = main(["check", "-j", jobs, str(tmp_path / "005.yaml"), str(tmp_path), str(tmp_path / "001.yaml")])
+        mixed.append((rc, *capsys.readouterr()))
+    assert mixed[0] == mixed[1] and mixed[0][1].count("is already defined in") == 3
+    rc, out, err = outputs[0]
+    assert rc == 1 and err == "7 problems found\n"        # 2 per bad key, 1 duplicate
+    assert "ConfigMap named 'dup' is already defined in" in out
+    assert [line.split(",")[0].rsplit("/", 1)[1] for line in out.splitlines() if "bad key" in line] == \
+        [f"{i:03d}.yaml" for i in (3, 3, n // 2, n // 2, n - 1, n - 1)]
+
+
+@pytest.mark.parametrize("bad", ["0", "x", "-1"])
+def test_a_bad_job_count_is_a_usage_error(tmp_path, capsys, bad) -> None:
+    with pytest.raises(SystemExit) as exc:
+        main(["check", "-j", bad, str(tmp_path)])
+    assert exc.value.code == 2
+    assert "give a whole number of processes from 1 to 256" in capsys.readouterr().err

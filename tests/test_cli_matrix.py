@@ -22,8 +22,8 @@ def pod_named(data, prefix):
     return next(p["name"] for p in data["pods"] if p["name"].startswith(prefix))
 
 
-def test_matrix_json_is_the_matrix_format(capsys):
-    rc, out, _ = run(capsys, "matrix", "--format", "json", "--ports", "8080", SHOP)
+def test_matrix_json_explain_is_the_matrix_format(capsys):
+    rc, out, _ = run(capsys, "matrix", "--format", "json", "--explain", "--ports", "8080", SHOP)
     assert rc == 0
     data = json.loads(out)
     assert set(data) == {"pods", "results"}
@@ -46,7 +46,7 @@ def test_matrix_json_is_the_matrix_format(capsys):
 
 
 def test_matrix_dns_egress(capsys):
-    rc, out, _ = run(capsys, "matrix", "--format", "json", "--ports", "53", "--protocols", "UDP,TCP", SHOP)
+    rc, out, _ = run(capsys, "matrix", "--format", "json", "--explain", "--ports", "53", "--protocols", "UDP,TCP", SHOP)
     assert rc == 0
     data = json.loads(out)
     dns = [p["name"] for p in data["pods"] if p["name"].startswith("kube-system/")]
@@ -59,7 +59,7 @@ def test_matrix_dns_egress(capsys):
 
 
 def test_matrix_hides_system_pods_the_manifests_do_not_mention(capsys):
-    rc, out, _ = run(capsys, "matrix", "--format", "json", TRAP)
+    rc, out, _ = run(capsys, "matrix", "--format", "json", "--explain", TRAP)
     assert rc == 0
     data = json.loads(out)
     assert [p["name"] for p in data["pods"]] == ["default/client", "default/server"]

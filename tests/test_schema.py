@@ -1,6 +1,7 @@
 """Schema validation against the pinned Kubernetes OpenAPI schema (strict)."""
 from __future__ import annotations
 
+import os
 import time
 
 import pytest
@@ -144,17 +145,22 @@ def test_validate_object_sorts_and_dedupes_schema_and_rule_issues_once():
     assert paths.index("spec.ports[2].port") < paths.index("spec.ports[10].port") < paths.index("spec.ports[11].protocl")
 
 
-def test_a_valid_object_is_checked_without_importing_jsonschema():
-    """The fast path: jsonschema-rs says "valid", so the Python stack (0.15 s to import,
-    most of `svclab check`'s time before) is never loaded."""
+def test_a_valid_object_is_checked_without_importing_jsonschema(tmp_path):
+    """The fast path: the compiled validator says "valid", so neither the Python stack
+    (0.15 s to import, most of `svclab check`'s time before) nor jsonschema-rs is loaded,
+    whether the schema cache is empty or full; nor the Gateway API rules, for a Service."""
     import subprocess
     import sys
 
     code = ("import sys; from grader.manifests import check; "
             f"found, problems = check({SERVICE!r}); "
-            "print(len(found), len(problems), 'jsonschema' in sys.modules)")
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
-    assert out.stdout.split() == ["1", "0", "False"]
+            "print(len(found), len(problems), 'jsonschema' in sys.modules, 'jsonschema_rs' in sys.modules, "
+            "'grader.rules.gateway' in sys.modules)")
+    env = dict(os.environ, SVCLAB_SCHEMA_CACHE=str(tmp_path))
+    for _ in ("empty cache", "full cache"):
+        out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, env=env)
+        assert out.stdout.split() == ["1", "0", "False", "False", "False"]
+    assert list(tmp_path.glob("*/service-v1.*.code"))
 
 
 def test_an_invalid_object_still_gets_every_detailed_message():
@@ -173,7 +179,7 @@ def test_cross_check_catches_a_fast_validator_that_accepts_too_much(monkeypatch)
     monkeypatch.setattr(schema, "_fast_validator", lambda kind: AcceptsEverything())
     bad = {"apiVersion": "v1", "kind": "Service", "metadata": {"name": "x"},
            "spec": {"selecter": {"a": "b"}}}
-    with pytest.raises(AssertionError, match="jsonschema-rs accepts what jsonschema refuses"):
+    with pytest.raises(AssertionError, match="the fast validator accepts what jsonschema refuses"):
         schema.schema_issues(bad)
     monkeypatch.setattr(schema, "CROSS_CHECK", False)
     assert schema.schema_issues(bad) == []  # what production would then (wrongly) say

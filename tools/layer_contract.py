@@ -18,7 +18,8 @@ from __future__ import annotations
 
 #: Floors, top first: [(component name, (module prefixes, ...)), ...] per floor.
 LAYERS: list[list[tuple[str, tuple[str, ...]]]] = [
-    [("cli", ("grader.cli",)),
+    # the console script and its start-up aids (applied by grader.cli only)
+    [("cli", ("grader.cli", "grader.lazy_regex", "grader.dataclass_cache")),
      ("pin_outputs", ("grader.pin_outputs",)),       # `python -m grader.pin_outputs` (make pin-outputs)
      ("export", ("grader.export",))],                # nbconvert templates (make setup)
     [("commands", ("grader.commands",))],
@@ -33,9 +34,9 @@ LAYERS: list[list[tuple[str, tuple[str, ...]]]] = [
     [("cluster", ("grader.cluster", "grader"))],
     [("sandbox", ("grader.sandbox", "grader.guardrails"))],
     [("model", ("grader.model",))],
-    [("manifests", ("grader.manifests",))],
+    [("manifests", ("grader.manifests", "grader.forkmap"))],     # forkmap: check -j
     [("rules", ("grader.rules",)),
-     ("schema", ("grader.schema",)),
+     ("schema", ("grader.schema", "grader.schema_bundle", "grader.schema_compiled")),
      ("safe_yaml", ("grader.safe_yaml",))],
     [("k8s", ("grader.k8s",)),
      ("observations", ("grader.observations",)),

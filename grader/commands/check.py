@@ -4,6 +4,9 @@ Exit status: 0 all good, 1 any problem in the manifests, 2 usage error (a path t
 not exist). With --namespace the submission sandbox rules are checked too, so a learner
 sees before submitting what the live grader would refuse.
 
+Many files are parsed and validated on every core this process may use (`-j N` to
+choose; grader.manifests.check's `jobs`): the output is the same as on one core.
+
 Valid manifests are then linted (grader.lint): mistakes the API server accepts, such as a
 Service selector that matches no pod, print as "warning: ..." lines. They leave the exit
 status 0 unless --strict is given.
@@ -36,7 +39,23 @@ def register(sub: "argparse._SubParsersAction") -> None:
     p.add_argument("--strict", action="store_true",
                    help="exit 1 when there are warnings (selectors matching no pod, ports "
                    "no container declares, backends naming no Service ...)")
+    p.add_argument("-j", "--jobs", type=_jobs, default=None, metavar="N",
+                   help="check large inputs (many files) on N cores (default: every core this "
+                   "process may use); 1 checks everything in one process")
     p.set_defaults(func=run)
+
+
+def _jobs(text: str) -> int:
+    if not text.isdigit() or not 1 <= int(text) <= 256:
+        raise argparse.ArgumentTypeError(f"{text!r}: give a whole number of processes from 1 to 256")
+    return int(text)
+
+
+def available_cores() -> int:
+    """The cores this process may run on (its affinity, where the OS tells)."""
+    if hasattr(os, "sched_getaffinity"):
+        return max(1, len(os.sched_getaffinity(0)))
+    return max(1, os.cpu_count() or 1)
 
 
 def run(args: argparse.Namespace) -> int:
@@ -54,9 +73,9 @@ def run(args: argparse.Namespace) -> int:
             sources.append(sys.stdin.read(DEFAULT_LIMITS.max_bytes + 1) or "")
         else:
             sources.append(Path(p))
-    from grader.manifests import check  # lazily: the schema stack takes ~1 s to import
+    from grader.manifests import check  # lazily: only once the paths are known to exist
 
-    manifests, problems = check(sources)
+    manifests, problems = check(sources, jobs=args.jobs or available_cores())
     if args.namespace and not problems:
         from grader.sandbox import sandbox_problems
 

@@ -1,7 +1,7 @@
 """`svclab matrix` and `svclab explain`: NetworkPolicy reachability of manifests, offline.
 
-    svclab matrix [--ports 80,81] [--protocols TCP,UDP,SCTP] [--format table|json] [-A] [--nodes N]
-                  FILE_OR_DIR...
+    svclab matrix [--ports 80,81] [--protocols TCP,UDP,SCTP]
+                  [--format table|json [--explain | --explain-denied]] [-A] [--nodes N] FILE_OR_DIR...
     svclab explain FROM TO --port P [--protocol TCP] [--nodes N] FILE_OR_DIR...
 
 Both load the manifests (grader.manifests.load: every problem listed, exit 1), build the
@@ -40,7 +40,6 @@ from __future__ import annotations
 
 import argparse
 import ipaddress
-import json
 import re
 import sys
 from typing import Any, Iterable, Mapping, Sequence
@@ -63,7 +62,16 @@ def register(sub: "argparse._SubParsersAction") -> None:
         "--ports", default=None, help="comma-separated pod ports (default: the ports the pods listen on)"
     )
     p.add_argument("--protocols", default="TCP", help="comma-separated: TCP,UDP,SCTP (default TCP)")
-    p.add_argument("--format", choices=("table", "json"), default="table")
+    p.add_argument("--format", choices=("table", "json"), default="table",
+                   help="json: the grouped form (pods, their groups, per source group the "
+                   "destination groups it may reach), streamed; see matrix-json.schema.json")
+    explain = p.add_mutually_exclusive_group()
+    explain.add_argument("--explain", dest="explain", action="store_const", const="all", default=None,
+                         help="with --format json: every cell with its explanation (Matrix.to_json's "
+                         "form, one object per pod pair, port and protocol)")
+    explain.add_argument("--explain-denied", dest="explain", action="store_const", const="denied",
+                         help="with --format json: the grouped form plus every denied cell with its "
+                         "explanation")
     p.add_argument("-A", "--all-namespaces", action="store_true",
                    help="also show pods of namespaces the manifests do not use (e.g. CoreDNS)")
     _nodes_arg(p)
@@ -184,10 +192,12 @@ def _parse_protocols(text: str) -> list[str]:
 
 # ---------------------------------------------------------------------------- commands
 def run_matrix(args: argparse.Namespace) -> int:
-    from grader.display import format_matrix
     from grader.model.matrix import listened_ports, matrix_from_engine
 
     try:
+        if args.explain is not None and args.format != "json":
+            raise ValueError("--explain/--explain-denied need --format json (the table's explanations are "
+                             "`svclab explain FROM TO --port P`)")
         protocols = _parse_protocols(args.protocols)
         ports = _parse_ports(args.ports) if args.ports is not None else None
         _check_nodes(args.nodes)
@@ -206,8 +216,10 @@ def run_matrix(args: argparse.Namespace) -> int:
         ports = listened_ports([p for p in pods if p.namespace in own], protocols)
     m = matrix_from_engine(state.policy_engine(), pods, ports, protocols)
     if args.format == "json":
-        print(json.dumps(m.to_json_dict(), indent=2))
+        from grader.commands.matrix_json import write_matrix_json
+        write_matrix_json(m, sys.stdout, args.explain)
     else:
+        from grader.display import format_matrix
         print(format_matrix(m))
     return 0
 

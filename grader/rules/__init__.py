@@ -11,12 +11,25 @@ from grader.k8s.fields import Issue
 from grader.rules.configmap import configmap_issues
 from grader.rules.controllers import controller_issues
 from grader.rules.endpoints import endpoints_issues, endpointslice_issues
-from grader.rules.gateway import gateway_issues, httproute_issues
 from grader.rules.ingress import ingress_issues
 from grader.rules.meta import metadata_issues
 from grader.rules.networkpolicy import networkpolicy_issues
 from grader.rules.service import service_issues
 from grader.rules.workloads import pod_issues
+
+
+def gateway_issues(obj: dict) -> list[Issue]:
+    """grader.rules.gateway's, imported only when a Gateway is met: its schema tables and
+    patterns cost more to build than checking a file of core objects."""
+    from grader.rules.gateway import gateway_issues as rule
+    return rule(obj)
+
+
+def httproute_issues(obj: dict) -> list[Issue]:
+    """grader.rules.gateway's, imported only when an HTTPRoute is met (see gateway_issues)."""
+    from grader.rules.gateway import httproute_issues as rule
+    return rule(obj)
+
 
 _BY_KIND: dict[str, Callable[[dict], list[Issue]]] = {
     "Service": service_issues,
