@@ -7,7 +7,7 @@ whose first line is `# NBVAL_CHECK_OUTPUT` keeps the output it produces offline,
 `pytest --nbval-lax` fails when the model's answer changes (nbval compares only cells that
 have an execution count and a stored output). This executes each notebook offline in a
 fresh kernel, keeps those cells' outputs (numbered 1, 2, ... in order) and clears every
-other cell, as tests/test_notebook_hygiene.py requires. Pin only outputs that are the
+other cell, as tests/course/test_notebook_hygiene.py requires. Pin only outputs that are the
 same on every run and machine: names, counts, rcodes; never IPs, pod hashes or AGE.
 """
 from __future__ import annotations

@@ -12,7 +12,7 @@ bundle compiled to Python functions (grader.schema_compiled, its code cached too
 jsonschema-rs for a schema that compiler does not handle. Only for an invalid object is
 the pure-Python `jsonschema` stack imported (0.15 s) to list every error in the detail our
 messages need. Most objects a learner checks are valid, so `svclab check` usually never
-imports jsonschema. They agree on validity (tests/test_schema.py, test_schema_compiled.py
+imports jsonschema. They agree on validity (tests/rules/test_schema.py, test_schema_compiled.py
 and test_schema_bundle.py hold them to it); where they would not, the Python validator's
 answer is the one reported.
 

@@ -11,7 +11,7 @@ the errors of an invalid object come from the Python validator, as before.
 
 Semantics are JSON Schema 2020-12's over JSON-like trees (what grader.safe_yaml builds):
 "integer" accepts 3.0, booleans are not numbers, annotations (description, format,
-x-kubernetes-*) assert nothing. tests/test_schema_compiled.py holds the compiled
+x-kubernetes-*) assert nothing. tests/rules/test_schema_compiled.py holds the compiled
 functions to the Python validator's verdict on every fixture and many mutations of them.
 """
 from __future__ import annotations

@@ -1,6 +1,6 @@
 """The layer contract of the `grader` package: who may import whom. One place, read by
-tools/check_layers.py (which `make lint` and tests/test_layers.py run) and rendered into
-ARCHITECTURE.md (tests/test_layers.py checks the two agree).
+tools/check_layers.py (which `make lint` and tests/project/test_layers.py run) and rendered into
+ARCHITECTURE.md (tests/project/test_layers.py checks the two agree).
 
 LAYERS runs from the top floor to the bottom. Each floor holds one or more components,
 separated by `|` when written on one line; a component is a list of module prefixes

@@ -1,6 +1,6 @@
 """The live backend against a real API server, real controllers and kwok's pods.
 
-tests/test_live_backend.py checks every kubernetes client call against fakes; here the same
+tests/cluster/test_live_backend.py checks every kubernetes client call against fakes; here the same
 backend talks to upstream's kube-apiserver v1.37, so what the fakes assume (status codes,
 dry run, server-side apply, admission, quota, the controllers' objects) is checked too.
 """

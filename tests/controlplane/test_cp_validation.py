@@ -1,4 +1,4 @@
-"""Validation, differential: every accept/reject case of tests/test_rules_upstream.py is sent
+"""Validation, differential: every accept/reject case of tests/rules/test_rules_upstream.py is sent
 to the real API server as a dry-run create, and its verdict must be ours.
 
 The cases cite the upstream functions that decide them; here upstream itself decides. Where
@@ -14,7 +14,7 @@ import pytest
 
 from grader.manifests import check
 from tests.controlplane.upstream import ControlPlane
-from tests.test_rules_upstream import CASES, COURSE_MANIFESTS
+from tests.rules.test_rules_upstream import CASES, COURSE_MANIFESTS
 
 pytestmark = pytest.mark.controlplane
 

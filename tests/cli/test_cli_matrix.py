@@ -8,7 +8,7 @@ import pytest
 
 from grader.cli import main
 
-FIX = Path(__file__).parent / "fixtures" / "netpol"
+FIX = Path(__file__).resolve().parents[1] / "fixtures" / "netpol"
 SHOP, TRAP, BROKEN = str(FIX / "shop"), str(FIX / "service-port-trap"), str(FIX / "broken")
 
 

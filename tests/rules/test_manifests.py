@@ -7,7 +7,7 @@ import pytest
 
 from grader.manifests import Limits, Manifest, ManifestError, Problem, check, load
 
-FIXTURES = Path(__file__).parent / "fixtures" / "check"
+FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "check"
 
 CONFIGMAP = {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "settings"},
              "data": {"mode": "fast"}}

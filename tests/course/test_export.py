@@ -13,7 +13,7 @@ import pytest
 
 from grader import export
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 CDN_MERMAID = "cdnjs.cloudflare.com/ajax/libs/mermaid"
 NEEDS_MERMAID = pytest.mark.skipif(
     not export.MERMAID_JS.is_file(),

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 COURSE = sorted((ROOT / "course").glob("*.ipynb"))
 ALL_NOTEBOOKS = COURSE + sorted((ROOT / "labs" / "source").rglob("*.ipynb")) + sorted(
     (ROOT / "solutions").rglob("*.ipynb"))

@@ -16,7 +16,7 @@ from grader.cluster.offline import OfflineCluster
 from grader.grading import live
 from grader.labs import canary, spec
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 
 
 class LiveLike(OfflineCluster):

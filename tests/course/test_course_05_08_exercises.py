@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-COURSE = Path(__file__).resolve().parents[1] / "course"
+COURSE = Path(__file__).resolve().parents[2] / "course"
 
 
 def run_notebook(name: str, edits: dict[str, str] | None = None) -> dict[str, object]:

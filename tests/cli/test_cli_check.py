@@ -9,7 +9,7 @@ import pytest
 
 from grader.cli import main
 
-FIXTURES = Path(__file__).parent / "fixtures" / "check"
+FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "check"
 
 
 def test_directory_with_one_good_and_one_bad_manifest(capsys):

@@ -15,7 +15,7 @@ from grader.cli import main
 from grader.commands.matrix_json import SCHEMA_FILE, write_matrix_json
 from grader.model.state import ClusterState
 
-FIX = Path(__file__).parent / "fixtures" / "netpol"
+FIX = Path(__file__).resolve().parents[1] / "fixtures" / "netpol"
 SHOP, TRAP = str(FIX / "shop"), str(FIX / "service-port-trap")
 MANY = ("--ports", "53,8080", "--protocols", "UDP,TCP")
 

@@ -6,7 +6,7 @@ import pytest
 
 import grader.kubectl as kubectl
 from grader.kind.images import AGNHOST_IMAGE
-from tests.kubectl_fixtures import AGNHOST, make_ns
+from tests.kubectl.kubectl_fixtures import AGNHOST, make_ns
 
 
 @pytest.fixture

@@ -14,7 +14,7 @@ import yaml
 from grader import schema
 from grader.schema_bundle import bundle, cached_bundle
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def corpus() -> list[dict]:

@@ -18,7 +18,7 @@ from grader.k8s.wording import first_line
 from grader.kind import COURSE_NODEPORTS, KIND_CONFIG_PATH, render_kind_config
 from grader.kind.images import COURSE_IMAGES, NODE_IMAGE
 
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[2]
 MAKE = shutil.which("make")  # found before the fixture empties PATH
 
 

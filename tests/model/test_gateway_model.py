@@ -11,7 +11,7 @@ import pytest
 
 from grader.cluster.offline import OfflineCluster
 from grader.model.http_routing import gateway_host_matches, intersect_hostnames, replace_prefix
-from tests.test_ingress_model import app
+from tests.model.test_ingress_model import app
 
 GW_V1 = "gateway.networking.k8s.io/v1"
 

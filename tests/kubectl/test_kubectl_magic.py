@@ -7,7 +7,7 @@ import pytest
 
 import grader.kubectl as kubectl
 from grader.kubectl import context
-from tests.kubectl_fixtures import make_ns
+from tests.kubectl.kubectl_fixtures import make_ns
 
 
 @pytest.fixture

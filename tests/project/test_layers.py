@@ -11,7 +11,7 @@ import pytest
 
 from tools import check_layers, layer_contract
 
-REPO = Path(__file__).resolve().parent.parent
+REPO = Path(__file__).resolve().parents[2]
 
 
 @pytest.fixture

@@ -10,7 +10,7 @@ import pytest
 
 from grader.labs.root import ENV, RootNotFound, course_dir, project_root
 
-REPO = Path(__file__).resolve().parent.parent
+REPO = Path(__file__).resolve().parents[2]
 
 
 @pytest.fixture

@@ -10,7 +10,7 @@ import pytest
 
 import grader.kubectl as kubectl
 from grader.kubectl import portforward
-from tests.kubectl_fixtures import make_ns
+from tests.kubectl.kubectl_fixtures import make_ns
 
 
 @pytest.fixture

@@ -10,7 +10,7 @@ from pathlib import Path
 from grader.kind.images import AGNHOST_IMAGE
 from grader.labs.workloads import netexec_pod, netexec_workload, pause_pod
 
-REPO = Path(__file__).resolve().parent.parent
+REPO = Path(__file__).resolve().parents[2]
 SCANNED = ("course", "labs", "solutions", "tests", "bench", "grader")
 SUFFIXES = {".py", ".ipynb", ".md", ".yaml", ".yml", ".json", ".txt"}
 #: An image reference to agnhost: a registry path ending in /agnhost with a tag or digest.

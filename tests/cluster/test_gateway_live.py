@@ -179,7 +179,7 @@ def test_cluster_status_reports_the_gateway_api_crds(tmp_path, monkeypatch: pyte
     """`svclab cluster status` gets a "Gateway API" row from the live cluster's CRDs, and a
     failing read is a row with the first line of the error, never a traceback."""
     from grader import kindctl
-    from tests.test_kindctl import DOCKER_UP, _stub
+    from tests.cluster.test_kindctl import DOCKER_UP, _stub
 
     bin_dir = tmp_path / "bin"
     bin_dir.mkdir()

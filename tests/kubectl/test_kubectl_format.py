@@ -12,7 +12,7 @@ import grader.kubectl as kubectl
 from grader.kind.images import AGNHOST_IMAGE
 from grader.kubectl.ages import human_duration
 from grader.kubectl.table import tabulate
-from tests.kubectl_fixtures import make_ns
+from tests.kubectl.kubectl_fixtures import make_ns
 
 
 @pytest.fixture
@@ -128,7 +128,7 @@ spec: {clusterIP: None, selector: {app: hello}, ports: [{port: 80, protocol: UDP
 
 
 def test_loadbalancer_without_address_is_pending():
-    from tests.kubectl_fixtures import make_ns as mk
+    from tests.kubectl.kubectl_fixtures import make_ns as mk
     ns, _ = mk(manifests="")
     row = {"metadata": {"name": "x"}, "spec": {"type": "LoadBalancer", "clusterIPs": ["10.96.5.5"],
                                               "ports": [{"port": 80, "nodePort": 31000, "protocol": "TCP"}]},
@@ -435,7 +435,7 @@ def test_pending_pods_show_what_the_scheduler_left():
     from grader.cluster.offline import OfflineCluster
     from grader.kubectl.ages import ages_for
     from grader.model.state import ClusterState
-    from tests.kubectl_fixtures import APP, Clock
+    from tests.kubectl.kubectl_fixtures import APP, Clock
     cluster = OfflineCluster(ClusterState(max_pods=4))     # CoreDNS takes 2: room for 2 more
     ns = cluster.namespace("p")
     ages_for(cluster.state, Clock())

@@ -11,7 +11,7 @@ import yaml
 
 from grader.cluster import connect as conn
 
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[2]
 
 
 def _kubeconfig(tmp_path: Path, server: str = "https://127.0.0.1:9", context: str = "kind-svclab") -> Path:

@@ -19,7 +19,7 @@ from pathlib import Path
 
 import pytest
 
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[2]
 PACKAGE = REPO / "grader"
 MAX_MODULE_LINES = 500
 MAX_FUNCTION_LINES = 80
