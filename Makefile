@@ -37,7 +37,7 @@ ROOT_FLAG := $(if $(filter 0,$(shell id -u)),--allow-root)
 PYTEST_ARGS ?=
 
 .PHONY: help setup lock lab instructor-lab mermaid test test-newest bench pin-outputs clean cluster cluster-down cluster-status release autograde feedback grades report grade-live
-.PHONY: control-plane test-control-plane
+.PHONY: control-plane test-control-plane class class-env class-down test-classroom
 
 help:
 	@echo "make lab             start JupyterLab on the course (installs what it needs first)"
@@ -60,6 +60,9 @@ help:
 	@echo "make grade-live      instructors: re-grade on the live cluster, list offline/live disagreements"
 	@echo "make control-plane   build upstream etcd, Kubernetes, kwok, CoreDNS from Go modules (cached)"
 	@echo "make test-control-plane  build them, then test the model and live backend against them"
+	@echo "make class           a JupyterHub class on this machine: an instructor, learners, nbgrader's exchange (root)"
+	@echo "make class-down      remove the class's users and its folder (.class/)"
+	@echo "make test-classroom  headless Chromium drives the class through a whole assignment cycle"
 	@echo "make clean           remove the virtual environment and caches"
 
 setup: $(STAMP)
@@ -101,7 +104,7 @@ $(LOCK):
 # all its files. Pins already in the lock are kept where the bounds still allow them, so
 # adding one dependency changes little; UPGRADE=1 moves everything to the newest allowed.
 lock: $(UV)
-	$(UV) pip compile pyproject.toml --extra test --universal --python-version 3.10 \
+	$(UV) pip compile pyproject.toml --extra test --extra class --universal --python-version 3.10 \
 	  --fork-strategy fewest --generate-hashes --quiet $(if $(UPGRADE),--upgrade) -o $(LOCK)
 	echo "uv==$(UV_VERSION)" | $(UV) pip compile - --universal --generate-hashes --quiet \
 	  --no-header -o $(UV_LOCK)
@@ -190,6 +193,35 @@ control-plane:
 test-control-plane: setup control-plane
 	$(PYTHON) -m pytest -m controlplane tests/controlplane $(PYTEST_ARGS)
 
+# ---- the class on one machine (README "For instructors"; grader/classroom/) ----
+# The class gets its own environment from the same lock, on the system's Python: every
+# class user must be able to run it (the default .venv's interpreter may sit in a home
+# other users cannot enter). configurable-http-proxy (and Playwright for the test) come
+# from classroom/package-lock.json.
+CLASS_DIR    ?= $(CURDIR)/.class
+CLASS_PYTHON ?= /usr/bin/python3
+CLASS_VENV   := .venv-class
+CLASS_PORT   ?= 8765
+NODE_STAMP   := classroom/node_modules/.install.stamp
+
+$(NODE_STAMP): classroom/package.json classroom/package-lock.json
+	@command -v npm >/dev/null || { echo "make class: needs npm (Node.js) for JupyterHub's configurable-http-proxy" >&2; exit 1; }
+	cd classroom && npm ci --no-audit --no-fund --ignore-scripts --loglevel=error
+	@touch $@
+
+class-env: $(NODE_STAMP)
+	@$(MAKE) --no-print-directory setup VENV=$(CLASS_VENV) PYTHON=$(CLASS_VENV)/bin/python \
+	  STAMP=$(CLASS_VENV)/.setup.stamp BOOTSTRAP_PYTHON=$(CLASS_PYTHON) CONDA_PREFIX=
+
+class: class-env
+	$(CLASS_VENV)/bin/python -m grader.classroom --dir "$(CLASS_DIR)" up --port $(CLASS_PORT)
+
+class-down:
+	$(if $(wildcard $(CLASS_VENV)/bin/python),$(CLASS_VENV)/bin/python,$(PYTHON)) -m grader.classroom --dir "$(CLASS_DIR)" down
+
+test-classroom: class-env
+	$(CLASS_VENV)/bin/python -m pytest -m classroom tests/classroom $(PYTEST_ARGS)
+
 clean:
-	rm -rf .venv $(NEWEST) $(TOOLS) .pytest_cache .benchmarks build *.egg-info
+	rm -rf .venv $(NEWEST) $(CLASS_VENV) classroom/node_modules $(TOOLS) .pytest_cache .benchmarks build *.egg-info
 	find . -name __pycache__ -type d -prune -exec rm -rf {} +
