@@ -209,7 +209,7 @@ $(NODE_STAMP): classroom/package.json classroom/package-lock.json
 	cd classroom && npm ci --no-audit --no-fund --ignore-scripts --loglevel=error
 	@touch $@
 
-class-env: $(NODE_STAMP)
+class-env: $(NODE_STAMP) mermaid
 	@$(MAKE) --no-print-directory setup VENV=$(CLASS_VENV) PYTHON=$(CLASS_VENV)/bin/python \
 	  STAMP=$(CLASS_VENV)/.setup.stamp BOOTSTRAP_PYTHON=$(CLASS_PYTHON) CONDA_PREFIX=
 

@@ -6,7 +6,7 @@ import os
 import sys
 from pathlib import Path
 
-from grader.classroom.layout import REPO
+from grader.classroom.layout import REPO, ClassLayout
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -17,11 +17,13 @@ def main(argv: list[str] | None = None) -> int:
     up.add_argument("--learners", type=int, default=2)
     up.add_argument("--port", type=int, default=int(os.environ.get("CLASS_PORT", 8765)))
     up.add_argument("--no-hub", action="store_true", help="create the class, do not start the hub")
+    sub.add_parser("serve", help="run the hub of a class created before (with up --no-hub)")
     sub.add_parser("down", help="remove the class's users and its folder")
     args = p.parse_args(argv)
 
     from grader.classroom import accounts, setup
-
+    if args.cmd == "serve":
+        return serve(ClassLayout.load(args.dir.resolve()))
     if args.cmd == "down":
         for line in setup.remove(args.dir) or ["no class to remove"]:
             print(f"class-down: {line}")
@@ -41,6 +43,11 @@ def main(argv: list[str] | None = None) -> int:
     print(f"  exchange {layout.exchange}; make class-down removes the users and {layout.root}")
     if args.no_hub:
         return 0
+    return serve(layout)
+
+
+def serve(layout: ClassLayout) -> int:
+    """Replace this process by the class's JupyterHub (so Ctrl-C and signals reach it)."""
     sys.stdout.flush()
     config = REPO / "classroom" / "jupyterhub_config.py"
     os.environ["SVCLAB_CLASS_DIR"] = str(layout.root)

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import json
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[2]
@@ -27,7 +27,6 @@ class ClassLayout:
     hub_port: int = 8766
     proxy_api_port: int = 8767
     user_password: str = ""
-    admin_password: str = ""
     repo: Path = field(default=REPO)
 
     def __post_init__(self) -> None:
@@ -92,4 +91,5 @@ class ClassLayout:
             raise FileNotFoundError(f"{path}: no class here (make class creates it)") from None
         data["root"], data["repo"] = Path(data["root"]), Path(data["repo"])
         data["learners"] = tuple(data["learners"])
-        return cls(**data)
+        known = {f.name for f in fields(cls)}
+        return cls(**{k: v for k, v in data.items() if k in known})

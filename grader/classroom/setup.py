@@ -10,7 +10,7 @@ import shutil
 from pathlib import Path
 
 from grader.classroom import accounts
-from grader.classroom.layout import COURSE_ID, ClassLayout
+from grader.classroom.layout import COURSE_ID, PREFIX, ClassLayout
 
 # nbgrader reads nbgrader_config.py from every Jupyter config folder: this one, on every
 # class server's JUPYTER_CONFIG_PATH, names the course and the exchange.
@@ -68,16 +68,20 @@ def _password(size: int) -> str:
 
 
 def create(root: Path, *, learners: int = 2, port: int = 8765, hub_port: int | None = None,
-           proxy_api_port: int | None = None, user_password: str = "", admin_password: str = "") -> ClassLayout:
+           proxy_api_port: int | None = None, user_password: str = "",
+           prefix: str = PREFIX) -> ClassLayout:
     """Make (or refresh) the class under `root`: accounts, private homes, the exchange,
-    the configs, the instructor's course. Idempotent: learners' work is never touched."""
+    the configs, the instructor's course. Idempotent: learners' work is never touched.
+    `prefix` names the accounts (it must start with layout.PREFIX): a test class uses its
+    own, so it never touches the accounts of a class running beside it."""
     if learners < 1:
         raise ValueError("a class needs at least one learner")
     root = root.resolve()
     layout = ClassLayout(
-        root=root, learners=tuple(f"svclab-learner{i}" for i in range(1, learners + 1)),
+        root=root, learners=tuple(f"{prefix}learner{i}" for i in range(1, learners + 1)),
+        instructor=f"{prefix}instructor",
         port=port, hub_port=hub_port or port + 1, proxy_api_port=proxy_api_port or port + 2,
-        user_password=user_password or _password(16), admin_password=admin_password or _password(40))
+        user_password=user_password or _password(16))
     root.mkdir(parents=True, exist_ok=True)
     root.chmod(0o755)   # users reach their homes and the exchange through it
     layout.homes.mkdir(exist_ok=True)
