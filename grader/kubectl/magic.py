@@ -41,11 +41,18 @@ def run_magic(line: str, cell: str | None, shell: Any = None) -> Result:
             print(warning)
     result = kubectl.run(ns, line, stdin=cell)
     if os.environ.get("SVCLAB_KUBECTL_STDERR", "stdout") == "stderr":
-        sys.stdout.write(result.stdout)
-        sys.stderr.write(result.stderr)
+        sys.stdout.write(_line_ended(result.stdout))
+        sys.stderr.write(_line_ended(result.stderr))
     else:
-        sys.stdout.write(result.output)
+        sys.stdout.write(_line_ended(result.output))
     return result
+
+
+def _line_ended(text: str) -> str:
+    """`wget -qO-` and `cat` print a body without a final newline: in a terminal the next
+    prompt starts on that line; in a cell the next `%kubectl`'s output would run into it
+    ("backend-6f7b-x2kqbbackend-6f7b-9zt4m"). Each command's output ends its line."""
+    return text if not text or text.endswith("\n") else text + "\n"
 
 
 def register(ipython: Any) -> None:
