@@ -35,6 +35,9 @@ MERMAID_JS      := grader/export/vendor/mermaid.min.js
 # Containers and CI often run as root; JupyterLab refuses that unless told it is deliberate.
 ROOT_FLAG := $(if $(filter 0,$(shell id -u)),--allow-root)
 PYTEST_ARGS ?=
+# On Linux without a display there is no browser to open: say nothing rather than warn.
+NO_BROWSER := $(if $(and $(filter Linux,$(shell uname -s)),$(if $(DISPLAY)$(WAYLAND_DISPLAY),,none)),--no-browser)
+LAB_FLAGS  := $(NO_BROWSER)
 
 .PHONY: help setup lock lab instructor-lab mermaid test test-newest bench pin-outputs clean cluster cluster-down cluster-status release autograde feedback grades report grade-live
 .PHONY: control-plane test-control-plane class class-env class-down test-classroom
@@ -91,6 +94,11 @@ endif
 	@# Learners see nbgrader's assignment list and Validate only; instructor-lab adds the rest.
 	$(PYTHON) -m jupyter labextension disable --level=sys_prefix --log-level=ERROR "$(NEWS_PLUGIN)" $(INSTRUCTOR_PLUGINS)
 	$(PYTHON) -m jupyter server extension disable --sys-prefix --log-level=ERROR $(INSTRUCTOR_SERVER_EXTENSIONS)
+	@# Kernels log errors only: every start used to print "Kernel is running over TCP without
+	@# encryption" (loopback, nothing a learner can act on; ipc sockets would break on long
+	@# home paths). IPython reads $$prefix/etc/ipython.
+	@mkdir -p "$$($(PYTHON) -c 'import sys; print(sys.prefix)')/etc/ipython"
+	@echo '{"IPKernelApp": {"log_level": "ERROR"}}' > "$$($(PYTHON) -c 'import sys; print(sys.prefix)')/etc/ipython/ipython_kernel_config.json"
 	@# HTML exports (nbconvert, JupyterLab's export) use the template that inlines mermaid.
 	$(PYTHON) -m grader.export
 	@touch $@
@@ -112,12 +120,12 @@ lock: $(UV)
 
 lab: setup
 	$(PYTHON) -m jupyter lab --ServerApp.root_dir="$(CURDIR)" --ServerApp.port=$(PORT) \
-	  --LabApp.default_url=/lab/tree/course $(ROOT_FLAG) $(LAB_ARGS)
+	  --LabApp.default_url=/lab/tree/course $(LAB_FLAGS) $(ROOT_FLAG) $(LAB_ARGS)
 
 instructor-lab: setup mermaid
 	JUPYTER_CONFIG_PATH="$(INSTRUCTOR_CONFIG)$${JUPYTER_CONFIG_PATH:+:$$JUPYTER_CONFIG_PATH}" \
 	  $(PYTHON) -m jupyter lab --ServerApp.root_dir="$(CURDIR)" --ServerApp.port=$(PORT) \
-	  --LabApp.default_url=/lab/tree/labs $(ROOT_FLAG) $(LAB_ARGS)
+	  --LabApp.default_url=/lab/tree/labs $(LAB_FLAGS) $(ROOT_FLAG) $(LAB_ARGS)
 
 # npm pack checks the registry's integrity hash; the sha256 pins the file itself.
 mermaid: $(MERMAID_JS)
