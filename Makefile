@@ -68,7 +68,9 @@ help:
 	@echo "make test-classroom  headless Chromium drives the class through a whole assignment cycle"
 	@echo "make clean           remove the virtual environment and caches"
 
-setup: $(STAMP)
+# With npm at hand, setup also vendors mermaid: exported HTML (README: the two commands)
+# shows the diagrams offline instead of loading mermaid from a CDN.
+setup: $(STAMP) $(if $(shell command -v npm 2>/dev/null),mermaid)
 
 $(UV): $(UV_LOCK)
 	@test -x $(TOOLS)/bin/python || $(BOOTSTRAP_PYTHON) -m venv $(TOOLS)

@@ -154,3 +154,15 @@ def test_make_lab_starts_kernels_without_warnings_a_learner_cannot_act_on(tmp_pa
         os.environ.update(env_display)
     assert "running over TCP without encryption" not in log
     assert "No web browser found" not in log
+
+
+@pytest.mark.skipif(shutil.which("make") is None or shutil.which("npm") is None,
+                    reason="needs make and npm")
+def test_setup_vendors_mermaid_so_exports_work_offline(tmp_path: Path) -> None:
+    # The README's two commands (make lab, make test) both run setup: with npm there, the
+    # exported HTML must not depend on a CDN for its diagrams.
+    missing = tmp_path / "vendor" / "mermaid.min.js"
+    plan = subprocess.run(["make", "-n", "--no-print-directory", "setup", f"MERMAID_JS={missing}"],
+                          cwd=ROOT, capture_output=True, text=True, timeout=60)
+    assert plan.returncode == 0, plan.stderr
+    assert "npm pack" in plan.stdout and str(missing) in plan.stdout
