@@ -7,6 +7,7 @@ as its own system user (LocalProcessSpawner), with the learner or the instructor
 from __future__ import annotations
 
 import os
+import sys
 from typing import Any
 
 from grader.classroom.layout import INSTRUCTOR_GROUP, STUDENT_GROUP, ClassLayout
@@ -21,7 +22,7 @@ def user_environment(layout: ClassLayout, user: str) -> dict[str, str]:
     """What differs between the learner view and the instructor view: the Jupyter config
     folders (the repository's jupyter-config/instructor turns nbgrader's instructor tools
     back on, for the instructor's server only)."""
-    venv_bin = os.path.dirname(os.path.abspath(_python()))
+    venv_bin = os.path.dirname(os.path.abspath(sys.executable))
     paths = [str(layout.config_dir)]
     if user == layout.instructor:
         paths = [str(layout.instructor_config_dir), str(layout.repo / "jupyter-config" / "instructor"), *paths]
@@ -35,15 +36,11 @@ def default_url(layout: ClassLayout, user: str) -> str:
     return "/lab/tree/svclab" if user == layout.instructor else "/lab/tree/course"
 
 
-def _python() -> str:
-    import sys
-    return sys.executable
-
-
 def configure(c: Any, layout: ClassLayout) -> None:
     """Fill JupyterHub's config object `c` for `layout`."""
     node_bin = layout.repo / "classroom" / "node_modules" / ".bin"
-    venv_bin = os.path.dirname(os.path.abspath(_python()))
+    # The hub runs from the class's environment; the servers it starts run from the same one.
+    venv_bin = os.path.dirname(os.path.abspath(sys.executable))
 
     c.JupyterHub.ip = layout.ip
     c.JupyterHub.port = layout.port

@@ -86,9 +86,8 @@ def create(root: Path, *, learners: int = 2, port: int = 8765, hub_port: int | N
     root.chmod(0o755)   # users reach their homes and the exchange through it
     layout.homes.mkdir(exist_ok=True)
     layout.homes.chmod(0o755)
-    for d in (layout.hub_dir,):
-        d.mkdir(exist_ok=True)
-        d.chmod(0o700)
+    layout.hub_dir.mkdir(exist_ok=True)
+    layout.hub_dir.chmod(0o700)   # the hub's database and cookie secret: root's only
     layout.exchange.mkdir(exist_ok=True)
     layout.exchange.chmod(0o777)    # what nbgrader's release would make it
 
