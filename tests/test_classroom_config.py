@@ -70,3 +70,14 @@ def test_the_layout_round_trips_through_its_state_file(tmp_path: Path) -> None:
     layout.save()
     assert ClassLayout.load(layout.root) == layout
     assert oct(layout.state_file.stat().st_mode & 0o777) == "0o600"   # it holds the password
+
+
+def test_a_folder_closed_to_other_users_is_named(tmp_path: Path) -> None:
+    private = tmp_path / "home" / "alice"
+    (private / "svclab").mkdir(parents=True)
+    private.chmod(0o700)
+    tmp_path.chmod(0o755)
+    (tmp_path / "home").chmod(0o755)
+    assert private in setup.closed_ancestors(private / "svclab")
+    private.chmod(0o751)
+    assert private not in setup.closed_ancestors(private / "svclab")

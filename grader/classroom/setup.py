@@ -10,7 +10,7 @@ import shutil
 from pathlib import Path
 
 from grader.classroom import accounts
-from grader.classroom.layout import COURSE_ID, PREFIX, ClassLayout
+from grader.classroom.layout import COURSE_ID, PREFIX, REPO, ClassLayout
 
 # nbgrader reads nbgrader_config.py from every Jupyter config folder: this one, on every
 # class server's JUPYTER_CONFIG_PATH, names the course and the exchange.
@@ -63,6 +63,17 @@ def _chown_tree(path: Path, uid: int, gid: int) -> None:
             os.chown(os.path.join(dirpath, name), uid, gid, follow_symlinks=False)
 
 
+def closed_ancestors(path: Path) -> list[Path]:
+    """The folders on the way to `path` that other users cannot pass through (no o+x). The
+    class's users run the course from the repository and live under the class folder, so
+    both must be reachable: a checkout in a private home is not."""
+    closed = []
+    for folder in [*reversed(path.resolve().parents), path.resolve()]:
+        if folder.exists() and not folder.stat().st_mode & 0o001:
+            closed.append(folder)
+    return closed
+
+
 def _password(size: int) -> str:
     return secrets.token_urlsafe(size)[:size]
 
@@ -77,6 +88,13 @@ def create(root: Path, *, learners: int = 2, port: int = 8765, hub_port: int | N
     if learners < 1:
         raise ValueError("a class needs at least one learner")
     root = root.resolve()
+    for needed, what in ((REPO, "the repository (the class runs the course from it)"),
+                         (root.parent, "the class folder's parent")):
+        closed = closed_ancestors(needed)
+        if closed:
+            raise ValueError(f"{what} is not reachable by the class's users: {closed[0]} is closed to "
+                             f"others (mode {oct(closed[0].stat().st_mode & 0o777)}); clone the course "
+                             "somewhere shared (e.g. /srv/svclab), or open that folder with chmod o+x")
     layout = ClassLayout(
         root=root, learners=tuple(f"{prefix}learner{i}" for i in range(1, learners + 1)),
         instructor=f"{prefix}instructor",
