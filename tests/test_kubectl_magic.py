@@ -109,3 +109,27 @@ def test_a_body_without_newline_is_still_exact_through_the_api():
     ns, _ = make_ns()
     r = kubectl.run(ns, "exec client -- wget -qO- --timeout=2 http://hello/hostname")
     assert r.code == 0 and not r.stdout.endswith("\n")
+
+
+def test_wide_tables_scroll_instead_of_wrapping(shell, capsys):
+    # JupyterLab wraps plain-text output lines; `-o wide` rows longer than the output area
+    # were broken in two. A wide output is shown as one unwrapped <pre> (plain text too).
+    ns, _ = make_ns()
+    kubectl.use(ns)
+    shown = []
+    publish = shell.display_pub.publish
+    shell.display_pub.publish = lambda data, *a, **kw: shown.append(data)
+    try:
+        shell.run_line_magic("kubectl", "get pods -o wide")
+        narrow = capsys.readouterr().out
+        shell.run_line_magic("kubectl", "get svc hello")
+        plain = capsys.readouterr().out
+    finally:
+        shell.display_pub.publish = publish
+    assert narrow == "" and len(shown) == 1
+    text = shown[0]["text/plain"]
+    assert text.splitlines()[0].split()[:3] == ["NAME", "READY", "STATUS"] and "NOMINATED NODE" in text
+    assert max(len(line) for line in text.splitlines()) > 100
+    assert "white-space:pre;" in shown[0]["text/html"] and "NOMINATED NODE" in shown[0]["text/html"]
+    # a narrow table stays plain stdout, as kubectl prints it
+    assert plain.startswith("NAME") and len(shown) == 1
