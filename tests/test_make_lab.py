@@ -144,7 +144,9 @@ def test_make_lab_starts_kernels_without_warnings_a_learner_cannot_act_on(tmp_pa
             client.load_connection_file()
             client.start_channels()
             try:
-                reply = client.execute_interactive("print(6 * 7)", timeout=60,
+                # a busy machine may take a while to start a kernel: wait for it, then run code
+                client.wait_for_ready(timeout=180)
+                reply = client.execute_interactive("print(6 * 7)", timeout=180,
                                                    output_hook=lambda msg: None)
             finally:
                 client.stop_channels()
