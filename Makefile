@@ -35,11 +35,14 @@ MERMAID_JS      := grader/export/vendor/mermaid.min.js
 # Containers and CI often run as root; JupyterLab refuses that unless told it is deliberate.
 ROOT_FLAG := $(if $(filter 0,$(shell id -u)),--allow-root)
 PYTEST_ARGS ?=
+# On Linux without a display there is no browser to open: say nothing rather than warn.
+NO_BROWSER := $(if $(and $(filter Linux,$(shell uname -s)),$(if $(DISPLAY)$(WAYLAND_DISPLAY),,none)),--no-browser)
+LAB_FLAGS  := $(NO_BROWSER)
 
 LINT_PATHS := grader tests bench tools
 
 .PHONY: help setup lock lint test-fast lab instructor-lab mermaid test test-newest bench bench-peers pin-outputs clean cluster cluster-down cluster-status release autograde feedback grades report grade-live
-.PHONY: control-plane test-control-plane
+.PHONY: control-plane test-control-plane class class-env class-down test-classroom
 
 help:
 	@echo "make lab             start JupyterLab on the course (installs what it needs first)"
@@ -65,9 +68,14 @@ help:
 	@echo "make grade-live      instructors: re-grade on the live cluster, list offline/live disagreements"
 	@echo "make control-plane   build upstream etcd, Kubernetes, kwok, CoreDNS from Go modules (cached)"
 	@echo "make test-control-plane  build them, then test the model and live backend against them"
+	@echo "make class           a JupyterHub class on this machine: an instructor, learners, nbgrader's exchange (root)"
+	@echo "make class-down      remove the class's users and its folder (.class/)"
+	@echo "make test-classroom  headless Chromium drives the class through a whole assignment cycle"
 	@echo "make clean           remove the virtual environment and caches"
 
-setup: $(STAMP)
+# With npm at hand, setup also vendors mermaid: exported HTML (README: the two commands)
+# shows the diagrams offline instead of loading mermaid from a CDN.
+setup: $(STAMP) $(if $(shell command -v npm 2>/dev/null),mermaid)
 
 $(UV): $(UV_LOCK)
 	@test -x $(TOOLS)/bin/python || $(BOOTSTRAP_PYTHON) -m venv $(TOOLS)
@@ -93,6 +101,11 @@ endif
 	@# Learners see nbgrader's assignment list and Validate only; instructor-lab adds the rest.
 	$(PYTHON) -m jupyter labextension disable --level=sys_prefix --log-level=ERROR "$(NEWS_PLUGIN)" $(INSTRUCTOR_PLUGINS)
 	$(PYTHON) -m jupyter server extension disable --sys-prefix --log-level=ERROR $(INSTRUCTOR_SERVER_EXTENSIONS)
+	@# Kernels log errors only: every start used to print "Kernel is running over TCP without
+	@# encryption" (loopback, nothing a learner can act on; ipc sockets would break on long
+	@# home paths). IPython reads $$prefix/etc/ipython.
+	@mkdir -p "$$($(PYTHON) -c 'import sys; print(sys.prefix)')/etc/ipython"
+	@echo '{"IPKernelApp": {"log_level": "ERROR"}}' > "$$($(PYTHON) -c 'import sys; print(sys.prefix)')/etc/ipython/ipython_kernel_config.json"
 	@# HTML exports (nbconvert, JupyterLab's export) use the template that inlines mermaid.
 	$(PYTHON) -m grader.export
 	@touch $@
@@ -106,7 +119,7 @@ $(LOCK):
 # all its files. Pins already in the lock are kept where the bounds still allow them, so
 # adding one dependency changes little; UPGRADE=1 moves everything to the newest allowed.
 lock: $(UV)
-	$(UV) pip compile pyproject.toml --extra test --universal --python-version 3.10 \
+	$(UV) pip compile pyproject.toml --extra test --extra class --universal --python-version 3.10 \
 	  --fork-strategy fewest --generate-hashes --quiet $(if $(UPGRADE),--upgrade) -o $(LOCK)
 	echo "uv==$(UV_VERSION)" | $(UV) pip compile - --universal --generate-hashes --quiet \
 	  --no-header -o $(UV_LOCK)
@@ -114,12 +127,12 @@ lock: $(UV)
 
 lab: setup
 	$(PYTHON) -m jupyter lab --ServerApp.root_dir="$(CURDIR)" --ServerApp.port=$(PORT) \
-	  --LabApp.default_url=/lab/tree/course $(ROOT_FLAG) $(LAB_ARGS)
+	  --LabApp.default_url=/lab/tree/course $(LAB_FLAGS) $(ROOT_FLAG) $(LAB_ARGS)
 
 instructor-lab: setup mermaid
 	JUPYTER_CONFIG_PATH="$(INSTRUCTOR_CONFIG)$${JUPYTER_CONFIG_PATH:+:$$JUPYTER_CONFIG_PATH}" \
 	  $(PYTHON) -m jupyter lab --ServerApp.root_dir="$(CURDIR)" --ServerApp.port=$(PORT) \
-	  --LabApp.default_url=/lab/tree/labs $(ROOT_FLAG) $(LAB_ARGS)
+	  --LabApp.default_url=/lab/tree/labs $(LAB_FLAGS) $(ROOT_FLAG) $(LAB_ARGS)
 
 # npm pack checks the registry's integrity hash; the sha256 pins the file itself.
 mermaid: $(MERMAID_JS)
@@ -208,6 +221,35 @@ control-plane:
 test-control-plane: setup control-plane
 	$(PYTHON) -m pytest -m controlplane tests/controlplane $(PYTEST_ARGS)
 
+# ---- the class on one machine (README "For instructors"; grader/classroom/) ----
+# The class gets its own environment from the same lock, on the system's Python: every
+# class user must be able to run it (the default .venv's interpreter may sit in a home
+# other users cannot enter). configurable-http-proxy (and Playwright for the test) come
+# from classroom/package-lock.json.
+CLASS_DIR    ?= $(CURDIR)/.class
+CLASS_PYTHON ?= /usr/bin/python3
+CLASS_VENV   := .venv-class
+CLASS_PORT   ?= 8765
+NODE_STAMP   := classroom/node_modules/.install.stamp
+
+$(NODE_STAMP): classroom/package.json classroom/package-lock.json
+	@command -v npm >/dev/null || { echo "make class: needs npm (Node.js) for JupyterHub's configurable-http-proxy" >&2; exit 1; }
+	cd classroom && npm ci --no-audit --no-fund --ignore-scripts --loglevel=error
+	@touch $@
+
+class-env: $(NODE_STAMP) mermaid
+	@$(MAKE) --no-print-directory setup VENV=$(CLASS_VENV) PYTHON=$(CLASS_VENV)/bin/python \
+	  STAMP=$(CLASS_VENV)/.setup.stamp BOOTSTRAP_PYTHON=$(CLASS_PYTHON) CONDA_PREFIX=
+
+class: class-env
+	$(CLASS_VENV)/bin/python -m grader.classroom --dir "$(CLASS_DIR)" up --port $(CLASS_PORT)
+
+class-down:
+	$(if $(wildcard $(CLASS_VENV)/bin/python),$(CLASS_VENV)/bin/python,$(PYTHON)) -m grader.classroom --dir "$(CLASS_DIR)" down
+
+test-classroom: class-env
+	$(CLASS_VENV)/bin/python -m pytest -m classroom tests/classroom $(PYTEST_ARGS)
+
 clean:
-	rm -rf .venv $(NEWEST) $(TOOLS) .pytest_cache .benchmarks build *.egg-info
+	rm -rf .venv $(NEWEST) $(CLASS_VENV) classroom/node_modules $(TOOLS) .pytest_cache .benchmarks build *.egg-info
 	find . -name __pycache__ -type d -prune -exec rm -rf {} +

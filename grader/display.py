@@ -221,6 +221,9 @@ class Table:
         return str(self)
 
     def _repr_html_(self) -> str:
+        """The table for JupyterLab. Cells may break anywhere: a long target or a WHY naming
+        pods has no space to wrap at, and such a table grew wider than the output area, its
+        last column cut off behind a scrollbar (notebook 12)."""
         out = ["<div class='svclab-table'>"]
         if self.title:
             out.append(f"<p><b>{html.escape(self.title)}</b></p>")
@@ -231,8 +234,8 @@ class Table:
         )
         for row, colour in zip(self.rows, self.colours, strict=False):
             style = f" style='background:{colour}'" if colour else ""
-            out.append(f"<tr{style}>" + "".join(f"<td style='text-align:left'>{html.escape(str(c))}</td>"
-                                                  for c in row) + "</tr>")
+            td = "<td style='text-align:left;overflow-wrap:anywhere'>"
+            out.append(f"<tr{style}>" + "".join(f"{td}{html.escape(str(c))}</td>" for c in row) + "</tr>")
         if not self.rows:
             out.append(f"<tr><td colspan='{len(self.headers)}'><i>(none)</i></td></tr>")
         out.append("</table></div>")

@@ -21,7 +21,8 @@ LAYERS: list[list[tuple[str, tuple[str, ...]]]] = [
     # the console script and its start-up aids (applied by grader.cli only)
     [("cli", ("grader.cli", "grader.lazy_regex", "grader.dataclass_cache")),
      ("pin_outputs", ("grader.pin_outputs",)),       # `python -m grader.pin_outputs` (make pin-outputs)
-     ("export", ("grader.export",))],                # nbconvert templates (make setup)
+     ("export", ("grader.export",)),                 # nbconvert templates (make setup)
+     ("classroom", ("grader.classroom",))],          # make class: JupyterHub on one machine
     [("commands", ("grader.commands",))],
     [("grading", ("grader.grading",))],
     [("labs", ("grader.labs",))],

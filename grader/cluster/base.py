@@ -31,6 +31,18 @@ from grader.observations import (  # noqa: F401  (re-exported: the API's vocabul
     parse_target,
 )
 
+
+class NamespaceDeleted(LookupError):
+    """The namespace object is used after `ns.delete()`: notebooks end with a tidy-up cell,
+    and re-running a cell above it afterwards must say so, not fail with an empty result
+    (a bare StopIteration from `next(p for p in ns.pods() ...)`)."""
+
+    def __init__(self, name: str) -> None:
+        super().__init__(f"namespace {name} was deleted by the tidy-up cell (ns.delete()): "
+                         f"run the cells above again, from the one that creates it")
+        self.namespace = name
+
+
 #: What `Namespace.apply` accepts: YAML text, a file or directory path, or parsed objects.
 ManifestInput = Union[str, Path, Mapping[str, Any], Sequence[Union[Mapping[str, Any], str, Path]]]
 

@@ -30,6 +30,7 @@ from grader.cluster.base import (
     Endpoint,
     ManifestInput,
     Matrix,
+    NamespaceDeleted,
     Outcome,
     PodRef,
     ServiceInfo,
@@ -53,12 +54,19 @@ class OfflineNamespace:
     def state(self) -> ClusterState:
         return self.cluster.state
 
+    def _alive(self) -> None:
+        """Raise NamespaceDeleted once `delete()` removed this namespace (until it is created
+        again with `cluster.namespace(name)`)."""
+        if self.name not in self.state.namespaces and self.name not in SYSTEM_NAMESPACES:
+            raise NamespaceDeleted(self.name)
+
     # ------------------------------------------------------------------ changes
     def apply(self, manifests: ManifestInput, *, source: str | None = None) -> list[str]:
         """Load and validate (grader.manifests), refuse anything the sandbox forbids
         (grader.sandbox), then apply all or nothing. Every refusal, including the API
         server's own (a NodePort already taken...), is a grader.manifests.ManifestError,
         worded as the live backend words it."""
+        self._alive()
         from grader import manifests as mf
         from grader.sandbox import load_sandboxed
 
@@ -77,6 +85,7 @@ class OfflineNamespace:
         """Apply already-validated objects without the sandbox check: for a notebook's own
         fixtures (same as the live backend's apply_objects). Raises ApplyError when the API
         server would refuse them."""
+        self._alive()
         return self.state.apply(list(objs), namespace=self.name)
 
     def delete(self, kind: str | None = None, name: str | None = None) -> None:
@@ -91,6 +100,7 @@ class OfflineNamespace:
     def wait_ready(self, timeout: float = 120) -> None:
         """Instant offline (see the module docstring); TimeoutError when pods are Pending or
         could not be created (quota), worded like the live backend's."""
+        self._alive()
         here = self.state.pods_in(self.name)
         pending = [p for p in here if p.pending]
         failed = self.state.creation_failures(self.name)
@@ -117,22 +127,27 @@ class OfflineNamespace:
 
     def set_ready(self, pod: str, ready: bool = False) -> list[str]:
         """Mark pods (a name or a selector) ready / not ready; returns their names."""
+        self._alive()
         return [p.name for p in self.state.set_ready(pod, ready, namespace=self.name)]
 
     # ------------------------------------------------------------------ observations
     def pods(self) -> list[PodRef]:
+        self._alive()
         return [PodRef(p.namespace, p.name, p.ip, labels=dict(p.labels), ready=p.ready)
                 for p in self.state.pods_in(self.name)]
 
     def endpoints(self, service: str) -> list[Endpoint]:
+        self._alive()
         return self.state.endpoints(self.name, service)
 
     def services(self) -> list[ServiceInfo]:
         """Every Service of the namespace, by name."""
+        self._alive()
         names = sorted(s.name for s in self.state.services if s.namespace == self.name)
         return [info for info in (self.service(n) for n in names) if info is not None]
 
     def service(self, name: str) -> ServiceInfo | None:
+        self._alive()
         svc = self.state.service(self.name, name)
         if svc is None:
             return None
@@ -152,6 +167,7 @@ class OfflineNamespace:
     def pod(self, frm: str) -> Pod:
         """The pod `frm` names (selector or pod name): the first Ready match in name order,
         else the first running one. Pending pods (no IP) cannot be probed from."""
+        self._alive()
         found = self.state.find_pods(frm, self.name)
         running = [p for p in found if not p.pending]
         if found and not running:
@@ -205,6 +221,7 @@ class OfflineNamespace:
         """The NetworkPolicy truth table of this namespace's running pods. `ports`: an int or
         ints 1-65535 (default: every port the pods listen on, as `svclab matrix`); Pending
         pods are left out and the omission is said on stdout."""
+        self._alive()
         from grader.model.matrix import check_ports, check_protocols, listened_ports, matrix_from_engine
         protos = check_protocols(protocols)
         here = self.state.pods_in(self.name)

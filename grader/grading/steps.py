@@ -1,6 +1,7 @@
 """The instructor's workflow, one function per step, over nbgrader's Python API.
 
-    release(course)              generate_assignment for every lab: source/ -> release/
+    release(course)              generate_assignment for every lab: source/ -> release/, then
+                                 publish it to nbgrader's exchange when the course names one
     autograde(course, lab)       grade labs/submitted/*/<lab>/ in parallel, then let nbgrader
                                  record the scores (autograded/ + gradebook.db)
     feedback(course, lab)        HTML feedback per student: feedback/<student>/<lab>/
@@ -89,15 +90,32 @@ def _check(result: dict[str, Any], what: str) -> None:
         raise GradingError(f"{what} failed:\n{result.get('log', '')}\n{result.get('error', '')}".strip())
 
 
+def exchange_root(course: Path) -> str | None:
+    """The exchange the course's nbgrader_config.py names (Exchange.root), or None: nbgrader's
+    default (/usr/local/share/nbgrader/exchange) is rarely set up, and a course that names
+    no exchange hands its labs out some other way (an LMS, a shared drive)."""
+    cfg = _config(course)
+    return str(cfg.Exchange.root) if "root" in cfg.Exchange else None
+
+
 def release(course: Path | None = None, labs: Iterable[str] | None = None) -> StepResult:
     """generate_assignment for each lab (the student version, solutions and hidden parts
-    removed), into course/release/<lab>/."""
+    removed), into course/release/<lab>/; then, when the course names an exchange (a class
+    on JupyterHub: make class), release_assignment publishes it there for learners to fetch
+    from Assignment List. A lab already published is replaced by the new version."""
     course = course if course is not None else course_dir()
     out = StepResult()
-    api = _api(course)
+    exchange = exchange_root(course)
+    api = _api(course, ExchangeReleaseAssignment__force=True) if exchange else _api(course)
     for lab in _labs(labs):
         _check(api.generate_assignment(lab, force=True), f"generate_assignment {lab}")
         out.say(f"released {lab} -> {course / 'release' / lab}")
+        if exchange:
+            _check(api.release_assignment(lab), f"release_assignment {lab} (to the exchange {exchange})")
+            out.say(f"published {lab} to the exchange {exchange}: learners fetch it from Assignment List")
+    if not exchange:
+        out.say(f"not published: {course / 'nbgrader_config.py'} names no exchange (Exchange.root); "
+                "hand out the release/ notebooks, or see README 'For instructors' for a class")
     return out
 
 

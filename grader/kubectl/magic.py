@@ -41,11 +41,41 @@ def run_magic(line: str, cell: str | None, shell: Any = None) -> Result:
             print(warning)
     result = run(ns, line, stdin=cell)
     if os.environ.get("SVCLAB_KUBECTL_STDERR", "stdout") == "stderr":
-        sys.stdout.write(result.stdout)
-        sys.stderr.write(result.stderr)
+        sys.stdout.write(_line_ended(result.stdout))
+        sys.stderr.write(_line_ended(result.stderr))
+    elif _too_wide(result.output):
+        _show_unwrapped(_line_ended(result.output))
     else:
-        sys.stdout.write(result.output)
+        sys.stdout.write(_line_ended(result.output))
     return result
+
+
+#: Wider than this, JupyterLab wraps a plain-text output line (its output area is about 120
+#: characters in a laptop window), which breaks `-o wide` and `--show-labels` tables apart.
+WRAP_WIDTH = 100
+
+
+def _too_wide(text: str) -> bool:
+    return any(len(line) > WRAP_WIDTH for line in text.splitlines())
+
+
+def _show_unwrapped(text: str) -> None:
+    """A wide table as one output that scrolls sideways instead of wrapping each row; the
+    same text for anything that shows plain text (a terminal IPython, nbconvert to text)."""
+    import html
+
+    from IPython.display import display
+
+    style = ("white-space:pre;overflow-x:auto;word-break:normal;overflow-wrap:normal;margin:0;"
+             "font-family:var(--jp-code-font-family,monospace);font-size:var(--jp-code-font-size,13px)")
+    display({"text/plain": text, "text/html": f"<pre style='{style}'>{html.escape(text)}</pre>"}, raw=True)
+
+
+def _line_ended(text: str) -> str:
+    """`wget -qO-` and `cat` print a body without a final newline: in a terminal the next
+    prompt starts on that line; in a cell the next `%kubectl`'s output would run into it
+    ("backend-6f7b-x2kqbbackend-6f7b-9zt4m"). Each command's output ends its line."""
+    return text if not text or text.endswith("\n") else text + "\n"
 
 
 def register(ipython: Any) -> None:

@@ -12,6 +12,7 @@ from grader.kubectl.argv import parse
 from grader.kubectl.resources import NotModelled
 from grader.kubectl.result import KubectlError, Result
 from grader.kubectl.session import Session
+from grader.kubectl.unknown import is_kubectl_command, unknown_command
 
 
 def not_modelled(what: str, hint: str = "") -> str:
@@ -52,6 +53,8 @@ def run(ns: Any, line: str | list[str], *, stdin: str | None = None, clock: Any 
     s = Session(ns=ns, inv=inv, stdin=stdin, clock=clock)
     observe(s.state, s.ages)
     if handler is None:
+        if not is_kubectl_command(inv.verb):
+            return _result(s, unknown_command(inv.verb), 1)
         return _result(s, not_modelled(inv.verb), 1)
     try:
         handler(s)

@@ -139,3 +139,22 @@ def test_exported_diagrams_render_in_a_browser_without_network(tmp_path: Path) -
         assert 'class="jp-Mermaid jp-RenderedMermaid"' in dom, "the diagram was not rendered"
         assert "jp-Mermaid jp-mod-warning" not in dom, "mermaid could not render the diagram"
         assert '<figure><img src="data:image/svg+xml' in dom
+
+
+@NEEDS_MERMAID
+@pytest.mark.slow
+@pytest.mark.skipif(CHROMIUM is None, reason="no headless Chromium (apt-get install chromium) to render the page")
+def test_a_line_break_in_a_label_survives_the_export(tmp_path: Path) -> None:
+    import urllib.parse
+
+    import nbformat
+
+    nb = nbformat.v4.new_notebook()
+    nb.cells.append(nbformat.v4.new_markdown_cell(
+        '```mermaid\nflowchart LR\n    fe["frontend<br/>app=frontend"] --> p1["backend pod 1"]\n```'))
+    path = tmp_path / "diagram.ipynb"
+    nbformat.write(nb, path)
+    dom = _rendered_in_browser(export.export_html(path), tmp_path)
+    svg = urllib.parse.unquote(dom.split('<img src="data:image/svg+xml,', 1)[1].split('"', 1)[0])
+    # notebook 09's labels: the export used to show "frontendapp=frontend"
+    assert re.search(r"frontend\s*<br\s*/?>\s*app=frontend", svg), svg[:3000]

@@ -48,14 +48,16 @@ def _status(url: str) -> int:
 
 
 @contextlib.contextmanager
-def _make_serving(target: str, tmp_path: Path) -> Iterator[str]:
-    """Start `make TARGET` headless on a free port; yield its base URL once it answers."""
+def _make_serving(target: str, tmp_path: Path, *, browser_flag: str = "--no-browser") -> Iterator[str]:
+    """Start `make TARGET` headless on a free port; yield its base URL once it answers.
+    Everything it prints goes to tmp_path/make.log."""
     port = _free_port()
     env = dict(os.environ, JUPYTER_RUNTIME_DIR=str(tmp_path / "runtime"))
-    lab_args = f"--no-browser --ServerApp.token={TOKEN} --ServerApp.ip=127.0.0.1"
+    lab_args = f"{browser_flag} --ServerApp.token={TOKEN} --ServerApp.ip=127.0.0.1"
+    log = (tmp_path / "make.log").open("w")
     proc = subprocess.Popen(
         ["make", "--no-print-directory", target, f"PORT={port}", f"LAB_ARGS={lab_args}"],
-        cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+        cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
         start_new_session=True, text=True,
     )
     base = f"http://127.0.0.1:{port}"
@@ -68,7 +70,7 @@ def _make_serving(target: str, tmp_path: Path) -> Iterator[str]:
                 break
             except (urllib.error.URLError, ConnectionError, OSError):
                 time.sleep(0.5)  # polling a starting server, not waiting for a result to change
-        assert proc.poll() is None, f"make {target} exited early:\n{proc.stdout.read() if proc.stdout else ''}"
+        assert proc.poll() is None, f"make {target} exited early:\n{(tmp_path / 'make.log').read_text()}"
         assert status is not None, f"make {target}: JupyterLab did not answer /api/status within 90 s"
         assert "started" in status
         yield base
@@ -79,6 +81,7 @@ def _make_serving(target: str, tmp_path: Path) -> Iterator[str]:
         except subprocess.TimeoutExpired:
             os.killpg(proc.pid, signal.SIGKILL)
             proc.wait()
+        log.close()
 
 
 def _page_config(base: str) -> dict:
@@ -121,3 +124,47 @@ def test_make_instructor_lab_turns_the_instructor_tools_on(tmp_path: Path) -> No
         assert _status(f"{base}/formgrader?token={TOKEN}") == 200
         assert _status(f"{base}/formgraders?token={TOKEN}") != 404
         assert _status(f"{base}/assignments?token={TOKEN}") == 400
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(shutil.which("make") is None, reason="make is not installed")
+def test_make_lab_starts_kernels_without_warnings_a_learner_cannot_act_on(tmp_path: Path) -> None:
+    from jupyter_client import BlockingKernelClient
+
+    # No --no-browser from us: on a machine without a display make lab knows there is none.
+    env_display = {k: os.environ.pop(k) for k in ("DISPLAY", "WAYLAND_DISPLAY") if k in os.environ}
+    try:
+        with _make_serving("lab", tmp_path, browser_flag="") as base:
+            req = urllib.request.Request(f"{base}/api/kernels?token={TOKEN}", data=b'{"name": "python3"}',
+                                         headers={"Content-Type": "application/json"}, method="POST")
+            with urllib.request.urlopen(req, timeout=30) as resp:
+                kernel = json.loads(resp.read().decode())
+            connection = tmp_path / "runtime" / f"kernel-{kernel['id']}.json"
+            client = BlockingKernelClient(connection_file=str(connection))
+            client.load_connection_file()
+            client.start_channels()
+            try:
+                # a busy machine may take a while to start a kernel: wait for it, then run code
+                client.wait_for_ready(timeout=180)
+                reply = client.execute_interactive("print(6 * 7)", timeout=180,
+                                                   output_hook=lambda msg: None)
+            finally:
+                client.stop_channels()
+            assert reply["content"]["status"] == "ok"
+            log = (tmp_path / "make.log").read_text()
+    finally:
+        os.environ.update(env_display)
+    assert "running over TCP without encryption" not in log
+    assert "No web browser found" not in log
+
+
+@pytest.mark.skipif(shutil.which("make") is None or shutil.which("npm") is None,
+                    reason="needs make and npm")
+def test_setup_vendors_mermaid_so_exports_work_offline(tmp_path: Path) -> None:
+    # The README's two commands (make lab, make test) both run setup: with npm there, the
+    # exported HTML must not depend on a CDN for its diagrams.
+    missing = tmp_path / "vendor" / "mermaid.min.js"
+    plan = subprocess.run(["make", "-n", "--no-print-directory", "setup", f"MERMAID_JS={missing}"],
+                          cwd=ROOT, capture_output=True, text=True, timeout=60)
+    assert plan.returncode == 0, plan.stderr
+    assert "npm pack" in plan.stdout and str(missing) in plan.stdout

@@ -89,3 +89,47 @@ def test_without_any_namespace_the_magic_says_what_to_do(shell, capsys):
 def test_use_refuses_what_is_not_a_namespace():
     with pytest.raises(TypeError, match="needs a Namespace"):
         kubectl.use("demo")
+
+
+def test_two_wget_bodies_in_one_cell_stay_on_their_own_lines(shell, capsys):
+    # wget -qO- prints agnhost's /hostname without a newline; the next %kubectl's output
+    # used to run into it ("hello-...-abchello-...-xyz").
+    ns, _ = make_ns()
+    kubectl.use(ns)
+    shell.run_cell("%kubectl exec client -- wget -qO- --timeout=2 http://hello/hostname\n"
+                   "%kubectl exec client -- wget -qO- --timeout=2 http://hello/hostname\n")
+    lines = capsys.readouterr().out.split("\n")
+    assert len(lines) == 3 and lines[2] == "", lines
+    pods = {p.name for p in ns.pods() if p.labels.get("app") == "hello"}
+    assert lines[0] in pods and lines[1] in pods
+
+
+def test_a_body_without_newline_is_still_exact_through_the_api():
+    # Code that needs kubectl's exact bytes calls grader.kubectl.run: nothing is added there.
+    ns, _ = make_ns()
+    r = kubectl.run(ns, "exec client -- wget -qO- --timeout=2 http://hello/hostname")
+    assert r.code == 0 and not r.stdout.endswith("\n")
+
+
+def test_wide_tables_scroll_instead_of_wrapping(shell, capsys):
+    # JupyterLab wraps plain-text output lines; `-o wide` rows longer than the output area
+    # were broken in two. A wide output is shown as one unwrapped <pre> (plain text too).
+    ns, _ = make_ns()
+    kubectl.use(ns)
+    shown = []
+    publish = shell.display_pub.publish
+    shell.display_pub.publish = lambda data, *a, **kw: shown.append(data)
+    try:
+        shell.run_line_magic("kubectl", "get pods -o wide")
+        narrow = capsys.readouterr().out
+        shell.run_line_magic("kubectl", "get svc hello")
+        plain = capsys.readouterr().out
+    finally:
+        shell.display_pub.publish = publish
+    assert narrow == "" and len(shown) == 1
+    text = shown[0]["text/plain"]
+    assert text.splitlines()[0].split()[:3] == ["NAME", "READY", "STATUS"] and "NOMINATED NODE" in text
+    assert max(len(line) for line in text.splitlines()) > 100
+    assert "white-space:pre;" in shown[0]["text/html"] and "NOMINATED NODE" in shown[0]["text/html"]
+    # a narrow table stays plain stdout, as kubectl prints it
+    assert plain.startswith("NAME") and len(shown) == 1
