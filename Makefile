@@ -37,7 +37,7 @@ ROOT_FLAG := $(if $(filter 0,$(shell id -u)),--allow-root)
 PYTEST_ARGS ?=
 
 .PHONY: help setup lock lab instructor-lab mermaid test test-newest bench pin-outputs clean cluster cluster-down cluster-status release autograde feedback grades report grade-live
-.PHONY: control-plane test-control-plane
+.PHONY: control-plane test-control-plane local-cluster-deps local-cluster local-cluster-down test-live
 
 help:
 	@echo "make lab             start JupyterLab on the course (installs what it needs first)"
@@ -60,6 +60,10 @@ help:
 	@echo "make grade-live      instructors: re-grade on the live cluster, list offline/live disagreements"
 	@echo "make control-plane   build upstream etcd, Kubernetes, kwok, CoreDNS from Go modules (cached)"
 	@echo "make test-control-plane  build them, then test the model and live backend against them"
+	@echo "make local-cluster   Linux without Docker: build, then start a two-node cluster (root; README)"
+	@echo "make local-cluster-down  stop it and remove what it made (always safe)"
+	@echo "make local-cluster-deps  apt-get the Debian packages it needs (containerd, runc, CNI plugins ...)"
+	@echo "make test-live       fresh local cluster, the live test suite against it, teardown"
 	@echo "make clean           remove the virtual environment and caches"
 
 setup: $(STAMP)
@@ -189,6 +193,25 @@ control-plane:
 
 test-control-plane: setup control-plane
 	$(PYTHON) -m pytest -m controlplane tests/controlplane $(PYTEST_ARGS)
+
+# ---- a real cluster on this Linux machine without Docker (grader/localcluster; root) ----
+LOCAL_ENV = KUBECONFIG=$$($(PYTHON) -c 'from grader.localcluster.layout import kubeconfig_path as k; print(k())') SVCLAB_CONTEXT=svclab-local
+LIVE_TESTS ?= tests/live tests/test_live_backend.py tests/test_kubectl_live.py tests/test_grading_live.py tests/test_gateway_live.py tests/test_gateway_live_scenarios.py tests/localcluster
+
+local-cluster-deps:
+	$(BOOTSTRAP_PYTHON) grader/localcluster/preflight.py --install
+
+local-cluster: setup
+	$(PYTHON) -m grader.cli cluster up --local
+
+local-cluster-down: setup
+	$(PYTHON) -m grader.cli cluster down --local
+
+# A fresh cluster for the run, torn down afterwards whatever the result.
+test-live: setup
+	$(PYTHON) -m grader.cli cluster up --local
+	@rc=0; $(LOCAL_ENV) $(PYTHON) -m pytest -m live $(LIVE_TESTS) $(PYTEST_ARGS) || rc=$$?; \
+	  $(PYTHON) -m grader.cli cluster down --local; exit $$rc
 
 clean:
 	rm -rf .venv $(NEWEST) $(TOOLS) .pytest_cache .benchmarks build *.egg-info

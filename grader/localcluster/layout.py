@@ -19,8 +19,6 @@ CLUSTER_DOMAIN = "cluster.local"
 NETWORK_PREFIX = 16
 GATEWAY_IP = "172.18.0.1"          # the Docker bridge's address in kind: the host side
 APISERVER_PORT = 6443
-#: kind-config.yaml maps these NodePorts of the control-plane node to 127.0.0.1.
-HOST_NODEPORTS = tuple(range(30080, 30090))
 NFQUEUE_ID = 100
 #: The cgroup (in every v1 hierarchy) that holds every process the cluster starts.
 CGROUP_NAME = "svclab-local"
