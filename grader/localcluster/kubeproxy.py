@@ -12,7 +12,7 @@ from grader.localcluster.processes import Daemon, enter, spawn
 def start(node: Node, holder: int, bins: dict[str, Path], kubeconfig: Path, logs: Path) -> Daemon:
     return spawn(f"kube-proxy-{node.name}", enter(holder, [
         str(bins["kube-proxy"]), f"--kubeconfig={kubeconfig}", "--proxy-mode=nftables",
-        f"--hostname-override={node.name}", f"--cluster-cidr={POD_CIDR}", "--conntrack-max-per-core=0",
+        f"--hostname-override={node.name}", f"--bind-address={node.ip}", f"--cluster-cidr={POD_CIDR}", "--conntrack-max-per-core=0",
         "--nodeport-addresses=primary", "--metrics-bind-address=127.0.0.1:10249",
         "--healthz-bind-address=0.0.0.0:10256", "--v=1",
     ]), logs)

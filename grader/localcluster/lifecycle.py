@@ -168,15 +168,16 @@ class _Starter:
             containerd.import_images(holder.pid, archives, node.name)
             self.keep(kubelet.start(node, holder.pid, bins, folder, p.pki, p.kubeconfig(f"kubelet-{node.name}"),
                                     resolv, p.logs))
+        for node in NODES:
+            kl = self.daemons[f"kubelet-{node.name}"]
+            wait_until(kl, f"node {node.name} Ready", lambda n=node: _node_ready(api, n.name), 120)
+        self.step("nodes Ready; kube-proxy and the NetworkPolicy agent on each")
+        for node, holder in holders.items():   # after Ready: kube-proxy reads the node's address
             self.keep(kubeproxy.start(node, holder.pid, bins, p.kubeconfig("kube-proxy"), p.logs))
             policy.install_steering(node, holder.pid)
             policy.write_secrets(node, holder.pid, token, p.pki / "ca.crt")
             self.keep(policy.start(node, holder.pid, bins, p.logs))
-
-        for node in NODES:
-            kl = self.daemons[f"kubelet-{node.name}"]
-            wait_until(kl, f"node {node.name} Ready", lambda n=node: _node_ready(api, n.name), 120)
-        self.step("nodes Ready; waiting for CoreDNS (kube-dns) and the default ServiceAccount")
+        self.step("waiting for CoreDNS (kube-dns) and the default ServiceAccount")
         kcm = self.daemons["kube-controller-manager"]
         wait_until(kcm, "CoreDNS ready", lambda: _deployment_ready(api, "kube-system", "coredns"), 180)
         wait_until(kcm, "default ServiceAccount", lambda: api.get("/api/v1/namespaces/default/serviceaccounts/default")
