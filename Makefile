@@ -196,7 +196,7 @@ test-control-plane: setup control-plane
 
 # ---- a real cluster on this Linux machine without Docker (grader/localcluster; root) ----
 LOCAL_ENV = KUBECONFIG=$$($(PYTHON) -c 'from grader.localcluster.layout import kubeconfig_path as k; print(k())') SVCLAB_CONTEXT=svclab-local
-LIVE_TESTS ?= tests/live tests/test_live_backend.py tests/test_kubectl_live.py tests/test_grading_live.py tests/test_gateway_live.py tests/test_gateway_live_scenarios.py tests/localcluster
+LIVE_TESTS ?= tests
 
 local-cluster-deps:
 	$(BOOTSTRAP_PYTHON) grader/localcluster/preflight.py --install

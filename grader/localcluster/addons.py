@@ -1,6 +1,7 @@
 """What kubeadm and kind add to a fresh cluster, as API objects: the two nodes registered
-with their pod CIDRs (node i owns 10.244.i.0/24, deterministic), the control-plane taint
-(kind taints it when there are workers), kube-dns with CoreDNS as a pod (so NetworkPolicy
+with their pod CIDRs (node i owns 10.244.i.0/24, deterministic) and, unlike kind with
+workers, no control-plane taint: the course's kind cluster is one untainted node that runs
+every pod, and here pods spread over both nodes so cross-node traffic is real; kube-dns with CoreDNS as a pod (so NetworkPolicy
 applies to DNS as on kind), and an admission policy that refuses images the cluster does
 not have: with no registry, kubelet would otherwise retry a pull forever (ImagePullBackOff)."""
 from __future__ import annotations
@@ -43,7 +44,6 @@ def node_object(node: Node) -> dict:
     if node.control_plane:
         labels["node-role.kubernetes.io/control-plane"] = ""
         labels["node.kubernetes.io/exclude-from-external-load-balancers"] = ""
-        spec["taints"] = [{"key": "node-role.kubernetes.io/control-plane", "effect": "NoSchedule"}]
     return {"apiVersion": "v1", "kind": "Node", "metadata": {"name": node.name, "labels": labels}, "spec": spec}
 
 

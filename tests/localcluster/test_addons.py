@@ -14,10 +14,10 @@ def test_node_i_owns_pod_cidr_10_244_i_and_an_address_on_kinds_network() -> None
     assert [o["spec"]["podCIDR"] for o in objs] == ["10.244.0.0/24", "10.244.1.0/24"]
 
 
-def test_only_the_control_plane_is_tainted_as_kind_does_with_workers() -> None:
-    taints = {o["metadata"]["name"]: o["spec"].get("taints") for _, o in addons.nodes()}
-    assert taints == {"svclab-control-plane": [{"key": "node-role.kubernetes.io/control-plane", "effect": "NoSchedule"}],
-                      "svclab-worker": None}
+def test_no_node_is_tainted_so_pods_spread_over_both_as_on_kinds_single_node() -> None:
+    assert [o["spec"].get("taints") for _, o in addons.nodes()] == [None, None]
+    roles = [o["metadata"]["labels"].get("node-role.kubernetes.io/control-plane") for _, o in addons.nodes()]
+    assert roles == ["", None]
 
 
 def test_kube_dns_is_coredns_as_a_pod_at_10_96_0_10() -> None:
