@@ -179,7 +179,11 @@ class _Starter:
             self.keep(policy.start(node, holder.pid, bins, p.logs))
         self.step("waiting for CoreDNS (kube-dns) and the default ServiceAccount")
         kcm = self.daemons["kube-controller-manager"]
-        wait_until(kcm, "CoreDNS ready", lambda: _deployment_ready(api, "kube-system", "coredns"), 180)
+        try:
+            wait_until(kcm, "CoreDNS ready", lambda: _deployment_ready(api, "kube-system", "coredns"), 180)
+        except StartError as exc:
+            raise StartError(f"CoreDNS did not become ready: {_pod_states(api, 'kube-system', 'k8s-app=kube-dns')}\n"
+                             f"({exc})") from None
         wait_until(kcm, "default ServiceAccount", lambda: api.get("/api/v1/namespaces/default/serviceaccounts/default")
                    is not None, 60)
         return {"api_port": api_port, "started": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
@@ -211,6 +215,25 @@ def _deployment_ready(api: Api, namespace: str, name: str) -> bool:
     dep = api.get(f"/apis/apps/v1/namespaces/{namespace}/deployments/{name}") or {}
     want = (dep.get("spec") or {}).get("replicas", 1)
     return (dep.get("status") or {}).get("readyReplicas", 0) >= want
+
+
+def _pod_states(api: Api, namespace: str, selector: str) -> str:
+    """One phrase per pod: its phase and why a container is not running or not ready."""
+    pods = (api.get(f"/api/v1/namespaces/{namespace}/pods?labelSelector={selector}") or {}).get("items") or []
+    if not pods:
+        return "no pods were created"
+    out = []
+    for pod in pods:
+        status = pod.get("status") or {}
+        whys = []
+        for cs in status.get("containerStatuses") or []:
+            for state in (cs.get("state") or {}).values():
+                if state.get("reason"):
+                    whys.append(f"{state['reason']}: {state.get('message', '')}".strip(": "))
+        whys += [c.get("message", "") for c in status.get("conditions") or [] if c.get("status") == "False"
+                 and c.get("message")]
+        out.append(f"{pod['metadata']['name']} {status.get('phase')}" + (f" ({'; '.join(whys)})" if whys else ""))
+    return ", ".join(out)
 
 
 def running() -> int:
