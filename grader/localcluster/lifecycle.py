@@ -123,7 +123,7 @@ class _Starter:
         (p.run / "kubeconfigs").mkdir()
         for client in pki.client_subjects():
             pki.write_kubeconfig(p.kubeconfig(client), server, p.pki, client, CONTEXT)
-        resolv = p.run / "resolv.conf"     # the nodes' resolver: nothing answers there, nothing leaves
+        resolv = p.run / "resolv.conf"     # the nodes' resolver: outside_dns, every name NXDOMAIN
         resolv.write_text(f"nameserver {GATEWAY_IP}\noptions timeout:1 attempts:1\n")
 
         self.step("namespaces: the cluster network 172.18.0.0/16 and two nodes")
@@ -144,6 +144,9 @@ class _Starter:
                         env={**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[2])}))
         for s in socks:
             s.close()
+        self.keep(spawn("outside-dns", enter(net.pid, [sys_executable(), "-m", "grader.localcluster.outside_dns",
+                                                       GATEWAY_IP, "53"], mount=False), p.logs,
+                        env={**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[2])}))
         pki.write_kubeconfig(kubeconfig_path(), f"https://127.0.0.1:{api_port}", p.pki, "admin", CONTEXT)
         api = Api(f"https://127.0.0.1:{api_port}", p.pki)
 
