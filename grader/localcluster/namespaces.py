@@ -64,7 +64,10 @@ def _sh(holder: int, script: str, what: str, *, mount: bool = False) -> None:
 
 def wire_network(net: Daemon, nodes: dict[Node, Daemon]) -> None:
     """The bridge with the gateway address, one veth per node, node addresses and routes:
-    each node routes the other nodes' pod CIDRs to them (kind's kindnet does the same)."""
+    each node routes the other nodes' pod CIDRs to them (kind's kindnet does the same), and
+    the network routes each pod CIDR to its node, so pods reach the outside-world DNS at
+    172.18.0.1 and its answers come back (kindnet masquerades instead; the pod's address is
+    the more useful one to see)."""
     _sh(net.pid, f"""
 ip link set lo up
 ip link add {BRIDGE} type bridge
@@ -77,6 +80,7 @@ ip link set {BRIDGE} up
 ip link add {veth} type veth peer name eth0 netns {holder.pid}
 ip link set {veth} master {BRIDGE}
 ip link set {veth} up
+ip route add {node.pod_cidr} via {node.ip}
 """, f"{node.name}: its link to the cluster network")
         routes = "\n".join(f"ip route add {other.pod_cidr} via {other.ip}" for other in nodes if other != node)
         sysctls = "\n".join(f"echo {value} > /proc/sys/{key}" for key, value in NODE_SYSCTLS.items())
