@@ -1,0 +1,38 @@
+"""`svclab grade live` on the local cluster: every lab's reference solution and blank
+submission graded on real nodes and offline must get the same verdict on every check.
+(The mutants and tamper submissions take about an hour live; `LIVE_GRADE_ALL=1` adds them.)"""
+from __future__ import annotations
+
+import os
+import shutil
+import sys
+from pathlib import Path
+
+import pytest
+
+from grader.localcluster.layout import CONTEXT
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "labs"))
+from lab_submissions import build_class  # noqa: E402
+
+pytestmark = [pytest.mark.live,
+              pytest.mark.skipif(os.environ.get("SVCLAB_CONTEXT") != CONTEXT,
+                                 reason=f"needs the local cluster (SVCLAB_CONTEXT={CONTEXT}; make test-live)")]
+
+QUICK = ("solution", "blank")
+
+
+def test_every_lab_grades_the_same_live_and_offline(tmp_path: Path) -> None:
+    from grader.cluster.live import LiveCluster
+    from grader.grading.live import grade_live
+
+    build_class(tmp_path)
+    if not os.environ.get("LIVE_GRADE_ALL"):
+        for student in (tmp_path / "submitted").iterdir():
+            if student.name not in QUICK:
+                shutil.rmtree(student)
+    lines: list[str] = []
+    result = grade_live(tmp_path, cluster=LiveCluster(context=CONTEXT), say=lines.append)
+    summary = result.lines[-1]
+    assert summary.endswith(f"-> {tmp_path / 'reports' / 'live-vs-offline.csv'}")
+    assert ", 0 disagreements" in summary, "\n".join(result.lines)
