@@ -16,9 +16,12 @@ OUTSIDE = "lab4-outside"
 
 
 def _server(name: str, app: str, *ports: int) -> str:
+    """A pod with one netexec container per port. Only the first keeps netexec's default UDP
+    server (8081): a second would fail to bind it and crash-loop on a real node."""
     containers = "\n".join(
-        f"  - {{name: c{p}, image: {AGNHOST}, args: [netexec, --http-port={p}], ports: [{{containerPort: {p}}}]}}"
-        for p in ports)
+        f"  - {{name: c{p}, image: {AGNHOST}, args: [netexec, --http-port={p}{'' if i == 0 else ', --udp-port=-1'}], "
+        f"ports: [{{containerPort: {p}}}]}}"
+        for i, p in enumerate(ports))
     return f"""apiVersion: v1
 kind: Pod
 metadata: {{name: {name}, labels: {{app: {app}}}}}
