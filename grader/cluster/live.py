@@ -544,8 +544,8 @@ class LiveCluster:
         target = f"{host}:{port}{path or ''}"
         if path is None:
             try:
-                with socket.create_connection((host, port), timeout=timeout):
-                    pass
+                with socket.create_connection((host, port), timeout=timeout) as sock:
+                    _refused_behind_port_mapping(sock, min(timeout, MAPPED_PORT_GRACE))
             except OSError as exc:
                 status, reason = _socket_error(exc)
                 return Outcome(status, target, reason=reason)
@@ -612,6 +612,23 @@ class LiveCluster:
             if pods:
                 return f"{ns}/{name}"
         return None
+
+
+#: How long a connect-only probe waits for a port mapping to drop the connection it accepted.
+MAPPED_PORT_GRACE = 0.3
+
+
+def _refused_behind_port_mapping(sock: socket.socket, grace: float) -> None:
+    """A port mapping on 127.0.0.1 (kind's docker-proxy, the local cluster's forwarder)
+    accepts every connection itself and closes it at once when the node refuses behind it:
+    raise ConnectionResetError then. Silence (a server waiting for the request) or a first
+    byte means something answered."""
+    sock.settimeout(grace)
+    try:
+        if sock.recv(1) == b"":
+            raise ConnectionResetError("closed connection: nothing answered behind the port mapping")
+    except socket.timeout:
+        pass
 
 
 def _socket_error(exc: BaseException) -> tuple[Status, str]:

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import socket
+import struct
 import sys
 
 
@@ -36,7 +37,11 @@ def _handler(host: str, port: int):  # type: ignore[no-untyped-def]
         try:
             up_reader, up_writer = await asyncio.wait_for(asyncio.open_connection(host, port), 10)
         except (OSError, asyncio.TimeoutError):
-            writer.close()   # as a closed port on kind's node: the client sees the connection end
+            # as docker-proxy does for kind: the client sees its accepted connection reset
+            sock = writer.get_extra_info("socket")
+            if sock is not None:
+                sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+            writer.close()
             return
         await asyncio.gather(_pipe(reader, up_writer), _pipe(up_reader, writer))
         for w in (writer, up_writer):

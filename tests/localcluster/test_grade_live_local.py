@@ -1,6 +1,7 @@
 """`svclab grade live` on the local cluster: every lab's reference solution and blank
 submission graded on real nodes and offline must get the same verdict on every check.
-(The mutants and tamper submissions take about an hour live; `LIVE_GRADE_ALL=1` adds them.)"""
+(The mutants and tamper submissions take about an hour live; `LIVE_GRADE_ALL=1` adds them.
+lab6-ingress is left out: the local cluster has no Ingress/Gateway controller yet.)"""
 from __future__ import annotations
 
 import os
@@ -20,6 +21,8 @@ pytestmark = [pytest.mark.live,
                                  reason=f"needs the local cluster (SVCLAB_CONTEXT={CONTEXT}; make test-live)")]
 
 QUICK = ("solution", "blank")
+#: lab6-ingress needs an Ingress/Gateway controller, which the local cluster does not run yet.
+LABS = ("lab1-clusterip", "lab2-external-access", "lab3-discovery", "lab4-network-policy", "lab5-troubleshooting")
 
 
 def test_every_lab_grades_the_same_live_and_offline(tmp_path: Path) -> None:
@@ -32,7 +35,7 @@ def test_every_lab_grades_the_same_live_and_offline(tmp_path: Path) -> None:
             if student.name not in QUICK:
                 shutil.rmtree(student)
     lines: list[str] = []
-    result = grade_live(tmp_path, cluster=LiveCluster(context=CONTEXT), say=lines.append)
+    result = grade_live(tmp_path, LABS, cluster=LiveCluster(context=CONTEXT), say=lines.append)
     summary = result.lines[-1]
     assert summary.endswith(f"-> {tmp_path / 'reports' / 'live-vs-offline.csv'}")
     assert ", 0 disagreements" in summary, "\n".join(result.lines)
