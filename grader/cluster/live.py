@@ -614,6 +614,9 @@ class LiveCluster:
         return None
 
 
+#: How long a probe of a Service with ready endpoints retries a refusal: kube-proxy programs
+#: new endpoints a moment after they become ready (its sync runs at most once a second).
+KUBE_PROXY_CATCH_UP = 3.0
 #: How long a connect-only probe waits for a port mapping to drop the connection it accepted.
 MAPPED_PORT_GRACE = 0.3
 
@@ -906,16 +909,28 @@ class LiveNamespace:
         ref = self._service_ref(t.host)
         # the Service a name-shaped target names: read on first need, then reused
         named = functools.cache(lambda: self._api.read_service(*ref) if ref else None)
-        body = None
         ip = t.host if t.is_ip else None
-        if t.path is not None and protocol == "TCP":
-            res = self._exec(pod, xp.curl_command(t, timeout), timeout, container)
-            http = xp.parse_curl(res.rc, res.stdout, res.stderr)
-            status, reason, body = http.status, http.reason, http.body
-            ip = http.remote_ip or ip
-        else:
+
+        def attempt() -> tuple[Status, str, str | None, str | None]:
+            if t.path is not None and protocol == "TCP":
+                res = self._exec(pod, xp.curl_command(t, timeout), timeout, container)
+                http = xp.parse_curl(res.rc, res.stdout, res.stderr)
+                return http.status, http.reason, http.body, http.remote_ip
             res = self._exec(pod, xp.connect_command(t, protocol, timeout), timeout, container)
-            status, reason = xp.parse_connect(res.rc, res.stderr)
+            return (*xp.parse_connect(res.rc, res.stderr), None, None)
+
+        status, reason, body, remote = attempt()
+        # A Service whose endpoints are ready but that kube-proxy has not programmed yet
+        # rejects for a moment (its no-endpoints rule): ask again before believing it.
+        clock, sleep = self.cluster._clock, self.cluster._sleep
+        deadline = clock() + KUBE_PROXY_CATCH_UP
+        while status is Status.REFUSED and ref and clock() < deadline:
+            empty = self._service_without_endpoints(t, protocol, named)
+            if empty or named() is None:
+                break
+            sleep(0.5)
+            status, reason, body, remote = attempt()
+        ip = remote or ip
         if status is Status.REFUSED:
             empty = self._service_without_endpoints(t, protocol, named)
             if empty:
