@@ -1,4 +1,5 @@
-"""The cluster's stand-in for the internet's DNS: every name does not exist."""
+"""The cluster's stand-in for the internet's DNS: the offline model's rule for names
+outside cluster.local (public TLD: SERVFAIL, anything else: NXDOMAIN)."""
 from __future__ import annotations
 
 import struct
@@ -18,6 +19,11 @@ def test_any_name_is_nxdomain_with_the_question_echoed() -> None:
     assert (ident, qd, an, ns, ar) == (0x1234, 1, 0, 0, 0)
     assert flags & 0x8000 and flags & 0x0100 and flags & 0x000F == 3      # QR, RD kept, NXDOMAIN
     assert reply[12:] == query[12:]
+
+
+def test_names_under_a_public_tld_cannot_be_answered_as_offline() -> None:
+    for name, rcode in (("api.example.com", 2), ("nope", 3), ("x.internal", 3), ("kubernetes.io", 2)):
+        assert struct.unpack("!H", answer(_query(name))[2:4])[0] & 0x000F == rcode, name
 
 
 def test_other_opcodes_are_not_implemented_and_replies_are_ignored() -> None:
