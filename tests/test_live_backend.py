@@ -739,6 +739,27 @@ def test_probe_external_refused_needs_no_cluster(w: World) -> None:
     assert w.rec.calls == []
 
 
+def test_probe_external_asks_again_while_kube_proxy_opens_the_node_port(w: World) -> None:
+    import socket
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    port = s.getsockname()[1]
+    opened = []
+
+    def sleep(seconds: float) -> None:      # the port opens during the first wait
+        w.clock.now += seconds
+        if not opened:
+            s.listen(1)
+            opened.append(seconds)
+
+    w.cluster._sleep = sleep
+    try:
+        assert w.cluster.probe_external(port, timeout=1).status is Status.OK
+    finally:
+        s.close()
+    assert opened == [0.5]
+
+
 def test_probe_external_http_ok(w: World) -> None:
     import http.server
     import threading

@@ -539,7 +539,17 @@ class LiveCluster:
     def probe_external(self, port: int, host: str = "127.0.0.1", path: str | None = None,
                        timeout: float = 2.0) -> Outcome:
         """Connect from this machine: a NodePort on 127.0.0.1 (kind's port mappings) or a
-        LoadBalancer IP. Plain sockets/urllib, no kubernetes call for the probe itself."""
+        LoadBalancer IP. Plain sockets/urllib, no kubernetes call for the probe itself. A
+        refusal is asked again for a moment: kube-proxy opens a new NodePort a second or two
+        after the Service is created (measured on the local cluster)."""
+        out = self._probe_external_once(port, host, path, timeout)
+        deadline = self._clock() + KUBE_PROXY_CATCH_UP
+        while out.status is Status.REFUSED and self._clock() < deadline:
+            self._sleep(0.5)
+            out = self._probe_external_once(port, host, path, timeout)
+        return out
+
+    def _probe_external_once(self, port: int, host: str, path: str | None, timeout: float) -> Outcome:
         where = f"[{host}]" if ":" in host else host
         target = f"{host}:{port}{path or ''}"
         if path is None:
