@@ -12,6 +12,7 @@ import json
 import os
 import shutil
 import socket
+import sys
 import time
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -139,12 +140,12 @@ class _Starter:
         socks = [api_sock] + [_listen(port) for port in COURSE_NODEPORTS]
         targets = [f"{s.fileno()}={CONTROL_PLANE.ip}:{APISERVER_PORT}" if s is api_sock else
                    f"{s.fileno()}={CONTROL_PLANE.ip}:{s.getsockname()[1]}" for s in socks]
-        self.keep(spawn("forwarder", enter(net.pid, [sys_executable(), "-m", "grader.localcluster.forward", *targets],
+        self.keep(spawn("forwarder", enter(net.pid, [sys.executable, "-m", "grader.localcluster.forward", *targets],
                                            mount=False), p.logs, pass_fds=[s.fileno() for s in socks],
                         env={**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[2])}))
         for s in socks:
             s.close()
-        self.keep(spawn("outside-dns", enter(net.pid, [sys_executable(), "-m", "grader.localcluster.outside_dns",
+        self.keep(spawn("outside-dns", enter(net.pid, [sys.executable, "-m", "grader.localcluster.outside_dns",
                                                        GATEWAY_IP, "53"], mount=False), p.logs,
                         env={**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[2])}))
         pki.write_kubeconfig(kubeconfig_path(), f"https://127.0.0.1:{api_port}", p.pki, "admin", CONTEXT)
@@ -200,12 +201,6 @@ class _Starter:
         if code not in (200, 201):
             raise StartError(f"no token for the policy agent: {code} {body.get('message')}")
         return body["status"]["token"]
-
-
-def sys_executable() -> str:
-    import sys
-
-    return sys.executable
 
 
 def _node_ready(api: Api, name: str) -> bool:
