@@ -43,6 +43,7 @@ LINT_PATHS := grader tests bench tools
 
 .PHONY: help setup lock lint test-fast lab instructor-lab mermaid test test-newest bench bench-peers pin-outputs clean cluster cluster-down cluster-status release autograde feedback grades report grade-live
 .PHONY: control-plane test-control-plane class class-env class-down test-classroom
+.PHONY: local-cluster-deps local-cluster local-cluster-down test-live
 
 help:
 	@echo "make lab             start JupyterLab on the course (installs what it needs first)"
@@ -71,6 +72,10 @@ help:
 	@echo "make class           a JupyterHub class on this machine: an instructor, learners, nbgrader's exchange (root)"
 	@echo "make class-down      remove the class's users and its folder (.class/)"
 	@echo "make test-classroom  headless Chromium drives the class through a whole assignment cycle"
+	@echo "make local-cluster   Linux without Docker: build, then start a two-node cluster (root; README)"
+	@echo "make local-cluster-down  stop it and remove what it made (always safe)"
+	@echo "make local-cluster-deps  apt-get the Debian packages it needs (containerd, runc, CNI plugins ...)"
+	@echo "make test-live       fresh local cluster, the live test suite against it, teardown"
 	@echo "make clean           remove the virtual environment and caches"
 
 # With npm at hand, setup also vendors mermaid: exported HTML (README: the two commands)
@@ -159,7 +164,7 @@ lint: setup
 
 # The inner loop: no JupyterLab/nbgrader runs, no cluster, no control plane, no notebooks.
 test-fast: setup
-	$(PYTHON) -m pytest -m "not slow and not live and not controlplane" tests $(PYTEST_ARGS)
+	$(PYTHON) -m pytest -m "not slow and not live and not controlplane and not classroom" tests $(PYTEST_ARGS)
 
 # Not locked: the newest release of every dependency that pyproject.toml admits, in a venv
 # of its own, so a breaking upstream release shows up here before a learner installs it.
@@ -249,6 +254,25 @@ class-down:
 
 test-classroom: class-env
 	$(CLASS_VENV)/bin/python -m pytest -m classroom tests/classroom $(PYTEST_ARGS)
+
+# ---- a real cluster on this Linux machine without Docker (grader/localcluster; root) ----
+LOCAL_ENV = KUBECONFIG=$$($(PYTHON) -c 'from grader.localcluster.layout import kubeconfig_path as k; print(k())') SVCLAB_CONTEXT=svclab-local
+LIVE_TESTS ?= tests
+
+local-cluster-deps:
+	$(BOOTSTRAP_PYTHON) grader/localcluster/preflight.py --install
+
+local-cluster: setup
+	$(PYTHON) -m grader.cli cluster up --local
+
+local-cluster-down: setup
+	$(PYTHON) -m grader.cli cluster down --local
+
+# A fresh cluster for the run, torn down afterwards whatever the result.
+test-live: setup
+	$(PYTHON) -m grader.cli cluster up --local
+	@rc=0; $(LOCAL_ENV) $(PYTHON) -m pytest -m live $(LIVE_TESTS) $(PYTEST_ARGS) || rc=$$?; \
+	  $(PYTHON) -m grader.cli cluster down --local; exit $$rc
 
 clean:
 	rm -rf .venv $(NEWEST) $(CLASS_VENV) classroom/node_modules $(TOOLS) .pytest_cache .benchmarks build *.egg-info

@@ -69,6 +69,21 @@ COMPONENTS = (
     Component("coredns", "github.com/coredns/coredns", {"coredns": "."}),
 )
 
+_K8S_LDFLAGS = COMPONENTS[1].ldflags
+
+# The node half, for the local cluster (grader/localcluster): built only when asked
+# (`--node`), in modules of their own so the control plane's cache keys stay as they are.
+NODE_COMPONENTS = (
+    Component(
+        "node", "k8s.io/kubernetes",
+        {"kubelet": "k8s.io/kubernetes/cmd/kubelet",
+         "kube-proxy": "k8s.io/kubernetes/cmd/kube-proxy",
+         "agnhost": "k8s.io/kubernetes/test/images/agnhost"},
+        ldflags=_K8S_LDFLAGS),
+    Component("netpol", "sigs.k8s.io/kube-network-policies",
+              {"kube-network-policies": "sigs.k8s.io/kube-network-policies/cmd"}),
+)
+
 
 def cache_root() -> Path:
     explicit = os.environ.get("SVCLAB_CONTROLPLANE_CACHE")
@@ -113,7 +128,8 @@ def key(component: Component, goversion: str) -> str:
     return f"{component.name}-{required_version(component)}-{digest.hexdigest()[:12]}"
 
 
-def installed(goversion: str | None = None) -> dict[str, Path] | str:
+def installed(goversion: str | None = None,
+              components: tuple[Component, ...] = COMPONENTS) -> dict[str, Path] | str:
     """{binary or share file name: path} when every component is built for this Go and these
     wrapper modules; otherwise a sentence saying what is missing (the tests' skip reason)."""
     goversion = goversion or go_version()
@@ -121,7 +137,7 @@ def installed(goversion: str | None = None) -> dict[str, Path] | str:
         return "Go is not installed (`go` is not on PATH), so the control plane cannot be built"
     found: dict[str, Path] = {}
     missing = []
-    for component in COMPONENTS:
+    for component in components:
         folder = cache_root() / key(component, goversion)
         if not (folder / "complete").exists():
             missing.append(component.name)
@@ -129,8 +145,9 @@ def installed(goversion: str | None = None) -> dict[str, Path] | str:
         found.update({name: folder / "bin" / name for name in component.commands})
         found.update({Path(rel).name: folder / "share" / Path(rel).name for rel in component.share})
     if missing:
+        target = "make local-cluster" if any(c in NODE_COMPONENTS for c in components) else "make control-plane"
         return (f"the control plane is not built ({', '.join(missing)} missing under "
-                f"{cache_root()}): run `make control-plane`")
+                f"{cache_root()}): run `{target}`")
     return found
 
 
@@ -177,10 +194,13 @@ def build(component: Component, goversion: str, log=print) -> Path:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--check", action="store_true", help="only say whether everything is built")
+    parser.add_argument("--node", action="store_true",
+                        help="also build the node (kubelet, kube-proxy, agnhost, kube-network-policies)")
     args = parser.parse_args(argv)
+    components = COMPONENTS + (NODE_COMPONENTS if args.node else ())
     goversion = go_version()
     if args.check:
-        found = installed(goversion)
+        found = installed(goversion, components)
         if isinstance(found, str):
             print(found)
             return 1
@@ -190,7 +210,7 @@ def main(argv: list[str] | None = None) -> int:
         print(installed(None), file=sys.stderr)
         return 1
     started = time.monotonic()
-    for component in COMPONENTS:
+    for component in components:
         build(component, goversion)
     print(f"control plane ready in {time.monotonic() - started:.0f}s (cache: {cache_root()})")
     return 0

@@ -30,7 +30,8 @@ LAYERS: list[list[tuple[str, tuple[str, ...]]]] = [
      ("display", ("grader.display",)),
      ("kubectl", ("grader.kubectl",)),
      ("lint", ("grader.lint",)),
-     ("kindctl", ("grader.kindctl",))],              # the kind cluster's lifecycle (svclab cluster)
+     ("kindctl", ("grader.kindctl",)),               # the kind cluster's lifecycle (svclab cluster)
+     ("localcluster", ("grader.localcluster",))],    # a real cluster without Docker (svclab cluster --local)
     # `grader` itself is the notebooks' `grader.connect()`, a lazy front of grader.cluster.connect
     [("cluster", ("grader.cluster", "grader"))],
     [("sandbox", ("grader.sandbox", "grader.guardrails"))],

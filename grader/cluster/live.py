@@ -19,7 +19,7 @@ from typing import Callable
 
 from grader.cluster.base import Outcome, Status
 from grader.cluster.live_api import GATEWAY_GROUP, LiveApi
-from grader.cluster.live_namespace import LiveNamespace
+from grader.cluster.live_namespace import KUBE_PROXY_CATCH_UP, LiveNamespace
 from grader.cluster.live_pods import conditions, pod_is_ready
 from grader.guardrails import guardrail_objects  # noqa: F401  (one definition for both backends)
 from grader.kind import MANAGED_BY_LABEL
@@ -116,13 +116,23 @@ class LiveCluster:
     def probe_external(self, port: int, host: str = "127.0.0.1", path: str | None = None,
                        timeout: float = 2.0) -> Outcome:
         """Connect from this machine: a NodePort on 127.0.0.1 (kind's port mappings) or a
-        LoadBalancer IP. Plain sockets/urllib, no kubernetes call for the probe itself."""
+        LoadBalancer IP. Plain sockets/urllib, no kubernetes call for the probe itself. A
+        refusal is asked again for a moment: kube-proxy opens a new NodePort a second or two
+        after the Service is created (measured on the local cluster)."""
+        out = self._probe_external_once(port, host, path, timeout)
+        deadline = self._clock() + KUBE_PROXY_CATCH_UP
+        while out.status is Status.REFUSED and self._clock() < deadline:
+            self._sleep(0.5)
+            out = self._probe_external_once(port, host, path, timeout)
+        return out
+
+    def _probe_external_once(self, port: int, host: str, path: str | None, timeout: float) -> Outcome:
         where = f"[{host}]" if ":" in host else host
         target = f"{host}:{port}{path or ''}"
         if path is None:
             try:
-                with socket.create_connection((host, port), timeout=timeout):
-                    pass
+                with socket.create_connection((host, port), timeout=timeout) as sock:
+                    _refused_behind_port_mapping(sock, min(timeout, MAPPED_PORT_GRACE))
             except OSError as exc:
                 status, reason = _socket_error(exc)
                 return Outcome(status, target, reason=reason)
@@ -192,6 +202,23 @@ class LiveCluster:
             if pods:
                 return f"{ns}/{name}"
         return None
+
+
+#: How long a connect-only probe waits for a port mapping to drop the connection it accepted.
+MAPPED_PORT_GRACE = 0.3
+
+
+def _refused_behind_port_mapping(sock: socket.socket, grace: float) -> None:
+    """A port mapping on 127.0.0.1 (kind's docker-proxy, the local cluster's forwarder)
+    accepts every connection itself and closes it at once when the node refuses behind it:
+    raise ConnectionResetError then. Silence (a server waiting for the request) or a first
+    byte means something answered."""
+    sock.settimeout(grace)
+    try:
+        if sock.recv(1) == b"":
+            raise ConnectionResetError("closed connection: nothing answered behind the port mapping")
+    except socket.timeout:
+        pass
 
 
 def _socket_error(exc: BaseException) -> tuple[Status, str]:

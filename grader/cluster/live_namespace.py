@@ -30,6 +30,8 @@ from grader.cluster.base import (
 )
 from grader.cluster.live_api import GATEWAY_GROUP, ApiException, ExecResult, server_message
 from grader.cluster.live_pods import (
+    as_applied,
+    display_name,
     failed_create_reason,
     listened_ports,
     pod_counts,
@@ -45,6 +47,10 @@ from grader.k8s.selectors import is_selector, parse_selector
 from grader.observations import Condition, GatewayStatus, HttpResponse, ListenerStatus, ParentStatus
 from grader.rules.service import effective_cluster_ips
 
+#: How long a probe of a Service with ready endpoints retries a refusal: kube-proxy programs
+#: new endpoints a moment after they become ready (its sync runs at most once a second).
+KUBE_PROXY_CATCH_UP = 3.0
+
 
 class LiveClusterHandle(Protocol):
     """What a namespace needs of its LiveCluster (grader.cluster.live), named here so the
@@ -54,6 +60,8 @@ class LiveClusterHandle(Protocol):
     _progress: bool
 
     def _clock(self) -> float: ...
+
+    def _sleep(self, seconds: float) -> None: ...
 
     def _say(self, text: str) -> None: ...
 
@@ -176,11 +184,11 @@ class LiveNamespace:
                 raise rejected(m, exc) from None
             if before is None:
                 verb = "created"
-            elif _as_applied(before) == _as_applied(after):
+            elif as_applied(before) == as_applied(after):
                 verb = "unchanged"
             else:
                 verb = "configured"
-            lines.append(f"{_display_name(obj)} {verb}")
+            lines.append(f"{display_name(obj)} {verb}")
         return lines
 
     def _placed(self, obj: dict[str, Any]) -> dict[str, Any]:
@@ -335,16 +343,28 @@ class LiveNamespace:
         ref = self._service_ref(t.host)
         # the Service a name-shaped target names: read on first need, then reused
         named = functools.cache(lambda: self._api.read_service(*ref) if ref else None)
-        body = None
         ip = t.host if t.is_ip else None
-        if t.path is not None and protocol == "TCP":
-            res = self._exec(pod, xp.curl_command(t, timeout), timeout, container)
-            http = xp.parse_curl(res.rc, res.stdout, res.stderr)
-            status, reason, body = http.status, http.reason, http.body
-            ip = http.remote_ip or ip
-        else:
+
+        def attempt() -> tuple[Status, str, str | None, str | None]:
+            if t.path is not None and protocol == "TCP":
+                res = self._exec(pod, xp.curl_command(t, timeout), timeout, container)
+                http = xp.parse_curl(res.rc, res.stdout, res.stderr)
+                return http.status, http.reason, http.body, http.remote_ip
             res = self._exec(pod, xp.connect_command(t, protocol, timeout), timeout, container)
             status, reason = xp.parse_connect(res.rc, res.stderr)
+            return status, reason, None, None
+
+        status, reason, body, remote = attempt()
+        # A Service whose endpoints are ready but that kube-proxy has not programmed yet
+        # rejects for a moment (its no-endpoints rule): ask again before believing it.
+        clock, sleep = self.cluster._clock, self.cluster._sleep
+        deadline = clock() + KUBE_PROXY_CATCH_UP
+        while status is Status.REFUSED and ref and clock() < deadline:
+            if self._service_without_endpoints(t, protocol, named) or named() is None:
+                break
+            sleep(0.5)
+            status, reason, body, remote = attempt()
+        ip = remote or ip
         if status is Status.REFUSED:
             empty = self._service_without_endpoints(t, protocol, named)
             if empty:
@@ -463,25 +483,6 @@ class LiveNamespace:
             if any((ep.get("conditions") or {}).get("ready") is not False for ep in endpoints):
                 return None
         return f"Service {name} has no ready endpoints for port {t.port}"
-
-
-#: Fields the server or controllers write, which say nothing about whether the apply changed
-#: anything: a Deployment's status moves (and its resourceVersion with it) while its pods
-#: start, between our read and our apply.
-_SERVER_WRITTEN = ("resourceVersion", "managedFields", "generation")
-
-
-def _as_applied(obj: dict[str, Any]) -> dict[str, Any]:
-    """The object without status and server-written metadata, to tell "unchanged" from
-    "configured" whatever a controller did to it meanwhile."""
-    meta = {k: v for k, v in (obj.get("metadata") or {}).items() if k not in _SERVER_WRITTEN}
-    return {**{k: v for k, v in obj.items() if k != "status"}, "metadata": meta}
-
-
-def _display_name(obj: dict[str, Any]) -> str:
-    group = obj["apiVersion"].rpartition("/")[0]
-    kind = obj["kind"].lower()
-    return f"{kind}.{group}/{obj['metadata']['name']}" if group else f"{kind}/{obj['metadata']['name']}"
 
 
 def _load_checked(manifests: ManifestInput, namespace: str, source: str | None,

@@ -158,3 +158,22 @@ def probe_container(pod: dict[str, Any]) -> str | None:
             return c.get("name")
     return containers[0].get("name")
 
+
+#: Fields the server or controllers write, which say nothing about whether the apply changed
+#: anything: a Deployment's status moves (and its resourceVersion with it) while its pods
+#: start, between our read and our apply.
+SERVER_WRITTEN = ("resourceVersion", "managedFields", "generation")
+
+
+def as_applied(obj: dict[str, Any]) -> dict[str, Any]:
+    """The object without status and server-written metadata, to tell "unchanged" from
+    "configured" whatever a controller did to it meanwhile."""
+    meta = {k: v for k, v in (obj.get("metadata") or {}).items() if k not in SERVER_WRITTEN}
+    return {**{k: v for k, v in obj.items() if k != "status"}, "metadata": meta}
+
+
+def display_name(obj: dict[str, Any]) -> str:
+    """kubectl's name for an object in apply's output: kind[.group]/name."""
+    group = obj["apiVersion"].rpartition("/")[0]
+    kind = obj["kind"].lower()
+    return f"{kind}.{group}/{obj['metadata']['name']}" if group else f"{kind}/{obj['metadata']['name']}"

@@ -172,6 +172,7 @@ def new_pods_isolated() -> Check:
     def fn(ns: Any) -> Verdict:
         ns.apply("---\n".join([_server("batch-a", "batch", 8080), _server("batch-b", "batch", 8080)]),
                  source="two new pods")
+        ns.wait_ready(timeout=120)      # live: a pod has no IP until it is scheduled and started
         b = next(p for p in ns.pods() if p.name == "batch-b")
         out = ns.probe(f"{b.ip}:8080", frm="batch-a")
         if out.ok:
@@ -187,6 +188,7 @@ def egress_only_to_backend() -> Check:
     def fn(ns: Any) -> Verdict:
         out_ns = ns.cluster.namespace(OUTSIDE)
         out_ns.apply(OUTSIDER, source="a pod outside the namespace")
+        out_ns.wait_ready(timeout=120)  # live: a pod has no IP until it is scheduled and started
         ip = next(p.ip for p in out_ns.pods() if p.name == "outsider")
         backend = next(p.ip for p in ns.pods() if p.name == "backend-1")
         if not ns.probe(f"{backend}:8080", frm="frontend").ok:

@@ -94,12 +94,15 @@ def netexec_workload(name: str, labels: Mapping[str, str], *, kind: str = "Deplo
 def netexec_pod(name: str, labels: Mapping[str, str], http_ports: Sequence[int],
                 container_names: Sequence[str] | None = None) -> str:
     """A bare Pod with one netexec container per port (named `c<port>` unless given), each
-    declaring the port it serves."""
+    declaring the port it serves. Only the first keeps netexec's default UDP server (8081):
+    containers share the pod's network, so a second would fail to bind it and crash-loop
+    on a real node."""
     names = list(container_names) if container_names is not None else [f"c{p}" for p in http_ports]
     if len(names) != len(http_ports):
         raise ValueError(f"netexec_pod {name}: {len(names)} container names for {len(http_ports)} ports")
-    containers = [f"  - {{name: {n}, image: {AGNHOST_IMAGE}, args: {_netexec_args(p, None)}, "
-                  f"ports: [{Port(p).flow()}]}}" for n, p in zip(names, http_ports, strict=True)]
+    containers = [f"  - {{name: {n}, image: {AGNHOST_IMAGE}, "
+                  f"args: {_netexec_args(p, None if i == 0 else -1)}, ports: [{Port(p).flow()}]}}"
+                  for i, (n, p) in enumerate(zip(names, http_ports, strict=True))]
     return "\n".join([
         "apiVersion: v1",
         "kind: Pod",

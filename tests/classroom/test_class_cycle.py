@@ -48,6 +48,10 @@ def _missing() -> str | None:
         return "needs node and classroom/node_modules (make test-classroom runs npm ci)"
     if not shutil.which("useradd"):
         return "needs useradd to create the class's users"
+    closed = class_setup.closed_ancestors(Path(sys.executable).resolve())
+    if closed:
+        return (f"this Python is under {closed[0]}, which the class's users cannot enter: "
+                "run it with make test-classroom (the class's own environment)")
     closed = class_setup.closed_ancestors(REPO)
     if closed:
         return (f"the repository is under {closed[0]}, which the class's users cannot enter "

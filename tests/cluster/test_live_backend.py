@@ -280,8 +280,23 @@ def test_probe_tcp_runs_agnhost_connect(w: World, rc: int, stderr: str, status: 
     out = w.ns().probe("backend:80", frm="app=client", timeout=1)
     assert out.status is status and out.target == "backend:80"
     assert out.ip == (None if status is Status.DNS_ERROR else "10.96.7.7")
-    (_, kw), = w.rec.named("exec")
-    assert kw["command"] == ["/agnhost", "connect", "--timeout=1s", "--protocol=tcp", "backend:80"]
+    calls = w.rec.named("exec")
+    assert [kw["command"] for _, kw in calls] == \
+        [["/agnhost", "connect", "--timeout=1s", "--protocol=tcp", "backend:80"]] * len(calls)
+    # only a refusal from a Service with ready endpoints is asked again (kube-proxy may lag)
+    assert len(calls) == 1 or status is Status.REFUSED
+
+
+def test_a_refusal_while_kube_proxy_catches_up_is_asked_again(w: World) -> None:
+    w.core.pods = [pod("client", "10.244.0.3", {"app": "client"})]
+    w.core.services["backend"] = {"metadata": {"name": "backend"}, "spec": {
+        "clusterIP": "10.96.7.7", "ports": [{"port": 80, "protocol": "TCP"}]}}
+    w.discovery.slices["backend"] = [{"addressType": "IPv4", "ports": [{"port": 8080}],
+                                      "endpoints": [{"addresses": ["10.244.0.5"], "conditions": {"ready": True}}]}]
+    answers = iter([FakeWS(1, "", "REFUSED\n"), FakeWS(1, "", "REFUSED\n"), FakeWS(0, "", "")])
+    w.stream.replies["/agnhost"] = lambda command: next(answers)
+    assert w.ns().probe("backend:80", frm="app=client").status is Status.OK
+    assert len(w.rec.named("exec")) == 3 and w.slept == 1.0
 
 
 def test_refused_on_a_service_without_ready_endpoints_is_no_endpoints(w: World) -> None:
@@ -317,7 +332,7 @@ def test_a_refused_service_probe_reads_the_service_once(w: World) -> None:
     w.rec.calls.clear()
     w.ns().probe("backend.other:80", frm="app=client")
     assert w.rec.named("read_namespaced_service") == [(("backend", "other"), {})]
-    assert [a for a, _ in w.rec.named("list_namespaced_endpoint_slice")] == [("other",)]
+    assert {a for a, _ in w.rec.named("list_namespaced_endpoint_slice")} == {("other",)}
     # a name that is no Service name, or an IP: no read at all
     w.rec.calls.clear()
     assert w.ns().probe("web.example.com:80", frm="app=client").status is Status.REFUSED
@@ -406,6 +421,27 @@ def test_probe_external_refused_needs_no_cluster(w: World) -> None:
     out = w.cluster.probe_external(port, timeout=1)
     assert out.status is Status.REFUSED and out.target == f"127.0.0.1:{port}"
     assert w.rec.calls == []
+
+
+def test_probe_external_asks_again_while_kube_proxy_opens_the_node_port(w: World) -> None:
+    import socket
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    port = s.getsockname()[1]
+    opened = []
+
+    def sleep(seconds: float) -> None:      # the port opens during the first wait
+        w.clock.now += seconds
+        if not opened:
+            s.listen(1)
+            opened.append(seconds)
+
+    w.cluster._sleep = sleep
+    try:
+        assert w.cluster.probe_external(port, timeout=1).status is Status.OK
+    finally:
+        s.close()
+    assert opened == [0.5]
 
 
 def test_probe_external_http_ok(w: World) -> None:

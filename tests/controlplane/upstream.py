@@ -15,7 +15,6 @@ nothing outlives a crashed session.
 """
 from __future__ import annotations
 
-import base64
 import ctypes
 import json
 import re
@@ -30,7 +29,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Callable
 
-import yaml
+from grader.localcluster import pki
 
 if TYPE_CHECKING:
     from grader.cluster.live import LiveCluster
@@ -71,48 +70,19 @@ def _die_with_parent() -> None:  # pragma: no cover (runs in the child)
 
 # ----------------------------------------------------------------------------- certificates
 
-def _openssl(*args: str, cwd: Path) -> None:
-    subprocess.run(["openssl", *args], cwd=cwd, check=True, capture_output=True, timeout=60)
-
-
 def make_pki(folder: Path) -> None:
     """A throwaway CA, the API server's serving certificate, an admin client certificate
-    (system:masters, as kind's admin.conf) and the service-account signing key."""
-    folder.mkdir(parents=True, exist_ok=True)
-    ec = ("-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes")
-    _openssl("req", "-x509", *ec, "-keyout", "ca.key", "-out", "ca.crt", "-days", "2",
-             "-subj", "/CN=svclab-test-ca", "-addext", "basicConstraints=critical,CA:TRUE",
-             "-addext", "keyUsage=critical,keyCertSign,cRLSign,digitalSignature", cwd=folder)
-    sans = ",".join(["IP:127.0.0.1", "DNS:localhost", "IP:10.96.0.1", f"IP:{NODE_IP}",
-                     "DNS:kubernetes", "DNS:kubernetes.default", "DNS:kubernetes.default.svc",
-                     f"DNS:kubernetes.default.svc.{CLUSTER_DOMAIN}"])
-    for name, subject, usage, extra in (
-            ("apiserver", "/CN=kube-apiserver", "serverAuth", f"subjectAltName={sans}\n"),
-            ("admin", "/O=system:masters/CN=kubernetes-admin", "clientAuth", "")):
-        _openssl("req", *ec, "-keyout", f"{name}.key", "-out", f"{name}.csr", "-subj", subject,
-                 cwd=folder)
-        (folder / f"{name}.ext").write_text(
-            f"{extra}extendedKeyUsage={usage}\nkeyUsage=critical,digitalSignature,keyEncipherment\n")
-        _openssl("x509", "-req", "-in", f"{name}.csr", "-CA", "ca.crt", "-CAkey", "ca.key",
-                 "-CAcreateserial", "-days", "2", "-extfile", f"{name}.ext", "-out", f"{name}.crt",
-                 cwd=folder)
-    _openssl("genpkey", "-algorithm", "RSA", "-pkeyopt", "rsa_keygen_bits:2048", "-out", "sa.key",
-             cwd=folder)
-    _openssl("pkey", "-in", "sa.key", "-pubout", "-out", "sa.pub", cwd=folder)
+    (system:masters, as kind's admin.conf) and the service-account signing key (the local
+    cluster's certificate pieces, grader.localcluster.pki)."""
+    pki.make_ca(folder, "svclab-test-ca", days="2")
+    pki.sign(folder, "apiserver", "/CN=kube-apiserver", "serverAuth",
+             pki.apiserver_sans(f"IP:{NODE_IP}"), days="2")
+    pki.sign(folder, "admin", "/O=system:masters/CN=kubernetes-admin", "clientAuth", days="2")
+    pki.service_account_key(folder)
 
 
-def write_kubeconfig(path: Path, server: str, pki: Path) -> None:
-    def b64(name: str) -> str:
-        return base64.b64encode((pki / name).read_bytes()).decode()
-
-    path.write_text(yaml.safe_dump({
-        "apiVersion": "v1", "kind": "Config", "current-context": CONTEXT,
-        "clusters": [{"name": CONTEXT, "cluster": {
-            "server": server, "certificate-authority-data": b64("ca.crt")}}],
-        "users": [{"name": "admin", "user": {
-            "client-certificate-data": b64("admin.crt"), "client-key-data": b64("admin.key")}}],
-        "contexts": [{"name": CONTEXT, "context": {"cluster": CONTEXT, "user": "admin"}}],
-    }))
+def write_kubeconfig(path: Path, server: str, pki_folder: Path) -> None:
+    pki.write_kubeconfig(path, server, pki_folder, "admin", CONTEXT, user="admin")
 
 
 # ----------------------------------------------------------------------------- processes

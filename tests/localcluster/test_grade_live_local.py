@@ -1,0 +1,46 @@
+"""`svclab grade live` on the local cluster: every lab's reference solution and blank
+submission graded on real nodes and offline must get the same verdict on every check.
+(The mutants and tamper submissions take about an hour live; `LIVE_GRADE_ALL=1` adds them.
+lab6-ingress is left out and lab2's LoadBalancer part disagrees: the local cluster has no
+LoadBalancer, Ingress or Gateway controller yet.)"""
+from __future__ import annotations
+
+import os
+import shutil
+import sys
+from pathlib import Path
+
+import pytest
+
+from grader.localcluster.layout import CONTEXT
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "labs"))
+from lab_submissions import build_class  # noqa: E402
+
+pytestmark = [pytest.mark.live,
+              pytest.mark.skipif(os.environ.get("SVCLAB_CONTEXT") != CONTEXT,
+                                 reason=f"needs the local cluster (SVCLAB_CONTEXT={CONTEXT}; make test-live)")]
+
+QUICK = ("solution", "blank")
+#: lab6-ingress needs an Ingress/Gateway controller, which the local cluster does not run yet.
+LABS = ("lab1-clusterip", "lab2-external-access", "lab3-discovery", "lab4-network-policy", "lab5-troubleshooting")
+
+
+def test_every_lab_grades_the_same_live_and_offline(tmp_path: Path) -> None:
+    from grader.cluster.live import LiveCluster
+    from grader.grading.live import grade_live
+
+    build_class(tmp_path)
+    if not os.environ.get("LIVE_GRADE_ALL"):
+        for student in (tmp_path / "submitted").iterdir():
+            if student.name not in QUICK:
+                shutil.rmtree(student)
+    lines: list[str] = []
+    result = grade_live(tmp_path, LABS, cluster=LiveCluster(context=CONTEXT), say=lines.append)
+    summary = result.lines[-1]
+    assert summary.endswith(f"-> {tmp_path / 'reports' / 'live-vs-offline.csv'}")
+    differing = [line for line in result.lines if " | live " in line]
+    # the one known gap: no LoadBalancer controller, so lab2's LoadBalancer part cannot pass
+    unexplained = [line for line in differing if not line.startswith("solution/lab2-external-access part2 ")]
+    assert unexplained == [], "\n".join(result.lines)
+    assert f", {len(differing)} disagreements" in summary
