@@ -46,6 +46,7 @@ def survives_rollout() -> Check:
     keeps working."""
     def fn(ns: Any) -> Verdict:
         ns.apply(BACKEND_ROLLED_OUT, source="a rollout of the backend")
+        ns.wait_ready()      # live, the new pods must be Ready before their endpoints count
         return checks.endpoints_match("backend", "app=backend", port=8080).fn(ns)
     return Check("Service backend still selects the backend after a rollout", fn)
 
@@ -55,6 +56,7 @@ def follows_named_port() -> Check:
     targetPort by name reaches each pod on its own port; a number reaches only one version."""
     def fn(ns: Any) -> Verdict:
         ns.apply(SHOP_V2, source="shop version 2")
+        ns.wait_ready()      # live, the new pods must be Ready before their endpoints count
         want = {p.name: (9090 if p.labels.get("version") == "v2" else 8080)
                 for p in checks.pods_matching(ns, "app=shop") if p.ready}
         got = {e.pod.split("/", 1)[-1]: e.port for e in ns.endpoints("shop") if e.ready and e.pod}
@@ -74,6 +76,7 @@ def serves_next_version() -> Check:
     listens. Either breaks the task's whole point, so this check fails outright."""
     def fn(ns: Any) -> Verdict:
         ns.apply(SHOP_V2, source="shop version 2")
+        ns.wait_ready()      # live, the new pods must be Ready before their endpoints count
         v2 = [p for p in checks.pods_matching(ns, "app=shop,version=v2") if p.ready]
         eps = {e.pod.split("/", 1)[-1]: e.port for e in ns.endpoints("shop") if e.ready and e.pod}
         missing = [p.name for p in v2 if p.name not in eps]
