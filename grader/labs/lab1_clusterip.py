@@ -8,7 +8,7 @@ from grader import checks
 from grader.checks.core import Check, Verdict, failed, listing, partial, passed
 from grader.kind.images import AGNHOST_IMAGE
 from grader.labs.facts import fact
-from grader.labs.spec import FACTS, Lab, Part, WrongAnswer
+from grader.labs.spec import FACTS, Lab, Part, WrongAnswer, add_pods
 from grader.labs.workloads import Port, netexec_workload, pause_pod
 
 WORKLOADS = "\n" + "---\n".join([
@@ -45,8 +45,7 @@ def survives_rollout() -> Check:
     pod-template-hash) works until the next rollout; a selector on the app's own labels
     keeps working."""
     def fn(ns: Any) -> Verdict:
-        ns.apply(BACKEND_ROLLED_OUT, source="a rollout of the backend")
-        ns.wait_ready()      # live, the new pods must be Ready before their endpoints count
+        add_pods(ns, BACKEND_ROLLED_OUT, source="a rollout of the backend")
         return checks.endpoints_match("backend", "app=backend", port=8080).fn(ns)
     return Check("Service backend still selects the backend after a rollout", fn)
 
@@ -55,8 +54,7 @@ def follows_named_port() -> Check:
     """Hidden: with shop-v2 (port `web` = 9090) beside shop-v1 (port `web` = 8080), a
     targetPort by name reaches each pod on its own port; a number reaches only one version."""
     def fn(ns: Any) -> Verdict:
-        ns.apply(SHOP_V2, source="shop version 2")
-        ns.wait_ready()      # live, the new pods must be Ready before their endpoints count
+        add_pods(ns, SHOP_V2, source="shop version 2")
         want = {p.name: (9090 if p.labels.get("version") == "v2" else 8080)
                 for p in checks.pods_matching(ns, "app=shop") if p.ready}
         got = {e.pod.split("/", 1)[-1]: e.port for e in ns.endpoints("shop") if e.ready and e.pod}
@@ -75,8 +73,7 @@ def serves_next_version() -> Check:
     to `version: v1` leaves it out; a numeric targetPort sends it requests where nothing
     listens. Either breaks the task's whole point, so this check fails outright."""
     def fn(ns: Any) -> Verdict:
-        ns.apply(SHOP_V2, source="shop version 2")
-        ns.wait_ready()      # live, the new pods must be Ready before their endpoints count
+        add_pods(ns, SHOP_V2, source="shop version 2")
         v2 = [p for p in checks.pods_matching(ns, "app=shop,version=v2") if p.ready]
         eps = {e.pod.split("/", 1)[-1]: e.port for e in ns.endpoints("shop") if e.ready and e.pod}
         missing = [p.name for p in v2 if p.name not in eps]

@@ -7,7 +7,7 @@ from typing import Any
 
 from grader import checks
 from grader.checks.core import Check, Verdict, failed, passed
-from grader.labs.spec import Lab, Part, WrongAnswer, prepare
+from grader.labs.spec import Lab, Part, WrongAnswer, add_pods, prepare
 from grader.labs.strangers import egress_only_to_dns, reached, stranger
 from grader.labs.workloads import netexec_pod
 from grader.observations import Matrix
@@ -170,9 +170,8 @@ def new_pods_isolated() -> Check:
     """Hidden: a default deny must cover pods that do not exist yet (podSelector: {}), not
     only the apps it listed."""
     def fn(ns: Any) -> Verdict:
-        ns.apply("---\n".join([_server("batch-a", "batch", 8080), _server("batch-b", "batch", 8080)]),
+        add_pods(ns, "---\n".join([_server("batch-a", "batch", 8080), _server("batch-b", "batch", 8080)]),
                  source="two new pods")
-        ns.wait_ready(timeout=120)      # live: a pod has no IP until it is scheduled and started
         b = next(p for p in ns.pods() if p.name == "batch-b")
         out = ns.probe(f"{b.ip}:8080", frm="batch-a")
         if out.ok:
@@ -187,8 +186,7 @@ def egress_only_to_backend() -> Check:
     because every pod of the namespace denies ingress; a pod in a namespace without policies can."""
     def fn(ns: Any) -> Verdict:
         out_ns = ns.cluster.namespace(OUTSIDE)
-        out_ns.apply(OUTSIDER, source="a pod outside the namespace")
-        out_ns.wait_ready(timeout=120)  # live: a pod has no IP until it is scheduled and started
+        add_pods(out_ns, OUTSIDER, source="a pod outside the namespace")
         ip = next(p.ip for p in out_ns.pods() if p.name == "outsider")
         backend = next(p.ip for p in ns.pods() if p.name == "backend-1")
         if not ns.probe(f"{backend}:8080", frm="frontend").ok:

@@ -179,6 +179,14 @@ def prepare(lab: Lab, part: Part, cluster: Any) -> Any:
     return ns
 
 
+def add_pods(ns: Any, manifests: Any, *, source: str) -> None:
+    """Apply what a check adds to the cluster (new pods, a rollout) and wait until its pods
+    are Ready: instant offline; live, a pod has no IP, and counts as no endpoint, until it
+    runs."""
+    ns.apply(manifests, source=source)
+    ns.wait_ready()
+
+
 def grade_part(lab: Lab, part: Part, answer: str | None, cluster: Any, *, include_hidden: bool,
                not_gradable: str | None = None) -> Report:
     """Grade one part: every check runs and is reported; a missing or broken answer is

@@ -12,6 +12,7 @@ from typing import Any, Mapping
 
 from grader.checks.core import Check, Verdict, failed, passed
 from grader.kind.images import AGNHOST_IMAGE
+from grader.labs.spec import add_pods
 
 DECOY = "not-dns"
 
@@ -28,8 +29,7 @@ def stranger(ns: Any, namespace: str, name: str, labels: Mapping[str, str], *por
     """Pod `name` in `namespace` (no policies there), created on first use; its PodRef."""
     other = ns.cluster.namespace(namespace, fresh=False)
     if not any(p.name == name for p in other.pods()):
-        other.apply([_pod(name, labels, ports or (8080,))], source=f"a pod in namespace {namespace}")
-        other.wait_ready()
+        add_pods(other, [_pod(name, labels, ports or (8080,))], source=f"a pod in namespace {namespace}")
     return next(p for p in other.pods() if p.name == name)
 
 
