@@ -19,17 +19,20 @@ const who = process.argv[4];
 const LONG = 240_000;   // a busy 2-core machine: server start, nbgrader validate/autograde
 
 const profiles = [];
+const contexts = [];
 async function browser() {
   // a fresh --user-data-dir per step, removed when the step ends
   const profile = fs.mkdtempSync(path.join(plan.out, `profile-${step}-`));
   profiles.push(profile);
-  return chromium.launchPersistentContext(profile, {
+  const ctx = await chromium.launchPersistentContext(profile, {
     executablePath: plan.chromium,
     headless: true,
     args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
            '--disable-background-networking', '--disable-component-update', '--disable-sync'],
     viewport: { width: 1400, height: 900 },
   });
+  contexts.push(ctx);
+  return ctx;
 }
 
 let shot = 0;
@@ -213,15 +216,30 @@ async function feedback() {
   await view.waitFor({ timeout: LONG });
   await snap(page, 'feedback-fetched');
   await view.click();
-  // The file browser now shows the feedback folder: open its page in its own tab.
-  const item = page.locator('.jp-DirListing-item', { hasText: '.html' }).first();
-  await item.waitFor({ timeout: LONG });
-  const name = (await item.locator('.jp-DirListing-itemText').innerText()).trim();
+  await page.waitForTimeout(1000);
+  await snap(page, 'feedback-listed');
+  // The feedback sits in a folder named by the submission's timestamp. Ask the learner's own
+  // server for it (the file browser's rendering of that folder is JupyterLab's, not ours).
+  const api = `${plan.url}/user/${who}/api/contents/svclab/${plan.lab}/feedback`;
+  let folder = null;
+  let name = null;
+  const deadline = Date.now() + LONG;
+  while (!name && Date.now() < deadline) {
+    const listing = await page.request.get(api);
+    if (listing.ok()) {
+      const folders = (await listing.json()).content.filter(c => c.type === 'directory').map(c => c.name).sort();
+      if (folders.length) {
+        folder = folders[folders.length - 1];
+        const inner = await page.request.get(`${api}/${folder}`);
+        const html = inner.ok() ? (await inner.json()).content.find(c => c.name.endsWith('.html')) : null;
+        if (html) name = html.name;
+      }
+    }
+    if (!name) await page.waitForTimeout(1000);
+  }
+  if (!name) throw new Error(`no feedback page under ${api} after ${LONG / 1000} s`);
   const fb = await ctx.newPage();
-  // the feedback folder is named by the submission's timestamp: ask the learner's own server
-  const listing = await fb.request.get(`${plan.url}/user/${who}/api/contents/svclab/${plan.lab}/feedback`);
-  const folders = (await listing.json()).content.map(c => c.name).sort();
-  const url = `${plan.url}/user/${who}/files/svclab/${plan.lab}/feedback/${folders[folders.length - 1]}/${name}`;
+  const url = `${plan.url}/user/${who}/files/svclab/${plan.lab}/feedback/${folder}/${name}`;
   await fb.goto(url);
   const text = await fb.locator('body').innerText();
   await snap(fb, 'feedback-page');
@@ -251,6 +269,11 @@ try {
 } catch (err) {
   console.error(`${step} ${who || ''}: ${err.stack || err}`);
   process.exitCode = 1;
+  // what each open page showed when the step failed, beside the other screenshots
+  for (const c of contexts) for (const p of c.pages()) await snap(p, 'failed').catch(() => {});
 } finally {
+  // A failed step leaves its browser open; close it, or node waits on it until the test's timeout.
+  for (const c of contexts) await c.close().catch(() => {});
   for (const p of profiles) fs.rmSync(p, { recursive: true, force: true });
+  process.exit();
 }
