@@ -87,10 +87,10 @@ $(UV): $(UV_LOCK)
 	$(TOOLS)/bin/python -m pip install --quiet --require-hashes --no-deps -r $(UV_LOCK)
 	@touch $@
 
-# Re-run only when the lock, the project's metadata or these steps change. A venv gets exactly
-# the lock (sync removes what it does not list); a conda env only gets the lock's versions
-# installed, so conda's own packages stay.
-$(STAMP): $(LOCK) pyproject.toml Makefile | $(UV)
+# Re-run only when the lock, the project's metadata, these steps or the Jupyter config that
+# grader.export writes change. A venv gets exactly the lock (sync removes what it does not
+# list); a conda env only gets the lock's versions installed, so conda's own packages stay.
+$(STAMP): $(LOCK) pyproject.toml Makefile grader/export/__init__.py | $(UV)
 ifdef VENV
 	@test -x $(PYTHON) || $(BOOTSTRAP_PYTHON) -m venv $(VENV)
 	$(UV) pip sync --quiet --require-hashes --compile-bytecode --python $(PYTHON) $(LOCK)

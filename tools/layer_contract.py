@@ -22,6 +22,7 @@ LAYERS: list[list[tuple[str, tuple[str, ...]]]] = [
     [("cli", ("grader.cli", "grader.lazy_regex", "grader.dataclass_cache")),
      ("pin_outputs", ("grader.pin_outputs",)),       # `python -m grader.pin_outputs` (make pin-outputs)
      ("export", ("grader.export",)),                 # nbconvert templates (make setup)
+     ("jupyter_quiet", ("grader.jupyter_quiet",)),   # a server extension: one false alarm dropped
      ("classroom", ("grader.classroom",))],          # make class: JupyterHub on one machine
     [("commands", ("grader.commands",))],
     [("grading", ("grader.grading",))],

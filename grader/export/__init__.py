@@ -96,14 +96,18 @@ def configure_feedback(c: Any) -> None:
 
 def install_jupyter_config(prefix: str | Path = sys.prefix) -> list[Path]:
     """Make this environment's `jupyter nbconvert` and JupyterLab's HTML export use the
-    course template (files under PREFIX/etc/jupyter; other settings there are kept)."""
+    course template, and its servers load `grader.jupyter_quiet` (files under
+    PREFIX/etc/jupyter; other settings there are kept)."""
     etc = Path(prefix) / "etc" / "jupyter"
     written = []
     nbconvert_file = etc / "jupyter_nbconvert_config.json"
     data = json.loads(nbconvert_file.read_text()) if nbconvert_file.is_file() else {}
     data.setdefault("HTMLExporter", {}).update(html_config()["HTMLExporter"])
     server_file = etc / "jupyter_server_config.d" / "svclab-export.json"
-    for path, content in ((nbconvert_file, data), (server_file, html_config())):
+    # grader.jupyter_quiet: drops jupyter_server's millisecond keep-alive false alarm
+    quiet_file = etc / "jupyter_server_config.d" / "svclab-quiet.json"
+    quiet = {"ServerApp": {"jpserver_extensions": {"grader.jupyter_quiet": True}}}
+    for path, content in ((nbconvert_file, data), (server_file, html_config()), (quiet_file, quiet)):
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(json.dumps(content, indent=2) + "\n")
         written.append(path)

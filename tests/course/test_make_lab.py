@@ -142,6 +142,9 @@ def test_make_lab_starts_kernels_without_warnings_a_learner_cannot_act_on(tmp_pa
             connection = tmp_path / "runtime" / f"kernel-{kernel['id']}.json"
             client = BlockingKernelClient(connection_file=str(connection))
             client.load_connection_file()
+            # the heartbeat calls a kernel dead after 1 s without an answer: on a loaded
+            # 2-core machine a starting kernel can be that slow and still be fine
+            client.hb_channel.time_to_dead = 30.0
             client.start_channels()
             try:
                 # a busy machine may take a while to start a kernel: wait for it, then run code
@@ -151,11 +154,42 @@ def test_make_lab_starts_kernels_without_warnings_a_learner_cannot_act_on(tmp_pa
             finally:
                 client.stop_channels()
             assert reply["content"]["status"] == "ok"
+            # JupyterLab talks to the kernel over a websocket: open one as the browser does
+            _open_kernel_websocket(f"{base.replace('http', 'ws', 1)}/api/kernels/{kernel['id']}/channels"
+                                   f"?token={TOKEN}")
             log = (tmp_path / "make.log").read_text()
     finally:
         os.environ.update(env_display)
     assert "running over TCP without encryption" not in log
     assert "No web browser found" not in log
+    # jupyter_server's millisecond keep-alive defaults, which Tornado reads as seconds
+    assert "websocket_ping_timeout" not in log
+
+
+def _open_kernel_websocket(url: str) -> None:
+    """Open a kernel's channels websocket, ask for the kernel's info over it and wait for
+    the answer (by then the server has set up the socket's keep-alive), then close it."""
+    import asyncio
+    import uuid
+
+    from tornado.websocket import websocket_connect
+
+    async def talk() -> None:
+        conn = await asyncio.wait_for(websocket_connect(url), timeout=60)
+        msg_id = uuid.uuid4().hex
+        conn.write_message(json.dumps({
+            "channel": "shell", "header": {"msg_id": msg_id, "msg_type": "kernel_info_request",
+                                           "username": "test", "session": uuid.uuid4().hex,
+                                           "version": "5.3", "date": ""},
+            "parent_header": {}, "metadata": {}, "content": {}}))
+        while True:
+            reply = await asyncio.wait_for(conn.read_message(), timeout=120)
+            assert reply is not None, "the kernel websocket closed before answering"
+            if isinstance(reply, str) and json.loads(reply).get("parent_header", {}).get("msg_id") == msg_id:
+                break
+        conn.close()
+
+    asyncio.run(talk())
 
 
 @pytest.mark.skipif(shutil.which("make") is None or shutil.which("npm") is None,
