@@ -37,7 +37,9 @@ ROOT_FLAG := $(if $(filter 0,$(shell id -u)),--allow-root)
 PYTEST_ARGS ?=
 # On Linux without a display there is no browser to open: say nothing rather than warn.
 NO_BROWSER := $(if $(and $(filter Linux,$(shell uname -s)),$(if $(DISPLAY)$(WAYLAND_DISPLAY),,none)),--no-browser)
-LAB_FLAGS  := $(NO_BROWSER)
+# One Ctrl-C stops the server (kernels shut down cleanly): without answer_yes JupyterLab asks
+# "Shut down this Jupyter server?" among its log lines and carries on after 5 s, make still waiting.
+LAB_FLAGS  := $(NO_BROWSER) --ServerApp.answer_yes=True
 
 LINT_PATHS := grader tests bench tools
 

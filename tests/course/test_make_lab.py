@@ -202,3 +202,60 @@ def test_setup_vendors_mermaid_so_exports_work_offline(tmp_path: Path) -> None:
                           cwd=ROOT, capture_output=True, text=True, timeout=60)
     assert plan.returncode == 0, plan.stderr
     assert "npm pack" in plan.stdout and str(missing) in plan.stdout
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(shutil.which("make") is None, reason="make is not installed")
+def test_one_ctrl_c_stops_make_lab_and_its_server(tmp_path: Path) -> None:
+    """In a terminal, Ctrl-C reaches make and JupyterLab together: both must end, at once."""
+    import pty
+    import select
+
+    port = _free_port()
+    env = dict(os.environ, JUPYTER_RUNTIME_DIR=str(tmp_path / "runtime"))
+    pid, fd = pty.fork()
+    if pid == 0:  # the child: make lab on a terminal of its own, as a learner runs it
+        os.chdir(ROOT)
+        os.execvpe("make", ["make", "--no-print-directory", "lab", f"PORT={port}",
+                            f"LAB_ARGS=--no-browser --ServerApp.token={TOKEN} --ServerApp.ip=127.0.0.1"], env)
+    out = b""
+    try:
+        deadline = time.monotonic() + 120
+        while b"Control-C" not in out and time.monotonic() < deadline:
+            if select.select([fd], [], [], 1)[0]:
+                out += os.read(fd, 65536)
+        assert b"Control-C" in out, f"make lab did not start:\n{out.decode(errors='replace')[-2000:]}"
+        text = out.decode(errors="replace")
+        served = re.search(r"http://127\.0\.0\.1:(\d+)/", text)
+        assert served, text[-2000:]
+        base = f"http://127.0.0.1:{served.group(1)}"  # the port asked for, or the next free one
+        status = None
+        deadline = time.monotonic() + 30
+        while status is None and time.monotonic() < deadline:
+            try:  # the log line comes a moment before the server accepts connections
+                status = _get(f"{base}/api/status?token={TOKEN}")
+            except OSError:
+                time.sleep(0.5)  # polling a starting server, not waiting for a result to change
+        assert status is not None and "started" in status
+        os.write(fd, b"\x03")  # the terminal turns this into SIGINT for the foreground group
+        ended = None
+        deadline = time.monotonic() + 30
+        while ended is None and time.monotonic() < deadline:
+            if select.select([fd], [], [], 0.5)[0]:
+                try:
+                    out += os.read(fd, 65536)
+                except OSError:  # the terminal closed: make has exited
+                    pass
+            done, status = os.waitpid(pid, os.WNOHANG)
+            if done:
+                ended = status
+        text = out.decode(errors="replace")
+        assert ended is not None, f"make lab still running 30 s after one Ctrl-C:\n{text[-2000:]}"
+        assert "Shut down this Jupyter server" not in text
+        with pytest.raises(OSError):  # and nothing answers on its port any more
+            _get(f"{base}/api/status?token={TOKEN}")
+    finally:
+        with contextlib.suppress(ProcessLookupError, ChildProcessError):
+            os.killpg(os.getpgid(pid), signal.SIGKILL)
+            os.waitpid(pid, 0)
+        os.close(fd)
