@@ -7,6 +7,7 @@ from __future__ import annotations
 import os
 import secrets
 import shutil
+import sys
 from pathlib import Path
 
 from grader.classroom import accounts
@@ -140,7 +141,30 @@ def _instructor_course(layout: ClassLayout, uid: int, gid: int) -> None:
     (course / "nbgrader_config.py").write_text(INSTRUCTOR_NBGRADER_CONFIG.format(
         labs_config=str(layout.repo / "labs" / "nbgrader_config.py"),
         class_config=str(layout.config_dir / "nbgrader_config.py")), encoding="utf-8")
+    enrol(layout)
     _chown_tree(layout.home(layout.instructor), uid, gid)
+
+
+def demo_name(index: int) -> tuple[str, str]:
+    """(first, last) for the demo class's learner `index` (1-based)."""
+    return f"Learner {index}", "Demo"
+
+
+def enrol(layout: ClassLayout) -> None:
+    """Put the class's learners in the instructor's gradebook with names. nbgrader adds a
+    student it first meets at `collect` with none, and formgrader then lists "None, None";
+    a real class fills the same roster from its LMS or `nbgrader db student import`."""
+    from nbgrader.api import Gradebook
+
+    # A new gradebook asks the `alembic` command (installed beside this Python) for its schema
+    # version; `make class` runs this Python without its environment's bin/ on PATH.
+    bin_dir = str(Path(sys.executable).parent)
+    if bin_dir not in os.environ.get("PATH", "").split(os.pathsep):
+        os.environ["PATH"] = os.pathsep.join([bin_dir, os.environ.get("PATH", "")])
+    with Gradebook(f"sqlite:///{layout.course_dir / 'gradebook.db'}", course_id=COURSE_ID) as gradebook:
+        for index, learner in enumerate(layout.learners, start=1):
+            first, last = demo_name(index)
+            gradebook.update_or_create_student(learner, first_name=first, last_name=last)
 
 
 def _learner_home(layout: ClassLayout, user: str, uid: int, gid: int) -> None:

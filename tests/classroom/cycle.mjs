@@ -200,8 +200,17 @@ async function collect() {
   await formgrader(page);
   const generated = await formgraderAction(page, 'generate-feedback', 'feedback-generated');
   const released = await formgraderAction(page, 'release-feedback', 'feedback-released');
+  // the roster: each learner's row in formgrader's Manage Students
+  await page.goto(`${plan.url}/user/${plan.instructor}/formgrader/manage_students`);
+  const students = {};
+  for (const learner of plan.learners) {
+    const r = page.locator('tr', { has: page.locator(`td:text-is("${learner}")`) }).first();
+    await r.waitFor({ timeout: LONG });
+    students[learner] = (await r.innerText()).trim();
+  }
+  await snap(page, 'students');
   await ctx.close();
-  return { collected, grades, generated, released };
+  return { collected, grades, generated, released, students };
 }
 
 async function feedback() {

@@ -25,6 +25,7 @@ import pytest
 
 from grader.classroom import setup as class_setup
 from grader.classroom.layout import COURSE_ID, ClassLayout
+from grader.classroom.setup import demo_name
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -182,6 +183,11 @@ def test_assignment_cycle_through_the_exchange(hub: ClassLayout, plan: Path):
     assert graded["grades"][learner1]["score"] == "11 / 11", graded["grades"]
     assert graded["grades"][learner2]["score"] == "3 / 11", graded["grades"]
     assert graded["generated"]["ok"] and graded["released"]["ok"]
+    # formgrader lists the learners by name (not "None, None" as nbgrader's collect leaves them)
+    for index, learner in enumerate(hub.learners, start=1):
+        first, last = demo_name(index)
+        name_cell = graded["students"][learner].split("\t")[0]
+        assert name_cell == f"{last}, {first}", graded["students"]
 
     for learner, expected in ((learner1, "Score: 11.0 / 11.0"), (learner2, "Score: 3.0 / 11.0")):
         feedback = browse(plan, "feedback", learner)
