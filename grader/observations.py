@@ -277,6 +277,8 @@ class HttpResponse:
     route: str = ""                # which Ingress rule or HTTPRoute rule decided
     reason: str = ""
     request_headers: tuple[tuple[str, str], ...] | None = None
+    #: https only: "ns/secret" whose certificate the server presented in the handshake
+    certificate: str | None = None
 
     @property
     def ok(self) -> bool:

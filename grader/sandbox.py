@@ -7,7 +7,9 @@ Policy (see DESIGN.md, "Security model for live grading"):
 
 * Only the kinds in `ALLOWED_KINDS`: the course's namespaced networking objects.
   Everything else is refused -- in particular every cluster-scoped kind (Namespace,
-  ClusterRole, ...) and RBAC, Secrets, Jobs (not needed by any lab), and hand-written
+  ClusterRole, ...) and RBAC, Jobs (not needed by any lab), Secrets other than
+  `kubernetes.io/tls` ones (a certificate and key for an Ingress or a Gateway listener,
+  which the TLS lessons need; used by nothing else in the namespace), and hand-written
   Endpoints and EndpointSlices: with a selectorless Service they can point a Service at
   any address -- the node's API server, another namespace's pods -- and let the cluster
   proxy traffic there for the learner (CVE-2021-25740). Services use selectors.
@@ -30,7 +32,9 @@ Policy (see DESIGN.md, "Security model for live grading"):
   so nothing crosses namespaces without the other side's consent.
 * A Gateway is a new load balancer (an Envoy container on the node's network): at most
   `MAX_GATEWAYS` in the namespace (those it already has count; the backends pass them in),
-  of the course's class only (`cloud-provider-kind`), with HTTP listeners only.
+  of the course's class only (`cloud-provider-kind`), with HTTP and HTTPS listeners only,
+  whose certificateRefs stay in the submission's namespace (a Secret elsewhere needs a
+  ReferenceGrant there, which a submission cannot create).
 
 `image_warnings` is separate and advisory: `:latest` is bad practice, not a security issue.
 
@@ -56,7 +60,7 @@ from grader.rules.workloads import CONTAINER_LISTS
 #: optional Ingress lab. Not Endpoints/EndpointSlice: see `ENDPOINT_KINDS`.
 ALLOWED_KINDS = frozenset({
     "Deployment", "StatefulSet", "Pod", "Service", "NetworkPolicy", "ConfigMap", "Ingress",
-    "HTTPRoute", "Gateway", "ReferenceGrant",
+    "HTTPRoute", "Gateway", "ReferenceGrant", "Secret",
 })
 #: Gateways (each one a load balancer) a submission may create.
 MAX_GATEWAYS = 1
@@ -201,6 +205,9 @@ def _object_issues(obj: dict) -> list[tuple[str, str]]:
     spec = mapping(obj.get("spec"))
     if obj.get("kind") == "Gateway":
         return _gateway_issues(spec)
+    if obj.get("kind") == "Secret" and obj.get("type") != "kubernetes.io/tls":
+        return [("type", f"only Secrets of type 'kubernetes.io/tls' are allowed in a lab, not "
+                 f"{quote(obj.get('type') or 'Opaque')} (a lab needs certificates, never credentials)")]
     if obj.get("kind") == "Service" and items(spec.get("externalIPs")):
         return [("spec.externalIPs", "externalIPs are not allowed in a lab: they can capture "
                  "traffic for addresses outside your namespace (use a NodePort or LoadBalancer Service)")]
@@ -214,9 +221,9 @@ def _gateway_issues(spec: dict) -> list[tuple[str, str]]:
         out.append(("spec.gatewayClassName", f"must be '{GATEWAY_CLASS}' in a lab (the course cluster's "
                     f"Gateway controller), not {quote(cls)}"))
     for lpath, listener in dicts(spec.get("listeners"), "spec.listeners"):
-        if listener.get("protocol") != "HTTP":
-            out.append((join_key(lpath, "protocol"), f"only 'HTTP' listeners are allowed in a lab, not "
-                        f"{quote(listener.get('protocol'))}"))
+        if listener.get("protocol") not in ("HTTP", "HTTPS"):
+            out.append((join_key(lpath, "protocol"), f"only 'HTTP' and 'HTTPS' listeners are allowed in a "
+                        f"lab, not {quote(listener.get('protocol'))}"))
     if spec.get("addresses"):
         out.append(("spec.addresses", "a lab Gateway may not ask for addresses: the controller assigns one"))
     return out

@@ -42,6 +42,7 @@ KINDS: dict[str, tuple[str, str]] = {
     "Service": ("v1", "service-v1"),
     "Endpoints": ("v1", "endpoints-v1"),
     "ConfigMap": ("v1", "configmap-v1"),
+    "Secret": ("v1", "secret-v1"),
     "Namespace": ("v1", "namespace-v1"),
     "Deployment": ("apps/v1", "deployment-apps-v1"),
     "StatefulSet": ("apps/v1", "statefulset-apps-v1"),

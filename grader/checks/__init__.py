@@ -31,7 +31,7 @@ from grader.checks.core import (
     run,
 )
 from grader.checks.dns import resolver_queries, resolves
-from grader.checks.http import route_accepted, routes_to, splits
+from grader.checks.http import redirects, route_accepted, routes_to, splits
 from grader.checks.policy import compare_matrix, matrix_matches, rule
 from grader.checks.predict import predict_matrix, prediction
 from grader.checks.services import (
@@ -51,5 +51,5 @@ __all__ = [
     "apply_answer", "check", "compare_matrix", "diagnose_service", "endpoints_match", "external",
     "failed", "load_balancer_address", "matrix_matches", "partial", "passed", "pods_matching",
     "predict_matrix", "prediction", "reachable", "resolver_queries", "resolves", "route_accepted",
-    "routes_to", "rule", "run", "service_port", "service_type", "splits", "spreads_over",
+    "redirects", "routes_to", "rule", "run", "service_port", "service_type", "splits", "spreads_over",
 ]

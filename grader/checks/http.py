@@ -27,26 +27,36 @@ def _address(ns: Any, via: str) -> tuple[str | None, str]:
     raise ValueError(f"via={via!r}: write 'ingress/NAME' or 'gateway/NAME'")
 
 
-def _request(host: str | None, path: str, method: str) -> str:
+def _request(host: str | None, path: str, method: str, scheme: str = "http") -> str:
+    if scheme == "https":
+        return f"{method} https://{host or '<address>'}{path}"
     return f"{method} {path}" + (f" (Host: {host})" if host else "")
 
 
 def routes_to(via: str, path: str = "/", *, host: str | None = None, answered_by: str | None = None,
               code: int = 200, method: str = "GET", headers: Mapping[str, str] | None = None,
-              port: int = 80, name: str | None = None, points: float = 1.0) -> Check:
+              port: int | None = None, scheme: str = "http", certificate: str | None = None,
+              name: str | None = None, points: float = 1.0) -> Check:
     """A request through `via` ("ingress/NAME" or "gateway/NAME") with this host and path
-    gets HTTP `code` and, with `answered_by`, is answered by a pod matching that selector."""
-    what = _request(host, path, method)
+    gets HTTP `code` and, with `answered_by`, is answered by a pod matching that selector.
+    `scheme="https"` sends the host as SNI too; `certificate` (a Secret name) is the one
+    whose certificate the handshake must present."""
+    what = _request(host, path, method, scheme)
 
     def fn(ns: Any) -> Verdict:
         addr, why = _address(ns, via)
         if not addr:
             return failed(why)
-        resp = ns.http(addr, path, host=host, port=port, method=method, headers=dict(headers or {}))
+        resp = ns.http(addr, path, host=host, port=port, method=method, headers=dict(headers or {}),
+                       scheme=scheme)
         if resp.code != code:
             got = f"HTTP {resp.code}" if resp.code is not None else resp.status.value
             return failed(f"{what} through {via}: expected HTTP {code}, got {got}"
                           + (f" ({resp.reason})" if resp.reason else ""))
+        if certificate and (resp.certificate or "").split("/", 1)[-1] != certificate:
+            shown = (resp.certificate or "an unknown certificate").split("/", 1)[-1]
+            return failed(f"{what} through {via}: the TLS handshake presented {shown}, not the certificate "
+                          f"of Secret {certificate} (which listener or certificateRef takes SNI {host}?)")
         if answered_by:
             pod = (resp.pod or "").split("/", 1)[-1]
             allowed = {p.name for p in pods_matching(ns, answered_by)}
@@ -106,3 +116,28 @@ def route_accepted(route: str, *, name: str | None = None, points: float = 1.0) 
         return passed(f"HTTPRoute {route} is accepted by {listing([p.gateway for p in parents])} "
                       "with all references resolved")
     return Check(name or f"HTTPRoute {route} is accepted", fn, points)
+
+
+def redirects(via: str, path: str = "/", *, host: str, location: str, code: int = 301,
+              name: str | None = None, points: float = 1.0) -> Check:
+    """A plain-HTTP request through `via` is answered by the proxy itself with `code` and
+    `Location: location` (an HTTP -> HTTPS redirect: the RequestRedirect filter)."""
+    what = _request(host, path, "GET")
+
+    def fn(ns: Any) -> Verdict:
+        addr, why = _address(ns, via)
+        if not addr:
+            return failed(why)
+        resp = ns.http(addr, path, host=host)
+        got_location = resp.header("location")
+        if resp.code == code and got_location == location:
+            return passed(f"{what} through {via}: {code} to {location}")
+        got = f"HTTP {resp.code}" if resp.code is not None else resp.status.value
+        extra = f" to {got_location}" if got_location else (f" ({resp.reason})" if resp.reason else "")
+        hint = ""
+        if resp.code in (301, 302, 303, 307, 308) and resp.code != code:
+            hint = f"; RequestRedirect answers 302 unless statusCode says {code}"
+        elif got_location and got_location != location:
+            hint = "; check requestRedirect.scheme (and port)"
+        return failed(f"{what} through {via}: expected {code} to {location}, got {got}{extra}{hint}")
+    return Check(name or f"{what} via {via} redirects to {location}", fn, points)

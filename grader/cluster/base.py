@@ -97,9 +97,9 @@ class Namespace(Protocol):
     def route_status(self, name: str) -> list[ParentStatus]:
         """An HTTPRoute's status.parents: Accepted and ResolvedRefs per parent Gateway."""
 
-    def http(self, address: str, path: str = "/", *, host: str | None = None, port: int = 80,
+    def http(self, address: str, path: str = "/", *, host: str | None = None, port: int | None = None,
              method: str = "GET", headers: Mapping[str, str] | None = None,
-             timeout: float = 2.0) -> HttpResponse:
+             timeout: float = 2.0, scheme: str = "http", sni: str | None = None) -> HttpResponse:
         """`Cluster.http` (a request from the learner's machine), reachable from a namespace
         because checks are handed one."""
 
@@ -117,9 +117,9 @@ class Cluster(Protocol):
         """Connect from the learner's machine (outside the cluster): a NodePort on 127.0.0.1
         (through kind's port mappings) or a LoadBalancer's external IP."""
 
-    def http(self, address: str, path: str = "/", *, host: str | None = None, port: int = 80,
+    def http(self, address: str, path: str = "/", *, host: str | None = None, port: int | None = None,
              method: str = "GET", headers: Mapping[str, str] | None = None,
-             timeout: float = 2.0) -> HttpResponse:
+             timeout: float = 2.0, scheme: str = "http", sni: str | None = None) -> HttpResponse:
         """One HTTP request from the learner's machine to an Ingress or Gateway address, with
         Host `host` (default: the address): status code, the pod that answered, its body,
         response headers, and why for a 404 (no listener, no matching host or path)."""

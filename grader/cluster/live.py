@@ -15,7 +15,7 @@ import socket
 import time
 import urllib.error
 import urllib.request
-from typing import Callable
+from typing import Any, Callable
 
 from grader.cluster.base import Outcome, Status
 from grader.cluster.live_api import GATEWAY_GROUP, LiveApi
@@ -153,21 +153,27 @@ class LiveCluster:
         pod = self._find_pod(body.strip()) if path.rstrip("/") == "/hostname" else None
         return Outcome(Status.OK, target, pod=pod, ip=host, body=body, reason=f"HTTP {code}")
 
-    def http(self, address: str, path: str = "/", *, host: str | None = None, port: int = 80,
+    def http(self, address: str, path: str = "/", *, host: str | None = None, port: int | None = None,
              method: str = "GET", headers: dict[str, str] | None = None,
-             timeout: float = 2.0) -> HttpResponse:
+             timeout: float = 2.0, scheme: str = "http", sni: str | None = None) -> HttpResponse:
         """One HTTP request from this machine to an Ingress or Gateway address (http.client,
         no kubernetes call for the request itself). Live, the proxy does not say why it
         answered 404, nor which pod answered: `pod` is found from agnhost's `/hostname` body."""
         import http.client
 
+        from grader.model.http_probe import DEFAULT_PORTS, describe
+
+        if scheme not in DEFAULT_PORTS:
+            raise ValueError(f"scheme={scheme!r}: write 'http' or 'https'")
+        port = DEFAULT_PORTS[scheme] if port is None else port
         host = host or address
         path = path if path.startswith("/") else "/" + path
-        authority = address if port == 80 else f"{address}:{port}"
-        shown_host = f" (Host: {host})" if host != address else ""
-        target = f"{method.upper()} http://{authority}{path}{shown_host}"
+        target = describe(address, path, host, port, method.upper(), scheme, sni)
         conn = http.client.HTTPConnection(address, port, timeout=timeout)
+        certificate = None
         try:
+            if scheme == "https":
+                conn.sock, certificate = self._tls_connect(address, port, sni or host, timeout)
             conn.request(method.upper(), path, headers={"Host": host, **(headers or {})})
             resp = conn.getresponse()
             body = resp.read().decode("utf-8", "replace")
@@ -183,7 +189,36 @@ class LiveCluster:
                   500: "the route's backend is invalid (see route_status: ResolvedRefs)",
                   503: "the backend Service has no ready endpoint, or the proxy could not connect",
                   }.get(code, "")
-        return HttpResponse(target, Status.OK, code, got, pod, body, reason=reason)
+        return HttpResponse(target, Status.OK, code, got, pod, body, reason=reason, certificate=certificate)
+
+    def _tls_connect(self, address: str, port: int, sni: str, timeout: float) -> tuple[Any, str | None]:
+        """A TLS connection to address:port sending SNI `sni`, as `curl -k --resolve` makes
+        (the course's certificates are self-signed, so nothing is verified), and the
+        "ns/secret" of the course namespaces whose tls.crt is the certificate presented."""
+        import base64
+        import ssl
+
+        context = ssl.create_default_context()
+        context.check_hostname = False
+        context.verify_mode = ssl.CERT_NONE
+        raw = socket.create_connection((address, port), timeout=timeout)
+        try:
+            sock = context.wrap_socket(raw, server_hostname=sni)
+        except ssl.SSLError as exc:
+            raw.close()
+            raise ConnectionResetError(f"TLS handshake failed ({exc.reason or exc})") from None
+        der = sock.getpeercert(binary_form=True) or b""
+        for ns in self._namespaces:
+            for name, crt in self._api.list_tls_certificates(ns).items():
+                try:
+                    pem = base64.b64decode(crt).decode("ascii", "replace")
+                    start = pem.index("-----BEGIN CERTIFICATE-----")
+                    end = pem.index("-----END CERTIFICATE-----") + len("-----END CERTIFICATE-----")
+                    if ssl.PEM_cert_to_DER_cert(pem[start:end]) == der:
+                        return sock, f"{ns}/{name}"
+                except ValueError:
+                    continue
+        return sock, None
 
     def gateway_api_status(self) -> tuple[bool, str]:
         """Are the Gateway API CRDs installed (cloud-provider-kind installs them at start)?"""

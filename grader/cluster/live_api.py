@@ -180,6 +180,14 @@ class LiveApi:
         return ([dict(d, kind="Deployment") for d in deployments]
                 + [dict(s, kind="StatefulSet") for s in statefulsets])
 
+    def list_tls_certificates(self, namespace: str) -> dict[str, str]:
+        """Secret name -> its tls.crt (base64, as stored) for the namespace's kubernetes.io/tls
+        Secrets: to name the Secret whose certificate an HTTPS handshake presented."""
+        data = self._dict(self.core.list_namespaced_secret(namespace,
+                                                           field_selector="type=kubernetes.io/tls"))
+        return {s["metadata"]["name"]: (s.get("data") or {}).get("tls.crt", "")
+                for s in data.get("items") or []}
+
     def list_nodes(self) -> list[dict[str, Any]]:
         return self._dict(self.core.list_node()).get("items") or []
 

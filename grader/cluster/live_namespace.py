@@ -65,9 +65,9 @@ class LiveClusterHandle(Protocol):
 
     def _say(self, text: str) -> None: ...
 
-    def http(self, address: str, path: str = "/", *, host: str | None = None, port: int = 80,
+    def http(self, address: str, path: str = "/", *, host: str | None = None, port: int | None = None,
              method: str = "GET", headers: dict[str, str] | None = None,
-             timeout: float = 2.0) -> HttpResponse: ...
+             timeout: float = 2.0, scheme: str = "http", sni: str | None = None) -> HttpResponse: ...
 
 #: Kinds `LiveNamespace.delete(kind, name)` knows: lower-case name -> (kind, apiVersion).
 DELETABLE_KINDS = {
@@ -123,11 +123,11 @@ class LiveNamespace:
         addresses = self.gateway_status(name).addresses
         return addresses[0] if addresses else None
 
-    def http(self, address: str, path: str = "/", *, host: str | None = None, port: int = 80,
+    def http(self, address: str, path: str = "/", *, host: str | None = None, port: int | None = None,
              method: str = "GET", headers: dict[str, str] | None = None,
-             timeout: float = 2.0) -> HttpResponse:
+             timeout: float = 2.0, scheme: str = "http", sni: str | None = None) -> HttpResponse:
         return self.cluster.http(address, path, host=host, port=port, method=method, headers=headers,
-                                 timeout=timeout)
+                                 timeout=timeout, scheme=scheme, sni=sni)
 
     def route_status(self, name: str) -> list[ParentStatus]:
         route = self._must(self._api.read_gateway_object(self.name, "httproutes", name),

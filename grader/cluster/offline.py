@@ -211,11 +211,11 @@ class OfflineNamespace:
     def route_status(self, name: str) -> list[ParentStatus]:
         return http_api.route_status(self.state, self.name, name)
 
-    def http(self, address: str, path: str = "/", *, host: str | None = None, port: int = 80,
+    def http(self, address: str, path: str = "/", *, host: str | None = None, port: int | None = None,
              method: str = "GET", headers: Mapping[str, str] | None = None,
-             timeout: float = 2.0) -> HttpResponse:
+             timeout: float = 2.0, scheme: str = "http", sni: str | None = None) -> HttpResponse:
         return self.cluster.http(address, path, host=host, port=port, method=method, headers=headers,
-                                 timeout=timeout)
+                                 timeout=timeout, scheme=scheme, sni=sni)
 
     def matrix(self, ports: Iterable[int] | int | None = None, protocols: Iterable[str] = ("TCP",)) -> Matrix:
         """The NetworkPolicy truth table of this namespace's running pods. `ports`: an int or
@@ -277,11 +277,11 @@ class OfflineCluster:
                        timeout: float = 2.0) -> Outcome:
         return connectivity.probe_external(self.state, port, host, path)
 
-    def http(self, address: str, path: str = "/", *, host: str | None = None, port: int = 80,
+    def http(self, address: str, path: str = "/", *, host: str | None = None, port: int | None = None,
              method: str = "GET", headers: Mapping[str, str] | None = None,
-             timeout: float = 2.0) -> HttpResponse:
+             timeout: float = 2.0, scheme: str = "http", sni: str | None = None) -> HttpResponse:
         return http_api.http_request(self.state, address, path, host=host, port=port, method=method,
-                                     headers=headers)
+                                     headers=headers, scheme=scheme, sni=sni)
 
     def __repr__(self) -> str:
         return f"OfflineCluster(nodes={len(self.state.nodes)})"

@@ -20,6 +20,7 @@ from grader.labs.judge import (
     dns,
     dns_value,
     http_routing,
+    identity,
     reachability,
     services,
 )
@@ -84,6 +85,24 @@ def _srv_facts(lab: Any, ns: Any, facts: Mapping[str, Any]) -> Behaviour:
             "port is the Service's http port": str(_is_int(claimed) and claimed == http)}
 
 
+def _tls_routing(lab: Any, ns: Any) -> Behaviour:
+    """Lab 6 part 4: for each host and path, over http and https (SNI = host): the status,
+    which app answered, the certificate presented and where a redirect points."""
+    addr = ns.gateway_address("web")
+    if not addr:
+        return {"address": "none"}
+    pods = {p.key: p for name in sorted(ns.state.namespaces) for p in ns.state.pods_in(name)}
+    out: Behaviour = {"address": "assigned"}
+    for scheme in ("http", "https"):
+        for host in ("shop.example", "blog.example", "admin.example"):
+            for path in ("/", "/api/items", "/apiary"):
+                r = ns.http(addr, path, host=host, scheme=scheme)
+                who = identity(pods[r.pod]) if r.pod in pods else "proxy"
+                out[f"{scheme}://{host}{path}"] = (f"{r.code or r.status.value} {who} "
+                                                   f"cert={r.certificate} location={r.header('location')}")
+    return out
+
+
 def _ingress(name: str):  # type: ignore[no-untyped-def]
     return lambda ns: ns.ingress_address(name)
 
@@ -123,6 +142,7 @@ JUDGES: dict[tuple[str, str], Judge | FactsJudge] = {
                                                                             "admin.example"),
                                                    paths=("/", "/api", "/api/items", "/apiary", "/x"),
                                                    methods=("GET",), headers=({},), requests=100),)),
+    ("lab6-ingress", "part4"): Judge((_tls_routing,)),
 }
 
 _REFERENCE: dict[tuple[str, str], Behaviour] = {}

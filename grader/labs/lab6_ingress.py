@@ -1,6 +1,7 @@
 """Lab 6, HTTP routing: two hosts and two paths through one Ingress address, the same
-routing as a Gateway API HTTPRoute, then a 90/10 canary. Graded by which pod answers which
-request, so any Ingress or route that routes right scores, however it is written."""
+routing as a Gateway API HTTPRoute, a 90/10 canary, then HTTPS with a certificate per host
+and an HTTP -> HTTPS redirect. Graded by which pod answers which request (and which
+certificate the handshake presents), so any answer that behaves right scores."""
 from __future__ import annotations
 
 from collections import Counter
@@ -8,7 +9,9 @@ from typing import Any, Callable
 
 from grader import checks
 from grader.checks.core import Check, Verdict, failed, passed
+from grader.labs.lab6_tls import PART4
 from grader.labs.spec import Lab, Part, WrongAnswer
+from grader.labs.tls_fixtures import tls_secret
 from grader.labs.workloads import netexec_workload
 
 APPS: tuple[tuple[str, dict[str, str]], ...] = (
@@ -37,7 +40,10 @@ spec:
   - {name: http, protocol: HTTP, port: 80}
 """
 
-WORKLOADS = "---\n".join([_app(n, labels) for n, labels in APPS] + [GATEWAY])
+#: Test-fixture certificates (grader.labs.tls_fixtures): one per host, for part 4.
+CERTIFICATES = tls_secret("shop-tls", "shop.example") + "---\n" + tls_secret("blog-tls", "blog.example")
+
+WORKLOADS = "---\n".join([_app(n, labels) for n, labels in APPS] + [GATEWAY, CERTIFICATES])
 
 Address = Callable[[Any], "str | None"]
 
@@ -340,11 +346,12 @@ LAB = Lab(
     title="Lab 6: HTTP routing with Ingress and the Gateway API",
     namespace="lab6",
     workloads=WORKLOADS,
-    parts=(PART1, PART2, PART3),
+    parts=(PART1, PART2, PART3, PART4),
     goals="""
 - route two hosts and two paths through one address with an Ingress;
 - express the same routing as Gateway API HTTPRoutes;
 - run a 90/10 canary with weighted backends;
+- serve HTTPS with a certificate per host (SNI) and redirect HTTP to HTTPS;
 - check routing by which pod answers which request.
 """,
     concept="""

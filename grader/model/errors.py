@@ -18,3 +18,8 @@ class ApplyError(ValueError):
 
 class NotFound(LookupError):
     """kubectl's `Error from server (NotFound): services "x" not found`."""
+
+
+class NotModelled(NotImplementedError):
+    """A request needs behaviour the offline model does not implement (a request timeout, a
+    CORS filter...): said plainly instead of answering as if the field did nothing."""

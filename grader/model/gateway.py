@@ -16,8 +16,25 @@ are cloud-provider-kind's where it has one, else the model's, naming the object 
 - Gateway: Accepted=True/Accepted; Programmed=True/Programmed when every listener is
   programmed, else False/ListenersNotProgrammed. Listener: Accepted, ResolvedRefs,
   Programmed, supportedKinds, attachedRoutes. allowedRoutes.kinds other than HTTPRoute:
-  ResolvedRefs=False/InvalidRouteKinds. The model programs HTTP listeners only; any other
-  protocol is Accepted=False/UnsupportedProtocol (the course uses HTTP).
+  ResolvedRefs=False/InvalidRouteKinds. The model programs HTTP and HTTPS listeners; any
+  other protocol (TLS, TCP, UDP) is Accepted=False/UnsupportedProtocol.
+- HTTPS listener (`tls.mode: Terminate`, the default): its `certificateRefs` must each name
+  a core Secret of type kubernetes.io/tls in the Gateway's namespace, or in another one
+  whose ReferenceGrant lets Gateways of this namespace reference Secrets. Otherwise
+  ResolvedRefs=False with reason RefNotPermitted (no grant: checked first, so a missing
+  Secret elsewhere is not revealed) or InvalidCertificateRef (another group or kind, no
+  such Secret, a wrong type, no PEM in tls.crt/tls.key), and the listener is not
+  programmed (Programmed=False/Invalid): it has no certificate to present. Which
+  certificate a handshake gets: grader.model.tls.
+- Gateway Accepted (v1.5 GatewayReasonListenersNotValid): a listener that cannot be
+  configured (Accepted=False, or a certificate reference that does not resolve) makes the
+  Gateway Accepted=True/ListenersNotValid while another listener is valid, and
+  Accepted=False/ListenersNotValid when none is; then Programmed=False/Invalid.
+- HTTPRoute rules with what the model does not implement: per-backendRef `filters`
+  make the parent's Accepted=False/UnsupportedValue (the route is refused, loudly,
+  rather than served without its filters); request `timeouts`, CORS, RequestMirror and
+  ExtensionRef filters are served by the route, but a request routed through such a rule
+  raises grader.model.errors.NotModelled instead of answering as if they did nothing.
 - HTTPRoute, per parentRef to a Gateway this controller owns: Accepted True/Accepted, or
   False/NoMatchingParent (no listener has that sectionName/port), NotAllowedByListeners
   (allowedRoutes namespaces Same/All/Selector or kinds refuse it), NoMatchingListenerHostname
@@ -45,6 +62,7 @@ from typing import TYPE_CHECKING, Any
 
 from grader.k8s.selectors import matches as selector_matches
 from grader.model.http_routing import intersect_hostnames
+from grader.model.tls import certificate_problem
 from grader.observations import Condition, ParentStatus
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -58,6 +76,10 @@ PENDING = (Condition("Accepted", "Unknown", "Pending", "Waiting for controller")
            Condition("Programmed", "Unknown", "Pending", "Waiting for controller"))
 
 
+#: Listener protocols whose routes are HTTPRoutes, and that the model serves.
+HTTP_PROTOCOLS = ("HTTP", "HTTPS")
+
+
 @dataclass(frozen=True)
 class ListenerView:
     name: str
@@ -65,6 +87,7 @@ class ListenerView:
     protocol: str
     hostname: str | None
     allowed: dict[str, Any]
+    tls: dict[str, Any] = field(default_factory=dict)
 
 
 @dataclass
@@ -75,6 +98,8 @@ class ListenerState:
     attached_routes: int = 0
     #: routes attached here: (route object, hostnames it serves on this listener)
     routes: list[tuple[dict[str, Any], list[str]]] = field(default_factory=list)
+    #: an HTTPS listener's certificates, (namespace, Secret name) in certificateRefs order
+    certificates: list[tuple[str, str]] = field(default_factory=list)
 
     @property
     def programmed(self) -> bool:
@@ -137,7 +162,8 @@ def _listeners(gw: dict[str, Any]) -> list[ListenerView]:
     out = []
     for lst in (gw.get("spec") or {}).get("listeners") or []:
         out.append(ListenerView(str(lst.get("name")), int(lst.get("port", 0)), str(lst.get("protocol", "")),
-                                lst.get("hostname") or None, lst.get("allowedRoutes") or {}))
+                                lst.get("hostname") or None, lst.get("allowedRoutes") or {},
+                                lst.get("tls") or {}))
     return out
 
 
@@ -145,7 +171,7 @@ def _supported_kinds(listener: ListenerView) -> tuple[list[str], bool]:
     """(supported kinds, all requested kinds valid) for an HTTP listener."""
     kinds = listener.allowed.get("kinds") or []
     if not kinds:
-        return (["HTTPRoute"] if listener.protocol == "HTTP" else []), True
+        return (["HTTPRoute"] if listener.protocol in HTTP_PROTOCOLS else []), True
     good = [str(k.get("kind")) for k in kinds if k.get("kind") == "HTTPRoute"
             and (k.get("group") or GATEWAY_GROUP) == GATEWAY_GROUP]
     return good, len(good) == len(kinds)
@@ -169,24 +195,7 @@ def view(state: "StateView", namespace: str, name: str) -> GatewayView:
         raise LookupError(f'gateways.gateway.networking.k8s.io "{name}" not found in namespace {namespace}')
     if not owned(gw):
         return GatewayView(namespace, name, False, None, list(PENDING), [])
-    states: list[ListenerState] = []
-    for lst in _listeners(gw):
-        kinds, kinds_ok = _supported_kinds(lst)
-        if lst.protocol != "HTTP":
-            conds = [_cond("Accepted", False, "UnsupportedProtocol",
-                           f"the offline model serves HTTP listeners only, not {lst.protocol}"),
-                     _cond("Programmed", False, "Invalid", "Listener is not programmed"),
-                     _cond("ResolvedRefs", True, "ResolvedRefs", "All references resolved")]
-        elif not kinds_ok:
-            conds = [_cond("Accepted", True, "Accepted", "Listener is valid"),
-                     _cond("ResolvedRefs", False, "InvalidRouteKinds",
-                           "Invalid route kinds specified in allowedRoutes"),
-                     _cond("Programmed", True, "Programmed", "Listener is programmed")]
-        else:
-            conds = [_cond("Accepted", True, "Accepted", "Listener is valid"),
-                     _cond("ResolvedRefs", True, "ResolvedRefs", "All references resolved"),
-                     _cond("Programmed", True, "Programmed", "Listener is programmed")]
-        states.append(ListenerState(lst, conds, kinds))
+    states = [_listener_state(state, namespace, lst) for lst in _listeners(gw)]
     rejected: list[str] = []
     for route in state.objects("HTTPRoute"):
         for ref in _refs_to(route, gw):
@@ -199,15 +208,84 @@ def view(state: "StateView", namespace: str, name: str) -> GatewayView:
                 )
                 ls.routes.append((route, hosts))
                 ls.attached_routes += 1
+    address = state.proxy_address(f"gateway:{namespace}/{name}")
+    return GatewayView(namespace, name, True, address, _gateway_conditions(states), states, rejected)
+
+
+def _invalid(ls: ListenerState) -> bool:
+    """Cannot be configured: not accepted, or a certificate that does not resolve."""
+    return any((c.type == "Accepted" and c.status == "False") or
+               (c.type == "ResolvedRefs" and c.reason in ("InvalidCertificateRef", "RefNotPermitted"))
+               for c in ls.conditions)
+
+
+def _gateway_conditions(states: list[ListenerState]) -> list[Condition]:
+    """Accepted (ListenersNotValid when a listener cannot be configured: True while another
+    one can, False when none can) and Programmed."""
+    invalid = [ls.listener.name for ls in states if _invalid(ls)]
+    if not invalid:
+        accepted = _cond("Accepted", True, "Accepted", "Gateway is accepted")
+    elif len(invalid) < len(states):
+        accepted = _cond("Accepted", True, "ListenersNotValid",
+                         f"One or more listeners are not valid: {', '.join(invalid)}")
+    else:
+        accepted = _cond("Accepted", False, "ListenersNotValid", "All listeners are invalid")
     programmed = sum(1 for s in states if s.programmed)
-    if programmed == len(states):
+    if accepted.status == "False":
+        prog = _cond("Programmed", False, "Invalid", "Gateway is not accepted")
+    elif programmed == len(states):
         prog = _cond("Programmed", True, "Programmed", "Envoy configuration updated successfully")
     else:
         prog = _cond("Programmed", False, "ListenersNotProgrammed",
                      f"{len(states) - programmed} out of {len(states)} listeners failed to be programmed")
-    address = state.proxy_address(f"gateway:{namespace}/{name}")
-    conds = [_cond("Accepted", True, "Accepted", "Gateway is accepted"), prog]
-    return GatewayView(namespace, name, True, address, conds, states, rejected)
+    return [accepted, prog]
+
+
+def _listener_state(state: "StateView", gw_ns: str, lst: ListenerView) -> ListenerState:
+    """One listener's conditions (Accepted, ResolvedRefs, Programmed) and certificates."""
+    kinds, kinds_ok = _supported_kinds(lst)
+    accepted = _cond("Accepted", True, "Accepted", "Listener is valid")
+    resolved = _cond("ResolvedRefs", True, "ResolvedRefs", "All references resolved")
+    certs: list[tuple[str, str]] = []
+    if lst.protocol not in HTTP_PROTOCOLS:
+        accepted = _cond("Accepted", False, "UnsupportedProtocol",
+                         f"the offline model serves HTTP and HTTPS listeners only, not {lst.protocol}")
+    elif lst.protocol == "HTTPS":
+        certs, problem = _certificates(state, gw_ns, lst)
+        if problem:
+            reason, _, message = problem.partition(": ")
+            resolved = _cond("ResolvedRefs", False, reason, message)
+    if resolved.status == "True" and not kinds_ok:
+        resolved = _cond("ResolvedRefs", False, "InvalidRouteKinds",
+                         "Invalid route kinds specified in allowedRoutes")
+    ok = accepted.status == "True" and resolved.reason != "InvalidCertificateRef" \
+        and resolved.reason != "RefNotPermitted"
+    programmed = (_cond("Programmed", True, "Programmed", "Listener is programmed") if ok
+                  else _cond("Programmed", False, "Invalid", "Listener is not programmed"))
+    return ListenerState(lst, [accepted, resolved, programmed], kinds, certificates=certs if ok else [])
+
+
+def _certificates(state: "StateView", gw_ns: str, lst: ListenerView) -> tuple[list[tuple[str, str]], str]:
+    """(the listener's certificates, "") or ([], "Reason: message") for the first bad ref."""
+    refs = lst.tls.get("certificateRefs") or []
+    if not refs:
+        return [], "InvalidCertificateRef: the HTTPS listener has no tls.certificateRefs"
+    out = []
+    for ref in refs:
+        name = str(ref.get("name", ""))
+        group, kind = ref.get("group") or "", ref.get("kind") or "Secret"
+        if group != "" or kind != "Secret":
+            return [], (f"InvalidCertificateRef: unsupported certificate ref {group or 'core'}/{kind} {name} "
+                        "(a core Secret of type kubernetes.io/tls is needed)")
+        ns = str(ref.get("namespace") or gw_ns)
+        if ns != gw_ns and not secret_granted(state, gw_ns, ns, name):
+            return [], (f"RefNotPermitted: reference to Secret {ns}/{name} is not permitted: no "
+                        f"ReferenceGrant in {ns} lets Gateways from {gw_ns} reference it")
+        problem = certificate_problem(state, ns, name)
+        if problem:
+            return [], f"InvalidCertificateRef: {problem}"
+        out.append((ns, name))
+    return out, ""
 
 
 def _refs_to(route: dict[str, Any], gw: dict[str, Any]) -> list[dict[str, Any]]:
@@ -242,8 +320,11 @@ def _attach(state: "StateView", gw: dict[str, Any], route: dict[str, Any], ref: 
                      f"No listener matched the parentRef ({what})."), []
     reason = ""
     accepted = []
+    unsupported = unsupported_rule_fields(route)
+    if unsupported:
+        return _cond("Accepted", False, "UnsupportedValue", unsupported), []
     for ls in candidates:
-        if ls.listener.protocol != "HTTP":
+        if ls.listener.protocol not in HTTP_PROTOCOLS:
             reason = reason or "NotAllowedByListeners"
             continue
         kinds, _ = _supported_kinds(ls.listener)
@@ -264,20 +345,51 @@ def _attach(state: "StateView", gw: dict[str, Any], route: dict[str, Any], ref: 
                  "The route's hostnames do not match any listener hostnames."), []
 
 
+def unsupported_rule_fields(route: dict[str, Any]) -> str:
+    """Why the route is refused: the fields it uses that the model does not implement and
+    would otherwise silently ignore (per-backendRef filters), or ""."""
+    for r_i, rule in enumerate((route.get("spec") or {}).get("rules") or []):
+        for b_i, ref in enumerate(rule.get("backendRefs") or []):
+            if ref.get("filters"):
+                return (f"spec.rules[{r_i}].backendRefs[{b_i}].filters: per-backendRef filters are not "
+                        "modelled offline; put the filter on the rule (spec.rules[].filters) or run live")
+    return ""
+
+
+def not_modelled(rule: dict[str, Any], where: str) -> str:
+    """What a request through this rule would need that the model does not do, or ""."""
+    if rule.get("timeouts"):
+        return f"{where} sets timeouts ({rule['timeouts']}): request timeouts are not modelled offline"
+    for f in rule.get("filters") or []:
+        if f.get("type") in ("CORS", "RequestMirror", "ExtensionRef"):
+            return f"{where} has a {f.get('type')} filter, which is not modelled offline"
+    return ""
+
+
 # ---------------------------------------------------------------- backends and grants
+def secret_granted(state: "StateView", gw_ns: str, to_ns: str, secret: str) -> bool:
+    """May a Gateway in `gw_ns` use Secret `to_ns/secret`? Only a ReferenceGrant in `to_ns`
+    (from: Gateway in gw_ns; to: Secret, any name or this one) says yes."""
+    return _granted(state, "Gateway", gw_ns, to_ns, "Secret", secret)
+
+
+def _granted(state: "StateView", from_kind: str, from_ns: str, to_ns: str, to_kind: str, name: str) -> bool:
+    for grant in state.objects("ReferenceGrant", to_ns):
+        spec = grant.get("spec") or {}
+        from_ok = any(f.get("group") == GATEWAY_GROUP and f.get("kind") == from_kind
+                      and f.get("namespace") == from_ns for f in spec.get("from") or [])
+        to_ok = any((t.get("group") or "") == "" and t.get("kind") == to_kind
+                    and t.get("name") in (None, "", name) for t in spec.get("to") or [])
+        if from_ok and to_ok:
+            return True
+    return False
+
+
 def reference_granted(state: "StateView", from_ns: str, to_ns: str, service: str) -> bool:
     """Is an HTTPRoute in `from_ns` allowed to reference Service `to_ns/service`? Only a
     ReferenceGrant in `to_ns` can say yes (from: HTTPRoute in from_ns; to: Service, any name
     or this one)."""
-    for grant in state.objects("ReferenceGrant", to_ns):
-        spec = grant.get("spec") or {}
-        from_ok = any(f.get("group") == GATEWAY_GROUP and f.get("kind") == "HTTPRoute"
-                      and f.get("namespace") == from_ns for f in spec.get("from") or [])
-        to_ok = any((t.get("group") or "") == "" and t.get("kind") == "Service"
-                    and t.get("name") in (None, "", service) for t in spec.get("to") or [])
-        if from_ok and to_ok:
-            return True
-    return False
+    return _granted(state, "HTTPRoute", from_ns, to_ns, "Service", service)
 
 
 def backend_choices(state: "StateView", route: dict[str, Any], rule: dict[str, Any]) -> list[BackendChoice]:

@@ -4,6 +4,12 @@ attached to which listeners, and the status the controller writes, are grader.mo
 
 Routing a request that reaches a Gateway's address on a port:
 - no listener on that port: the connection is refused (Envoy listens on listener ports only);
+- https: the TLS handshake picks the listener first, by SNI (an HTTPS listener's hostname
+  is its filter chain's server name; one without hostname takes any SNI); no listener
+  matches the SNI: the handshake is reset (curl: error 35). The listener's certificate that
+  covers the SNI, else its first, is presented (grader.model.tls). Then the Host header
+  routes within that listener, as for http. An http request to an HTTPS port, or https to
+  an HTTP port, fails as curl reports it;
 - the most specific listener whose hostname matches the Host wins (exact, then the wildcard
   with the most dots right of the `*`, then no hostname); none: 404;
 - candidate rules: every match of every rule of the routes attached to that listener whose
@@ -31,11 +37,13 @@ import random
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from grader.model.errors import NotModelled
 from grader.model.gateway import (
     BackendChoice,
     GatewayView,
     ListenerState,
     backend_choices,
+    not_modelled,
     proxy_gateways,
     view,
 )
@@ -48,6 +56,7 @@ from grader.model.http_routing import (
     replace_prefix,
 )
 from grader.model.ipam import stable_int
+from grader.model.tls import pick_certificate
 
 if TYPE_CHECKING:  # pragma: no cover
     from grader.model.state import ClusterState
@@ -67,6 +76,8 @@ class GatewayDecision:
     request: HttpRequest
     response_headers: Headers = field(default_factory=Headers)
     request_headers: Headers = field(default_factory=Headers)
+    #: https: the (namespace, Secret) whose certificate the handshake presented
+    certificate: tuple[str, str] | None = None
 
 
 # ---------------------------------------------------------------- request routing
@@ -83,25 +94,50 @@ def gateway_at(state: "ClusterState", address: str) -> GatewayView | None:
     return None
 
 
-def _listener_for(gwv: GatewayView, req: HttpRequest) -> tuple[ListenerState | None, str]:
+def _specificity(ls: ListenerState) -> tuple[int, int]:
+    h = ls.listener.hostname
+    if not h:
+        return (2, 0)
+    # wildcards: more dots right of the `*` first (GatewaySpec.Listeners)
+    return (1, -h.count(".")) if h.startswith("*.") else (0, 0)
+
+
+def _listener_for(gwv: GatewayView, req: HttpRequest, scheme: str = "http",
+                  sni: str | None = None) -> tuple[ListenerState | None, str]:
+    """The listener that takes `req`, or (None, why): "refused: ..." or "reset: ..." when no
+    HTTP answer comes back at all, else a reason for a 404."""
     on_port = [ls for ls in gwv.listeners if ls.listener.port == req.port and ls.programmed]
     if not on_port:
-        return None, f"refused: Gateway {gwv.key} has no listener on port {req.port}"
-
-    def specificity(ls: ListenerState) -> tuple[int, int]:
-        h = ls.listener.hostname
-        if not h:
-            return (2, 0)
-        # wildcards: more dots right of the `*` first (GatewaySpec.Listeners)
-        return (1, -h.count(".")) if h.startswith("*.") else (0, 0)
-
-    matching = [ls for ls in on_port
+        return None, f"refused: Gateway {gwv.key} has no programmed listener on port {req.port}"
+    if scheme == "https":
+        tls = [ls for ls in on_port if ls.listener.protocol == "HTTPS"]
+        if not tls:
+            return None, (f"reset: port {req.port} of Gateway {gwv.key} speaks plain HTTP, so the TLS "
+                          "handshake fails (curl: error 35, wrong version number)")
+        by_sni = [ls for ls in tls if not ls.listener.hostname
+                  or (sni and gateway_host_matches(ls.listener.hostname, sni))]
+        if not by_sni:
+            names = ", ".join(f"{ls.listener.name} ({ls.listener.hostname})" for ls in tls)
+            broken = [f"; listener {ls.listener.name} would, but is not programmed ({c})"
+                      for ls in gwv.listeners if ls.listener.port == req.port and not ls.programmed
+                      and (not ls.listener.hostname
+                           or (sni and gateway_host_matches(ls.listener.hostname, sni)))
+                      for c in ls.conditions if c.type == "ResolvedRefs" and c.status == "False"]
+            return None, (f"reset: no HTTPS listener of Gateway {gwv.key} on port {req.port} takes SNI "
+                          f"{sni!r} (listeners: {names}), so the TLS handshake is reset (curl: error 35)"
+                          + "".join(broken))
+        return min(by_sni, key=_specificity), ""
+    plain = [ls for ls in on_port if ls.listener.protocol == "HTTP"]
+    if not plain:
+        return None, (f"reset: port {req.port} of Gateway {gwv.key} expects a TLS handshake, and plain HTTP "
+                      "is not one: the proxy closes the connection (curl: error 52, empty reply; use https)")
+    matching = [ls for ls in plain
                 if not ls.listener.hostname or gateway_host_matches(ls.listener.hostname, req.host)]
     if not matching:
-        names = ", ".join(f"{ls.listener.name} ({ls.listener.hostname})" for ls in on_port)
+        names = ", ".join(f"{ls.listener.name} ({ls.listener.hostname})" for ls in plain)
         return None, (f"no listener: no listener of Gateway {gwv.key} on port {req.port} matches host "
                       f"{req.host!r} (listeners: {names})")
-    return min(matching, key=specificity), ""
+    return min(matching, key=_specificity), ""
 
 
 def _route_host_key(hosts: list[str], host: str) -> tuple[int, int] | None:
@@ -153,12 +189,23 @@ def _match_key(match: dict[str, Any], req: HttpRequest) -> tuple | None:
     return (*pkey, 0 if method else 1, -len(headers), -len(queries))
 
 
-def route_request(state: "ClusterState", gwv: GatewayView, req: HttpRequest) -> GatewayDecision:
-    """Where `req` (already at this Gateway's address) goes."""
-    listener, why = _listener_for(gwv, req)
+def route_request(state: "ClusterState", gwv: GatewayView, req: HttpRequest, *, scheme: str = "http",
+                  sni: str | None = None) -> GatewayDecision:
+    """Where `req` (already at this Gateway's address) goes; https picks the listener and
+    certificate by `sni` (default: the Host) before the Host header routes."""
+    listener, why = _listener_for(gwv, req, scheme, sni or req.host)
     if listener is None:
-        status = None if why.startswith("refused") else 404
-        return GatewayDecision(status, None, "", why.removeprefix("refused: "), req)
+        if why.startswith(("refused: ", "reset: ")):
+            return GatewayDecision(None, None, "", why, req)
+        return GatewayDecision(404, None, "", why, req)
+    cert = pick_certificate(state, listener.certificates, sni or req.host) if scheme == "https" else None
+    decision = _route_on(state, gwv, listener, req)
+    decision.certificate = cert
+    return decision
+
+
+def _route_on(state: "ClusterState", gwv: GatewayView, listener: ListenerState,
+              req: HttpRequest) -> GatewayDecision:
     if not listener.routes:
         return GatewayDecision(404, None, "", f"no route: no HTTPRoute is attached to listener "
                                f"{listener.listener.name} of Gateway {gwv.key}{gwv.hint()}", req)
@@ -194,6 +241,9 @@ def route_request(state: "ClusterState", gwv: GatewayView, req: HttpRequest) -> 
 
 def _apply_rule(state: "ClusterState", route: dict[str, Any], rule: dict[str, Any], match: dict[str, Any],
                 where: str, req: HttpRequest, listener: ListenerState) -> GatewayDecision:
+    missing = not_modelled(rule, where)
+    if missing:
+        raise NotModelled(f"{missing}; the offline model cannot say what a client would see (run live)")
     filters = rule.get("filters") or []
     response = Headers()
     forwarded = Headers(list(req.headers))

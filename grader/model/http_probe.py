@@ -29,6 +29,7 @@ from grader.model import ingress as ing_model
 from grader.model.http_routing import Headers, HttpRequest
 from grader.model.ipam import stable_int
 from grader.model.objects import NODE_IP, Address
+from grader.model.tls import pick_certificate
 from grader.observations import HttpResponse, Status
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -40,35 +41,76 @@ UPSTREAM_REFUSED = ("upstream connect error or disconnect/reset before headers. 
 UPSTREAM_TIMEOUT = (
     "upstream connect error or disconnect/reset before headers. reset reason: connection timeout"
 )
-#: Ports the ingress Gateway of a namespace listens on (HTTP; HTTPS needs TLS secrets).
+#: Ports the ingress Gateway of a namespace listens on (HTTPS only with an Ingress's tls).
 INGRESS_HTTP_PORT = 80
+INGRESS_HTTPS_PORT = 443
+DEFAULT_PORTS = {"http": 80, "https": 443}
 
 
-def describe(address: str, path: str, host: str, port: int, method: str) -> str:
+def describe(address: str, path: str, host: str, port: int, method: str, scheme: str = "http",
+             sni: str | None = None) -> str:
+    """The request as a learner reads it: `GET https://shop.example/ (at 172.18.0.100,
+    SNI shop.example)` for https, as curl --resolve sends it; http keeps its old form."""
+    if scheme == "https":
+        authority = host if port == 443 else f"{host}:{port}"
+        return f"{method} https://{authority}{path} (at {address}, SNI {sni or host})"
     authority = address if port == 80 else f"{address}:{port}"
     extra = f" (Host: {host})" if host != address else ""
     return f"{method} http://{authority}{path}{extra}"
 
 
 def http_request(state: "ClusterState", address: str, path: str = "/", *, host: str | None = None,
-                 port: int = 80, method: str = "GET",
-                 headers: Mapping[str, str] | None = None) -> HttpResponse:
-    """Send one request to `address`:`port` with Host `host` (default: the address)."""
+                 port: int | None = None, method: str = "GET",
+                 headers: Mapping[str, str] | None = None, scheme: str = "http",
+                 sni: str | None = None) -> HttpResponse:
+    """Send one request to `address`:`port` (default 80 for http, 443 for https) with Host
+    `host` (default: the address). https: the TLS handshake sends SNI `sni` (default: the
+    host, as curl --resolve does) and the response names the certificate presented."""
+    if scheme not in DEFAULT_PORTS:
+        raise ValueError(f"scheme={scheme!r}: write 'http' or 'https'")
+    port = DEFAULT_PORTS[scheme] if port is None else port
     host = host or address
     req = HttpRequest.build(host, path, method, headers, port)
-    target = describe(address, req.target, host, port, req.method)
+    target = describe(address, req.target, host, port, req.method, scheme, sni)
     for ns in ing_model.proxy_namespaces(state):
         if state.proxy_address(f"ingress:{ns}") == address:
-            if port != INGRESS_HTTP_PORT:
-                return HttpResponse(target, Status.REFUSED, reason=f"the ingress proxy of namespace {ns} "
-                                    f"listens for HTTP on port {INGRESS_HTTP_PORT} only")
-            return _via_ingress(state, ns, address, req, target)
+            return _at_ingress(state, ns, address, req, target, scheme, sni or req.host)
     gwv = gateway_routing.gateway_at(state, address)
     if gwv is not None:
-        return _via_gateway(state, gwv, address, req, target)
+        return _via_gateway(state, gwv, address, req, target, scheme, sni)
     return HttpResponse(target, Status.TIMEOUT, reason=(
         f"no Ingress or Gateway has the address {address} (for a LoadBalancer or NodePort Service "
         "use probe_external)"))
+
+
+def _at_ingress(state: "ClusterState", ns: str, address: str, req: HttpRequest, target: str, scheme: str,
+                sni: str) -> HttpResponse:
+    """The namespace's ingress proxy: HTTP on 80, HTTPS on 443 once an Ingress has tls."""
+    certs, why = ing_model.tls_listener(state, ns)
+    ports = {INGRESS_HTTP_PORT: "http", **({INGRESS_HTTPS_PORT: "https"} if certs else {})}
+    if req.port not in ports:
+        extra = f" ({why})" if req.port == INGRESS_HTTPS_PORT else ""
+        return HttpResponse(target, Status.REFUSED, reason=f"the ingress proxy of namespace {ns} listens on "
+                            f"{', '.join(map(str, ports))} only{extra}")
+    if ports[req.port] != scheme:
+        return HttpResponse(target, Status.REFUSED, reason=_wrong_scheme(req.port, scheme))
+    if scheme == "https":
+        from dataclasses import replace
+        resp = _via_ingress(state, ns, address, req, target)
+        return replace(resp, certificate=_cert_name(pick_certificate(state, certs, sni)))
+    return _via_ingress(state, ns, address, req, target)
+
+
+def _wrong_scheme(port: int, scheme: str) -> str:
+    if scheme == "https":
+        return (f"reset: port {port} speaks plain HTTP, so the TLS handshake fails "
+                "(curl: error 35, wrong version number)")
+    return (f"reset: port {port} expects a TLS handshake, and plain HTTP is not one: the proxy closes "
+            "the connection (curl: error 52, empty reply; use https)")
+
+
+def _cert_name(ref: tuple[str, str] | None) -> str | None:
+    return f"{ref[0]}/{ref[1]}" if ref else None
 
 
 def _via_ingress(state: "ClusterState", ns: str, address: str, req: HttpRequest, target: str) -> HttpResponse:
@@ -94,17 +136,21 @@ def _via_ingress(state: "ClusterState", ns: str, address: str, req: HttpRequest,
 
 
 def _via_gateway(state: "ClusterState", gwv: gw_model.GatewayView, address: str, req: HttpRequest,
-                 target: str) -> HttpResponse:
-    d = gateway_routing.route_request(state, gwv, req)
+                 target: str, scheme: str = "http", sni: str | None = None) -> HttpResponse:
+    from dataclasses import replace
+
+    d = gateway_routing.route_request(state, gwv, req, scheme=scheme, sni=sni)
     if d.status is None and d.backend is None:
         return HttpResponse(target, Status.REFUSED, reason=d.reason)
     backend = f"{d.backend.namespace}/{d.backend.service}:{d.backend.port}" if d.backend else None
+    cert = _cert_name(d.certificate)
     if d.status is not None:
         return HttpResponse(target, Status.OK, d.status, tuple(d.response_headers.items), backend=backend,
-                            route=d.route, reason=d.reason)
+                            route=d.route, reason=d.reason, certificate=cert)
     assert d.backend is not None
-    return _deliver(state, address, d.request, d.backend.namespace, d.backend.service, d.backend.port,
+    resp = _deliver(state, address, d.request, d.backend.namespace, d.backend.service, d.backend.port,
                     d.route, d.response_headers, d.request_headers, target)
+    return replace(resp, certificate=cert)
 
 
 def _deliver(state: "ClusterState", proxy_ip: str, req: HttpRequest, ns: str, name: str, port: int | None,

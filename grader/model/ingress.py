@@ -32,6 +32,18 @@ Matching a request (host, path) against all served Ingresses of that address:
   answers 404 instead of reaching the defaultBackend), and it ignores `defaultBackend`
   entirely when a rule without host exists.
 
+TLS (Ingress `spec.tls`; Kubernetes docs, "Ingress" > TLS): a `kubernetes.io/tls` Secret
+with `tls.crt` and `tls.key`; the Ingress is served on port 443 with it, TLS ending at the
+proxy. cloud-provider-kind (pkg/ingress) gathers every `secretName` of every served Ingress
+of the namespace into ONE HTTPS listener (port 443, no hostname) of the namespace's Gateway,
+its certificateRefs sorted by name; `tls[].hosts` plays no part. So a handshake gets the
+certificate whose names cover the SNI, else the first by name (grader.model.tls), and every
+rule is served on 443 as on 80. A missing Secret, or one that is not a valid TLS Secret,
+leaves that listener unprogrammed (ResolvedRefs False/InvalidCertificateRef): port 443
+refuses for the whole namespace while port 80 still serves. (ingress-nginx would present
+its self-signed default certificate instead: the Ingress docs leave this to the controller.)
+No Ingress with `tls`: nothing listens on 443.
+
 Backends as the client sees them:
 - a backend port by number or by name (the Service's port name);
 - a named port the Service does not have, or a Service that does not exist behind a named
@@ -228,3 +240,29 @@ def route(state: "StateView", namespace: str, req: HttpRequest) -> IngressMatch:
     if problems:
         why += "; " + "; ".join(problems)
     return IngressMatch(None, 404, "", why)
+
+
+# ---------------------------------------------------------------- TLS
+def tls_secret_names(state: "StateView", namespace: str) -> list[str]:
+    """Every secretName of the namespace's served Ingresses, unique, by name (the
+    certificateRefs of the controller's HTTPS listener)."""
+    names = {str(t["secretName"]) for ing in served_ingresses(state, namespace)
+             for t in (ing.get("spec") or {}).get("tls") or [] if t.get("secretName")}
+    return sorted(names)
+
+
+def tls_listener(state: "StateView", namespace: str) -> tuple[list[tuple[str, str]], str]:
+    """(certificates, "") of the namespace's port 443, or ([], why nothing serves there)."""
+    from grader.model.tls import certificate_problem
+
+    names = tls_secret_names(state, namespace)
+    if not names:
+        return [], (f"no served Ingress in namespace {namespace} has spec.tls with a secretName, so the "
+                    "ingress proxy does not listen on port 443")
+    for name in names:
+        problem = certificate_problem(state, namespace, name)
+        if problem:
+            return [], (f"the ingress proxy's HTTPS listener is not programmed (ResolvedRefs False, "
+                        f"InvalidCertificateRef): {problem}; port 443 refuses for every Ingress of "
+                        f"{namespace}")
+    return [(namespace, n) for n in names], ""

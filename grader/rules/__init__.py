@@ -14,6 +14,7 @@ from grader.rules.endpoints import endpoints_issues, endpointslice_issues
 from grader.rules.ingress import ingress_issues
 from grader.rules.meta import metadata_issues
 from grader.rules.networkpolicy import networkpolicy_issues
+from grader.rules.secret import secret_issues
 from grader.rules.service import service_issues
 from grader.rules.workloads import pod_issues
 
@@ -42,6 +43,7 @@ _BY_KIND: dict[str, Callable[[dict], list[Issue]]] = {
     "Endpoints": endpoints_issues,
     "Ingress": ingress_issues,
     "ConfigMap": configmap_issues,
+    "Secret": secret_issues,
     "Gateway": gateway_issues,
     "HTTPRoute": httproute_issues,
 }

@@ -32,6 +32,13 @@ def gateway_issues(obj: dict) -> list[Issue]:
         proto = lst.get("protocol")
         if proto in ("HTTP", "TCP", "UDP") and lst.get("tls") is not None:
             out.append(("spec.listeners", "tls must not be specified for protocols ['HTTP', 'TCP', 'UDP']"))
+        tls = mapping(lst.get("tls"))
+        if proto == "HTTPS" and tls.get("mode", "Terminate") not in ("", "Terminate"):
+            out.append(("spec.listeners", "tls mode must be Terminate for protocol HTTPS"))
+        if tls and tls.get("mode", "Terminate") == "Terminate" and not (
+                tls.get("certificateRefs") or tls.get("options")):
+            out.append((join_key(p, "tls"), "certificateRefs or options must be specified "
+                        "when mode is Terminate"))
         if proto in ("TCP", "UDP") and lst.get("hostname"):
             out.append(("spec.listeners", "hostname must not be specified for protocols ['TCP', 'UDP']"))
         ns = mapping(mapping(lst.get("allowedRoutes")).get("namespaces"))
