@@ -66,9 +66,11 @@ def _rest_of_shop(drawn: list[Fault]) -> Check:
 
 
 def _closed(ns: Any, attempts: list[tuple[Any, str, str, str]]) -> str | None:
-    """The first attempt (namespace, selector, target, what) that gets through, in words."""
+    """The first attempt (namespace, selector, target, what) that gets through, in words; a
+    target ending in /udp is probed over UDP."""
     for where, frm, target, what in attempts:
-        if reached(where.probe(target, frm=frm)):
+        udp = target.endswith("/udp")
+        if reached(where.probe(target.removesuffix("/udp"), frm=frm, protocol="UDP" if udp else "TCP")):
             return what
     return None
 
@@ -81,14 +83,19 @@ def _db_protected(drawn: list[Fault]) -> Check:
         stranger(ns, OUTSIDE, "reports", {"app": "reports"}, 8080)
         outside = ns.cluster.namespace(OUTSIDE, fresh=False)
         db = f"db.{ns.name}:5432"
-        opened = _closed(ns, [(ns, "app=user", "db:5432", "the user pod"),
-                              (ns, "app=web", "db:5432", "the web pods"),
-                              (office, "app=intern", db, f"the intern's pod in {OFFICE}"),
+        pod = next(iter(checks.pods_matching(ns, "app=db")), None)
+        if pod is None:
+            return failed("no db pod runs")
+        opened = _closed(ns, [(ns, "app=user", "db:5432", "the user pod reaches the database on 5432"),
+                              (ns, "app=web", "db:5432", "the web pods reach the database on 5432"),
+                              (office, "app=intern", db, f"the intern's pod in {OFFICE} reaches the database"),
                               (outside, "app=reports", db,
-                               f"an app=reports pod in namespace {OUTSIDE}")])
+                               f"an app=reports pod in namespace {OUTSIDE} reaches the database"),
+                              (office, "app=reports", f"{pod.ip}:8081/udp",
+                               "the reports job reaches a db pod on 8081/UDP, a port the rule never opened")])
         if opened:
-            return failed(f"{opened} reaches the database on 5432: db-ingress must let in the reports job of "
-                          f"{OFFICE} only (one peer with both selectors)")
+            return failed(f"{opened}: db-ingress must let in the reports job of {OFFICE} only (one peer with "
+                          "both selectors), on port 5432 only")
         return passed(f"the database is closed to everyone but the reports job of {OFFICE}")
     return Check("the database stays closed to all but the office's reports job", fn)
 
@@ -100,11 +107,17 @@ def _payments_protected(drawn: list[Fault]) -> Check:
         pay = next(iter(checks.pods_matching(ns, "app=payments")), None)
         if pay is None:
             return failed("no payments pod runs")
-        opened = _closed(ns, [(ns, "app=user", f"{pay.ip}:8080", "the user pod"),
-                              (ns, "app=api", f"{pay.ip}:8080", "the api pods")])
+        stranger(ns, OUTSIDE, "web", {"app": "web"}, 8080)
+        outside = ns.cluster.namespace(OUTSIDE, fresh=False)
+        opened = _closed(ns, [(ns, "app=user", f"{pay.ip}:8080", "the user pod reaches them on 8080"),
+                              (ns, "app=api", f"{pay.ip}:8080", "the api pods reach them on 8080"),
+                              (outside, "app=web", f"{pay.ip}:8080",
+                               f"an app=web pod in namespace {OUTSIDE} reaches them on 8080"),
+                              (ns, "app=web", f"{pay.ip}:8081/udp",
+                               "the web pods reach them on 8081/UDP, a port the rule never opened")])
         if opened:
-            return failed(f"{opened} reaches the payments pods on 8080: payments-ingress must let in the web "
-                          "pods only")
+            return failed(f"payments: {opened}; payments-ingress must let in this namespace's web pods only, "
+                          "on the pods' port 8080 only")
         return passed("the payments pods are closed to everyone but the web pods")
     return Check("payments stays closed to all but the web pods", fn)
 
@@ -114,10 +127,16 @@ def _worker_limited(drawn: list[Fault]) -> Check:
         if (why := _all_fixed(ns, drawn)) is not None:
             return failed(why)
         web = next(iter(checks.pods_matching(ns, "app=web")), None)
+        api = next(iter(checks.pods_matching(ns, "app=api")), None)
         other = stranger(ns, OUTSIDE, "stranger", {"app": "stranger"}, 8080, 53)
-        attempts = [(ns, "app=worker", f"{other.ip}:8080", f"a pod in namespace {OUTSIDE} on 8080")]
+        twin = stranger(ns, OUTSIDE, "api", {"app": "api"}, 8080)
+        attempts = [(ns, "app=worker", f"{other.ip}:8080", f"a pod in namespace {OUTSIDE} on 8080"),
+                    (ns, "app=worker", f"{other.ip}:53/udp", f"a pod in namespace {OUTSIDE} on 53/UDP"),
+                    (ns, "app=worker", f"{twin.ip}:8080", f"an app=api pod in namespace {OUTSIDE} on 8080")]
         if web is not None:
             attempts.insert(0, (ns, "app=worker", f"{web.ip}:8080", "a web pod on 8080"))
+        if api is not None:
+            attempts.append((ns, "app=worker", f"{api.ip}:8081/udp", "an api pod on 8081/UDP"))
         opened = _closed(ns, attempts)
         if opened:
             return failed(f"the worker reaches {opened}: worker-egress must allow the api and DNS only")
@@ -139,9 +158,26 @@ def _services_inside(drawn: list[Fault]) -> Check:
     return Check("the Services stay inside the cluster", fn)
 
 
+def _hosts_exact(drawn: list[Fault]) -> Check:
+    """An Ingress rule without a host, or a route without hostnames, serves every host: the
+    shop's paths work, and so does any name pointed at its address."""
+    def fn(ns: Any) -> Verdict:
+        if (why := _all_fixed(ns, drawn)) is not None:
+            return failed(why)
+        for kind, addr in (("Ingress shop", ns.ingress_address("shop")),
+                           ("Gateway shop-gw", ns.gateway_address("shop-gw"))):
+            resp = ns.http(addr, "/", host="admin.example") if addr else None
+            if resp is not None and resp.code != 404:
+                return failed(f"GET http://admin.example/ through {kind} got {resp.code or resp.status.value}, not "
+                              "404: it serves hosts that are not the shop's; keep the rule's host (shop.example) "
+                              "and the route's hostnames (www.shop.example)")
+        return passed("the Ingress and the Gateway answer only for the shop's hosts")
+    return Check("the Ingress and the Gateway serve only the shop's hosts", fn)
+
+
 def hidden_checks(drawn: list[Fault]) -> list[Check]:
     """Worth 4 of the 12 points together, whoever the learner is."""
-    return [_rest_of_shop(drawn).worth(1.5), _db_protected(drawn).worth(0.75),
+    return [_rest_of_shop(drawn).worth(1.25), _hosts_exact(drawn).worth(0.25), _db_protected(drawn).worth(0.75),
             _payments_protected(drawn).worth(0.75), _worker_limited(drawn).worth(0.5),
             _services_inside(drawn).worth(0.5)]
 
