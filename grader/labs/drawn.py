@@ -39,8 +39,9 @@ def learner_id(environ: Mapping[str, str] | None = None) -> tuple[str, str]:
 
 def seed_for(lab_name: str, learner: str) -> int:
     """A stable seed for (lab, learner): the same on every machine and Python version
-    (hash() is salted per process; sha256 is not)."""
-    digest = hashlib.sha256(f"{lab_name}\0{learner.strip()}".encode("utf-8")).digest()
+    (hash() is salted per process; sha256 is not). Case and surrounding blanks do not count:
+    JupyterHub lower-cases user names, and an LMS export may not."""
+    digest = hashlib.sha256(f"{lab_name}\0{learner.strip().lower()}".encode("utf-8")).digest()
     return int.from_bytes(digest[:8], "big")
 
 

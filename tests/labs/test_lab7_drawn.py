@@ -59,13 +59,16 @@ def test_the_draw_is_the_same_in_a_fresh_interpreter() -> None:
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
                          env={"PYTHONHASHSEED": "random", "PATH": ""}).stdout
     assert out.strip() == str([f.key for f in faults_for(IDS[0])])
-    assert draw(NAME, "x", CATALOGUE, fewest=3, most=5) == draw(NAME, " x ", CATALOGUE, fewest=3, most=5)
+    assert draw(NAME, "x", CATALOGUE, fewest=3, most=5) == draw(NAME, " X ", CATALOGUE, fewest=3, most=5)
 
 
 @pytest.mark.parametrize("learner", IDS)
-def test_each_learners_solution_earns_full_marks_and_the_blank_zero(learner: str) -> None:
-    lab = get_lab(NAME, learner)
-    score, report = _score(learner, lab.part("fixes").reference)
+def test_each_learners_generated_solution_earns_full_marks_and_the_blank_zero(learner: str) -> None:
+    import nbformat
+    cells = json.loads(nbformat.writes(solution_notebook(NAME, learner)))["cells"]
+    answers, missing = answers_from_cells(cells, get_lab(NAME, learner))
+    assert not missing and answers["fixes"].strip() == lab_for(learner).part("fixes").reference.strip()
+    score, report = _score(learner, answers["fixes"])
     assert score == POINTS, _why(report)
     assert _score(learner, BLANK)[0] == 0
     assert _score(learner, None)[0] == 0
