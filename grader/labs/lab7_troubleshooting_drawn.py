@@ -42,20 +42,31 @@ def faults_for(learner: str) -> list[Fault]:
     return draw(NAME, learner, CATALOGUE, fewest=FEWEST, most=MOST)
 
 
-def _all_fixed(ns: Any, drawn: list[Fault]) -> str | None:
-    """None when every drawn fault's outcome holds; else why a hidden check is not earned yet."""
-    broken = sum(1 for f in drawn if f.outcome().fn(ns).share < 1.0)
-    if broken:
-        return (f"not earned yet: this counts once every fault is fixed ({broken} of the "
-                f"{len(drawn)} broken paths still fail)")
-    return None
+class _Gate:
+    """Whether every drawn fault's outcome holds, asked once per graded namespace: each hidden
+    check counts only then (so a blank answer earns nothing from them), and live every
+    outcome costs probes. One gate per grading (the part's hidden checks are a function of
+    the answer, built afresh each time); it keeps the namespace it answered for."""
+
+    def __init__(self, drawn: list[Fault]) -> None:
+        self.drawn = drawn
+        self._seen: tuple[Any, str | None] | None = None
+
+    def __call__(self, ns: Any) -> str | None:
+        """None when every drawn fault is fixed; else why a hidden check is not earned yet."""
+        if self._seen is None or self._seen[0] is not ns:
+            broken = sum(1 for f in self.drawn if f.outcome().fn(ns).share < 1.0)
+            why = (f"not earned yet: this counts once every fault is fixed ({broken} of the "
+                   f"{len(self.drawn)} broken paths still fail)") if broken else None
+            self._seen = (ns, why)
+        return self._seen[1]
 
 
-def _rest_of_shop(drawn: list[Fault]) -> Check:
-    others = [f for f in CATALOGUE if f not in drawn]
+def _rest_of_shop(gate: _Gate) -> Check:
+    others = [f for f in CATALOGUE if f not in gate.drawn]
 
     def fn(ns: Any) -> Verdict:
-        if (why := _all_fixed(ns, drawn)) is not None:
+        if (why := gate(ns)) is not None:
             return failed(why)
         for f in others:
             v = f.outcome().fn(ns)
@@ -75,9 +86,9 @@ def _closed(ns: Any, attempts: list[tuple[Any, str, str, str]]) -> str | None:
     return None
 
 
-def _db_protected(drawn: list[Fault]) -> Check:
+def _db_protected(gate: _Gate) -> Check:
     def fn(ns: Any) -> Verdict:
-        if (why := _all_fixed(ns, drawn)) is not None:
+        if (why := gate(ns)) is not None:
             return failed(why)
         office = ns.cluster.namespace(OFFICE, fresh=False)
         stranger(ns, OUTSIDE, "reports", {"app": "reports"}, 8080)
@@ -100,9 +111,9 @@ def _db_protected(drawn: list[Fault]) -> Check:
     return Check("the database stays closed to all but the office's reports job", fn)
 
 
-def _payments_protected(drawn: list[Fault]) -> Check:
+def _payments_protected(gate: _Gate) -> Check:
     def fn(ns: Any) -> Verdict:
-        if (why := _all_fixed(ns, drawn)) is not None:
+        if (why := gate(ns)) is not None:
             return failed(why)
         pay = next(iter(checks.pods_matching(ns, "app=payments")), None)
         if pay is None:
@@ -122,9 +133,9 @@ def _payments_protected(drawn: list[Fault]) -> Check:
     return Check("payments stays closed to all but the web pods", fn)
 
 
-def _worker_limited(drawn: list[Fault]) -> Check:
+def _worker_limited(gate: _Gate) -> Check:
     def fn(ns: Any) -> Verdict:
-        if (why := _all_fixed(ns, drawn)) is not None:
+        if (why := gate(ns)) is not None:
             return failed(why)
         web = next(iter(checks.pods_matching(ns, "app=web")), None)
         api = next(iter(checks.pods_matching(ns, "app=api")), None)
@@ -144,11 +155,11 @@ def _worker_limited(drawn: list[Fault]) -> Check:
     return Check("the worker's egress stays limited to the api and DNS", fn)
 
 
-def _services_inside(drawn: list[Fault]) -> Check:
+def _services_inside(gate: _Gate) -> Check:
     names = ("web", "storefront", "api", "cart", "search", "reviews", "payments", "db", "shop-dns")
 
     def fn(ns: Any) -> Verdict:
-        if (why := _all_fixed(ns, drawn)) is not None:
+        if (why := gate(ns)) is not None:
             return failed(why)
         opened = [f"{n} is a {svc.type}" for n in names if (svc := ns.service(n)) is not None
                   and svc.type != "ClusterIP"]
@@ -158,11 +169,11 @@ def _services_inside(drawn: list[Fault]) -> Check:
     return Check("the Services stay inside the cluster", fn)
 
 
-def _hosts_exact(drawn: list[Fault]) -> Check:
+def _hosts_exact(gate: _Gate) -> Check:
     """An Ingress rule without a host, or a route without hostnames, serves every host: the
     shop's paths work, and so does any name pointed at its address."""
     def fn(ns: Any) -> Verdict:
-        if (why := _all_fixed(ns, drawn)) is not None:
+        if (why := gate(ns)) is not None:
             return failed(why)
         for kind, addr in (("Ingress shop", ns.ingress_address("shop")),
                            ("Gateway shop-gw", ns.gateway_address("shop-gw"))):
@@ -177,9 +188,10 @@ def _hosts_exact(drawn: list[Fault]) -> Check:
 
 def hidden_checks(drawn: list[Fault]) -> list[Check]:
     """Worth 4 of the 12 points together, whoever the learner is."""
-    return [_rest_of_shop(drawn).worth(1.25), _hosts_exact(drawn).worth(0.25), _db_protected(drawn).worth(0.75),
-            _payments_protected(drawn).worth(0.75), _worker_limited(drawn).worth(0.5),
-            _services_inside(drawn).worth(0.5)]
+    gate = _Gate(drawn)
+    return [_rest_of_shop(gate).worth(1.25), _hosts_exact(gate).worth(0.25), _db_protected(gate).worth(0.75),
+            _payments_protected(gate).worth(0.75), _worker_limited(gate).worth(0.5),
+            _services_inside(gate).worth(0.5)]
 
 
 def broken_app(drawn: list[Fault]) -> str:
@@ -271,7 +283,7 @@ def lab_for(learner: str) -> Lab:
     part = Part(
         id="fixes", title="Find and fix the faults drawn for you", points=POINTS, needs_policy_enforcement=True,
         task=TASK, visible=[f.check(VISIBLE_POINTS / len(drawn)) for f in drawn],
-        hidden=hidden_checks(drawn), reference=reference(drawn), explanation=_explanation(learner, drawn),
+        hidden=lambda answer: hidden_checks(drawn), reference=reference(drawn), explanation=_explanation(learner, drawn),
         wrong_answers=wrong_answers(learner, drawn))
     return Lab(
         name=NAME, title="Lab 7: Troubleshooting faults drawn for you", namespace=NAMESPACE,
