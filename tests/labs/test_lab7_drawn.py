@@ -249,3 +249,16 @@ def test_the_solution_notebook_self_checks_full_marks_for_its_learner_whoever_ru
     test = next(c for c in nb.cells if c.metadata["nbgrader"]["grade_id"] == "test_fixes")
     score = float([o for o in test.outputs if o.output_type == "execute_result"][-1].data["text/plain"])
     assert score == test.metadata["nbgrader"]["points"]
+
+
+def test_show_prints_what_the_lab_puts_in_each_namespace(capsys: pytest.CaptureFixture[str]) -> None:
+    learner = next(i for i in IDS if FAULTS["wrong-namespace"] in faults_for(i))
+    session = open_lab(NAME, cluster=OfflineCluster(), learner=learner)
+    capsys.readouterr()
+    session.show(namespace="lab7-data")
+    shown = capsys.readouterr().out
+    assert "name: ledger" in shown and "name: reviews\n  namespace: lab7-data" in shown   # the misplaced Service
+    session.show(namespace="lab7")
+    assert "kind: Service\nmetadata:\n  name: reviews\n" not in capsys.readouterr().out
+    with pytest.raises(KeyError, match="namespaces: lab7, lab7-data, lab7-office"):
+        session.show(namespace="kube-system")
