@@ -97,9 +97,9 @@ def grade_live(course: Path | None = None, labs: Iterable[str] | None = None, *,
     rows: list[dict[str, Any]] = []
     disagreements: list[Disagreement] = []
     for lab_name in _labs(labs):
-        spec = get_lab(lab_name)
         subs = submissions(course, lab_name)
         for student, path in subs.items():
+            spec = get_lab(lab_name, student)     # a lab drawn per learner: this student's faults
             answers, missing = answers_from_notebook(path, spec)
             offline = grade_lab(spec, answers, offline_factory, missing=missing)
             try:

@@ -101,6 +101,26 @@ def _tls_routing(lab: Any, ns: Any) -> Behaviour:
                 out[f"{scheme}://{host}{path}"] = (f"{r.code or r.status.value} {who} "
                                                    f"cert={r.certificate} location={r.header('location')}")
     return out
+#: Lab 7's paths: (target, from, protocol).
+_LAB7_PATHS = (("web:80/hostname", "app=user", "TCP"), ("api:80/hostname", "app=web", "TCP"),
+               ("cart:80/hostname", "app=web", "TCP"), ("search:80/hostname", "app=web", "TCP"),
+               ("reviews:80/hostname", "app=web", "TCP"), ("payments:80/hostname", "app=web", "TCP"),
+               ("shop-dns:53", "app=web", "UDP"), ("ledger:80/hostname", "app=api", "TCP"),
+               ("api:80", "app=worker", "TCP"), ("db:5432", "app=web", "TCP"))
+
+
+_LAB7_HOSTS = ("shop.example", "www.shop.example", "admin.example")
+
+
+def _labelled(label: str, observe: Any) -> Any:
+    """An observer whose observations start with `label`, so two of one kind (an Ingress's
+    routing and a Gateway's) do not overwrite each other."""
+    return lambda lab, ns: {f"{label}: {k}": v for k, v in observe(lab, ns).items()}
+
+
+def _lab7_routing(address: Any) -> Any:
+    return http_routing(address, hosts=_LAB7_HOSTS, paths=("/", "/hostname"), methods=("GET",), headers=({},),
+                        requests=1)
 
 
 def _ingress(name: str):  # type: ignore[no-untyped-def]
@@ -143,6 +163,15 @@ JUDGES: dict[tuple[str, str], Judge | FactsJudge] = {
                                                    paths=("/", "/api", "/api/items", "/apiary", "/x"),
                                                    methods=("GET",), headers=({},), requests=100),)),
     ("lab6-ingress", "part4"): Judge((_tls_routing,)),
+    # lab 7 (the self-paced draw): every pair of pods and strangers, each of the shop's paths,
+    # its Services, and what the Ingress and the Gateway route
+    ("lab7-troubleshooting-drawn", "fixes"): Judge((
+        reachability,
+        connections(*_LAB7_PATHS),
+        services("web", "storefront", "api", "cart", "search", "reviews", "payments", "db", "shop-dns"),
+        _labelled("Ingress shop", _lab7_routing(_ingress("shop"))),
+        _labelled("Gateway shop-gw", _lab7_routing(_gateway("shop-gw"))),
+    )),
 }
 
 _REFERENCE: dict[tuple[str, str], Behaviour] = {}

@@ -76,8 +76,15 @@ class LabSession:
                 print(f"your answer was not applied: {problem}")
         return ns
 
-    def show(self, part_id: str | None = None) -> None:
-        """Print the lab's fixed workloads (or a part's fixtures)."""
+    def show(self, part_id: str | None = None, *, namespace: str | None = None) -> None:
+        """Print the lab's fixed workloads (or a part's fixtures, or what the lab puts in
+        another namespace)."""
+        if namespace is not None and namespace != self.lab.namespace:
+            if namespace not in self.lab.other_namespaces:
+                raise KeyError(f"{self.lab.name} puts nothing in namespace {namespace!r}; namespaces: "
+                               + ", ".join([self.lab.namespace, *self.lab.other_namespaces]))
+            print(self.lab.other_namespaces[namespace].strip())
+            return
         print(self.lab.part(part_id).setup.strip() if part_id else self.lab.workloads.strip())
 
     def __repr__(self) -> str:

@@ -12,7 +12,7 @@ from typing import Any, Callable
 import yaml
 
 from grader.grading import steps
-from grader.labs import all_labs, get_lab
+from grader.labs import all_labs, get_lab, is_drawn
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parents[1]
@@ -160,6 +160,23 @@ def _drop_cells(nb: dict[str, Any], *ids: str) -> dict[str, Any]:
     return nb
 
 
+def _write_drawn(root: Path, lab: str, released: dict[str, Any], expected: dict[Any, dict[str, float]]) -> None:
+    """A lab drawn per learner: "solution", "reordered" and "duplicated" each submit the
+    solution of their own draw (full marks), "blank" nothing, and "wrong-learner" the
+    solution of "solution"'s draw, which misses a fault of their own (below full, checked
+    by the test)."""
+    for student, arrange in (("solution", None), ("reordered", reversed_cells), ("duplicated", duplicated_cells)):
+        nb = fill(released, get_lab(lab, student).references())
+        _write(root, student, lab, arrange(nb) if arrange else nb)
+        expected[(student, lab)] = {p.id: p.points for p in get_lab(lab, student).parts}
+    _write(root, "wrong-learner", lab, fill(released, get_lab(lab, "solution").references()))
+    _write(root, "blank", lab, released)
+    expected[("blank", lab)] = {p.id: 0.0 for p in get_lab(lab, "blank").parts}
+    for name, tamper in TAMPER.items():
+        _write(root, f"tamper-{name}", lab, tamper(released))
+        expected[(f"tamper-{name}", lab)] = {p.id: 0.0 for p in get_lab(lab, f"tamper-{name}").parts}
+
+
 def build_class(root: Path) -> dict[tuple[str, str], dict[str, float]]:
     """Copy labs/ to `root`, release every lab and write the class's submissions; returns what
     each (student, lab) must score, part by part (from the mutant files and the specs, never
@@ -171,6 +188,9 @@ def build_class(root: Path) -> dict[tuple[str, str], dict[str, float]]:
     for lab in all_labs():
         released = json.loads((root / "release" / lab.name / f"{lab.name}.ipynb").read_text(encoding="utf-8"))
         full = {p.id: p.points for p in lab.parts}
+        if is_drawn(lab.name):      # faults drawn per learner: each student fills in their own solution
+            _write_drawn(root, lab.name, released, expected)
+            continue
         _write(root, "solution", lab.name, fill(released, lab.references(), manual=MANUAL_TEXT))
         expected[("solution", lab.name)] = full
         _write(root, "blank", lab.name, released)

@@ -12,7 +12,7 @@ import pytest
 from lab_submissions import TAMPER, TAMPER_LAB, build_class, mutants
 
 from grader.grading import report, steps
-from grader.labs import all_labs, get_lab
+from grader.labs import all_labs, get_lab, is_drawn
 from grader.labs.spec import checks_for
 
 pytestmark = pytest.mark.slow
@@ -88,7 +88,23 @@ def test_a_mutant_gets_its_partial_score_and_feedback_sentence(course: dict[str,
 
 def test_every_lab_has_at_least_three_mutants() -> None:
     for lab in all_labs():
-        assert len(mutants(lab.name)) >= 3, lab.name
+        if not is_drawn(lab.name):     # a drawn lab's wrong answers are per learner (test_lab7_drawn.py)
+            assert len(mutants(lab.name)) >= 3, lab.name
+
+
+@pytest.mark.parametrize("name", sorted(TAMPER))
+def test_tampering_with_a_drawn_lab_gains_nothing(course: dict[str, Any], name: str) -> None:
+    for lab in (lab.name for lab in all_labs() if is_drawn(lab.name)):
+        grades = _grades(course["root"], f"tamper-{name}", lab)
+        assert [g[0] for g in grades.values()] == [0.0] * len(grades), (lab, grades)
+
+
+def test_a_classmates_solution_of_a_drawn_lab_scores_below_full(course: dict[str, Any]) -> None:
+    for lab in (lab.name for lab in all_labs() if is_drawn(lab.name)):
+        mine, theirs = get_lab(lab, "wrong-learner"), get_lab(lab, "solution")
+        assert mine.references() != theirs.references()      # the draws differ, so the test means something
+        scores = _part_scores(_grades(course["root"], "wrong-learner", lab), lab)
+        assert sum(scores.values()) < mine.points, scores
 
 
 @pytest.mark.parametrize("name", sorted(TAMPER))
