@@ -36,7 +36,9 @@ from grader.cluster.live_pods import (
     listened_ports,
     pod_counts,
     pod_is_ready,
+    pod_is_running,
     probe_container,
+    rolled_out,
     service_cluster_ip,
     service_info,
     why_not_ready,
@@ -213,10 +215,11 @@ class LiveNamespace:
                                  "metadata": {"name": name, "namespace": self.name}})
 
     # ---- readiness
-    def wait_ready(self, timeout: float = 120) -> None:
-        """Block until every workload is rolled out and every pod is Ready. Watches pods (so it
-        returns as soon as the last one is ready) with a progress bar; on timeout raises
-        TimeoutError naming each laggard and why (ImagePullBackOff, Unschedulable, ...)."""
+    def wait_ready(self, timeout: float = 120, *, unready: str | None = None) -> None:
+        """Block until every workload is rolled out and every pod is Ready (pods matching the
+        selector `unready` need only run). Watches pods (so it returns as soon as the last one
+        is ready) with a progress bar; on timeout raises TimeoutError naming each laggard and
+        why (ImagePullBackOff, Unschedulable, ...)."""
         from tqdm.auto import tqdm
 
         clock = self.cluster._clock
@@ -225,7 +228,7 @@ class LiveNamespace:
                    disable=not self.cluster._progress)
         try:
             while True:
-                ready, want, problems, rv = self._readiness()
+                ready, want, problems, rv = self._readiness(unready)
                 bar.total, bar.n = want, ready
                 bar.refresh()
                 if not problems:
@@ -239,15 +242,26 @@ class LiveNamespace:
         finally:
             bar.close()
 
-    def _readiness(self) -> tuple[int, int, list[str], str | None]:
+    def _readiness(self, unready: str | None = None) -> tuple[int, int, list[str], str | None]:
         pods, rv = self._api.list_pods(self.name)
         pods = [p for p in pods if pod_counts(p)]
+        excused = parse_selector(unready) if unready else None
+
+        def settled(labels: dict[str, Any] | None, pod: dict[str, Any] | None) -> bool:
+            if excused is None or not excused.matches({str(k): str(v) for k, v in (labels or {}).items()}):
+                return False
+            return pod is None or pod_is_running(pod)
         problems = [f"pod/{p['metadata']['name']}: {why_not_ready(p)}"
-                    for p in sorted(pods, key=lambda p: p["metadata"]["name"]) if not pod_is_ready(p)]
+                    for p in sorted(pods, key=lambda p: p["metadata"]["name"])
+                    if not pod_is_ready(p) and not settled(p["metadata"].get("labels"), p)]
         want = 0
         for workload in self._api.list_workloads(self.name):
             want += (workload.get("spec") or {}).get("replicas", 1)
             problem = workload_problem(workload)
+            template = (workload.get("spec") or {}).get("template") or {}
+            template_labels = (template.get("metadata") or {}).get("labels")
+            if problem and settled(template_labels, None) and rolled_out(workload):
+                problem = None
             if problem and workload["kind"] == "StatefulSet":
                 problem = self._statefulset_shortfall(workload) or problem
             if problem:
@@ -271,6 +285,14 @@ class LiveNamespace:
         return f"{n} pod{'s' if n != 1 else ''} of statefulset/{name} could not be created: {why}"
 
     # ---- observations
+    def env(self, pod: str, container: str | None = None) -> dict[str, str]:
+        """`env` run in the container: every variable the app reads."""
+        name, default = self._client_pod(pod)
+        result = self._exec(name, ["env"], 10.0, container or default)
+        if result.rc != 0:
+            raise RuntimeError(f"env in pod {name} failed (exit {result.rc}): {result.stderr.strip()[:200]}")
+        return dict(line.split("=", 1) for line in result.stdout.splitlines() if "=" in line)
+
     def pods(self) -> list[PodRef]:
         return [ref for ref, _ in self._listed_pods()]
 

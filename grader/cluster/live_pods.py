@@ -31,6 +31,22 @@ def pod_is_ready(pod: dict[str, Any]) -> bool:
     return conditions(pod).get("Ready", {}).get("status") == "True"
 
 
+def pod_is_running(pod: dict[str, Any]) -> bool:
+    """Every container of the pod runs (Ready or not): what a pod kept out of rotation by a
+    failing readiness probe looks like."""
+    statuses = (pod.get("status") or {}).get("containerStatuses") or []
+    return bool(statuses) and all((cs.get("state") or {}).get("running") for cs in statuses)
+
+
+def rolled_out(workload: dict[str, Any]) -> bool:
+    """Every replica of the current template exists (updated), ready or not."""
+    meta = workload.get("metadata") or {}
+    spec = workload.get("spec") or {}
+    status = workload.get("status") or {}
+    return (status.get("updatedReplicas") or 0) >= spec.get("replicas", 1) and \
+        (status.get("observedGeneration") or 0) >= (meta.get("generation") or 0)
+
+
 def service_info(svc: dict[str, Any]) -> ServiceInfo:
     """A Service object as the API returns it -> the backend-neutral ServiceInfo."""
     meta, spec = svc.get("metadata") or {}, svc.get("spec") or {}
