@@ -7,7 +7,6 @@ import pytest
 from lab_submissions import mutants
 
 from grader.cluster.offline import OfflineCluster
-from grader.kind.images import AGNHOST_IMAGE
 from grader.labs import all_labs, get_lab
 from grader.labs.notebook import path_for, render
 from grader.labs.root import project_root
