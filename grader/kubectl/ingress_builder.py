@@ -55,8 +55,8 @@ def build(s: Session, rest: list[str]) -> dict[str, Any]:
     default = inv.flag("default-backend")
     if not rules_flag and not default:
         raise KubectlError("error: not enough information provided: every ingress has to either specify a "
-                           "default-backend (which catches all traffic) or a list of rules (which catch specific "
-                           "paths)")
+                           "default-backend (which catches all traffic) or a list of rules (which catch "
+                           "specific paths)")
     matches = []
     for rule in rules_flag:
         m = _RULE.match(rule)
