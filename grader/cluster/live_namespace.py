@@ -32,15 +32,14 @@ from grader.cluster.live_api import GATEWAY_GROUP, ApiException, ExecResult, ser
 from grader.cluster.live_pods import (
     as_applied,
     display_name,
-    failed_create_reason,
     listened_ports,
     pod_counts,
     pod_is_ready,
-    pod_is_running,
     probe_container,
-    rolled_out,
     service_cluster_ip,
     service_info,
+    statefulset_shortfall,
+    unready_on_purpose,
     why_not_ready,
     workload_problem,
 )
@@ -245,22 +244,14 @@ class LiveNamespace:
     def _readiness(self, unready: str | None = None) -> tuple[int, int, list[str], str | None]:
         pods, rv = self._api.list_pods(self.name)
         pods = [p for p in pods if pod_counts(p)]
-        excused = parse_selector(unready) if unready else None
-
-        def settled(labels: dict[str, Any] | None, pod: dict[str, Any] | None) -> bool:
-            if excused is None or not excused.matches({str(k): str(v) for k, v in (labels or {}).items()}):
-                return False
-            return pod is None or pod_is_running(pod)
         problems = [f"pod/{p['metadata']['name']}: {why_not_ready(p)}"
                     for p in sorted(pods, key=lambda p: p["metadata"]["name"])
-                    if not pod_is_ready(p) and not settled(p["metadata"].get("labels"), p)]
+                    if not pod_is_ready(p) and not unready_on_purpose(unready, pod=p)]
         want = 0
         for workload in self._api.list_workloads(self.name):
             want += (workload.get("spec") or {}).get("replicas", 1)
             problem = workload_problem(workload)
-            template = (workload.get("spec") or {}).get("template") or {}
-            template_labels = (template.get("metadata") or {}).get("labels")
-            if problem and settled(template_labels, None) and rolled_out(workload):
+            if problem and unready_on_purpose(unready, workload=workload):
                 problem = None
             if problem and workload["kind"] == "StatefulSet":
                 problem = self._statefulset_shortfall(workload) or problem
@@ -271,18 +262,9 @@ class LiveNamespace:
         return ready, max(want, ready), problems, rv
 
     def _statefulset_shortfall(self, sts: dict[str, Any]) -> str | None:
-        """A StatefulSet has no ReplicaFailure condition: when it has created fewer pods
-        than it wants, its FailedCreate events say why, worded as offline."""
-        want = (sts.get("spec") or {}).get("replicas", 1)
-        created = (sts.get("status") or {}).get("replicas") or 0
-        if created >= want:
-            return None
-        name = (sts.get("metadata") or {}).get("name")
-        why = failed_create_reason(self._api.list_failed_creates(self.name, "StatefulSet", str(name)))
-        if why is None:
-            return None
-        n = want - created
-        return f"{n} pod{'s' if n != 1 else ''} of statefulset/{name} could not be created: {why}"
+        name = str((sts.get("metadata") or {}).get("name"))
+        return statefulset_shortfall(
+            sts, lambda: self._api.list_failed_creates(self.name, "StatefulSet", name))
 
     # ---- observations
     def env(self, pod: str, container: str | None = None) -> dict[str, str]:
