@@ -44,7 +44,8 @@ def rolled_out(workload: dict[str, Any]) -> bool:
     meta = workload.get("metadata") or {}
     spec = workload.get("spec") or {}
     status = workload.get("status") or {}
-    return (status.get("updatedReplicas") or 0) >= spec.get("replicas", 1) and \
+    want = spec.get("replicas", 1)
+    return (status.get("updatedReplicas") or 0) >= want and (status.get("replicas") or 0) <= want and \
         (status.get("observedGeneration") or 0) >= (meta.get("generation") or 0)
 
 
@@ -159,7 +160,10 @@ def workload_problem(workload: dict[str, Any]) -> str | None:
     ready = status.get("readyReplicas") or 0
     updated = status.get("updatedReplicas") or 0
     observed = status.get("observedGeneration") or 0
-    if ready >= want and updated >= want and observed >= (meta.get("generation") or 0):
+    # as `kubectl rollout status`: no old replicas left beside the updated ones (they would
+    # still answer, with the old template's probes and environment)
+    old_left = kind == "Deployment" and (status.get("replicas") or 0) > want
+    if ready >= want and updated >= want and observed >= (meta.get("generation") or 0) and not old_left:
         return None
     line = f"{kind.lower()}/{meta.get('name')}: {ready}/{want} ready"
     failure = conditions(workload).get("ReplicaFailure")

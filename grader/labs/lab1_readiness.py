@@ -1,9 +1,12 @@
 """Lab 1, part 6: keep a broken build out of rotation with a readiness probe.
 
-The part's fixtures: Deployment `web` (two pods that serve HTTP on their port `http`,
-8080), Deployment `web-next` (a new build that declares the same port but listens on 9090,
-so it refuses what the Service sends it) and Service `web` selecting both. The learner
-re-applies both Deployments with a readiness probe. Graded on outcomes only: every request
+The part's fixture is Service `web`; the task gives two Deployments to apply behind it:
+`web` (two pods that serve HTTP on their port `http`, 8080) and `web-next` (a new build
+that declares the same port but listens on 9090, so it refuses what the Service sends it).
+The learner applies both with a readiness probe. They are created by the answer, not
+changed by it, on purpose: a rolling update of a one-replica Deployment whose new pod never
+gets Ready keeps the old pod (maxUnavailable rounds down to 0), so a changed template would
+leave the broken pod serving on a real cluster while the model swaps pods at once. Graded on outcomes only: every request
 is answered, web-next's pod stays selected but is listed not ready, and, hidden, the same
 probe on a *working* web-next build lets it in, and on a *broken* copy of web keeps it
 out (so the probe must be a readiness probe, on the port the app serves, on both)."""
@@ -30,13 +33,17 @@ _WEB_NEXT = netexec_workload("web-next", {"app": "web", "track": "next"}, contai
                              selector={"app": "web", "track": "next"}, http_port=BROKEN_PORT,
                              ports=[Port(8080, "http")])
 
-SETUP = "\n" + "---\n".join([_WEB, _WEB_NEXT, """apiVersion: v1
+SETUP = """
+apiVersion: v1
 kind: Service
 metadata: {name: web}
 spec:
   selector: {app: web}
   ports: [{name: http, port: 80, targetPort: http}]
-"""])
+"""
+
+#: What the task hands the learner: both Deployments, without probes.
+STARTER = _WEB + "---\n" + _WEB_NEXT
 
 
 def _answer_deployment(answer: str, name: str) -> dict[str, Any] | None:
@@ -228,13 +235,16 @@ PART6 = Part(
     visible=[every_request_answered(), next_kept_but_unready()],
     hidden=lambda answer: [working_build_gets_in(answer), broken_stable_stays_out(answer)],
     task="""
-Two Deployments sit behind **Service `web`** (selector `app: web`, port 80 to the port
-named `http`): `web` (two pods, `track: stable`) and `web-next` (one pod, `track: next`,
-a new build). Print them with `lab.show("part6")`. Requests to `web:80` fail about one
-time in three: the new build declares port `http` = 8080 but listens elsewhere, and
-nobody can fix the build today.
+**Service `web`** (selector `app: web`, port 80 to the port named `http`) is in place. Two
+Deployments are to run behind it: `web` (two pods, `track: stable`) and `web-next` (one
+pod, `track: next`, a new build). Applied as they are below, requests to `web:80` fail
+about one time in three: the new build declares port `http` = 8080 but listens elsewhere,
+and nobody can fix the build today.
 
-Re-apply **both Deployments** (same names, labels, images and args) with a **readiness
+```yaml
+""" + STARTER + """```
+
+Write **both Deployments** (same names, labels, images and args) with a **readiness
 probe**, so that any pod of either gets Service traffic only while it answers HTTP on its
 port `http`. Keep `web-next` running with its labels: it must stay selected, listed as
 not ready. Try it with `ns = lab.explore("part6")`, `ns.endpoints("web")` and
@@ -250,6 +260,8 @@ a working build of web-next and on a web pod that stops answering.
         "answers every path with 200, so the path does not matter here; for a real app, probe a path that "
         "says it can serve."),
     wrong_answers=(
+        WrongAnswer("The Deployments as given, without a probe: web-next's pod is Ready as soon as it runs and "
+                    "gets its share of requests, which it refuses.", STARTER, max_score=2),
         WrongAnswer("The probe on the Service's port 80: no container listens there, so no web pod is ever "
                     "Ready and web has no ready endpoint at all.",
                     _variant(lambda t: t.replace("port: http}", "port: 80}")), max_score=1.6),

@@ -236,6 +236,19 @@ def test_wait_ready_lets_selected_pods_stay_unready_once_they_run(w: World) -> N
         w.ns().wait_ready(timeout=1, unready="app=web")
 
 
+def test_wait_ready_waits_for_old_replicas_of_a_rollout_to_go(w: World) -> None:
+    """As `kubectl rollout status`: updated and ready replicas are not enough while old pods
+    still run beside them (they answer with the old template's environment)."""
+    w.core.pods = [pod("api-new-1", "10.244.0.5"), pod("api-new-2", "10.244.0.6"), pod("api-old-1", "10.244.0.7")]
+    w.apps.deployments = [{"metadata": {"name": "api", "generation": 2}, "spec": {"replicas": 2},
+                           "status": {"readyReplicas": 3, "updatedReplicas": 2, "replicas": 3,
+                                      "observedGeneration": 2}}]
+    with pytest.raises(TimeoutError, match="deployment/api: 3/2 ready"):
+        w.ns().wait_ready(timeout=1)
+    w.apps.deployments[0]["status"]["replicas"] = 2
+    w.ns().wait_ready(timeout=1)
+
+
 def test_env_execs_env_in_the_pod_and_parses_every_variable(w: World) -> None:
     w.core.pods = [pod("api-1", "10.244.0.5", {"app": "api"})]
     w.stream.replies["env"] = FakeWS(0, "PATH=/bin\nDB_HOST=db\nURL=a=b\n", "")
