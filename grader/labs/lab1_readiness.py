@@ -26,6 +26,9 @@ from grader.safe_yaml import parse_documents
 BROKEN_PORT = 9090
 #: Pods the readiness probe may keep out of rotation: grading waits for them to run only.
 MAY_STAY_UNREADY = "app=web"
+#: Live, a check here starts pods and waits for a first probe, or sends 30 requests through
+#: kube-proxy: more than the default 20 s a check may take.
+LIVE_TIME_LIMIT = 90.0
 
 _WEB = netexec_workload("web", {"app": "web", "track": "stable"}, replicas=2,
                         selector={"app": "web", "track": "stable"})
@@ -75,7 +78,7 @@ def _endpoint_state(ns: Any, selector: str) -> tuple[list[str], list[str]]:
     return sorted(set(ready)), sorted(set(unready))
 
 
-def _settle(ns: Any, selector: str, prefix: str, timeout: float = 20.0) -> set[str]:
+def _settle(ns: Any, selector: str, prefix: str, timeout: float = 15.0) -> set[str]:
     """The names of the pods (matching `selector`, named `prefix`...) that are Ready within
     `timeout`: instant offline; live, a pod that just started runs its first readiness probe
     a moment later, so a passing probe is given that moment."""
@@ -91,6 +94,7 @@ def _settle(ns: Any, selector: str, prefix: str, timeout: float = 20.0) -> set[s
 
 def every_request_answered() -> Check:
     def fn(ns: Any) -> Verdict:
+        _settle(ns, "app=web,track=stable", "web-")      # live: their first probe may still be due
         answered, refused = set(), 0
         for _ in range(30):
             out = ns.probe("web:80/hostname", frm="client")
@@ -110,11 +114,12 @@ def every_request_answered() -> Check:
             return failed("not every web (track: stable) pod answered 30 requests: their readiness probe keeps "
                           "pods that do serve out of rotation; probe the port the app listens on (`http`, 8080)")
         return passed("30 of 30 requests to web:80 answered, by the stable pods only")
-    return Check("every request to web:80 is answered", fn, points=2)
+    return Check("every request to web:80 is answered", fn, points=2, time_limit=LIVE_TIME_LIMIT)
 
 
 def next_kept_but_unready() -> Check:
     def fn(ns: Any) -> Verdict:
+        _settle(ns, "app=web,track=next", "web-next", timeout=6.0)   # live: a pod without a probe turns Ready
         pods = checks.pods_matching(ns, "app=web,track=next")
         if not pods:
             return failed("web-next has no pod with labels app=web, track=next: keep the build running (same "
@@ -149,7 +154,7 @@ def working_build_gets_in(answer: str) -> Check:
             return failed("a web-next build that does answer on port 8080 (`http`) never became Ready with your "
                           "probe: it checks a port the app does not serve")
         return passed("a working web-next build with your probe becomes Ready and gets traffic")
-    return Check("the probe lets a working build in", fn)
+    return Check("the probe lets a working build in", fn, time_limit=LIVE_TIME_LIMIT)
 
 
 def broken_stable_stays_out(answer: str) -> Check:
@@ -167,12 +172,15 @@ def broken_stable_stays_out(answer: str) -> Check:
         broken = {p.name for p in checks.pods_matching(ns, "app=web") if p.name.startswith("web-broken")}
         if not broken:
             return failed("a copy of your web Deployment made no pod with labels app=web")
+        # live, a pod without a readiness probe turns Ready a moment after it runs: give it that
+        # moment, so a missing probe is seen (a failing probe never turns it Ready)
+        _settle(ns, "app=web", "web-broken", timeout=6.0)
         ready, _ = _endpoint_state(ns, "app=web")
         if broken & set(ready):
             return failed("a web pod that stops answering on 8080 stays a ready endpoint: web's pod template "
                           "needs the readinessProbe as well")
         return passed("a web pod that stops answering leaves rotation")
-    return Check("a stable pod that stops answering leaves rotation", fn)
+    return Check("a stable pod that stops answering leaves rotation", fn, time_limit=LIVE_TIME_LIMIT)
 
 
 REFERENCE = """\
