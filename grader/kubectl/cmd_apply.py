@@ -1,5 +1,5 @@
 """Commands that create and delete: `apply -f FILE|DIR|-`, `delete`, `create deployment`,
-`create service`, `create namespace`, `expose`.
+`create service`, `create ingress` (built by ingress_builder), `create namespace`, `expose`.
 
 Everything goes through the notebook namespace's own `apply`, so offline kubectl validates,
 sandboxes and applies exactly as `ns.apply(...)` does: all or nothing (stricter than real
@@ -148,6 +148,9 @@ def run_create(s: Session) -> None:
         obj = _deployment(s, rest)
     elif what in ("service", "svc"):
         obj = _service(s, rest)
+    elif what in ("ingress", "ing"):
+        from grader.kubectl import ingress_builder
+        obj = ingress_builder.build(s, rest)
     elif what in ("namespace", "ns"):
         if len(rest) != 1:
             raise KubectlError("error: exactly one NAME is required, got %d" % len(rest))
@@ -167,7 +170,7 @@ def run_create(s: Session) -> None:
     if s.state.get(kind.kind, name, s.namespace) is not None:
         raise KubectlError(
             f'error: failed to create {kind.kind.lower()}: {kind.qualified} "{name}" already exists'
-            if kind.kind == "Deployment"
+            if kind.kind in ("Deployment", "Ingress")
             else f'error: failed to create {_svc_kind(rest)} service: services "{name}" already exists'
         )
     apply_objects(s, obj)
