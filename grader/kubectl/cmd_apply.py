@@ -15,6 +15,7 @@ from grader.kubectl import views
 from grader.kubectl.ages import observe
 from grader.kubectl.cmd_get import not_found, select
 from grader.kubectl.files import objects_from_files, problem_text, sources
+from grader.kubectl.ingress_rules import build_ingress
 from grader.kubectl.resources import by_kind, lookup, parse_targets
 from grader.kubectl.result import KubectlError
 from grader.kubectl.session import Session
@@ -148,6 +149,8 @@ def run_create(s: Session) -> None:
         obj = _deployment(s, rest)
     elif what in ("service", "svc"):
         obj = _service(s, rest)
+    elif what in ("ingress", "ing"):
+        obj = _ingress(s, rest)
     elif what in ("namespace", "ns"):
         if len(rest) != 1:
             raise KubectlError("error: exactly one NAME is required, got %d" % len(rest))
@@ -167,7 +170,7 @@ def run_create(s: Session) -> None:
     if s.state.get(kind.kind, name, s.namespace) is not None:
         raise KubectlError(
             f'error: failed to create {kind.kind.lower()}: {kind.qualified} "{name}" already exists'
-            if kind.kind == "Deployment"
+            if kind.kind in ("Deployment", "Ingress")
             else f'error: failed to create {_svc_kind(rest)} service: services "{name}" already exists'
         )
     apply_objects(s, obj)
@@ -301,6 +304,15 @@ def _deployment(s: Session, rest: list[str]) -> dict[str, Any]:
             "spec": {"replicas": int(inv.flag("replicas") or 1),
                      "selector": {"matchLabels": dict(labels)},
                      "template": {"metadata": {"labels": dict(labels)}, "spec": {"containers": [container]}}}}
+
+
+def _ingress(s: Session, rest: list[str]) -> dict[str, Any]:
+    if len(rest) != 1:
+        raise KubectlError("error: exactly one NAME is required, got %d\n"
+                           "See 'kubectl create ingress -h' for help and examples" % len(rest))
+    inv = s.inv
+    return build_ingress(rest[0], list(inv.flag("rule") or []), ingress_class=inv.flag("class"),
+                         default_backend=inv.flag("default-backend"), annotations=inv.flag("annotation"))
 
 
 SERVICE_TYPES = {"clusterip": "ClusterIP", "nodeport": "NodePort", "loadbalancer": "LoadBalancer",

@@ -22,6 +22,8 @@ LAB_MODULES = {
     "lab4-network-policy": "grader.labs.lab4_network_policy",
     "lab5-troubleshooting": "grader.labs.lab5_troubleshooting",
     "lab6-ingress": "grader.labs.lab6_ingress",
+    "lab8-mock-exam": "grader.labs.lab8_mock_exam",
+    "lab8-mock-exam-b": "grader.labs.lab8_mock_exam_b",
 }
 
 

@@ -1,0 +1,1 @@
+kubectl expose statefulset zk --cluster-ip=None --port=8080

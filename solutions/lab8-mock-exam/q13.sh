@@ -1,0 +1,1 @@
+kubectl expose statefulset kv --cluster-ip=None --port=8080
