@@ -27,8 +27,10 @@ class LabSession:
 
     def start_clock(self, minutes: int, *, restart: bool = False) -> None:
         """Start the exam's clock (or go on with the one started before in this folder)."""
+        from grader.kubectl import magic as kubectl_magic
         from grader.labs.clock import ExamClock
         self.clock = ExamClock.start(self.lab.name, minutes, restart=restart)
+        kubectl_magic.AFTER_RUN[:] = [self.clock.line]     # the time left, after every %kubectl
         print(self.clock.line())
 
     def run_commands(self, part_id: str, text: str) -> Any:
