@@ -228,6 +228,30 @@ def refusal(cmd: Command, namespace: str) -> str | None:
         and inv.verb not in ("get", "describe")
     ):
         return "changing a namespace itself is not part of a task; work inside the task's namespace"
+    return _sandbox_refusal(cmd, inv, namespace)
+
+
+#: Fields the sandbox refuses in any object (grader.sandbox): a patch that names one is
+#: refused before it reaches a live API server, which would accept some of them.
+PATCH_FORBIDDEN = ("externalIPs", "hostNetwork", "hostPID", "hostIPC", "hostPath", "hostPort",
+                   "privileged", "capabilities", "hostProcess", "procMount", "sysctls")
+
+
+def _sandbox_refusal(cmd: Command, inv: Any, namespace: str) -> str | None:
+    """The sandbox's verdict on what a command sends, checked here so that a live replay
+    (the real kubectl, straight to the API server) obeys the limits YAML answers obey."""
+    if cmd.stdin is not None and inv.verb in ("apply", "create"):
+        from grader.manifests import ManifestError
+        from grader.sandbox import load_sandboxed
+        try:
+            load_sandboxed(cmd.stdin, namespace, source="STDIN")
+        except ManifestError as exc:
+            return "; ".join(str(p) for p in exc.problems[:3])
+    if inv.verb == "patch":
+        body = str(inv.flag("patch") or "")
+        named = [f for f in PATCH_FORBIDDEN if f in body]
+        if named:
+            return f"the patch sets {named[0]}, which the course's sandbox refuses in any answer"
     return None
 
 

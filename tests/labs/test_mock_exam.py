@@ -55,10 +55,19 @@ def test_commands_are_read_as_a_terminal_reads_them() -> None:
     ("kubectl get svc > out.txt", "without pipes, lists or redirections"),
     ("kubectl get svc && kubectl delete svc web", "without pipes"),
     ("kubectl delete svc -A --all", "-A"),
+    ("""kubectl patch svc web -p '{"spec":{"externalIPs":["10.0.0.1"]}}'""", "sandbox refuses"),
+    ("kubectl expose deploy web --port=80 --external-ip=10.0.0.1", "unknown flag"),
 ])
 def test_what_a_grading_process_must_not_run_is_refused_with_the_reason(line: str, why: str) -> None:
     (cmd,) = parse_commands(line)
     assert why in (refusal(cmd, "a01-web") or "")
+
+
+def test_yaml_in_a_heredoc_meets_the_sandbox_before_anything_runs() -> None:
+    text = "\n".join([f"kubectl apply -f - <<{END}", "apiVersion: v1", "kind: Pod", "metadata: {name: p}",
+                      "spec:", "  hostNetwork: true", "  containers: [{name: c, image: busybox:1.36}]", END])
+    (cmd,) = parse_commands(text)
+    assert "hostNetwork" in (refusal(cmd, "a01-web") or "")
 
 
 def test_a_refused_command_changes_nothing_and_the_replay_goes_on() -> None:
