@@ -89,9 +89,12 @@ def from_elsewhere(target: str, labels: Mapping[str, str], expect: str) -> Check
 
     def fn(ns: Any) -> Verdict:
         other = ns.cluster.namespace(f"{ns.name}-other")
-        add_pods(other, pause_pod("visitor", dict(labels)), source="exam hidden check")
-        host, _, rest = target.partition(":")
-        out = other.probe(f"{host}.{ns.name}.svc.cluster.local:{rest}", frm="visitor")
+        try:
+            add_pods(other, pause_pod("visitor", dict(labels)), source="exam hidden check")
+            host, _, rest = target.partition(":")
+            out = other.probe(f"{host}.{ns.name}.svc.cluster.local:{rest}", frm="visitor")
+        finally:
+            other.delete()      # live, the visitor's namespace must not outlive the check
         if out.status.value != expect:
             return failed(
                 f"a pod labelled {dict(labels)} in another namespace got {out.status.value} for "
