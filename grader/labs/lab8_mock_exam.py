@@ -198,7 +198,8 @@ HOW_TO = """
 **Rules of the replay.** One kubectl command a line (`\\` continues a line); heredocs for
 YAML; `-n` may name the task's namespace only; no files (`-f FILE`), pipes, `&&` or
 redirections; `kubectl edit` opens an editor, which a cell cannot: use `kubectl patch` or
-`apply -f -` instead. Offline, `%kubectl` answers from the course's model of a cluster
+`apply -f -` instead; `kubectl run` and `exec`, for testing a connection, belong in a
+`%kubectl` cell. Offline, `%kubectl` answers from the course's model of a cluster
 (`create`, `expose`, `patch`, `label`, `scale`, `create ingress --rule`, `apply -f -`,
 `get`, `describe`, `delete`).
 

@@ -51,6 +51,9 @@ ALLOWED = {
     "annotate",
     "wait",
 }
+#: Verbs for looking around (or that start pods and processes): refused with a pointer to
+#: `%kubectl`, where they run against the namespace the answer cell left.
+LOOKING = {"run", "exec", "port-forward", "logs", "top", "attach", "cp", "debug", "proxy"}
 OPERATORS = {"|", "||", "&&", ";", ">", ">>", "<", "&"}
 
 
@@ -194,6 +197,13 @@ def refusal(cmd: Command, namespace: str) -> str | None:
     """Why the grading process will not run `cmd`, or None."""
     if cmd.refused:
         return cmd.refused
+    verb = cmd.words[0] if cmd.words else ""
+    if verb == "config":
+        return ("`kubectl config` is not needed: each answer cell already works in its task's namespace, "
+                "as if you had run `kubectl config set-context --current --namespace=...`")
+    if verb in LOOKING:
+        return (f"`kubectl {verb}` is for looking around: run it in a `%kubectl` cell; the answer cell "
+                "holds the commands that change the task's state")
     from grader.kubectl.argv import parse
     from grader.kubectl.result import KubectlError
 
