@@ -312,13 +312,14 @@ The StatefulSet `{sts}` (3 replicas, serviceName `{sts}`, port 8080) needs stabl
             checks.resolves(f"{sts}-0.{sts}", "app=client"),
             checks.resolves(f"{sts}.{ns}.svc.cluster.local", "app=client", to_pods=f"app={sts}"),
         ],
-        reference=f"kubectl expose statefulset {sts} --cluster-ip=None --port=8080\n",
+        reference=f"kubectl create service clusterip {sts} --clusterip=None --tcp=8080\n",
         explanation="`clusterIP: None` makes the Service headless: DNS answers with every pod's address, and "
-        "each StatefulSet pod gets `<pod>.<service>`.",
+        "each StatefulSet pod gets `<pod>.<service>`. `kubectl create service clusterip` selects app=<name>, "
+        "the StatefulSet's label here; `kubectl expose` refuses a StatefulSet.",
         wrong_answers=(
             wrong(
                 "A ClusterIP Service: one virtual address, no per-pod names.",
-                f"kubectl expose statefulset {sts} --port=8080\n",
+                f"kubectl create service clusterip {sts} --tcp=8080\n",
                 3.5,
             ),
         ),

@@ -1,1 +1,1 @@
-kubectl expose statefulset zk --cluster-ip=None --port=8080
+kubectl create service clusterip zk --clusterip=None --tcp=8080

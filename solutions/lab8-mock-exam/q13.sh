@@ -1,1 +1,1 @@
-kubectl expose statefulset kv --cluster-ip=None --port=8080
+kubectl create service clusterip kv --clusterip=None --tcp=8080

@@ -52,3 +52,14 @@ def test_the_created_ingress_routes_in_the_model() -> None:
     addr = ns.ingress_address("shop")
     assert ns.http(addr, "/api/items", host="shop.example").pod.split("/")[1].startswith("api-")
     assert ns.http(addr, "/apiary", host="shop.example").pod.split("/")[1].startswith("web-")
+
+
+def test_expose_refuses_a_statefulset_and_create_service_takes_clusterip_none() -> None:
+    """kubectl's canBeExposed lists Pod, Service, ReplicationController, Deployment and
+    ReplicaSet only; a headless Service is `create service clusterip NAME --clusterip=None`."""
+    ns = OfflineCluster(say=lambda _: None).namespace("sts")
+    ns.apply(netexec_workload("kv", {"app": "kv"}, kind="StatefulSet", service_name="kv", replicas=2))
+    refused = run(ns, "expose statefulset kv --cluster-ip=None --port=8080")
+    assert refused.code == 1 and refused.stderr == "error: cannot expose a StatefulSet.apps\n"
+    assert run(ns, "create service clusterip kv --clusterip=None --tcp=8080").ok
+    assert ns.service("kv").headless and len(ns.endpoints("kv")) == 2
