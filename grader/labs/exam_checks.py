@@ -63,16 +63,20 @@ def target_port_named(service: str, port: int, name: str) -> Check:
     return Check(f"Service {service} follows the port named {name}", fn)
 
 
-def sticky(target: str, frm: str, tries: int = 20) -> Check:
-    """Every request from one client is answered by the same pod (sessionAffinity ClientIP)."""
+def sticky(target: str, frm: str, tries: int = 20, warm_up: int = 5) -> Check:
+    """Every request from one client is answered by the same pod (sessionAffinity ClientIP).
+
+    The first `warm_up` answers are not judged: live, kube-proxy programs the affinity a
+    moment after the Service changes, and a request sent in that moment may go elsewhere."""
 
     def fn(ns: Any) -> Verdict:
         seen = set()
-        for _ in range(tries):
+        for n in range(warm_up + tries):
             out = ns.probe(target, frm=frm)
             if not out.ok:
                 return failed(f"{target} from {frm}: {out.status.value} ({out.reason})")
-            seen.add(out.pod)
+            if n >= warm_up:
+                seen.add(out.pod)
         if len(seen) != 1:
             return failed(
                 f"{tries} requests from {frm} to {target} were answered by {len(seen)} different pods: "
