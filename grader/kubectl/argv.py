@@ -35,7 +35,7 @@ FLAGS: dict[str, tuple[str, str]] = {
     "external-name": ("", VALUE), "recursive-explain": ("", BOOL), "api-version": ("", VALUE),
     "grace-period": ("", VALUE), "force": ("", BOOL), "now": ("", BOOL), "watch": ("w", BOOL),
     "for": ("", VALUE), "class": ("", VALUE), "rule": ("", MULTI), "default-backend": ("", VALUE),
-    "annotation": ("", MULTI),
+    "annotation": ("", MULTI), "clusterip": ("", VALUE),
 }
 _SHORT = {short: long for long, (short, _) in FLAGS.items() if short}
 

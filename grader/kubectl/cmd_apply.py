@@ -340,14 +340,16 @@ def _service(s: Session, rest: list[str]) -> dict[str, Any]:
             ):
                 raise KubectlError(f'error: invalid port "{spec_part}": use PORT[:TARGET_PORT]')
             p: dict[str, Any] = {"name": f"{port}-{target or port}", "port": int(port), "protocol": "TCP",
-                                 "targetPort": int(target) if (target or port).isdigit() else target}
+                                 "targetPort": int(target or port) if (target or port).isdigit() else target}
             if stype == "NodePort" and inv.flag("node-port"):
                 p["nodePort"] = int(inv.flag("node-port"))
             ports.append(p)
     if ports:
         spec["ports"] = ports
-    if stype == "ClusterIP" and inv.flag("cluster-ip"):
-        spec["clusterIP"] = inv.flag("cluster-ip")
+    # kubectl spells it --clusterip here (and --cluster-ip for expose); both are read
+    cluster_ip = inv.flag("clusterip") or inv.flag("cluster-ip")
+    if stype == "ClusterIP" and cluster_ip:
+        spec["clusterIP"] = cluster_ip
     return {
         "apiVersion": "v1",
         "kind": "Service",
@@ -366,8 +368,9 @@ def run_expose(s: Session) -> None:
             "See 'kubectl expose -h' for help and examples"
         )
     kind, (name,) = targets[0]
-    if kind.kind not in ("Deployment", "Pod", "Service", "ReplicaSet", "StatefulSet"):
-        raise KubectlError(f"error: cannot expose a {kind.kind}")
+    if kind.kind not in ("Deployment", "Pod", "Service", "ReplicaSet"):
+        # kubectl's canBeExposed: a StatefulSet is refused too (write its Service instead)
+        raise KubectlError(f"error: cannot expose a {kind.kind}{'.' + kind.group if kind.group else ''}")
     obj = views.get_object(s.state, s.ages, kind.kind, name, s.namespace)
     if obj is None:
         raise KubectlError(not_found(kind, name))

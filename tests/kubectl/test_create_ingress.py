@@ -59,3 +59,28 @@ def test_refusals_are_kubectls() -> None:
     run(ns, "create ingress shop --rule=/=web:80")
     assert run(ns, "create ingress shop --rule=/=web:80").stderr.startswith(
         'error: failed to create ingress: ingresses.networking.k8s.io "shop" already exists')
+
+
+def test_the_created_ingress_routes_in_the_model() -> None:
+    ns = OfflineCluster(say=lambda _: None).namespace("ing")
+    ns.apply(netexec_workload("api", {"app": "api"}) + "---\n" + netexec_workload("web", {"app": "web"}))
+    assert run(ns, "expose deploy api --port=80 --target-port=8080").ok
+    assert run(ns, "expose deploy web --port=80 --target-port=8080").ok
+    r = run(ns, "create ingress shop --rule=shop.example/api*=api:80 --rule=shop.example/*=web:80")
+    assert r.ok and r.stdout == "ingress.networking.k8s.io/shop created\n"
+    again = run(ns, "create ingress shop --rule=shop.example/*=web:80")
+    assert again.code == 1 and 'ingresses.networking.k8s.io "shop" already exists' in again.stderr
+    addr = ns.ingress_address("shop")
+    assert ns.http(addr, "/api/items", host="shop.example").pod.split("/")[1].startswith("api-")
+    assert ns.http(addr, "/apiary", host="shop.example").pod.split("/")[1].startswith("web-")
+
+
+def test_expose_refuses_a_statefulset_and_create_service_takes_clusterip_none() -> None:
+    """kubectl's canBeExposed lists Pod, Service, ReplicationController, Deployment and
+    ReplicaSet only; a headless Service is `create service clusterip NAME --clusterip=None`."""
+    ns = OfflineCluster(say=lambda _: None).namespace("sts")
+    ns.apply(netexec_workload("kv", {"app": "kv"}, kind="StatefulSet", service_name="kv", replicas=2))
+    refused = run(ns, "expose statefulset kv --cluster-ip=None --port=8080")
+    assert refused.code == 1 and refused.stderr == "error: cannot expose a StatefulSet.apps\n"
+    assert run(ns, "create service clusterip kv --clusterip=None --tcp=8080").ok
+    assert ns.service("kv").headless and len(ns.endpoints("kv")) == 2
