@@ -32,6 +32,7 @@ from grader.cluster.live_api import GATEWAY_GROUP, ApiException, ExecResult, ser
 from grader.cluster.live_pods import (
     as_applied,
     display_name,
+    explained_by_model,
     failed_create_reason,
     listened_ports,
     pod_counts,
@@ -416,7 +417,13 @@ class LiveNamespace:
         with ThreadPoolExecutor(max_workers=8) as pool:
             results = list(tqdm(pool.map(run, jobs), total=len(jobs), desc=f"{self.name}: matrix",
                                 unit="probe", leave=False, disable=not self.cluster._progress))
-        return Matrix(pods=pods, results=results)
+        return Matrix(pods=pods, results=self._explained(results, listed, ports, protocols))
+
+    def _explained(self, results: list[Reachability], listed: list[tuple[PodRef, dict[str, Any]]],
+                   ports: list[int], protocols: list[str]) -> list[Reachability]:
+        meta = (self._api.read_namespace(self.name) or {}).get("metadata") or {}  # the engine says why
+        return explained_by_model(results, self.name, meta.get("labels"), listed,
+                                  self._api.list_network_policies(self.name), ports, protocols)
 
     # ---- helpers
     def _exec(self, pod: str, cmd: list[str], timeout: float, container: str | None) -> ExecResult:
