@@ -30,7 +30,9 @@ from grader.cluster.base import (
 )
 from grader.cluster.live_api import GATEWAY_GROUP, ApiException, ExecResult, server_message
 from grader.cluster.live_pods import (
+    DELETABLE_KINDS,
     as_applied,
+    conditions_of,
     display_name,
     explained_by_model,
     failed_create_reason,
@@ -45,12 +47,14 @@ from grader.cluster.live_pods import (
 )
 from grader.k8s.apply_order import apply_rank
 from grader.k8s.selectors import is_selector, parse_selector
-from grader.observations import Condition, GatewayStatus, HttpResponse, ListenerStatus, ParentStatus
+from grader.observations import GatewayStatus, HttpResponse, ListenerStatus, ParentStatus
 from grader.rules.service import effective_cluster_ips
 
 #: How long a probe of a Service with ready endpoints retries a refusal: kube-proxy programs
 #: new endpoints a moment after they become ready (its sync runs at most once a second).
 KUBE_PROXY_CATCH_UP = 3.0
+#: How long after a NetworkPolicy change a probe waits (LiveCluster._policy_settle).
+POLICY_CATCH_UP = 2.0
 
 
 class LiveClusterHandle(Protocol):
@@ -66,26 +70,13 @@ class LiveClusterHandle(Protocol):
 
     def _say(self, text: str) -> None: ...
 
+    def _policy_changed(self) -> None: ...
+
+    def _policy_settle(self) -> None: ...
+
     def http(self, address: str, path: str = "/", *, host: str | None = None, port: int = 80,
              method: str = "GET", headers: dict[str, str] | None = None,
              timeout: float = 2.0) -> HttpResponse: ...
-
-#: Kinds `LiveNamespace.delete(kind, name)` knows: lower-case name -> (kind, apiVersion).
-DELETABLE_KINDS = {
-    "configmap": ("ConfigMap", "v1"), "service": ("Service", "v1"), "pod": ("Pod", "v1"),
-    "deployment": ("Deployment", "apps/v1"), "statefulset": ("StatefulSet", "apps/v1"),
-    "networkpolicy": ("NetworkPolicy", "networking.k8s.io/v1"),
-    "ingress": ("Ingress", "networking.k8s.io/v1"),
-    "gateway": ("Gateway", "gateway.networking.k8s.io/v1"),
-    "httproute": ("HTTPRoute", "gateway.networking.k8s.io/v1"),
-    "referencegrant": ("ReferenceGrant", "gateway.networking.k8s.io/v1"),
-}
-
-
-def _conds(items: Any) -> tuple[Condition, ...]:
-    return tuple(Condition(str(c.get("type")), str(c.get("status")), str(c.get("reason", "")),
-                           str(c.get("message", ""))) for c in items or [])
-
 
 class LiveNamespace:
     """One namespace on a live cluster (see grader.cluster.base.Namespace)."""
@@ -113,12 +104,12 @@ class LiveNamespace:
                         f"gateways.{GATEWAY_GROUP}", name)
         status = gw.get("status") or {}
         listeners = tuple(ListenerStatus(str(ls.get("name")), int(ls.get("attachedRoutes", 0)),
-                                         _conds(ls.get("conditions")),
+                                         conditions_of(ls.get("conditions")),
                                          tuple(str(k.get("kind")) for k in ls.get("supportedKinds") or []))
                           for ls in status.get("listeners") or [])
         return GatewayStatus(f"{self.name}/{name}",
                              tuple(str(a.get("value")) for a in status.get("addresses") or []),
-                             _conds(status.get("conditions")), listeners)
+                             conditions_of(status.get("conditions")), listeners)
 
     def gateway_address(self, name: str) -> str | None:
         addresses = self.gateway_status(name).addresses
@@ -138,7 +129,8 @@ class LiveNamespace:
             ref = parent.get("parentRef") or {}
             out.append(ParentStatus(f"{ref.get('namespace') or self.name}/{ref.get('name')}",
                                     ref.get("sectionName"),
-                                    _conds(parent.get("conditions")), str(parent.get("controllerName", ""))))
+                                    conditions_of(parent.get("conditions")),
+                                    str(parent.get("controllerName", ""))))
         return out
 
     def __repr__(self) -> str:
@@ -190,6 +182,8 @@ class LiveNamespace:
             else:
                 verb = "configured"
             lines.append(f"{display_name(obj)} {verb}")
+            if obj.get("kind") == "NetworkPolicy" and verb != "unchanged":
+                self.cluster._policy_changed()
         return lines
 
     def _placed(self, obj: dict[str, Any]) -> dict[str, Any]:
@@ -210,6 +204,8 @@ class LiveNamespace:
         if known is None:
             raise ValueError(f"cannot delete kind {kind!r}; known: {', '.join(sorted(DELETABLE_KINDS))}")
         canonical, api_version = known
+        if canonical == "NetworkPolicy":
+            self.cluster._policy_changed()
         self._api.delete_object({"apiVersion": api_version, "kind": canonical,
                                  "metadata": {"name": name, "namespace": self.name}})
 
@@ -329,6 +325,7 @@ class LiveNamespace:
     def lookup(self, name: str, frm: str, rtype: str = "A") -> DnsAnswer:
         """Ask the cluster DNS from inside a pod matching `frm`, with the pod's search list."""
         pod, container = self._client_pod(frm)
+        self.cluster._policy_settle()       # an egress policy may decide DNS
         cmd = xp.dig_command(name, rtype)
         res = self._exec(pod, cmd, 5.0, container)
         return xp.parse_dig(name, rtype, res.rc, res.stdout, res.stderr)
@@ -340,6 +337,7 @@ class LiveNamespace:
         NO_ENDPOINTS, as the offline model reports it."""
         t = xp.parse_target(target)
         protocol = protocol.upper()
+        self.cluster._policy_settle()
         pod, container = self._client_pod(frm)
         ref = self._service_ref(t.host)
         # the Service a name-shaped target names: read on first need, then reused
@@ -388,6 +386,7 @@ class LiveNamespace:
         from grader.model.matrix import check_ports, check_protocols
 
         protocols = check_protocols(protocols)
+        self.cluster._policy_settle()
         all_listed = self._listed_pods()
         listed = [(ref, obj) for ref, obj in all_listed if ref.ip]
         pods = [ref for ref, _ in listed]

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from grader.cluster.base import PodRef, Reachability, ServiceInfo, ServicePortInfo
+from grader.cluster.base import Condition, PodRef, Reachability, ServiceInfo, ServicePortInfo
 from grader.kind.images import AGNHOST_IMAGE
 
 #: Hints for the container states a learner most often meets, quoted in wait_ready's error.
@@ -217,3 +217,20 @@ def display_name(obj: dict[str, Any]) -> str:
     group = obj["apiVersion"].rpartition("/")[0]
     kind = obj["kind"].lower()
     return f"{kind}.{group}/{obj['metadata']['name']}" if group else f"{kind}/{obj['metadata']['name']}"
+
+
+#: Kinds `LiveNamespace.delete(kind, name)` knows: lower-case name -> (kind, apiVersion).
+DELETABLE_KINDS = {
+    "configmap": ("ConfigMap", "v1"), "service": ("Service", "v1"), "pod": ("Pod", "v1"),
+    "deployment": ("Deployment", "apps/v1"), "statefulset": ("StatefulSet", "apps/v1"),
+    "networkpolicy": ("NetworkPolicy", "networking.k8s.io/v1"),
+    "ingress": ("Ingress", "networking.k8s.io/v1"),
+    "gateway": ("Gateway", "gateway.networking.k8s.io/v1"),
+    "httproute": ("HTTPRoute", "gateway.networking.k8s.io/v1"),
+    "referencegrant": ("ReferenceGrant", "gateway.networking.k8s.io/v1"),
+}
+
+
+def conditions_of(items: Any) -> tuple[Condition, ...]:
+    return tuple(Condition(str(c.get("type")), str(c.get("status")), str(c.get("reason", "")),
+                           str(c.get("message", ""))) for c in items or [])

@@ -988,3 +988,29 @@ def test_matrix_cell_says_so_when_packets_and_engine_disagree(w: World) -> None:
     assert cell.allowed is True
     assert cell.reason.startswith("Observed allowed on the cluster (connected), but the offline model "
                                   f"expects denied: Denied: {NS}/a -> {NS}/b on 80/TCP.")
+
+
+def test_a_probe_after_a_policy_change_waits_for_the_policy_agent(w: World) -> None:
+    """The agent reads policies from its own watch: a probe right after `apply` (even from
+    another namespace object) must not answer for the old state. Unchanged policies and
+    other objects cost nothing."""
+    from grader.cluster.live_namespace import POLICY_CATCH_UP
+
+    w.core.pods = [pod("client", "10.244.0.5", {"app": "client"})]
+    w.stream.replies["/agnhost"] = FakeWS(0, "", "")
+    w.ns().apply(DEPLOY_AND_SERVICE)
+    w.clock.now += 0.5                                       # the learner's next cell, half a second on
+    other = live.LiveNamespace(w.cluster, "other-ns")
+    w.core.pods.append(dict(pod("c2", "10.244.0.7", {"app": "c2"}), metadata={"name": "c2", "namespace": "other-ns",
+                                                                          "labels": {"app": "c2"}}))
+    before = w.slept
+    other.probe("10.244.0.5:8080", frm="c2")
+    assert w.slept - before == pytest.approx(POLICY_CATCH_UP - 0.5)
+    before = w.slept
+    w.ns().probe("10.244.0.5:8080", frm="client")             # settled: no second wait
+    w.ns().apply(DEPLOY_AND_SERVICE)                          # all unchanged: nothing to wait for
+    w.ns().probe("10.244.0.5:8080", frm="client")
+    assert w.slept == before
+    w.ns().delete("networkpolicy", "deny")
+    w.ns().probe("10.244.0.5:8080", frm="client")
+    assert w.slept - before == pytest.approx(POLICY_CATCH_UP)
