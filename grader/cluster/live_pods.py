@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Any, Callable
 
-from grader.cluster.base import ServiceInfo, ServicePortInfo
+from grader.cluster.base import Condition, PodRef, Reachability, ServiceInfo, ServicePortInfo
 from grader.k8s.selectors import parse_selector
 from grader.kind.images import AGNHOST_IMAGE
 
@@ -200,6 +200,46 @@ def listened_ports(pods: list[dict[str, Any]], protocols: list[str]) -> list[int
     return sorted(found) or [80]
 
 
+def model_pod(namespace: str, name: str, ip: str, pod: dict[str, Any]) -> Any:
+    """The pod as the offline model sees it (grader.model.objects.Pod: labels, declared
+    ports, what listens by LISTENING_RULE), built from the object the API server returned,
+    so the model can explain a verdict observed on the cluster."""
+    from grader.model.objects import Pod
+    from grader.model.workloads import draft_from_template
+
+    draft = draft_from_template(namespace, name, pod)
+    return Pod(namespace, name, ip, draft.labels, draft.ports, draft.listening, draft.servers)
+
+
+def explained_by_model(results: list[Reachability], namespace: str, namespace_labels: Any,
+                       listed: list[tuple[PodRef, dict[str, Any]]], policies: list[dict[str, Any]],
+                       ports: list[int], protocols: list[str]) -> list[Reachability]:
+    """A probe sees a verdict, not its reason. The offline engine, fed the objects the
+    namespace holds (its pods, labels and NetworkPolicies as the API server returned them),
+    gives the reason: where the packets agree with it, a cell carries the engine's
+    explanation, word for word what `matrix()` says offline; where they do not, the cell
+    says what was observed and what the model expected, so the disagreement shows instead
+    of a reason that does not fit. Only this namespace's policies matter: every pair is
+    inside it."""
+    from grader.model.matrix import compute_matrix
+    from grader.model.objects import NamespaceInfo
+    from grader.model.objects import namespace_labels as with_name_label
+
+    namespaces = {namespace: NamespaceInfo(namespace, with_name_label(namespace, namespace_labels))}
+    pods = [model_pod(ref.namespace, ref.name, ref.ip, obj) for ref, obj in listed]
+    model = compute_matrix(pods, namespaces, policies, ports, protocols)
+    out = []
+    for r in results:
+        m = model.lookup(r.src, r.dst, r.port, r.protocol)
+        if m.allowed == r.allowed:
+            reason = m.reason
+        else:
+            reason = (f"Observed {'allowed' if r.allowed else 'denied'} on the cluster ({r.reason}), "
+                      f"but the offline model expects {'allowed' if m.allowed else 'denied'}: {m.reason}")
+        out.append(Reachability(r.src, r.dst, r.port, r.protocol, r.allowed, reason))
+    return out
+
+
 def probe_container(pod: dict[str, Any]) -> str | None:
     containers = (pod.get("spec") or {}).get("containers") or []
     if len(containers) <= 1:
@@ -228,3 +268,20 @@ def display_name(obj: dict[str, Any]) -> str:
     group = obj["apiVersion"].rpartition("/")[0]
     kind = obj["kind"].lower()
     return f"{kind}.{group}/{obj['metadata']['name']}" if group else f"{kind}/{obj['metadata']['name']}"
+
+
+#: Kinds `LiveNamespace.delete(kind, name)` knows: lower-case name -> (kind, apiVersion).
+DELETABLE_KINDS = {
+    "configmap": ("ConfigMap", "v1"), "service": ("Service", "v1"), "pod": ("Pod", "v1"),
+    "deployment": ("Deployment", "apps/v1"), "statefulset": ("StatefulSet", "apps/v1"),
+    "networkpolicy": ("NetworkPolicy", "networking.k8s.io/v1"),
+    "ingress": ("Ingress", "networking.k8s.io/v1"),
+    "gateway": ("Gateway", "gateway.networking.k8s.io/v1"),
+    "httproute": ("HTTPRoute", "gateway.networking.k8s.io/v1"),
+    "referencegrant": ("ReferenceGrant", "gateway.networking.k8s.io/v1"),
+}
+
+
+def conditions_of(items: Any) -> tuple[Condition, ...]:
+    return tuple(Condition(str(c.get("type")), str(c.get("status")), str(c.get("reason", "")),
+                           str(c.get("message", ""))) for c in items or [])
