@@ -23,6 +23,7 @@ LAB_MODULES = {
     "lab5-troubleshooting": "grader.labs.lab5_troubleshooting",
     "lab6-ingress": "grader.labs.lab6_ingress",
     "lab7-troubleshooting-drawn": "grader.labs.lab7_troubleshooting_drawn",
+    "lab9-capstone": "grader.labs.lab9_capstone",
 }
 
 
