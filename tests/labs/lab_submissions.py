@@ -18,6 +18,9 @@ HERE = Path(__file__).resolve().parent
 ROOT = HERE.parents[1]
 MANUAL_TEXT = "A NodePort suits development; a LoadBalancer gives production one stable address."
 TAMPER_LAB = "lab1-clusterip"
+#: Labs whose blank release also gets every tamper attempt (each must score 0 everywhere):
+#: the capstone, whose hidden checks are the largest, and so the most worth reaching.
+MORE_TAMPER_LABS = ("lab9-capstone",)
 MUTANTS = HERE / "mutants"
 
 
@@ -208,6 +211,11 @@ def build_class(root: Path) -> dict[tuple[str, str], dict[str, float]]:
     for name, tamper in TAMPER.items():
         _write(root, f"tamper-{name}", TAMPER_LAB, tamper(released))
         expected[(f"tamper-{name}", TAMPER_LAB)] = {p.id: 0.0 for p in lab1.parts}
+    for more in MORE_TAMPER_LABS:
+        blank = json.loads((root / "release" / more / f"{more}.ipynb").read_text(encoding="utf-8"))
+        for name, tamper in TAMPER.items():
+            _write(root, f"tamper-{name}", more, tamper(blank))
+            expected[(f"tamper-{name}", more)] = {p.id: 0.0 for p in get_lab(more).parts}
     solution = fill(released, lab1.references())
     # deleted test cells are restored and still score; a deleted answer cell (with its test
     # cell, which nbgrader's own restore would crash on) is "not gradable" for that part only
