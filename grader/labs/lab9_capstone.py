@@ -81,6 +81,24 @@ def replicas(selector: dict[str, str], count: int, what: str) -> Check:
 
 
 # ---------------------------------------------------------------- part 2: the api
+def internal_service(service: str, port: int) -> Check:
+    """Hidden: the api's Services are ClusterIP with a virtual IP, on `port`: a NodePort or
+    LoadBalancer would open the api beside the Gateway, without TLS; a headless one would
+    hand clients pod addresses, so the canary's Services could not be weighed."""
+    def fn(ns: Any) -> Verdict:
+        svc = ns.service(service)
+        if svc is None:
+            return failed(f"there is no Service {service}")
+        if svc.type != "ClusterIP" or svc.headless:
+            what = "headless" if svc.headless else svc.type
+            return failed(f"Service {service} is {what}: keep it a ClusterIP Service with a virtual IP, so the api "
+                          "is reached only inside the cluster and through the Gateway")
+        if port not in {p.port for p in svc.ports}:
+            return failed(f"Service {service} does not offer port {port}")
+        return passed(f"Service {service} is internal (ClusterIP {svc.cluster_ip}) on port {port}")
+    return Check(f"Service {service} is an internal ClusterIP on {port}", fn)
+
+
 def declares_readiness(selector: dict[str, str], what: str) -> Check:
     """The api's pods are gated by a readiness probe on what they serve: httpGet /healthz
     on the port named http. Read from the pods as the API server holds them (live) or from
@@ -189,7 +207,8 @@ PART1 = Part(
     id="part1", title="A database with stable names", points=4,
     task=text.PART1_TASK, reference=text.DATABASE,
     visible=[pod_record("db-0").worth(2), checks.resolves("db", frm="app=toolbox", to_pods="app=db")],
-    hidden=[pod_record("db-1"), headless("db"), replicas({"app": "db"}, 2, "database")],
+    hidden=[pod_record("db-1"), headless("db"), replicas({"app": "db"}, 2, "database"),
+            checks.service_port("db", 5432), checks.endpoints_match("db", "app=db", port=5432)],
     explanation=text.PART1_WHY, wrong_answers=text.PART1_WRONG,
 )
 
@@ -200,11 +219,13 @@ PART2 = Part(
         checks.endpoints_match("api-v1", "app=api,version=v1", port=8080),
         checks.endpoints_match("api-v2", "app=api,version=v2", port=8080),
         checks.reachable("api-v1:80/hostname", frm="app=toolbox", answered_by="app=api,version=v1"),
-        declares_readiness({"app": "api"}, "api"),
+        declares_readiness({"app": "api"}, "api").worth(2),
     ],
     hidden=[replicas({"app": "api", "version": "v1"}, 2, "api-v1"),
             replicas({"app": "api", "version": "v2"}, 1, "api-v2"),
-            checks.reachable("db-0.db:5432", frm="app=api", name="the api reaches db-0.db on 5432")],
+            checks.reachable("db-0.db:5432", frm="app=api", name="the api reaches db-0.db on 5432"),
+            internal_service("api-v1", 80), internal_service("api-v2", 80),
+            checks.reachable("api-v2:80/hostname", frm="app=toolbox", answered_by="app=api,version=v2")],
     explanation=text.PART2_WHY, wrong_answers=text.PART2_WRONG,
 )
 

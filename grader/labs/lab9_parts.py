@@ -278,15 +278,16 @@ PART1_WRONG = (
                 DATABASE.replace("  clusterIP: None\n", ""), max_score=3),
     WrongAnswer("A Deployment instead of a StatefulSet: the pods get random names, so there is no db-0.",
                 DATABASE.replace("kind: StatefulSet", "kind: Deployment").replace("  serviceName: db\n", ""),
-                max_score=2),
+                max_score=2.5),
     WrongAnswer("`serviceName` naming another Service: the pods get no per-pod DNS names under `db`.",
-                DATABASE.replace("serviceName: db", "serviceName: database"), max_score=2),
+                DATABASE.replace("serviceName: db", "serviceName: database"), max_score=2.5),
 )
 
 PART2_TASK = """
 Now the **api**, in two versions: Deployment **`api-v1`** (2 replicas, labels `app: api,
 version: v1`) and **`api-v2`** (1 replica, `app: api, version: v2`), each running netexec on
-8080 (container port named `http`), each behind a Service of its own name on **port 80**.
+8080 (container port named `http`), each behind a **ClusterIP** Service of its own name on
+**port 80**.
 An api pod must get traffic only once it answers: give it a **readiness probe**, `httpGet`
 on `/healthz`, port `http`. The database from part 1 is applied for you.
 """
@@ -298,20 +299,20 @@ PART2_WHY = (
 
 PART2_WRONG = (
     WrongAnswer("A readiness probe on a port the api does not serve (9090): the pods never become ready.",
-                API.replace("            port: http\n", "            port: 9090\n"), max_score=3.5),
+                API.replace("            port: http\n", "            port: 9090\n"), max_score=3.3),
     WrongAnswer("No readiness probe: pods get traffic before they can answer.",
                 API.replace("""        readinessProbe:
           httpGet:
             path: /healthz
             port: http
-""", ""), max_score=3.5),
+""", ""), max_score=3.3),
     WrongAnswer("Service api-v1 selecting `app: api` only: it sends traffic to api-v2's pod too.",
                 API.replace("""  selector:
     app: api
     version: v1
   ports:""", """  selector:
     app: api
-  ports:"""), max_score=3.85),
+  ports:"""), max_score=3.9),
 )
 
 PART3_TASK = """
