@@ -433,5 +433,5 @@ flowchart LR
 
 WHATS_NEXT = """
 Run the lab again live (`make cluster`), where every check sends real traffic: the hidden
-access check alone tries a few hundred connections. Then try the timed mock exam.
+access check alone tries about 140 connections per part. Then try the timed mock exam.
 """
