@@ -32,13 +32,14 @@ from grader.cluster.live_api import GATEWAY_GROUP, ApiException, ExecResult, ser
 from grader.cluster.live_pods import (
     as_applied,
     display_name,
-    failed_create_reason,
     listened_ports,
     pod_counts,
     pod_is_ready,
     probe_container,
     service_cluster_ip,
     service_info,
+    statefulset_shortfall,
+    unready_on_purpose,
     why_not_ready,
     workload_problem,
 )
@@ -213,10 +214,11 @@ class LiveNamespace:
                                  "metadata": {"name": name, "namespace": self.name}})
 
     # ---- readiness
-    def wait_ready(self, timeout: float = 120) -> None:
-        """Block until every workload is rolled out and every pod is Ready. Watches pods (so it
-        returns as soon as the last one is ready) with a progress bar; on timeout raises
-        TimeoutError naming each laggard and why (ImagePullBackOff, Unschedulable, ...)."""
+    def wait_ready(self, timeout: float = 120, *, unready: str | None = None) -> None:
+        """Block until every workload is rolled out and every pod is Ready (pods matching the
+        selector `unready` need only run). Watches pods (so it returns as soon as the last one
+        is ready) with a progress bar; on timeout raises TimeoutError naming each laggard and
+        why (ImagePullBackOff, Unschedulable, ...)."""
         from tqdm.auto import tqdm
 
         clock = self.cluster._clock
@@ -225,7 +227,7 @@ class LiveNamespace:
                    disable=not self.cluster._progress)
         try:
             while True:
-                ready, want, problems, rv = self._readiness()
+                ready, want, problems, rv = self._readiness(unready)
                 bar.total, bar.n = want, ready
                 bar.refresh()
                 if not problems:
@@ -239,15 +241,18 @@ class LiveNamespace:
         finally:
             bar.close()
 
-    def _readiness(self) -> tuple[int, int, list[str], str | None]:
+    def _readiness(self, unready: str | None = None) -> tuple[int, int, list[str], str | None]:
         pods, rv = self._api.list_pods(self.name)
         pods = [p for p in pods if pod_counts(p)]
         problems = [f"pod/{p['metadata']['name']}: {why_not_ready(p)}"
-                    for p in sorted(pods, key=lambda p: p["metadata"]["name"]) if not pod_is_ready(p)]
+                    for p in sorted(pods, key=lambda p: p["metadata"]["name"])
+                    if not pod_is_ready(p) and not unready_on_purpose(unready, pod=p)]
         want = 0
         for workload in self._api.list_workloads(self.name):
             want += (workload.get("spec") or {}).get("replicas", 1)
             problem = workload_problem(workload)
+            if problem and unready_on_purpose(unready, workload=workload):
+                problem = None
             if problem and workload["kind"] == "StatefulSet":
                 problem = self._statefulset_shortfall(workload) or problem
             if problem:
@@ -257,20 +262,19 @@ class LiveNamespace:
         return ready, max(want, ready), problems, rv
 
     def _statefulset_shortfall(self, sts: dict[str, Any]) -> str | None:
-        """A StatefulSet has no ReplicaFailure condition: when it has created fewer pods
-        than it wants, its FailedCreate events say why, worded as offline."""
-        want = (sts.get("spec") or {}).get("replicas", 1)
-        created = (sts.get("status") or {}).get("replicas") or 0
-        if created >= want:
-            return None
-        name = (sts.get("metadata") or {}).get("name")
-        why = failed_create_reason(self._api.list_failed_creates(self.name, "StatefulSet", str(name)))
-        if why is None:
-            return None
-        n = want - created
-        return f"{n} pod{'s' if n != 1 else ''} of statefulset/{name} could not be created: {why}"
+        name = str((sts.get("metadata") or {}).get("name"))
+        return statefulset_shortfall(
+            sts, lambda: self._api.list_failed_creates(self.name, "StatefulSet", name))
 
     # ---- observations
+    def env(self, pod: str, container: str | None = None) -> dict[str, str]:
+        """`env` run in the container: every variable the app reads."""
+        name, default = self._client_pod(pod)
+        result = self._exec(name, ["env"], 10.0, container or default)
+        if result.rc != 0:
+            raise RuntimeError(f"env in pod {name} failed (exit {result.rc}): {result.stderr.strip()[:200]}")
+        return dict(line.split("=", 1) for line in result.stdout.splitlines() if "=" in line)
+
     def pods(self) -> list[PodRef]:
         return [ref for ref, _ in self._listed_pods()]
 

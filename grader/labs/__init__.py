@@ -23,6 +23,8 @@ LAB_MODULES = {
     "lab5-troubleshooting": "grader.labs.lab5_troubleshooting",
     "lab6-ingress": "grader.labs.lab6_ingress",
     "lab7-troubleshooting-drawn": "grader.labs.lab7_troubleshooting_drawn",
+    "lab8-mock-exam": "grader.labs.lab8_mock_exam",
+    "lab8-mock-exam-b": "grader.labs.lab8_mock_exam_b",
     "lab9-capstone": "grader.labs.lab9_capstone",
 }
 

@@ -7,6 +7,7 @@ Kept apart from the lab specs on purpose: the judge audits the checks, so it mus
 their code or their choice of probes."""
 from __future__ import annotations
 
+import copy
 import re
 from collections import Counter
 from typing import Any, Mapping
@@ -29,14 +30,45 @@ from grader.labs.judge import (
 
 
 def _db_host(lab: Any, ns: Any) -> Behaviour:
-    """Lab 5: where the api's DB_HOST leads, as the api's resolver and a connection see it."""
-    cm = ns.state.get("ConfigMap", "api-config", ns.name) or {}
-    host = str((cm.get("data") or {}).get("DB_HOST") or "").strip()
-    if not host:
-        return {"DB_HOST": "missing"}
+    """Lab 5: where the api's DB_HOST leads, as the api's resolver and a connection see it;
+    DB_HOST as the running api pods have it in their environment (what the app reads)."""
+    hosts = {str(env.get("DB_HOST") or "").strip() for p in ns.state.pods_in(ns.name)
+             if p.labels.get("app") == "api" for env in list(p.env.values())[:1]}
+    if len(hosts) != 1 or not next(iter(hosts)):
+        return {"DB_HOST": "missing" if not hosts - {""} else "differs between pods"}
+    host = hosts.pop()
     out = dns((host, "A"), frm="app=api")(lab, ns)
     out.update(connections((f"{host}:5432", "app=api", "TCP"))(lab, ns))
     return {k.replace(host, "DB_HOST"): v for k, v in out.items()}
+
+
+def _readiness(lab: Any, ns: Any) -> Behaviour:
+    """Lab 1 part 6: which web pods are Ready now, and which would be if each Deployment's
+    stored pod template ran a build serving HTTP on 8080 (working) or on 9090 (broken)."""
+    out: Behaviour = {}
+    for track in ("stable", "next"):
+        pods = _pods_of(ns, track)
+        out[f"track {track}"] = f"{sum(p.ready for p in pods)}/{len(pods)} ready"
+    for name in ("web", "web-next"):
+        dep = ns.state.get("Deployment", name, ns.name)
+        if dep is None:
+            out[f"{name} template"] = "absent"
+            continue
+        for port in (8080, 9090):
+            judged = copy.deepcopy(dep)
+            judged["metadata"] = {"name": f"judge-{name}-{port}"}
+            judged["spec"]["replicas"] = 1
+            for c in judged["spec"]["template"]["spec"].get("containers") or []:
+                c["args"] = ["netexec", f"--http-port={port}"]
+            ns.apply([judged], source="judge: another build")
+            pod = next(p for p in ns.pods() if p.name.startswith(f"judge-{name}-{port}-"))
+            out[f"{name}'s template, a build serving on {port}"] = "Ready" if pod.ready else "not Ready"
+    return out
+
+
+def _pods_of(ns: Any, track: str) -> list[Any]:
+    return [p for p in ns.pods() if p.labels.get("app") == "web" and p.labels.get("track") == track
+            and not p.name.startswith("judge-")]
 
 
 def _is_int(value: Any) -> bool:
@@ -198,6 +230,7 @@ JUDGES: dict[tuple[str, str], Judge | FactsJudge] = {
     ("lab1-clusterip", "part3"): Judge((services("shop", shift_ports=1000),)),
     ("lab1-clusterip", "part4"): Judge((services("echo"),)),
     ("lab1-clusterip", "part5"): FactsJudge((_hostname_facts,)),
+    ("lab1-clusterip", "part6"): Judge((_readiness,)),
     ("lab3-discovery", "part3"): FactsJudge((_cross_namespace_facts,)),
     ("lab3-discovery", "part4"): FactsJudge((_srv_facts,)),
     ("lab2-external-access", "part1"): Judge((services("web", node_ports=True),)),

@@ -215,6 +215,48 @@ def test_wait_ready_timeout_names_the_image_pull_backoff_pod(w: World) -> None:
     assert all(k["resource_version"] == "41" and k["timeout_seconds"] >= 1 for _, k in watches)
 
 
+def _running_unready(name: str, labels: dict[str, str]) -> dict[str, Any]:
+    """A pod kept out of rotation by a failing readiness probe: Running, not Ready."""
+    p = pod(name, "10.244.0.9", labels, ready=False)
+    p["status"]["phase"] = "Running"
+    p["status"]["containerStatuses"] = [{"name": "app", "ready": False,
+                                        "state": {"running": {"startedAt": "2026-01-01T00:00:00Z"}}}]
+    return p
+
+
+def test_wait_ready_lets_selected_pods_stay_unready_once_they_run(w: World) -> None:
+    w.core.pods = [pod("web-1", "10.244.0.5", {"app": "web"}), _running_unready("next-1", {"app": "next"})]
+    w.apps.deployments = [{"metadata": {"name": "next", "generation": 1},
+                           "spec": {"replicas": 1, "template": {"metadata": {"labels": {"app": "next"}}}},
+                           "status": {"readyReplicas": 0, "updatedReplicas": 1, "observedGeneration": 1}}]
+    w.ns().wait_ready(timeout=5, unready="app=next")          # returns: the pod runs
+    with pytest.raises(TimeoutError, match="pod/next-1: container app is running but its readiness probe"):
+        w.ns().wait_ready(timeout=1)
+    with pytest.raises(TimeoutError, match="pod/next-1"):      # another selector excuses nothing here
+        w.ns().wait_ready(timeout=1, unready="app=web")
+
+
+def test_wait_ready_waits_for_old_replicas_of_a_rollout_to_go(w: World) -> None:
+    """As `kubectl rollout status`: updated and ready replicas are not enough while old pods
+    still run beside them (they answer with the old template's environment)."""
+    w.core.pods = [pod("api-new-1", "10.244.0.5"), pod("api-new-2", "10.244.0.6"), pod("api-old-1", "10.244.0.7")]
+    w.apps.deployments = [{"metadata": {"name": "api", "generation": 2}, "spec": {"replicas": 2},
+                           "status": {"readyReplicas": 3, "updatedReplicas": 2, "replicas": 3,
+                                      "observedGeneration": 2}}]
+    with pytest.raises(TimeoutError, match="deployment/api: 3/2 ready"):
+        w.ns().wait_ready(timeout=1)
+    w.apps.deployments[0]["status"]["replicas"] = 2
+    w.ns().wait_ready(timeout=1)
+
+
+def test_env_execs_env_in_the_pod_and_parses_every_variable(w: World) -> None:
+    w.core.pods = [pod("api-1", "10.244.0.5", {"app": "api"})]
+    w.stream.replies["env"] = FakeWS(0, "PATH=/bin\nDB_HOST=db\nURL=a=b\n", "")
+    assert w.ns().env("app=api") == {"PATH": "/bin", "DB_HOST": "db", "URL": "a=b"}
+    (args, kw), = w.rec.named("exec")
+    assert args == ("connect_get_namespaced_pod_exec", "api-1", NS) and kw["command"] == ["env"]
+
+
 # ------------------------------------------------------------------ observations
 
 def test_endpoints_from_endpoint_slices(w: World) -> None:

@@ -9,10 +9,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from lab_submissions import MORE_TAMPER_LABS, TAMPER, TAMPER_LAB, build_class, mutants
+from lab_submissions import EXAM_LAB, EXAM_TAMPER, MORE_TAMPER_LABS, TAMPER, TAMPER_LAB, build_class, mutants
 
 from grader.grading import report, steps
 from grader.labs import all_labs, get_lab, is_drawn
+from grader.labs.replay import parse_commands
 from grader.labs.spec import checks_for
 
 pytestmark = pytest.mark.slow
@@ -120,6 +121,31 @@ def test_tampering_gains_nothing(course: dict[str, Any], name: str) -> None:
 def test_tampering_with_the_capstone_gains_nothing(course: dict[str, Any], lab: str, name: str) -> None:
     grades = _grades(course["root"], f"tamper-{name}", lab)
     assert [g[0] for g in grades.values()] == [0.0] * len(grades), grades
+
+
+@pytest.mark.parametrize("name", sorted(EXAM_TAMPER))
+def test_mock_exam_tampering_gains_nothing(course: dict[str, Any], name: str) -> None:
+    """Outputs claiming success, a transcript of commands never run, commands run from a
+    cell of one's own, commands aimed at another namespace: the clean grader replays only the
+    answer cells' commands, on a fresh cluster, so none of it earns a point."""
+    grades = _grades(course["root"], f"exam-{name}", EXAM_LAB)
+    assert [g[0] for g in grades.values()] == [0.0] * len(grades), grades
+    text = html.unescape(_feedback(course["root"], f"exam-{name}", EXAM_LAB))
+    if name == "other-namespace":
+        assert "refused: `-n kube-system`: this task works in namespace a01-web only" in text
+
+
+def test_mock_exam_feedback_says_per_task_why(course: dict[str, Any]) -> None:
+    """A mutant of the exam is told, task by task, what its commands did and what the state
+    lacks: the replay's first failed command and each check's sentence."""
+    text = html.unescape(_feedback(course["root"], "mutant-edit-and-pipes", EXAM_LAB))
+    assert "1 command replayed, 1 failed; line 1 `kubectl edit service search`: refused: `kubectl edit` opens " \
+           "an editor" in text
+    assert "search:80/hostname from app=client: expected OK, got REFUSED" in text
+    full = html.unescape(_feedback(course["root"], "solution", EXAM_LAB))
+    for part in get_lab(EXAM_LAB).parts:
+        n = len(parse_commands(part.reference))
+        assert f"{part.id}: {part.title} ({n} command{'s' if n > 1 else ''} replayed, all succeeded)" in full
 
 
 @pytest.mark.parametrize("student", ["reordered", "duplicated", "deleted-tests", "deleted-answer"])
