@@ -157,23 +157,27 @@ def _lab7_routing(address: Any) -> Any:
                         requests=1)
 
 
-def _readiness(*deployments: str):  # type: ignore[no-untyped-def]
-    """Lab 9 part 2: each Deployment's readiness probe as the kubelet would run it (the
-    port name resolved to its number): the model does not run probes, so the judge reads them."""
-    def observe(lab: Any, ns: Any) -> Behaviour:
-        out: Behaviour = {}
-        for name in deployments:
-            dep = ns.state.get("Deployment", name, ns.name) or {}
-            spec = ((dep.get("spec") or {}).get("template") or {}).get("spec") or {}
-            probes = []
-            for c in spec.get("containers") or []:
-                ports = {p.get("name"): p.get("containerPort") for p in c.get("ports") or [] if p.get("name")}
-                get = (c.get("readinessProbe") or {}).get("httpGet")
-                if get:
-                    probes.append(f"httpGet {get.get('path')} {ports.get(get.get('port'), get.get('port'))}")
-            out[f"readiness of {name}"] = ", ".join(probes) or "none"
-        return out
-    return observe
+def _capstone_readiness(lab: Any, ns: Any) -> Behaviour:
+    """Lab 9 part 2: how many api pods are Ready, and whether each api Deployment's stored
+    template, running a build serving on 8080 (working) or on 9090 (broken), gets Ready."""
+    out: Behaviour = {}
+    for name in ("api-v1", "api-v2"):
+        dep = ns.state.get("Deployment", name, ns.name)
+        if dep is None:
+            out[f"{name} template"] = "absent"
+            continue
+        mine = [p for p in ns.pods() if p.name.startswith(f"{name}-")]
+        out[f"{name} pods"] = f"{sum(p.ready for p in mine)}/{len(mine)} ready"
+        for port in (8080, 9090):
+            judged = copy.deepcopy(dep)
+            judged["metadata"] = {"name": f"judge-{name}-{port}"}
+            judged["spec"]["replicas"] = 1
+            for c in judged["spec"]["template"]["spec"].get("containers") or []:
+                c["args"] = ["netexec", f"--http-port={port}"]
+            ns.apply([judged], source="judge: another build")
+            pod = next(p for p in ns.pods() if p.name.startswith(f"judge-{name}-{port}-"))
+            out[f"{name}'s template, a build serving on {port}"] = "Ready" if pod.ready else "not Ready"
+    return out
 
 
 def _capstone_gateways(lab: Any, ns: Any) -> Behaviour:
@@ -258,8 +262,8 @@ JUDGES: dict[tuple[str, str], Judge | FactsJudge] = {
     ("lab6-ingress", "part4"): Judge((_tls_routing,)),
     ("lab9-capstone", "part1"): Judge((services("db"), dns(("db-0.db", "A"), ("db-1.db", "A"), ("db", "A"),
                                                           frm="toolbox"))),
-    ("lab9-capstone", "part2"): Judge((services("api-v1", "api-v2"), _readiness("api-v1", "api-v2"),
-                                       connections(("db-0.db:5432", "app=api", "TCP")))),
+    ("lab9-capstone", "part2"): Judge((services("api-v1", "api-v2"),
+                                       connections(("db-0.db:5432", "app=api", "TCP")), _capstone_readiness)),
     ("lab9-capstone", "part3"): Judge((_office_twins, reachability, _capstone_gateways)),
     ("lab9-capstone", "part4"): Judge((_capstone_gateways, _office_twins, reachability)),
     # lab 7 (the self-paced draw): every pair of pods and strangers, each of the shop's paths,

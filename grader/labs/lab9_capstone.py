@@ -18,6 +18,7 @@ from typing import Any
 from grader import checks
 from grader.checks.core import Check, Verdict, failed, passed
 from grader.labs import lab9_parts as text
+from grader.labs.lab1_readiness import LIVE_TIME_LIMIT, _answer_deployment, _copy_listening_on, _settle
 from grader.labs.lab9_access import (
     ELSEWHERE,
     NAMESPACE,
@@ -99,39 +100,33 @@ def internal_service(service: str, port: int) -> Check:
     return Check(f"Service {service} is an internal ClusterIP on {port}", fn)
 
 
-def declares_readiness(selector: dict[str, str], what: str) -> Check:
-    """The api's pods are gated by a readiness probe on what they serve: httpGet /healthz
-    on the port named http. Read from the pods as the API server holds them (live) or from
-    their Deployment's template (offline, where the model does not run probes yet): the
-    one check of this lab that reads a spec, because only a probe that fails can show a
-    probe's effect, and the lab cannot make the learner's pods fail."""
+def broken_build_stays_out(answer: str, name: str) -> Check:
+    """A copy of the learner's Deployment `name` whose server listens elsewhere (9090; it
+    still declares port http, 8080) is selected by Service `name` but must not become a
+    ready endpoint: the outcome of a readiness probe on what the api serves. Without a
+    probe it is ready at once; with one on the wrong port the api's own pods never are
+    (the part is then not gradable, and says which probe failed)."""
     def fn(ns: Any) -> Verdict:
-        pods = pods_with(ns, selector)
-        if not pods:
-            return failed(f"no pod matches {what}")
-        for pod in pods:
-            probe = _readiness_probe(ns, pod.name)
-            get = (probe or {}).get("httpGet") or {}
-            if not probe:
-                return failed(f"{pod.name} has no readinessProbe: it gets traffic as soon as it starts")
-            if get.get("path") != "/healthz" or get.get("port") not in ("http", 8080):
-                return failed(f"{pod.name}'s readinessProbe asks {get.get('path')} on port {get.get('port')}: "
-                              "ask httpGet /healthz on the port the api serves (http, 8080)")
-        return passed(f"every {what} pod is gated by httpGet /healthz on its http port")
-    return Check(f"the {what} pods have a readiness probe on /healthz", fn)
-
-
-def _readiness_probe(ns: Any, pod: str) -> dict[str, Any] | None:
-    state = getattr(ns, "state", None)
-    if state is not None:                        # offline: the owning workload's template
-        model_pod = state.pod(f"{ns.name}/{pod}")
-        owner = (model_pod.owner or "") if model_pod else ""
-        kind, _, name = owner.partition("/")
-        obj = state.get(kind, name, ns.name) if name else None
-        spec = ((obj or {}).get("spec", {}).get("template") or {}).get("spec") or {}
-    else:                                        # live: the pod as the API server stores it
-        spec = (ns._api.read_pod(ns.name, pod) or {}).get("spec") or {}
-    return next((c.get("readinessProbe") for c in spec.get("containers") or [] if c.get("readinessProbe")), None)
+        dep = _answer_deployment(answer, name)
+        if dep is None:
+            return failed(f"your answer has no Deployment {name}")
+        try:
+            add = _copy_listening_on(dep, "api-broken", 9090)
+            ns.apply([add], source=f"a broken build of {name}")
+            ns.wait_ready(timeout=60, unready="app=api")
+            broken = {p.name for p in checks.pods_matching(ns, "app=api") if p.name.startswith("api-broken")}
+            if not broken:
+                return failed(f"a copy of your {name} Deployment made no pod labelled app=api")
+            _settle(ns, "app=api", "api-broken", timeout=6.0)
+            ready = {(e.pod or "").split("/", 1)[-1] for e in ns.endpoints(name) if e.ready}
+        finally:
+            ns.delete("Deployment", "api-broken")
+        if broken & ready:
+            return failed(f"a {name} pod that does not answer on its port http (8080) is a ready endpoint of "
+                          f"{name} and gets traffic: give the container a readinessProbe, httpGet /healthz on "
+                          "port http")
+        return passed(f"a {name} pod that does not answer on 8080 stays out of rotation (not ready)")
+    return Check(f"a broken {name} build stays out of rotation", fn, time_limit=LIVE_TIME_LIMIT)
 
 
 # ---------------------------------------------------------------- part 4: the Gateway
@@ -215,11 +210,12 @@ PART1 = Part(
 PART2 = Part(
     id="part2", title="The api, in two versions, ready before it serves", points=4, builds_on=("part1",),
     task=text.PART2_TASK, reference=text.API,
-    visible=[
+    visible=lambda answer: [
         checks.endpoints_match("api-v1", "app=api,version=v1", port=8080),
         checks.endpoints_match("api-v2", "app=api,version=v2", port=8080),
         checks.reachable("api-v1:80/hostname", frm="app=toolbox", answered_by="app=api,version=v1"),
-        declares_readiness({"app": "api"}, "api").worth(2),
+        broken_build_stays_out(answer, "api-v1"),
+        broken_build_stays_out(answer, "api-v2"),
     ],
     hidden=[replicas({"app": "api", "version": "v1"}, 2, "api-v1"),
             replicas({"app": "api", "version": "v2"}, 1, "api-v2"),
