@@ -25,6 +25,7 @@ LAB_MODULES = {
     "lab7-troubleshooting-drawn": "grader.labs.lab7_troubleshooting_drawn",
     "lab8-mock-exam": "grader.labs.lab8_mock_exam",
     "lab8-mock-exam-b": "grader.labs.lab8_mock_exam_b",
+    "lab9-capstone": "grader.labs.lab9_capstone",
 }
 
 

@@ -9,8 +9,10 @@ from __future__ import annotations
 
 import copy
 import re
+from collections import Counter
 from typing import Any, Mapping
 
+from grader.kind.images import AGNHOST_IMAGE
 from grader.labs.judge import (
     Behaviour,
     FactsJudge,
@@ -155,6 +157,68 @@ def _lab7_routing(address: Any) -> Any:
                         requests=1)
 
 
+def _capstone_readiness(lab: Any, ns: Any) -> Behaviour:
+    """Lab 9 part 2: how many api pods are Ready, and whether each api Deployment's stored
+    template, running a build serving on 8080 (working) or on 9090 (broken), gets Ready."""
+    out: Behaviour = {}
+    for name in ("api-v1", "api-v2"):
+        dep = ns.state.get("Deployment", name, ns.name)
+        if dep is None:
+            out[f"{name} template"] = "absent"
+            continue
+        mine = [p for p in ns.pods() if p.name.startswith(f"{name}-")]
+        out[f"{name} pods"] = f"{sum(p.ready for p in mine)}/{len(mine)} ready"
+        for port in (8080, 9090):
+            judged = copy.deepcopy(dep)
+            judged["metadata"] = {"name": f"judge-{name}-{port}"}
+            judged["spec"]["replicas"] = 1
+            for c in judged["spec"]["template"]["spec"].get("containers") or []:
+                c["args"] = ["netexec", f"--http-port={port}"]
+            ns.apply([judged], source="judge: another build")
+            pod = next(p for p in ns.pods() if p.name.startswith(f"judge-{name}-{port}-"))
+            out[f"{name}'s template, a build serving on {port}"] = "Ready" if pod.ready else "not Ready"
+    return out
+
+
+def _capstone_gateways(lab: Any, ns: Any) -> Behaviour:
+    """Lab 9 parts 3 and 4: what Gateways `check` (plain HTTP) and `shop` answer, over
+    http and https, for the shop's host and another, with the share of each answering app
+    over 100 requests and the certificate presented."""
+    pods = {p.key: p for name in sorted(ns.state.namespaces) for p in ns.state.pods_in(name)}
+    out: Behaviour = {}
+    for gw in ("check", "shop"):
+        try:
+            addr = ns.gateway_address(gw)
+        except LookupError:             # no such Gateway
+            addr = None
+        out[f"Gateway {gw}"] = "assigned" if addr else "none"
+        if not addr:
+            continue
+        for scheme in ("http", "https"):
+            for host in ("shop.example", "admin.example"):
+                seen: Counter[str] = Counter()
+                for _ in range(100):
+                    r = ns.http(addr, "/hostname", host=host, scheme=scheme)
+                    who = identity(pods[r.pod]) if r.pod in pods else "proxy"
+                    seen[f"{r.code or r.status.value} {who} cert={r.certificate}"] += 1
+                out[f"{gw} {scheme}://{host}/"] = ", ".join(f"{k} x{n}" for k, n in sorted(seen.items()))
+    return out
+
+
+def _office_twins(lab: Any, ns: Any) -> Behaviour:
+    """Lab 9: copies of the office's pods in a namespace of their own, before `reachability`
+    looks (its strangers copy the lab namespace's pods only): a rule that lets in app=reports
+    of every namespace meets one."""
+    office = ns.cluster.namespace("lab9-office", fresh=False)
+    server = {"name": "c", "image": AGNHOST_IMAGE, "args": ["netexec", "--http-port=8080"],
+              "ports": [{"containerPort": 8080}]}
+    twins = [{"apiVersion": "v1", "kind": "Pod",
+              "metadata": {"name": f"judge-{p.name}", "labels": dict(p.labels)},
+              "spec": {"containers": [dict(server)]}} for p in office.pods()]
+    ns.cluster.namespace("judge-office-twins").apply(twins, source="judge: the office's pods elsewhere")
+    return {}
+
+
 def _ingress(name: str):  # type: ignore[no-untyped-def]
     return lambda ns: ns.ingress_address(name)
 
@@ -196,6 +260,12 @@ JUDGES: dict[tuple[str, str], Judge | FactsJudge] = {
                                                    paths=("/", "/api", "/api/items", "/apiary", "/x"),
                                                    methods=("GET",), headers=({},), requests=100),)),
     ("lab6-ingress", "part4"): Judge((_tls_routing,)),
+    ("lab9-capstone", "part1"): Judge((services("db"), dns(("db-0.db", "A"), ("db-1.db", "A"), ("db", "A"),
+                                                          frm="toolbox"))),
+    ("lab9-capstone", "part2"): Judge((services("api-v1", "api-v2"),
+                                       connections(("db-0.db:5432", "app=api", "TCP")), _capstone_readiness)),
+    ("lab9-capstone", "part3"): Judge((_office_twins, reachability, _capstone_gateways)),
+    ("lab9-capstone", "part4"): Judge((_capstone_gateways, _office_twins, reachability)),
     # lab 7 (the self-paced draw): every pair of pods and strangers, each of the shop's paths,
     # its Services, and what the Ingress and the Gateway route
     ("lab7-troubleshooting-drawn", "fixes"): Judge((

@@ -18,6 +18,9 @@ HERE = Path(__file__).resolve().parent
 ROOT = HERE.parents[1]
 MANUAL_TEXT = "A NodePort suits development; a LoadBalancer gives production one stable address."
 TAMPER_LAB = "lab1-clusterip"
+#: Labs whose blank release also gets every tamper attempt (each must score 0 everywhere):
+#: the capstone, whose hidden checks are the largest, and so the most worth reaching.
+MORE_TAMPER_LABS = ("lab9-capstone",)
 MUTANTS = HERE / "mutants"
 
 
@@ -264,6 +267,11 @@ def build_class(root: Path) -> dict[tuple[str, str], dict[str, float]]:
     for name, tamper in TAMPER.items():
         _write(root, f"tamper-{name}", TAMPER_LAB, tamper(released))
         expected[(f"tamper-{name}", TAMPER_LAB)] = {p.id: 0.0 for p in lab1.parts}
+    for more in MORE_TAMPER_LABS:
+        blank = json.loads((root / "release" / more / f"{more}.ipynb").read_text(encoding="utf-8"))
+        for name, tamper in TAMPER.items():
+            _write(root, f"tamper-{name}", more, tamper(blank))
+            expected[(f"tamper-{name}", more)] = {p.id: 0.0 for p in get_lab(more).parts}
     exam = get_lab(EXAM_LAB)
     exam_released = json.loads((root / "release" / EXAM_LAB / f"{EXAM_LAB}.ipynb").read_text(encoding="utf-8"))
     for name, tamper in EXAM_TAMPER.items():

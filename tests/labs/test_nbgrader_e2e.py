@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from lab_submissions import EXAM_LAB, EXAM_TAMPER, TAMPER, TAMPER_LAB, build_class, mutants
+from lab_submissions import EXAM_LAB, EXAM_TAMPER, MORE_TAMPER_LABS, TAMPER, TAMPER_LAB, build_class, mutants
 
 from grader.grading import report, steps
 from grader.labs import all_labs, get_lab, is_drawn
@@ -114,6 +114,13 @@ def test_tampering_gains_nothing(course: dict[str, Any], name: str) -> None:
     assert [g[0] for g in grades.values()] == [0.0] * len(grades), grades
     text = html.unescape(_feedback(course["root"], f"tamper-{name}", TAMPER_LAB))
     assert "the answer is empty" in text
+
+
+@pytest.mark.parametrize("name", sorted(TAMPER))
+@pytest.mark.parametrize("lab", MORE_TAMPER_LABS)
+def test_tampering_with_the_capstone_gains_nothing(course: dict[str, Any], lab: str, name: str) -> None:
+    grades = _grades(course["root"], f"tamper-{name}", lab)
+    assert [g[0] for g in grades.values()] == [0.0] * len(grades), grades
 
 
 @pytest.mark.parametrize("name", sorted(EXAM_TAMPER))
