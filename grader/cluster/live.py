@@ -22,7 +22,7 @@ from grader.cluster.live_api import GATEWAY_GROUP, LiveApi
 from grader.cluster.live_namespace import KUBE_PROXY_CATCH_UP, LiveNamespace
 from grader.cluster.live_pods import conditions, pod_is_ready
 from grader.guardrails import guardrail_objects  # noqa: F401  (one definition for both backends)
-from grader.kind import MANAGED_BY_LABEL
+from grader.kind import LOCAL_CONTEXT, MANAGED_BY_LABEL, loopback_alias
 from grader.observations import HttpResponse
 
 MANAGED_SELECTOR = f"{MANAGED_BY_LABEL[0]}={MANAGED_BY_LABEL[1]}"
@@ -127,8 +127,9 @@ class LiveCluster:
         return out
 
     def _probe_external_once(self, port: int, host: str, path: str | None, timeout: float) -> Outcome:
-        where = f"[{host}]" if ":" in host else host
         target = f"{host}:{port}{path or ''}"
+        host_seen, host = host, self._reachable(host)
+        where = f"[{host}]" if ":" in host else host
         if path is None:
             try:
                 with socket.create_connection((host, port), timeout=timeout) as sock:
@@ -136,7 +137,7 @@ class LiveCluster:
             except OSError as exc:
                 status, reason = _socket_error(exc)
                 return Outcome(status, target, reason=reason)
-            return Outcome(Status.OK, target, ip=host, reason="connected")
+            return Outcome(Status.OK, target, ip=host_seen, reason="connected")
         url = f"http://{where}:{port}{path if path.startswith('/') else '/' + path}"
         try:
             with urllib.request.urlopen(url, timeout=timeout) as resp:  # noqa: S310 (http only)
@@ -151,7 +152,7 @@ class LiveCluster:
             status, reason = _socket_error(exc)
             return Outcome(status, target, reason=reason)
         pod = self._find_pod(body.strip()) if path.rstrip("/") == "/hostname" else None
-        return Outcome(Status.OK, target, pod=pod, ip=host, body=body, reason=f"HTTP {code}")
+        return Outcome(Status.OK, target, pod=pod, ip=host_seen, body=body, reason=f"HTTP {code}")
 
     def http(self, address: str, path: str = "/", *, host: str | None = None, port: int = 80,
              method: str = "GET", headers: dict[str, str] | None = None,
@@ -166,7 +167,7 @@ class LiveCluster:
         authority = address if port == 80 else f"{address}:{port}"
         shown_host = f" (Host: {host})" if host != address else ""
         target = f"{method.upper()} http://{authority}{path}{shown_host}"
-        conn = http.client.HTTPConnection(address, port, timeout=timeout)
+        conn = http.client.HTTPConnection(self._reachable(address), port, timeout=timeout)
         try:
             conn.request(method.upper(), path, headers={"Host": host, **(headers or {})})
             resp = conn.getresponse()
@@ -184,6 +185,14 @@ class LiveCluster:
                   503: "the backend Service has no ready endpoint, or the proxy could not connect",
                   }.get(code, "")
         return HttpResponse(target, Status.OK, code, got, pod, body, reason=reason)
+
+    def _reachable(self, address: str) -> str:
+        """Where this machine connects for `address`: the address itself, except on the local
+        cluster (grader.localcluster), whose cluster network lives in a namespace of its own
+        and whose LoadBalancer/Gateway addresses are published on loopback aliases."""
+        if self.context == LOCAL_CONTEXT:
+            return loopback_alias(address) or address
+        return address
 
     def gateway_api_status(self) -> tuple[bool, str]:
         """Are the Gateway API CRDs installed (cloud-provider-kind installs them at start)?"""
