@@ -191,7 +191,7 @@ def build(component: Component, goversion: str, log=print) -> Path:
         ldflags = " ".join(["-s", "-w", *(f.format(version=version, major=major, minor=minor)
                                           for f in component.ldflags)])
         src = HERE / component.name
-        overlay = _patched_lego(src, staging)
+        overlay = _patched_modules(src, staging)
         for binary, package in component.commands.items():
             log(f"{component.name}: building {binary} ({component.module} {version}) ...")
             cmd = ["nice", "-n", "19", "go", "build", f"-ldflags={ldflags}", *overlay,
@@ -199,7 +199,7 @@ def build(component: Component, goversion: str, log=print) -> Path:
             subprocess.run(cmd, cwd=src, env=go_env(), check=True, timeout=3600)
         if component.share:
             _copy_share(component, src, staging / "share")
-        for scratch in ("lego", "go.mod", "go.sum"):
+        for scratch in ("patched", "go.mod", "go.sum"):
             path = staging / scratch
             shutil.rmtree(path) if path.is_dir() else path.unlink(missing_ok=True)
         seconds = time.monotonic() - started
@@ -240,21 +240,45 @@ def lego_table_without(table: str, drop: set[str]) -> str:
     return result
 
 
-def _patched_lego(src: Path, staging: Path) -> list[str]:
-    """When the wrapper's go.mod names lego DNS providers to leave out (their SDKs are not on
-    the module proxy): a copy of lego with a trimmed provider table, and `-modfile` arguments
-    that point the build at it (go.mod itself stays as committed). None otherwise."""
-    gomod = (src / "go.mod").read_text(encoding="utf-8")
-    mark = re.search(rf"{_DROP_MARK}\s+(.+)", gomod)
-    if not mark:
-        return []
-    moddir = subprocess.run(["go", "list", "-m", "-f", "{{.Dir}}", LEGO], cwd=src, env=go_env(),
+def _module_copy(src: Path, module: str, dest: Path) -> Path:
+    moddir = subprocess.run(["go", "list", "-m", "-f", "{{.Dir}}", module], cwd=src, env=go_env(),
                             capture_output=True, text=True, check=True, timeout=120).stdout.strip()
-    copy = staging / "lego"
-    subprocess.run(["cp", "-r", "--no-preserve=mode", moddir, str(copy)], check=True, timeout=600)
-    table = copy / "providers" / "dns" / "zz_gen_dns_providers.go"
-    table.write_text(lego_table_without(table.read_text(encoding="utf-8"), set(mark.group(1).split())))
-    (staging / "go.mod").write_text(gomod + f"\nreplace {LEGO} => {copy}\n", encoding="utf-8")
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    subprocess.run(["cp", "-r", "--no-preserve=mode", moddir, str(dest)], check=True, timeout=600)
+    return dest
+
+
+def _patched_modules(src: Path, staging: Path) -> list[str]:
+    """Patched copies of upstream modules, and `-modfile` arguments that point the build at
+    them (go.mod itself stays as committed); none when the wrapper asks for no patch:
+    - go.mod naming lego DNS providers to leave out (their SDKs are not on the module proxy):
+      lego with a trimmed provider table;
+    - a `//go:build ignore` file beside go.mod whose comment says `svclab:add-to <module>`:
+      that module with the file added."""
+    gomod = (src / "go.mod").read_text(encoding="utf-8")
+    replaces: list[str] = []
+    mark = re.search(rf"{_DROP_MARK}\s+(.+)", gomod)
+    if mark:
+        copy = _module_copy(src, LEGO, staging / "patched" / "lego")
+        table = copy / "providers" / "dns" / "zz_gen_dns_providers.go"
+        table.write_text(lego_table_without(table.read_text(encoding="utf-8"), set(mark.group(1).split())))
+        replaces.append(f"replace {LEGO} => {copy}")
+    for extra in sorted(src.glob("*.go")):
+        text = extra.read_text(encoding="utf-8")
+        target = re.search(r"^// svclab:add-to (\S+)$", text, re.M)
+        if not target or not text.startswith("//go:build ignore\n"):
+            continue
+        module = target.group(1)
+        copy = _module_copy(src, module, staging / "patched" / module.replace("/", "_"))
+        if not (copy / "go.mod").exists():      # a release from before modules
+            (copy / "go.mod").write_text(f"module {module}\n\ngo 1.16\n", encoding="utf-8")
+        (copy / f"svclab_{extra.name}").write_text(text.removeprefix("//go:build ignore\n"), encoding="utf-8")
+        # the committed replace names the release the copy was taken from; the copy replaces it
+        gomod = re.sub(rf"^(\s*(?:replace\s+)?){re.escape(module)}\s+=>.*$", "", gomod, flags=re.M)
+        replaces.append(f"replace {module} => {copy}")
+    if not replaces:
+        return []
+    (staging / "go.mod").write_text(gomod + "\n" + "\n".join(replaces) + "\n", encoding="utf-8")
     shutil.copyfile(src / "go.sum", staging / "go.sum")
     return [f"-modfile={staging / 'go.mod'}"]
 

@@ -364,7 +364,7 @@ replace github.com/traefik/traefik/dynamic/ext => ./ext
 
 replace (
 	// Traefik pins its fork containous/go-http-auth, which the module proxy refuses: upstream's
-	// last release instead (basic and digest auth middlewares, unused by the course).
+	// last release instead, with the fork's two additions (patch_go_http_auth.go).
 	github.com/abbot/go-http-auth => github.com/abbot/go-http-auth v0.4.0
 	github.com/gorilla/mux => github.com/containous/mux v0.0.0-20250523120546-41b6ec3aed59
 )

@@ -18,6 +18,7 @@ README's "Live mode without Docker (Linux)" lists where the answers differ from 
 
 from __future__ import annotations
 
+import functools
 import os
 from pathlib import Path
 from typing import Any, Callable
@@ -87,7 +88,7 @@ def install(api: Api, bins: dict[str, Path], waiter: Daemon) -> None:
         api.create(CRD_PATH, crd)
     for crd in definitions:
         name = crd["metadata"]["name"]
-        wait_until(waiter, f"CRD {name} established", lambda name=name: _established(api, name), 60)
+        wait_until(waiter, f"CRD {name} established", functools.partial(_established, api, name), 60)
     for path, obj in classes_and_pool():
         api.create(path, obj)
 

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import asyncio
 import ctypes
+import functools
 import itertools
 import os
 import socket
@@ -166,7 +167,7 @@ class Publisher:
             alias = loopback_alias(key[0])
             try:
                 self.servers[key] = await asyncio.start_server(
-                    lambda r, w, key=key: self._handle(key, r, w), alias, key[1], reuse_address=True)
+                    functools.partial(self._handle, key), alias, key[1], reuse_address=True)
             except OSError as exc:
                 print(f"cannot publish {key[0]}:{key[1]} on {alias}: {exc}", file=sys.stderr, flush=True)
 
