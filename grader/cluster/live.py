@@ -11,6 +11,7 @@ Four modules, one job each, so a bug found against a real cluster has one place 
 """
 from __future__ import annotations
 
+import re
 import socket
 import time
 import urllib.error
@@ -204,7 +205,10 @@ class LiveCluster:
                       f"({ann.get(GATEWAY_GROUP + '/channel', '?')} channel)")
 
     def _find_pod(self, name: str) -> str | None:
-        if not name:
+        """The pod whose name an agnhost `/hostname` body is; None for any other body (agnhost
+        answers unknown paths, e.g. `/api/hostname` behind an `/api` prefix rule, with
+        "NOW: <time>", which is no pod name and no valid field selector either)."""
+        if not name or not _POD_NAME.fullmatch(name):
             return None
         for ns in self._namespaces:
             pods, _ = self._api.list_pods(ns, field_selector=f"metadata.name={name}")
@@ -212,6 +216,9 @@ class LiveCluster:
                 return f"{ns}/{name}"
         return None
 
+
+#: A pod name (an RFC 1123 subdomain), the only body `_find_pod` looks up.
+_POD_NAME = re.compile(r"[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*")
 
 #: How long a connect-only probe waits for a port mapping to drop the connection it accepted.
 MAPPED_PORT_GRACE = 0.3

@@ -134,3 +134,27 @@ def test_live_backend_reaches_a_published_address_through_its_loopback_alias(ups
     kind = LiveCluster(context="kind-svclab", api=object(), progress=False)  # type: ignore[arg-type]
     assert kind._reachable("172.18.0.240") == "172.18.0.240"
     assert local._reachable("10.96.0.1") == "10.96.0.1"
+
+
+class _PodsApi:
+    """Answers list_pods like the API server: a field selector value with '=' is refused."""
+
+    def __init__(self) -> None:
+        self.asked: list[str] = []
+
+    def list_pods(self, namespace: str, field_selector: str = "") -> tuple[list[dict], None]:
+        value = field_selector.split("=", 1)[1]
+        if "=" in value or " " in value:
+            raise ValueError("invalid field selector")
+        self.asked.append(value)
+        return ([{"metadata": {"name": value}}] if value == "web-1" else []), None
+
+
+def test_only_a_pod_name_body_is_looked_up_as_a_pod() -> None:
+    api = _PodsApi()
+    live = LiveCluster(context=LOCAL_CONTEXT, api=api, progress=False)  # type: ignore[arg-type]
+    live._namespaces.append("shop")
+    assert live._find_pod("web-1") == "shop/web-1"
+    # agnhost's answer on an unknown path (e.g. /api/hostname behind an /api prefix rule)
+    assert live._find_pod("NOW: 2026-12-06 08:25:11.1 +0000 UTC m=+12.345") is None
+    assert api.asked == ["web-1"]
