@@ -26,17 +26,6 @@ NOTEBOOKS = sorted((ROOT / "course").glob("[0-9][0-9]-*.ipynb"))
 #: Notebooks running at once.
 CONCURRENT = 4
 
-#: Notebooks that need a controller the local cluster does not run yet (branch lbgw adds
-#: them): they run, and fail as an expected failure only when the failure is the missing
-#: controller's (its signature in the output); any other failure fails the test.
-NEEDS_CONTROLLER = {
-    "05-loadbalancer.ipynb": ("no LoadBalancer controller on the local cluster yet (branch lbgw)",
-                              "is still <pending>"),
-    "11-ingress-and-gateway.ipynb": ("no Gateway API CRDs or Ingress/Gateway controller on the local cluster yet (branch lbgw)",
-                                     "No matches found for {'api_version': 'gateway.networking.k8s.io/v1'"),
-}
-
-
 def test_thirteen_notebooks() -> None:
     assert len(NOTEBOOKS) == 13
 
@@ -54,7 +43,8 @@ def runs() -> Iterator[dict[str, Future[subprocess.CompletedProcess[str]]]]:
     """Every notebook started at once, CONCURRENT at a time (each has namespaces and node
     ports of its own; most of a run is waiting for pods): the slow ones first."""
     pool = ThreadPoolExecutor(max_workers=CONCURRENT)
-    order = sorted(NOTEBOOKS, key=lambda nb: nb.name not in NEEDS_CONTROLLER)
+    # the longest first (05 waits for a LoadBalancer address, 11 for its routes)
+    order = sorted(NOTEBOOKS, key=lambda nb: nb.name not in ("05-loadbalancer.ipynb", "11-ingress-and-gateway.ipynb"))
     try:
         yield {nb.name: pool.submit(_run, nb) for nb in order}
     finally:
@@ -64,9 +54,4 @@ def runs() -> Iterator[dict[str, Future[subprocess.CompletedProcess[str]]]]:
 @pytest.mark.parametrize("notebook", NOTEBOOKS, ids=lambda nb: nb.stem)
 def test_notebook_runs_top_to_bottom_in_live_mode(notebook: Path, runs) -> None:  # type: ignore[no-untyped-def]
     run = runs[notebook.name].result()
-    if run.returncode != 0 and notebook.name in NEEDS_CONTROLLER:
-        missing, signature = NEEDS_CONTROLLER[notebook.name]
-        failed = [line for line in run.stdout.splitlines() if line.startswith("FAILED")]
-        if signature in run.stdout:
-            pytest.xfail(f"{missing}; failing cells: {'; '.join(failed)[:600]}")
     assert run.returncode == 0, f"{notebook.name} failed in live mode:\n{run.stdout[-6000:]}\n{run.stderr[-2000:]}"
