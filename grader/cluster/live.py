@@ -29,6 +29,15 @@ from grader.observations import HttpResponse
 MANAGED_SELECTOR = f"{MANAGED_BY_LABEL[0]}={MANAGED_BY_LABEL[1]}"
 
 
+#: Kinds whose changes an Ingress/Gateway controller must pick up before it serves them.
+ROUTING_KINDS = frozenset({"Ingress", "Gateway", "HTTPRoute", "GRPCRoute", "ReferenceGrant", "Secret",
+                           "Service"})
+#: How long after such a change an HTTP request waits (LiveCluster._routes_settle).
+ROUTES_CATCH_UP = 3.0
+#: How long, right after such a change, an Ingress's or Gateway's address is waited for.
+ADDRESS_WAIT = 20.0
+
+
 class LiveCluster:
     """A real cluster reached through a kubeconfig context (default: the current context)."""
 
@@ -46,13 +55,20 @@ class LiveCluster:
         self._progress = progress
         self._namespaces: list[str] = []
         self._policy_changed_at: float | None = None
+        self._routes_changed_at: float | None = None
 
     def __repr__(self) -> str:
         return f"LiveCluster(context={self.context!r})"
 
     # ---- NetworkPolicy changes reach the packets a moment after the API server has them
-    def _policy_changed(self) -> None:
-        self._policy_changed_at = self._clock()
+    def _object_changed(self, kind: str | None) -> None:
+        """This cluster object created, changed or deleted an object of `kind`: a probe
+        (NetworkPolicy) or an HTTP request (what an Ingress/Gateway controller serves) waits
+        for the agent or controller that reads it from its own watch."""
+        if kind == "NetworkPolicy":
+            self._policy_changed_at = self._clock()
+        elif kind in ROUTING_KINDS:
+            self._routes_changed_at = self._clock()
 
     def _policy_settle(self) -> None:
         """Before a probe: let POLICY_CATCH_UP pass since this cluster object last created,
@@ -66,6 +82,32 @@ class LiveCluster:
             if wait > 0:
                 self._sleep(wait)
             self._policy_changed_at = None
+
+    def _routes_settle(self) -> None:
+        """Before an HTTP request: let ROUTES_CATCH_UP pass since this cluster object last
+        changed what an Ingress/Gateway controller serves. Traefik (the local cluster's)
+        applies provider changes at most every 2 s; cloud-provider-kind's Envoy also takes
+        a moment to get its new configuration. Offline the proxy is instant."""
+        if self._routes_changed_at is not None:
+            wait = self._routes_changed_at + ROUTES_CATCH_UP - self._clock()
+            if wait > 0:
+                self._sleep(wait)
+
+    def _routes_changed_within(self, seconds: float) -> bool:
+        """Whether this cluster object changed a routing kind (a Service among them) in the
+        last `seconds`: kube-proxy may not have programmed a new Service yet."""
+        return self._routes_changed_at is not None and self._clock() < self._routes_changed_at + seconds
+
+    def _await_address(self, read: Callable[[], str | None]) -> str | None:
+        """An Ingress's or Gateway's address as `read` gives it; right after a change of a
+        routing object, wait up to ADDRESS_WAIT for the controller to write it (kubectl's
+        ADDRESS column fills in the same way). Later, no address means none is coming."""
+        address = read()
+        since = self._routes_changed_at
+        while address is None and since is not None and self._clock() < since + ADDRESS_WAIT:
+            self._sleep(0.5)
+            address = read()
+        return address
 
     # ---- health
     def ping(self, timeout: float = 2.0) -> str:
@@ -188,6 +230,7 @@ class LiveCluster:
         port = DEFAULT_PORTS[scheme] if port is None else port
         host = host or address
         path = path if path.startswith("/") else "/" + path
+        self._routes_settle()
         target = describe(address, path, host, port, method.upper(), scheme, sni)
         conn = http.client.HTTPConnection(self._reachable(address), port, timeout=timeout)
         certificate = None

@@ -71,9 +71,13 @@ class LiveClusterHandle(Protocol):
 
     def _say(self, text: str) -> None: ...
 
-    def _policy_changed(self) -> None: ...
+    def _object_changed(self, kind: str | None) -> None: ...
 
     def _policy_settle(self) -> None: ...
+
+    def _await_address(self, read: Callable[[], str | None]) -> str | None: ...
+
+    def _routes_changed_within(self, seconds: float) -> bool: ...
 
     def http(self, address: str, path: str = "/", *, host: str | None = None, port: int | None = None,
              method: str = "GET", headers: dict[str, str] | None = None,
@@ -94,11 +98,12 @@ class LiveNamespace:
         return obj
 
     def ingress_address(self, name: str) -> str | None:
-        ing = self._must(self._api.read_ingress(self.name, name), "ingresses.networking.k8s.io", name)
-        for entry in ((ing.get("status") or {}).get("loadBalancer") or {}).get("ingress") or []:
-            if entry.get("ip") or entry.get("hostname"):
-                return str(entry.get("ip") or entry.get("hostname"))
-        return None
+        def read() -> str | None:
+            ing = self._must(self._api.read_ingress(self.name, name), "ingresses.networking.k8s.io", name)
+            entries = ((ing.get("status") or {}).get("loadBalancer") or {}).get("ingress") or []
+            return next((str(e.get("ip") or e.get("hostname"))
+                         for e in entries if e.get("ip") or e.get("hostname")), None)
+        return self.cluster._await_address(read)
 
     def gateway_status(self, name: str) -> GatewayStatus:
         gw = self._must(self._api.read_gateway_object(self.name, "gateways", name),
@@ -113,8 +118,7 @@ class LiveNamespace:
                              conditions_of(status.get("conditions")), listeners)
 
     def gateway_address(self, name: str) -> str | None:
-        addresses = self.gateway_status(name).addresses
-        return addresses[0] if addresses else None
+        return self.cluster._await_address(lambda: next(iter(self.gateway_status(name).addresses), None))
 
     def http(self, address: str, path: str = "/", *, host: str | None = None, port: int | None = None,
              method: str = "GET", headers: dict[str, str] | None = None,
@@ -143,8 +147,11 @@ class LiveNamespace:
         every object (so the API server's own rejections, e.g. a NodePort already taken, also
         leave nothing half-applied); then server-side apply in dependency order. Raises
         grader.manifests.ManifestError either way. Lines read like kubectl's."""
-        return self._apply_all(_load_checked(manifests, self.name, source,
-                                             lambda: self._api.list_gateway_names(self.name)))
+        from grader.sandbox import load_sandboxed  # (imported here: the schema stack loads on first use)
+
+        gateways = lambda: self._api.list_gateway_names(self.name)  # noqa: E731
+        loaded = load_sandboxed(manifests, self.name, source=source, existing_gateways=gateways)
+        return self._apply_all(loaded)
 
     def apply_objects(self, objs: Iterable[dict[str, Any]]) -> list[str]:
         """Apply already-validated objects without the sandbox check: for a notebook's own
@@ -183,8 +190,8 @@ class LiveNamespace:
             else:
                 verb = "configured"
             lines.append(f"{display_name(obj)} {verb}")
-            if obj.get("kind") == "NetworkPolicy" and verb != "unchanged":
-                self.cluster._policy_changed()
+            if verb != "unchanged":
+                self.cluster._object_changed(obj.get("kind"))
         return lines
 
     def _placed(self, obj: dict[str, Any]) -> dict[str, Any]:
@@ -205,8 +212,7 @@ class LiveNamespace:
         if known is None:
             raise ValueError(f"cannot delete kind {kind!r}; known: {', '.join(sorted(DELETABLE_KINDS))}")
         canonical, api_version = known
-        if canonical == "NetworkPolicy":
-            self.cluster._policy_changed()
+        self.cluster._object_changed(canonical)
         self._api.delete_object({"apiVersion": api_version, "kind": canonical,
                                  "metadata": {"name": name, "namespace": self.name}})
 
@@ -356,10 +362,11 @@ class LiveNamespace:
 
         status, reason, body, remote = attempt()
         # A Service whose endpoints are ready but that kube-proxy has not programmed yet
-        # rejects for a moment (its no-endpoints rule): ask again before believing it.
+        # rejects for a moment (its no-endpoints rule), or, just created, drops: ask again.
         clock, sleep = self.cluster._clock, self.cluster._sleep
-        deadline = clock() + KUBE_PROXY_CATCH_UP
-        while status is Status.REFUSED and ref and clock() < deadline:
+        catch_up = KUBE_PROXY_CATCH_UP
+        deadline, fresh = clock() + catch_up, self.cluster._routes_changed_within(catch_up)
+        while (status is Status.REFUSED or fresh and status is Status.TIMEOUT) and ref and clock() < deadline:
             if self._service_without_endpoints(t, protocol, named) or named() is None:
                 break
             sleep(0.5)
@@ -491,10 +498,3 @@ class LiveNamespace:
                 return None
         return f"Service {name} has no ready endpoints for port {t.port}"
 
-
-def _load_checked(manifests: ManifestInput, namespace: str, source: str | None,
-                  existing_gateways: Any = ()) -> list[Any]:
-    """grader.sandbox.load_sandboxed: refuse before anything reaches the cluster."""
-    from grader.sandbox import load_sandboxed
-
-    return load_sandboxed(manifests, namespace, source=source, existing_gateways=existing_gateways)

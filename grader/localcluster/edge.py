@@ -31,7 +31,7 @@ from grader.localcluster.processes import Daemon, StartError, enter, run, spawn,
 
 #: Traefik's address on the cluster network: every Ingress and Gateway is served there.
 EDGE_IP = "172.18.0.250"
-EDGE_PORTS = (80,)
+EDGE_PORTS = (80, 443)
 LB_RANGE = ("172.18.0.100", "172.18.0.199")
 CLASS = "cloud-provider-kind"
 TRAEFIK_GATEWAY_CONTROLLER = "traefik.io/gateway-controller"
