@@ -59,6 +59,7 @@ findPods, reverse.go, plugin/backend_lookup.go):
 """
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import TYPE_CHECKING
 
 from grader.k8s.dns_names import NDOTS, candidates, search_list
@@ -72,8 +73,8 @@ from grader.observations import DnsAnswer
 if TYPE_CHECKING:  # pragma: no cover
     from grader.model.state import ClusterState
 
-__all__ = ["COREFILE_CONFIGMAP", "PUBLIC_TLDS", "REVERSE_ZONES", "Zone", "corefile", "dashed",
-           "dns_server_for", "lookup", "resolv_conf", "resolve", "upstream_rcode"]
+__all__ = ["COREFILE_CONFIGMAP", "PUBLIC_TLDS", "REVERSE_ZONES", "Zone", "as_applications_see", "corefile",
+           "dashed", "dns_server_for", "lookup", "resolv_conf", "resolve", "upstream_rcode"]
 
 #: Where CoreDNS's configuration lives, as kubeadm (and kind) install it.
 COREFILE_CONFIGMAP = (DNS_NAMESPACE, "coredns")
@@ -91,6 +92,17 @@ def corefile(state: "ClusterState") -> Corefile:
     cm = state.get("ConfigMap", COREFILE_CONFIGMAP[1], COREFILE_CONFIGMAP[0]) or {}
     text = (cm.get("data") or {}).get("Corefile")
     return parsed(text if isinstance(text, str) else DEFAULT_COREFILE)
+
+
+def as_applications_see(answer: DnsAnswer) -> DnsAnswer:
+    """`answer` less the records a stub resolver like glibc's throws away: those owned by a
+    name other than the one it asked (or a CNAME target on the way), which a CoreDNS
+    `rewrite` that is neither `exact` nor `answer auto` produces ("asked for X, got Y")."""
+    if answer.name is None:
+        return answer
+    owners = {answer.name.lower()} | {r.value.lower() for r in answer.records if r.rtype == "CNAME"}
+    kept = tuple(r for r in answer.records if r.name.lower() in owners)
+    return answer if kept == answer.records else replace(answer, records=kept)
 
 
 def dns_server_for(state: "ClusterState", pod: Pod | None) -> tuple[Pod | None, str]:

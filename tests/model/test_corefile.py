@@ -107,8 +107,12 @@ def test_suffix_rewrite_keeps_the_rewritten_owner_name_unless_answer_auto(cluste
     ans = resolve(cluster.state, "web.legacy.internal", "prod")
     assert ans.addresses == [ip_of(cluster, "web")]
     assert {r.name for r in ans.records} == {"web.prod.svc.cluster.local"}  # the mismatch the README shows
+    client = cluster.namespace("prod", fresh=False)
+    out = client.probe("web.legacy.internal:80/hostname", frm="app=client")
+    assert out.status is Status.DNS_ERROR                                    # glibc: "asked for X, got Y"
     cluster.edit_corefile(corefile("rewrite name suffix .legacy.internal .prod.svc.cluster.local answer auto"))
     assert {r.name for r in resolve(cluster.state, "web.legacy.internal", "prod").records} == {"web.legacy.internal"}
+    assert client.probe("web.legacy.internal:80/hostname", frm="app=client").status is Status.OK
 
 
 def test_regex_rewrite_uses_groups_and_the_trailing_dot(cluster: OfflineCluster) -> None:
