@@ -282,6 +282,29 @@ def _forward(line: Line) -> Forward:
     return Forward(norm(words[1]), excepts)
 
 
+#: What Go's regexp (RE2), which CoreDNS compiles rewrite patterns with, does not have.
+_NOT_RE2 = re.compile(r"\\[1-9]|\(\?<?[=!]|\(\?P=")
+#: A repeated group that repeats inside: linear in RE2, exponential in Python's re.
+_NESTED_REPEAT = re.compile(r"\([^()]*[+*}][^()]*\)[+*{]")
+
+
+def _check_regex(source: str, number: int) -> None:
+    """Refuse what CoreDNS would not load, and what would make the model's own matcher
+    run for minutes on a crafted pattern."""
+    if len(source) > 500:
+        raise CorefileError(f"line {number}: a rewrite regex longer than 500 characters is not modelled")
+    if _NOT_RE2.search(source):
+        raise CorefileError(f"line {number}: rewrite regex {source!r}: Go's regexp, which CoreDNS uses, has "
+                            "no backreferences or lookarounds, so CoreDNS would not load it")
+    if _NESTED_REPEAT.search(source):
+        raise CorefileError(f"line {number}: rewrite regex {source!r} repeats a group that itself repeats; "
+                            "CoreDNS can run it, the offline model refuses it (write it without the nesting)")
+    try:
+        re.compile(source)
+    except re.error as e:
+        raise CorefileError(f"line {number}: rewrite regex {source!r} does not compile: {e}") from None
+
+
 def _rewrite(words: list[str], number: int) -> Rewrite:
     stop = True
     if words and words[0] in ("continue", "stop"):
@@ -301,10 +324,7 @@ def _rewrite(words: list[str], number: int) -> Rewrite:
                             f"{' '.join(words)!r} is not that (answer name/value are not modelled offline)")
     source, target = words
     if match == "regex":
-        try:
-            re.compile(source)
-        except re.error as e:
-            raise CorefileError(f"line {number}: rewrite regex {source!r} does not compile: {e}") from None
+        _check_regex(source, number)
     else:
         source, target = source.lower(), target.lower()
     if match == "exact":

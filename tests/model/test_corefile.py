@@ -230,3 +230,14 @@ def test_the_live_backend_edits_only_the_courses_own_clusters() -> None:
     assert own.edit_corefile(".:53 {\n}\n") == DEFAULT_COREFILE
     assert Api.applied[-1]["data"] == {"Corefile": ".:53 {\n}\n"}
     assert Api.applied[-1]["metadata"] == {"name": "coredns", "namespace": "kube-system"}
+
+
+@pytest.mark.parametrize(("pattern", "why"), [
+    (r"(.*)\1\.x\.$", "no backreferences"),             # Go regexp (RE2) syntax: CoreDNS would not load it
+    (r"(?=web)(.*)\.x\.$", "no backreferences or lookarounds"),
+    (r"(?<!a)b\.x\.$", "lookarounds"),
+    (r"^(a+)+\.x\.$", "repeats a group"),                 # RE2 is linear; Python's re is not: refused
+])
+def test_rewrite_regexes_coredns_cannot_load_or_the_model_cannot_bound_are_refused(pattern: str, why: str) -> None:
+    with pytest.raises(CorefileError, match=why):
+        parse(f".:53 {{\n    rewrite name regex {pattern} web.prod.svc.cluster.local\n}}\n")
