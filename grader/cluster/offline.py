@@ -300,6 +300,7 @@ class OfflineCluster:
             "apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": name, "namespace": namespace}}
         cm["data"] = {**(cm.get("data") or {}), "Corefile": text}
         self.state.apply([cm])
+        dns.corefile(self.state)          # loaded now, as CoreDNS's reload would load it
         self.say("svclab: Corefile replaced in kube-system/coredns (offline: lookups follow it now; "
                  "live, CoreDNS's reload plugin picks it up within about 30 s)")
         return old

@@ -67,6 +67,10 @@ class CorefileError(ValueError):
     the line."""
 
 
+class CorefileNotModelled(CorefileError):
+    """A Corefile CoreDNS would load, using what the offline model does not follow."""
+
+
 @dataclass(frozen=True)
 class Line:
     """One directive or option line: its tokens and where it was."""
@@ -221,7 +225,7 @@ def parse_blocks(text: str) -> list[tuple[list[str], int, list[Line]]]:
 def _zones(args: list[str], block_zones: tuple[str, ...], number: int) -> tuple[str, ...]:
     for z in args:
         if "/" in z or not re.fullmatch(r"[A-Za-z0-9._-]+\.?|\.", z):
-            raise CorefileError(f"line {number}: {z!r} is not a zone the model understands")
+            raise CorefileNotModelled(f"line {number}: {z!r} is not a zone the model understands")
     return tuple(norm(z) for z in args) if args else block_zones
 
 
@@ -239,7 +243,7 @@ def _fallthrough(words: tuple[str, ...], number: int) -> tuple[str, ...]:
 def _kubernetes(line: Line, block_zones: tuple[str, ...]) -> Kubernetes:
     zones = _zones(list(line.tokens[1:]), block_zones, line.number)
     if "cluster.local" not in zones:
-        raise CorefileError(f"line {line.number}: kubernetes must serve cluster.local, the cluster "
+        raise CorefileNotModelled(f"line {line.number}: kubernetes must serve cluster.local, the cluster "
                             "domain the kubelet puts in every pod's search list (the model has no other)")
     k = Kubernetes(zones=tuple(z for z in zones))
     for opt in line.block:
@@ -251,8 +255,8 @@ def _kubernetes(line: Line, block_zones: tuple[str, ...]) -> Kubernetes:
         elif words[0] == "fallthrough":
             k = Kubernetes(k.zones, k.pods, k.ttl, _fallthrough(words, n))
         else:
-            raise CorefileError(f"line {n}: kubernetes option {' '.join(words)!r} is not modelled offline "
-                                "(the model follows pods, ttl and fallthrough)")
+            raise CorefileNotModelled(f"line {n}: kubernetes option {' '.join(words)!r} is not modelled "
+                                      "offline (the model follows pods, ttl and fallthrough)")
     return k
 
 
@@ -268,7 +272,7 @@ def _forward(line: Line) -> Forward:
     for to in words[2:]:
         addr = to.removeprefix("dns://").removesuffix(":53")
         if addr not in KNOWN_UPSTREAMS:
-            raise CorefileError(
+            raise CorefileNotModelled(
                 f"line {line.number}: forward to {to}: the offline model knows one resolver outside the "
                 f"cluster, the node's ({NODE_RESOLVER}, which /etc/resolv.conf names); live, CoreDNS "
                 "would ask this one")
@@ -277,7 +281,7 @@ def _forward(line: Line) -> Forward:
         if opt.tokens[0] == "except":
             excepts += tuple(norm(z) for z in opt.tokens[1:])
         elif opt.tokens[0] not in _FORWARD_TRANSPORT:
-            raise CorefileError(f"line {opt.number}: forward option {' '.join(opt.tokens)!r} "
+            raise CorefileNotModelled(f"line {opt.number}: forward option {' '.join(opt.tokens)!r} "
                                 "is not modelled offline")
     return Forward(norm(words[1]), excepts)
 
@@ -292,13 +296,15 @@ def _check_regex(source: str, number: int) -> None:
     """Refuse what CoreDNS would not load, and what would make the model's own matcher
     run for minutes on a crafted pattern."""
     if len(source) > 500:
-        raise CorefileError(f"line {number}: a rewrite regex longer than 500 characters is not modelled")
+        raise CorefileNotModelled(f"line {number}: a rewrite regex longer than 500 characters "
+                                  "is not modelled")
     if _NOT_RE2.search(source):
         raise CorefileError(f"line {number}: rewrite regex {source!r}: Go's regexp, which CoreDNS uses, has "
                             "no backreferences or lookarounds, so CoreDNS would not load it")
     if _NESTED_REPEAT.search(source):
-        raise CorefileError(f"line {number}: rewrite regex {source!r} repeats a group that itself repeats; "
-                            "CoreDNS can run it, the offline model refuses it (write it without the nesting)")
+        raise CorefileNotModelled(f"line {number}: rewrite regex {source!r} repeats a group that itself "
+                                  "repeats; CoreDNS can run it, the offline model refuses it (write it "
+                                  "without the nesting)")
     try:
         re.compile(source)
     except re.error as e:
@@ -310,7 +316,7 @@ def _rewrite(words: list[str], number: int) -> Rewrite:
     if words and words[0] in ("continue", "stop"):
         stop = words.pop(0) == "stop"
     if not words or words[0] != "name":
-        raise CorefileError(f"line {number}: rewrite {' '.join(words)!r} is not modelled offline "
+        raise CorefileNotModelled(f"line {number}: rewrite {' '.join(words)!r} is not modelled offline "
                             "(the model follows `rewrite name ...`)")
     words = words[1:]
     match = "exact"
@@ -320,7 +326,7 @@ def _rewrite(words: list[str], number: int) -> Rewrite:
     if words[2:] == ["answer", "auto"]:
         auto, words = True, words[:2]
     if len(words) != 2:
-        raise CorefileError(f"line {number}: rewrite name takes [TYPE] FROM TO [answer auto]; "
+        raise CorefileNotModelled(f"line {number}: rewrite name takes [TYPE] FROM TO [answer auto]; "
                             f"{' '.join(words)!r} is not that (answer name/value are not modelled offline)")
     source, target = words
     if match == "regex":
@@ -364,7 +370,7 @@ def _cache(line: Line, block_zones: tuple[str, ...]) -> Cache:
         elif words[0] in ("disable", "prefetch", "servfail", "keepttl"):
             pass   # what is stored, not what one answer says: the model has no clock
         else:
-            raise CorefileError(f"line {n}: cache option {' '.join(words)!r} is not modelled offline")
+            raise CorefileNotModelled(f"line {n}: cache option {' '.join(words)!r} is not modelled offline")
     return c
 
 
@@ -402,7 +408,8 @@ def _block(keys: list[str], number: int, body: list[Line]) -> ServerBlock:
     for key in keys:
         k = key.lower().removeprefix("dns://")
         if "://" in k:
-            raise CorefileError(f"line {number}: server block {key!r}: only plain DNS servers are modelled")
+            raise CorefileNotModelled(f"line {number}: server block {key!r}: only plain DNS servers "
+                                      "are modelled")
         zone, _, port = k.partition(":") if not k.startswith("[") else (k, "", "")
         if port and not port.isdigit():
             raise CorefileError(f"line {number}: server block {key!r}: bad port {port!r}")
@@ -428,7 +435,7 @@ def _block(keys: list[str], number: int, body: list[Line]) -> ServerBlock:
         elif name == "hosts":
             block.hosts = _hosts(line, block.zones)
         elif name not in NO_OPS:
-            raise CorefileError(
+            raise CorefileNotModelled(
                 f"line {line.number}: plugin {name!r} is not modelled offline (the model follows "
                 f"{', '.join(MODELLED)} and accepts {', '.join(sorted(NO_OPS))} as no-ops); "
                 "live, CoreDNS would run it")

@@ -59,12 +59,13 @@ findPods, reverse.go, plugin/backend_lookup.go):
 """
 from __future__ import annotations
 
+import weakref
 from dataclasses import replace
 from typing import TYPE_CHECKING
 
 from grader.k8s.dns_names import NDOTS, candidates, search_list
 from grader.model.coredns import PUBLIC_TLDS, Server, upstream_rcode
-from grader.model.corefile import DEFAULT_COREFILE, Corefile, parsed
+from grader.model.corefile import DEFAULT_COREFILE, Corefile, CorefileError, CorefileNotModelled, parsed
 from grader.model.dns_zone import DNS_NAMESPACE, DNS_SERVICE, REVERSE_ZONES, Zone, dashed
 from grader.model.objects import Pod
 from grader.model.services import DNS_SERVICE_IP
@@ -87,11 +88,24 @@ def resolv_conf(namespace: str) -> str:
 
 
 def corefile(state: "ClusterState") -> Corefile:
-    """The Corefile CoreDNS runs: the `Corefile` key of kube-system/coredns (kind's when the
-    ConfigMap or the key is gone: CoreDNS keeps the configuration it loaded last)."""
+    """The Corefile CoreDNS runs: the `Corefile` key of kube-system/coredns. When that does
+    not load (or is gone), the one that loaded last, as CoreDNS's reload plugin keeps it;
+    CorefileNotModelled (naming the line) when it loads but uses what the model lacks."""
     cm = state.get("ConfigMap", COREFILE_CONFIGMAP[1], COREFILE_CONFIGMAP[0]) or {}
     text = (cm.get("data") or {}).get("Corefile")
-    return parsed(text if isinstance(text, str) else DEFAULT_COREFILE)
+    try:
+        loaded = parsed(text if isinstance(text, str) else _LAST_LOADED.get(state, DEFAULT_COREFILE))
+    except CorefileNotModelled:
+        raise                                    # live CoreDNS would run it: say so, do not guess
+    except CorefileError:
+        # CoreDNS's reload keeps running the configuration that loaded last (and logs why)
+        return parsed(_LAST_LOADED.get(state, DEFAULT_COREFILE))
+    _LAST_LOADED[state] = loaded.text
+    return loaded
+
+
+#: Per model, the Corefile that loaded last (what CoreDNS keeps running after a bad edit).
+_LAST_LOADED: "weakref.WeakKeyDictionary[ClusterState, str]" = weakref.WeakKeyDictionary()
 
 
 def as_applications_see(answer: DnsAnswer) -> DnsAnswer:

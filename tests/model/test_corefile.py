@@ -241,3 +241,17 @@ def test_the_live_backend_edits_only_the_courses_own_clusters() -> None:
 def test_rewrite_regexes_coredns_cannot_load_or_the_model_cannot_bound_are_refused(pattern: str, why: str) -> None:
     with pytest.raises(CorefileError, match=why):
         parse(f".:53 {{\n    rewrite name regex {pattern} web.prod.svc.cluster.local\n}}\n")
+
+
+def test_a_corefile_that_does_not_load_leaves_the_last_one_running(cluster: OfflineCluster) -> None:
+    """plugin/reload README: a new Corefile that fails to load is logged, and the running
+    configuration stays. A file that loads but uses an unmodelled plugin is named instead."""
+    cluster.edit_corefile(corefile("rewrite name exact x.y web.prod.svc.cluster.local"))
+    system = cluster.namespace("kube-system")
+    system.apply({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "coredns"},
+                  "data": {"Corefile": ".:53 {\n    errors\n"}})               # an unclosed brace
+    assert resolve(cluster.state, "x.y", "prod").addresses == [ip_of(cluster, "web")]
+    system.apply({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "coredns"},
+                  "data": {"Corefile": ".:53 {\n    template IN A x.y\n}\n"}})
+    with pytest.raises(CorefileError, match="line 2: plugin 'template' is not modelled"):
+        resolve(cluster.state, "x.y", "prod")
