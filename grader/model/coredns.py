@@ -1,6 +1,7 @@
 """CoreDNS as the Corefile in kube-system's `coredns` ConfigMap configures it: which server
-block takes a question, and what its plugins do with it, in CoreDNS's own order (plugin.cfg:
-rewrite, cache, hosts, kubernetes, forward; the order of lines in a block does not matter).
+block takes a question, and what its plugins do with it, in CoreDNS's own order (plugin.cfg
+of v1.14.6, the local cluster's: cache, rewrite, hosts, kubernetes, forward; newer releases
+put rewrite before cache; the order of lines in a block does not matter).
 
 Facts followed (coredns.io plugin pages; coredns/coredns core/dnsserver and plugin/*):
 - Server block: the one whose zone is the longest match for the name, on port 53 (where
@@ -88,7 +89,7 @@ class Server:
         res = self._chain(block, qname if asked == name else asked, rtype.upper(), depth)
         if asked != name and revert is not None:
             res = replace(res, records=tuple(self._revert(r, revert, asked, name) for r in res.records))
-        return self._cache(block, asked, res)
+        return self._cache(block, name, res)           # cache runs before rewrite (v1.14)
 
     # -- rewrite
     @staticmethod
