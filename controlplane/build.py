@@ -42,7 +42,8 @@ class Component:
     module: str                    # the upstream module its go.mod requires
     commands: dict[str, str]       # binary name -> package path
     ldflags: tuple[str, ...] = ()  # -X flags; "{version}" is replaced by the module version
-    # files copied from the upstream module into the cache (kwok's stage definitions)
+    # files copied from the upstream module into the cache (kwok's stage definitions);
+    # "other/module::dir/*.yaml" copies the matching files of another module in the build list
     share: tuple[str, ...] = field(default=())
 
 
@@ -82,6 +83,23 @@ NODE_COMPONENTS = (
         ldflags=_K8S_LDFLAGS),
     Component("netpol", "sigs.k8s.io/kube-network-policies",
               {"kube-network-policies": "sigs.k8s.io/kube-network-policies/cmd"}),
+    # Ingress and Gateway API for the local cluster (cloud-provider-kind needs Docker); the
+    # Gateway API CRDs come from the gateway-api module Traefik's go.sum pins.
+    Component("traefik", "github.com/traefik/traefik/v3",
+              {"traefik": "github.com/traefik/traefik/v3/cmd/traefik"},
+              ldflags=("-X github.com/traefik/traefik/v3/pkg/version.Version={version}",),
+              share=("sigs.k8s.io/gateway-api::config/crd/standard/*.yaml",)),
+    # LoadBalancer addresses: MetalLB's controller (allocation only; see grader/localcluster/edge.py)
+    Component("metallb", "go.universe.tf/metallb",
+              {"metallb-controller": "go.universe.tf/metallb/controller"},
+              share=("config/crd/bases/metallb.io_ipaddresspools.yaml",
+                     "config/crd/bases/metallb.io_l2advertisements.yaml",
+                     "config/crd/bases/metallb.io_bgpadvertisements.yaml",
+                     "config/crd/bases/metallb.io_bgppeers.yaml",
+                     "config/crd/bases/metallb.io_bfdprofiles.yaml",
+                     "config/crd/bases/metallb.io_communities.yaml",
+                     "config/crd/bases/metallb.io_servicel2statuses.yaml",
+                     "config/crd/bases/metallb.io_servicebgpstatuses.yaml")),
 )
 
 
@@ -143,7 +161,9 @@ def installed(goversion: str | None = None,
             missing.append(component.name)
             continue
         found.update({name: folder / "bin" / name for name in component.commands})
-        found.update({Path(rel).name: folder / "share" / Path(rel).name for rel in component.share})
+        found.update({Path(rel).name: folder / "share" / Path(rel).name
+                      for rel in component.share if "::" not in rel})
+        found.update({f"{component.name}-share": folder / "share"} if component.share else {})
     if missing:
         target = "make local-cluster" if any(c in NODE_COMPONENTS for c in components) else "make control-plane"
         return (f"the control plane is not built ({', '.join(missing)} missing under "
@@ -171,24 +191,111 @@ def build(component: Component, goversion: str, log=print) -> Path:
         ldflags = " ".join(["-s", "-w", *(f.format(version=version, major=major, minor=minor)
                                           for f in component.ldflags)])
         src = HERE / component.name
+        overlay = _patched_modules(src, staging)
         for binary, package in component.commands.items():
             log(f"{component.name}: building {binary} ({component.module} {version}) ...")
-            cmd = ["nice", "-n", "19", "go", "build", f"-ldflags={ldflags}",
+            cmd = ["nice", "-n", "19", "go", "build", f"-ldflags={ldflags}", *overlay,
                    "-o", str(staging / "bin" / binary), package]
             subprocess.run(cmd, cwd=src, env=go_env(), check=True, timeout=3600)
         if component.share:
-            moddir = subprocess.run(["go", "list", "-m", "-f", "{{.Dir}}", component.module],
-                                    cwd=src, env=go_env(), capture_output=True, text=True,
-                                    check=True, timeout=120).stdout.strip()
-            (staging / "share").mkdir()
-            for rel in component.share:
-                shutil.copyfile(Path(moddir) / rel, staging / "share" / Path(rel).name)
+            _copy_share(component, src, staging / "share")
+        for scratch in ("patched", "go.mod", "go.sum"):
+            path = staging / scratch
+            shutil.rmtree(path) if path.is_dir() else path.unlink(missing_ok=True)
         seconds = time.monotonic() - started
         (staging / "complete").write_text(f"{component.module} {version} built in {seconds:.0f}s with {goversion}\n")
         shutil.rmtree(folder, ignore_errors=True)
         staging.rename(folder)
         log(f"{component.name}: built in {seconds:.0f}s -> {folder}")
         return folder
+
+
+LEGO = "github.com/go-acme/lego/v5"
+_DROP_MARK = "svclab:drop-lego-dns-providers"
+
+
+def lego_table_without(table: str, drop: set[str]) -> str:
+    """lego's generated DNS-provider table (providers/dns/zz_gen_dns_providers.go) without the
+    named providers: their imports, and each `case` line followed by exactly its
+    `return <provider>.NewDNSProvider()`. Any other shape stops the build."""
+    lines = table.splitlines(keepends=True)
+    out: list[str] = []
+    i = 0
+    while i < len(lines):
+        stripped = lines[i].strip()
+        imported = stripped.strip('"')
+        if imported.startswith(f"{LEGO}/providers/dns/") and imported.rsplit("/", 1)[1] in drop:
+            i += 1
+            continue
+        name = next((n for n in drop if stripped.startswith("case ") and f'"{n}"' in stripped), None)
+        if name and i + 1 < len(lines) and lines[i + 1].strip() == f"return {name}.NewDNSProvider()":
+            i += 2
+            continue
+        out.append(lines[i])
+        i += 1
+    result = "".join(out)
+    left = [name for name in drop if re.search(rf"\b{name}\.NewDNSProvider", result)]
+    if left:
+        raise SystemExit(f"lego's provider table changed shape: {', '.join(sorted(left))} still referenced")
+    return result
+
+
+def _module_copy(src: Path, module: str, dest: Path) -> Path:
+    moddir = subprocess.run(["go", "list", "-m", "-f", "{{.Dir}}", module], cwd=src, env=go_env(),
+                            capture_output=True, text=True, check=True, timeout=120).stdout.strip()
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    subprocess.run(["cp", "-r", "--no-preserve=mode", moddir, str(dest)], check=True, timeout=600)
+    return dest
+
+
+def _patched_modules(src: Path, staging: Path) -> list[str]:
+    """Patched copies of upstream modules, and `-modfile` arguments that point the build at
+    them (go.mod itself stays as committed); none when the wrapper asks for no patch:
+    - go.mod naming lego DNS providers to leave out (their SDKs are not on the module proxy):
+      lego with a trimmed provider table;
+    - a `//go:build ignore` file beside go.mod whose comment says `svclab:add-to <module>`:
+      that module with the file added."""
+    gomod = (src / "go.mod").read_text(encoding="utf-8")
+    replaces: list[str] = []
+    mark = re.search(rf"{_DROP_MARK}\s+(.+)", gomod)
+    if mark:
+        copy = _module_copy(src, LEGO, staging / "patched" / "lego")
+        table = copy / "providers" / "dns" / "zz_gen_dns_providers.go"
+        table.write_text(lego_table_without(table.read_text(encoding="utf-8"), set(mark.group(1).split())))
+        replaces.append(f"replace {LEGO} => {copy}")
+    for extra in sorted(src.glob("*.go")):
+        text = extra.read_text(encoding="utf-8")
+        target = re.search(r"^// svclab:add-to (\S+)$", text, re.M)
+        if not target or not text.startswith("//go:build ignore\n"):
+            continue
+        module = target.group(1)
+        copy = _module_copy(src, module, staging / "patched" / module.replace("/", "_"))
+        if not (copy / "go.mod").exists():      # a release from before modules
+            (copy / "go.mod").write_text(f"module {module}\n\ngo 1.16\n", encoding="utf-8")
+        (copy / f"svclab_{extra.name}").write_text(text.removeprefix("//go:build ignore\n"), encoding="utf-8")
+        # the committed replace names the release the copy was taken from; the copy replaces it
+        gomod = re.sub(rf"^(\s*(?:replace\s+)?){re.escape(module)}\s+=>.*$", "", gomod, flags=re.M)
+        replaces.append(f"replace {module} => {copy}")
+    if not replaces:
+        return []
+    (staging / "go.mod").write_text(gomod + "\n" + "\n".join(replaces) + "\n", encoding="utf-8")
+    shutil.copyfile(src / "go.sum", staging / "go.sum")
+    return [f"-modfile={staging / 'go.mod'}"]
+
+
+def _copy_share(component: Component, src: Path, dest: Path) -> None:
+    """Copy the component's share files out of the module cache (downloaded by the build)."""
+    dest.mkdir()
+    for entry in component.share:
+        module, _, rel = entry.rpartition("::")
+        moddir = subprocess.run(["go", "list", "-m", "-f", "{{.Dir}}", module or component.module],
+                                cwd=src, env=go_env(), capture_output=True, text=True,
+                                check=True, timeout=120).stdout.strip()
+        matches = sorted(Path(moddir).glob(rel))
+        if not matches:
+            raise SystemExit(f"controlplane/{component.name}: {entry} matches no file in {moddir}")
+        for path in matches:
+            shutil.copyfile(path, dest / path.name)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -37,7 +37,9 @@ def diagnose_service(ns: Any, service: str) -> str:
         )
     if not svc.selector:
         return (f"Service {service} has no selector, so Kubernetes never creates endpoints for it; "
-                "add spec.selector with the labels of the pods it should send traffic to")
+                "add spec.selector with the labels of the pods it should send traffic to, or (for a fixed "
+                f"address) an EndpointSlice labelled kubernetes.io/service-name={service} whose port names "
+                "match the Service's")
     pods = [p for p in ns.pods() if p.ip]
     selected = [p for p in pods if matches({"matchLabels": dict(svc.selector)}, p.labels)]
     want = labels_text(dict(svc.selector))

@@ -60,8 +60,16 @@ class Namespace(Protocol):
     def delete(self, kind: str | None = None, name: str | None = None) -> None:
         """Delete one object, or (no arguments) the whole namespace."""
 
-    def wait_ready(self, timeout: float = 120) -> None:
-        """Block until every workload pod is Ready; raise TimeoutError naming the laggards."""
+    def wait_ready(self, timeout: float = 120, *, unready: str | None = None) -> None:
+        """Block until every workload pod is Ready; raise TimeoutError naming the laggards.
+        Pods matching the label selector `unready` need only run (all containers started):
+        for a lab whose point is a pod a readiness probe keeps out of rotation."""
+
+    def env(self, pod: str, container: str | None = None) -> dict[str, str]:
+        """The environment a container of `pod` (a name or a selector: its first Ready
+        match) runs with, what the app reads: live, `env` run in the container (every
+        variable); offline, the variables its `env`/`envFrom` declared when it started
+        (pods keep them until replaced). Default container: the agnhost one."""
 
     def pods(self) -> list[PodRef]: ...
 

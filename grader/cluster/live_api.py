@@ -187,6 +187,8 @@ class LiveApi:
                                                            field_selector="type=kubernetes.io/tls"))
         return {s["metadata"]["name"]: (s.get("data") or {}).get("tls.crt", "")
                 for s in data.get("items") or []}
+    def list_network_policies(self, namespace: str) -> list[dict[str, Any]]:
+        return self._dict(self.networking.list_namespaced_network_policy(namespace)).get("items") or []
 
     def list_nodes(self) -> list[dict[str, Any]]:
         return self._dict(self.core.list_node()).get("items") or []
@@ -216,11 +218,14 @@ class LiveApi:
         return _unless_absent(None, lambda: self._dict(self.dynamic.get(
             self._resource(obj), name=meta["name"], namespace=meta.get("namespace"))))
 
-    def server_side_apply(self, obj: dict[str, Any], *, dry_run: bool = False) -> dict[str, Any]:
+    def server_side_apply(self, obj: dict[str, Any], *, dry_run: bool = False,
+                          field_manager: str = FIELD_MANAGER) -> dict[str, Any]:
         """Server-side apply as the "svclab" field manager, forcing conflicts so re-running a
-        cell after a `kubectl edit` still converges on what the notebook says."""
+        cell after a `kubectl edit` still converges on what the notebook says. Another
+        `field_manager` owns a part of an object apart (e.g. only its labels), so applying
+        that part again, smaller, removes what it no longer names and nothing else."""
         meta = obj.get("metadata") or {}
-        kwargs: dict[str, Any] = {"field_manager": FIELD_MANAGER, "force_conflicts": True}
+        kwargs: dict[str, Any] = {"field_manager": field_manager, "force_conflicts": True}
         if dry_run:
             kwargs["dry_run"] = "All"
         applied = self.dynamic.server_side_apply(self._resource(obj), body=obj, name=meta["name"],

@@ -30,26 +30,32 @@ from grader.cluster.base import (
 )
 from grader.cluster.live_api import GATEWAY_GROUP, ApiException, ExecResult, server_message
 from grader.cluster.live_pods import (
+    DELETABLE_KINDS,
     as_applied,
+    conditions_of,
     display_name,
-    failed_create_reason,
+    explained_by_model,
     listened_ports,
     pod_counts,
     pod_is_ready,
     probe_container,
     service_cluster_ip,
     service_info,
+    statefulset_shortfall,
+    unready_on_purpose,
     why_not_ready,
     workload_problem,
 )
 from grader.k8s.apply_order import apply_rank
 from grader.k8s.selectors import is_selector, parse_selector
-from grader.observations import Condition, GatewayStatus, HttpResponse, ListenerStatus, ParentStatus
+from grader.observations import GatewayStatus, HttpResponse, ListenerStatus, ParentStatus
 from grader.rules.service import effective_cluster_ips
 
 #: How long a probe of a Service with ready endpoints retries a refusal: kube-proxy programs
 #: new endpoints a moment after they become ready (its sync runs at most once a second).
 KUBE_PROXY_CATCH_UP = 3.0
+#: How long after a NetworkPolicy change a probe waits (LiveCluster._policy_settle).
+POLICY_CATCH_UP = 2.0
 
 
 class LiveClusterHandle(Protocol):
@@ -65,26 +71,13 @@ class LiveClusterHandle(Protocol):
 
     def _say(self, text: str) -> None: ...
 
+    def _policy_changed(self) -> None: ...
+
+    def _policy_settle(self) -> None: ...
+
     def http(self, address: str, path: str = "/", *, host: str | None = None, port: int | None = None,
              method: str = "GET", headers: dict[str, str] | None = None,
              timeout: float = 2.0, scheme: str = "http", sni: str | None = None) -> HttpResponse: ...
-
-#: Kinds `LiveNamespace.delete(kind, name)` knows: lower-case name -> (kind, apiVersion).
-DELETABLE_KINDS = {
-    "configmap": ("ConfigMap", "v1"), "service": ("Service", "v1"), "pod": ("Pod", "v1"),
-    "deployment": ("Deployment", "apps/v1"), "statefulset": ("StatefulSet", "apps/v1"),
-    "networkpolicy": ("NetworkPolicy", "networking.k8s.io/v1"),
-    "ingress": ("Ingress", "networking.k8s.io/v1"),
-    "gateway": ("Gateway", "gateway.networking.k8s.io/v1"),
-    "httproute": ("HTTPRoute", "gateway.networking.k8s.io/v1"),
-    "referencegrant": ("ReferenceGrant", "gateway.networking.k8s.io/v1"),
-}
-
-
-def _conds(items: Any) -> tuple[Condition, ...]:
-    return tuple(Condition(str(c.get("type")), str(c.get("status")), str(c.get("reason", "")),
-                           str(c.get("message", ""))) for c in items or [])
-
 
 class LiveNamespace:
     """One namespace on a live cluster (see grader.cluster.base.Namespace)."""
@@ -112,12 +105,12 @@ class LiveNamespace:
                         f"gateways.{GATEWAY_GROUP}", name)
         status = gw.get("status") or {}
         listeners = tuple(ListenerStatus(str(ls.get("name")), int(ls.get("attachedRoutes", 0)),
-                                         _conds(ls.get("conditions")),
+                                         conditions_of(ls.get("conditions")),
                                          tuple(str(k.get("kind")) for k in ls.get("supportedKinds") or []))
                           for ls in status.get("listeners") or [])
         return GatewayStatus(f"{self.name}/{name}",
                              tuple(str(a.get("value")) for a in status.get("addresses") or []),
-                             _conds(status.get("conditions")), listeners)
+                             conditions_of(status.get("conditions")), listeners)
 
     def gateway_address(self, name: str) -> str | None:
         addresses = self.gateway_status(name).addresses
@@ -137,7 +130,8 @@ class LiveNamespace:
             ref = parent.get("parentRef") or {}
             out.append(ParentStatus(f"{ref.get('namespace') or self.name}/{ref.get('name')}",
                                     ref.get("sectionName"),
-                                    _conds(parent.get("conditions")), str(parent.get("controllerName", ""))))
+                                    conditions_of(parent.get("conditions")),
+                                    str(parent.get("controllerName", ""))))
         return out
 
     def __repr__(self) -> str:
@@ -189,6 +183,8 @@ class LiveNamespace:
             else:
                 verb = "configured"
             lines.append(f"{display_name(obj)} {verb}")
+            if obj.get("kind") == "NetworkPolicy" and verb != "unchanged":
+                self.cluster._policy_changed()
         return lines
 
     def _placed(self, obj: dict[str, Any]) -> dict[str, Any]:
@@ -209,14 +205,17 @@ class LiveNamespace:
         if known is None:
             raise ValueError(f"cannot delete kind {kind!r}; known: {', '.join(sorted(DELETABLE_KINDS))}")
         canonical, api_version = known
+        if canonical == "NetworkPolicy":
+            self.cluster._policy_changed()
         self._api.delete_object({"apiVersion": api_version, "kind": canonical,
                                  "metadata": {"name": name, "namespace": self.name}})
 
     # ---- readiness
-    def wait_ready(self, timeout: float = 120) -> None:
-        """Block until every workload is rolled out and every pod is Ready. Watches pods (so it
-        returns as soon as the last one is ready) with a progress bar; on timeout raises
-        TimeoutError naming each laggard and why (ImagePullBackOff, Unschedulable, ...)."""
+    def wait_ready(self, timeout: float = 120, *, unready: str | None = None) -> None:
+        """Block until every workload is rolled out and every pod is Ready (pods matching the
+        selector `unready` need only run). Watches pods (so it returns as soon as the last one
+        is ready) with a progress bar; on timeout raises TimeoutError naming each laggard and
+        why (ImagePullBackOff, Unschedulable, ...)."""
         from tqdm.auto import tqdm
 
         clock = self.cluster._clock
@@ -225,7 +224,7 @@ class LiveNamespace:
                    disable=not self.cluster._progress)
         try:
             while True:
-                ready, want, problems, rv = self._readiness()
+                ready, want, problems, rv = self._readiness(unready)
                 bar.total, bar.n = want, ready
                 bar.refresh()
                 if not problems:
@@ -239,38 +238,37 @@ class LiveNamespace:
         finally:
             bar.close()
 
-    def _readiness(self) -> tuple[int, int, list[str], str | None]:
+    def _readiness(self, unready: str | None = None) -> tuple[int, int, list[str], str | None]:
         pods, rv = self._api.list_pods(self.name)
         pods = [p for p in pods if pod_counts(p)]
         problems = [f"pod/{p['metadata']['name']}: {why_not_ready(p)}"
-                    for p in sorted(pods, key=lambda p: p["metadata"]["name"]) if not pod_is_ready(p)]
+                    for p in sorted(pods, key=lambda p: p["metadata"]["name"])
+                    if not pod_is_ready(p) and not unready_on_purpose(unready, pod=p)]
         want = 0
         for workload in self._api.list_workloads(self.name):
             want += (workload.get("spec") or {}).get("replicas", 1)
             problem = workload_problem(workload)
+            if problem and unready_on_purpose(unready, workload=workload):
+                problem = None
             if problem and workload["kind"] == "StatefulSet":
-                problem = self._statefulset_shortfall(workload) or problem
+                failed = functools.partial(self._api.list_failed_creates, self.name, "StatefulSet",
+                                 str((workload.get("metadata") or {}).get("name")))
+                problem = statefulset_shortfall(workload, failed) or problem
             if problem:
                 problems.append(problem)
         want += sum(1 for p in pods if not (p.get("metadata") or {}).get("ownerReferences"))
         ready = sum(1 for p in pods if pod_is_ready(p))
         return ready, max(want, ready), problems, rv
 
-    def _statefulset_shortfall(self, sts: dict[str, Any]) -> str | None:
-        """A StatefulSet has no ReplicaFailure condition: when it has created fewer pods
-        than it wants, its FailedCreate events say why, worded as offline."""
-        want = (sts.get("spec") or {}).get("replicas", 1)
-        created = (sts.get("status") or {}).get("replicas") or 0
-        if created >= want:
-            return None
-        name = (sts.get("metadata") or {}).get("name")
-        why = failed_create_reason(self._api.list_failed_creates(self.name, "StatefulSet", str(name)))
-        if why is None:
-            return None
-        n = want - created
-        return f"{n} pod{'s' if n != 1 else ''} of statefulset/{name} could not be created: {why}"
-
     # ---- observations
+    def env(self, pod: str, container: str | None = None) -> dict[str, str]:
+        """`env` run in the container: every variable the app reads."""
+        name, default = self._client_pod(pod)
+        result = self._exec(name, ["env"], 10.0, container or default)
+        if result.rc != 0:
+            raise RuntimeError(f"env in pod {name} failed (exit {result.rc}): {result.stderr.strip()[:200]}")
+        return dict(line.split("=", 1) for line in result.stdout.splitlines() if "=" in line)
+
     def pods(self) -> list[PodRef]:
         return [ref for ref, _ in self._listed_pods()]
 
@@ -328,6 +326,7 @@ class LiveNamespace:
     def lookup(self, name: str, frm: str, rtype: str = "A") -> DnsAnswer:
         """Ask the cluster DNS from inside a pod matching `frm`, with the pod's search list."""
         pod, container = self._client_pod(frm)
+        self.cluster._policy_settle()       # an egress policy may decide DNS
         cmd = xp.dig_command(name, rtype)
         res = self._exec(pod, cmd, 5.0, container)
         return xp.parse_dig(name, rtype, res.rc, res.stdout, res.stderr)
@@ -339,6 +338,7 @@ class LiveNamespace:
         NO_ENDPOINTS, as the offline model reports it."""
         t = xp.parse_target(target)
         protocol = protocol.upper()
+        self.cluster._policy_settle()
         pod, container = self._client_pod(frm)
         ref = self._service_ref(t.host)
         # the Service a name-shaped target names: read on first need, then reused
@@ -387,6 +387,7 @@ class LiveNamespace:
         from grader.model.matrix import check_ports, check_protocols
 
         protocols = check_protocols(protocols)
+        self.cluster._policy_settle()
         all_listed = self._listed_pods()
         listed = [(ref, obj) for ref, obj in all_listed if ref.ip]
         pods = [ref for ref, _ in listed]
@@ -416,7 +417,13 @@ class LiveNamespace:
         with ThreadPoolExecutor(max_workers=8) as pool:
             results = list(tqdm(pool.map(run, jobs), total=len(jobs), desc=f"{self.name}: matrix",
                                 unit="probe", leave=False, disable=not self.cluster._progress))
-        return Matrix(pods=pods, results=results)
+        return Matrix(pods=pods, results=self._explained(results, listed, ports, protocols))
+
+    def _explained(self, results: list[Reachability], listed: list[tuple[PodRef, dict[str, Any]]],
+                   ports: list[int], protocols: list[str]) -> list[Reachability]:
+        meta = (self._api.read_namespace(self.name) or {}).get("metadata") or {}  # the engine says why
+        return explained_by_model(results, self.name, meta.get("labels"), listed,
+                                  self._api.list_network_policies(self.name), ports, protocols)
 
     # ---- helpers
     def _exec(self, pod: str, cmd: list[str], timeout: float, container: str | None) -> ExecResult:

@@ -8,9 +8,10 @@ from a recorded cluster, and the wording here is compared with the offline model
 """
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Callable
 
-from grader.cluster.base import ServiceInfo, ServicePortInfo
+from grader.cluster.base import Condition, PodRef, Reachability, ServiceInfo, ServicePortInfo
+from grader.k8s.selectors import parse_selector
 from grader.kind.images import AGNHOST_IMAGE
 
 #: Hints for the container states a learner most often meets, quoted in wait_ready's error.
@@ -29,6 +30,53 @@ def conditions(obj: dict[str, Any]) -> dict[str, dict[str, Any]]:
 
 def pod_is_ready(pod: dict[str, Any]) -> bool:
     return conditions(pod).get("Ready", {}).get("status") == "True"
+
+
+def pod_is_running(pod: dict[str, Any]) -> bool:
+    """Every container of the pod runs (Ready or not): what a pod kept out of rotation by a
+    failing readiness probe looks like."""
+    statuses = (pod.get("status") or {}).get("containerStatuses") or []
+    return bool(statuses) and all((cs.get("state") or {}).get("running") for cs in statuses)
+
+
+def rolled_out(workload: dict[str, Any]) -> bool:
+    """Every replica of the current template exists (updated), ready or not."""
+    meta = workload.get("metadata") or {}
+    spec = workload.get("spec") or {}
+    status = workload.get("status") or {}
+    want = spec.get("replicas", 1)
+    return (status.get("updatedReplicas") or 0) >= want and (status.get("replicas") or 0) <= want and \
+        (status.get("observedGeneration") or 0) >= (meta.get("generation") or 0)
+
+
+def statefulset_shortfall(sts: dict[str, Any],
+                          failed_creates: Callable[[], list[dict[str, Any]]]) -> str | None:
+    """A StatefulSet has no ReplicaFailure condition: when it has created fewer pods than it
+    wants, its FailedCreate events (`failed_creates()`) say why, worded as offline."""
+    want = (sts.get("spec") or {}).get("replicas", 1)
+    created = (sts.get("status") or {}).get("replicas") or 0
+    if created >= want:
+        return None
+    why = failed_create_reason(failed_creates())
+    if why is None:
+        return None
+    n = want - created
+    name = (sts.get("metadata") or {}).get("name")
+    return f"{n} pod{'s' if n != 1 else ''} of statefulset/{name} could not be created: {why}"
+
+
+def unready_on_purpose(selector: str | None, *, pod: dict[str, Any] | None = None,
+                       workload: dict[str, Any] | None = None) -> bool:
+    """wait_ready(unready=selector): a matching pod that runs, or a matching workload (by its
+    pod template's labels) whose pods all exist, is settled though not Ready."""
+    if not selector:
+        return False
+    if pod is not None:
+        labels, settled = (pod.get("metadata") or {}).get("labels"), pod_is_running(pod)
+    else:
+        template = ((workload or {}).get("spec") or {}).get("template") or {}
+        labels, settled = (template.get("metadata") or {}).get("labels"), rolled_out(workload or {})
+    return settled and parse_selector(selector).matches({str(k): str(v) for k, v in (labels or {}).items()})
 
 
 def service_info(svc: dict[str, Any]) -> ServiceInfo:
@@ -112,7 +160,10 @@ def workload_problem(workload: dict[str, Any]) -> str | None:
     ready = status.get("readyReplicas") or 0
     updated = status.get("updatedReplicas") or 0
     observed = status.get("observedGeneration") or 0
-    if ready >= want and updated >= want and observed >= (meta.get("generation") or 0):
+    # as `kubectl rollout status`: no old replicas left beside the updated ones (they would
+    # still answer, with the old template's probes and environment)
+    old_left = kind == "Deployment" and (status.get("replicas") or 0) > want
+    if ready >= want and updated >= want and observed >= (meta.get("generation") or 0) and not old_left:
         return None
     line = f"{kind.lower()}/{meta.get('name')}: {ready}/{want} ready"
     failure = conditions(workload).get("ReplicaFailure")
@@ -149,6 +200,46 @@ def listened_ports(pods: list[dict[str, Any]], protocols: list[str]) -> list[int
     return sorted(found) or [80]
 
 
+def model_pod(namespace: str, name: str, ip: str, pod: dict[str, Any]) -> Any:
+    """The pod as the offline model sees it (grader.model.objects.Pod: labels, declared
+    ports, what listens by LISTENING_RULE), built from the object the API server returned,
+    so the model can explain a verdict observed on the cluster."""
+    from grader.model.objects import Pod
+    from grader.model.workloads import draft_from_template
+
+    draft = draft_from_template(namespace, name, pod)
+    return Pod(namespace, name, ip, draft.labels, draft.ports, draft.listening, draft.servers)
+
+
+def explained_by_model(results: list[Reachability], namespace: str, namespace_labels: Any,
+                       listed: list[tuple[PodRef, dict[str, Any]]], policies: list[dict[str, Any]],
+                       ports: list[int], protocols: list[str]) -> list[Reachability]:
+    """A probe sees a verdict, not its reason. The offline engine, fed the objects the
+    namespace holds (its pods, labels and NetworkPolicies as the API server returned them),
+    gives the reason: where the packets agree with it, a cell carries the engine's
+    explanation, word for word what `matrix()` says offline; where they do not, the cell
+    says what was observed and what the model expected, so the disagreement shows instead
+    of a reason that does not fit. Only this namespace's policies matter: every pair is
+    inside it."""
+    from grader.model.matrix import compute_matrix
+    from grader.model.objects import NamespaceInfo
+    from grader.model.objects import namespace_labels as with_name_label
+
+    namespaces = {namespace: NamespaceInfo(namespace, with_name_label(namespace, namespace_labels))}
+    pods = [model_pod(ref.namespace, ref.name, ref.ip, obj) for ref, obj in listed]
+    model = compute_matrix(pods, namespaces, policies, ports, protocols)
+    out = []
+    for r in results:
+        m = model.lookup(r.src, r.dst, r.port, r.protocol)
+        if m.allowed == r.allowed:
+            reason = m.reason
+        else:
+            reason = (f"Observed {'allowed' if r.allowed else 'denied'} on the cluster ({r.reason}), "
+                      f"but the offline model expects {'allowed' if m.allowed else 'denied'}: {m.reason}")
+        out.append(Reachability(r.src, r.dst, r.port, r.protocol, r.allowed, reason))
+    return out
+
+
 def probe_container(pod: dict[str, Any]) -> str | None:
     containers = (pod.get("spec") or {}).get("containers") or []
     if len(containers) <= 1:
@@ -177,3 +268,20 @@ def display_name(obj: dict[str, Any]) -> str:
     group = obj["apiVersion"].rpartition("/")[0]
     kind = obj["kind"].lower()
     return f"{kind}.{group}/{obj['metadata']['name']}" if group else f"{kind}/{obj['metadata']['name']}"
+
+
+#: Kinds `LiveNamespace.delete(kind, name)` knows: lower-case name -> (kind, apiVersion).
+DELETABLE_KINDS = {
+    "configmap": ("ConfigMap", "v1"), "service": ("Service", "v1"), "pod": ("Pod", "v1"),
+    "deployment": ("Deployment", "apps/v1"), "statefulset": ("StatefulSet", "apps/v1"),
+    "networkpolicy": ("NetworkPolicy", "networking.k8s.io/v1"),
+    "ingress": ("Ingress", "networking.k8s.io/v1"),
+    "gateway": ("Gateway", "gateway.networking.k8s.io/v1"),
+    "httproute": ("HTTPRoute", "gateway.networking.k8s.io/v1"),
+    "referencegrant": ("ReferenceGrant", "gateway.networking.k8s.io/v1"),
+}
+
+
+def conditions_of(items: Any) -> tuple[Condition, ...]:
+    return tuple(Condition(str(c.get("type")), str(c.get("status")), str(c.get("reason", "")),
+                           str(c.get("message", ""))) for c in items or [])

@@ -98,17 +98,21 @@ class OfflineNamespace:
             raise ValueError("delete() needs both kind and name, or neither (the whole namespace)")
         self.state.delete(kind, name, self.name)
 
-    def wait_ready(self, timeout: float = 120) -> None:
-        """Instant offline (see the module docstring); TimeoutError when pods are Pending or
-        could not be created (quota), worded like the live backend's."""
+    def wait_ready(self, timeout: float = 120, *, unready: str | None = None) -> None:
+        """Instant offline (see the module docstring); TimeoutError when pods are Pending, could
+        not be created (quota), cannot start or fail a readiness probe (unless they match the
+        selector `unready`), worded like the live backend's."""
         self._alive()
         here = self.state.pods_in(self.name)
         pending = [p for p in here if p.pending]
         failed = self.state.creation_failures(self.name)
+        excused = {p.key for p in self.state.find_pods(unready, self.name)} if unready else set()
+        stuck = [f"pod/{p.name}: {p.unready_reason}" for p in here if p.unready_reason and not (
+            p.key in excused and not p.unready_reason.startswith("CreateContainer"))]
         unmodelled = self.state.ceiling_notes([self.name])
-        if pending or failed or unmodelled:
+        if pending or failed or unmodelled or stuck:
             ready = sum(1 for p in here if p.ready)
-            lines = [f"  - {line}" for line in failed + unmodelled]
+            lines = [f"  - {line}" for line in failed + stuck + unmodelled]
             lines += [f"  - pod/{p.name}: Unschedulable: {p.pending_reason}" for p in pending[:10]]
             if len(pending) > 10:
                 lines.append(f"  - ... and {len(pending) - 10} more Pending pods, for the same reason")
@@ -122,6 +126,8 @@ class OfflineNamespace:
                 )
             if failed:
                 why.append("pods refused by the namespace's ResourceQuota/LimitRange")
+            if stuck:
+                why.append("pods that cannot start or fail their readiness probe")
             raise TimeoutError(
                 f"not ready after {timeout:g}s in namespace {self.name} ({ready}/{len(here)} pods Ready; "
                 f"{'; '.join(why) or 'replicas beyond the model'}):\n" + "\n".join(lines))
@@ -132,6 +138,16 @@ class OfflineNamespace:
         return [p.name for p in self.state.set_ready(pod, ready, namespace=self.name)]
 
     # ------------------------------------------------------------------ observations
+    def env(self, pod: str, container: str | None = None) -> dict[str, str]:
+        """The declared environment the container started with (grader.model.pod_env)."""
+        found = self.pod(pod)
+        if container is None:
+            return dict(next(iter(found.env.values()), {}))
+        if container not in found.env:
+            raise LookupError(f"pod {found.name} has no container {container!r} "
+                              f"(containers: {', '.join(found.env) or 'none started'})")
+        return dict(found.env[container])
+
     def pods(self) -> list[PodRef]:
         self._alive()
         return [PodRef(p.namespace, p.name, p.ip, labels=dict(p.labels), ready=p.ready)

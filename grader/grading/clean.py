@@ -31,7 +31,7 @@ def grade_job(job: Mapping[str, Any]) -> dict[str, Any]:
     from grader.labs import get_lab
     from grader.labs.spec import grade_lab
 
-    lab = get_lab(str(job["lab"]))
+    lab = get_lab(str(job["lab"]), _learner(job))
     answers = {str(k): (None if v is None else str(v)) for k, v in (job.get("answers") or {}).items()}
     reports = grade_lab(lab, answers, OfflineCluster, missing=job.get("missing") or {})
     return {"id": job.get("id"), "lab": lab.name, "parts": {k: r.to_dict() for k, r in reports.items()}}
@@ -43,13 +43,19 @@ def not_graded(job: Mapping[str, Any], reason: str) -> dict[str, Any]:
     from grader.labs import get_lab
     from grader.labs.spec import scaled
 
-    lab = get_lab(str(job["lab"]))
+    lab = get_lab(str(job["lab"]), _learner(job))
     parts = {}
     for part in lab.parts:
         checks, _ = scaled(part, "", include_hidden=True)
         parts[part.id] = run(None, checks, title=f"{lab.name} {part.id}: {part.title}",
                              not_gradable=reason).to_dict()
     return {"id": job.get("id"), "lab": lab.name, "parts": parts, "not_gradable": reason}
+
+
+def _learner(job: Mapping[str, Any]) -> str | None:
+    """The learner a drawn lab's faults are drawn for (nbgrader's student id), if the job names one."""
+    value = job.get("learner")
+    return None if value is None else str(value)
 
 
 def warm_up(lab_names: set[str]) -> None:

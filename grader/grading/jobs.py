@@ -15,14 +15,23 @@ from typing import Any, Mapping
 from grader.grading.limits import Limits
 
 
-def make_job(job_id: str, lab: str, answers: Mapping[str, str], missing: Mapping[str, str]) -> dict[str, Any]:
-    return {"id": job_id, "lab": lab, "answers": dict(answers), "missing": dict(missing)}
+def make_job(job_id: str, lab: str, answers: Mapping[str, str], missing: Mapping[str, str],
+             learner: str | None = None) -> dict[str, Any]:
+    """A grading job; `learner` (nbgrader's student id) for a lab whose faults are drawn per
+    learner (grader.labs.drawn), so the clean process redraws that learner's faults."""
+    job = {"id": job_id, "lab": lab, "answers": dict(answers), "missing": dict(missing)}
+    if learner is not None:
+        job["learner"] = learner
+    return job
 
 
 def job_key(job: Mapping[str, Any]) -> str:
-    """What the result depends on, hashed (the id is not part of it)."""
-    blob = json.dumps({"lab": job["lab"], "answers": job["answers"], "missing": job["missing"]},
-                      sort_keys=True)
+    """What the result depends on, hashed (the id is not part of it; the learner is, for a
+    lab drawn per learner: one answer scores differently for two learners)."""
+    what = {"lab": job["lab"], "answers": job["answers"], "missing": job["missing"]}
+    if job.get("learner") is not None:
+        what["learner"] = job["learner"]
+    blob = json.dumps(what, sort_keys=True)
     return hashlib.sha256(blob.encode("utf-8")).hexdigest()
 
 

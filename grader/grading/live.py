@@ -70,7 +70,8 @@ def compare(student: str, lab: str, offline: Mapping[str, Report],
 
 def _cleanup(cluster: Any, lab: Lab) -> None:
     """Delete what grading created for one submission, so the next starts clean."""
-    for name in [lab.namespace, *lab.other_namespaces]:
+    tasks = sorted({p.namespace for p in lab.parts if p.namespace})      # the mock exam's
+    for name in [lab.namespace, *lab.other_namespaces, *tasks]:
         try:
             cluster.namespace(name, fresh=False).delete()
         except Exception:  # noqa: BLE001  -- a namespace that is already gone is fine
@@ -97,9 +98,9 @@ def grade_live(course: Path | None = None, labs: Iterable[str] | None = None, *,
     rows: list[dict[str, Any]] = []
     disagreements: list[Disagreement] = []
     for lab_name in _labs(labs):
-        spec = get_lab(lab_name)
         subs = submissions(course, lab_name)
         for student, path in subs.items():
+            spec = get_lab(lab_name, student)     # a lab drawn per learner: this student's faults
             answers, missing = answers_from_notebook(path, spec)
             offline = grade_lab(spec, answers, offline_factory, missing=missing)
             try:

@@ -81,7 +81,8 @@ class CleanGrade(NbGraderPreprocessor):
                              "CleanGrade grades only labs it has a specification for")
         lab = get_lab(lab_name)
         answers, missing = answers_from_cells(nb.cells, lab)
-        job = make_job(f"{info.get('student')}/{lab_name}", lab_name, answers, missing)
+        job = make_job(f"{info.get('student')}/{lab_name}", lab_name, answers, missing,
+                       learner=str(info.get("student")))
         result = self._result(job)
         reports = {pid: report_from_dict(data) for pid, data in result["parts"].items()}
         count = 0

@@ -95,6 +95,57 @@ def collect(results_dir: Path) -> list[Item]:
     return [items[k] for k in order]
 
 
+FAULT_FIELDS = ["lab", "fault_class", "title", "drawn", "fixed", "failed", "fail_rate", "top_feedback"]
+
+
+def _fault_classes(lab: str) -> dict[str, Any]:
+    """Check name -> fault class, for a lab drawn per learner (its module's FAULT_CLASSES)."""
+    import importlib
+
+    from grader.labs import LAB_MODULES
+    if lab not in LAB_MODULES:
+        return {}
+    return dict(getattr(importlib.import_module(LAB_MODULES[lab]), "FAULT_CLASSES", {}))
+
+
+def collect_faults(results_dir: Path) -> list[dict[str, Any]]:
+    """For labs whose faults are drawn per learner: per fault class, how many gradable
+    submissions drew it, fixed it and failed it (each class has its own outcome check, so
+    a check's result is that class's), most failed first."""
+    rows: dict[tuple[str, str], dict[str, Any]] = {}
+    for path in sorted(results_dir.glob("*/*.json")):
+        try:
+            data = json.loads(path.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            continue
+        lab = str(data.get("lab") or path.parent.name)
+        classes = _fault_classes(lab)
+        if not classes or data.get("not_gradable"):
+            continue
+        for report in (data.get("parts") or {}).values():
+            if _part_state(report) != "gradable":
+                continue
+            for r in report.get("results", []):
+                fault = classes.get(r.get("name"))
+                if fault is None or r.get("hidden"):
+                    continue
+                fresh = {"lab": lab, "fault_class": fault.key, "title": fault.title, "drawn": 0, "fixed": 0,
+                         "feedback": Counter()}
+                row = rows.setdefault((lab, fault.key), fresh)
+                row["drawn"] += 1
+                if r.get("passed"):
+                    row["fixed"] += 1
+                else:
+                    row["feedback"][str(r.get("feedback", ""))[:300]] += 1
+    out = []
+    for row in rows.values():
+        failed = row["drawn"] - row["fixed"]
+        top = row.pop("feedback").most_common(1)
+        out.append({**row, "failed": failed, "fail_rate": round(failed / row["drawn"], 4),
+                    "top_feedback": top[0][0] if top else ""})
+    return sorted(out, key=lambda r: (r["lab"], -r["fail_rate"], r["fault_class"]))
+
+
 def write_report(course: Path | None = None, out_dir: Path | None = None) -> StepResult:
     """course/reports/item-analysis.{csv,html}."""
     course = course if course is not None else course_dir()
@@ -106,12 +157,38 @@ def write_report(course: Path | None = None, out_dir: Path | None = None) -> Ste
         writer = csv.DictWriter(fh, fieldnames=FIELDS)
         writer.writeheader()
         writer.writerows(rows)
-    (out_dir / "item-analysis.html").write_text(render_html(rows), encoding="utf-8")
+    faults = collect_faults(course / "svclab-results")
+    (out_dir / "item-analysis.html").write_text(render_html(rows, faults), encoding="utf-8")
     out.say(f"item analysis of {len(rows)} checks -> {out_dir / 'item-analysis.html'} and .csv")
+    if faults:
+        with (out_dir / "fault-classes.csv").open("w", newline="", encoding="utf-8") as fh:
+            writer = csv.DictWriter(fh, fieldnames=FAULT_FIELDS)
+            writer.writeheader()
+            writer.writerows(faults)
+        out.say(f"fault classes of the labs drawn per learner ({len(faults)}) -> "
+                f"{out_dir / 'fault-classes.csv'}")
     return out
 
 
-def render_html(rows: list[dict[str, Any]]) -> str:
+def render_faults_html(faults: list[dict[str, Any]]) -> list[str]:
+    """The section on fault classes: which ones the class failed, most failed first."""
+    if not faults:
+        return []
+    parts = ["<h2>Fault classes the class failed (labs drawn per learner)</h2>",
+             "<p>Each learner fixes the faults drawn for them; a class is counted for those who drew it.</p>"
+             "<table><tr><th>lab</th><th>fault class</th><th>drawn</th><th>fixed</th><th>failed</th>"
+             "<th>fail rate</th><th>most common feedback when failed</th></tr>"]
+    for f in faults:
+        row_class = "low" if f["fail_rate"] >= 0.5 else ""
+        parts.append(f"<tr class='{row_class}'><td>{html.escape(f['lab'])}</td>"
+                     f"<td>{html.escape(f['title'])} <i>({html.escape(f['fault_class'])})</i></td>"
+                     f"<td>{f['drawn']}</td><td>{f['fixed']}</td><td>{f['failed']}</td>"
+                     f"<td>{float(f['fail_rate']):.0%}</td><td>{html.escape(f['top_feedback'])}</td></tr>")
+    parts.append("</table>")
+    return parts
+
+
+def render_html(rows: list[dict[str, Any]], faults: list[dict[str, Any]] | None = None) -> str:
     by_lab: dict[str, list[dict[str, Any]]] = defaultdict(list)
     for r in rows:
         by_lab[r["lab"]].append(r)
@@ -140,5 +217,6 @@ def render_html(rows: list[dict[str, Any]]) -> str:
                          f"<td>{r['blank']}</td><td>{r['not_gradable']}</td>"
                          f"<td>{html.escape(r['top_feedback'])}</td></tr>")
         parts.append("</table>")
+    parts += render_faults_html(faults or [])
     parts.append("</body></html>")
     return "\n".join(parts)

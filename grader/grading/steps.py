@@ -167,7 +167,7 @@ def autograde(course: Path | None = None, labs: Iterable[str] | None = None, *,
             spec = get_lab(lab)
             for student, path in intake.staged.items():
                 answers, missing = answers_from_notebook(path, spec)
-                jobs.append(make_job(f"{student}/{lab}", lab, answers, missing))
+                jobs.append(make_job(f"{student}/{lab}", lab, answers, missing, learner=student))
         cache = ResultCache(Path(tmp) / "cache")
         started = time.perf_counter()
         for job, result in zip(jobs, run_clean(jobs, parallel=parallel, limits=limits), strict=True):

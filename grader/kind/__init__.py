@@ -58,3 +58,29 @@ def render_kind_config() -> str:
                 "        protocol: TCP",
             ]
     return "\n".join(lines) + "\n"
+
+
+#: The local cluster without Docker (grader.localcluster, `svclab cluster up --local`): its
+#: kubeconfig context. Its LoadBalancer, Ingress and Gateway addresses are on the cluster
+#: network 172.18.0.0/16 as on kind, but that network lives in a namespace of its own, not on
+#: the learner's machine; each such address a.b.c.d is published on the loopback address
+#: 127.18.c.d instead (same ports), and the live backend connects there (loopback_alias).
+LOCAL_CONTEXT = "svclab-local"
+LOCAL_CLUSTER_NETWORK = "172.18.0.0/16"
+LOCAL_LOOPBACK_NETWORK = "127.18.0.0/16"
+
+
+def loopback_alias(address: str) -> str | None:
+    """Where the local cluster publishes a cluster-network address on the learner's machine
+    (172.18.0.100 -> 127.18.0.100); None for any other address."""
+    import ipaddress
+
+    try:
+        ip = ipaddress.ip_address(address)
+    except ValueError:
+        return None
+    network = ipaddress.ip_network(LOCAL_CLUSTER_NETWORK)
+    if ip not in network:
+        return None
+    offset = int(ip) - int(network.network_address)
+    return str(ipaddress.ip_network(LOCAL_LOOPBACK_NETWORK).network_address + offset)

@@ -34,7 +34,8 @@ FLAGS: dict[str, tuple[str, str]] = {
     "cluster-ip": ("", VALUE), "session-affinity": ("", VALUE), "node-port": ("", VALUE),
     "external-name": ("", VALUE), "recursive-explain": ("", BOOL), "api-version": ("", VALUE),
     "grace-period": ("", VALUE), "force": ("", BOOL), "now": ("", BOOL), "watch": ("w", BOOL),
-    "for": ("", VALUE),
+    "for": ("", VALUE), "class": ("", VALUE), "rule": ("", MULTI), "default-backend": ("", VALUE),
+    "annotation": ("", MULTI), "clusterip": ("", VALUE),
 }
 _SHORT = {short: long for long, (short, _) in FLAGS.items() if short}
 

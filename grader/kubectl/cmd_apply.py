@@ -1,5 +1,5 @@
 """Commands that create and delete: `apply -f FILE|DIR|-`, `delete`, `create deployment`,
-`create service`, `create namespace`, `expose`.
+`create service`, `create ingress` (built by ingress_builder), `create namespace`, `expose`.
 
 Everything goes through the notebook namespace's own `apply`, so offline kubectl validates,
 sandboxes and applies exactly as `ns.apply(...)` does: all or nothing (stricter than real
@@ -148,6 +148,9 @@ def run_create(s: Session) -> None:
         obj = _deployment(s, rest)
     elif what in ("service", "svc"):
         obj = _service(s, rest)
+    elif what in ("ingress", "ing"):
+        from grader.kubectl import ingress_builder
+        obj = ingress_builder.build(s, rest)
     elif what in ("namespace", "ns"):
         if len(rest) != 1:
             raise KubectlError("error: exactly one NAME is required, got %d" % len(rest))
@@ -167,7 +170,7 @@ def run_create(s: Session) -> None:
     if s.state.get(kind.kind, name, s.namespace) is not None:
         raise KubectlError(
             f'error: failed to create {kind.kind.lower()}: {kind.qualified} "{name}" already exists'
-            if kind.kind == "Deployment"
+            if kind.kind in ("Deployment", "Ingress")
             else f'error: failed to create {_svc_kind(rest)} service: services "{name}" already exists'
         )
     apply_objects(s, obj)
@@ -337,14 +340,16 @@ def _service(s: Session, rest: list[str]) -> dict[str, Any]:
             ):
                 raise KubectlError(f'error: invalid port "{spec_part}": use PORT[:TARGET_PORT]')
             p: dict[str, Any] = {"name": f"{port}-{target or port}", "port": int(port), "protocol": "TCP",
-                                 "targetPort": int(target) if (target or port).isdigit() else target}
+                                 "targetPort": int(target or port) if (target or port).isdigit() else target}
             if stype == "NodePort" and inv.flag("node-port"):
                 p["nodePort"] = int(inv.flag("node-port"))
             ports.append(p)
     if ports:
         spec["ports"] = ports
-    if stype == "ClusterIP" and inv.flag("cluster-ip"):
-        spec["clusterIP"] = inv.flag("cluster-ip")
+    # kubectl spells it --clusterip here (and --cluster-ip for expose); both are read
+    cluster_ip = inv.flag("clusterip") or inv.flag("cluster-ip")
+    if stype == "ClusterIP" and cluster_ip:
+        spec["clusterIP"] = cluster_ip
     return {
         "apiVersion": "v1",
         "kind": "Service",
@@ -363,8 +368,9 @@ def run_expose(s: Session) -> None:
             "See 'kubectl expose -h' for help and examples"
         )
     kind, (name,) = targets[0]
-    if kind.kind not in ("Deployment", "Pod", "Service", "ReplicaSet", "StatefulSet"):
-        raise KubectlError(f"error: cannot expose a {kind.kind}")
+    if kind.kind not in ("Deployment", "Pod", "Service", "ReplicaSet"):
+        # kubectl's canBeExposed: a StatefulSet is refused too (write its Service instead)
+        raise KubectlError(f"error: cannot expose a {kind.kind}{'.' + kind.group if kind.group else ''}")
     obj = views.get_object(s.state, s.ages, kind.kind, name, s.namespace)
     if obj is None:
         raise KubectlError(not_found(kind, name))

@@ -16,10 +16,15 @@ from __future__ import annotations
 
 import os
 import sys
-from typing import Any
+from typing import Any, Callable
 
 from grader.kubectl.result import Result
 from grader.kubectl.runner import is_live, run
+
+#: Each returns one line to print after every `%kubectl` run ("" for none): the mock exam's
+#: clock registers here, so the remaining time shows on every command, as a terminal's
+#: prompt might show it.
+AFTER_RUN: list[Callable[[], str]] = []
 
 
 def _namespace(shell: Any) -> Any:
@@ -47,6 +52,10 @@ def run_magic(line: str, cell: str | None, shell: Any = None) -> Result:
         _show_unwrapped(_line_ended(result.output))
     else:
         sys.stdout.write(_line_ended(result.output))
+    for hook in AFTER_RUN:
+        line = hook()
+        if line:
+            print(line)
     return result
 
 

@@ -209,6 +209,11 @@ def run_program(ns: Any, pod: Any, argv: list[str], image: str) -> Ran:
         return Ran(stdout=out)
     if prog == "hostname":
         return Ran(stdout=(pod.hostname or pod.name) + "\n")
+    if prog in ("env", "printenv") and not args:
+        # the declared environment the container started with (grader.model.pod_env) and
+        # HOSTNAME; a real container also has PATH, KUBERNETES_* and Service link variables
+        env = {"HOSTNAME": pod.hostname or pod.name, **next(iter(pod.env.values()), {})}
+        return Ran(stdout="".join(f"{k}={v}\n" for k, v in env.items()))
     if prog == "wget":
         return wget(ns, pod.name, args)
     if prog == "curl":
@@ -217,4 +222,4 @@ def run_program(ns: Any, pod: Any, argv: list[str], image: str) -> Ran:
         return nc(ns, pod.name, args)
     if prog == "nslookup":
         return nslookup(ns, pod.name, args, image)
-    raise NotModelled(f"-- {prog}", "the model runs cat, hostname, wget -qO-, curl, nc -zv and nslookup")
+    raise NotModelled(f"-- {prog}", "the model runs cat, hostname, env, wget -qO-, curl, nc -zv and nslookup")

@@ -280,7 +280,11 @@ def connections(*probes: tuple[str, str, str]) -> Observer:
         pods = {p.key: p for p in _all_pods(ns.state)}
         out: Behaviour = {}
         for target, frm, proto in probes:
-            o = ns.probe(target, frm=frm, protocol=proto)
+            try:
+                o = ns.probe(target, frm=frm, protocol=proto)
+            except LookupError:            # no pod to probe from (e.g. scaled to 0)
+                out[f"probe {target} from {frm} over {proto}"] = "no such pod"
+                continue
             who = identity(pods[o.pod]) if o.pod in pods else "-"
             out[f"probe {target} from {frm} over {proto}"] = f"{o.status.value} {who}"
         return out

@@ -7,9 +7,12 @@ Kept apart from the lab specs on purpose: the judge audits the checks, so it mus
 their code or their choice of probes."""
 from __future__ import annotations
 
+import copy
 import re
+from collections import Counter
 from typing import Any, Mapping
 
+from grader.kind.images import AGNHOST_IMAGE
 from grader.labs.judge import (
     Behaviour,
     FactsJudge,
@@ -27,14 +30,45 @@ from grader.labs.judge import (
 
 
 def _db_host(lab: Any, ns: Any) -> Behaviour:
-    """Lab 5: where the api's DB_HOST leads, as the api's resolver and a connection see it."""
-    cm = ns.state.get("ConfigMap", "api-config", ns.name) or {}
-    host = str((cm.get("data") or {}).get("DB_HOST") or "").strip()
-    if not host:
-        return {"DB_HOST": "missing"}
+    """Lab 5: where the api's DB_HOST leads, as the api's resolver and a connection see it;
+    DB_HOST as the running api pods have it in their environment (what the app reads)."""
+    hosts = {str(env.get("DB_HOST") or "").strip() for p in ns.state.pods_in(ns.name)
+             if p.labels.get("app") == "api" for env in list(p.env.values())[:1]}
+    if len(hosts) != 1 or not next(iter(hosts)):
+        return {"DB_HOST": "missing" if not hosts - {""} else "differs between pods"}
+    host = hosts.pop()
     out = dns((host, "A"), frm="app=api")(lab, ns)
     out.update(connections((f"{host}:5432", "app=api", "TCP"))(lab, ns))
     return {k.replace(host, "DB_HOST"): v for k, v in out.items()}
+
+
+def _readiness(lab: Any, ns: Any) -> Behaviour:
+    """Lab 1 part 6: which web pods are Ready now, and which would be if each Deployment's
+    stored pod template ran a build serving HTTP on 8080 (working) or on 9090 (broken)."""
+    out: Behaviour = {}
+    for track in ("stable", "next"):
+        pods = _pods_of(ns, track)
+        out[f"track {track}"] = f"{sum(p.ready for p in pods)}/{len(pods)} ready"
+    for name in ("web", "web-next"):
+        dep = ns.state.get("Deployment", name, ns.name)
+        if dep is None:
+            out[f"{name} template"] = "absent"
+            continue
+        for port in (8080, 9090):
+            judged = copy.deepcopy(dep)
+            judged["metadata"] = {"name": f"judge-{name}-{port}"}
+            judged["spec"]["replicas"] = 1
+            for c in judged["spec"]["template"]["spec"].get("containers") or []:
+                c["args"] = ["netexec", f"--http-port={port}"]
+            ns.apply([judged], source="judge: another build")
+            pod = next(p for p in ns.pods() if p.name.startswith(f"judge-{name}-{port}-"))
+            out[f"{name}'s template, a build serving on {port}"] = "Ready" if pod.ready else "not Ready"
+    return out
+
+
+def _pods_of(ns: Any, track: str) -> list[Any]:
+    return [p for p in ns.pods() if p.labels.get("app") == "web" and p.labels.get("track") == track
+            and not p.name.startswith("judge-")]
 
 
 def _is_int(value: Any) -> bool:
@@ -101,6 +135,88 @@ def _tls_routing(lab: Any, ns: Any) -> Behaviour:
                 out[f"{scheme}://{host}{path}"] = (f"{r.code or r.status.value} {who} "
                                                    f"cert={r.certificate} location={r.header('location')}")
     return out
+#: Lab 7's paths: (target, from, protocol).
+_LAB7_PATHS = (("web:80/hostname", "app=user", "TCP"), ("api:80/hostname", "app=web", "TCP"),
+               ("cart:80/hostname", "app=web", "TCP"), ("search:80/hostname", "app=web", "TCP"),
+               ("reviews:80/hostname", "app=web", "TCP"), ("payments:80/hostname", "app=web", "TCP"),
+               ("shop-dns:53", "app=web", "UDP"), ("ledger:80/hostname", "app=api", "TCP"),
+               ("api:80", "app=worker", "TCP"), ("db:5432", "app=web", "TCP"))
+
+
+_LAB7_HOSTS = ("shop.example", "www.shop.example", "admin.example")
+
+
+def _labelled(label: str, observe: Any) -> Any:
+    """An observer whose observations start with `label`, so two of one kind (an Ingress's
+    routing and a Gateway's) do not overwrite each other."""
+    return lambda lab, ns: {f"{label}: {k}": v for k, v in observe(lab, ns).items()}
+
+
+def _lab7_routing(address: Any) -> Any:
+    return http_routing(address, hosts=_LAB7_HOSTS, paths=("/", "/hostname"), methods=("GET",), headers=({},),
+                        requests=1)
+
+
+def _capstone_readiness(lab: Any, ns: Any) -> Behaviour:
+    """Lab 9 part 2: how many api pods are Ready, and whether each api Deployment's stored
+    template, running a build serving on 8080 (working) or on 9090 (broken), gets Ready."""
+    out: Behaviour = {}
+    for name in ("api-v1", "api-v2"):
+        dep = ns.state.get("Deployment", name, ns.name)
+        if dep is None:
+            out[f"{name} template"] = "absent"
+            continue
+        mine = [p for p in ns.pods() if p.name.startswith(f"{name}-")]
+        out[f"{name} pods"] = f"{sum(p.ready for p in mine)}/{len(mine)} ready"
+        for port in (8080, 9090):
+            judged = copy.deepcopy(dep)
+            judged["metadata"] = {"name": f"judge-{name}-{port}"}
+            judged["spec"]["replicas"] = 1
+            for c in judged["spec"]["template"]["spec"].get("containers") or []:
+                c["args"] = ["netexec", f"--http-port={port}"]
+            ns.apply([judged], source="judge: another build")
+            pod = next(p for p in ns.pods() if p.name.startswith(f"judge-{name}-{port}-"))
+            out[f"{name}'s template, a build serving on {port}"] = "Ready" if pod.ready else "not Ready"
+    return out
+
+
+def _capstone_gateways(lab: Any, ns: Any) -> Behaviour:
+    """Lab 9 parts 3 and 4: what Gateways `check` (plain HTTP) and `shop` answer, over
+    http and https, for the shop's host and another, with the share of each answering app
+    over 100 requests and the certificate presented."""
+    pods = {p.key: p for name in sorted(ns.state.namespaces) for p in ns.state.pods_in(name)}
+    out: Behaviour = {}
+    for gw in ("check", "shop"):
+        try:
+            addr = ns.gateway_address(gw)
+        except LookupError:             # no such Gateway
+            addr = None
+        out[f"Gateway {gw}"] = "assigned" if addr else "none"
+        if not addr:
+            continue
+        for scheme in ("http", "https"):
+            for host in ("shop.example", "admin.example"):
+                seen: Counter[str] = Counter()
+                for _ in range(100):
+                    r = ns.http(addr, "/hostname", host=host, scheme=scheme)
+                    who = identity(pods[r.pod]) if r.pod in pods else "proxy"
+                    seen[f"{r.code or r.status.value} {who} cert={r.certificate}"] += 1
+                out[f"{gw} {scheme}://{host}/"] = ", ".join(f"{k} x{n}" for k, n in sorted(seen.items()))
+    return out
+
+
+def _office_twins(lab: Any, ns: Any) -> Behaviour:
+    """Lab 9: copies of the office's pods in a namespace of their own, before `reachability`
+    looks (its strangers copy the lab namespace's pods only): a rule that lets in app=reports
+    of every namespace meets one."""
+    office = ns.cluster.namespace("lab9-office", fresh=False)
+    server = {"name": "c", "image": AGNHOST_IMAGE, "args": ["netexec", "--http-port=8080"],
+              "ports": [{"containerPort": 8080}]}
+    twins = [{"apiVersion": "v1", "kind": "Pod",
+              "metadata": {"name": f"judge-{p.name}", "labels": dict(p.labels)},
+              "spec": {"containers": [dict(server)]}} for p in office.pods()]
+    ns.cluster.namespace("judge-office-twins").apply(twins, source="judge: the office's pods elsewhere")
+    return {}
 
 
 def _ingress(name: str):  # type: ignore[no-untyped-def]
@@ -118,6 +234,7 @@ JUDGES: dict[tuple[str, str], Judge | FactsJudge] = {
     ("lab1-clusterip", "part3"): Judge((services("shop", shift_ports=1000),)),
     ("lab1-clusterip", "part4"): Judge((services("echo"),)),
     ("lab1-clusterip", "part5"): FactsJudge((_hostname_facts,)),
+    ("lab1-clusterip", "part6"): Judge((_readiness,)),
     ("lab3-discovery", "part3"): FactsJudge((_cross_namespace_facts,)),
     ("lab3-discovery", "part4"): FactsJudge((_srv_facts,)),
     ("lab2-external-access", "part1"): Judge((services("web", node_ports=True),)),
@@ -143,6 +260,21 @@ JUDGES: dict[tuple[str, str], Judge | FactsJudge] = {
                                                    paths=("/", "/api", "/api/items", "/apiary", "/x"),
                                                    methods=("GET",), headers=({},), requests=100),)),
     ("lab6-ingress", "part4"): Judge((_tls_routing,)),
+    ("lab9-capstone", "part1"): Judge((services("db"), dns(("db-0.db", "A"), ("db-1.db", "A"), ("db", "A"),
+                                                          frm="toolbox"))),
+    ("lab9-capstone", "part2"): Judge((services("api-v1", "api-v2"),
+                                       connections(("db-0.db:5432", "app=api", "TCP")), _capstone_readiness)),
+    ("lab9-capstone", "part3"): Judge((_office_twins, reachability, _capstone_gateways)),
+    ("lab9-capstone", "part4"): Judge((_capstone_gateways, _office_twins, reachability)),
+    # lab 7 (the self-paced draw): every pair of pods and strangers, each of the shop's paths,
+    # its Services, and what the Ingress and the Gateway route
+    ("lab7-troubleshooting-drawn", "fixes"): Judge((
+        reachability,
+        connections(*_LAB7_PATHS),
+        services("web", "storefront", "api", "cart", "search", "reviews", "payments", "db", "shop-dns"),
+        _labelled("Ingress shop", _lab7_routing(_ingress("shop"))),
+        _labelled("Gateway shop-gw", _lab7_routing(_gateway("shop-gw"))),
+    )),
 }
 
 _REFERENCE: dict[tuple[str, str], Behaviour] = {}

@@ -8,6 +8,7 @@ from grader import checks
 from grader.checks.core import Check, Verdict, failed, listing, partial, passed
 from grader.kind.images import AGNHOST_IMAGE
 from grader.labs.facts import fact
+from grader.labs.lab1_readiness import PART6
 from grader.labs.spec import FACTS, Lab, Part, WrongAnswer, add_pods
 from grader.labs.workloads import Port, netexec_workload, pause_pod
 
@@ -349,20 +350,22 @@ LAB = Lab(
     title="Lab 1: ClusterIP Services",
     namespace="lab1",
     workloads=WORKLOADS,
-    parts=(PART1, PART2, PART3, PART4, PART5),
+    parts=(PART1, PART2, PART3, PART4, PART5, PART6),
     goals="""
 - expose a Deployment inside the cluster with a ClusterIP Service;
 - find and fix a Service that selects no pods;
 - point a Service at a container port by name, so it survives a port change;
 - serve two ports (TCP and UDP) from one Service;
-- see how a Service spreads requests over its endpoints.
+- see how a Service spreads requests over its endpoints;
+- keep a pod that cannot serve out of rotation with a readiness probe.
 """,
     concept="""
 A Service gives a changing set of pods one stable address. Its **selector** picks pods by
-label; the EndpointSlice controller lists the Ready ones as **endpoints**; kube-proxy
-rewrites a connection to the Service's ClusterIP and `port` into one endpoint's IP and
-`targetPort`. `targetPort` may be a number or the *name* of a container port, resolved
-pod by pod.
+label; the EndpointSlice controller lists every selected pod that has an IP as an
+**endpoint** and records whether it is Ready in `conditions.ready` (a failing readiness
+probe makes it `false`); kube-proxy rewrites a connection to the Service's ClusterIP and
+`port` into the IP and `targetPort` of one *ready* endpoint. `targetPort` may be a number
+or the *name* of a container port, resolved pod by pod.
 
 ```mermaid
 flowchart LR

@@ -1,7 +1,10 @@
 """Lab 5, troubleshooting: a three-tier app with four planted faults (a label mismatch, a
-wrong targetPort, a policy that blocks DNS, a wrong namespace in a DNS name). The learner
-applies fixed objects on top of the broken app; grading is by connectivity alone, so any
-fix that makes the app work scores, and a "fix" that opens everything does not."""
+wrong targetPort, a policy that blocks DNS, a wrong namespace in a DNS name). The api reads
+DB_HOST from its environment, filled from the ConfigMap `api-config` when its container
+starts. The learner applies fixed objects on top of the broken app; grading is by what the
+running app sees and reaches (the api pods' own environment, not the ConfigMap's text), so
+any fix that makes the app work scores, a ConfigMap edited without replacing the pods does
+not, and a "fix" that opens everything does not either."""
 from __future__ import annotations
 
 from typing import Any
@@ -12,17 +15,17 @@ from grader.kind.images import AGNHOST_IMAGE
 from grader.labs.spec import Lab, Part, WrongAnswer
 from grader.labs.strangers import dns_over_tcp, egress_only_to_dns, reached, stranger
 from grader.labs.workloads import Port, netexec_workload, pause_pod
-from grader.safe_yaml import parse_documents
 
 
-def _deployment(name: str, port: int) -> str:
-    return netexec_workload(name, {"app": name}, replicas=2, http_port=port, ports=[Port(port, "main")])
+def _deployment(name: str, port: int, env_from: tuple[str, ...] = ()) -> str:
+    return netexec_workload(name, {"app": name}, replicas=2, http_port=port, ports=[Port(port, "main")],
+                            env_from=env_from)
 
 
 # The broken app. Each fault is one realistic slip; the lab never says which is where.
 BROKEN_APP = "---\n".join([
     _deployment("frontend", 8080),
-    _deployment("api", 8080),
+    _deployment("api", 8080, env_from=("api-config",)),
     _deployment("db", 5432),
     pause_pod("user", {"app": "user"}),
     # fault: wrong targetPort (the frontend listens on 8080)
@@ -80,26 +83,37 @@ spec:
 ])
 
 
-def db_host(answer: str) -> str:
-    """DB_HOST as the api would read it: from the learner's api-config if they applied one,
-    else the broken app's."""
-    for text in (answer, BROKEN_APP):
-        docs, _ = parse_documents(text or "")
-        for _, obj in docs:
-            if isinstance(obj, dict) and obj.get("kind") == "ConfigMap" and \
-                    (obj.get("metadata") or {}).get("name") == "api-config":
-                value = (obj.get("data") or {}).get("DB_HOST")
-                if value:
-                    return str(value).strip()
-    return ""
+def api_db_host(ns: Any) -> tuple[str, str | None]:
+    """(DB_HOST as every api pod's environment has it, None) or ("", why not): what the app
+    reads, from the running pods, so a ConfigMap changed after they started does not count."""
+    pods = checks.pods_matching(ns, "app=api")
+    if not pods:
+        return "", "no api pod runs"
+    seen = {p.name: ns.env(p.name).get("DB_HOST", "").strip() for p in pods}
+    values = set(seen.values())
+    if len(values) > 1:
+        return "", ("the api pods disagree on DB_HOST (" + ", ".join(f"{k}: {v or 'unset'}" for k, v in
+                                                              sorted(seen.items())) + ")")
+    host = values.pop()
+    if not host:
+        return "", ("the api's pods have no DB_HOST in their environment: they read it from the ConfigMap "
+                    "api-config (envFrom) when they start")
+    return host, None
+
+
+#: What to say when the api still sees the DB_HOST the broken app started it with.
+STALE = ("if you changed api-config, the running pods still see the old value: a container reads its "
+         "environment once, when it starts; replace the pods (`kubectl rollout restart deployment/api` "
+         "changes the pod template's restartedAt annotation; in YAML, change the template)")
+
+BROKEN_DB_HOST = "db.database.svc.cluster.local"
 
 
 def connectivity(answer: str) -> list[Check]:
-    host = db_host(answer)
-
     def api_resolves_db(ns: Any) -> Verdict:
-        if not host:
-            return failed("api-config has no DB_HOST, so the api does not know where the database is")
+        host, why = api_db_host(ns)
+        if why:
+            return failed(why)
         ans = ns.lookup(host, frm="app=api")
         svc = ns.service("db")
         if ans.rcode == "TIMEOUT":
@@ -107,14 +121,16 @@ def connectivity(answer: str) -> list[Check]:
                           "egress and allows no DNS (UDP and TCP 53 to kube-dns in kube-system)")
         if ans.rcode == "NXDOMAIN":
             return failed(f"the api looks up DB_HOST={host} and gets NXDOMAIN: no Service of that name exists "
-                          f"there; the db Service is in namespace {ns.name}")
+                          f"there; the db Service is in namespace {ns.name}"
+                          + (f" ({STALE})" if host == BROKEN_DB_HOST else ""))
         if svc is None or ans.addresses != [svc.cluster_ip]:
             return failed(f"DB_HOST={host} resolves to {ans.addresses}, not the db Service's ClusterIP")
         return passed(f"the api resolves DB_HOST={host} to the db Service")
 
     def api_reaches_db(ns: Any) -> Verdict:
-        if not host:
-            return failed("api-config has no DB_HOST")
+        host, why = api_db_host(ns)
+        if why:
+            return failed(why)
         return checks.reachable(f"{host}:5432", frm="app=api", answered_by="app=db").fn(ns)
 
     return [
@@ -223,6 +239,28 @@ data:
   DB_HOST: db
   DB_PORT: "5432"
 ---
+# what `kubectl rollout restart deployment/api` does: a new pod template, so new pods
+# that read the fixed api-config when they start
+apiVersion: apps/v1
+kind: Deployment
+metadata:
+  name: api
+spec:
+  replicas: 2
+  selector:
+    matchLabels: {app: api}
+  template:
+    metadata:
+      labels: {app: api}
+      annotations: {kubectl.kubernetes.io/restartedAt: "2026-01-01T00:00:00Z"}
+    spec:
+      containers:
+      - name: api
+        image: IMAGE
+        args: [netexec, --http-port=8080]
+        ports: [{name: main, containerPort: 8080}]
+        envFrom: [{configMapRef: {name: api-config}}]
+---
 apiVersion: networking.k8s.io/v1
 kind: NetworkPolicy
 metadata:
@@ -254,12 +292,18 @@ spec:
       port: 53
 """
 
+FIXES = FIXES.replace("IMAGE", AGNHOST_IMAGE)
+#: The fixes with api-config changed but the api's pods left running.
+WITHOUT_RESTART = FIXES.replace(FIXES[FIXES.index("# what `kubectl rollout"):FIXES.index(
+    "---\napiVersion: networking.k8s.io/v1")], "")
+
 PART1 = Part(
     id="fixes", title="Find and fix the four faults", points=12, needs_policy_enforcement=True,
     task="""
 `lab.show()` prints the whole app: a `frontend`, an `api` and a `db` Deployment, their
-Services, the api's ConfigMap `api-config` (the api connects to `DB_HOST`), two
-NetworkPolicies, and a `user` pod standing in for a visitor. It should work like this:
+Services, the api's ConfigMap `api-config` (the api's pods load it into their environment
+with `envFrom` and connect to `DB_HOST`), two NetworkPolicies, and a `user` pod standing in
+for a visitor. It should work like this:
 the user reaches `frontend:80`, the frontend reaches `api:80`, and the api reaches the
 database at `DB_HOST`, port 5432. **Four** things are broken.
 
@@ -267,6 +311,12 @@ Explore with `ns = lab.explore("fixes", with_answer=False)`: `ns.probe(...)`,
 `ns.endpoints(...)`, `ns.lookup(..., frm="app=api")`, `ns.matrix(...)`. Then write **only
 the objects you change**, fixed, in the answer cell: they are applied on top of the broken
 app, as `kubectl apply` would. Keep the database closed to everyone but the api.
+
+The checks read what the app sees: `ns.env("app=api")` is the environment of a running api
+pod (live, `env` run in it). A container reads its environment once, when it starts, so a
+changed ConfigMap reaches the api only through new pods: on a cluster you would run
+`kubectl rollout restart deployment/api`; in YAML, re-apply the Deployment with a changed pod
+template (the restart sets the annotation `kubectl.kubernetes.io/restartedAt`).
 """,
     visible=connectivity,
     # the four checks added with the judge are worth half each, so a missed fault still
@@ -279,13 +329,15 @@ app, as `kubectl apply` would. Keep the database closed to everyone but the api.
         "1. Service frontend sent traffic to port 80 of its pods, where nothing listens: targetPort 8080. "
         "2. Service api selected `app: api-server`, which no pod carries, so it had no endpoints: select `app: api`. "
         "3. DB_HOST named namespace `database`, but the db Service is in this namespace: `db` (or "
-        "`db.lab5.svc.cluster.local`). "
+        "`db.lab5.svc.cluster.local`); the api's pods read api-config into their environment when they start, "
+        "so the fix needs new pods too: `kubectl rollout restart deployment/api`, which is a changed pod template "
+        "(the annotation `kubectl.kubernetes.io/restartedAt`), as the reference re-applies it. "
         "4. api-egress isolated the api's egress and allowed only the database, so its DNS queries were "
         "dropped: add UDP and TCP 53 to kube-dns."),
     wrong_answers=(
         WrongAnswer("Fixing the Service api by relabelling the Deployment: its selector is immutable, so the API "
                     "server refuses it.",
-                    FIXES.replace("""  selector:
+                    WITHOUT_RESTART.replace("""  selector:
     app: api
 """, """  selector:
     app: api-server
@@ -311,6 +363,9 @@ spec:
   policyTypes: [Egress]
   egress: [{}]
 """, max_score=11),
+        WrongAnswer("api-config fixed but the api's pods not replaced: they keep the DB_HOST they started with, "
+                    "so the api still looks up the old name.",
+                    WITHOUT_RESTART, max_score=9),
         WrongAnswer("DB_HOST `db.lab5` is fine; `db.default` is not: the namespace must be the db Service's.",
                     FIXES.replace("DB_HOST: db\n", "DB_HOST: db.default\n"), max_score=9),
     ),

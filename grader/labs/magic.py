@@ -15,10 +15,13 @@ Load it in a lab's first cell with `%load_ext grader.labs.magic`.
 from __future__ import annotations
 
 import re
-from typing import Any
+from typing import Any, Callable
 
 #: part id -> the text of the last run of its answer cell, in this kernel.
 ANSWERS: dict[str, str] = {}
+#: Called with (part id, text) after an answer is stored: a lab whose answers are kubectl
+#: commands (the mock exam) runs them here, so the cell shows what a terminal would.
+AFTER_RECORD: list[Callable[[str, str], None]] = []
 
 PART_ID = re.compile(r"^[A-Za-z][A-Za-z0-9_-]{0,40}$")
 MAGIC_LINE = re.compile(r"^\s*%%answer\s+(\S+)\s*$")
@@ -47,4 +50,6 @@ def split_magic(source: str) -> tuple[str | None, str]:
 def load_ipython_extension(ipython: Any) -> None:
     def answer(line: str, cell: str) -> None:
         print(record(line, cell))
+        for hook in AFTER_RECORD:
+            hook(line.strip(), cell)
     ipython.register_magic_function(answer, magic_kind="cell", magic_name="answer")

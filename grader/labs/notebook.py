@@ -61,8 +61,9 @@ def build(lab: Lab) -> Any:
         _md("intro", f"# {lab.title}\n\n## Goals\n\n{lab.goals.strip()}"),
         _md("concept", f"## Concept\n\n{lab.concept.strip()}"),
         _code("setup", f'%load_ext grader.labs.magic\nfrom grader.labs import open_lab\n\n'
-                       f'lab = open_lab("{lab.name}")\nlab', locked=True),
-        _md("how", HOW_TO),
+                       f'lab = open_lab("{lab.name}")\n'
+                       + (f"{lab.setup_extra.strip()}\n" if lab.setup_extra else "") + "lab", locked=True),
+        _md("how", lab.how_to or HOW_TO),
     ]
     for n, part in enumerate(lab.parts, 1):
         cells.append(_md(f"task_{part.id}", f"### Part {n}: {part.title} ({points_heading(part)})\n\n"

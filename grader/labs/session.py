@@ -9,7 +9,7 @@ from __future__ import annotations
 from typing import Any, Callable
 
 from grader.checks.core import Report, points_text
-from grader.labs.spec import MANIFESTS, Lab, grade_part, prepare, scaled
+from grader.labs.spec import COMMANDS, MANIFESTS, Lab, grade_part, prepare, scaled
 
 
 class LabSession:
@@ -19,6 +19,39 @@ class LabSession:
             cluster = connect()
         self.lab = lab
         self.cluster = cluster
+        self.clock: Any = None
+        self.task_namespaces: dict[str, Any] = {}
+        if any(p.kind == COMMANDS for p in lab.parts):
+            from grader.labs import magic
+            magic.AFTER_RECORD[:] = [self.run_commands]
+
+    def start_clock(self, minutes: int, *, restart: bool = False) -> None:
+        """Start the exam's clock (or go on with the one started before in this folder)."""
+        from grader.kubectl import magic as kubectl_magic
+        from grader.labs.clock import ExamClock
+        self.clock = ExamClock.start(self.lab.name, minutes, restart=restart)
+        kubectl_magic.AFTER_RUN[:] = [self.clock.line]     # the time left, after every %kubectl
+        print(self.clock.line())
+
+    def run_commands(self, part_id: str, text: str) -> Any:
+        """A commands answer cell, run as the grader runs it: a fresh namespace prepared for
+        the task, every command replayed in order, the terminal's output shown; `%kubectl`
+        then works in that namespace, to look around. Returns the namespace."""
+        from grader.kubectl.context import use
+        from grader.labs.replay import is_blank, replay
+        part = self.lab.part(part_id) if part_id in {p.id for p in self.lab.parts} else None
+        if part is None or part.kind != COMMANDS:
+            return None
+        ns = prepare(self.lab, part, self._fresh())
+        if not is_blank(text):
+            done = replay(ns, text)
+            print(done.problem or done.transcript())
+            print(done.summary() if not done.problem else "nothing was replayed")
+        self.task_namespaces[part_id] = use(ns)
+        print(f"%kubectl now works in namespace {ns.name}, as this cell left it")
+        if self.clock is not None:
+            print(self.clock.line())
+        return ns
 
     def _fresh(self) -> Any:
         """A cluster for one part: a new offline one, or the live cluster (fresh namespaces)."""
@@ -74,10 +107,20 @@ class LabSession:
             problem = apply_answer(ns, text)
             if problem:
                 print(f"your answer was not applied: {problem}")
+        elif with_answer and part.kind == COMMANDS and text:
+            from grader.labs.replay import replay
+            replay(ns, text)
         return ns
 
-    def show(self, part_id: str | None = None) -> None:
-        """Print the lab's fixed workloads (or a part's fixtures)."""
+    def show(self, part_id: str | None = None, *, namespace: str | None = None) -> None:
+        """Print the lab's fixed workloads (or a part's fixtures, or what the lab puts in
+        another namespace)."""
+        if namespace is not None and namespace != self.lab.namespace:
+            if namespace not in self.lab.other_namespaces:
+                raise KeyError(f"{self.lab.name} puts nothing in namespace {namespace!r}; namespaces: "
+                               + ", ".join([self.lab.namespace, *self.lab.other_namespaces]))
+            print(self.lab.other_namespaces[namespace].strip())
+            return
         print(self.lab.part(part_id).setup.strip() if part_id else self.lab.workloads.strip())
 
     def __repr__(self) -> str:

@@ -8,11 +8,18 @@ from __future__ import annotations
 import sys
 
 from grader.labs.root import project_root
-from grader.labs.spec import FACTS, Lab
+from grader.labs.spec import COMMANDS, FACTS, Lab
 
 
 def answer_file(part_id: str, kind: str) -> str:
+    if kind == COMMANDS:
+        return f"{part_id}.sh"
     return f"{part_id}.yaml" if kind != FACTS else f"{part_id}.facts.yaml"
+
+
+def fence(kind: str) -> str:
+    """A code fence in the answer's language: shell commands for the mock exam, else YAML."""
+    return "```bash" if kind == COMMANDS else "```yaml"
 
 
 def render_readme(lab: Lab) -> str:
@@ -23,7 +30,8 @@ def render_readme(lab: Lab) -> str:
     for n, part in enumerate(lab.parts, 1):
         lines += [f"## Part {n}: {part.title} ({part.points:g} points)", "",
                   f"Answer cell `%%answer {part.id}` ([{answer_file(part.id, part.kind)}]"
-                  f"({answer_file(part.id, part.kind)})):", "", "```yaml", part.reference.rstrip(), "```", "",
+                  f"({answer_file(part.id, part.kind)})):", "",
+                  fence(part.kind), part.reference.rstrip(), "```", "",
                   "**Why it is right.** " + part.explanation, ""]
         if part.builds_on:
             lines += [f"Graded on top of the reference answers of {', '.join(part.builds_on)}, so an earlier "

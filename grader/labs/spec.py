@@ -17,7 +17,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Callable, Mapping, Sequence, Union
 
-from grader.checks.core import Check, Report, Result, apply_answer, run
+from grader.checks.core import EMPTY_ANSWER, Check, Report, Result, apply_answer, run
 from grader.labs.canary import enforcement_problem
 from grader.labs.facts import facts_problem
 
@@ -26,6 +26,8 @@ from grader.labs.facts import facts_problem
 ChecksSpec = Union[Sequence[Check], Callable[[str], Sequence[Check]]]
 
 MANIFESTS, FACTS = "manifests", "facts"
+#: An answer made of kubectl command lines (the mock exam), replayed by grader.labs.replay.
+COMMANDS = "commands"
 
 
 @dataclass(frozen=True)
@@ -52,13 +54,17 @@ class Part:
     visible: ChecksSpec
     reference: str
     hidden: ChecksSpec = ()
-    kind: str = MANIFESTS            # MANIFESTS: applied to the cluster; FACTS: a YAML mapping
+    kind: str = MANIFESTS            # MANIFESTS: applied; FACTS: a YAML mapping; COMMANDS: kubectl lines
     setup: str = ""                  # YAML applied in the part's namespace before the answer
     builds_on: tuple[str, ...] = ()  # parts whose reference answers are applied first
     needs_policy_enforcement: bool = False
     task: str = ""                   # the task, in Markdown, as the notebook shows it
     explanation: str = ""            # why the reference is right (solutions/)
     wrong_answers: tuple[WrongAnswer, ...] = ()   # common wrong answers, graded by the tests
+    #: a label selector of pods a correct answer keeps NotReady on purpose (a failing
+    #: readiness probe): grading waits for them to run, not to be Ready
+    may_stay_unready: str = ""
+    namespace: str = ""              # the part's own namespace (the mock exam's tasks); else the lab's
 
     @property
     def answer_cell(self) -> str:
@@ -118,6 +124,8 @@ class Lab:
     goals: str = ""          # Markdown bullets
     concept: str = ""        # Markdown, with a ```mermaid diagram
     whats_next: str = ""     # Markdown
+    how_to: str = ""         # Markdown "## Try it" section replacing the default one (the mock exam's)
+    setup_extra: str = ""    # Python lines the setup cell runs after opening the lab (the exam's clock)
 
     def part(self, part_id: str) -> Part:
         for p in self.parts:
@@ -169,8 +177,9 @@ def prepare(lab: Lab, part: Part, cluster: Any) -> Any:
     author's defect, caught by the tests, never a learner's)."""
     for name, text in lab.other_namespaces.items():
         cluster.namespace(name).apply(text, source=f"{lab.name} namespace {name}")
-    ns = cluster.namespace(lab.namespace)
-    ns.apply(lab.workloads, source=f"{lab.name} workloads")
+    ns = cluster.namespace(part.namespace or lab.namespace)
+    if lab.workloads.strip():
+        ns.apply(lab.workloads, source=f"{lab.name} workloads")
     if part.setup:
         ns.apply(part.setup, source=f"{lab.name} {part.id} fixtures")
     for dep in part.builds_on:
@@ -202,19 +211,33 @@ def grade_part(lab: Lab, part: Part, answer: str | None, cluster: Any, *, includ
     ns = prepare(lab, part, cluster)
     if part.needs_policy_enforcement:
         reason = enforcement_problem(cluster)
-    if reason is None:
+    if reason is None and part.kind == COMMANDS:
+        reason, title = _replayed(ns, text, title)
+    elif reason is None:
         reason = facts_problem(text) if part.kind == FACTS else apply_answer(ns, text)
     if reason is None and part.kind != FACTS:
-        reason = _ready_problem(ns)
+        reason = _ready_problem(ns, part.may_stay_unready)
     return run(ns, checks, title=title, hidden_pending=pending, not_gradable=reason)
 
 
-def _ready_problem(ns: Any) -> str | None:
+def _replayed(ns: Any, text: str, title: str) -> tuple[str | None, str]:
+    """Replay a commands answer in `ns`: (why it cannot be graded, or None; the report's title
+    with what the replay did, so the feedback says which command failed and why)."""
+    from grader.labs.replay import is_blank, replay
+    if is_blank(text):
+        return f"{EMPTY_ANSWER}: write your kubectl commands where the cell says YOUR ANSWER HERE", title
+    done = replay(ns, text)
+    if done.problem:
+        return done.problem, title
+    return None, f"{title} ({done.summary()})"
+
+
+def _ready_problem(ns: Any, may_stay_unready: str = "") -> str | None:
     """None when every pod runs; else why not (e.g. an answer asking for more replicas than
     the namespace's quota or the node allows), as "not gradable" rather than checks failing
-    one by one."""
+    one by one. Pods matching `may_stay_unready` need only run."""
     try:
-        ns.wait_ready()
+        ns.wait_ready(unready=may_stay_unready) if may_stay_unready else ns.wait_ready()
     except TimeoutError as exc:
         lines = [ln.strip().lstrip("- ") for ln in str(exc).splitlines() if ln.strip()]
         return "your answer's pods did not all start: " + "; ".join(ln.rstrip(":") for ln in lines[:2])

@@ -11,7 +11,9 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
-CONTEXT = "svclab-local"
+from grader.kind import LOCAL_CONTEXT
+
+CONTEXT = LOCAL_CONTEXT
 POD_CIDR = "10.244.0.0/16"
 SERVICE_CIDR = "10.96.0.0/16"
 KUBERNETES_SERVICE_IP = "10.96.0.1"

@@ -28,6 +28,7 @@ from grader.localcluster import (
     cgroups,
     containerd,
     controlplane,
+    edge,
     images,
     kubelet,
     kubeproxy,
@@ -144,6 +145,10 @@ class _Starter:
         self._control_plane(bins, holders, api)
         self._nodes(bins, holders, archives, resolv, api)
         self._wait_for_addons(api)
+        self.step("LoadBalancer, Ingress and Gateway API: MetalLB's controller, Traefik, the publisher")
+        edge.start(bins, api, self.daemons["network"], holders[CONTROL_PLANE].pid,
+                   self.paths.kubeconfig("admin"), self.paths.pki, self.paths.logs, self.keep,
+                   {**os.environ, "PYTHONPATH": str(binaries.import_root())}, sys.executable)
         return {
             "api_port": api_port,
             "started": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
@@ -373,7 +378,8 @@ def up(say: Say = print) -> dict:
             raise
         Paths(root).state.write_text(json.dumps(state, indent=1))
         starter.step(
-            f"ready: two nodes, kube-dns, NetworkPolicy enforced. Use it with\n"
+            f"ready: two nodes, kube-dns, NetworkPolicy enforced, LoadBalancer/Ingress/Gateway "
+            f"addresses 172.18.x.y published on 127.18.x.y. Use it with\n"
             f"  export KUBECONFIG={kubeconfig_path()} SVCLAB_CONTEXT={CONTEXT}"
         )
         return state

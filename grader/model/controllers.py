@@ -12,7 +12,7 @@ workloads after every change, then handing them to the scheduler (grader.model.s
 - Pods are mortal: `replace_pod` is what the owning controller does when one is deleted."""
 from __future__ import annotations
 
-from typing import Iterable
+from typing import Any, Iterable
 
 from grader.k8s import quota as gr
 from grader.model.admission import Admission, TemplateVerdict, Usage, Workload, next_replica_refusal
@@ -20,7 +20,8 @@ from grader.model.errors import ApplyError
 from grader.model.ipam import safe_encode
 from grader.model.nodes import Node
 from grader.model.objects import Pod
-from grader.model.scheduler import Scheduler
+from grader.model.pod_env import EnvError, container_env
+from grader.model.scheduler import Scheduler, Started
 from grader.model.workloads import WORKLOAD_KINDS, PodDraft, pods_for, replicas_of
 
 #: The controllers that recreate a deleted pod.
@@ -69,6 +70,9 @@ class PodControllers:
         self.renamed: dict[str, str] = {}
         self.ip_keys: dict[str, str] = {}
         self.replacements: dict[str, int] = {}
+        #: pod key -> container -> the environment it started with: kept for the pod's life,
+        #: so a ConfigMap edited later changes nothing until the pod is replaced
+        self.started_env: dict[str, dict[str, dict[str, str]]] = {}
 
     # ------------------------------------------------------------------ reconcile
     def reconcile(self, admission: Admission, pods: list[Pod], *, ceiling: int) -> list[Pod]:
@@ -86,7 +90,7 @@ class PodControllers:
                                          ceiling - len(kept), originals)
         self.renamed = {k: v for k, v in self.renamed.items() if k in originals}
         self.pod_usage = usage
-        return self._schedule(drafts)
+        return self._schedule(drafts, admission)
 
     def _drafts(self, w: Workload, limit: int, originals: set[str]) -> list[PodDraft]:
         """The workload's first `limit` pods, under their replacement names where a
@@ -170,7 +174,7 @@ class PodControllers:
         else:
             self.not_modelled[owner] = missing
 
-    def _schedule(self, drafts: list[PodDraft]) -> list[Pod]:
+    def _schedule(self, drafts: list[PodDraft], admission: Admission) -> list[Pod]:
         """Hand the wanted pods to the scheduler, forgetting what belongs to pods that are gone."""
         drafts.sort(key=lambda d: (d.namespace, d.name))
         keys = [f"{d.namespace}/{d.name}" for d in drafts]
@@ -178,7 +182,27 @@ class PodControllers:
         self.ip_keys = {k: v for k, v in self.ip_keys.items() if k in keyset}
         ipam = {k: self.ip_keys.get(k, k) for k in keys}
         self.not_ready &= keyset
-        return self.scheduler.schedule(drafts, ipam, self.not_ready)
+        self.started_env = {k: v for k, v in self.started_env.items() if k in keyset}
+        started = {k: self._start(d, k, admission) for d, k in zip(drafts, keys, strict=True)}
+        return self.scheduler.schedule(drafts, ipam, self.not_ready, started)
+
+    def _start(self, draft: PodDraft, key: str, admission: Admission) -> Started:
+        """The environment the pod's containers run with: the one they started with, or,
+        for a pod not yet started, resolved now from the stored ConfigMaps and Secrets;
+        (None, why) while the kubelet could not start a container (it retries every time)."""
+        if key in self.started_env:
+            return self.started_env[key], None
+
+        def lookup(kind: str, namespace: str, name: str) -> Any:
+            return admission.objects.get((kind, namespace, name))
+        env: dict[str, dict[str, str]] = {}
+        for c in draft.containers:
+            try:
+                env[str(c.get("name", ""))] = container_env(c, draft.namespace, lookup)
+            except EnvError as exc:
+                return None, f"CreateContainerConfigError: {exc}"
+        self.started_env[key] = env
+        return env, None
 
     # ------------------------------------------------------------------ pod deletion
     def replace_pod(self, pod: Pod, taken: set[str]) -> None:
@@ -191,6 +215,7 @@ class PodControllers:
         owner = f"{pod.namespace}/{pod.owner}"
         n = self.replacements.get(owner, 0) + 1
         self.not_ready.discard(pod.key)
+        self.started_env.pop(pod.key, None)
         if pod.owner.startswith("StatefulSet/"):
             self.replacements[owner] = n
             ip_key = f"{pod.key}#{n}"

@@ -44,6 +44,11 @@ class Pod:
     #: Why the scheduler left the pod Pending (then `ip` is "" and `ready` False); None once
     #: it runs on the node.
     pending_reason: str | None = None
+    #: Why a scheduled pod is not Ready by itself: a failing readiness/startup probe or a
+    #: container that cannot start (CreateContainerConfigError); None when nothing says so.
+    unready_reason: str | None = None
+    #: container name -> the declared environment it started with (grader.model.pod_env)
+    env: dict[str, dict[str, str]] = field(default_factory=dict)
 
     @property
     def pending(self) -> bool:

@@ -8,12 +8,16 @@ message, no IP and not Ready. Placement is keyed by the pod's IPAM key, which is
 so a StatefulSet pod that comes back under the same name still gets a new IP."""
 from __future__ import annotations
 
-from typing import AbstractSet, Mapping, Sequence
+from typing import AbstractSet, Mapping, Optional, Sequence, Tuple
 
 from grader.model.ipam import AllocationError, IPPool
 from grader.model.nodes import Node, fit_error, tolerates
 from grader.model.objects import Pod
 from grader.model.workloads import PodDraft
+
+#: A pod's start: (container -> environment, None) once its containers run, or (None, why
+#: the kubelet cannot start them).
+Started = Tuple[Optional[dict[str, dict[str, str]]], Optional[str]]
 
 
 class Scheduler:
@@ -28,9 +32,10 @@ class Scheduler:
         self.placement: dict[str, int] = {}        # IPAM key -> index of the node it runs on
 
     def schedule(self, drafts: Sequence[PodDraft], ipam: Mapping[str, str],
-                 not_ready: AbstractSet[str]) -> list[Pod]:
+                 not_ready: AbstractSet[str], started: Mapping[str, Started] | None = None) -> list[Pod]:
         """The pods of `drafts` (in name order; `ipam` maps each "ns/name" to its IPAM key),
-        placed, given IPs, and Ready unless in `not_ready` or Pending."""
+        placed, given IPs, and Ready unless in `not_ready`, Pending, unable to start its
+        containers (`started`) or failing a readiness probe (the draft's probe_failure)."""
         keys = [f"{d.namespace}/{d.name}" for d in drafts]
         placed = self._place(drafts, keys, ipam)
         held = {ipam[k] for k in placed}
@@ -43,10 +48,13 @@ class Scheduler:
         for d, key in zip(drafts, keys, strict=True):
             idx = placed.get(key)
             node = self.nodes[idx] if idx is not None else None
+            env, start_error = (started or {}).get(key, ({}, None))
+            unready = (start_error or d.probe_failure) if node is not None else None
             pods.append(Pod(namespace=d.namespace, name=d.name,
                             ip=self.pod_ips[idx].allocate(ipam[key]) if idx is not None else "",
                             labels=d.labels, ports=d.ports, listening=d.listening, servers=d.servers,
-                            ready=node is not None and key not in not_ready, hostname=d.hostname,
+                            ready=node is not None and key not in not_ready and unready is None,
+                            unready_reason=unready, env=env or {}, hostname=d.hostname,
                             subdomain=d.subdomain, owner=d.owner,
                             node=node.name if node else "",
                             pending_reason=None if node else fit_error(self.nodes, d.namespace)))

@@ -431,7 +431,7 @@ class ClusterState:
                 self._ctl.not_ready.discard(p.key)
             else:
                 self._ctl.not_ready.add(p.key)
-            p.ready = ready and not p.pending
+            p.ready = ready and not p.pending and p.unready_reason is None
         self.generation += 1
         return pods
 

@@ -22,6 +22,7 @@ from typing import Any, Iterable, Mapping
 
 from grader.model.ipam import safe_encode
 from grader.model.objects import ContainerPort
+from grader.model.probes import readiness_failure
 
 LISTENING_RULE = (
     "An agnhost container running `netexec` listens exactly where netexec does: HTTP on "
@@ -48,6 +49,10 @@ class PodDraft:
     hostname: str | None = None
     subdomain: str | None = None
     owner: str | None = None
+    #: why the kubelet's startup or readiness probe fails (grader.model.probes); None: Ready
+    probe_failure: str | None = None
+    #: the containers, for the environment each starts with (grader.model.pod_env)
+    containers: tuple[Mapping[str, Any], ...] = ()
 
 
 def template_hash(template: Mapping[str, Any]) -> str:
@@ -138,7 +143,8 @@ def draft_from_template(namespace: str, name: str, template: Mapping[str, Any], 
         listening=frozenset(servers), servers=servers,
         hostname=hostname if hostname is not None else spec.get("hostname"),
         subdomain=subdomain if subdomain is not None else spec.get("subdomain"),
-        owner=owner,
+        owner=owner, probe_failure=readiness_failure(containers, servers),
+        containers=tuple(containers),
     )
 
 

@@ -215,6 +215,48 @@ def test_wait_ready_timeout_names_the_image_pull_backoff_pod(w: World) -> None:
     assert all(k["resource_version"] == "41" and k["timeout_seconds"] >= 1 for _, k in watches)
 
 
+def _running_unready(name: str, labels: dict[str, str]) -> dict[str, Any]:
+    """A pod kept out of rotation by a failing readiness probe: Running, not Ready."""
+    p = pod(name, "10.244.0.9", labels, ready=False)
+    p["status"]["phase"] = "Running"
+    p["status"]["containerStatuses"] = [{"name": "app", "ready": False,
+                                        "state": {"running": {"startedAt": "2026-01-01T00:00:00Z"}}}]
+    return p
+
+
+def test_wait_ready_lets_selected_pods_stay_unready_once_they_run(w: World) -> None:
+    w.core.pods = [pod("web-1", "10.244.0.5", {"app": "web"}), _running_unready("next-1", {"app": "next"})]
+    w.apps.deployments = [{"metadata": {"name": "next", "generation": 1},
+                           "spec": {"replicas": 1, "template": {"metadata": {"labels": {"app": "next"}}}},
+                           "status": {"readyReplicas": 0, "updatedReplicas": 1, "observedGeneration": 1}}]
+    w.ns().wait_ready(timeout=5, unready="app=next")          # returns: the pod runs
+    with pytest.raises(TimeoutError, match="pod/next-1: container app is running but its readiness probe"):
+        w.ns().wait_ready(timeout=1)
+    with pytest.raises(TimeoutError, match="pod/next-1"):      # another selector excuses nothing here
+        w.ns().wait_ready(timeout=1, unready="app=web")
+
+
+def test_wait_ready_waits_for_old_replicas_of_a_rollout_to_go(w: World) -> None:
+    """As `kubectl rollout status`: updated and ready replicas are not enough while old pods
+    still run beside them (they answer with the old template's environment)."""
+    w.core.pods = [pod("api-new-1", "10.244.0.5"), pod("api-new-2", "10.244.0.6"), pod("api-old-1", "10.244.0.7")]
+    w.apps.deployments = [{"metadata": {"name": "api", "generation": 2}, "spec": {"replicas": 2},
+                           "status": {"readyReplicas": 3, "updatedReplicas": 2, "replicas": 3,
+                                      "observedGeneration": 2}}]
+    with pytest.raises(TimeoutError, match="deployment/api: 3/2 ready"):
+        w.ns().wait_ready(timeout=1)
+    w.apps.deployments[0]["status"]["replicas"] = 2
+    w.ns().wait_ready(timeout=1)
+
+
+def test_env_execs_env_in_the_pod_and_parses_every_variable(w: World) -> None:
+    w.core.pods = [pod("api-1", "10.244.0.5", {"app": "api"})]
+    w.stream.replies["env"] = FakeWS(0, "PATH=/bin\nDB_HOST=db\nURL=a=b\n", "")
+    assert w.ns().env("app=api") == {"PATH": "/bin", "DB_HOST": "db", "URL": "a=b"}
+    (args, kw), = w.rec.named("exec")
+    assert args == ("connect_get_namespaced_pod_exec", "api-1", NS) and kw["command"] == ["env"]
+
+
 # ------------------------------------------------------------------ observations
 
 def test_endpoints_from_endpoint_slices(w: World) -> None:
@@ -958,3 +1000,59 @@ def test_a_statefulset_still_rolling_out_is_not_read_as_refused(w: World) -> Non
     with pytest.raises(TimeoutError) as err:
         w.ns().wait_ready(timeout=2)
     assert "  - statefulset/db: 1/3 ready" in str(err.value).splitlines()
+
+
+DENY_INGRESS_TO_B = {"apiVersion": "networking.k8s.io/v1", "kind": "NetworkPolicy",
+                     "metadata": {"name": "deny-b", "namespace": NS},
+                     "spec": {"podSelector": {"matchLabels": {"app": "b"}}, "policyTypes": ["Ingress"]}}
+
+
+def test_matrix_cells_carry_the_engines_reason_when_packets_agree(w: World) -> None:
+    """A probe sees only a verdict; the engine, fed the namespace's pods and policies as the
+    API server holds them, says why: the same words as offline (notebook 09 pins them)."""
+    w.core.pods = [pod("a", "10.244.0.5", {"app": "a"}), pod("b", "10.244.0.6", {"app": "b"})]
+    w.networking.policies = [DENY_INGRESS_TO_B]
+    w.stream.replies["/agnhost"] = lambda cmd: (FakeWS(1, "", "TIMEOUT\n") if cmd[-1] == "10.244.0.6:80"
+                                                else FakeWS(0, "", ""))
+    m = w.ns().matrix(ports=[80])
+    denied = m.lookup(f"{NS}/a", f"{NS}/b", 80)
+    assert denied.allowed is False
+    assert denied.reason.startswith(f"Denied: {NS}/a -> {NS}/b on 80/TCP.")
+    assert f"isolated for ingress by {NS}/deny-b" in denied.reason
+    assert m.lookup(f"{NS}/b", f"{NS}/a", 80).reason.startswith(f"Allowed: {NS}/b -> {NS}/a on 80/TCP.")
+
+
+def test_matrix_cell_says_so_when_packets_and_engine_disagree(w: World) -> None:
+    w.core.pods = [pod("a", "10.244.0.5", {"app": "a"}), pod("b", "10.244.0.6", {"app": "b"})]
+    w.networking.policies = [DENY_INGRESS_TO_B]
+    w.stream.replies["/agnhost"] = FakeWS(0, "", "")        # the cluster let everything through
+    cell = w.ns().matrix(ports=[80]).lookup(f"{NS}/a", f"{NS}/b", 80)
+    assert cell.allowed is True
+    assert cell.reason.startswith("Observed allowed on the cluster (connected), but the offline model "
+                                  f"expects denied: Denied: {NS}/a -> {NS}/b on 80/TCP.")
+
+
+def test_a_probe_after_a_policy_change_waits_for_the_policy_agent(w: World) -> None:
+    """The agent reads policies from its own watch: a probe right after `apply` (even from
+    another namespace object) must not answer for the old state. Unchanged policies and
+    other objects cost nothing."""
+    from grader.cluster.live_namespace import POLICY_CATCH_UP
+
+    w.core.pods = [pod("client", "10.244.0.5", {"app": "client"})]
+    w.stream.replies["/agnhost"] = FakeWS(0, "", "")
+    w.ns().apply(DEPLOY_AND_SERVICE)
+    w.clock.now += 0.5                                       # the learner's next cell, half a second on
+    other = live.LiveNamespace(w.cluster, "other-ns")
+    w.core.pods.append(dict(pod("c2", "10.244.0.7", {"app": "c2"}), metadata={"name": "c2", "namespace": "other-ns",
+                                                                          "labels": {"app": "c2"}}))
+    before = w.slept
+    other.probe("10.244.0.5:8080", frm="c2")
+    assert w.slept - before == pytest.approx(POLICY_CATCH_UP - 0.5)
+    before = w.slept
+    w.ns().probe("10.244.0.5:8080", frm="client")             # settled: no second wait
+    w.ns().apply(DEPLOY_AND_SERVICE)                          # all unchanged: nothing to wait for
+    w.ns().probe("10.244.0.5:8080", frm="client")
+    assert w.slept == before
+    w.ns().delete("networkpolicy", "deny")
+    w.ns().probe("10.244.0.5:8080", frm="client")
+    assert w.slept - before == pytest.approx(POLICY_CATCH_UP)

@@ -187,6 +187,16 @@ class FakeApps:
         return {"items": self.statefulsets}
 
 
+class FakeNetworking:
+    def __init__(self, rec: Recorder) -> None:
+        self.rec, self.policies = rec, []
+
+    @real(k8s.NetworkingV1Api.list_namespaced_network_policy)
+    def list_namespaced_network_policy(self, namespace: str, **kw: Any) -> dict:
+        self.rec.record("list_namespaced_network_policy", namespace, **kw)
+        return {"items": [p for p in self.policies if (p.get("metadata") or {}).get("namespace", NS) == namespace]}
+
+
 class FakeDiscovery:
     def __init__(self, rec: Recorder) -> None:
         self.rec, self.slices = rec, {}
@@ -328,9 +338,10 @@ class World:
         self.core, self.apps = FakeCore(self.rec), FakeApps(self.rec)
         self.discovery, self.dynamic = FakeDiscovery(self.rec), FakeDynamic(self.rec)
         self.stream, self.watch = FakeStream(self.rec), FakeWatch(self.rec, self.clock)
+        self.networking = FakeNetworking(self.rec)
         api = live_api.LiveApi(ApiClient(), core=self.core, apps=self.apps, discovery=self.discovery,
                         version=object(), dynamic=self.dynamic, stream=self.stream,
-                        watch_factory=self.watch)
+                        watch_factory=self.watch, networking=self.networking)
         self.cluster = live.LiveCluster(api=api, clock=self.clock, sleep=self._sleep, progress=False)
         self.slept = 0.0
 
@@ -349,6 +360,9 @@ _API_V1 = [("namespaces", "Namespace", False), ("pods", "Pod", True), ("services
 _GROUPS = {"apps/v1": [("deployments", "Deployment", True), ("statefulsets", "StatefulSet", True)],
            "networking.k8s.io/v1": [("networkpolicies", "NetworkPolicy", True), ("ingresses", "Ingress", True)],
            "discovery.k8s.io/v1": [("endpointslices", "EndpointSlice", True)]}
+
+
+_PLURALS = frozenset(name for rows in (_API_V1, *_GROUPS.values()) for name, _, _ in rows)
 
 
 def _resource_list(gv: str, rows: list[tuple[str, str, bool]]) -> dict:
@@ -424,6 +438,9 @@ class FakeApiServer:
                 stored["metadata"]["resourceVersion"] = str(self.rv)
                 self.objects[path] = stored
             return 200, stored
+        if method == "GET" and path not in self.objects and path.rsplit("/", 1)[-1] in _PLURALS:
+            # a collection nobody filled: the API server lists it empty
+            return 200, {"kind": "List", "apiVersion": "v1", "metadata": {"resourceVersion": "41"}, "items": []}
         if method == "GET":
             return (200, self.objects[path]) if path in self.objects else self._not_found(path)
         if method == "DELETE":

@@ -363,6 +363,45 @@ def _configmap_mutants(docs: Docs, i: int) -> Iterator[tuple[str, Docs]]:
             yield f"{docs[i]['metadata']['name']}: {key} {value} -> {new}", d
 
 
+def _probe_port_number(container: dict[str, Any], port: Any) -> int | None:
+    if isinstance(port, int):
+        return port
+    return next((int(p["containerPort"]) for p in container.get("ports", []) if p.get("name") == port), None)
+
+
+def _deployment_mutants(docs: Docs, i: int) -> Iterator[tuple[str, Docs]]:
+    """A readiness probe slipped: gone, turned into a liveness probe, on another port (the
+    next one, a Service's usual 80), on another path, another handler; no replicas."""
+    name = docs[i]["metadata"]["name"]
+    for j, c in enumerate(docs[i]["spec"]["template"]["spec"].get("containers", [])):
+        probe = c.get("readinessProbe")
+        if not probe:
+            continue
+
+        def edited(change: Callable[[dict[str, Any]], None], j: int = j) -> Docs:
+            d = copy.deepcopy(docs)
+            change(d[i]["spec"]["template"]["spec"]["containers"][j])
+            return d
+        yield f"{name}: no readinessProbe", edited(lambda c: c.pop("readinessProbe"))
+        yield f"{name}: livenessProbe instead", edited(lambda c: c.update(livenessProbe=c.pop("readinessProbe")))
+        handler = probe.get("httpGet") or probe.get("tcpSocket")
+        if handler:
+            number = _probe_port_number(c, handler.get("port"))
+            for new in ([number + 1] if number else []) + [80, "nope"]:
+                def port(c: dict[str, Any], new: Any = new) -> None:
+                    (c["readinessProbe"].get("httpGet") or c["readinessProbe"]["tcpSocket"])["port"] = new
+                yield f"{name}: probe port {new}", edited(port)
+        if probe.get("httpGet"):
+            yield f"{name}: probe path /", edited(lambda c: c["readinessProbe"]["httpGet"].update(path="/"))
+            yield f"{name}: tcpSocket probe", edited(lambda c: c["readinessProbe"].update(
+                tcpSocket={"port": c["readinessProbe"].pop("httpGet")["port"]}))
+            yield f"{name}: HTTPS probe", edited(lambda c: c["readinessProbe"]["httpGet"].update(scheme="HTTPS"))
+    if docs[i]["spec"].get("replicas"):
+        d = copy.deepcopy(docs)
+        d[i]["spec"]["replicas"] = 0
+        yield f"{name}: replicas 0", d
+
+
 def mutants(lab: Lab, part: Part) -> Iterator[tuple[str, str]]:
     docs = parse(part.reference)
     if len(docs) > 1:
@@ -384,6 +423,8 @@ def mutants(lab: Lab, part: Part) -> Iterator[tuple[str, str]]:
             found = _route_mutants(docs, i)
         elif kind == "ConfigMap":
             found = _configmap_mutants(docs, i)
+        elif kind == "Deployment":
+            found = _deployment_mutants(docs, i)
         else:
             continue
         for name, d in found:
@@ -586,6 +627,20 @@ def _scaled_weights(docs: Docs) -> Docs | None:
     return docs if changed else None
 
 
+def _numeric_probe_ports(docs: Docs) -> Docs | None:
+    """Readiness probe ports by name written as the container port's number."""
+    changed = False
+    for doc in docs:
+        if doc.get("kind") != "Deployment":
+            continue
+        for c in doc["spec"]["template"]["spec"].get("containers", []):
+            handler = (c.get("readinessProbe") or {}).get("httpGet")
+            if handler and isinstance(handler.get("port"), str):
+                handler["port"] = _probe_port_number(c, handler["port"])
+                changed = True
+    return docs if changed else None
+
+
 def rewrites(lab: Lab, part: Part) -> Iterator[tuple[str, str]]:
     docs = parse(part.reference)
     yield "flow style", dump(docs, flow=True)
@@ -602,6 +657,7 @@ def rewrites(lab: Lab, part: Part) -> Iterator[tuple[str, str]]:
         ("rules and paths in reverse order", _reordered_rules),
         ("one HTTPRoute per rule", _routes_split),
         ("weights divided by 10", _scaled_weights),
+        ("readiness probe ports by number", _numeric_probe_ports),
     ]
     if (lab.name, part.id) != ("lab1-clusterip", "part3"):     # that task asks for the name itself
         edits.append(("named targetPort by its number", lambda d: _numeric_target_ports_where_fixed(lab, d)))

@@ -12,12 +12,15 @@ from typing import Any, Callable
 import yaml
 
 from grader.grading import steps
-from grader.labs import all_labs, get_lab
+from grader.labs import all_labs, get_lab, is_drawn
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parents[1]
 MANUAL_TEXT = "A NodePort suits development; a LoadBalancer gives production one stable address."
 TAMPER_LAB = "lab1-clusterip"
+#: Labs whose blank release also gets every tamper attempt (each must score 0 everywhere):
+#: the capstone, whose hidden checks are the largest, and so the most worth reaching.
+MORE_TAMPER_LABS = ("lab9-capstone",)
 MUTANTS = HERE / "mutants"
 
 
@@ -129,6 +132,62 @@ TAMPER: dict[str, Callable[[dict[str, Any]], dict[str, Any]]] = {
 }
 
 
+EXAM_LAB = "lab8-mock-exam"
+
+
+def _fake_outputs(nb: dict[str, Any]) -> dict[str, Any]:
+    """Answer cells left blank, but every cell carries outputs claiming success: the commands'
+    printed lines, and each test cell's full score as its result."""
+    nb = copy.deepcopy(nb)
+    for n, cell in enumerate(cells(nb), 1):
+        if cell["cell_type"] != "code":
+            continue
+        gid = grade_id(cell) or ""
+        cell["execution_count"] = n
+        if gid.startswith("answer_"):
+            cell["outputs"] = [{"output_type": "stream", "name": "stdout",
+                                "text": "service/web-svc exposed\n1 command replayed, all succeeded\n"}]
+        elif gid.startswith("test_"):
+            points = cell["metadata"]["nbgrader"].get("points", 0)
+            cell["outputs"] = [{"output_type": "execute_result", "execution_count": n, "metadata": {},
+                                "data": {"text/plain": repr(float(points))}}]
+    return nb
+
+
+def _replayed_outputs(nb: dict[str, Any]) -> dict[str, Any]:
+    """Each answer cell holds what the reference commands print, and claims them as comments
+    (an edited transcript): replayed, nothing in it is a command that changes anything."""
+    from grader.cluster.offline import OfflineCluster
+    from grader.labs.replay import replay
+    from grader.labs.spec import prepare
+    lab = get_lab(EXAM_LAB)
+    answers = {}
+    for part in lab.parts:
+        out = replay(prepare(lab, part, OfflineCluster(say=lambda _: None)), part.reference).transcript()
+        answers[part.id] = "\n".join([ln for ln in out.splitlines() if not ln.startswith("$ ")]
+                                     + ["# ran: " + ln for ln in part.reference.splitlines()]) + "\n"
+    return fill(nb, answers)
+
+
+def _other_namespace(nb: dict[str, Any]) -> dict[str, Any]:
+    """The reference commands aimed at kube-system: refused, so nothing is created."""
+    lab = get_lab(EXAM_LAB)
+    return fill(nb, {p.id: "".join(ln + " -n kube-system\n" if ln.startswith("kubectl") else ln + "\n"
+                                   for ln in p.reference.splitlines()) for p in lab.parts})
+
+
+#: Tamper attempts on the mock exam's blank release: each must gain nothing (every task 0).
+EXAM_TAMPER: dict[str, Callable[[dict[str, Any]], dict[str, Any]]] = {
+    "fake-outputs": _fake_outputs,
+    "replayed-outputs": _replayed_outputs,
+    "kubectl-in-a-new-cell": lambda nb: _insert_after_setup(nb, (
+        "from grader.labs import get_lab\nfrom grader.labs import magic\n"
+        "for p in get_lab('lab8-mock-exam').parts:\n    magic.AFTER_RECORD[0](p.id, p.reference)\n"
+        "    magic.ANSWERS[p.id] = p.reference")),
+    "other-namespace": _other_namespace,
+}
+
+
 def reversed_cells(nb: dict[str, Any]) -> dict[str, Any]:
     nb = copy.deepcopy(nb)
     nb["cells"] = cells(nb)[::-1]
@@ -160,6 +219,23 @@ def _drop_cells(nb: dict[str, Any], *ids: str) -> dict[str, Any]:
     return nb
 
 
+def _write_drawn(root: Path, lab: str, released: dict[str, Any], expected: dict[Any, dict[str, float]]) -> None:
+    """A lab drawn per learner: "solution", "reordered" and "duplicated" each submit the
+    solution of their own draw (full marks), "blank" nothing, and "wrong-learner" the
+    solution of "solution"'s draw, which misses a fault of their own (below full, checked
+    by the test)."""
+    for student, arrange in (("solution", None), ("reordered", reversed_cells), ("duplicated", duplicated_cells)):
+        nb = fill(released, get_lab(lab, student).references())
+        _write(root, student, lab, arrange(nb) if arrange else nb)
+        expected[(student, lab)] = {p.id: p.points for p in get_lab(lab, student).parts}
+    _write(root, "wrong-learner", lab, fill(released, get_lab(lab, "solution").references()))
+    _write(root, "blank", lab, released)
+    expected[("blank", lab)] = {p.id: 0.0 for p in get_lab(lab, "blank").parts}
+    for name, tamper in TAMPER.items():
+        _write(root, f"tamper-{name}", lab, tamper(released))
+        expected[(f"tamper-{name}", lab)] = {p.id: 0.0 for p in get_lab(lab, f"tamper-{name}").parts}
+
+
 def build_class(root: Path) -> dict[tuple[str, str], dict[str, float]]:
     """Copy labs/ to `root`, release every lab and write the class's submissions; returns what
     each (student, lab) must score, part by part (from the mutant files and the specs, never
@@ -171,6 +247,9 @@ def build_class(root: Path) -> dict[tuple[str, str], dict[str, float]]:
     for lab in all_labs():
         released = json.loads((root / "release" / lab.name / f"{lab.name}.ipynb").read_text(encoding="utf-8"))
         full = {p.id: p.points for p in lab.parts}
+        if is_drawn(lab.name):      # faults drawn per learner: each student fills in their own solution
+            _write_drawn(root, lab.name, released, expected)
+            continue
         _write(root, "solution", lab.name, fill(released, lab.references(), manual=MANUAL_TEXT))
         expected[("solution", lab.name)] = full
         _write(root, "blank", lab.name, released)
@@ -188,6 +267,16 @@ def build_class(root: Path) -> dict[tuple[str, str], dict[str, float]]:
     for name, tamper in TAMPER.items():
         _write(root, f"tamper-{name}", TAMPER_LAB, tamper(released))
         expected[(f"tamper-{name}", TAMPER_LAB)] = {p.id: 0.0 for p in lab1.parts}
+    for more in MORE_TAMPER_LABS:
+        blank = json.loads((root / "release" / more / f"{more}.ipynb").read_text(encoding="utf-8"))
+        for name, tamper in TAMPER.items():
+            _write(root, f"tamper-{name}", more, tamper(blank))
+            expected[(f"tamper-{name}", more)] = {p.id: 0.0 for p in get_lab(more).parts}
+    exam = get_lab(EXAM_LAB)
+    exam_released = json.loads((root / "release" / EXAM_LAB / f"{EXAM_LAB}.ipynb").read_text(encoding="utf-8"))
+    for name, tamper in EXAM_TAMPER.items():
+        _write(root, f"exam-{name}", EXAM_LAB, tamper(exam_released))
+        expected[(f"exam-{name}", EXAM_LAB)] = {p.id: 0.0 for p in exam.parts}
     solution = fill(released, lab1.references())
     # deleted test cells are restored and still score; a deleted answer cell (with its test
     # cell, which nbgrader's own restore would crash on) is "not gradable" for that part only

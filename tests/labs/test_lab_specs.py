@@ -7,7 +7,6 @@ import pytest
 from lab_submissions import mutants
 
 from grader.cluster.offline import OfflineCluster
-from grader.kind.images import AGNHOST_IMAGE
 from grader.labs import all_labs, get_lab
 from grader.labs.notebook import path_for, render
 from grader.labs.root import project_root
@@ -89,18 +88,9 @@ def test_an_unknown_part_or_lab_is_a_clear_error() -> None:
 def test_an_answer_asking_for_more_pods_than_the_node_runs_is_not_gradable_not_slow() -> None:
     import time
     lab = get_lab("lab5-troubleshooting")
-    greedy = lab.part("fixes").reference + f"""---
-apiVersion: apps/v1
-kind: Deployment
-metadata: {{name: api}}
-spec:
-  replicas: 500
-  selector: {{matchLabels: {{app: api}}}}
-  template:
-    metadata: {{labels: {{app: api}}}}
-    spec:
-      containers: [{{name: api, image: {AGNHOST_IMAGE}, args: [netexec, --http-port=8080]}}]
-"""
+    reference = lab.part("fixes").reference
+    assert reference.count("  replicas: 2\n") == 1        # the api Deployment the reference restarts
+    greedy = reference.replace("  replicas: 2\n", "  replicas: 500\n")
     start = time.perf_counter()
     report = grade_lab(lab, {"fixes": greedy}, OfflineCluster)["fixes"]
     assert time.perf_counter() - start < 20

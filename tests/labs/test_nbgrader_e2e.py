@@ -9,10 +9,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from lab_submissions import TAMPER, TAMPER_LAB, build_class, mutants
+from lab_submissions import EXAM_LAB, EXAM_TAMPER, MORE_TAMPER_LABS, TAMPER, TAMPER_LAB, build_class, mutants
 
 from grader.grading import report, steps
-from grader.labs import all_labs, get_lab
+from grader.labs import all_labs, get_lab, is_drawn
+from grader.labs.replay import parse_commands
 from grader.labs.spec import checks_for
 
 pytestmark = pytest.mark.slow
@@ -88,7 +89,23 @@ def test_a_mutant_gets_its_partial_score_and_feedback_sentence(course: dict[str,
 
 def test_every_lab_has_at_least_three_mutants() -> None:
     for lab in all_labs():
-        assert len(mutants(lab.name)) >= 3, lab.name
+        if not is_drawn(lab.name):     # a drawn lab's wrong answers are per learner (test_lab7_drawn.py)
+            assert len(mutants(lab.name)) >= 3, lab.name
+
+
+@pytest.mark.parametrize("name", sorted(TAMPER))
+def test_tampering_with_a_drawn_lab_gains_nothing(course: dict[str, Any], name: str) -> None:
+    for lab in (lab.name for lab in all_labs() if is_drawn(lab.name)):
+        grades = _grades(course["root"], f"tamper-{name}", lab)
+        assert [g[0] for g in grades.values()] == [0.0] * len(grades), (lab, grades)
+
+
+def test_a_classmates_solution_of_a_drawn_lab_scores_below_full(course: dict[str, Any]) -> None:
+    for lab in (lab.name for lab in all_labs() if is_drawn(lab.name)):
+        mine, theirs = get_lab(lab, "wrong-learner"), get_lab(lab, "solution")
+        assert mine.references() != theirs.references()      # the draws differ, so the test means something
+        scores = _part_scores(_grades(course["root"], "wrong-learner", lab), lab)
+        assert sum(scores.values()) < mine.points, scores
 
 
 @pytest.mark.parametrize("name", sorted(TAMPER))
@@ -97,6 +114,38 @@ def test_tampering_gains_nothing(course: dict[str, Any], name: str) -> None:
     assert [g[0] for g in grades.values()] == [0.0] * len(grades), grades
     text = html.unescape(_feedback(course["root"], f"tamper-{name}", TAMPER_LAB))
     assert "the answer is empty" in text
+
+
+@pytest.mark.parametrize("name", sorted(TAMPER))
+@pytest.mark.parametrize("lab", MORE_TAMPER_LABS)
+def test_tampering_with_the_capstone_gains_nothing(course: dict[str, Any], lab: str, name: str) -> None:
+    grades = _grades(course["root"], f"tamper-{name}", lab)
+    assert [g[0] for g in grades.values()] == [0.0] * len(grades), grades
+
+
+@pytest.mark.parametrize("name", sorted(EXAM_TAMPER))
+def test_mock_exam_tampering_gains_nothing(course: dict[str, Any], name: str) -> None:
+    """Outputs claiming success, a transcript of commands never run, commands run from a
+    cell of one's own, commands aimed at another namespace: the clean grader replays only the
+    answer cells' commands, on a fresh cluster, so none of it earns a point."""
+    grades = _grades(course["root"], f"exam-{name}", EXAM_LAB)
+    assert [g[0] for g in grades.values()] == [0.0] * len(grades), grades
+    text = html.unescape(_feedback(course["root"], f"exam-{name}", EXAM_LAB))
+    if name == "other-namespace":
+        assert "refused: `-n kube-system`: this task works in namespace a01-web only" in text
+
+
+def test_mock_exam_feedback_says_per_task_why(course: dict[str, Any]) -> None:
+    """A mutant of the exam is told, task by task, what its commands did and what the state
+    lacks: the replay's first failed command and each check's sentence."""
+    text = html.unescape(_feedback(course["root"], "mutant-edit-and-pipes", EXAM_LAB))
+    assert "1 command replayed, 1 failed; line 1 `kubectl edit service search`: refused: `kubectl edit` opens " \
+           "an editor" in text
+    assert "search:80/hostname from app=client: expected OK, got REFUSED" in text
+    full = html.unescape(_feedback(course["root"], "solution", EXAM_LAB))
+    for part in get_lab(EXAM_LAB).parts:
+        n = len(parse_commands(part.reference))
+        assert f"{part.id}: {part.title} ({n} command{'s' if n > 1 else ''} replayed, all succeeded)" in full
 
 
 @pytest.mark.parametrize("student", ["reordered", "duplicated", "deleted-tests", "deleted-answer"])

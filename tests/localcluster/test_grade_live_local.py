@@ -1,8 +1,7 @@
 """`svclab grade live` on the local cluster: every lab's reference solution and blank
 submission graded on real nodes and offline must get the same verdict on every check.
-(The mutants and tamper submissions take about an hour live; `LIVE_GRADE_ALL=1` adds them.
-lab6-ingress is left out and lab2's LoadBalancer part disagrees: the local cluster has no
-LoadBalancer, Ingress or Gateway controller yet.)"""
+(The mutants and tamper submissions take about an hour live; `LIVE_GRADE_ALL=1` adds them.)
+Lab 2's LoadBalancer part runs on MetalLB's addresses (grader.localcluster.edge)."""
 from __future__ import annotations
 
 import os
@@ -22,7 +21,10 @@ pytestmark = [pytest.mark.live,
                                  reason=f"needs the local cluster (SVCLAB_CONTEXT={CONTEXT}; make test-live)")]
 
 QUICK = ("solution", "blank")
-#: lab6-ingress needs an Ingress/Gateway controller, which the local cluster does not run yet.
+#: lab6-ingress is left out: its checks name the pod that answered from agnhost's body, and
+#: agnhost answers its name only on /hostname ("NOW: <time>" on `/`, `/api/items` ...), so live
+#: every routing check fails on any cluster (measured on this one with Traefik: 13 of 13
+#: lab6 verdicts differ; part2's Gateway also answered 404, not yet explained).
 LABS = ("lab1-clusterip", "lab2-external-access", "lab3-discovery", "lab4-network-policy", "lab5-troubleshooting")
 
 
@@ -40,7 +42,5 @@ def test_every_lab_grades_the_same_live_and_offline(tmp_path: Path) -> None:
     summary = result.lines[-1]
     assert summary.endswith(f"-> {tmp_path / 'reports' / 'live-vs-offline.csv'}")
     differing = [line for line in result.lines if " | live " in line]
-    # the one known gap: no LoadBalancer controller, so lab2's LoadBalancer part cannot pass
-    unexplained = [line for line in differing if not line.startswith("solution/lab2-external-access part2 ")]
-    assert unexplained == [], "\n".join(result.lines)
-    assert f", {len(differing)} disagreements" in summary
+    assert differing == [], "\n".join(result.lines)
+    assert ", 0 disagreements" in summary

@@ -5,7 +5,9 @@ the agent and not without it, and an image it does not have refused at once.
 Run by `make test-live`; skipped unless SVCLAB_CONTEXT is the local cluster's context."""
 from __future__ import annotations
 
+import ipaddress
 import os
+import time
 from typing import Iterator
 
 import pytest
@@ -14,6 +16,7 @@ from grader.cluster.base import Namespace, Status
 from grader.kind.images import AGNHOST_IMAGE
 from grader.labs import canary
 from grader.localcluster.layout import CONTEXT, GATEWAY_IP
+from grader.model.services import LB_POOL
 
 pytestmark = [pytest.mark.live,
               pytest.mark.skipif(os.environ.get("SVCLAB_CONTEXT") != CONTEXT,
@@ -104,6 +107,55 @@ def test_nodeport_from_the_host_arrives_from_kinds_gateway_address(cluster, ns: 
     # Cluster policy masquerades to the node address
     masq = cluster.probe_external(30082, path="/clientip")
     assert masq.ok and masq.body.rsplit(":", 1)[0].startswith(("172.18.0.2", "10.244."))
+
+
+LOAD_BALANCERS = """
+apiVersion: v1
+kind: Service
+metadata: {name: web-lb-local}
+spec:
+  type: LoadBalancer
+  externalTrafficPolicy: Local
+  selector: {app: web}
+  ports: [{port: 80, targetPort: 8080}]
+---
+apiVersion: v1
+kind: Service
+metadata: {name: web-lb}
+spec:
+  type: LoadBalancer
+  selector: {app: web}
+  ports: [{port: 8081, targetPort: 8080}]
+"""
+
+
+def _external_address(ns: Namespace, name: str) -> str:
+    deadline = time.monotonic() + 60
+    while not ns.service(name).external_address and time.monotonic() < deadline:
+        time.sleep(0.5)
+    address = ns.service(name).external_address
+    assert address, f"MetalLB gave {name} no address in 60 s"
+    return address
+
+
+def test_loadbalancer_addresses_come_from_the_models_pool_and_answer_inside_and_out(cluster, ns: Namespace) -> None:  # type: ignore[no-untyped-def]
+    ns.apply(LOAD_BALANCERS)
+    local, plain = _external_address(ns, "web-lb-local"), _external_address(ns, "web-lb")
+    low, high = (ipaddress.ip_address(a) for a in LB_POOL)
+    assert low <= ipaddress.ip_address(local) <= high and low <= ipaddress.ip_address(plain) <= high
+    assert local != plain
+    web = {p.name for p in ns.pods() if p.name.startswith("web-")}
+    # from the learner's machine (through the publisher, to the nodePort, as Envoy does on kind)
+    answered = {cluster.probe_external(8081, host=plain, path="/hostname").body for _ in range(12)}
+    assert answered <= web and len(answered) >= 2
+    seen = cluster.probe_external(80, host=local, path="/clientip")
+    assert seen.ok and seen.body.rsplit(":", 1)[0] == GATEWAY_IP         # Local keeps the client address
+    masq = cluster.probe_external(8081, host=plain, path="/clientip")
+    assert masq.ok and masq.body.rsplit(":", 1)[0].startswith(("172.18.0.", "10.244."))
+    assert masq.body.rsplit(":", 1)[0] != GATEWAY_IP                       # Cluster masquerades
+    # from a pod: kube-proxy's LoadBalancer rules answer the address on the node itself
+    inside = ns.probe(f"{plain}:8081/hostname", frm="client")
+    assert inside.ok and inside.body in web
 
 
 def test_an_image_the_cluster_does_not_have_is_refused_at_apply(ns: Namespace) -> None:

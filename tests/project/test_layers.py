@@ -91,7 +91,7 @@ def test_relative_imports_are_resolved(package_copy: Path) -> None:
 
 def test_the_one_line_contract_reads_top_down() -> None:
     line = layer_contract.one_line()
-    assert line.startswith("cli | pin_outputs | export | classroom > commands > grading > labs > ")
+    assert line.startswith("cli | pin_outputs | export | jupyter_quiet | classroom > commands > grading > labs > ")
     assert line.endswith(" > k8s | observations | kind")
 
 

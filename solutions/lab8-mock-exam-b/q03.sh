@@ -1,0 +1,1 @@
+kubectl expose deployment gateway --name=gateway-public --type=LoadBalancer --port=443 --target-port=http

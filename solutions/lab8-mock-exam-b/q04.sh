@@ -1,0 +1,1 @@
+kubectl patch service ledger -p '{"spec":{"selector":{"app":"ledger"}}}'

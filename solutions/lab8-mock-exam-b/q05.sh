@@ -1,0 +1,1 @@
+kubectl label pod session-2 role=session-store

@@ -1,0 +1,1 @@
+kubectl scale deployment render --replicas=3

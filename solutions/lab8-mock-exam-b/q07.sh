@@ -1,0 +1,1 @@
+kubectl expose deployment checkout --port=80 --target-port=co-web

@@ -1,0 +1,1 @@
+kubectl create service externalname smtp --external-name=smtp.mail.example.org

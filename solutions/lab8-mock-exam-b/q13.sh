@@ -1,0 +1,1 @@
+kubectl create service clusterip zk --clusterip=None --tcp=8080

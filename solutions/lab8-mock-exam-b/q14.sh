@@ -1,0 +1,1 @@
+kubectl patch service inventory --type=json -p '[{"op":"remove","path":"/spec/selector/version"}]'

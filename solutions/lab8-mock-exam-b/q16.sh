@@ -1,0 +1,1 @@
+kubectl patch service basket -p '{"spec":{"sessionAffinity":"ClientIP"}}'

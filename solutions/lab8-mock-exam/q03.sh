@@ -1,0 +1,1 @@
+kubectl expose deployment api --name=api-lb --type=LoadBalancer --port=8080 --target-port=http

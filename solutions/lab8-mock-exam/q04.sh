@@ -1,0 +1,1 @@
+kubectl patch service billing -p '{"spec":{"selector":{"app":"billing"}}}'

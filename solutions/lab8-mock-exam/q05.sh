@@ -1,0 +1,1 @@
+kubectl label pod cache-2 tier=cache

@@ -1,0 +1,1 @@
+kubectl scale deployment worker --replicas=4

@@ -1,0 +1,1 @@
+kubectl expose deployment pay --port=80 --target-port=pay-http

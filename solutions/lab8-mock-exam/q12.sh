@@ -1,0 +1,1 @@
+kubectl create service externalname db --external-name=db.prod.example.com

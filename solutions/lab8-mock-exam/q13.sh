@@ -1,0 +1,1 @@
+kubectl create service clusterip kv --clusterip=None --tcp=8080

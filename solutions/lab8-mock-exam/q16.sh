@@ -1,0 +1,1 @@
+kubectl patch service cart -p '{"spec":{"sessionAffinity":"ClientIP"}}'
