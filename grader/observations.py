@@ -111,6 +111,9 @@ class DnsAnswer:
     rcode: str                     # "NOERROR", "NXDOMAIN", "SERVFAIL", "TIMEOUT"
     name: str | None = None        # fully qualified name that answered (after the search list)
     records: tuple[DnsRecord, ...] = ()
+    #: the TTL the answer records carry (dig's second column; the smallest if they differ),
+    #: None without records. Left out of equality: it counts down in a live cache.
+    ttl: int | None = field(default=None, compare=False)
 
     @property
     def addresses(self) -> list[str]:

@@ -1,7 +1,8 @@
 // Command coredns is upstream CoreDNS built with the plugins of the Corefile
-// that kubeadm (and so kind) deploys, plus bind (to listen on loopback only)
-// and log (for debugging), in upstream's plugin.cfg order (the order in which
-// CoreDNS runs them).
+// that kubeadm (and so kind) deploys, plus bind (to listen on loopback only),
+// log (for debugging), and rewrite and hosts (notebook 08 edits the Corefile
+// with them; kind's CoreDNS image has every plugin), in upstream's plugin.cfg
+// order (the order in which CoreDNS runs them).
 package main
 
 import (
@@ -13,6 +14,7 @@ import (
 	_ "github.com/coredns/coredns/plugin/errors"
 	_ "github.com/coredns/coredns/plugin/forward"
 	_ "github.com/coredns/coredns/plugin/health"
+	_ "github.com/coredns/coredns/plugin/hosts"
 	_ "github.com/coredns/coredns/plugin/kubernetes"
 	_ "github.com/coredns/coredns/plugin/loadbalance"
 	_ "github.com/coredns/coredns/plugin/log"
@@ -20,6 +22,7 @@ import (
 	_ "github.com/coredns/coredns/plugin/metrics"
 	_ "github.com/coredns/coredns/plugin/ready"
 	_ "github.com/coredns/coredns/plugin/reload"
+	_ "github.com/coredns/coredns/plugin/rewrite"
 )
 
 // directives is upstream's plugin.cfg order restricted to the plugins above.
@@ -33,6 +36,8 @@ var directives = []string{
 	"log",
 	"loadbalance",
 	"cache",
+	"rewrite",
+	"hosts",
 	"kubernetes",
 	"loop",
 	"forward",

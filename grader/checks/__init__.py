@@ -30,7 +30,7 @@ from grader.checks.core import (
     passed,
     run,
 )
-from grader.checks.dns import resolver_queries, resolves
+from grader.checks.dns import answered_as_asked, resolver_queries, resolves
 from grader.checks.http import redirects, route_accepted, routes_to, splits
 from grader.checks.policy import compare_matrix, matrix_matches, rule
 from grader.checks.predict import predict_matrix, prediction
@@ -48,7 +48,8 @@ from grader.checks.services import (
 
 __all__ = [
     "DEFAULT_TIME_LIMIT", "Check", "NotGradable", "Report", "Result", "Verdict",
-    "apply_answer", "check", "compare_matrix", "diagnose_service", "endpoints_match", "external",
+    "answered_as_asked", "apply_answer", "check", "compare_matrix", "diagnose_service", "endpoints_match",
+    "external",
     "failed", "load_balancer_address", "matrix_matches", "partial", "passed", "pods_matching",
     "predict_matrix", "prediction", "reachable", "resolver_queries", "resolves", "route_accepted",
     "redirects", "routes_to", "rule", "run", "service_port", "service_type", "splits", "spreads_over",

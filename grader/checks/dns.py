@@ -59,6 +59,26 @@ def resolves(name: str, frm: str, *, rtype: str = "A", rcode: str = "NOERROR",
     return Check(check_name or f"{name} resolves from {frm}", fn, points)
 
 
+def answered_as_asked(name: str, frm: str, *, check_name: str | None = None, points: float = 1.0) -> Check:
+    """Every record of the answer to `name` belongs to the name the resolver asked (or to a
+    CNAME target on the way). A CoreDNS `rewrite` can answer under the rewritten name; dig
+    prints such records, but glibc's resolver, which most applications use, throws them away
+    and the lookup fails."""
+    def fn(ns: Any) -> Verdict:
+        ans = ns.lookup(name, frm=frm)
+        if not ans.ok or not ans.records:
+            return failed(f"A {name} from {frm}: {ans.rcode} without records, so nothing answers "
+                          "under any name")
+        owners = {str(ans.name).lower()} | {r.value.lower() for r in ans.records if r.rtype == "CNAME"}
+        strangers = sorted({r.name for r in ans.records if r.name.lower() not in owners})
+        if strangers:
+            return failed(f"A {name} from {frm} was answered with records owned by {listing(strangers)}, "
+                          f"not {ans.name}: glibc drops them, so applications still fail (a `rewrite name` "
+                          "rule that is not `exact` needs `answer auto`)")
+        return passed(f"A {name} from {frm}: every record is owned by {ans.name}")
+    return Check(check_name or f"{name} is answered under its own name", fn, points)
+
+
 def resolver_queries(ns: Any, name: str, frm: str, rtype: str = "A") -> list[DnsAnswer]:
     """The questions a pod's stub resolver sends for `name`, in order, each with the answer
     it got back: what the search list and ndots:5 of a ClusterFirst pod's resolv.conf make of

@@ -131,3 +131,13 @@ class Cluster(Protocol):
         """One HTTP request from the learner's machine to an Ingress or Gateway address, with
         Host `host` (default: the address): status code, the pod that answered, its body,
         response headers, and why for a 404 (no listener, no matching host or path)."""
+
+    def corefile(self) -> str:
+        """The Corefile CoreDNS runs: the `Corefile` key of the `coredns` ConfigMap in
+        kube-system."""
+
+    def edit_corefile(self, text: str) -> str:
+        """Replace the Corefile; returns the one it replaced. Offline the model follows it at
+        once (and refuses, naming the line, a directive it does not model); live the ConfigMap
+        changes and CoreDNS's `reload` plugin loads it within about 30 s (only on the
+        course's own clusters: CoreDNS serves every pod of a shared one)."""

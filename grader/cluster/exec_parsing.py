@@ -169,6 +169,7 @@ def parse_dig(query: str, rtype: str, rc: int, stdout: str, stderr: str = "") ->
     section = None
     asked: str | None = None
     records: list[DnsRecord] = []
+    ttls: list[int] = []
     for line in stdout.splitlines():
         stripped = line.strip()
         if stripped.startswith(";; ") and stripped.endswith("SECTION:"):
@@ -186,8 +187,10 @@ def parse_dig(query: str, rtype: str, rc: int, stdout: str, stderr: str = "") ->
             if len(fields) == 5 and fields[2] == "IN":
                 value = " ".join(_no_dot(v) for v in fields[4].split())
                 records.append(DnsRecord(_no_dot(fields[0]), fields[3], value))
+                if fields[1].isdigit():
+                    ttls.append(int(fields[1]))
     name = _no_dot(asked) if rcode == "NOERROR" and asked else None
-    return DnsAnswer(query, rtype, rcode, name, tuple(records))
+    return DnsAnswer(query, rtype, rcode, name, tuple(records), ttl=min(ttls) if ttls else None)
 
 
 # --------------------------------------------------------------------------- helpers

@@ -23,10 +23,16 @@ from grader.cluster.live_api import GATEWAY_GROUP, LiveApi
 from grader.cluster.live_namespace import KUBE_PROXY_CATCH_UP, POLICY_CATCH_UP, LiveNamespace
 from grader.cluster.live_pods import conditions, pod_is_ready
 from grader.guardrails import guardrail_objects  # noqa: F401  (one definition for both backends)
-from grader.kind import LOCAL_CONTEXT, MANAGED_BY_LABEL, loopback_alias
+from grader.kind import CONTEXT_NAME, LOCAL_CONTEXT, MANAGED_BY_LABEL, loopback_alias
 from grader.observations import HttpResponse
 
 MANAGED_SELECTOR = f"{MANAGED_BY_LABEL[0]}={MANAGED_BY_LABEL[1]}"
+#: The clusters a learner owns whole: the kind cluster and the project's local cluster
+#: (grader.localcluster.layout.CONTEXT; a test keeps them equal). Only there may a notebook
+#: replace CoreDNS's configuration, which every pod of the cluster depends on.
+OWN_CONTEXTS = (CONTEXT_NAME, LOCAL_CONTEXT)
+COREDNS_CONFIGMAP = {"apiVersion": "v1", "kind": "ConfigMap",
+                     "metadata": {"name": "coredns", "namespace": "kube-system"}}
 
 
 #: Kinds whose changes an Ingress/Gateway controller must pick up before it serves them.
@@ -130,6 +136,33 @@ class LiveCluster:
         if not pods:
             return False, "no CoreDNS pods yet"
         return bool(ready), f"{len(ready)}/{len(pods)} Ready"
+
+    # ---- CoreDNS configuration
+    def corefile(self) -> str:
+        cm = self._api.get_object(COREDNS_CONFIGMAP)
+        if cm is None or "Corefile" not in (cm.get("data") or {}):
+            raise LookupError("kube-system/coredns has no Corefile key: "
+                              "is CoreDNS installed as kubeadm installs it?")
+        return str(cm["data"]["Corefile"])
+
+    def edit_corefile(self, text: str) -> str:
+        """Server-side apply the new Corefile into kube-system/coredns, on the course's own
+        clusters only (a shared cluster's DNS is everyone's: the instructor edits it with
+        `kubectl -n kube-system edit configmap coredns`). CoreDNS's `reload` plugin checks
+        the file every 30 s (plus up to 15 s of jitter) and keeps the old configuration,
+        logging the error, when the new one does not load."""
+        if self.context not in OWN_CONTEXTS:
+            raise PermissionError(
+                f"edit_corefile changes DNS for every pod of the cluster, so svclab does it only on "
+                f"the course's own clusters ({', '.join(OWN_CONTEXTS)}), not on context "
+                f"{self.context!r}; there, an administrator runs `kubectl -n kube-system edit "
+                "configmap coredns`")
+        old = self.corefile()
+        self._api.server_side_apply({**COREDNS_CONFIGMAP, "data": {"Corefile": text}})
+        self._say("svclab: Corefile replaced in kube-system/coredns; CoreDNS's reload plugin loads "
+                  "it within about 30-45 s (kubectl -n kube-system logs -l k8s-app=kube-dns says "
+                  "'Reloading complete')")
+        return old
 
     # ---- namespaces
     def namespace(self, name: str, *, fresh: bool = True) -> "LiveNamespace":

@@ -37,6 +37,7 @@ from grader.cluster.base import (
     ServicePortInfo,
 )
 from grader.model import connectivity, dns, http_api
+from grader.model.corefile import CorefileError, parse
 from grader.model.endpointslices import render_get_endpoints
 from grader.model.objects import Pod
 from grader.model.state import SYSTEM_NAMESPACES, ApplyError, ClusterState
@@ -298,6 +299,27 @@ class OfflineCluster:
              timeout: float = 2.0, scheme: str = "http", sni: str | None = None) -> HttpResponse:
         return http_api.http_request(self.state, address, path, host=host, port=port, method=method,
                                      headers=headers, scheme=scheme, sni=sni)
+
+    def corefile(self) -> str:
+        return dns.corefile(self.state).text
+
+    def edit_corefile(self, text: str) -> str:
+        """Validate `text` whole first (CorefileError names the line: nothing changes, as
+        CoreDNS's reload keeps the old configuration when the new one does not load), then
+        store it in kube-system/coredns, where every lookup reads it."""
+        if not isinstance(text, str):
+            raise CorefileError("edit_corefile takes the Corefile as text")
+        parse(text)
+        old = self.corefile()
+        namespace, name = dns.COREFILE_CONFIGMAP
+        cm = self.state.get("ConfigMap", name, namespace) or {
+            "apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": name, "namespace": namespace}}
+        cm["data"] = {**(cm.get("data") or {}), "Corefile": text}
+        self.state.apply([cm])
+        dns.corefile(self.state)          # loaded now, as CoreDNS's reload would load it
+        self.say("svclab: Corefile replaced in kube-system/coredns (offline: lookups follow it now; "
+                 "live, CoreDNS's reload plugin picks it up within about 30 s)")
+        return old
 
     def __repr__(self) -> str:
         return f"OfflineCluster(nodes={len(self.state.nodes)})"

@@ -9,35 +9,14 @@ pull forever (ImagePullBackOff)."""
 from __future__ import annotations
 
 from grader.localcluster.images import BUILT_IMAGES, COREDNS_IMAGE
-from grader.localcluster.layout import CLUSTER_DOMAIN, KUBE_DNS_IP, NODES, Node
+from grader.localcluster.layout import KUBE_DNS_IP, NODES, Node
+from grader.model.corefile import DEFAULT_COREFILE
 
 COURSE_IMAGES = tuple(i for i in BUILT_IMAGES if "pause" not in i)
 IMAGE_POLICY = "svclab-local-images"
 
-COREFILE = f""".:53 {{
-    errors
-    health {{
-       lameduck 5s
-    }}
-    ready
-    kubernetes {CLUSTER_DOMAIN} in-addr.arpa ip6.arpa {{
-       pods insecure
-       fallthrough in-addr.arpa ip6.arpa
-       ttl 30
-    }}
-    prometheus :9153
-    forward . /etc/resolv.conf {{
-       max_concurrent 1000
-    }}
-    cache 30 {{
-       disable success {CLUSTER_DOMAIN}
-       disable denial {CLUSTER_DOMAIN}
-    }}
-    loop
-    reload
-    loadbalance
-}}
-"""
+#: kubeadm's Corefile, one definition with the offline model's (which answers as it says).
+COREFILE = DEFAULT_COREFILE
 
 
 def node_object(node: Node) -> dict:

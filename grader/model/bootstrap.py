@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from grader.model.corefile import DEFAULT_COREFILE
 from grader.model.objects import NODE_IP
 from grader.model.services import DNS_SERVICE_IP, KUBERNETES_SERVICE_IP
 
@@ -38,6 +39,9 @@ def builtin_objects() -> list[dict[str, Any]]:
                                              {"containerPort": 53, "name": "dns-tcp", "protocol": "TCP"},
                                              {"containerPort": 9153, "name": "metrics",
                                               "protocol": "TCP"}]}]}}}},
+        {"apiVersion": "v1", "kind": "ConfigMap",
+         "metadata": {"name": "coredns", "namespace": "kube-system"},
+         "data": {"Corefile": DEFAULT_COREFILE}},
         {"apiVersion": "v1", "kind": "Service",
          "metadata": {"name": "kube-dns", "namespace": "kube-system",
                       "labels": {"k8s-app": "kube-dns", "kubernetes.io/name": "CoreDNS"}},

@@ -113,7 +113,7 @@ def probe(state: "ClusterState", frm: Pod, target: str, protocol: str = "TCP") -
                 return ctx.out(Status.DNS_ERROR, f"DNS lookup of {host!r} failed at once: {why}, so "
                                "kube-proxy rejects the query (live: connection refused)")
             return ctx.out(Status.DNS_ERROR, f"DNS lookup of {host!r} timed out: " + why)
-        answer = dns.resolve(state, host, frm.namespace, "A")
+        answer = dns.as_applications_see(dns.resolve(state, host, frm.namespace, "A"))
         if not answer.addresses:
             cnames = [r.value for r in answer.records if r.rtype == "CNAME"]
             if cnames:

@@ -249,3 +249,10 @@ def test_curl_command_line_appends_the_marker() -> None:
     assert cmd[:6] == ["curl", "-sS", "--connect-timeout", "1.5", "--max-time", "1.5"]
     assert cmd[-1] == "http://backend:80/hostname"
     assert xp.CURL_MARK in cmd[-2]
+
+
+def test_dig_ttl_is_the_smallest_of_the_answer_records_and_none_without_records() -> None:
+    mixed = DIG_HEADLESS_SRV.replace("cluster.local. 30 IN SRV 0 50 80 web-1",
+                                     "cluster.local. 12 IN SRV 0 50 80 web-1")
+    assert xp.parse_dig("_http._tcp.web", "SRV", 0, mixed).ttl == 12          # the ADDITIONAL 30 is not an answer
+    assert xp.parse_dig("nope", "A", 0, DIG_NXDOMAIN).ttl is None

@@ -147,3 +147,43 @@ def test_08_a_wrong_query_count_is_explained(wrong: str) -> None:
     reports = run_notebook("08-dns-deep-dive.ipynb", {"my_prediction = ...": f"my_prediction = {wrong}"})
     report = reports["Prediction: queries for api.example.com"]
     assert not report.passed and "the cluster says 4" in feedback(report)
+
+
+# 08 · the Corefile (sources: coredns.io/plugins/rewrite "answers for rewrites of type exact
+# are always rewritten"; coredns.io/plugins/hosts and plugin/hosts/hosts.go: no fallthrough,
+# no such name -> SERVFAIL)
+REGEX_DRAFT = r"rewrite name regex ^orders\.shop\.internal\.$ api.dns-other.svc.cluster.local"
+
+
+def test_08_corefile_draft_fails_on_the_answer_name_and_so_cannot_connect() -> None:
+    report = run_notebook("08-dns-deep-dive.ipynb")["orders.shop.internal, rewritten"]
+    assert failed_names(report) == ["orders.shop.internal is answered under its own name",
+                                    "app=api reaches orders.shop.internal:80/hostname"]
+    assert "answer auto" in feedback(report) and "api.dns-other.svc.cluster.local" in feedback(report)
+
+
+@pytest.mark.parametrize("fixed", [
+    REGEX_DRAFT + " answer auto",
+    "rewrite name exact orders.shop.internal api.dns-other.svc.cluster.local",
+])
+def test_08_corefile_fixed_rules_and_the_stub_prediction_pass(fixed: str) -> None:
+    reports = run_notebook("08-dns-deep-dive.ipynb", {
+        'my_stub_prediction = ...': 'my_stub_prediction = "SERVFAIL"', REGEX_DRAFT: fixed})
+    assert reports["orders.shop.internal, rewritten"].passed, reports["orders.shop.internal, rewritten"]
+    assert reports["Prediction: rcode of api.corp.example"].passed
+
+
+@pytest.mark.parametrize("wrong", [
+    "rewrite name suffix .shop.internal .dns-other.svc.cluster.local answer auto",   # orders.dns-other: no such Service
+    "rewrite name exact orders.shop.internal api.svc.cluster.local",                 # not a Service name
+])
+def test_08_corefile_wrong_rules_fail(wrong: str) -> None:
+    report = run_notebook("08-dns-deep-dive.ipynb", {REGEX_DRAFT: wrong})["orders.shop.internal, rewritten"]
+    assert not report.passed
+    assert "orders.shop.internal resolves from app=api" in failed_names(report)
+
+
+def test_08_an_unmodelled_plugin_is_named_not_applied() -> None:
+    report = run_notebook("08-dns-deep-dive.ipynb", {REGEX_DRAFT: "autopath @kubernetes"})[
+        "orders.shop.internal, rewritten"]
+    assert report.not_gradable and "autopath" in report.not_gradable and "line" in report.not_gradable
