@@ -26,6 +26,8 @@ QUICK = ("solution", "blank")
 #: every routing check fails on any cluster (measured on this one with Traefik: 13 of 13
 #: lab6 verdicts differ; part2's Gateway also answered 404, not yet explained).
 LABS = ("lab1-clusterip", "lab2-external-access", "lab3-discovery", "lab4-network-policy", "lab5-troubleshooting")
+#: `LIVE_GRADE_LABS=lab7-troubleshooting-drawn,lab9-capstone` grades other labs instead.
+CHOSEN = tuple(filter(None, os.environ.get("LIVE_GRADE_LABS", "").split(","))) or LABS
 
 
 def test_every_lab_grades_the_same_live_and_offline(tmp_path: Path) -> None:
@@ -38,7 +40,7 @@ def test_every_lab_grades_the_same_live_and_offline(tmp_path: Path) -> None:
             if student.name not in QUICK:
                 shutil.rmtree(student)
     lines: list[str] = []
-    result = grade_live(tmp_path, LABS, cluster=LiveCluster(context=CONTEXT), say=lines.append)
+    result = grade_live(tmp_path, CHOSEN, cluster=LiveCluster(context=CONTEXT), say=lines.append)
     summary = result.lines[-1]
     assert summary.endswith(f"-> {tmp_path / 'reports' / 'live-vs-offline.csv'}")
     differing = [line for line in result.lines if " | live " in line]
