@@ -33,6 +33,7 @@ from grader.cluster.live_pods import (
     DELETABLE_KINDS,
     as_applied,
     conditions_of,
+    created_within,
     display_name,
     explained_by_model,
     listened_ports,
@@ -361,11 +362,10 @@ class LiveNamespace:
             return status, reason, None, None
 
         status, reason, body, remote = attempt()
-        # A Service whose endpoints are ready but that kube-proxy has not programmed yet
-        # rejects for a moment (its no-endpoints rule), or, just created, drops: ask again.
-        clock, sleep = self.cluster._clock, self.cluster._sleep
-        catch_up = KUBE_PROXY_CATCH_UP
+        # kube-proxy may not have programmed a ready Service yet (refuses, or new, drops): ask again
+        clock, sleep, catch_up = self.cluster._clock, self.cluster._sleep, KUBE_PROXY_CATCH_UP
         deadline, fresh = clock() + catch_up, self.cluster._routes_changed_within(catch_up)
+        fresh = fresh or (status is Status.TIMEOUT and bool(ref) and created_within(named(), catch_up))
         while (status is Status.REFUSED or fresh and status is Status.TIMEOUT) and ref and clock() < deadline:
             if self._service_without_endpoints(t, protocol, named) or named() is None:
                 break

@@ -1107,3 +1107,17 @@ def test_a_new_service_that_drops_is_asked_again_while_kube_proxy_catches_up(w: 
     w.stream.replies["/agnhost"] = FakeWS(1, "", "TIMEOUT\n")
     assert w.ns().probe("backend:80", frm="app=client").status is Status.TIMEOUT
     assert len(w.rec.named("exec")) == 3
+
+
+def test_a_service_created_moments_ago_counts_as_new_to_kube_proxy() -> None:
+    """The mock exam's replay creates Services with kubectl, not through this process: their
+    age is read from creationTimestamp (whole seconds, so one more second is allowed)."""
+    import datetime
+
+    from grader.cluster.live_pods import created_within
+
+    svc = {"metadata": {"creationTimestamp": "2026-12-06T09:00:00Z"}}
+    t0 = datetime.datetime(2026, 12, 6, 9, 0, 0, tzinfo=datetime.timezone.utc).timestamp()
+    assert created_within(svc, 3.0, now=t0 + 2.5)
+    assert not created_within(svc, 3.0, now=t0 + 10)
+    assert not created_within({"metadata": {}}, 3.0) and not created_within(None, 3.0)
