@@ -66,7 +66,7 @@ class LiveCluster:
     def __repr__(self) -> str:
         return f"LiveCluster(context={self.context!r})"
 
-    # ---- NetworkPolicy changes reach the packets a moment after the API server has them
+    # ---- NetworkPolicy and routing changes reach the packets a moment after the API server has them
     def _object_changed(self, kind: str | None) -> None:
         """This cluster object created, changed or deleted an object of `kind`: a probe
         (NetworkPolicy) or an HTTP request (what an Ingress/Gateway controller serves) waits
@@ -83,21 +83,20 @@ class LiveCluster:
         Calico...) reads policies from its own watch; until it has the change, a probe
         answers for the old state: notebook 10's AND-vs-OR table saw the old "allowed"
         under load. Measured on the local cluster: 0.2 s median, 1.5 s at worst."""
-        if self._policy_changed_at is not None:
-            wait = self._policy_changed_at + POLICY_CATCH_UP - self._clock()
-            if wait > 0:
-                self._sleep(wait)
-            self._policy_changed_at = None
+        self._wait_out(self._policy_changed_at, POLICY_CATCH_UP)
+        self._policy_changed_at = None
 
     def _routes_settle(self) -> None:
         """Before an HTTP request: let ROUTES_CATCH_UP pass since this cluster object last
         changed what an Ingress/Gateway controller serves. Traefik (the local cluster's)
         applies provider changes at most every 2 s; cloud-provider-kind's Envoy also takes
         a moment to get its new configuration. Offline the proxy is instant."""
-        if self._routes_changed_at is not None:
-            wait = self._routes_changed_at + ROUTES_CATCH_UP - self._clock()
-            if wait > 0:
-                self._sleep(wait)
+        self._wait_out(self._routes_changed_at, ROUTES_CATCH_UP)
+
+    def _wait_out(self, changed_at: float | None, catch_up: float) -> None:
+        """Sleep until `catch_up` seconds have passed since `changed_at` (if ever)."""
+        if changed_at is not None and changed_at + catch_up > self._clock():
+            self._sleep(changed_at + catch_up - self._clock())
 
     def _routes_changed_within(self, seconds: float) -> bool:
         """Whether this cluster object changed a routing kind (a Service among them) in the
