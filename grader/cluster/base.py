@@ -139,5 +139,6 @@ class Cluster(Protocol):
     def edit_corefile(self, text: str) -> str:
         """Replace the Corefile; returns the one it replaced. Offline the model follows it at
         once (and refuses, naming the line, a directive it does not model); live the ConfigMap
-        changes and CoreDNS's `reload` plugin loads it within about 30 s (only on the
-        course's own clusters: CoreDNS serves every pod of a shared one)."""
+        changes and the call returns once every CoreDNS replica's `reload` plugin has loaded
+        it (or puts the old file back when CoreDNS refuses it), only on the course's own
+        clusters: CoreDNS serves every pod of a shared one."""

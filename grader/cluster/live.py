@@ -20,6 +20,7 @@ from typing import Any, Callable
 
 from grader.cluster.base import Outcome, Status
 from grader.cluster.live_api import GATEWAY_GROUP, LiveApi
+from grader.cluster.live_corefile import CorefileNotLoaded, await_reload, same_configuration
 from grader.cluster.live_namespace import KUBE_PROXY_CATCH_UP, POLICY_CATCH_UP, LiveNamespace
 from grader.cluster.live_pods import conditions, pod_is_ready
 from grader.guardrails import guardrail_objects  # noqa: F401  (one definition for both backends)
@@ -147,9 +148,11 @@ class LiveCluster:
     def edit_corefile(self, text: str) -> str:
         """Server-side apply the new Corefile into kube-system/coredns, on the course's own
         clusters only (a shared cluster's DNS is everyone's: the instructor edits it with
-        `kubectl -n kube-system edit configmap coredns`). CoreDNS's `reload` plugin checks
-        the file every 30 s (plus up to 15 s of jitter) and keeps the old configuration,
-        logging the error, when the new one does not load."""
+        `kubectl -n kube-system edit configmap coredns`), and return once every CoreDNS
+        replica runs it (live_corefile.await_reload reads their logs), so the next lookup
+        sees the new configuration, as offline. A Corefile CoreDNS refuses is put back to the
+        old one and raises CorefileNotLoaded (a ValueError) with CoreDNS's reason: nothing
+        is left half-applied, as offline."""
         if self.context not in OWN_CONTEXTS:
             raise PermissionError(
                 f"edit_corefile changes DNS for every pod of the cluster, so svclab does it only on "
@@ -157,10 +160,21 @@ class LiveCluster:
                 f"{self.context!r}; there, an administrator runs `kubectl -n kube-system edit "
                 "configmap coredns`")
         old = self.corefile()
+        edited_at = time.time()
         self._api.server_side_apply({**COREDNS_CONFIGMAP, "data": {"Corefile": text}})
-        self._say("svclab: Corefile replaced in kube-system/coredns; CoreDNS's reload plugin loads "
-                  "it within about 30-45 s (kubectl -n kube-system logs -l k8s-app=kube-dns says "
-                  "'Reloading complete')")
+        if same_configuration(old, text):
+            self._say("svclab: Corefile stored; it differs only in comments or spacing, so "
+                      "CoreDNS keeps running the same configuration")
+            return old
+        self._say("svclab: Corefile replaced in kube-system/coredns; waiting for every CoreDNS "
+                  "replica to load it (the kubelet refreshes the file, then the reload plugin "
+                  "checks it every 30 s)")
+        try:
+            await_reload(self._api, edited_at, progress=self._progress)
+        except CorefileNotLoaded:
+            self._api.server_side_apply({**COREDNS_CONFIGMAP, "data": {"Corefile": old}})
+            raise
+        self._say("svclab: every CoreDNS replica runs the new Corefile")
         return old
 
     # ---- namespaces

@@ -163,6 +163,12 @@ class LiveApi:
     def read_pod(self, namespace: str, name: str) -> dict[str, Any] | None:
         return _unless_absent(None, lambda: self._dict(self.core.read_namespaced_pod(name, namespace)))
 
+    def read_pod_log(self, namespace: str, name: str, since_seconds: int) -> str:
+        """The pod's log lines of the last `since_seconds` (its current container); "" when
+        the pod is gone."""
+        return _unless_absent("", lambda: str(self.core.read_namespaced_pod_log(
+            name, namespace, since_seconds=max(1, int(since_seconds)))))
+
     def read_service(self, namespace: str, name: str) -> dict[str, Any] | None:
         return _unless_absent(None, lambda: self._dict(self.core.read_namespaced_service(name, namespace)))
 

@@ -223,10 +223,17 @@ def test_the_live_backend_edits_only_the_courses_own_clusters() -> None:
             self.applied.append(obj)
             return obj
 
+        def list_pods(self, namespace: str, label_selector: str) -> tuple[list[dict], None]:
+            return [{"metadata": {"name": "coredns-a"},
+                     "status": {"conditions": [{"type": "Ready", "status": "True"}]}}], None
+
+        def read_pod_log(self, namespace: str, name: str, since_seconds: int) -> str:
+            return "[INFO] plugin/reload: Running configuration SHA512 = 9e1c\n"
+
     shared = LiveCluster(context="classroom", api=Api(), say=lambda line: None)  # type: ignore[arg-type]
     with pytest.raises(PermissionError, match="kubectl -n kube-system edit configmap coredns"):
         shared.edit_corefile("x")
-    own = LiveCluster(context="kind-svclab", api=Api(), say=lambda line: None)  # type: ignore[arg-type]
+    own = LiveCluster(context="kind-svclab", api=Api(), say=lambda line: None, progress=False)  # type: ignore[arg-type]
     assert own.edit_corefile(".:53 {\n}\n") == DEFAULT_COREFILE
     assert Api.applied[-1]["data"] == {"Corefile": ".:53 {\n}\n"}
     assert Api.applied[-1]["metadata"] == {"name": "coredns", "namespace": "kube-system"}
