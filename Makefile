@@ -155,8 +155,11 @@ $(MERMAID_JS):
 	@echo "mermaid: vendored $(MERMAID_VERSION) into $@"
 
 # With npm at hand, the suite also proves that exports show diagrams offline.
+# One worker per core (TEST_WORKERS=1: one process); a notebook's cells stay together in
+# one worker (--dist loadfile), as nbval runs them in one kernel, top to bottom.
+TEST_WORKERS ?= auto
 test: setup $(if $(shell command -v npm 2>/dev/null),mermaid)
-	$(PYTHON) -m pytest --nbval-lax tests course $(PYTEST_ARGS)
+	$(PYTHON) -m pytest --nbval-lax -n $(TEST_WORKERS) --dist loadfile tests course $(PYTEST_ARGS)
 
 # The gates CI runs before the tests (CONTRIBUTING.md): style and bugs, types, the floors.
 lint: setup
@@ -273,7 +276,7 @@ local-cluster-down: setup
 # A fresh cluster for the run, torn down afterwards whatever the result.
 test-live: setup
 	$(PYTHON) -m grader.cli cluster up --local
-	@rc=0; $(LOCAL_ENV) $(PYTHON) -m pytest -m live $(LIVE_TESTS) $(PYTEST_ARGS) || rc=$$?; \
+	@rc=0; $(LOCAL_ENV) $(PYTHON) -m pytest -m live --durations=25 $(LIVE_TESTS) $(PYTEST_ARGS) || rc=$$?; \
 	  $(PYTHON) -m grader.cli cluster down --local; exit $$rc
 
 clean:
