@@ -144,6 +144,36 @@ def test_exported_diagrams_render_in_a_browser_without_network(tmp_path: Path) -
 @NEEDS_MERMAID
 @pytest.mark.slow
 @pytest.mark.skipif(CHROMIUM is None, reason="no headless Chromium (apt-get install chromium) to render the page")
+def test_feedback_diagrams_are_light_and_their_labels_fit(tmp_path: Path) -> None:
+    """nbgrader's feedback page is the classic template with Bootstrap 3: no JupyterLab
+    theme attribute (mermaid drew in its dark theme) and a `.label` badge style (mermaid
+    measured its labels at 75% and clipped them when drawn at full size)."""
+    import urllib.parse
+
+    import nbformat
+    from nbconvert import HTMLExporter
+    from nbgrader.converters import GenerateFeedback
+    from traitlets.config.loader import PyFileConfigLoader
+
+    nb = nbformat.v4.new_notebook()
+    nb.cells.append(nbformat.v4.new_markdown_cell(
+        '```mermaid\nflowchart LR\n    fe["frontend<br/>app=frontend"] --> be["backend<br/>app=backend"]\n```'))
+    path = tmp_path / "diagram.ipynb"
+    nbformat.write(nb, path)
+    config = PyFileConfigLoader("nbgrader_config.py", path=str(ROOT)).load_config()
+    feedback, _ = HTMLExporter(config=GenerateFeedback(config=config).config).from_filename(
+        str(path), resources={"nbgrader": {"notebook": "n", "score": 1, "max_score": 1, "late_penalty": 0}})
+    dom = _rendered_in_browser(feedback, tmp_path)
+    svg = urllib.parse.unquote(dom.split('<img src="data:image/svg+xml,', 1)[1].split('"', 1)[0]).upper()
+    assert "#ECECFF" in svg and "#1F2020" not in svg, "not mermaid's light (default) theme"
+    heights = [float(h) for h in re.findall(r'<FOREIGNOBJECT HEIGHT="([\d.]+)"', svg) if float(h)]  # 0: no edge label
+    # two lines of mermaid's 16 px font: a box measured at Bootstrap's 75% is about 24 px
+    assert heights and min(heights) >= 2 * 16, heights
+
+
+@NEEDS_MERMAID
+@pytest.mark.slow
+@pytest.mark.skipif(CHROMIUM is None, reason="no headless Chromium (apt-get install chromium) to render the page")
 def test_a_line_break_in_a_label_survives_the_export(tmp_path: Path) -> None:
     import urllib.parse
 
