@@ -306,24 +306,37 @@ class _Scanner:
         self._after_node(start, None)
 
     def _scalar(self, event: yaml.ScalarEvent) -> None:
-        """A scalar is one node; as a mapping key it is checked for duplicates."""
+        """A scalar is one node; as a mapping key it is checked for duplicates. (The most
+        frequent event: _put and _after_node are written out here.)"""
         anchor = event.anchor
         if anchor is not None:
             self._define(event)
-        start = self.nodes
         self.nodes += 1
-        if self._is_key():
-            self._key(event)
-        elif self.building:
-            value = _plain_value(event)
-            if value is _SLOW:
-                self.building = False
-            else:
-                self._put(value)
-        self._after_node(start, anchor)
+        top = self.stack[-1] if self.stack else None
+        if top is not None and top.is_map and top.want_key:
+            self._key(event, top)
+            top.want_key = False
+        else:
+            if self.building:
+                value = _plain_value(event)
+                if value is _SLOW:
+                    self.building = False
+                elif top is None:
+                    self.root = value
+                elif top.is_map:
+                    top.value[top.build_key] = value
+                else:
+                    top.value.append(value)
+            if top is not None:
+                if top.is_map:
+                    top.want_key = True
+                else:
+                    top.index += 1
+        if anchor is not None:
+            self.anchors[anchor] = 1
+            self.open_anchors.discard(anchor)
 
-    def _key(self, event: yaml.ScalarEvent) -> None:
-        top = self.stack[-1]
+    def _key(self, event: yaml.ScalarEvent, top: _Frame) -> None:
         key = event.value
         top.pending_key = key
         merge = key == "<<" and event.tag is None and event.implicit[0]
@@ -447,10 +460,15 @@ def _scan(text: str, limits: Limits, parser: type | None = None, build: bool = F
 
     `parser` is the loader class whose event stream is read (the C one by default)."""
     scanner = _Scanner(limits, build)
+    loader = (parser or _Loader)(text)
     try:
-        scanner.scan(yaml.parse(text, Loader=parser or _Loader))
+        # The parser's own get_event, not yaml.parse's generator around it: a Python
+        # frame per event is a fifth of the walk. get_event gives None after the stream.
+        scanner.scan(iter(loader.get_event, None))
     except yaml.YAMLError as exc:
         return _Scan(scanner, YamlIssue(max(scanner.doc, 0), "", _syntax_message(exc, text)))
+    finally:
+        loader.dispose()
     return _Scan(scanner, None)
 
 
