@@ -518,7 +518,11 @@ def read_text(path: str, limits: Limits) -> tuple[str | None, YamlIssue | None]:
             return None, YamlIssue(None, "", f"file is {_human(size)}, larger than the "
                                    f"{_human(limits.max_bytes)} limit; course manifests are a few kilobytes")
         with open(path, "rb") as fh:
-            data = fh.read(limits.max_bytes + 1)
+            # What stat said plus one byte (to notice a file that grew meanwhile): asking
+            # for the limit would allocate, and fault in, a megabyte for every small file.
+            data = fh.read(size + 1)
+            if len(data) > size:
+                data += fh.read(limits.max_bytes + 1 - len(data))
     except OSError as exc:
         return None, YamlIssue(None, "", f"cannot read the file: {exc.strerror or exc}")
     if len(data) > limits.max_bytes:

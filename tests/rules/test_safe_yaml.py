@@ -102,6 +102,23 @@ def test_big_file_is_refused_by_size_without_reading_it(tmp_path, monkeypatch):
         "file is 50 MiB, larger than the 1 MiB limit; course manifests are a few kilobytes"]
 
 
+def test_a_file_longer_than_stat_said_is_read_whole_and_still_bounded(tmp_path, monkeypatch):
+    # It grew between stat and read (or is a pipe, whose size stat gives as 0).
+    import os
+    from types import SimpleNamespace
+
+    from grader.safe_yaml import read_text
+
+    grown = tmp_path / "grown.yaml"
+    grown.write_text("a: 1\n" * 100)               # 500 bytes
+    real_stat = os.stat
+    monkeypatch.setattr(os, "stat", lambda p, *a, **k: SimpleNamespace(st_size=10) if str(p) == str(grown)
+                        else real_stat(p, *a, **k))
+    assert read_text(str(grown), Limits()) == ("a: 1\n" * 100, None)
+    assert read_text(str(grown), Limits(max_bytes=400)) == (None, safe_yaml.YamlIssue(
+        None, "", "file is larger than the 400 bytes limit"))
+
+
 def test_syntax_error_keeps_the_documents_before_it():
     docs, issues = parse_documents("a: 1\n---\nb: [\n---\nc: 3\n")
     assert [i for i, _ in docs] == [0]
