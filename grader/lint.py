@@ -27,7 +27,6 @@ worth a warning only because nothing may listen there.
 """
 from __future__ import annotations
 
-import difflib
 from collections.abc import Mapping  # not typing's: isinstance() on it is several times slower
 from dataclasses import dataclass, field
 from typing import Any, Callable, Iterable, Iterator, Sequence
@@ -151,6 +150,8 @@ class Index:
         most of `wanted`, then the most alike in spelling; other namespaces are named as such."""
         if not self.pods:
             return "there are no pods in these manifests (check the files that create them together)"
+        import difflib  # only to word a warning: a valid input never needs it
+
         want = [f"{k}={v}" for k, v in sorted(wanted.items())]
 
         def score(t: PodTemplate) -> tuple[int, int, float]:
@@ -180,6 +181,8 @@ class Index:
             return
         target = self.service(ns, service)
         if target is None:
+            import difflib
+
             names = [s.name for s in self.of_kind("Service") if _namespace(s) == ns]
             close = difflib.get_close_matches(service, names, n=1, cutoff=0.6)
             hint = (f" (did you mean '{close[0]}'?)" if close else
