@@ -683,8 +683,10 @@ def _construct_message(exc: Exception) -> str:
 def _key_collisions(loader: Any, root: yaml.Node, index: int) -> list[YamlIssue]:
     """Keys that are spelled differently but mean the same to YAML 1.1 (`0x10` and `16`,
     `yes` and `true`): PyYAML silently keeps the last one, so a learner's value vanishes.
-    The scan already refused keys spelled the same; this walks the composed nodes (each
-    once, without recursion) and names both spellings."""
+    The same for keys that differ as strings but are one key of PyYAML's dict (`1.0` and
+    `1`, `yes` and `1`: Python's 1 == 1.0 == True). The scan already refused keys spelled
+    the same; this walks the composed nodes (each once, without recursion) and names both
+    spellings."""
     out: list[YamlIssue] = []
     seen: set[int] = set()
     stack: list[tuple[yaml.Node, str]] = [(root, "")]
@@ -698,27 +700,29 @@ def _key_collisions(loader: Any, root: yaml.Node, index: int) -> list[YamlIssue]
             children = [(child, join_index(path, i)) for i, child in enumerate(node.value)]
         elif isinstance(node, yaml.MappingNode):
             keys: dict[str, yaml.Node] = {}
+            values: dict[Any, yaml.Node] = {}     # the keys as PyYAML's dict holds them
             for key_node, value_node in node.value:
                 if not isinstance(key_node, yaml.ScalarNode) or key_node.tag == _MERGE:
                     children.append((value_node, path))
                     continue
                 try:
-                    key = _key_string(loader.construct_object(key_node))
+                    value = loader.construct_object(key_node)
+                    key = _key_string(value)
                 except _CONSTRUCT_ERRORS:
                     key = None   # reported when the document is constructed
                     loader.recursive_objects = {}
                 if key is None:
                     children.append((value_node, path))
                     continue
-                if key in keys:
-                    first = keys[key]
+                first = keys.get(key) or values.get(value)
+                if first is not None:
                     out.append(YamlIssue(index, join_key(path, key), (
                         f"duplicate key '{key}': '{first.value}' (line {first.start_mark.line + 1}) and "
                         f"'{key_node.value}' (line {key_node.start_mark.line + 1}) are the same key "
                         f"once read as YAML; each key may appear only once in a mapping "
                         f"(quote a key to keep it as written)")))
                 else:
-                    keys[key] = key_node
+                    keys[key] = values[value] = key_node
                 children.append((value_node, join_key(path, key)))
         stack += reversed(children)  # depth first, in document order: an alias is found
         # where its anchor is, not where it is used

@@ -233,6 +233,22 @@ def test_keys_that_mean_the_same_are_duplicates(text, key, spellings):
         assert spelling in issues[0].message
 
 
+@pytest.mark.parametrize("text, key, spellings", [
+    ("data:\n  1.0: a\n  1: b\n", "1", ("'1.0' (line 2)", "'1' (line 3)")),
+    ("data: {yes: a, 1: b}\n", "1", ("'yes'", "'1'")),
+    ("data: {0: a, off: b}\n", "false", ("'0'", "'off'")),
+])
+def test_keys_that_one_python_dict_would_merge_are_duplicates(text, key, spellings):
+    # Different keys as JSON strings, but 1 == 1.0 == True to PyYAML's dict: it kept one
+    # key and the last value, so a learner's value vanished without a word.
+    docs, issues = parse_documents(text)
+    assert docs == []
+    assert [i.path for i in issues] == [f"data.{key}"]
+    assert issues[0].message.startswith(f"duplicate key '{key}': ")
+    for spelling in spellings:
+        assert spelling in issues[0].message
+
+
 def test_key_collisions_are_found_in_nested_and_aliased_mappings():
     docs, issues = parse_documents("a: &x [{k: {1: a, 01: b}}]\nb: *x\n")
     assert docs == [] and [i.path for i in issues] == ["a[0].k.1"]
