@@ -9,7 +9,6 @@ rendering serves the offline model and a live cluster.
 """
 from __future__ import annotations
 
-import html
 import re
 from typing import TYPE_CHECKING, Any, Iterable, Sequence
 
@@ -131,6 +130,8 @@ class TruthTable:
 
 def matrix_html(matrix: Matrix) -> str:
     """HTML truth tables (one per port/protocol); hover a cell to read its reason."""
+    import html  # here: html.entities is a large table the text output never needs
+
     keys = [p.key for p in matrix.pods]
     out = ['<div class="svclab-matrix">']
     for (port, protocol) in sorted(matrix.combos()):
@@ -224,6 +225,8 @@ class Table:
         """The table for JupyterLab. Cells may break anywhere: a long target or a WHY naming
         pods has no space to wrap at, and such a table grew wider than the output area, its
         last column cut off behind a scrollbar (notebook 12)."""
+        import html
+
         out = ["<div class='svclab-table'>"]
         if self.title:
             out.append(f"<p><b>{html.escape(self.title)}</b></p>")

@@ -27,9 +27,9 @@ worth a warning only because nothing may listen there.
 """
 from __future__ import annotations
 
-import difflib
+from collections.abc import Mapping  # not typing's: isinstance() on it is several times slower
 from dataclasses import dataclass, field
-from typing import Any, Callable, Iterable, Iterator, Mapping, Sequence
+from typing import Any, Callable, Iterable, Iterator, Sequence
 
 from grader.k8s.selectors import SelectorError, compile_selector, labels_text
 from grader.manifests import Manifest, ManifestError, check, location
@@ -105,21 +105,42 @@ class Index:
 
     manifests: Sequence[Manifest]
     pods: list[PodTemplate] = field(init=False)
+    # Lookups built once: a class's directory has hundreds of Services and pod templates,
+    # and every rule asks per object (scanning the whole input each time is quadratic).
+    _by_kind: dict[str, list[Manifest]] = field(init=False, repr=False)
+    _pods_by_namespace: dict[str, list[PodTemplate]] = field(init=False, repr=False)
+    _services: dict[tuple[str, str | None], Manifest] = field(init=False, repr=False)
+    _selections: dict[tuple[str, tuple[tuple[str, str], ...]], list[PodTemplate]] = field(
+        init=False, repr=False)
 
     def __post_init__(self) -> None:
         self.pods = [t for t in map(_pod_template, self.manifests) if t is not None]
+        self._by_kind, self._pods_by_namespace, self._services, self._selections = {}, {}, {}, {}
+        for m in self.manifests:
+            self._by_kind.setdefault(m.kind, []).append(m)
+            if m.kind == "Service":
+                self._services.setdefault((_namespace(m), m.name), m)
+        for t in self.pods:
+            self._pods_by_namespace.setdefault(t.namespace, []).append(t)
 
     def of_kind(self, kind: str) -> list[Manifest]:
-        return [m for m in self.manifests if m.kind == kind]
+        return list(self._by_kind.get(kind, ()))
 
     def pods_in(self, namespace: str) -> list[PodTemplate]:
-        return [t for t in self.pods if t.namespace == namespace]
+        return list(self._pods_by_namespace.get(namespace, ()))
 
     def service(self, namespace: str, name: str) -> Manifest | None:
-        for m in self.of_kind("Service"):
-            if m.name == name and _namespace(m) == namespace:
-                return m
-        return None
+        return self._services.get((namespace, name))
+
+    def selected(self, namespace: str, selector: Mapping[str, str]) -> list[PodTemplate]:
+        """The pod templates of `namespace` whose labels include every pair of `selector`."""
+        key = (namespace, tuple(sorted(selector.items())))
+        found = self._selections.get(key)
+        if found is None:
+            found = self._selections[key] = [
+                t for t in self._pods_by_namespace.get(namespace, ())
+                if all(t.labels.get(k) == v for k, v in selector.items())]
+        return list(found)
 
     def warning(self, m: Manifest, path: str, message: str, rule_name: str) -> LintWarning:
         return LintWarning(m.file, m.doc, m.kind, m.name, path, message, rule_name)
@@ -129,6 +150,8 @@ class Index:
         most of `wanted`, then the most alike in spelling; other namespaces are named as such."""
         if not self.pods:
             return "there are no pods in these manifests (check the files that create them together)"
+        import difflib  # only to word a warning: a valid input never needs it
+
         want = [f"{k}={v}" for k, v in sorted(wanted.items())]
 
         def score(t: PodTemplate) -> tuple[int, int, float]:
@@ -158,6 +181,8 @@ class Index:
             return
         target = self.service(ns, service)
         if target is None:
+            import difflib
+
             names = [s.name for s in self.of_kind("Service") if _namespace(s) == ns]
             close = difflib.get_close_matches(service, names, n=1, cutoff=0.6)
             hint = (f" (did you mean '{close[0]}'?)" if close else
@@ -234,9 +259,7 @@ def _service_selector(m: Manifest) -> dict[str, str]:
 
 
 def _selected(index: Index, m: Manifest) -> list[PodTemplate]:
-    selector = _service_selector(m)
-    return [t for t in index.pods_in(_namespace(m))
-            if all(t.labels.get(k) == v for k, v in selector.items())]
+    return index.selected(_namespace(m), _service_selector(m))
 
 
 @rule("service-selector")
@@ -281,13 +304,22 @@ def _declared_ports(pods: Iterable[PodTemplate], named: bool) -> str:
 
 @rule("service-target-port")
 def _target_port_not_declared(index: Index) -> Iterator[LintWarning]:
+    declared: dict[tuple[int, Any, str], bool] = {}  # (template, target, protocol): Services share pods
+
+    def declares(t: PodTemplate, target: Any, protocol: str) -> bool:
+        if not isinstance(target, (int, str)) or not isinstance(protocol, str):
+            return any(_declares(c, target, protocol) for c in t.containers)
+        key = (id(t), target, protocol)
+        if key not in declared:
+            declared[key] = any(_declares(c, target, protocol) for c in t.containers)
+        return declared[key]
+
     for m in index.of_kind("Service"):
         if not _service_selector(m):
             continue
         pods = _selected(index, m)
         if not pods:
             continue  # service-selector already says so
-        refs = ", ".join(sorted({t.ref for t in pods}))
         for i, port in enumerate(_list(_mapping(m.obj.get("spec")).get("ports"))):
             if not isinstance(port, Mapping):
                 continue
@@ -295,9 +327,10 @@ def _target_port_not_declared(index: Index) -> Iterator[LintWarning]:
             protocol = port.get("protocol") or "TCP"
             if target is None or isinstance(target, bool):
                 continue
-            missing = [t for t in pods if not any(_declares(c, target, protocol) for c in t.containers)]
+            missing = [t for t in pods if not declares(t, target, protocol)]
             if not missing:
                 continue
+            refs = ", ".join(sorted({t.ref for t in pods}))
             field_path = f"spec.ports[{i}].targetPort" if "targetPort" in port else f"spec.ports[{i}].port"
             who = "no selected container declares" if len(missing) == len(pods) else \
                 f"the pods of {', '.join(sorted({t.ref for t in missing}))} do not declare"

@@ -252,8 +252,10 @@ def _objects_of(obj: Any) -> list[tuple[str, Any]]:
 
 
 #: Fewer units (files, strings, dicts) than this are checked in one process even when
-#: `jobs` allows more: forking and sending results back costs about what 30 files do.
-PARALLEL_MIN_UNITS = 32
+#: `jobs` allows more: forking a worker (copy-on-write pages, its own validators to load)
+#: and sending results back costs about what 100 one-object files do, as parsing builds
+#: plain documents in one walk (grader.safe_yaml); 200 leaves a margin for small cores.
+PARALLEL_MIN_UNITS = 200
 
 
 def check(manifests: Source, /, *, source: str | None = None,

@@ -4,8 +4,10 @@ Exit status: 0 all good, 1 any problem in the manifests, 2 usage error (a path t
 not exist). With --namespace the submission sandbox rules are checked too, so a learner
 sees before submitting what the live grader would refuse.
 
-Many files are parsed and validated on every core this process may use (`-j N` to
-choose; grader.manifests.check's `jobs`): the output is the same as on one core.
+Many files are parsed and validated on the idle cores this process may use (`-j N` to
+choose; grader.manifests.check's `jobs`): the output is the same as on one core. On a
+busy machine that is one: a forked worker then only competes for a core already taken,
+and still pays for its copy-on-write pages and its own warm-up.
 
 Valid manifests are then linted (grader.lint): mistakes the API server accepts, such as a
 Service selector that matches no pod, print as "warning: ..." lines. They leave the exit
@@ -40,8 +42,8 @@ def register(sub: "argparse._SubParsersAction") -> None:
                    help="exit 1 when there are warnings (selectors matching no pod, ports "
                    "no container declares, backends naming no Service ...)")
     p.add_argument("-j", "--jobs", type=_jobs, default=None, metavar="N",
-                   help="check large inputs (many files) on N cores (default: every core this "
-                   "process may use); 1 checks everything in one process")
+                   help="check large inputs (many files) on N cores (default: the idle cores "
+                   "this process may use, by the load average); 1 checks everything in one process")
     p.set_defaults(func=run)
 
 
@@ -56,6 +58,21 @@ def available_cores() -> int:
     if hasattr(os, "sched_getaffinity"):
         return max(1, len(os.sched_getaffinity(0)))
     return max(1, os.cpu_count() or 1)
+
+
+def default_jobs() -> int:
+    """The processes to check a large input with: the cores that are idle."""
+    try:
+        load = os.getloadavg()[0]
+    except (AttributeError, OSError):  # no load average (Windows): every core
+        return available_cores()
+    return jobs_for(available_cores(), load)
+
+
+def jobs_for(cores: int, load: float) -> int:
+    """Cores left idle by a 1-minute load average of `load`, at least 1: a worker on a busy
+    core finishes no sooner than the parent would, and forking it costs CPU."""
+    return max(1, min(cores, int(cores - load + 0.5)))
 
 
 def run(args: argparse.Namespace) -> int:
@@ -75,7 +92,7 @@ def run(args: argparse.Namespace) -> int:
             sources.append(Path(p))
     from grader.manifests import check  # lazily: only once the paths are known to exist
 
-    manifests, problems = check(sources, jobs=args.jobs or available_cores())
+    manifests, problems = check(sources, jobs=args.jobs or default_jobs())
     if args.namespace and not problems:
         from grader.sandbox import sandbox_problems
 

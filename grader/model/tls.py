@@ -23,7 +23,6 @@ from __future__ import annotations
 import base64
 import binascii
 import re
-import ssl
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -89,6 +88,8 @@ def dns_names(cert_pem: str) -> tuple[str, ...]:
     if match is None:
         return ()
     try:
+        import ssl  # here, not at the top: ssl (with socket) costs every model start-up ~10 ms
+
         der = ssl.PEM_cert_to_DER_cert(match.group(0))
         at = der.find(_SAN_OID)
         if at < 0:

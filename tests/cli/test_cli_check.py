@@ -156,3 +156,13 @@ def test_a_bad_job_count_is_a_usage_error(tmp_path, capsys, bad) -> None:
         main(["check", "-j", bad, str(tmp_path)])
     assert exc.value.code == 2
     assert "give a whole number of processes from 1 to 256" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("cores, load, jobs", [
+    (2, 0.0, 2), (2, 0.4, 2), (2, 0.6, 1), (2, 1.0, 1), (2, 6.0, 1),
+    (8, 0.0, 8), (8, 2.2, 6), (8, 30.0, 1), (1, 0.0, 1),
+])
+def test_the_default_job_count_is_the_idle_cores(cores, load, jobs) -> None:
+    from grader.commands.check import jobs_for
+
+    assert jobs_for(cores, load) == jobs

@@ -102,6 +102,23 @@ def test_big_file_is_refused_by_size_without_reading_it(tmp_path, monkeypatch):
         "file is 50 MiB, larger than the 1 MiB limit; course manifests are a few kilobytes"]
 
 
+def test_a_file_longer_than_stat_said_is_read_whole_and_still_bounded(tmp_path, monkeypatch):
+    # It grew between stat and read (or is a pipe, whose size stat gives as 0).
+    import os
+    from types import SimpleNamespace
+
+    from grader.safe_yaml import read_text
+
+    grown = tmp_path / "grown.yaml"
+    grown.write_text("a: 1\n" * 100)               # 500 bytes
+    real_stat = os.stat
+    monkeypatch.setattr(os, "stat", lambda p, *a, **k: SimpleNamespace(st_size=10) if str(p) == str(grown)
+                        else real_stat(p, *a, **k))
+    assert read_text(str(grown), Limits()) == ("a: 1\n" * 100, None)
+    assert read_text(str(grown), Limits(max_bytes=400)) == (None, safe_yaml.YamlIssue(
+        None, "", "file is larger than the 400 bytes limit"))
+
+
 def test_syntax_error_keeps_the_documents_before_it():
     docs, issues = parse_documents("a: 1\n---\nb: [\n---\nc: 3\n")
     assert [i for i, _ in docs] == [0]
@@ -216,6 +233,22 @@ def test_keys_that_mean_the_same_are_duplicates(text, key, spellings):
         assert spelling in issues[0].message
 
 
+@pytest.mark.parametrize("text, key, spellings", [
+    ("data:\n  1.0: a\n  1: b\n", "1", ("'1.0' (line 2)", "'1' (line 3)")),
+    ("data: {yes: a, 1: b}\n", "1", ("'yes'", "'1'")),
+    ("data: {0: a, off: b}\n", "false", ("'0'", "'off'")),
+])
+def test_keys_that_one_python_dict_would_merge_are_duplicates(text, key, spellings):
+    # Different keys as JSON strings, but 1 == 1.0 == True to PyYAML's dict: it kept one
+    # key and the last value, so a learner's value vanished without a word.
+    docs, issues = parse_documents(text)
+    assert docs == []
+    assert [i.path for i in issues] == [f"data.{key}"]
+    assert issues[0].message.startswith(f"duplicate key '{key}': ")
+    for spelling in spellings:
+        assert spelling in issues[0].message
+
+
 def test_key_collisions_are_found_in_nested_and_aliased_mappings():
     docs, issues = parse_documents("a: &x [{k: {1: a, 01: b}}]\nb: *x\n")
     assert docs == [] and [i.path for i in issues] == ["a[0].k.1"]
@@ -270,3 +303,62 @@ def test_flow_nesting_past_our_limit_with_the_pure_python_parser(monkeypatch):
     with pytest.raises(safe_yaml._Refused) as refused:
         safe_yaml._scan(text, safe_yaml.DEFAULT_LIMITS, parser=yaml.SafeLoader)
     assert refused.value.issue.message == "nesting deeper than 64 levels"
+
+
+# --------------------------------------------------------------------------- the walk's direct build
+
+#: Inputs where building the tree in the event walk could differ from PyYAML's
+#: compose + construct + copy_tree: every value type, key spellings that collide once
+#: read, and each thing the walk must hand back to PyYAML (anchors, tags, merge keys,
+#: values JSON cannot hold), alone and next to plain documents.
+DIRECT_BUILD_CASES = [
+    "apiVersion: v1\nkind: Service\nmetadata: {name: web, labels: {app.kubernetes.io/name: web}}\n"
+    "spec:\n  ports:\n  - {port: 80, targetPort: http, protocol: TCP}\n",
+    "a: [1, -2, 0x1F, 017, 0b101, 1_000, 1.5, .5, -.5, 1.0e+3, 1e3, 1:20, true, yes, Off, ~, null, '', x]\n",
+    "k: |\n  line one\n  line two\nf: >-\n  folded\n  text\nq: 'single'\nd: \"double\\n\"\n",
+    "1: a\n01: b\n", "1: a\n'1': b\n", "0x10: a\n16: b\n", "yes: a\ntrue: b\n", "1.0: a\n1: b\n",
+    "null: a\n~: b\n", "'': a\n? b\n", "true: 1\n'true': 2\n", "{on: 1, off: 2, y: 3, n: 4}\n",
+    ".inf: a\n", "-.inf: 1\n", f"{2**63}: a\n", "a: .nan\n", f"a: {2**63}\n", "a: " + "1" * 5000 + "\n",
+    "=: a\n", "a: =\n", "<<: {a: 1}\nb: 2\n", "a: <<\n", "a: &x 1\nb: 2\n", "a: &x [1]\nb: *x\n",
+    "a: !!str 1\n", "a: !!int '7'\n", "a: !!binary aGk=\n", "a: !Ref x\n", "!!map {a: 1}\n",
+    "a: 1\na: 2\n", "? [a]\n: 1\n", "? {a: 1}\n: 1\n", "a: [{b: [{c: {d: [1, {e: f}]}}]}]\n",
+    "plain scalar\n", "- 1\n- two\n", "", "# only a comment\n", "---\n---\n...\n", "a: 1\n...\n---\nb: 2\n",
+    "a: 1\n---\nb: !!bool maybe\n---\nc: 3\n---\nd: &y 4\ne: *y\n---\nf: 0x10\n16: g\n---\nh: 5\n",
+    "a: 1\n---\nb: [\n---\nc: 3\n", "a:\n\tb: 1\n", "a: {b: 1, b: 2}\n---\nc: 1\n",
+    "a: 2024-01-01\n2024-01-01: x\n", "émoji: ✓\n\"\\u00e9\": 1\n", BILLION_LAUGHS,
+    "a: &x 1\nb: &x 2\n---\nc: &y [1]\nd: *y\n", "a: &x 1\r\nb: &x 2\r\n---\r\nc: &y 1\r\nd: *y\r\n",
+    "a: &x [&x 1]\n---\n%YAML 1.1\n---\nb: &z 2\nc: *z\n",
+]
+
+
+@pytest.mark.parametrize("text", DIRECT_BUILD_CASES)
+def test_the_direct_build_agrees_with_pyyamls_construction(text):
+    direct = safe_yaml._parse(text, safe_yaml.DEFAULT_LIMITS, build=True)
+    constructed = safe_yaml._parse(text, safe_yaml.DEFAULT_LIMITS, build=False)
+    assert repr(direct) == repr(constructed)  # repr: 1, 1.0 and True differ too
+
+
+def test_a_plain_document_is_built_without_pyyamls_constructors(monkeypatch):
+    monkeypatch.setattr(safe_yaml, "_construct", lambda *a, **k: pytest.fail("constructed by PyYAML"))
+    docs, issues = parse_documents("apiVersion: v1\nkind: Pod\nmetadata: {name: p}\n---\n"
+                                   "spec: {containers: [{name: c, ports: [{containerPort: 80}]}]}\n")
+    assert issues == []
+    assert docs == [(0, {"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "p"}}),
+                    (1, {"spec": {"containers": [{"name": "c", "ports": [{"containerPort": 80}]}]}})]
+
+
+def test_built_trees_share_nothing_not_even_across_calls():
+    text = "a: {labels: [x]}\nb: {labels: [x]}\n"
+    first, _ = parse_documents(text)
+    first[0][1]["a"]["labels"].append("y")
+    again, _ = parse_documents(text)
+    assert first[0][1]["b"] == {"labels": ["x"]} and again[0][1]["a"] == {"labels": ["x"]}
+
+
+def test_an_anchor_defined_twice_is_reported_and_the_next_documents_still_read():
+    # PyYAML's composer refuses it and would end the whole stream there, silently.
+    text = "a: 1\n---\nb: &x 1\nc: &x 2\n---\nd: &y [1]\ne: *y\n---\nf: 3\n"
+    docs, issues = parse_documents(text)
+    assert docs == [(0, {"a": 1}), (2, {"d": [1], "e": [1]}), (3, {"f": 3})]
+    assert [(i.doc, i.path, i.message) for i in issues] == [
+        (1, "c", "anchor '&x' at line 4 is already defined at line 3; give each anchor its own name")]
