@@ -208,3 +208,12 @@ def test_service_info_and_kubectl_show_the_fields(two_nodes) -> None:
     assert f"HealthCheck NodePort:        {info.health_check_node_port}\n" in described
     assert "LoadBalancer Source Ranges:  10.0.0.0/8" in described
     assert "(Proxy)" in described
+
+
+def test_kube_proxy_healthz_answers_on_every_node_and_says_what_is_not_modelled(two_nodes) -> None:
+    """pkg/proxy/healthcheck/proxy_health.go: kube-proxy's own /healthz on 10256 (what
+    cloud-provider-kind's Envoy checks for a Cluster Service) answers 200 on every node."""
+    cluster, _ = two_nodes
+    for node in cluster.state.nodes:
+        out = cluster.probe_external(10256, host=node.ip, path="/healthz")
+        assert out.ok and out.reason.startswith("HTTP 200") and "not modelled" in out.reason
