@@ -222,8 +222,9 @@ def _node_port(ctx: _Ctx, port: int, *, external: bool, node: "Node") -> Outcome
         return ctx.out(Status.OK, "reached the Kubernetes API server on the node")
     if port == KUBE_PROXY_HEALTHZ_PORT and ctx.protocol == "TCP":
         return ctx.out(Status.OK, f"HTTP 200: kube-proxy's own health endpoint on node {node.name}, "
-                       "which a load balancer checks for a Service with externalTrafficPolicy Cluster (its JSON body, "
-                       "two timestamps, is not modelled)", body="" if ctx.path is not None else None)
+                       "which a load balancer checks for a Service with externalTrafficPolicy Cluster "
+                       "(its JSON body, two timestamps, is not modelled)",
+                       body="" if ctx.path is not None else None)
     return ctx.out(Status.REFUSED, f"no Service uses NodePort {port}/{ctx.protocol}, so the node "
                    "refuses the connection")
 
