@@ -305,6 +305,13 @@ Both types build on a ClusterIP Service. **NodePort** additionally listens on on
 (30000-32767) on every node and forwards to the endpoints; **LoadBalancer** additionally
 asks the cloud for a load balancer whose address forwards to those node ports.
 
+Two fields decide what the pods see and who gets in. `externalTrafficPolicy: Cluster` (the
+default) lets a node forward to a pod on another node and so rewrites the source to the
+node's address; `Local` keeps the source and sends only to pods on the receiving node (the
+load balancer asks each node's `healthCheckNodePort` which ones have one).
+`loadBalancerSourceRanges` is the load balancer's allow-list. `kubectl expose --type=NodePort`
+or `--type=LoadBalancer` writes such a Service in one command.
+
 ```mermaid
 flowchart LR
     you["your machine"] -->|"127.0.0.1:30080"| node["node port 30080"]
