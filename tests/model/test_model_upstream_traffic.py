@@ -8,11 +8,12 @@ import json
 import pytest
 
 from grader.cluster.offline import OfflineCluster
+from grader.kind.images import AGNHOST_IMAGE
 from grader.manifests import ManifestError
 from grader.model.connectivity import EXTERNAL_CLIENT_IP
 from grader.observations import Status
 
-AGNHOST = "registry.k8s.io/e2e-test-images/agnhost:2.53"
+AGNHOST = AGNHOST_IMAGE
 CP, WORKER = "svclab-control-plane", "svclab-worker"
 
 
