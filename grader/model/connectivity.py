@@ -254,8 +254,9 @@ def _via_envoy(ctx: _Ctx, svc: Service, sp: ServicePort) -> Outcome:
                        f"{source} and closed it at once: {source} is outside "
                        f"loadBalancerSourceRanges ({ranges})")
     if sp.node_port is None:
-        return ctx.out(Status.TIMEOUT, f"Service {svc.key} has no nodePort (allocateLoadBalancerNodePorts: "
-                       "false), and cloud-provider-kind's Envoy sends only to nodePorts")
+        return ctx.out(Status.REFUSED, f"Service {svc.key} has no nodePort (allocateLoadBalancerNodePorts: "
+                       "false), and cloud-provider-kind's Envoy sends only to nodePorts: it accepts the "
+                       "connection and closes it")
     eps = proxy_endpoints(svc, sp, state.slices(svc))
     healthy = healthy_nodes(svc, eps, [n.name for n in state.nodes])
     ctx.client = Address(svc.load_balancer_ip or "")
