@@ -15,8 +15,10 @@ Upstream behaviour modelled (kubernetes.io "Service", "Virtual IPs and Service P
   omits its nodePort keeps the one the port of the same name had (unless another port
   now uses it), and any other omitted one gets a fresh allocation (storage/alloc.go
   patchAllocatedValues, initNodePorts, updateNodePorts).
-- LoadBalancer additionally gets an external IP. In kind, cloud-provider-kind starts an
-  Envoy container per Service on the `kind` Docker network and reports its address; the
+- LoadBalancer additionally gets an external IP, unless it names a loadBalancerClass (the
+  cloud provider's service controller, and MetalLB, leave those to another controller). In
+  kind, cloud-provider-kind starts an Envoy container per Service on the `kind` Docker
+  network and reports its address; the
   model hands out LB_POOL addresses lowest-free-first, the way Docker's IPAM does.
 - healthCheckNodePort: a LoadBalancer with externalTrafficPolicy Local gets one more port
   from the NodePort pool (the requested one or the next free), after its nodePorts, as
@@ -92,6 +94,7 @@ class Service:
     traffic_distribution: str | None = None
     health_check_node_port: int | None = None
     load_balancer_source_ranges: tuple[str, ...] = ()
+    load_balancer_class: str | None = None
 
     @property
     def needs_health_check_node_port(self) -> bool:
@@ -180,6 +183,7 @@ def normalize(obj: Mapping[str, Any], namespace: str) -> Service:
         session_affinity_timeout=timeout,
         traffic_distribution=spec.get("trafficDistribution") or None,
         health_check_node_port=int(spec["healthCheckNodePort"]) if spec.get("healthCheckNodePort") else None,
+        load_balancer_class=spec.get("loadBalancerClass") or None,
         load_balancer_source_ranges=tuple(str(r).strip() for r in spec.get("loadBalancerSourceRanges") or ()
                                           if stype == "LoadBalancer"),
     )
@@ -239,7 +243,9 @@ class ServiceAllocator:
         ports = self._allocate_node_ports(svc, previous, invalid)
         health_check = self._allocate_health_check_node_port(svc, previous, invalid)
         lb_ip = None
-        if svc.type == "LoadBalancer":
+        if svc.type == "LoadBalancer" and svc.load_balancer_class is None:
+            # cloud-provider-kind (the cloud-provider service controller) and MetalLB serve only
+            # Services without a loadBalancerClass: any other class stays <pending> here
             lb_ip = self.lb_ips.allocate(svc.key)
         else:
             self.lb_ips.release(svc.key)

@@ -218,3 +218,13 @@ def test_kube_proxy_healthz_answers_on_every_node_and_says_what_is_not_modelled(
     for node in cluster.state.nodes:
         out = cluster.probe_external(10256, host=node.ip, path="/healthz")
         assert out.ok and out.reason.startswith("HTTP 200") and "not modelled" in out.reason
+
+
+def test_a_load_balancer_class_is_left_pending() -> None:
+    """k8s.io/cloud-provider service controller wantsLoadBalancer: only Services without a
+    loadBalancerClass; cloud-provider-kind (and MetalLB by default) leave the rest pending."""
+    ns = OfflineCluster(say=lambda _: None).namespace("cls")
+    ns.apply(service("other", "  loadBalancerClass: example.com/other\n", "LoadBalancer"))
+    assert ns.service("other").external_address is None
+    ns.apply(service("mine", "", "LoadBalancer"))
+    assert ns.service("mine").external_address is not None
