@@ -303,6 +303,9 @@ def _via_service(ctx: _Ctx, svc: Service, sp: ServicePort, *, node: "Node | None
     else:
         seen = ctx.client_ip
     via = f"Service {svc.key} port {sp.port} -> "
+    if svc.traffic_distribution in ("PreferClose", "PreferSameZone"):
+        via = (f"Service {svc.key} port {sp.port} (trafficDistribution {svc.traffic_distribution}: no zone "
+               "hints, kind's nodes have no topology.kubernetes.io/zone label, so any endpoint) -> ")
     if cat.narrowed == "PreferSameNode":
         via = (f"Service {svc.key} port {sp.port} (trafficDistribution PreferSameNode: an endpoint on "
                "this node) -> ")

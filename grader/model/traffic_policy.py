@@ -30,6 +30,14 @@ connection from elsewhere is accepted and closed at once; it health-checks every
 /healthz on the healthCheckNodePort (Local) or kube-proxy's 10256 (Cluster, always healthy)
 and, with a panic threshold of 0, sends only to healthy nodes, picked at random, to the
 nodePort, from its own address.
+
+Not modelled (the model's load balancer is cloud-provider-kind's): what kube-proxy does for
+a VIP-mode address (MetalLB on the local cluster, most clouds), i.e. capturing the address on
+every node so a pod's connection never leaves its node, and dropping sources outside
+loadBalancerSourceRanges itself; zone hints, since kind's nodes (and the model's) carry no
+zone label, so PreferClose and PreferSameZone write none and change nothing, as on kind;
+serving-but-terminating endpoints, coded above but never met, as the model's pods do not
+linger in termination.
 """
 from __future__ import annotations
 

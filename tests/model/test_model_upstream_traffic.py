@@ -192,6 +192,7 @@ def test_prefer_same_node_hints_and_fallback() -> None:
     assert not any(e.for_nodes for sl in cluster.state.slices(cluster.state.service("hints", "web"))
                    for e in sl.endpoints)
     assert {ns.probe("web:80/hostname", frm="app=client").pod for _ in range(20)} == {"hints/web-1", "hints/web-2"}
+    assert "no zone hints" in ns.probe("web:80/hostname", frm="app=client").reason
 
 
 def test_service_info_and_kubectl_show_the_fields(two_nodes) -> None:
