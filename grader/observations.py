@@ -82,6 +82,15 @@ class ServiceInfo:
     ports: tuple[ServicePortInfo, ...] = ()
     external_address: str | None = None    # a LoadBalancer's status.loadBalancer.ingress[0]
     external_name: str | None = None       # an ExternalName Service's target
+    #: the traffic fields as stored after defaulting ("" where the type has none)
+    external_traffic_policy: str = ""
+    internal_traffic_policy: str = ""
+    traffic_distribution: str | None = None
+    health_check_node_port: int | None = None
+    load_balancer_source_ranges: tuple[str, ...] = ()
+    #: status.loadBalancer.ingress[0].ipMode: "Proxy" from cloud-provider-kind, "VIP" (the
+    #: API server's default) from MetalLB and most clouds
+    ip_mode: str | None = None
 
     @property
     def headless(self) -> bool:

@@ -45,11 +45,12 @@ from grader.checks.services import (
     service_type,
     spreads_over,
 )
+from grader.checks.traffic import keeps_client_address, source_ranges
 
 __all__ = [
     "DEFAULT_TIME_LIMIT", "Check", "NotGradable", "Report", "Result", "Verdict",
     "answered_as_asked", "apply_answer", "check", "compare_matrix", "diagnose_service", "endpoints_match",
-    "external",
+    "external", "keeps_client_address", "source_ranges",
     "failed", "load_balancer_address", "matrix_matches", "partial", "passed", "pods_matching",
     "predict_matrix", "prediction", "reachable", "resolver_queries", "resolves", "route_accepted",
     "redirects", "routes_to", "rule", "run", "service_port", "service_type", "splits", "spreads_over",

@@ -94,7 +94,14 @@ def service_info(svc: dict[str, Any]) -> ServiceInfo:
                                     p.get("targetPort"), p.get("nodePort"))
                     for p in spec.get("ports") or []),
         external_address=external if kind == "LoadBalancer" else None,
-        external_name=spec.get("externalName"))
+        external_name=spec.get("externalName"),
+        external_traffic_policy=spec.get("externalTrafficPolicy") or "",
+        internal_traffic_policy=spec.get("internalTrafficPolicy") or "",
+        traffic_distribution=spec.get("trafficDistribution") or None,
+        health_check_node_port=spec.get("healthCheckNodePort") or None,
+        load_balancer_source_ranges=tuple(spec.get("loadBalancerSourceRanges") or ()),
+        ip_mode=(next((i.get("ipMode") for i in ingress if i.get("ip")), None)
+                 if kind == "LoadBalancer" else None))
 
 
 def pod_counts(pod: dict[str, Any]) -> bool:

@@ -40,6 +40,7 @@ from grader.model import connectivity, dns, http_api
 from grader.model.corefile import CorefileError, parse
 from grader.model.endpointslices import render_get_endpoints
 from grader.model.objects import Pod
+from grader.model.services import LB_IP_MODE
 from grader.model.state import SYSTEM_NAMESPACES, ApplyError, ClusterState
 from grader.observations import GatewayStatus, HttpResponse, ParentStatus
 
@@ -175,7 +176,13 @@ class OfflineNamespace:
             ports=tuple(ServicePortInfo(p.port, p.protocol, p.name, p.target_port, p.node_port)
                         for p in svc.ports),
             external_address=svc.load_balancer_ip if svc.type == "LoadBalancer" else None,
-            external_name=svc.external_name)
+            external_name=svc.external_name,
+            external_traffic_policy=svc.external_traffic_policy,
+            internal_traffic_policy=svc.internal_traffic_policy,
+            traffic_distribution=svc.traffic_distribution,
+            health_check_node_port=svc.health_check_node_port,
+            load_balancer_source_ranges=svc.load_balancer_source_ranges,
+            ip_mode=LB_IP_MODE if svc.type == "LoadBalancer" and svc.load_balancer_ip else None)
 
     def get_endpoints(self, service: str) -> str:
         """What `kubectl get endpoints <service>` prints (without AGE)."""

@@ -18,6 +18,10 @@ CONTEXT_NAME = f"kind-{CLUSTER_NAME}"
 #: model lays out the same nodes (grader.model.nodes), so both modes schedule alike.
 NODE_ROLES: tuple[str, ...] = ("control-plane",)
 
+#: The learner's machine as the cluster sees it: the kind network's gateway (kind) and the
+#: local cluster's publisher (grader.localcluster.publish) both connect from this address.
+LEARNER_ADDRESS = "172.18.0.1"
+
 #: NodePorts that labs may use and that kind maps to 127.0.0.1 on the learner's machine.
 COURSE_NODEPORTS: tuple[int, ...] = tuple(range(30080, 30090))
 

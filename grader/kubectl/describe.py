@@ -126,6 +126,10 @@ def describe_service(s: Session, svc: Mapping[str, Any]) -> str:
         head.append(("External Traffic Policy:", spec["externalTrafficPolicy"]))
     if spec.get("internalTrafficPolicy"):
         head.append(("Internal Traffic Policy:", spec["internalTrafficPolicy"]))
+    if spec.get("healthCheckNodePort"):
+        head.append(("HealthCheck NodePort:", str(spec["healthCheckNodePort"])))
+    if spec.get("loadBalancerSourceRanges"):
+        head.append(("LoadBalancer Source Ranges:", ",".join(spec["loadBalancerSourceRanges"])))
     head.append(("Events:", "<none>"))
     return _blocks([head])
 

@@ -16,7 +16,7 @@ from typing import Any
 
 from grader.kubectl.ages import Ages
 from grader.model.objects import NODE_IP, Pod
-from grader.model.services import Service
+from grader.model.services import LB_IP_MODE, Service
 from grader.model.workloads import template_hash
 
 ENDPOINTS_MANAGED_BY = "endpoints.kubernetes.io/managed-by"
@@ -136,6 +136,8 @@ def service_object(state: Any, ages: Ages, svc: Service) -> dict[str, Any]:
         spec["internalTrafficPolicy"] = svc.internal_traffic_policy
     if svc.external_traffic_policy:
         spec["externalTrafficPolicy"] = svc.external_traffic_policy
+    if svc.health_check_node_port:
+        spec["healthCheckNodePort"] = svc.health_check_node_port
     if svc.type == "LoadBalancer":
         spec["allocateLoadBalancerNodePorts"] = svc.allocate_load_balancer_node_ports
     spec["sessionAffinity"] = svc.session_affinity
@@ -158,7 +160,10 @@ def service_object(state: Any, ages: Ages, svc: Service) -> dict[str, Any]:
         spec["ports"] = ports
     status: dict[str, Any] = {"loadBalancer": {}}
     if svc.type == "LoadBalancer" and svc.load_balancer_ip:
-        status["loadBalancer"] = {"ingress": [{"ip": svc.load_balancer_ip, "ipMode": "VIP"}]}
+        # cloud-provider-kind's status: its Envoy's address, ipMode Proxy, the Service's ports
+        status["loadBalancer"] = {"ingress": [{
+            "ip": svc.load_balancer_ip, "ipMode": LB_IP_MODE,
+            "ports": [{"port": p.port, "protocol": p.protocol} for p in svc.ports]}]}
     obj["status"] = status
     return _stamp(obj, ages, ("Service", svc.namespace, svc.name))
 

@@ -28,6 +28,33 @@ from grader.labs.judge import (
     services,
 )
 
+#: Sources a load balancer's allow-list is judged on: the learner's machine, a node, the
+#: office network's far end, the kind network beyond it, a pod, the internet.
+_SOURCES = ("172.18.0.1", "172.18.0.2", "172.18.0.254", "172.18.1.7", "10.244.1.9", "203.0.113.9")
+
+
+def _front_door(name: str):  # type: ignore[no-untyped-def]
+    """Lab 2 part 3: whether the pods behind LoadBalancer `name` see a node's address or the
+    connection's own, and which sources its load balancer admits."""
+    from grader.model.traffic_policy import source_allowed
+
+    def observe(lab: Any, ns: Any) -> Behaviour:
+        svc = ns.state.service(ns.name, name)
+        if svc is None or svc.type != "LoadBalancer" or not svc.load_balancer_ip:
+            return {f"{name} front door": "none"}
+        nodes = {n.ip for n in ns.state.nodes}
+        out: Behaviour = {}
+        for src in _SOURCES:
+            out[f"{name} admits {src}"] = "yes" if source_allowed(svc, src) else "no"
+        seen = set()
+        for _ in range(6):
+            got = ns.cluster.probe_external(svc.ports[0].port, host=svc.load_balancer_ip, path="/clientip")
+            body = (got.body or "").rsplit(":", 1)[0]
+            seen.add("a node" if body in nodes else ("the connection's own" if got.ok else got.status.value))
+        out[f"{name} pods see"] = ", ".join(sorted(seen))
+        return out
+    return observe
+
 
 def _db_host(lab: Any, ns: Any) -> Behaviour:
     """Lab 5: where the api's DB_HOST leads, as the api's resolver and a connection see it;
@@ -239,6 +266,7 @@ JUDGES: dict[tuple[str, str], Judge | FactsJudge] = {
     ("lab3-discovery", "part4"): FactsJudge((_srv_facts,)),
     ("lab2-external-access", "part1"): Judge((services("web", node_ports=True),)),
     ("lab2-external-access", "part2"): Judge((services("web-public"),)),
+    ("lab2-external-access", "part3"): Judge((services("web-direct"), _front_door("web-direct"))),
     ("lab3-discovery", "part1"): Judge((dns(("orders-db", "A"), ("orders-db", "CNAME"),
                                             ("orders-db.lab3.svc.cluster.local", "A")),)),
     ("lab3-discovery", "part2"): Judge((dns(("kv", "A"), ("kv-0.kv", "A"), ("kv-1.kv", "A"), ("kv-2.kv", "A"),

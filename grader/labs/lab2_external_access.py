@@ -6,7 +6,7 @@ from typing import Any
 
 from grader import checks
 from grader.checks.core import Check, Verdict, failed, passed
-from grader.labs.spec import Lab, ManualQuestion, Part, WrongAnswer
+from grader.labs.spec import COMMANDS, Lab, ManualQuestion, Part, WrongAnswer
 from grader.labs.workloads import netexec_workload
 
 WORKLOADS = "\n" + "---\n".join([
@@ -142,6 +142,129 @@ spec:
     ),
 )
 
+def _direct(policy: str, ranges: str) -> str:
+    """The Service `web-direct` with one traffic policy and one source-range list, for the
+    wrong answers."""
+    lines = ["apiVersion: v1", "kind: Service", "metadata: {name: web-direct}", "spec:", "  type: LoadBalancer",
+             "  selector: {app: web}", "  ports: [{port: 80, targetPort: 8080}]"]
+    if policy:
+        lines.append(f"  externalTrafficPolicy: {policy}")
+    if ranges:
+        lines.append(f"  loadBalancerSourceRanges: {ranges}")
+    return "\n".join(lines) + "\n"
+
+
+PART3 = Part(
+    id="part3", title="Keep the client's address, admit one network", points=4,
+    task="""
+The web team's audit log must record where each connection came from, so the pods must
+**not** see a node's address. And only the office network **172.18.0.0/24** may connect
+(your machine, 172.18.0.1, is in it). Write a **Service `web-direct` of type LoadBalancer**
+on **port 80** to the web pods that does both.
+
+Hints: notebook 05's section "Source addresses and traffic policies". The checks send
+requests to the load balancer from your machine and read `/clientip`, the address the pod
+saw.
+""",
+    visible=[
+        checks.service_type("web-direct", "LoadBalancer"),
+        checks.load_balancer_address("web-direct"),
+        checks.keeps_client_address("web-direct", points=2),
+    ],
+    hidden=[
+        checks.source_ranges("web-direct", within="172.18.0.0/24",
+                             name="only the office network 172.18.0.0/24 may connect"),
+        checks.endpoints_match("web-direct", "app=web", port=8080, name="Service web-direct selects the web pods only"),
+        checks.service_port("web-direct", 80),
+    ],
+    reference="""\
+apiVersion: v1
+kind: Service
+metadata:
+  name: web-direct
+spec:
+  type: LoadBalancer
+  externalTrafficPolicy: Local
+  loadBalancerSourceRanges:
+  - 172.18.0.0/24
+  selector:
+    app: web
+  ports:
+  - name: http
+    port: 80
+    targetPort: http
+""",
+    explanation=(
+        "`externalTrafficPolicy: Local` makes each node send outside traffic only to its own pods, so "
+        "kube-proxy has no reason to rewrite the source: the pod sees the address the connection came "
+        "from (on kind, cloud-provider-kind's Envoy, which owns the LoadBalancer address; on a cloud with "
+        "a pass-through balancer, the client itself). The load balancer learns which nodes have a pod from "
+        "the healthCheckNodePort, which the API server allocates for a Local LoadBalancer. "
+        "`loadBalancerSourceRanges` is the balancer's allow-list: Envoy (or the cloud's firewall, or "
+        "kube-proxy for a VIP-mode address) closes connections from anywhere else."),
+    wrong_answers=(
+        WrongAnswer("No `externalTrafficPolicy` (Cluster, the default): the pods see a node's address, "
+                    "so the audit log records nodes.", _direct("", "[172.18.0.0/24]"), max_score=2.9),
+        WrongAnswer("`loadBalancerSourceRanges: [0.0.0.0/0]`: everybody may connect, not only the office.",
+                    _direct("Local", "[0.0.0.0/0]"), max_score=3.5),
+        WrongAnswer("`loadBalancerSourceRanges: [172.18.0.0/16]`: broader than the office network.",
+                    _direct("Local", "[172.18.0.0/16]"), max_score=3.5),
+        WrongAnswer("No `loadBalancerSourceRanges`: anyone who reaches the address may connect.",
+                    _direct("Local", ""), max_score=3.5),
+        WrongAnswer("`loadBalancerSourceRanges: [172.18.0.2/32]` (a node, not the office): your machine is "
+                    "turned away, so nothing answers.", _direct("Local", "[172.18.0.2/32]"), max_score=1.8),
+        WrongAnswer("`type: NodePort` with `externalTrafficPolicy: Local`: no load balancer, no address, and "
+                    "source ranges are refused for a NodePort.",
+                    _direct("Local", "").replace("LoadBalancer", "NodePort"), max_score=1.2),
+    ),
+)
+
+PART4 = Part(
+    id="part4", title="Expose with kubectl", points=4, kind=COMMANDS, namespace="lab2-expose",
+    task="""
+**Namespace `lab2-expose`, kubectl commands only** (one a line, as in a terminal; the cell
+replays them on a fresh copy of the lab's workloads). Using `kubectl expose`:
+
+- Deployment `admin` as **Service `admin-np` of type NodePort**, port 80 to the pods' port 8080;
+- Deployment `web` as **Service `web-lb` of type LoadBalancer**, port 8080 to the pods' port 8080.
+""",
+    visible=[
+        checks.service_type("admin-np", "NodePort"),
+        checks.endpoints_match("admin-np", "app=admin", port=8080),
+        checks.service_type("web-lb", "LoadBalancer"),
+        checks.load_balancer_address("web-lb"),
+    ],
+    hidden=[
+        checks.service_port("admin-np", 80),
+        checks.endpoints_match("web-lb", "app=web", port=8080, name="Service web-lb selects the web pods only"),
+        checks.service_port("web-lb", 8080),
+    ],
+    reference="""\
+kubectl expose deployment admin --name=admin-np --type=NodePort --port=80 --target-port=8080
+kubectl expose deployment web --name=web-lb --type=LoadBalancer --port=8080 --target-port=8080
+""",
+    explanation=(
+        "`kubectl expose` copies the Deployment's selector into the Service, `--type` chooses NodePort "
+        "or LoadBalancer (the API server assigns the nodePort: there is no flag for it), `--port` is the "
+        "Service's port and `--target-port` the pods'. A Service made by `kubectl create service nodeport` "
+        "selects `app=<its name>` instead, which matches no pod here."),
+    wrong_answers=(
+        WrongAnswer("`--type` left out: both Services are ClusterIPs, unreachable from outside.",
+                    "kubectl expose deployment admin --name=admin-np --port=80 --target-port=8080\n"
+                    "kubectl expose deployment web --name=web-lb --port=8080 --target-port=8080\n", max_score=2.3),
+        WrongAnswer("`kubectl create service nodeport admin-np --tcp=80:8080`: its selector is "
+                    "app=admin-np, which no pod carries.",
+                    "kubectl create service nodeport admin-np --tcp=80:8080\n"
+                    "kubectl expose deployment web --name=web-lb --type=LoadBalancer --port=8080 "
+                    "--target-port=8080\n", max_score=3.5),
+        WrongAnswer("`--port=80` on `web-lb` without `--target-port`: traffic goes to the pods' port 80, "
+                    "where nothing listens, and the Service's port is not 8080.",
+                    "kubectl expose deployment admin --name=admin-np --type=NodePort --port=80 --target-port=8080\n"
+                    "kubectl expose deployment web --name=web-lb --type=LoadBalancer --port=80\n", max_score=3),
+    ),
+)
+
+
 MANUAL = ManualQuestion(
     id="manual_when",
     after="part2",
@@ -167,17 +290,27 @@ LAB = Lab(
     title="Lab 2: Reaching Services from outside",
     namespace="lab2",
     workloads=WORKLOADS,
-    parts=(PART1, PART2),
+    parts=(PART1, PART2, PART3, PART4),
     manual=(MANUAL,),
     goals="""
 - open a Service to your own machine with a NodePort on a chosen port;
 - give a Service an external address with a LoadBalancer;
+- keep the client's address (externalTrafficPolicy) and admit one network only
+  (loadBalancerSourceRanges);
+- make NodePort and LoadBalancer Services with `kubectl expose --type`;
 - explain when each is the right tool.
 """,
     concept="""
 Both types build on a ClusterIP Service. **NodePort** additionally listens on one port
 (30000-32767) on every node and forwards to the endpoints; **LoadBalancer** additionally
 asks the cloud for a load balancer whose address forwards to those node ports.
+
+Two fields decide what the pods see and who gets in. `externalTrafficPolicy: Cluster` (the
+default) lets a node forward to a pod on another node and so rewrites the source to the
+node's address; `Local` keeps the source and sends only to pods on the receiving node (the
+load balancer asks each node's `healthCheckNodePort` which ones have one).
+`loadBalancerSourceRanges` is the load balancer's allow-list. `kubectl expose --type=NodePort`
+or `--type=LoadBalancer` writes such a Service in one command.
 
 ```mermaid
 flowchart LR

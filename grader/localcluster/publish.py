@@ -12,6 +12,11 @@ connection from inside the cluster network (from 172.18.0.1, as kind's host):
 - a LoadBalancer Service's address (written by MetalLB's controller): to the Service's
   nodePort on a node, as cloud-provider-kind's Envoy does; with externalTrafficPolicy Local
   only to nodes that hold a ready endpoint (Envoy learns them from the health-check port);
+  with loadBalancerSourceRanges that leave out the learner's machine (172.18.0.1), nowhere:
+  the connection is accepted and closed, as Envoy's listener does for a source no filter
+  chain matches;
+- every node address with each nodePort and healthCheckNodePort of the Services: to the
+  same address and port inside, as the learner's machine reaches kind's nodes directly;
 - fixed addresses (Traefik's, for every Ingress and Gateway): to the same address inside.
 
     python -m grader.localcluster.publish NETNS_PID API_URL PKI_DIR [ADDRESS:PORT ...]
@@ -22,6 +27,7 @@ from __future__ import annotations
 import asyncio
 import ctypes
 import functools
+import ipaddress
 import itertools
 import os
 import socket
@@ -30,7 +36,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from grader.kind import loopback_alias
+from grader.kind import LEARNER_ADDRESS, loopback_alias
 from grader.localcluster.api import Api
 from grader.localcluster.forward import _pipe
 
@@ -74,6 +80,8 @@ def lb_publications(services: list[dict], slices: list[dict], nodes: list[dict])
             ips = sorted(ip for name, ip in node_ips.items() if name in ready_nodes)
         else:
             ips = sorted(node_ips.values())
+        if not _admits(spec.get("loadBalancerSourceRanges") or [], LEARNER_ADDRESS):
+            ips = []
         for ingress in ((svc.get("status") or {}).get("loadBalancer") or {}).get("ingress") or []:
             address = ingress.get("ip")
             if not address or loopback_alias(address) is None:
@@ -83,6 +91,38 @@ def lb_publications(services: list[dict], slices: list[dict], nodes: list[dict])
                     continue
                 out.append(Published(address, port["port"], tuple((ip, port["nodePort"]) for ip in ips)))
     return out
+
+
+def _admits(ranges: list[str], source: str) -> bool:
+    """No ranges admit everyone; otherwise `source` must lie in one (unparsable ones admit
+    nobody, as the API server refuses them anyway)."""
+    if not ranges:
+        return True
+    ip = ipaddress.ip_address(source)
+    for r in ranges:
+        try:
+            if ip in ipaddress.ip_network(str(r).strip(), strict=False):
+                return True
+        except ValueError:
+            continue
+    return False
+
+
+def node_port_publications(services: list[dict], nodes: list[dict]) -> list[Published]:
+    """Every node address with every TCP nodePort and healthCheckNodePort in use, each to
+    itself: what kind's learner reaches on the Docker network without any mapping."""
+    node_ips = sorted({a["address"] for n in nodes for a in (n.get("status") or {}).get("addresses") or []
+                       if a.get("type") == "InternalIP" and loopback_alias(a["address"])})
+    ports: set[int] = set()
+    for svc in services:
+        spec = svc.get("spec") or {}
+        if spec.get("type") not in ("NodePort", "LoadBalancer"):
+            continue
+        ports.update(p["nodePort"] for p in spec.get("ports") or []
+                     if p.get("nodePort") and p.get("protocol", "TCP") == "TCP")
+        if spec.get("healthCheckNodePort"):
+            ports.add(spec["healthCheckNodePort"])
+    return [Published(ip, port, ((ip, port),)) for ip in node_ips for port in sorted(ports)]
 
 
 class _Netns:
@@ -152,7 +192,7 @@ class Publisher:
             if any(x is None for x in lists):
                 return dict(self.current)     # the API server did not answer: keep what is open
             services, slices, nodes = ((x or {}).get("items") or [] for x in lists)
-            for pub in lb_publications(services, slices, nodes):
+            for pub in lb_publications(services, slices, nodes) + node_port_publications(services, nodes):
                 wanted.setdefault((pub.address, pub.port), pub)
         return wanted
 

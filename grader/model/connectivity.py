@@ -8,7 +8,10 @@ Outcomes and the live behaviour they stand for (agnhost connect / curl in a pod)
 - NO_ENDPOINTS: the Service port has no ready endpoint (kube-proxy installs a REJECT rule
   for it). Both backends report NO_ENDPOINTS: live maps the refusal to it after reading
   the EndpointSlices; the model also names the cause.
-  (With externalTrafficPolicy: Local, external traffic is dropped instead: TIMEOUT.)
+  Traffic policies and topology (grader.model.traffic_policy, kube-proxy's
+  CategorizeEndpoints): with internalTrafficPolicy Local (ClusterIP traffic) or
+  externalTrafficPolicy Local (NodePort traffic from outside), a node whose endpoints are
+  all elsewhere DROPs the traffic: TIMEOUT; a Service with no endpoint at all still rejects.
 - TIMEOUT: NetworkPolicy dropped the connection (the reason quotes the policy engine);
   or the address:port has no kube-proxy rule (a ClusterIP on a port the Service does not
   declare: iptables mode has no rule and the packet goes nowhere); or nothing exists at
@@ -31,11 +34,16 @@ Source address seen by the server (`/clientip`):
   the control plane);
   with Local: the real client (from the learner's machine through kind's port mapping that
   is the Docker network gateway, EXTERNAL_CLIENT_IP), and a node with no ready endpoint of
-  its own drops the traffic (kube-proxy does not forward it to another node).
-- LoadBalancer from outside: cloud-provider-kind's Envoy (which owns the LoadBalancer IP)
-  ends the client's connection and opens its own to a node's nodePort, so the client is
-  Envoy's address (the LoadBalancer IP): with Cluster the pod sees the node (SNAT), with
-  Local it sees Envoy's address, never the learner's machine.
+  its own drops the traffic (kube-proxy does not forward it to another node); a pod's own
+  traffic to a NodePort is not held to Local (and keeps the pod's address).
+- LoadBalancer address, from outside or from a pod (cloud-provider-kind reports ipMode
+  Proxy, so kube-proxy has no rule for it): Envoy, which owns the address, closes
+  connections from outside loadBalancerSourceRanges, picks a node its health checks pass
+  (with Local: one holding an endpoint, as the healthCheckNodePort says) and opens its own
+  connection to that node's nodePort, so the client is Envoy's address (the LoadBalancer
+  IP): with Cluster the pod sees the node (SNAT), with Local it sees Envoy's address, never
+  the learner's machine.
+- a healthCheckNodePort on a node answers kube-proxy's JSON (200 or 503).
 NetworkPolicy judges the ORIGINAL client, not the SNATed source: kindnet's policy engine
 (kube-network-policies) filters in the POSTROUTING hook ahead of source NAT. So a deny-all
 ingress policy also stops NodePort and LoadBalancer traffic, and an ipBlock allowing the
@@ -52,7 +60,16 @@ from grader.model import dns, server
 from grader.model.ipam import stable_int
 from grader.model.objects import NODE_IP, Address, Pod
 from grader.model.services import KIND_HOST_PORTS, SERVICE_CIDR, Service, ServicePort
-from grader.observations import Outcome, Status, is_ip
+from grader.model.traffic_policy import (
+    KUBE_PROXY_HEALTHZ_PORT,
+    categorize,
+    health_check_answer,
+    healthy_nodes,
+    local_endpoint_count,
+    proxy_endpoints,
+    source_allowed,
+)
+from grader.observations import Outcome, Status, ip_sort_key, is_ip
 from grader.observations import parse_target as base_parse_target
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -159,17 +176,15 @@ def _to_address(ctx: _Ctx, ip: str, port: int, *, external: bool) -> Outcome:
                 return ctx.out(Status.TIMEOUT, f"Service {svc.key} has no port {port}/{ctx.protocol} "
                                f"(it declares {declared}); kube-proxy has no rule for it, so the "
                                "packets to the ClusterIP go nowhere")
-            return _via_service(ctx, svc, sp, snat=False, external=False)
+            itp_local = svc.internal_traffic_policy == "Local"
+            return _via_service(ctx, svc, sp, node=_client_node(ctx), snat=False,
+                                local="internalTrafficPolicy" if itp_local else "")
         if svc.load_balancer_ip == ip:
             sp = svc.port(port, ctx.protocol)
             if sp is None:
                 return ctx.out(Status.TIMEOUT, f"LoadBalancer {svc.key} ({ip}) does not listen on "
                                f"{port}/{ctx.protocol}")
-            if external:
-                # cloud-provider-kind: the LoadBalancer address is an Envoy container's, and Envoy
-                # opens a new connection from that address to a node's nodePort.
-                ctx.client = Address(ip)
-            return _via_service(ctx, svc, sp, snat=svc.external_traffic_policy != "Local", external=True)
+            return _via_envoy(ctx, svc, sp)
     node = next((n for n in state.nodes if n.ip == ip), None)
     if node is not None:
         return _node_port(ctx, port, external=external, node=node)
@@ -184,42 +199,95 @@ def _to_address(ctx: _Ctx, ip: str, port: int, *, external: bool) -> Outcome:
     return ctx.out(Status.TIMEOUT, f"nothing in the (offline) cluster has the address {ip}")
 
 
-def _node_port(ctx: _Ctx, port: int, *, external: bool, node: "Node | None" = None) -> Outcome:
-    """A NodePort on `node` (every node opens every NodePort; with externalTrafficPolicy:
-    Local it forwards only to endpoints on itself)."""
+def _client_node(ctx: _Ctx) -> "Node | None":
+    """The node whose kube-proxy sees a pod's packets first (None for other clients)."""
+    return ctx.state.node_of(ctx.client) if isinstance(ctx.client, Pod) else None
+
+
+def _node_port(ctx: _Ctx, port: int, *, external: bool, node: "Node") -> Outcome:
+    """A NodePort (or a healthCheckNodePort) on `node`: every node opens every one. Under
+    externalTrafficPolicy Local, traffic from outside goes only to endpoints on `node`;
+    a pod's own traffic to a NodePort is sent to any endpoint (kube-proxy's "pod traffic
+    for external destinations")."""
+    for svc in ctx.state.services:
+        if svc.health_check_node_port == port and ctx.protocol == "TCP":
+            return _health_check(ctx, svc, node)
     for svc in ctx.state.services:
         sp = svc.node_port(port, ctx.protocol)
         if sp is not None:
-            return _via_service(ctx, svc, sp, snat=svc.external_traffic_policy != "Local", external=True,
-                                node=node)
+            local = svc.external_traffic_policy == "Local" and not isinstance(ctx.client, Pod)
+            return _via_service(ctx, svc, sp, node=node, snat=svc.external_traffic_policy != "Local",
+                                local="externalTrafficPolicy" if local else "")
     if port == API_SERVER_PORT and ctx.protocol == "TCP":
         return ctx.out(Status.OK, "reached the Kubernetes API server on the node")
+    if port == KUBE_PROXY_HEALTHZ_PORT and ctx.protocol == "TCP":
+        return ctx.out(Status.OK, f"HTTP 200: kube-proxy's own health endpoint on node {node.name}, "
+                       "which a load balancer checks for a Service with externalTrafficPolicy Cluster "
+                       "(its JSON body, two timestamps, is not modelled)",
+                       body="" if ctx.path is not None else None)
     return ctx.out(Status.REFUSED, f"no Service uses NodePort {port}/{ctx.protocol}, so the node "
                    "refuses the connection")
 
 
-def _via_service(ctx: _Ctx, svc: Service, sp: ServicePort, *, snat: bool, external: bool,
-                 node: "Node | None" = None) -> Outcome:
+def _health_check(ctx: _Ctx, svc: Service, node: "Node") -> Outcome:
+    """kube-proxy's health-check server for a Local LoadBalancer on `node`: any path answers
+    JSON, 200 with local endpoints, 503 without."""
+    eps = [e for sp in svc.ports for e in proxy_endpoints(svc, sp, ctx.state.slices(svc))]
+    count = local_endpoint_count(eps, node.name)
+    code, body = health_check_answer(svc, count)
+    why = (f"HTTP {code}: kube-proxy's health check for Service {svc.key} on node {node.name} "
+           f"({node.ip}) reports {count} local endpoint{'s' if count != 1 else ''}")
+    return ctx.out(Status.OK, why, body=body if ctx.path is not None else None)
+
+
+def _via_envoy(ctx: _Ctx, svc: Service, sp: ServicePort) -> Outcome:
+    """The LoadBalancer address: cloud-provider-kind's Envoy (ipMode Proxy, so pods come
+    through it too) checks the source against loadBalancerSourceRanges, picks a healthy node
+    and opens its own connection, from its own address, to that node's nodePort."""
+    state = ctx.state
+    client_node = _client_node(ctx)
+    # kindnet masquerades a pod's traffic to the kind network behind its node's address
+    source = client_node.ip if client_node is not None else ctx.client_ip
+    if not source_allowed(svc, source):
+        ranges = ", ".join(svc.load_balancer_source_ranges)
+        return ctx.out(Status.REFUSED, f"the load balancer of {svc.key} accepted the connection from "
+                       f"{source} and closed it at once: {source} is outside "
+                       f"loadBalancerSourceRanges ({ranges})")
+    if sp.node_port is None:
+        return ctx.out(Status.REFUSED, f"Service {svc.key} has no nodePort (allocateLoadBalancerNodePorts: "
+                       "false), and cloud-provider-kind's Envoy sends only to nodePorts: it accepts the "
+                       "connection and closes it")
+    eps = proxy_endpoints(svc, sp, state.slices(svc))
+    healthy = healthy_nodes(svc, eps, [n.name for n in state.nodes])
+    ctx.client = Address(svc.load_balancer_ip or "")
+    if not healthy:
+        # no node has a local endpoint: with no endpoint anywhere that is the usual rejection
+        node = state.nodes[0]
+        return _via_service(ctx, svc, sp, node=node, snat=False, local="externalTrafficPolicy")
+    name = healthy[0] if len(healthy) == 1 else healthy[state.rng.randrange(len(healthy))]
+    node = next(n for n in state.nodes if n.name == name)
+    local = svc.external_traffic_policy == "Local"
+    return _via_service(ctx, svc, sp, node=node, snat=not local,
+                        local="externalTrafficPolicy" if local else "")
+
+
+def _via_service(ctx: _Ctx, svc: Service, sp: ServicePort, *, node: "Node | None", snat: bool,
+                 local: str) -> Outcome:
+    """kube-proxy on `node` forwards to one endpoint of `sp`: every usable one, or, when
+    `local` names the policy that says Local, only those on `node`; SNAT to `node` if asked."""
     state = ctx.state
     if svc.type == "ExternalName" or svc.headless:
         return ctx.out(Status.TIMEOUT, f"Service {svc.key} has no virtual IP to connect to")
-    eps = [e for e in state.endpoints(svc.namespace, svc.name)
-           if e.port_name == sp.name and e.protocol == sp.protocol]
-    ready = [e for e in eps if e.ready]
-    if not ready:
-        reason = _why_no_endpoints(state, svc, sp, eps)
-        if external and svc.external_traffic_policy == "Local":
-            return ctx.out(Status.TIMEOUT, reason + "; with externalTrafficPolicy: Local the node drops "
-                           "the traffic")
+    eps = proxy_endpoints(svc, sp, state.slices(svc))
+    cat = categorize(eps, node=node.name if node else None, local=bool(local))
+    if cat.action == "reject":
+        reason = _why_no_endpoints(state, svc, sp, [e.endpoint for e in eps])
         return ctx.out(Status.NO_ENDPOINTS, reason + "; kube-proxy rejects connections to it")
-    if external and node is not None and svc.external_traffic_policy == "Local":
-        here = [e for e in ready if (p := state.pod(e.pod) if e.pod else state.pod_by_ip(e.ip)) is not None
-                and p.node == node.name]
-        if not here:
-            return ctx.out(Status.TIMEOUT, f"Service {svc.key} has no ready endpoint on node {node.name} "
-                           f"({node.ip}); with externalTrafficPolicy: Local a node forwards only to "
-                           "endpoints on itself, so it drops the traffic")
-        ready = here
+    if cat.action == "drop":
+        where = f"node {node.name} ({node.ip})" if node else "this client's node"
+        return ctx.out(Status.TIMEOUT, f"Service {svc.key} has no ready endpoint on {where}; with "
+                       f"{local}: Local a node forwards only to endpoints on itself, so it drops the traffic")
+    ready = sorted((e.endpoint for e in cat.usable), key=lambda e: (e.port, ip_sort_key(e.ip)))
     ep = _choose(ctx, svc, sp, ready)
     pod = state.pod(ep.pod) if ep.pod else state.pod_by_ip(ep.ip)
     if pod is None:
@@ -230,11 +298,18 @@ def _via_service(ctx: _Ctx, svc: Service, sp: ServicePort, *, snat: bool, extern
     if snat:
         seen = node.ip if node is not None else NODE_IP       # SNAT to the receiving node
     elif isinstance(ctx.client, Pod) and ctx.client.key == pod.key:
-        node = state.node_of(pod)                # hairpin: masqueraded to the node's bridge
-        seen = node.gateway if node else POD_GATEWAY
+        home = state.node_of(pod)                # hairpin: masqueraded to the node's bridge
+        seen = home.gateway if home else POD_GATEWAY
     else:
         seen = ctx.client_ip
-    return _to_pod(ctx, pod, ep.port, seen_ip=seen, via=f"Service {svc.key} port {sp.port} -> ")
+    via = f"Service {svc.key} port {sp.port} -> "
+    if svc.traffic_distribution in ("PreferClose", "PreferSameZone"):
+        via = (f"Service {svc.key} port {sp.port} (trafficDistribution {svc.traffic_distribution}: no zone "
+               "hints, kind's nodes have no topology.kubernetes.io/zone label, so any endpoint) -> ")
+    if cat.narrowed == "PreferSameNode":
+        via = (f"Service {svc.key} port {sp.port} (trafficDistribution PreferSameNode: an endpoint on "
+               "this node) -> ")
+    return _to_pod(ctx, pod, ep.port, seen_ip=seen, via=via)
 
 
 def _choose(ctx: _Ctx, svc: Service, sp: ServicePort, ready: list):

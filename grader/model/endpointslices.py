@@ -11,6 +11,10 @@
   land in different slices, and a pod lacking a named port is no endpoint for that port.
 - A selector Service that selects no pod still has one slice, a placeholder with no ports and
   no endpoints, as the controller writes it.
+- Hints (staging/src/k8s.io/endpointslice/trafficdist): with trafficDistribution
+  PreferClose, PreferSameZone or PreferSameNode the controller gives each ready endpoint a
+  zone hint (its node's topology.kubernetes.io/zone) and, for PreferSameNode only, a node
+  hint (its nodeName). kind's nodes carry no zone label, so only node hints are ever written.
 - An endpoint's hostname is set only when the pod has spec.hostname and its spec.subdomain
   equals the Service name (what lets `<host>.<svc>.<ns>.svc` resolve).
 """
@@ -49,6 +53,7 @@ class SliceEndpoint:
     hostname: str | None = None
     pod: str | None = None          # "ns/name" from targetRef
     node: str | None = None
+    for_nodes: tuple[str, ...] = ()  # hints.forNodes (trafficDistribution: PreferSameNode)
 
 
 @dataclass(frozen=True)
@@ -77,7 +82,8 @@ class EndpointSlice:
                  **({"hostname": e.hostname} if e.hostname else {}),
                  **({"targetRef": {"kind": "Pod", "namespace": e.pod.split("/")[0],
                                    "name": e.pod.split("/")[1]}} if e.pod else {}),
-                 **({"nodeName": e.node} if e.node else {})}
+                 **({"nodeName": e.node} if e.node else {}),
+                 **({"hints": {"forNodes": [{"name": n} for n in e.for_nodes]}} if e.for_nodes else {})}
                 for e in self.endpoints],
         }
 
@@ -113,8 +119,10 @@ def _managed_slices(svc: Service, pods: Sequence[Pod]) -> list[EndpointSlice]:
                 ports.append(SlicePort(sp.name or "", n, sp.protocol, sp.app_protocol))
         ready = pod.ready or svc.publish_not_ready
         hostname = pod.hostname if (pod.hostname and pod.subdomain == svc.name) else None
+        node_hint = svc.traffic_distribution == "PreferSameNode" and ready and pod.node
         ep = SliceEndpoint(pod.ip, ready=ready, serving=pod.ready, terminating=False,
-                           hostname=hostname, pod=pod.key, node=pod.node)
+                           hostname=hostname, pod=pod.key, node=pod.node,
+                           for_nodes=(pod.node,) if node_hint else ())
         groups.setdefault(tuple(ports), []).append(ep)
     out = []
     labels = managed_labels(svc)
@@ -150,10 +158,13 @@ def _manual_slice(obj: Mapping[str, Any], namespace: str) -> EndpointSlice:
             if ref.get("kind", "Pod") == "Pod" and ref.get("name")
             else None
         )
+        for_nodes = tuple(str(n.get("name")) for n in (e.get("hints") or {}).get("forNodes") or []
+                          if isinstance(n, dict) and n.get("name"))
         for addr in e.get("addresses") or []:
             eps.append(SliceEndpoint(str(addr), ready=ready, serving=serving,
                                      terminating=bool(cond.get("terminating", False)),
-                                     hostname=e.get("hostname"), pod=pod, node=e.get("nodeName")))
+                                     hostname=e.get("hostname"), pod=pod, node=e.get("nodeName"),
+                                     for_nodes=for_nodes))
     return EndpointSlice(namespace, str(meta.get("name")),
                          str((meta.get("labels") or {}).get(SERVICE_NAME_LABEL, "")), ports, tuple(eps),
                          managed=False)

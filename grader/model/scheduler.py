@@ -1,5 +1,6 @@
 """kube-scheduler and the node IPAM of the offline cluster: which node each pod runs on and
-the IP it takes from that node's /24.
+the IP it takes from that node's /24. A pod with spec.nodeName is bound to that node as
+written, without the scheduler (its NoSchedule taint does not apply).
 
 Pods already running keep their node (up to each node's maxPods) and their IP; new pods go
 to the feasible node with the fewest pods; the rest stay Pending with the scheduler's
@@ -57,7 +58,7 @@ class Scheduler:
                             unready_reason=unready, env=env or {}, hostname=d.hostname,
                             subdomain=d.subdomain, owner=d.owner,
                             node=node.name if node else "",
-                            pending_reason=None if node else fit_error(self.nodes, d.namespace)))
+                            pending_reason=None if node else _pending_reason(self.nodes, d)))
         return pods
 
     def _place(self, drafts: Sequence[PodDraft], keys: list[str], ipam: Mapping[str, str]) -> dict[str, int]:
@@ -74,6 +75,14 @@ class Scheduler:
                     del placed[k]
         for d, k in zip(drafts, keys, strict=True):
             if k in placed:
+                continue
+            if d.node_name is not None:
+                # spec.nodeName skips the scheduler: the kubelet of that node runs the pod,
+                # NoSchedule taints notwithstanding; a node that does not exist runs nothing
+                bound = next((n for n in self.nodes if n.name == d.node_name), None)
+                if bound is not None and load[bound.index] < self.max_pods:
+                    placed[k] = bound.index
+                    load[bound.index] += 1
                 continue
             feasible = [n for n in self.nodes if tolerates(n, d.namespace) and load[n.index] < self.max_pods]
             if any(n.tainted for n in feasible):
@@ -101,3 +110,14 @@ class Scheduler:
             self.placement[ip_key] = node.index
         except AllocationError:
             pass
+
+
+def _pending_reason(nodes: list[Node], draft: PodDraft) -> str:
+    """Why a pod has no node: the scheduler's FitError, or, for a pod bound by spec.nodeName,
+    that no such node exists (or it is full)."""
+    if draft.node_name is None:
+        return fit_error(nodes, draft.namespace)
+    if not any(n.name == draft.node_name for n in nodes):
+        return (f'spec.nodeName is "{draft.node_name}", and no node has that name: the pod waits '
+                f"for it (nodes: {', '.join(n.name for n in nodes)})")
+    return f'node "{draft.node_name}" (spec.nodeName) already runs its maximum of pods'

@@ -15,9 +15,16 @@ Upstream behaviour modelled (kubernetes.io "Service", "Virtual IPs and Service P
   omits its nodePort keeps the one the port of the same name had (unless another port
   now uses it), and any other omitted one gets a fresh allocation (storage/alloc.go
   patchAllocatedValues, initNodePorts, updateNodePorts).
-- LoadBalancer additionally gets an external IP. In kind, cloud-provider-kind starts an
-  Envoy container per Service on the `kind` Docker network and reports its address; the
+- LoadBalancer additionally gets an external IP, unless it names a loadBalancerClass (the
+  cloud provider's service controller, and MetalLB, leave those to another controller). In
+  kind, cloud-provider-kind starts an Envoy container per Service on the `kind` Docker
+  network and reports its address; the
   model hands out LB_POOL addresses lowest-free-first, the way Docker's IPAM does.
+- healthCheckNodePort: a LoadBalancer with externalTrafficPolicy Local gets one more port
+  from the NodePort pool (the requested one or the next free), after its nodePorts, as
+  storage/alloc.go allocHealthCheckNodePort does; an update keeps it (an omitted value is
+  patched back, a different one is refused), and it is freed when the Service stops being a
+  Local LoadBalancer (updateHealthCheckNodePort).
 - ExternalName: no ClusterIP, no ports proxied, no endpoints; DNS answers a CNAME.
 - A named targetPort is resolved per pod against its containerPorts (same name AND
   protocol); a pod that lacks it is not an endpoint for that Service port.
@@ -42,6 +49,9 @@ KIND_HOST_PORTS: tuple[int, ...] = tuple(range(30080, 30090))
 #: Where LoadBalancer external IPs come from (cloud-provider-kind's Envoy containers on the
 #: kind network 172.18.0.0/16; the model starts at .100 so they never look like node IPs).
 LB_POOL = ("172.18.0.100", "172.18.0.199")
+#: The ipMode cloud-provider-kind writes into status.loadBalancer.ingress (server.go
+#: GetLoadBalancer): its Envoy is a proxy, so kube-proxy must not capture the address.
+LB_IP_MODE = "Proxy"
 
 
 @dataclass(frozen=True)
@@ -81,6 +91,15 @@ class Service:
     ip_families: tuple[str, ...] = ("IPv4",)
     allocate_load_balancer_node_ports: bool = True
     session_affinity_timeout: int | None = None   # sessionAffinityConfig.clientIP.timeoutSeconds
+    traffic_distribution: str | None = None
+    health_check_node_port: int | None = None
+    load_balancer_source_ranges: tuple[str, ...] = ()
+    load_balancer_class: str | None = None
+
+    @property
+    def needs_health_check_node_port(self) -> bool:
+        """neededHealthCheckNodePort: only a LoadBalancer with externalTrafficPolicy Local."""
+        return self.type == "LoadBalancer" and self.external_traffic_policy == "Local"
 
     @property
     def key(self) -> str:
@@ -162,6 +181,11 @@ def normalize(obj: Mapping[str, Any], namespace: str) -> Service:
         ip_family_policy=family_policy, ip_families=families,
         allocate_load_balancer_node_ports=spec.get("allocateLoadBalancerNodePorts") is not False,
         session_affinity_timeout=timeout,
+        traffic_distribution=spec.get("trafficDistribution") or None,
+        health_check_node_port=int(spec["healthCheckNodePort"]) if spec.get("healthCheckNodePort") else None,
+        load_balancer_class=spec.get("loadBalancerClass") or None,
+        load_balancer_source_ranges=tuple(str(r).strip() for r in spec.get("loadBalancerSourceRanges") or ()
+                                          if stype == "LoadBalancer"),
     )
 
 
@@ -208,6 +232,7 @@ class ServiceAllocator:
         self.lb_ips.release(svc_key)
         for key in [k for k in self.node_ports.by_key if k.startswith(svc_key + "#")]:
             self.node_ports.release(key)
+        self.node_ports.release(_hc_key(svc_key))
 
     def allocate(self, svc: Service, previous: Service | None) -> Service:
         """Allocate what `svc` needs, keeping what `previous` (same Service) already holds:
@@ -216,12 +241,38 @@ class ServiceAllocator:
         invalid = f'Service "{svc.name}" is invalid'
         cluster_ip = self._allocate_cluster_ip(svc, previous, invalid)
         ports = self._allocate_node_ports(svc, previous, invalid)
+        health_check = self._allocate_health_check_node_port(svc, previous, invalid)
         lb_ip = None
-        if svc.type == "LoadBalancer":
+        if svc.type == "LoadBalancer" and svc.load_balancer_class is None:
+            # cloud-provider-kind (the cloud-provider service controller) and MetalLB serve only
+            # Services without a loadBalancerClass: any other class stays <pending> here
             lb_ip = self.lb_ips.allocate(svc.key)
         else:
             self.lb_ips.release(svc.key)
-        return replace(svc, cluster_ip=cluster_ip, ports=tuple(ports), load_balancer_ip=lb_ip)
+        return replace(svc, cluster_ip=cluster_ip, ports=tuple(ports), load_balancer_ip=lb_ip,
+                       health_check_node_port=health_check)
+
+    def _allocate_health_check_node_port(self, svc: Service, previous: Service | None,
+                                         invalid: str) -> int | None:
+        """storage/alloc.go allocHealthCheckNodePort / updateHealthCheckNodePort: one port
+        from the NodePort pool for a Local LoadBalancer, kept across updates, freed when no
+        longer needed. Raises AllocationError with the API server's message."""
+        key = _hc_key(svc.key)
+        held = self.node_ports.get(key)
+        if not svc.needs_health_check_node_port:
+            self.node_ports.release(key)
+            return None
+        field = f"{invalid}: spec.healthCheckNodePort"
+        wanted = svc.health_check_node_port
+        if previous is not None and previous.needs_health_check_node_port and held is not None:
+            if wanted not in (None, held):
+                raise AllocationError(f"{field}: Invalid value: {wanted}: cannot change healthCheckNodePort "
+                                      "on loadBalancer service with externalTraffic=Local during update")
+            return held
+        if wanted is None:
+            return self.node_ports.reserve(key, self.node_ports.next_free(key))
+        self._check_node_port_free(key, wanted, field)
+        return self.node_ports.reserve(key, wanted)
 
     def _allocate_cluster_ip(self, svc: Service, previous: Service | None, invalid: str) -> str | None:
         """The Service's ClusterIP: kept from `previous` (it may not change once set), the
@@ -310,6 +361,12 @@ class ServiceAllocator:
                    f"is {NODE_PORT_RANGE[0]}-{NODE_PORT_RANGE[1]}" if value not in self.node_ports
                    else "provided port is already allocated")
             raise AllocationError(f"{field}: Invalid value: {value}: {why}")
+
+
+def _hc_key(svc_key: str) -> str:
+    """The NodePort pool's key for a Service's healthCheckNodePort (not under `svc_key#`,
+    which the nodePort bookkeeping owns)."""
+    return f"{svc_key}|healthCheckNodePort"
 
 
 def _refuse_duplicate_node_ports(ports: list[ServicePort], invalid: str) -> None:

@@ -53,6 +53,8 @@ class PodDraft:
     probe_failure: str | None = None
     #: the containers, for the environment each starts with (grader.model.pod_env)
     containers: tuple[Mapping[str, Any], ...] = ()
+    #: spec.nodeName: bound to that node without the scheduler (grader.model.scheduler)
+    node_name: str | None = None
 
 
 def template_hash(template: Mapping[str, Any]) -> str:
@@ -144,7 +146,7 @@ def draft_from_template(namespace: str, name: str, template: Mapping[str, Any], 
         hostname=hostname if hostname is not None else spec.get("hostname"),
         subdomain=subdomain if subdomain is not None else spec.get("subdomain"),
         owner=owner, probe_failure=readiness_failure(containers, servers),
-        containers=tuple(containers),
+        containers=tuple(containers), node_name=str(spec["nodeName"]) if spec.get("nodeName") else None,
     )
 
 

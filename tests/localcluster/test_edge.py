@@ -84,6 +84,29 @@ def test_local_policy_sends_only_to_nodes_with_a_ready_endpoint_of_that_service(
     assert pub.targets == (("172.18.0.3", 31000),)
 
 
+def test_source_ranges_that_leave_out_the_learner_publish_an_address_that_closes() -> None:
+    """cloud-provider-kind's Envoy has a filter chain only for loadBalancerSourceRanges: a
+    source outside them is accepted and closed; the publisher connects from 172.18.0.1."""
+    shut = _svc()
+    shut["spec"]["loadBalancerSourceRanges"] = ["203.0.113.0/24"]
+    [pub] = publish.lb_publications([shut], [], NODES)
+    assert pub.targets == ()
+    open_ = _svc()
+    open_["spec"]["loadBalancerSourceRanges"] = ["198.51.100.0/24", " 172.18.0.1/32"]
+    [pub] = publish.lb_publications([open_], [], NODES)
+    assert len(pub.targets) == 2
+
+
+def test_node_ports_and_health_check_ports_are_published_on_every_node_address() -> None:
+    svc = _svc("Local")
+    svc["spec"]["healthCheckNodePort"] = 32000
+    clusterip = {"metadata": {"name": "c", "namespace": "shop"},
+                 "spec": {"type": "ClusterIP", "ports": [{"port": 80}]}}
+    pubs = publish.node_port_publications([svc, clusterip], NODES)
+    assert {(p.address, p.port, p.targets) for p in pubs} == {
+        (ip, port, ((ip, port),)) for ip in ("172.18.0.2", "172.18.0.3") for port in (31000, 32000)}
+
+
 def test_udp_ports_pending_and_foreign_addresses_are_not_published() -> None:
     pending = _svc()
     pending["status"] = {}
