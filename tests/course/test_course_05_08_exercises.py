@@ -23,7 +23,9 @@ def run_notebook(name: str, edits: dict[str, str] | None = None) -> dict[str, ob
     """Execute the notebook's code cells; return {report title: Report} for every cell
     whose last expression is a grader.checks Report."""
     reports: dict[str, object] = {}
-    scope: dict[str, object] = {}
+    from IPython.display import display
+
+    scope: dict[str, object] = {"display": display}      # a kernel's builtin, as in Jupyter
     unused = set(edits or {})
     for cell in json.loads((COURSE / name).read_text(encoding="utf-8"))["cells"]:
         if cell["cell_type"] != "code":
