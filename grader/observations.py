@@ -82,6 +82,8 @@ class ServiceInfo:
     ports: tuple[ServicePortInfo, ...] = ()
     external_address: str | None = None    # a LoadBalancer's status.loadBalancer.ingress[0]
     external_name: str | None = None       # an ExternalName Service's target
+    session_affinity: str = "None"         # "ClientIP": kube-proxy keeps each client on one endpoint
+    session_affinity_timeout: int | None = None   # how long it keeps it (s); set with ClientIP only
 
     @property
     def headless(self) -> bool:

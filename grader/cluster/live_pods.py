@@ -94,7 +94,18 @@ def service_info(svc: dict[str, Any]) -> ServiceInfo:
                                     p.get("targetPort"), p.get("nodePort"))
                     for p in spec.get("ports") or []),
         external_address=external if kind == "LoadBalancer" else None,
-        external_name=spec.get("externalName"))
+        external_name=spec.get("externalName"),
+        session_affinity=spec.get("sessionAffinity") or "None",
+        session_affinity_timeout=_affinity_timeout(spec))
+
+
+def _affinity_timeout(spec: dict[str, Any]) -> int | None:
+    """sessionAffinityConfig.clientIP.timeoutSeconds as stored (the API server defaults it
+    to 10800 with ClientIP and drops the config without it)."""
+    if spec.get("sessionAffinity") != "ClientIP":
+        return None
+    value = (((spec.get("sessionAffinityConfig") or {}).get("clientIP") or {}).get("timeoutSeconds"))
+    return int(value) if isinstance(value, int) else 10800
 
 
 def pod_counts(pod: dict[str, Any]) -> bool:

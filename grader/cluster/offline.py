@@ -175,7 +175,8 @@ class OfflineNamespace:
             ports=tuple(ServicePortInfo(p.port, p.protocol, p.name, p.target_port, p.node_port)
                         for p in svc.ports),
             external_address=svc.load_balancer_ip if svc.type == "LoadBalancer" else None,
-            external_name=svc.external_name)
+            external_name=svc.external_name, session_affinity=svc.session_affinity,
+            session_affinity_timeout=svc.session_affinity_timeout)
 
     def get_endpoints(self, service: str) -> str:
         """What `kubectl get endpoints <service>` prints (without AGE)."""
