@@ -83,7 +83,7 @@ def sticks_after_rollout() -> Check:
     def fn(ns: Any) -> Verdict:
         add_pods(ns, _ROLLED_OUT, source="a rollout of the backend")
         return _sticks(ns, ("client",))
-    return Check("clients still stick after a rollout of the backend", fn)
+    return Check("clients still stick after a rollout of the backend", fn, points=0.5)
 
 
 def stickiness_lasts() -> Check:
@@ -132,12 +132,12 @@ PART7 = Part(
     visible=[one_client_sticks(), stickiness_lasts(),
              checks.endpoints_match("cart", "app=backend", port=8080,
                                     name="Service cart still lists every backend pod")],
-    hidden=[every_client_sticks(), sticks_after_rollout()],
+    hidden=[every_client_sticks(), sticks_after_rollout(), checks.service_type("cart", "ClusterIP", points=0.5)],
     task="""
 A first version of the shopping cart keeps each user's cart in the memory of the backend
 pod that served them, so every request of one client must reach **the same pod** while
-the cart lives: **30 minutes**. Write a **Service `cart`** (port 80 to the backend pods'
-8080) that keeps each client pod on one backend pod for 30 minutes, while different
+the cart lives: **30 minutes**. Write a **ClusterIP Service `cart`** (port 80 to the backend
+pods' 8080) that keeps each client pod on one backend pod for 30 minutes, while different
 clients are still spread over all three backend pods.
 
 Try it with `ns = lab.explore("part7")` and a dozen
