@@ -29,7 +29,9 @@ only, never point outside the lab:
   can catch any name of the cluster); its source must lie in ZONE (a regex must end with
   the zone, `\\.shop\\.internal\\.$`), its target in the lab namespace's Service domain;
 - a `hosts` line may name hosts in ZONE only, with addresses inside the cluster (the
-  Service and pod ranges).
+  Service and pod ranges);
+- the root block keeps kind's `health`, `ready` and `reload` (CoreDNS's probes, and the
+  reload that brings the original file back after grading).
 """
 from __future__ import annotations
 
@@ -40,7 +42,7 @@ from typing import Any, Callable
 
 from grader.checks.core import EMPTY_ANSWER, Report
 from grader.labs.facts import is_blank
-from grader.model.corefile import CorefileError, Rewrite, in_zone, parse
+from grader.model.corefile import CorefileError, Rewrite, in_zone, parse, parse_blocks
 from grader.model.nodes import POD_CIDR
 from grader.model.services import SERVICE_CIDR
 
@@ -53,6 +55,8 @@ NOT_HERE = "not gradable on this cluster"
 LOAD_TIMEOUT = 180.0
 IN_A_ROW = 6
 _CLUSTER_RANGES = (ipaddress.ip_network(SERVICE_CIDR), ipaddress.ip_network(POD_CIDR))
+#: What the root block must keep (see _root_keeps).
+KEEP = ("health", "ready", "reload")
 _REGEX_ENDINGS = ("\\.shop\\.internal\\.$", "\\.shop\\.internal\\.?$")
 
 
@@ -66,6 +70,9 @@ def policy_problem(text: str, namespace: str) -> str | None:
             return (f"{where}: a lab answer may forward only to /etc/resolv.conf (the node's resolver): "
                     "another upstream would receive, and could answer, every pod's queries")
         return f"CoreDNS (or the course's model of it) would not load it: {exc}"
+    kept = _root_keeps(text)
+    if kept:
+        return kept
     domain = f"{namespace}.svc.cluster.local"
     for block in corefile.blocks:
         where = f"line {block.line}"
@@ -88,6 +95,22 @@ def policy_problem(text: str, namespace: str) -> str | None:
                     return (f"{where}: hosts sends {name} to {ip}, outside the cluster (Services "
                             f"{SERVICE_CIDR}, pods {POD_CIDR}); a lab answer may not point elsewhere")
     return None
+
+
+def _root_keeps(text: str) -> str | None:
+    """The root block must keep kind's `health`, `ready` and `reload`: the kubelet's liveness
+    and readiness probes ask the first two, and without `reload` CoreDNS would never load the
+    original Corefile the grader puts back."""
+    for keys, number, body in parse_blocks(text):
+        zones = {k.lower().removeprefix("dns://").partition(":")[0] for k in keys}
+        if zones & {".", ""}:
+            missing = [p for p in KEEP if p not in {line.tokens[0] for line in body if line.tokens}]
+            if missing:
+                return (f"line {number}: the root block drops {', '.join(missing)}: keep kind's `health`, "
+                        "`ready` and `reload` lines (CoreDNS's probes ask the first two; without `reload`, "
+                        "CoreDNS would never load the original Corefile back after grading)")
+            return None
+    return "the Corefile has no root block (`.:53 { ... }`): every name outside the cluster would fail"
 
 
 def _rewrite_problem(rule: Rewrite, domain: str) -> str | None:

@@ -128,8 +128,14 @@ check says "not gradable on this cluster", and your submitted notebook is graded
         WrongAnswer("A stub zone forwarded to a public resolver (`forward . 8.8.8.8`): refused, it would send "
                     "every pod's shop.internal queries out of the cluster (and they would fail there).",
                     DEFAULT_COREFILE + "shop.internal:53 {\n    forward . 8.8.8.8\n}\n", max_score=0),
-        WrongAnswer("A Corefile holding only the rewrite and the forward: shop.internal is rewritten to names "
-                    "no plugin answers any more, and the cluster's own names fail too.",
+        WrongAnswer("A Corefile without the kubernetes plugin (the rewrite, the forward and the lines CoreDNS "
+                    "needs): shop.internal is rewritten to names nothing answers any more, and the cluster's "
+                    "own names fail too.",
+                    ".:53 {\n    errors\n    health\n    ready\n    reload\n"
+                    "    rewrite name suffix .shop.internal. .lab3.svc.cluster.local. answer auto\n"
+                    "    forward . /etc/resolv.conf\n}\n", max_score=0),
+        WrongAnswer("Only the rewrite and the forward: refused, the root block drops `health`, `ready` and "
+                    "`reload`, which CoreDNS's probes and the restore after grading need.",
                     ".:53 {\n    rewrite name suffix .shop.internal. .lab3.svc.cluster.local. answer auto\n"
                     "    forward . /etc/resolv.conf\n}\n", max_score=0),
     ),

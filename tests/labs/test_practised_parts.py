@@ -50,11 +50,15 @@ PART5 = LAB3.part("part5")
      "port 5353"),
     (_with_rules("template IN A shop.internal {\n      answer \"{{ .Name }} 60 IN A 10.96.0.1\"\n    }"),
      "is not modelled"),
+    # without reload, CoreDNS would never load kind's file back after grading
+    (DEFAULT_COREFILE.replace("    reload\n", ""), "drops reload"),
+    (DEFAULT_COREFILE.replace("    ready\n", ""), "drops ready"),
+    ("shop.internal:53 {\n    reload\n    health\n    ready\n    hosts {\n        10.96.0.10 a.shop.internal\n"
+     "    }\n}\n", "no root block"),
 ])
 def test_the_policy_refuses_a_corefile_that_reaches_outside_the_lab(corefile: str, why: str) -> None:
     problem = corefile_answer.policy_problem(corefile, "lab3")
     assert problem is not None and why in problem, problem
-    assert problem.startswith("line ") or "line " in problem        # the learner is told where
 
 
 @pytest.mark.parametrize("corefile", [
