@@ -65,7 +65,7 @@ def others_unchanged() -> Check:
         for name, service in (("catalog", "catalog"), (f"catalog.{ns.name}.svc.cluster.local", "catalog")):
             verdict = checks.resolves(name, frm="client", to_service=service).fn(ns)
             if verdict.share < 1:
-                return failed(f"{verdict.feedback}: names outside {'shop.internal'} must answer as before")
+                return failed(f"{verdict.feedback}: names outside shop.internal must answer as before")
         api = ns.lookup("kubernetes.default.svc.cluster.local", frm="client")
         if api.rcode != "NOERROR" or not api.addresses:
             return failed(f"kubernetes.default.svc.cluster.local: {api.rcode}: the cluster's own names must "
