@@ -91,6 +91,8 @@ class ServiceInfo:
     #: status.loadBalancer.ingress[0].ipMode: "Proxy" from cloud-provider-kind, "VIP" (the
     #: API server's default) from MetalLB and most clouds
     ip_mode: str | None = None
+    session_affinity: str = "None"         # "ClientIP": kube-proxy keeps each client on one endpoint
+    session_affinity_timeout: int | None = None   # how long it keeps it (s); set with ClientIP only
 
     @property
     def headless(self) -> bool:

@@ -101,7 +101,18 @@ def service_info(svc: dict[str, Any]) -> ServiceInfo:
         health_check_node_port=spec.get("healthCheckNodePort") or None,
         load_balancer_source_ranges=tuple(spec.get("loadBalancerSourceRanges") or ()),
         ip_mode=(next((i.get("ipMode") for i in ingress if i.get("ip")), None)
-                 if kind == "LoadBalancer" else None))
+                 if kind == "LoadBalancer" else None),
+        session_affinity=spec.get("sessionAffinity") or "None",
+        session_affinity_timeout=_affinity_timeout(spec))
+
+
+def _affinity_timeout(spec: dict[str, Any]) -> int | None:
+    """sessionAffinityConfig.clientIP.timeoutSeconds as stored (the API server defaults it
+    to 10800 with ClientIP and drops the config without it)."""
+    if spec.get("sessionAffinity") != "ClientIP":
+        return None
+    value = (((spec.get("sessionAffinityConfig") or {}).get("clientIP") or {}).get("timeoutSeconds"))
+    return int(value) if isinstance(value, int) else 10800
 
 
 def pod_counts(pod: dict[str, Any]) -> bool:

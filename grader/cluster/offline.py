@@ -182,7 +182,9 @@ class OfflineNamespace:
             traffic_distribution=svc.traffic_distribution,
             health_check_node_port=svc.health_check_node_port,
             load_balancer_source_ranges=svc.load_balancer_source_ranges,
-            ip_mode=LB_IP_MODE if svc.type == "LoadBalancer" and svc.load_balancer_ip else None)
+            ip_mode=LB_IP_MODE if svc.type == "LoadBalancer" and svc.load_balancer_ip else None,
+            session_affinity=svc.session_affinity,
+            session_affinity_timeout=svc.session_affinity_timeout)
 
     def get_endpoints(self, service: str) -> str:
         """What `kubectl get endpoints <service>` prints (without AGE)."""

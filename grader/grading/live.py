@@ -9,7 +9,10 @@ time, on the live cluster (a fresh namespace per part, as `prepare` makes it, de
 afterwards), and every check whose verdict differs between the two is reported, with both
 feedback sentences. A NetworkPolicy part first runs the enforcement canary
 (grader.labs.canary): on a cluster that ignores policies it says so instead of scoring, and
-that shows up here as a disagreement to look at, not as a learner's zero.
+that shows up here as a disagreement to look at, not as a learner's zero. A part this
+cluster cannot grade at all (lab 3's Corefile part on a cluster that is not the course's
+own: svclab edits CoreDNS only there) is listed as "not gradable live, the offline grade
+stands", apart from the disagreements, and its CSV rows say `not gradable live`.
 
 Nothing here runs learner code either: the answers are the YAML bodies of the answer cells
 (grader.grading.extract), applied through the same validation and sandbox as every apply.
@@ -26,6 +29,7 @@ from grader.grading.extract import answers_from_notebook
 from grader.grading.gradesheet import spreadsheet_safe
 from grader.grading.steps import StepResult, _labs, submissions
 from grader.labs import get_lab
+from grader.labs.corefile_answer import NOT_HERE
 from grader.labs.root import course_dir
 from grader.labs.spec import Lab, grade_lab
 
@@ -68,6 +72,35 @@ def compare(student: str, lab: str, offline: Mapping[str, Report],
     return out
 
 
+def not_gradable_live(offline: Mapping[str, Report], live: Mapping[str, Report]) -> dict[str, str]:
+    """Parts this cluster cannot grade at all (a Corefile part on a shared cluster: svclab does
+    not edit its DNS) while the offline grade could: part -> why. They are reported apart
+    from the disagreements, as neither the learner's mistake nor the model's."""
+    return {part: str(report.not_gradable) for part, report in live.items()
+            if str(report.not_gradable or "").startswith(NOT_HERE)
+            and part in offline and not offline[part].not_gradable}
+
+
+def _rows(student: str, lab: str, offline: Mapping[str, Report], live: Mapping[str, Report],
+          differing: set[tuple[str, str]], unscored: Mapping[str, str]) -> list[dict[str, Any]]:
+    """One CSV row per offline check verdict, with the live one beside it."""
+    rows = []
+    for part, report in offline.items():
+        live_by_name = {r.name: r for r in live[part].results} if part in live else {}
+        for r in report.results:
+            other = live_by_name.get(r.name)
+            rows.append({
+                "student": student, "lab": lab, "part": part, "check": r.name,
+                "offline_earned": r.earned,
+                "live_earned": "" if other is None or part in unscored else other.earned,
+                "points": r.points,
+                "agree": "not gradable live" if part in unscored else (part, r.name) not in differing,
+                "offline_feedback": r.feedback,
+                "live_feedback": unscored.get(part) or (other.feedback if other else ""),
+            })
+    return rows
+
+
 def _cleanup(cluster: Any, lab: Lab) -> None:
     """Delete what grading created for one submission, so the next starts clean."""
     tasks = sorted({p.namespace for p in lab.parts if p.namespace})      # the mock exam's
@@ -97,6 +130,7 @@ def grade_live(course: Path | None = None, labs: Iterable[str] | None = None, *,
     out_dir.mkdir(parents=True, exist_ok=True)
     rows: list[dict[str, Any]] = []
     disagreements: list[Disagreement] = []
+    not_here: list[str] = []
     for lab_name in _labs(labs):
         subs = submissions(course, lab_name)
         for student, path in subs.items():
@@ -107,28 +141,15 @@ def grade_live(course: Path | None = None, labs: Iterable[str] | None = None, *,
                 live = grade_lab(spec, answers, lambda: cluster, missing=missing)
             finally:
                 _cleanup(cluster, spec)
-            found = compare(student, lab_name, offline, live)
+            unscored = not_gradable_live(offline, live)
+            found = [d for d in compare(student, lab_name, offline, live) if d.part not in unscored]
             disagreements += found
-            differing = {(d.part, d.check) for d in found}
-            for part, report in offline.items():
-                live_by_name = {r.name: r for r in live[part].results}
-                for r in report.results:
-                    other = live_by_name.get(r.name)
-                    rows.append(
-                        {
-                            "student": student,
-                            "lab": lab_name,
-                            "part": part,
-                            "check": r.name,
-                            "offline_earned": r.earned,
-                            "live_earned": other.earned if other else "",
-                            "points": r.points,
-                            "agree": (part, r.name) not in differing,
-                            "offline_feedback": r.feedback,
-                            "live_feedback": other.feedback if other else "",
-                        }
-                    )
-            (say or result.say)(f"{student}/{lab_name}: {len(found)} disagreement(s)")
+            rows += _rows(student, lab_name, offline, live, {(d.part, d.check) for d in found}, unscored)
+            for part, why in unscored.items():
+                not_here.append(f"{student}/{lab_name} {part}: not gradable live, the offline grade stands "
+                                f"({why})")
+            (say or result.say)(f"{student}/{lab_name}: {len(found)} disagreement(s)"
+                                + (f", {len(unscored)} part(s) not gradable live" if unscored else ""))
     csv_path = out_dir / "live-vs-offline.csv"
     with csv_path.open("w", newline="", encoding="utf-8") as fh:
         fields = ["student", "lab", "part", "check", "offline_earned", "live_earned", "points", "agree",
@@ -138,8 +159,8 @@ def grade_live(course: Path | None = None, labs: Iterable[str] | None = None, *,
         # student ids and feedback are text a spreadsheet could run as a formula
         writer.writerows({k: spreadsheet_safe(v) if isinstance(v, str) else v for k, v in row.items()}
                          for row in rows)
-    for d in disagreements:
-        result.say(str(d))
-    result.say(f"live vs offline: {len(rows)} check verdicts, {len(disagreements)} disagreements "
-               f"-> {csv_path}")
+    for line in [*map(str, disagreements), *not_here]:
+        result.say(line)
+    result.say(f"live vs offline: {len(rows)} check verdicts, {len(disagreements)} disagreements"
+               + (f", {len(not_here)} parts not gradable live" if not_here else "") + f" -> {csv_path}")
     return result

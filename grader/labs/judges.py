@@ -18,6 +18,9 @@ from grader.labs.judge import (
     FactsJudge,
     Judge,
     JudgeVerdict,
+    _deployments,
+    _pod,
+    _rolled_out,
     compare,
     connections,
     dns,
@@ -90,6 +93,28 @@ def _readiness(lab: Any, ns: Any) -> Behaviour:
             ns.apply([judged], source="judge: another build")
             pod = next(p for p in ns.pods() if p.name.startswith(f"judge-{name}-{port}-"))
             out[f"{name}'s template, a build serving on {port}"] = "Ready" if pod.ready else "not Ready"
+    return out
+
+
+def _stickiness(lab: Any, ns: Any) -> Behaviour:
+    """Lab 1 part 7: how many backend pods answer each client's 20 requests to the cart (a
+    newcomer pod included), before and after a rollout, and for how long the Service keeps a
+    client on its pod (the stored timeout: no judge can wait 30 minutes)."""
+    out: Behaviour = {}
+    svc = ns.service("cart")
+    out["Service cart keeps a client"] = "absent" if svc is None else (
+        f"{svc.session_affinity} for {svc.session_affinity_timeout} s")
+    ns.apply([_pod("judge-newcomer", {"app": "judge"})], source="judge: a client added later")
+    clients = ("client", "caller-2", "judge-newcomer")
+    rollout = [_rolled_out(d) for d in _deployments(lab.workloads)]
+    for stage, objs in (("now", []), ("after a rollout", rollout)):
+        if objs:
+            ns.apply(objs, source=f"judge: {stage}")
+        for frm in clients:
+            answers = [ns.probe("cart:80/hostname", frm=frm) for _ in range(20)]
+            pods = {a.body.strip() for a in answers if a.ok and a.body}
+            failures = sum(not a.ok for a in answers)
+            out[f"cart from {frm} {stage}"] = f"{len(pods)} pod(s), {failures} failed"
     return out
 
 
@@ -262,6 +287,7 @@ JUDGES: dict[tuple[str, str], Judge | FactsJudge] = {
     ("lab1-clusterip", "part4"): Judge((services("echo"),)),
     ("lab1-clusterip", "part5"): FactsJudge((_hostname_facts,)),
     ("lab1-clusterip", "part6"): Judge((_readiness,)),
+    ("lab1-clusterip", "part7"): Judge((services("cart"), _stickiness)),
     ("lab3-discovery", "part3"): FactsJudge((_cross_namespace_facts,)),
     ("lab3-discovery", "part4"): FactsJudge((_srv_facts,)),
     ("lab2-external-access", "part1"): Judge((services("web", node_ports=True),)),

@@ -7,6 +7,7 @@ from typing import Any
 from grader import checks
 from grader.checks.core import Check, Verdict, failed, listing, passed
 from grader.labs.facts import fact
+from grader.labs.lab3_corefile import PART5
 from grader.labs.spec import FACTS, Lab, Part, WrongAnswer
 from grader.labs.workloads import netexec_workload, pause_pod
 
@@ -231,12 +232,13 @@ LAB = Lab(
     namespace="lab3",
     workloads=WORKLOADS,
     other_namespaces={OTHER: STOREFRONT},
-    parts=(PART1, PART2, PART3, PART4),
+    parts=(PART1, PART2, PART3, PART4, PART5),
     goals="""
 - alias an outside host with an ExternalName Service;
 - give a StatefulSet's pods stable names with a headless Service;
 - name a Service from another namespace;
-- find a port through an SRV record.
+- find a port through an SRV record;
+- give an old zone's names to the cluster's Services with a Corefile `rewrite`.
 """,
     concept="""
 CoreDNS answers for every Service: an A record with the ClusterIP, or with every ready

@@ -9,7 +9,7 @@ from __future__ import annotations
 from typing import Any, Callable
 
 from grader.checks.core import Report, points_text
-from grader.labs.spec import COMMANDS, MANIFESTS, Lab, grade_part, prepare, scaled
+from grader.labs.spec import COMMANDS, COREFILE, MANIFESTS, Lab, grade_part, prepare, scaled
 
 
 class LabSession:
@@ -110,6 +110,8 @@ class LabSession:
         elif with_answer and part.kind == COMMANDS and text:
             from grader.labs.replay import replay
             replay(ns, text)
+        elif with_answer and part.kind == COREFILE and text:
+            _explore_corefile(ns, text)
         return ns
 
     def show(self, part_id: str | None = None, *, namespace: str | None = None) -> None:
@@ -126,6 +128,21 @@ class LabSession:
     def __repr__(self) -> str:
         parts = ", ".join(f"{p.id} ({points_text(p.points)} points)" for p in self.lab.parts)
         return f"{self.lab.title}: {parts}"
+
+
+def _explore_corefile(ns: Any, text: str) -> None:
+    """Offline, put a Corefile answer into the explored cluster (what the grader would accept);
+    live, leave CoreDNS alone: only the check cell edits it, and it restores the original."""
+    if getattr(ns.cluster, "mode", "offline") == "live":
+        print("explore leaves a live cluster's Corefile alone; the check cell applies your file, then puts "
+              "the original back")
+        return
+    from grader.labs.corefile_answer import policy_problem
+    problem = policy_problem(text, ns.name)
+    if problem:
+        print(f"your Corefile was not applied: {problem}")
+        return
+    ns.cluster.edit_corefile(text)
 
 
 def _display(report: Report) -> None:

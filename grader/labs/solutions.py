@@ -8,18 +8,21 @@ from __future__ import annotations
 import sys
 
 from grader.labs.root import project_root
-from grader.labs.spec import COMMANDS, FACTS, Lab
+from grader.labs.spec import COMMANDS, COREFILE, FACTS, Lab
 
 
 def answer_file(part_id: str, kind: str) -> str:
     if kind == COMMANDS:
         return f"{part_id}.sh"
+    if kind == COREFILE:
+        return f"{part_id}.Corefile"
     return f"{part_id}.yaml" if kind != FACTS else f"{part_id}.facts.yaml"
 
 
 def fence(kind: str) -> str:
-    """A code fence in the answer's language: shell commands for the mock exam, else YAML."""
-    return "```bash" if kind == COMMANDS else "```yaml"
+    """A code fence in the answer's language: shell commands (the mock exam, lab 6's
+    imperative part), a Corefile (no highlighter knows its syntax), else YAML."""
+    return {COMMANDS: "```bash", COREFILE: "```"}.get(kind, "```yaml")
 
 
 def render_readme(lab: Lab) -> str:

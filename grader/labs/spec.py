@@ -28,6 +28,8 @@ ChecksSpec = Union[Sequence[Check], Callable[[str], Sequence[Check]]]
 MANIFESTS, FACTS = "manifests", "facts"
 #: An answer made of kubectl command lines (the mock exam), replayed by grader.labs.replay.
 COMMANDS = "commands"
+#: An answer that is a whole CoreDNS Corefile, applied and undone by grader.labs.corefile_answer.
+COREFILE = "corefile"
 
 
 @dataclass(frozen=True)
@@ -54,7 +56,8 @@ class Part:
     visible: ChecksSpec
     reference: str
     hidden: ChecksSpec = ()
-    kind: str = MANIFESTS            # MANIFESTS: applied; FACTS: a YAML mapping; COMMANDS: kubectl lines
+    kind: str = MANIFESTS            # MANIFESTS: applied; FACTS: a YAML mapping; COMMANDS: kubectl lines;
+    #                                  COREFILE: the cluster's Corefile, applied and restored
     setup: str = ""                  # YAML applied in the part's namespace before the answer
     builds_on: tuple[str, ...] = ()  # parts whose reference answers are applied first
     needs_policy_enforcement: bool = False
@@ -209,6 +212,10 @@ def grade_part(lab: Lab, part: Part, answer: str | None, cluster: Any, *, includ
     if reason is not None:
         return run(None, checks, title=title, hidden_pending=pending, not_gradable=reason)
     ns = prepare(lab, part, cluster)
+    if part.kind == COREFILE:
+        from grader.labs.corefile_answer import graded_with
+        return graded_with(ns, text, lambda why: run(ns, checks, title=title, hidden_pending=pending,
+                                                     not_gradable=why))
     if part.needs_policy_enforcement:
         reason = enforcement_problem(cluster)
     if reason is None and part.kind == COMMANDS:

@@ -19,8 +19,10 @@ ROOT = HERE.parents[1]
 MANUAL_TEXT = "A NodePort suits development; a LoadBalancer gives production one stable address."
 TAMPER_LAB = "lab1-clusterip"
 #: Labs whose blank release also gets every tamper attempt (each must score 0 everywhere):
-#: the capstone, whose hidden checks are the largest, and so the most worth reaching.
-MORE_TAMPER_LABS = ("lab9-capstone",)
+#: the capstone, whose hidden checks are the largest, and so the most worth reaching; lab 3
+#: (its Corefile part is graded by editing the cluster's DNS) and lab 6 (its part 5 replays
+#: kubectl commands), whose answer kinds differ from lab 1's.
+MORE_TAMPER_LABS = ("lab9-capstone", "lab3-discovery", "lab6-ingress")
 MUTANTS = HERE / "mutants"
 
 
