@@ -151,8 +151,9 @@ class LiveCluster:
         `kubectl -n kube-system edit configmap coredns`), and return once every CoreDNS
         replica runs it (live_corefile.await_reload reads their logs), so the next lookup
         sees the new configuration, as offline. A Corefile CoreDNS refuses is put back to the
-        old one and raises CorefileNotLoaded (a ValueError) with CoreDNS's reason: nothing
-        is left half-applied, as offline."""
+        old one and raises CorefileNotLoaded (a ValueError) with CoreDNS's reason, and so
+        does a reload that does not come (TimeoutError): nothing is left half-applied, as
+        offline."""
         if self.context not in OWN_CONTEXTS:
             raise PermissionError(
                 f"edit_corefile changes DNS for every pod of the cluster, so svclab does it only on "
@@ -171,7 +172,7 @@ class LiveCluster:
                   "checks it every 30 s)")
         try:
             await_reload(self._api, edited_at, progress=self._progress)
-        except CorefileNotLoaded:
+        except (CorefileNotLoaded, TimeoutError):
             self._api.server_side_apply({**COREDNS_CONFIGMAP, "data": {"Corefile": old}})
             raise
         self._say("svclab: every CoreDNS replica runs the new Corefile")

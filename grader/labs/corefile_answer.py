@@ -151,7 +151,7 @@ def graded_with(ns: Any, text: str, report: Callable[[str | None], Report], *, f
     except PermissionError as exc:
         return report(f"{NOT_HERE}: {exc}. Your submitted notebook is graded offline, where this part "
                       "counts")
-    except (CorefileError, ValueError) as exc:
+    except (CorefileError, ValueError, TimeoutError) as exc:   # refused, or never loaded (put back)
         return report(f"the Corefile was not applied: {exc}")
     try:
         if not _settled(ns, marker, frm, loaded=True):

@@ -123,3 +123,16 @@ def test_an_edit_of_comments_only_returns_without_waiting_for_a_reload_that_neve
     monkeypatch.setattr("grader.cluster.live.time.time", clock)
     assert live_cluster(api, clock).edit_corefile(DEFAULT_COREFILE + "# a note\n") == DEFAULT_COREFILE
     assert api.asked == []
+
+
+def test_edit_corefile_puts_the_old_file_back_when_no_replica_reloads_in_time(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    clock = Clock()
+    api = CoreDnsApi(clock, {"coredns-a": [], "coredns-b": [(1001.0, STARTED)]})
+    monkeypatch.setattr("grader.cluster.live.time.time", clock)
+    monkeypatch.setattr("grader.cluster.live.await_reload",
+                        lambda api_, at, progress: await_reload(api_, at, timeout=30, clock=clock,
+                                                                sleep=clock.sleep, progress=False))
+    with pytest.raises(TimeoutError, match="coredns-a"):
+        live_cluster(api, clock).edit_corefile(NEW)
+    assert api.corefile == DEFAULT_COREFILE
