@@ -22,7 +22,9 @@ from grader.cluster.base import Outcome, Status
 from grader.cluster.live_api import GATEWAY_GROUP, LiveApi
 from grader.cluster.live_namespace import KUBE_PROXY_CATCH_UP, POLICY_CATCH_UP, LiveNamespace
 from grader.cluster.live_pods import conditions, pod_is_ready
+from grader.cluster.node_rules import read_table
 from grader.guardrails import guardrail_objects  # noqa: F401  (one definition for both backends)
+from grader.k8s.nft import KubeProxyRules, parse, service_part
 from grader.kind import CONTEXT_NAME, LOCAL_CONTEXT, MANAGED_BY_LABEL, loopback_alias
 from grader.observations import HttpResponse
 
@@ -162,6 +164,20 @@ class LiveCluster:
                   "it within about 30-45 s (kubectl -n kube-system logs -l k8s-app=kube-dns says "
                   "'Reloading complete')")
         return old
+
+    # ---- a node's packet rules (grader.cluster.node_rules: host access, own clusters only)
+    def kube_proxy_rules(self, node: str | None = None, *, service: str | None = None) -> KubeProxyRules:
+        """Read from the node with `nft list table ip kube-proxy` (see Cluster.kube_proxy_rules)."""
+        nodes = sorted(n["metadata"]["name"] for n in self._api.list_nodes())
+        node = node or (nodes[0] if nodes else "")
+        if node not in nodes:
+            raise LookupError(f"no node {node!r}; nodes: {', '.join(nodes) or 'none'}")
+        table = parse(read_table(self.context, node))
+
+        def known(namespace: str, name: str) -> bool:
+            return self._api.read_service(namespace, name) is not None
+        return service_part(table, node, f"read live from the node (context {self.context})", service,
+                            known=known)
 
     # ---- namespaces
     def namespace(self, name: str, *, fresh: bool = True) -> "LiveNamespace":
