@@ -200,6 +200,83 @@ def differences(expected: NftTable, actual: NftTable) -> list[str]:
         "expected", "actual", lineterm="", n=1)]
 
 
+@dataclass(frozen=True)
+class PacketPath:
+    """Where kube-proxy sends a new connection to one Service address: `entry` (what the
+    packet is addressed to), the map that matched, the chains it went through with what
+    they did, and the endpoints it may be DNATed to (empty for a reject or a drop)."""
+
+    entry: str
+    map: str
+    steps: tuple[str, ...]
+    targets: tuple[str, ...]
+    verdict: str    # "DNAT", "REJECT", "DROP", or "FILTER" (firewall-ips: then service-ips)
+
+
+#: Maps whose elements start a packet's path, with what their keys are addressed to.
+_ENTRY_MAPS = (("firewall-ips", "address"), ("service-ips", "address"),
+               ("service-nodeports", "node port"), ("no-endpoint-services", "address"),
+               ("no-endpoint-nodeports", "node port"))
+_DNAT = re.compile(r"dnat (?:ip )?to (\S+)$")
+_DNAT_MAP = re.compile(r"dnat ip to numgen random mod \d+ map \{ (.*) \}")
+
+
+def packet_paths(table: NftTable) -> list[PacketPath]:
+    """Every entry of the dispatch maps followed through the chains, in map order."""
+    out = []
+    for name, kind in _ENTRY_MAPS:
+        found = table.sets.get(name)
+        for element in found.elements if found else []:
+            key, _, verdict = element.rpartition(" : ")
+            key = re.sub(r' comment "[^"]*"', "", key)
+            parts = key.split(" . ")
+            if kind == "address":
+                entry = f"{parts[0]} {parts[1]}/{parts[2]}"
+            else:
+                entry = f"node IP {parts[0]}/{parts[1]}"
+            if verdict in ("drop", "goto reject-chain"):
+                out.append(PacketPath(entry, name, (verdict,), (), "DROP" if verdict == "drop" else "REJECT"))
+                continue
+            steps: list[str] = []
+            targets = _follow(table, verdict.split()[-1], steps, 0)
+            result = "FILTER" if name == "firewall-ips" else "DNAT" if targets else "DROP"
+            out.append(PacketPath(entry, name, tuple(steps), tuple(dict.fromkeys(targets)), result))
+    return out
+
+
+def _follow(table: NftTable, chain: str, steps: list[str], depth: int) -> list[str]:
+    """The endpoints `chain` may DNAT to, noting each chain and masquerade on the way."""
+    found = table.chains.get(chain)
+    if found is None or depth > 6:
+        steps.append(f"{chain} (not listed here)")
+        return []
+    kind = chain.split("-", 1)[0]
+    steps.append(kind + " chain")
+    targets: list[str] = []
+    for rule in found.rules:
+        if rule.startswith("meta mark set meta mark |"):
+            steps.append("masquerade")
+        if rule.startswith("ip saddr @affinity-") and "affinity" not in steps:
+            steps.append("affinity")
+        if rule.startswith("ip saddr != {") and rule.endswith("drop"):
+            steps.append("drop unless from " + rule[len("ip saddr != "):-len(" drop")])
+        dnat, spread = _DNAT.search(rule), _DNAT_MAP.search(rule)
+        if spread:
+            steps.append(f"random pick of {spread.group(1).count(':')}")
+            targets += [c.split(" : ")[1].replace(" . ", ":") for c in spread.group(1).split(", ")]
+        elif dnat and "numgen" not in rule:
+            targets.append(dnat.group(1))
+        elif "numgen random" in rule and " vmap " in rule:
+            steps.append(f"random pick of {rule.count('goto')}")
+            for target in re.findall(r"goto ([^\s,]+)", rule):
+                targets += _follow(table, target, [], depth + 1)
+        elif rule.startswith("goto "):
+            if kind == "external" and "masquerade" not in steps:
+                steps.append("client address kept")
+            targets += _follow(table, rule.split()[1], steps, depth + 1)
+    return targets
+
+
 def _clean(line: str) -> str:
     return _NOISE.sub("", line).strip()
 
@@ -278,5 +355,6 @@ def _split_elements(body: str) -> list[str]:
     return [" ".join(e.split()) for e in out]
 
 
-__all__ = ["KubeProxyRules", "NftChain", "NftSet", "NftTable", "differences", "parse", "service_part",
+__all__ = ["KubeProxyRules", "NftChain", "NftSet", "NftTable", "PacketPath", "differences", "packet_paths",
+           "parse", "service_part",
            "symbolic", "wrong_hashes"]

@@ -252,3 +252,34 @@ def test_the_default_cluster_answers_through_grader_connect() -> None:
     assert rules.node == "svclab-control-plane" and "offline" in rules.origin
     assert rules.chains() == ["service-2QRHZV4L-default/kubernetes/tcp/https"]
     assert "kube-proxy's nftables rules on node svclab-control-plane" in str(rules)
+
+
+# ---- reading a ruleset as paths (grader.k8s.nft.packet_paths, grader.display) ---------------
+def test_the_recorded_rules_read_as_the_paths_packets_take() -> None:
+    from grader.k8s.nft import packet_paths
+
+    found = packet_paths(recorded("svclab-worker"))
+    paths = {p.entry: p for p in found if p.map != "firewall-ips"}
+    assert paths["10.96.55.250 tcp/81"].targets == ("10.244.0.4:8080", "10.244.1.2:8080")   # sticky
+    assert "affinity" in paths["10.96.55.250 tcp/81"].steps
+    local = paths["node IP tcp/30082"]                      # externalTrafficPolicy: Local
+    assert local.targets == ("10.244.1.2:8080",) and "client address kept" in local.steps
+    assert "masquerade" in paths["node IP tcp/30081"].steps
+    assert paths["10.96.209.118 tcp/80"].verdict == "REJECT"
+    assert [(p.entry, p.verdict) for p in found if p.map == "firewall-ips"] == [("172.18.0.100 tcp/83", "FILTER")]
+    assert paths["172.18.0.100 tcp/83"].steps[:2] == ("external chain", "masquerade")
+    assert "10.244.1.3:8080" not in str(paths)                # the NotReady pod is nowhere
+
+
+def test_the_table_colours_dnat_green_and_reject_red(shop) -> None:
+    from grader.display import BAD, GOOD, kube_proxy_table
+
+    cluster, ns = shop
+    for pod in ns.pods():
+        ns.set_ready(pod.name, False)
+    table = kube_proxy_table(ns.kube_proxy_rules("web"))
+    assert [row[3] for row in table.rows] == ["REJECT", "REJECT"] and table.colours == [BAD, BAD]
+    ns.set_ready(ns.pods()[0].name, True)
+    table = kube_proxy_table(ns.kube_proxy_rules("web"))
+    assert [row[3] for row in table.rows] == ["DNAT", "DNAT"] and table.colours == [GOOD, GOOD]
+    assert table.rows[0][4] == f"{ns.pods()[0].ip}:8080"
