@@ -32,6 +32,7 @@ from grader.checks.core import (
 )
 from grader.checks.dns import answered_as_asked, resolver_queries, resolves
 from grader.checks.http import redirects, route_accepted, routes_to, splits
+from grader.checks.kube_proxy import dnats_to, keeps_clients_on_one_pod, node_port_leads_in
 from grader.checks.policy import compare_matrix, matrix_matches, rule
 from grader.checks.predict import predict_matrix, prediction
 from grader.checks.services import (
@@ -48,7 +49,8 @@ from grader.checks.services import (
 
 __all__ = [
     "DEFAULT_TIME_LIMIT", "Check", "NotGradable", "Report", "Result", "Verdict",
-    "answered_as_asked", "apply_answer", "check", "compare_matrix", "diagnose_service", "endpoints_match",
+    "answered_as_asked", "apply_answer", "dnats_to", "keeps_clients_on_one_pod", "node_port_leads_in",
+    "check", "compare_matrix", "diagnose_service", "endpoints_match",
     "external",
     "failed", "load_balancer_address", "matrix_matches", "partial", "passed", "pods_matching",
     "predict_matrix", "prediction", "reachable", "resolver_queries", "resolves", "route_accepted",

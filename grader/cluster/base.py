@@ -10,7 +10,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any, Iterable, Mapping, Protocol, Sequence, Union, runtime_checkable
 
-from grader.k8s.nft import KubeProxyRules  # noqa: F401  (re-exported: what kube_proxy_rules returns)
+from grader.k8s.nft import KubeProxyRules, NodeRulesUnavailable  # noqa: F401  (re-exported: the API's)
 from grader.observations import (  # noqa: F401  (re-exported: the API's vocabulary)
     Condition,
     DnsAnswer,

@@ -18,15 +18,12 @@ import subprocess
 from pathlib import Path
 from typing import Callable
 
+from grader.k8s.nft import NodeRulesUnavailable
 from grader.kind import CONTEXT_NAME, LOCAL_CONTEXT
 
 LIST_TABLE = ("nft", "list", "table", "ip", "kube-proxy")
 #: A runner: argv -> (exit code, stdout, stderr); tests replace it.
 Runner = Callable[[list[str]], "tuple[int, str, str]"]
-
-
-class NodeRulesUnavailable(RuntimeError):
-    """This cluster's node rules cannot be read from here; the message says why and how."""
 
 
 def _run(argv: list[str]) -> tuple[int, str, str]:

@@ -112,6 +112,10 @@ class NftTable:
         return sorted({found for found in map(service_of_chain, self.chains) if found})
 
 
+class NodeRulesUnavailable(RuntimeError):
+    """A live cluster's node rules cannot be read from here; the message says why and how."""
+
+
 @dataclass
 class KubeProxyRules:
     """What `cluster.kube_proxy_rules()` returns: kube-proxy's table on one node, where it
@@ -133,6 +137,10 @@ class KubeProxyRules:
         """The elements of set or map `name` ([] when it has none here)."""
         found = self.table.sets.get(name)
         return list(found.elements) if found else []
+
+    def paths(self) -> list["PacketPath"]:
+        """The dispatch maps' entries followed through the chains (see `packet_paths`)."""
+        return packet_paths(self.table)
 
     def __str__(self) -> str:
         what = f" (the part for Service {self.service})" if self.service else ""
@@ -355,6 +363,5 @@ def _split_elements(body: str) -> list[str]:
     return [" ".join(e.split()) for e in out]
 
 
-__all__ = ["KubeProxyRules", "NftChain", "NftSet", "NftTable", "PacketPath", "differences", "packet_paths",
-           "parse", "service_part",
-           "symbolic", "wrong_hashes"]
+__all__ = ["KubeProxyRules", "NftChain", "NftSet", "NftTable", "NodeRulesUnavailable", "PacketPath",
+           "differences", "packet_paths", "parse", "service_part", "symbolic", "wrong_hashes"]
