@@ -21,6 +21,7 @@ import grader
 from grader.cluster.offline import OfflineCluster
 from grader.k8s import kube_proxy_names as names
 from grader.k8s.nft import differences, parse, symbolic, wrong_hashes
+from grader.kind.images import AGNHOST_IMAGE
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "kube_proxy"
 #: What the recorded cluster had (tests/fixtures/kube_proxy/README.md).
@@ -132,27 +133,27 @@ def test_hairpin_entries_are_this_nodes_ready_endpoints() -> None:
 
 
 # ---- what a learner changes, what the rules then say ---------------------------------------
-WEB = """
+WEB = f"""
 apiVersion: apps/v1
 kind: Deployment
-metadata: {name: web}
+metadata: {{name: web}}
 spec:
   replicas: 3
-  selector: {matchLabels: {app: web}}
+  selector: {{matchLabels: {{app: web}}}}
   template:
-    metadata: {labels: {app: web}}
+    metadata: {{labels: {{app: web}}}}
     spec:
       containers:
-      - {name: web, image: registry.k8s.io/e2e-test-images/agnhost:2.53, args: [netexec, --http-port=8080],
-         ports: [{containerPort: 8080}]}
+      - {{name: web, image: {AGNHOST_IMAGE}, args: [netexec, --http-port=8080],
+         ports: [{{containerPort: 8080}}]}}
 ---
 apiVersion: v1
 kind: Service
-metadata: {name: web}
+metadata: {{name: web}}
 spec:
   type: NodePort
-  selector: {app: web}
-  ports: [{name: http, port: 80, targetPort: 8080, nodePort: 30080}]
+  selector: {{app: web}}
+  ports: [{{name: http, port: 80, targetPort: 8080, nodePort: 30080}}]
 """
 
 
