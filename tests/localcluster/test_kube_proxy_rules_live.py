@@ -80,8 +80,11 @@ def _programmed(cluster: Any, live: Any, node: str) -> bool:
 
 
 def _without_placement(table: NftTable) -> NftTable:
-    """`table` without what depends on which node a pod runs on."""
+    """`table` without what depends on which node a pod runs on: the Local policy's chain
+    and the external chain's last step into it."""
     table.chains = {k: v for k, v in table.chains.items() if not k.startswith("local-")}
+    for chain in table.chains.values():
+        chain.rules = [r for r in chain.rules if not r.startswith("goto local-")]
     if "no-endpoint-nodeports" in table.sets:
         del table.sets["no-endpoint-nodeports"]
     return table
@@ -120,6 +123,8 @@ def test_each_nodes_local_chain_holds_that_nodes_ready_endpoints(sides) -> None:
         rules = cluster.kube_proxy_rules(node.name, service=f"{NS}/weblocal")
         mine = [ip for ip in ready if _node_of(ip) == node.name]
         local = [c for c in rules.table.chains.values() if c.name.startswith("local-")]
+        external = next(c for c in rules.table.chains.values() if c.name.startswith("external-"))
+        assert external.rules[-1].startswith("goto local-") == bool(mine), node.name
         if not mine:
             assert local == [] and rules.elements("no-endpoint-nodeports") == [
                 f'tcp . 30082 comment "{NS}/weblocal" : drop']
