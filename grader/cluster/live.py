@@ -42,6 +42,8 @@ ROUTING_KINDS = frozenset({"Ingress", "Gateway", "HTTPRoute", "GRPCRoute", "Refe
                            "Service"})
 #: How long after such a change an HTTP request waits (LiveCluster._routes_settle).
 ROUTES_CATCH_UP = 3.0
+#: How long kube_proxy_rules waits for kube-proxy to write a Service's ready endpoints.
+RULES_CATCH_UP = 10.0
 #: How long, right after such a change, an Ingress's or Gateway's address is waited for.
 ADDRESS_WAIT = 20.0
 
@@ -167,17 +169,40 @@ class LiveCluster:
 
     # ---- a node's packet rules (grader.cluster.node_rules: host access, own clusters only)
     def kube_proxy_rules(self, node: str | None = None, *, service: str | None = None) -> KubeProxyRules:
-        """Read from the node with `nft list table ip kube-proxy` (see Cluster.kube_proxy_rules)."""
+        """Read from the node with `nft list table ip kube-proxy` (see Cluster.kube_proxy_rules).
+        For one Service, kube-proxy is given up to RULES_CATCH_UP seconds to write what the
+        Service's EndpointSlices say (its sync follows them about a second later): a check
+        reading the rules right after an apply saw the Service still rejected."""
         nodes = sorted(n["metadata"]["name"] for n in self._api.list_nodes())
         node = node or (nodes[0] if nodes else "")
         if node not in nodes:
             raise LookupError(f"no node {node!r}; nodes: {', '.join(nodes) or 'none'}")
-        table = parse(read_table(self.context, node))
 
         def known(namespace: str, name: str) -> bool:
             return self._api.read_service(namespace, name) is not None
-        return service_part(table, node, f"read live from the node (context {self.context})", service,
-                            known=known)
+
+        def read() -> KubeProxyRules:
+            return service_part(parse(read_table(self.context, node)), node,
+                                f"read live from the node (context {self.context})", service, known=known)
+        rules = read()
+        deadline = self._clock() + RULES_CATCH_UP
+        while service and not self._caught_up(rules, service) and self._clock() < deadline:
+            self._sleep(0.5)
+            rules = read()
+        return rules
+
+    def _caught_up(self, rules: KubeProxyRules, service: str) -> bool:
+        """The rules DNAT the Service's ClusterIP to exactly its ready endpoints (or reject
+        it when it has none)."""
+        namespace, _, name = service.partition("/")
+        svc = self._api.read_service(namespace, name)
+        cluster_ip = ((svc or {}).get("spec") or {}).get("clusterIP")
+        if not cluster_ip or cluster_ip == "None":
+            return True
+        ready = {f"{e.ip}:{e.port}" for e in LiveNamespace(self, namespace).endpoints(name) if e.ready}
+        paths = [p for p in rules.paths() if p.entry.startswith(f"{cluster_ip} ")]
+        targets = {t for p in paths for t in p.targets}
+        return bool(paths) and targets == ready
 
     # ---- namespaces
     def namespace(self, name: str, *, fresh: bool = True) -> "LiveNamespace":

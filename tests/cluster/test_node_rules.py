@@ -74,3 +74,24 @@ def test_the_live_backend_parses_and_cuts_one_services_part(monkeypatch) -> None
         w.ns().kube_proxy_rules("nope")
     with pytest.raises(LookupError, match="nodes: svclab-control-plane, svclab-worker"):
         w.cluster.kube_proxy_rules("node9")
+
+
+def test_one_services_rules_wait_for_kube_proxy_to_write_its_ready_endpoints(monkeypatch) -> None:
+    """Live grading read the rules right after an apply and saw the Service rejected: for
+    one Service the backend waits (bounded) until the DNAT lists its ready endpoints."""
+    from grader.observations import Endpoint
+
+    w = World()
+    w.core.nodes = [{"metadata": {"name": "svclab-worker"}}]
+    w.core.services["web"] = {"metadata": {"name": "web", "namespace": NS},
+                              "spec": {"clusterIP": "10.96.163.209"}}
+    live_text = RECORDED.replace("uh20/", f"{NS}/")
+    before = live_text.replace("10.96.163.209 . tcp . 80 : goto service-63H3TDAS",
+                               "10.96.163.209 . tcp . 80 : goto service-NOTYET00")   # no such chain yet
+    readings = iter([before, before, live_text])
+    monkeypatch.setattr(live, "read_table", lambda context, node: next(readings))
+    monkeypatch.setattr(live.LiveNamespace, "endpoints", lambda self, name: [
+        Endpoint("10.244.0.4", 8080), Endpoint("10.244.1.2", 8080), Endpoint("10.244.1.3", 8080, ready=False)])
+    rules = w.cluster.kube_proxy_rules(service=f"{NS}/web")
+    assert [p.targets for p in rules.paths()] == [("10.244.0.4:8080", "10.244.1.2:8080")]
+    assert w.slept >= 1.0                        # two readings were too early
