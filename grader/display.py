@@ -316,6 +316,28 @@ def answer_counts(outcomes: "Iterable[Any]") -> Table:
     return Table(rows, ["answered by", "requests", "share"])
 
 
+#: What each step of a packet's path means, for the table's last column.
+_STEP_WORDS = {"masquerade": "SNAT to the node (masquerade)",
+               "affinity": "a remembered client keeps its endpoint",
+               "client address kept": "client address kept (Local)"}
+
+
+def kube_proxy_table(rules: "Any") -> Table:
+    """kube-proxy's rules (grader.k8s.nft.KubeProxyRules, from `cluster.kube_proxy_rules()`)
+    as the paths new connections take: what they are addressed to, the map that matched,
+    the chains on the way, and where they end (the endpoints a DNAT picks from, a reject,
+    a drop). The rules themselves: `print(rules)`."""
+    from grader.k8s.nft import packet_paths
+
+    paths = packet_paths(rules.table)
+    rows = [(p.entry, p.map, " -> ".join(_STEP_WORDS.get(s, s) for s in p.steps),
+             p.verdict, ", ".join(p.targets) or "-") for p in paths]
+    colours = [GOOD if p.verdict == "DNAT" else WARN if p.verdict == "FILTER" else BAD for p in paths]
+    what = f"Service {rules.service}" if rules.service else "every Service"
+    return Table(rows, ["addressed to", "map", "path", "then", "endpoints"], colours=colours,
+                 title=f"kube-proxy on {rules.node}, {what} ({rules.origin})")
+
+
 def _yes(flag: bool) -> str:
     return "yes" if flag else "no"
 

@@ -32,6 +32,7 @@ from grader.checks.core import (
 )
 from grader.checks.dns import answered_as_asked, resolver_queries, resolves
 from grader.checks.http import redirects, route_accepted, routes_to, splits
+from grader.checks.kube_proxy import dnats_to, keeps_clients_on_one_pod, node_port_leads_in
 from grader.checks.policy import compare_matrix, matrix_matches, rule
 from grader.checks.predict import predict_matrix, prediction
 from grader.checks.services import (
@@ -49,8 +50,9 @@ from grader.checks.traffic import keeps_client_address, source_ranges
 
 __all__ = [
     "DEFAULT_TIME_LIMIT", "Check", "NotGradable", "Report", "Result", "Verdict",
-    "answered_as_asked", "apply_answer", "check", "compare_matrix", "diagnose_service", "endpoints_match",
-    "external", "keeps_client_address", "source_ranges",
+    "answered_as_asked", "apply_answer", "check", "compare_matrix", "diagnose_service", "dnats_to",
+    "endpoints_match", "external", "keeps_client_address", "keeps_clients_on_one_pod", "node_port_leads_in",
+    "source_ranges",
     "failed", "load_balancer_address", "matrix_matches", "partial", "passed", "pods_matching",
     "predict_matrix", "prediction", "reachable", "resolver_queries", "resolves", "route_accepted",
     "redirects", "routes_to", "rule", "run", "service_port", "service_type", "splits", "spreads_over",

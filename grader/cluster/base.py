@@ -10,6 +10,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any, Iterable, Mapping, Protocol, Sequence, Union, runtime_checkable
 
+from grader.k8s.nft import KubeProxyRules, NodeRulesUnavailable  # noqa: F401  (re-exported: the API's)
 from grader.observations import (  # noqa: F401  (re-exported: the API's vocabulary)
     Condition,
     DnsAnswer,
@@ -111,6 +112,9 @@ class Namespace(Protocol):
         """`Cluster.http` (a request from the learner's machine), reachable from a namespace
         because checks are handed one."""
 
+    def kube_proxy_rules(self, service: str, node: str | None = None) -> KubeProxyRules:
+        """`Cluster.kube_proxy_rules` for Service `service` of this namespace."""
+
 
 @runtime_checkable
 class Cluster(Protocol):
@@ -131,6 +135,14 @@ class Cluster(Protocol):
         """One HTTP request from the learner's machine to an Ingress or Gateway address, with
         Host `host` (default: the address): status code, the pod that answered, its body,
         response headers, and why for a 404 (no listener, no matching host or path)."""
+
+    def kube_proxy_rules(self, node: str | None = None, *, service: str | None = None) -> KubeProxyRules:
+        """kube-proxy's nftables table (`ip kube-proxy`) on `node` (default: the first node),
+        or with `service="namespace/name"` only that Service's part (its chains, and the map
+        elements that lead to them). Offline: rendered from the model as kube-proxy v1.37 in
+        nftables mode would write it. Live: read from the node with `nft list table`, which
+        needs host access: only on the course's own clusters (the local cluster; kind when
+        its kube-proxy runs in nftables mode); elsewhere NodeRulesUnavailable says so."""
 
     def corefile(self) -> str:
         """The Corefile CoreDNS runs: the `Corefile` key of the `coredns` ConfigMap in

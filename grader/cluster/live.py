@@ -23,7 +23,9 @@ from grader.cluster.live_api import GATEWAY_GROUP, LiveApi
 from grader.cluster.live_corefile import CorefileNotLoaded, await_reload, same_configuration
 from grader.cluster.live_namespace import KUBE_PROXY_CATCH_UP, POLICY_CATCH_UP, LiveNamespace
 from grader.cluster.live_pods import conditions, pod_is_ready
+from grader.cluster.node_rules import read_table
 from grader.guardrails import guardrail_objects  # noqa: F401  (one definition for both backends)
+from grader.k8s.nft import KubeProxyRules, parse, service_part
 from grader.kind import CONTEXT_NAME, LOCAL_CONTEXT, MANAGED_BY_LABEL, loopback_alias
 from grader.observations import HttpResponse
 
@@ -41,6 +43,8 @@ ROUTING_KINDS = frozenset({"Ingress", "Gateway", "HTTPRoute", "GRPCRoute", "Refe
                            "Service"})
 #: How long after such a change an HTTP request waits (LiveCluster._routes_settle).
 ROUTES_CATCH_UP = 3.0
+#: How long kube_proxy_rules waits for kube-proxy to write a Service's ready endpoints.
+RULES_CATCH_UP = 10.0
 #: How long, right after such a change, an Ingress's or Gateway's address is waited for.
 ADDRESS_WAIT = 20.0
 
@@ -177,6 +181,43 @@ class LiveCluster:
             raise
         self._say("svclab: every CoreDNS replica runs the new Corefile")
         return old
+
+    # ---- a node's packet rules (grader.cluster.node_rules: host access, own clusters only)
+    def kube_proxy_rules(self, node: str | None = None, *, service: str | None = None) -> KubeProxyRules:
+        """Read from the node with `nft list table ip kube-proxy` (see Cluster.kube_proxy_rules).
+        For one Service, kube-proxy is given up to RULES_CATCH_UP seconds to write what the
+        Service's EndpointSlices say (its sync follows them about a second later): a check
+        reading the rules right after an apply saw the Service still rejected."""
+        nodes = sorted(n["metadata"]["name"] for n in self._api.list_nodes())
+        node = node or (nodes[0] if nodes else "")
+        if node not in nodes:
+            raise LookupError(f"no node {node!r}; nodes: {', '.join(nodes) or 'none'}")
+
+        def known(namespace: str, name: str) -> bool:
+            return self._api.read_service(namespace, name) is not None
+
+        def read() -> KubeProxyRules:
+            return service_part(parse(read_table(self.context, node)), node,
+                                f"read live from the node (context {self.context})", service, known=known)
+        rules = read()
+        deadline = self._clock() + RULES_CATCH_UP
+        while service and not self._caught_up(rules, service) and self._clock() < deadline:
+            self._sleep(0.5)
+            rules = read()
+        return rules
+
+    def _caught_up(self, rules: KubeProxyRules, service: str) -> bool:
+        """The rules DNAT the Service's ClusterIP to exactly its ready endpoints (or reject
+        it when it has none)."""
+        namespace, _, name = service.partition("/")
+        svc = self._api.read_service(namespace, name)
+        cluster_ip = ((svc or {}).get("spec") or {}).get("clusterIP")
+        if not cluster_ip or cluster_ip == "None":
+            return True
+        ready = {f"{e.ip}:{e.port}" for e in LiveNamespace(self, namespace).endpoints(name) if e.ready}
+        paths = [p for p in rules.paths() if p.entry.startswith(f"{cluster_ip} ")]
+        targets = {t for p in paths for t in p.targets}
+        return bool(paths) and targets == ready
 
     # ---- namespaces
     def namespace(self, name: str, *, fresh: bool = True) -> "LiveNamespace":

@@ -48,6 +48,7 @@ from grader.cluster.live_pods import (
     workload_problem,
 )
 from grader.k8s.apply_order import apply_rank
+from grader.k8s.nft import KubeProxyRules
 from grader.k8s.selectors import is_selector, parse_selector
 from grader.observations import GatewayStatus, HttpResponse, ListenerStatus, ParentStatus
 from grader.rules.service import effective_cluster_ips
@@ -67,19 +68,13 @@ class LiveClusterHandle(Protocol):
     _progress: bool
 
     def _clock(self) -> float: ...
-
     def _sleep(self, seconds: float) -> None: ...
-
     def _say(self, text: str) -> None: ...
-
     def _object_changed(self, kind: str | None) -> None: ...
-
     def _policy_settle(self) -> None: ...
-
     def _await_address(self, read: Callable[[], str | None]) -> str | None: ...
-
     def _routes_changed_within(self, seconds: float) -> bool: ...
-
+    def kube_proxy_rules(self, node: str | None = None, *, service: str | None = None) -> KubeProxyRules: ...
     def http(self, address: str, path: str = "/", *, host: str | None = None, port: int | None = None,
              method: str = "GET", headers: dict[str, str] | None = None,
              timeout: float = 2.0, scheme: str = "http", sni: str | None = None) -> HttpResponse: ...
@@ -126,6 +121,9 @@ class LiveNamespace:
              timeout: float = 2.0, scheme: str = "http", sni: str | None = None) -> HttpResponse:
         return self.cluster.http(address, path, host=host, port=port, method=method, headers=headers,
                                  timeout=timeout, scheme=scheme, sni=sni)
+
+    def kube_proxy_rules(self, service: str, node: str | None = None) -> KubeProxyRules:
+        return self.cluster.kube_proxy_rules(node, service=f"{self.name}/{service}")
 
     def route_status(self, name: str) -> list[ParentStatus]:
         route = self._must(self._api.read_gateway_object(self.name, "httproutes", name),

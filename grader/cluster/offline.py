@@ -28,6 +28,7 @@ from grader import guardrails
 from grader.cluster.base import (
     DnsAnswer,
     Endpoint,
+    KubeProxyRules,
     ManifestInput,
     Matrix,
     NamespaceDeleted,
@@ -36,9 +37,11 @@ from grader.cluster.base import (
     ServiceInfo,
     ServicePortInfo,
 )
+from grader.k8s.nft import service_part
 from grader.model import connectivity, dns, http_api
 from grader.model.corefile import CorefileError, parse
 from grader.model.endpointslices import render_get_endpoints
+from grader.model.nodes import Node
 from grader.model.objects import Pod
 from grader.model.services import LB_IP_MODE
 from grader.model.state import SYSTEM_NAMESPACES, ApplyError, ClusterState
@@ -237,6 +240,10 @@ class OfflineNamespace:
     def route_status(self, name: str) -> list[ParentStatus]:
         return http_api.route_status(self.state, self.name, name)
 
+    def kube_proxy_rules(self, service: str, node: str | None = None) -> KubeProxyRules:
+        self._alive()
+        return self.cluster.kube_proxy_rules(node, service=f"{self.name}/{service}")
+
     def http(self, address: str, path: str = "/", *, host: str | None = None, port: int | None = None,
              method: str = "GET", headers: Mapping[str, str] | None = None,
              timeout: float = 2.0, scheme: str = "http", sni: str | None = None) -> HttpResponse:
@@ -309,6 +316,16 @@ class OfflineCluster:
         return http_api.http_request(self.state, address, path, host=host, port=port, method=method,
                                      headers=headers, scheme=scheme, sni=sni)
 
+    def kube_proxy_rules(self, node: str | None = None, *, service: str | None = None) -> KubeProxyRules:
+        """Rendered from the model (grader.model.kube_proxy): what kube-proxy v1.37 in
+        nftables mode would hold on that node now."""
+        from grader.model.kube_proxy import render
+
+        found = _node_named(self.state, node)
+        table = render(self.state, found, source_ranges=_source_ranges(self.state))
+        return service_part(table, found.name, "rendered offline from the model", service,
+                            known=lambda ns, name: self.state.service(ns, name) is not None)
+
     def corefile(self) -> str:
         return dns.corefile(self.state).text
 
@@ -332,6 +349,28 @@ class OfflineCluster:
 
     def __repr__(self) -> str:
         return f"OfflineCluster(nodes={len(self.state.nodes)})"
+
+
+def _node_named(state: ClusterState, node: str | None) -> Node:
+    """The model's node called `node` (default: the first); LookupError names the nodes."""
+    if node is None:
+        return state.nodes[0]
+    found = next((n for n in state.nodes if n.name == node), None)
+    if found is None:
+        raise LookupError(f"no node {node!r}; nodes: {', '.join(n.name for n in state.nodes)}")
+    return found
+
+
+def _source_ranges(state: ClusterState) -> dict[str, list[str]]:
+    """spec.loadBalancerSourceRanges of every LoadBalancer Service, by "ns/name"."""
+    out = {}
+    for obj in state.objects("Service"):
+        spec = obj.get("spec") or {}
+        if spec.get("type") == "LoadBalancer" and spec.get("loadBalancerSourceRanges"):
+            meta = obj["metadata"]
+            out[f"{meta.get('namespace', 'default')}/{meta['name']}"] = [
+                str(c).strip() for c in spec["loadBalancerSourceRanges"]]
+    return out
 
 
 __all__ = ["OfflineCluster", "OfflineNamespace"]

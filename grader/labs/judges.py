@@ -118,6 +118,42 @@ def _stickiness(lab: Any, ns: Any) -> Behaviour:
     return out
 
 
+def _judge_pay_pod(track: str) -> dict[str, Any]:
+    """A bare pay pod of `track` that starts after the answer (the judge's own, not a check's)."""
+    return {"apiVersion": "v1", "kind": "Pod",
+            "metadata": {"name": f"judge-pay-{track}", "labels": {"app": "pay", "track": track}},
+            "spec": {"containers": [{"name": "pay", "image": AGNHOST_IMAGE,
+                                     "args": ["netexec", "--http-port=8080"],
+                                     "ports": [{"name": "http", "containerPort": 8080}]}]}}
+
+
+def _kube_proxy_shape(lab: Any, ns: Any) -> Behaviour:
+    """Lab 1 part 8: what kube-proxy writes on every node for Service pay: where a new
+    connection to its ClusterIP on port 80 and to node port 30087 ends (the pods by
+    identity and port, how many of each) and whether clients are remembered; now, with a
+    stable pod started later, and with another canary."""
+    out: Behaviour = {}
+    stages = (("now", None), ("with a later stable pod", "stable"), ("with another canary", "canary"))
+    for stage, track in stages:
+        if track:
+            ns.apply([_judge_pay_pod(track)], source=f"judge: {stage}")
+        svc = ns.service("pay")
+        if svc is None:
+            out[stage] = "no Service pay"
+            continue
+        names = {p.ip: identity(p) for p in ns.state.pods if p.ip}
+        for node in ns.state.nodes:
+            for path in ns.kube_proxy_rules("pay", node=node.name).paths():
+                entry = path.entry.replace(f"{svc.cluster_ip} ", "ClusterIP ")
+                if entry not in ("ClusterIP tcp/80", "node IP tcp/30087") or path.map == "firewall-ips":
+                    continue
+                where = Counter(f"{names.get(t.rpartition(':')[0], 'elsewhere')}:{t.rpartition(':')[2]}"
+                                for t in path.targets)
+                out[f"{stage}, {node.name}, {entry}"] = (
+                    f"{path.verdict} {sorted(where.items())} clients remembered: {'affinity' in path.steps}")
+    return out
+
+
 def _pods_of(ns: Any, track: str) -> list[Any]:
     return [p for p in ns.pods() if p.labels.get("app") == "web" and p.labels.get("track") == track
             and not p.name.startswith("judge-")]
@@ -288,6 +324,7 @@ JUDGES: dict[tuple[str, str], Judge | FactsJudge] = {
     ("lab1-clusterip", "part5"): FactsJudge((_hostname_facts,)),
     ("lab1-clusterip", "part6"): Judge((_readiness,)),
     ("lab1-clusterip", "part7"): Judge((services("cart"), _stickiness)),
+    ("lab1-clusterip", "part8"): Judge((_kube_proxy_shape,)),
     ("lab3-discovery", "part3"): FactsJudge((_cross_namespace_facts,)),
     ("lab3-discovery", "part4"): FactsJudge((_srv_facts,)),
     ("lab2-external-access", "part1"): Judge((services("web", node_ports=True),)),

@@ -9,6 +9,7 @@ from grader.checks.core import Check, Verdict, failed, listing, partial, passed
 from grader.kind.images import AGNHOST_IMAGE
 from grader.labs.facts import fact
 from grader.labs.lab1_affinity import PART7
+from grader.labs.lab1_kube_proxy import PART8
 from grader.labs.lab1_readiness import PART6
 from grader.labs.spec import FACTS, Lab, Part, WrongAnswer, add_pods
 from grader.labs.workloads import Port, netexec_workload, pause_pod
@@ -351,7 +352,7 @@ LAB = Lab(
     title="Lab 1: ClusterIP Services",
     namespace="lab1",
     workloads=WORKLOADS,
-    parts=(PART1, PART2, PART3, PART4, PART5, PART6, PART7),
+    parts=(PART1, PART2, PART3, PART4, PART5, PART6, PART7, PART8),
     goals="""
 - expose a Deployment inside the cluster with a ClusterIP Service;
 - find and fix a Service that selects no pods;
@@ -360,6 +361,8 @@ LAB = Lab(
 - see how a Service spreads requests over its endpoints;
 - keep a pod that cannot serve out of rotation with a readiness probe;
 - keep each client on one pod with session affinity, for as long as the task says.
+- shape the rules kube-proxy writes for a Service: which pods a ClusterIP is DNATed to, a
+  node port, clients kept on their pod.
 """,
     concept="""
 A Service gives a changing set of pods one stable address. Its **selector** picks pods by
