@@ -1,8 +1,9 @@
-"""Lab 6 grades routing by which pod answered. Offline the model knows; live, the backend can
-only read it from the response's body (grader.cluster.live: the body must be a pod's name).
-So every answer a lab 6 check reads must carry the answering pod's name in its body, or the
-same check that passes offline fails on every real cluster. agnhost `serve-hostname` (the
-lab's apps) names itself on every path; netexec only on `/hostname`."""
+"""Labs that grade HTTP routing (through an Ingress or a Gateway) by which pod answered.
+Offline the model knows; live, the backend can only read it from the response's body
+(grader.cluster.live: the body must be a pod's name). So every answer such a check reads must
+carry the answering pod's name in its body, or the same check that passes offline fails on
+every real cluster. agnhost `serve-hostname` (lab 6's apps) names itself on every path;
+netexec only on `/hostname`."""
 from __future__ import annotations
 
 import dataclasses
@@ -11,7 +12,7 @@ from typing import Any
 import pytest
 
 from grader.cluster.offline import OfflineCluster
-from grader.labs import get_lab
+from grader.labs import all_labs, get_lab
 from grader.labs.spec import Lab, grade_lab
 from grader.model import http_api
 from grader.observations import HttpResponse
@@ -46,6 +47,22 @@ def test_every_answer_lab6_reads_names_the_pod_that_gave_it(monkeypatch: pytest.
     # the canary alone sends 200 requests; every part's routing reads pods
     assert len(from_pods) > 200 and {r.target.split()[1].split("/")[2] for r in from_pods} >= {
         "shop.example", "blog.example"}
+    assert _unnamed(responses) == []
+
+
+#: Labs whose routing checks still read netexec answers on paths other than /hostname.
+NOT_YET = {
+    "lab8-mock-exam": "q10/q11's Ingress backends run netexec (the mock exam's Ingress tasks are another "
+                      "change's); live, their routes_to checks cannot see which pod answered",
+    "lab8-mock-exam-b": "the same tasks, drawn for variant b",
+}
+
+
+@pytest.mark.parametrize("name", [lab.name for lab in all_labs() if lab.name != "lab6-ingress"])
+def test_every_other_lab_reads_only_named_answers(name: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    if name in NOT_YET:
+        pytest.skip(NOT_YET[name])
+    responses, _ = _answers_read(get_lab(name), monkeypatch)
     assert _unnamed(responses) == []
 
 
