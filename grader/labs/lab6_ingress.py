@@ -1,7 +1,10 @@
 """Lab 6, HTTP routing: two hosts and two paths through one Ingress address, the same
 routing as a Gateway API HTTPRoute, a 90/10 canary, then HTTPS with a certificate per host
 and an HTTP -> HTTPS redirect. Graded by which pod answers which request (and which
-certificate the handshake presents), so any answer that behaves right scores."""
+certificate the handshake presents), so any answer that behaves right scores. The apps run
+agnhost `serve-hostname`, which answers every path with the pod's name: the body says which
+pod answered `/api/items` on a real cluster as offline (netexec names itself only on
+`/hostname`)."""
 from __future__ import annotations
 
 from collections import Counter
@@ -13,7 +16,7 @@ from grader.labs.lab6_imperative import PART5
 from grader.labs.lab6_tls import PART4
 from grader.labs.spec import Lab, Part, WrongAnswer
 from grader.labs.tls_fixtures import tls_secret
-from grader.labs.workloads import netexec_workload
+from grader.labs.workloads import hostname_workload
 
 APPS: tuple[tuple[str, dict[str, str]], ...] = (
     ("shop", {"app": "shop"}), ("blog", {"app": "blog"}), ("api-v1", {"app": "api", "version": "v1"}),
@@ -22,7 +25,7 @@ APPS: tuple[tuple[str, dict[str, str]], ...] = (
 
 def _app(name: str, labels: dict[str, str]) -> str:
     selector = ", ".join(f"{k}: {v}" for k, v in labels.items())
-    return netexec_workload(name, labels, replicas=2, selector=labels) + f"""---
+    return hostname_workload(name, labels, replicas=2, selector=labels) + f"""---
 apiVersion: v1
 kind: Service
 metadata: {{name: {name}}}
@@ -246,7 +249,9 @@ The lab runs four apps, each a Deployment with a Service on port 80: `shop`, `bl
 | `http://blog.example/...` | `blog` |
 
 Any other host must get a 404. The course's Ingress controller (cloud-provider-kind) is the
-default class. Try requests with `ns = lab.explore("part1")`, then
+default class. Every app's pods answer any request with their own name (agnhost
+`serve-hostname`), so a response's body says which pod, and so which app, answered. Try
+requests with `ns = lab.explore("part1")`, then
 `ns.http(ns.ingress_address("site"), "/api/items", host="shop.example")`.
 """,
     visible=routing_checks(ING, "Ingress site"),

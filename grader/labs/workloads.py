@@ -1,5 +1,6 @@
-"""The course's workloads as data: agnhost `netexec` Deployments, StatefulSets and Pods, and
-`pause` client pods, written as the YAML a learner reads (`lab.show()` prints it).
+"""The course's workloads as data: agnhost `netexec` Deployments, StatefulSets and Pods,
+agnhost `serve-hostname` Deployments, and `pause` client pods, written as the YAML a learner
+reads (`lab.show()` prints it).
 
 Why one builder: every lab, the live grading canary, the tests and the benches run the same
 server, and the image pin lives in one place (grader.kind.images.AGNHOST_IMAGE: `svclab
@@ -15,7 +16,7 @@ from typing import Mapping, Sequence
 
 from grader.kind.images import AGNHOST_IMAGE
 
-__all__ = ["AGNHOST_IMAGE", "Port", "netexec_pod", "netexec_workload", "pause_pod"]
+__all__ = ["AGNHOST_IMAGE", "Port", "hostname_workload", "netexec_pod", "netexec_workload", "pause_pod"]
 
 _PLAIN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._/-]*$")
 
@@ -61,8 +62,29 @@ def netexec_workload(name: str, labels: Mapping[str, str], *, kind: str = "Deplo
     one port named `http` on `http_port` (UDP ports are declared with protocol UDP).
     `readiness_probe` asks netexec's /healthz on the first port; `env_from` names ConfigMaps
     whose keys become the container's environment (read once, when the container starts)."""
-    selector = selector if selector is not None else {"app": labels["app"]}
     ports = list(ports) if ports is not None else [Port(http_port, "http")]
+    return _agnhost_workload(
+        name, labels, _netexec_args(http_port, udp_port), ports, kind=kind, replicas=replicas,
+        selector=selector, container=container, template_annotations=template_annotations,
+        service_name=service_name, namespace=namespace, readiness_probe=readiness_probe, env_from=env_from)
+
+
+def hostname_workload(name: str, labels: Mapping[str, str], *, replicas: int = 1,
+                      selector: Mapping[str, str] | None = None, http_port: int = 8080) -> str:
+    """A Deployment of agnhost `serve-hostname` pods: HTTP on `http_port` (declared as the
+    port named `http`), answering every path and method with the pod's hostname (its name),
+    so whoever sends a request through a proxy sees which pod answered, whatever the path."""
+    return _agnhost_workload(name, labels, f"[serve-hostname, --port={http_port}]", [Port(http_port, "http")],
+                             replicas=replicas, selector=selector)
+
+
+def _agnhost_workload(name: str, labels: Mapping[str, str], args: str, ports: Sequence[Port], *,
+                      kind: str = "Deployment", replicas: int = 1, selector: Mapping[str, str] | None = None,
+                      container: str | None = None, template_annotations: Mapping[str, str] | None = None,
+                      service_name: str | None = None, namespace: str | None = None,
+                      readiness_probe: bool = False, env_from: Sequence[str] = ()) -> str:
+    """The workload YAML around one agnhost container running `args` (a flow sequence)."""
+    selector = selector if selector is not None else {"app": labels["app"]}
     template_meta = f"labels: {_flow_map(labels)}"
     if template_annotations:
         template_meta += f", annotations: {_flow_map(template_annotations)}"
@@ -80,7 +102,7 @@ def netexec_workload(name: str, labels: Mapping[str, str], *, kind: str = "Deplo
         "      containers:",
         f"      - name: {container or name}",
         f"        image: {AGNHOST_IMAGE}",
-        f"        args: {_netexec_args(http_port, udp_port)}",
+        f"        args: {args}",
     ]
     if len(ports) == 1:
         lines.append(f"        ports: [{ports[0].flow()}]")

@@ -101,17 +101,48 @@ def container_servers(container: Mapping[str, Any]) -> dict[tuple[int, str], str
                 out[(sctp, "SCTP")] = "netexec"
             return out
         if "serve-hostname" in args:
-            port = _int_arg(args, "--port", 9376)
-            flags = set(args)
-            out = {}
-            if "--udp" in flags:
-                out[(port, "UDP")] = "serve-hostname"
-            if "--tcp" in flags or "--http=false" not in flags:
-                out[(port, "TCP")] = "serve-hostname"
-            return out
+            return _serve_hostname(args)
         return {}          # agnhost pause / connect / dns...: nothing serves traffic
     return {(int(p["containerPort"]), str(p.get("protocol") or "TCP")): "generic"
             for p in (container.get("ports") or []) if "containerPort" in p}
+
+
+#: Go's strconv.ParseBool, which pflag uses for `--flag=value` on a bool flag.
+_GO_TRUE = ("1", "t", "T", "TRUE", "true", "True")
+_GO_FALSE = ("0", "f", "F", "FALSE", "false", "False")
+
+
+def _bool_flag(args: list[str], flag: str, default: bool) -> bool | None:
+    """A pflag bool flag: `--flag` is true, `--flag=<ParseBool value>` that value; None when
+    the value does not parse (the binary exits with a usage error)."""
+    value = default
+    for a in args:
+        if a == flag:
+            value = True
+        elif a.startswith(flag + "="):
+            raw = a.split("=", 1)[1]
+            if raw not in _GO_TRUE + _GO_FALSE:
+                return None
+            value = raw in _GO_TRUE
+    return value
+
+
+def _serve_hostname(args: list[str]) -> dict[tuple[int, str], str]:
+    """agnhost serve-hostname (test/images/agnhost/serve-hostname): `--http` (default true)
+    serves HTTP on --port (default 9376), answering every path with the hostname; `--tcp` and
+    `--udp` serve the hostname raw, and only with `--http=false`: asked for HTTP together with
+    either, the binary exits at start, so nothing listens."""
+    http, tcp, udp = (_bool_flag(args, flag, default)
+                      for flag, default in (("--http", True), ("--tcp", False), ("--udp", False)))
+    if http is None or tcp is None or udp is None or (http and (tcp or udp)):
+        return {}
+    port = _int_arg(args, "--port", 9376)
+    out: dict[tuple[int, str], str] = {}
+    if udp:
+        out[(port, "UDP")] = "serve-hostname"
+    if tcp or http:
+        out[(port, "TCP")] = "serve-hostname"
+    return out
 
 
 def _ports(containers: Iterable[Mapping[str, Any]]) -> tuple[ContainerPort, ...]:

@@ -25,6 +25,32 @@ def test_other_images_serve_their_declared_ports() -> None:
     assert container_servers({"image": AGNHOST, "args": ["pause"]}) == {}
 
 
+def serve_hostname(*flags: str) -> dict:
+    return {"image": AGNHOST, "args": ["serve-hostname", *flags], "ports": [{"containerPort": 80}]}
+
+
+def test_serve_hostname_listens_where_its_flags_say() -> None:
+    """upstream serve_hostname.go: --http defaults to true, --port to 9376; raw --tcp/--udp only
+    with --http=false (with HTTP on too it exits at start); declared ports open nothing."""
+    assert container_servers(serve_hostname()) == {(9376, "TCP"): "serve-hostname"}
+    assert container_servers(serve_hostname("--port=8080")) == {(8080, "TCP"): "serve-hostname"}
+    assert set(container_servers(serve_hostname("--port", "7000", "--http"))) == {(7000, "TCP")}
+    assert set(container_servers(serve_hostname("--http=false", "--udp"))) == {(9376, "UDP")}
+    assert set(container_servers(serve_hostname("--http=0", "--tcp", "--udp"))) == {(9376, "TCP"), (9376, "UDP")}
+    assert container_servers(serve_hostname("--udp")) == {}             # --http still true: exits
+    assert container_servers(serve_hostname("--tcp=T")) == {}
+    assert container_servers(serve_hostname("--http=no")) == {}         # not a Go bool: usage error
+    assert container_servers(serve_hostname("--http=false")) == {}      # serves nothing, waits
+
+
+def test_serve_hostname_answers_its_hostname_on_every_path() -> None:
+    p = Pod("lab", "shop-5d8f7c9b4-x2x7q", "10.244.0.5")
+    for path in ("/", "/api/items", "/hostname", "/clientip", "/healthz", "/echo?msg=hi"):
+        assert http_answer(p, path, "10.244.0.9", 40000, server="serve-hostname") == "shop-5d8f7c9b4-x2x7q"
+    named = Pod("lab", "db-0", "10.244.0.6", hostname="primary")
+    assert http_answer(named, "/x", "x", 1, server="serve-hostname") == "primary"
+
+
 def test_template_hash_changes_with_the_template_only() -> None:
     t1 = deployment("a", {"app": "a"})["spec"]["template"]
     t2 = deployment("b", {"app": "a"})["spec"]["template"]
