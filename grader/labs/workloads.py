@@ -54,12 +54,15 @@ def netexec_workload(name: str, labels: Mapping[str, str], *, kind: str = "Deplo
                      http_port: int = 8080, udp_port: int | None = None, ports: Sequence[Port] | None = None,
                      template_annotations: Mapping[str, str] | None = None,
                      service_name: str | None = None, namespace: str | None = None,
-                     readiness_probe: bool = False, env_from: Sequence[str] = ()) -> str:
+                     readiness_probe: bool = False, probe_port: int | str | None = None,
+                     env_from: Sequence[str] = ()) -> str:
     """A Deployment (or StatefulSet, with `service_name`) of agnhost netexec pods.
 
     `selector` defaults to the `app` label; `container` to the workload's name; `ports` to
     one port named `http` on `http_port` (UDP ports are declared with protocol UDP).
-    `readiness_probe` asks netexec's /healthz on the first port; `env_from` names ConfigMaps
+    `readiness_probe` asks netexec's /healthz on the first port (by its name when it has
+    one), or on `probe_port` when given (a port the server may not serve, for a lab whose
+    fault is exactly that); `env_from` names ConfigMaps
     whose keys become the container's environment (read once, when the container starts)."""
     selector = selector if selector is not None else {"app": labels["app"]}
     ports = list(ports) if ports is not None else [Port(http_port, "http")]
@@ -90,7 +93,8 @@ def netexec_workload(name: str, labels: Mapping[str, str], *, kind: str = "Deplo
         refs = ", ".join(f"{{configMapRef: {{name: {n}}}}}" for n in env_from)
         lines.append(f"        envFrom: [{refs}]")
     if readiness_probe:
-        probe_port = ports[0].name or ports[0].number
+        if probe_port is None:
+            probe_port = ports[0].name or ports[0].number
         lines.append(f"        readinessProbe: {{httpGet: {{path: /healthz, port: {probe_port}}}}}")
     return "\n".join(lines) + "\n"
 
