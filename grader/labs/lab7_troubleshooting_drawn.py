@@ -12,6 +12,7 @@ self-paced learner's draw, which the source notebook and solutions/ show."""
 from __future__ import annotations
 
 import copy
+import dataclasses
 import functools
 from typing import Any
 
@@ -227,11 +228,14 @@ def _db_after(answer: str, drawn: list[Fault]) -> dict[str, Any] | None:
 
 
 def hidden_checks(drawn: list[Fault], answer: str = "") -> list[Check]:
-    """Worth 4 of the 12 points together, whoever the learner is."""
+    """Worth 4 of the 12 points together, whoever the learner is. Each may be the one that
+    asks the gate (every drawn path, probed) and starts strangers' pods, so each gets the
+    live time limit of a check that starts pods, not the default 20 s."""
     gate = _Gate(drawn)
-    return [_rest_of_shop(gate).worth(1.0), _hosts_exact(gate).worth(0.25), _db_protected(gate).worth(0.75),
-            _payments_protected(gate).worth(0.75), _worker_limited(gate).worth(0.5),
-            _services_inside(gate).worth(0.5), _probe_kept(gate, _db_after(answer, drawn)).worth(0.25)]
+    chosen = [_rest_of_shop(gate).worth(1.0), _hosts_exact(gate).worth(0.25), _db_protected(gate).worth(0.75),
+              _payments_protected(gate).worth(0.75), _worker_limited(gate).worth(0.5),
+              _services_inside(gate).worth(0.5), _probe_kept(gate, _db_after(answer, drawn)).worth(0.25)]
+    return [dataclasses.replace(c, time_limit=LIVE_TIME_LIMIT) for c in chosen]
 
 
 def broken_app(drawn: list[Fault]) -> str:
