@@ -4,6 +4,7 @@ submission graded on real nodes and offline must get the same verdict on every c
 Lab 2's LoadBalancer part runs on MetalLB's addresses (grader.localcluster.edge)."""
 from __future__ import annotations
 
+import csv
 import os
 import shutil
 import sys
@@ -46,3 +47,20 @@ def test_every_lab_grades_the_same_live_and_offline(tmp_path: Path) -> None:
     differing = [line for line in result.lines if " | live " in line]
     assert differing == [], "\n".join(result.lines)
     assert ", 0 disagreements" in summary
+    earned, points = _live_totals(tmp_path / "reports" / "live-vs-offline.csv")
+    for lab in CHOSEN:             # graded live, not only alike: the solution full marks, the blank none
+        assert points[("solution", lab)] > 0, lab
+        assert earned[("solution", lab)] == pytest.approx(points[("solution", lab)]), lab
+        assert earned[("blank", lab)] == 0, lab
+
+
+def _live_totals(path: Path) -> tuple[dict[tuple[str, str], float], dict[tuple[str, str], float]]:
+    """(student, lab) -> points earned live, and the points there were, from the report."""
+    earned: dict[tuple[str, str], float] = {}
+    points: dict[tuple[str, str], float] = {}
+    with path.open(newline="", encoding="utf-8") as fh:
+        for row in csv.DictReader(fh):
+            key = (row["student"], row["lab"])
+            earned[key] = earned.get(key, 0.0) + float(row["live_earned"] or 0)
+            points[key] = points.get(key, 0.0) + float(row["points"])
+    return earned, points
