@@ -244,13 +244,18 @@ class LiveNamespace:
             bar.close()
 
     def _readiness(self, unready: str | None = None) -> tuple[int, int, list[str], str | None]:
+        # Workloads first, then pods: a workload excused by `unready` once its pods exist is
+        # counted from pods already created, so the later pod list holds them (Pending ones
+        # included). The other order let a Deployment created a moment ago look settled
+        # while its just-created pod was missing from the older pod list (lab 7, live).
+        workloads = self._api.list_workloads(self.name)
         pods, rv = self._api.list_pods(self.name)
         pods = [p for p in pods if pod_counts(p)]
         problems = [f"pod/{p['metadata']['name']}: {why_not_ready(p)}"
                     for p in sorted(pods, key=lambda p: p["metadata"]["name"])
                     if not pod_is_ready(p) and not unready_on_purpose(unready, pod=p)]
         want = 0
-        for workload in self._api.list_workloads(self.name):
+        for workload in workloads:
             want += (workload.get("spec") or {}).get("replicas", 1)
             problem = workload_problem(workload)
             if problem and unready_on_purpose(unready, workload=workload):

@@ -13,6 +13,15 @@ shop runs its own resolver, a Deployment named coredns behind Service shop-dns o
 (the agnhost stand-in answers on UDP 53 as netexec), and the fault scales it to zero. The
 mechanics are the real ones (no replicas, no endpoints, every query to the resolver times
 out); only the answers are netexec's, not DNS records.
+
+The database's pods carry a readiness probe (httpGet /healthz on their port http, 5432),
+and the task says it stays: its fault points the probe at 8080 (the port the shop's other
+apps serve, where the database listens on nothing), so the pod runs but never becomes
+Ready and Service db has no ready endpoint. The fault owns the path through the Service
+(db.lab7:5432); the AND/OR fault's outcome is asked of the db pod's own address, which
+readiness does not touch, so the two stay apart. Grading waits for the pods labelled app=db
+(UNREADY_ON_PURPOSE) to run, not to be Ready, or a broken shop could never be graded. Why
+the database rather than a new app: the namespace's quota allows 10 Services, all in use.
 """
 from __future__ import annotations
 
@@ -25,13 +34,25 @@ from grader.labs.workloads import Port, netexec_workload, pause_pod
 
 NAMESPACE, DATA, OFFICE = "lab7", "lab7-data", "lab7-office"
 CLASS = "cloud-provider-kind"          # the course's IngressClass and GatewayClass (lab 6)
+#: Pods a learner's answer may leave NotReady (the readiness fault, unfixed): grading waits
+#: for them to run only, so the path they break is graded instead of the wait timing out.
+UNREADY_ON_PURPOSE = "app=db"
 
 
 def _app(name: str, port: int = 8080, *, replicas: int = 1, labels: Mapping[str, str] | None = None,
-         udp: int | None = None) -> str:
+         udp: int | None = None, probe: int | str | None = None) -> str:
+    """A netexec Deployment serving HTTP on `port` (named http); `probe`, when given, is the
+    port its readinessProbe (httpGet /healthz) asks."""
     chosen = dict(labels or {"app": name})
     return netexec_workload(name, chosen, selector=chosen, replicas=replicas, http_port=port, udp_port=udp,
-                            ports=[Port(port, "http")] + ([Port(udp, "dns", "UDP")] if udp else []))
+                            ports=[Port(port, "http")] + ([Port(udp, "dns", "UDP")] if udp else []),
+                            readiness_probe=probe is not None, probe_port=probe)
+
+
+def db_deployment(probe: int | str | None) -> str:
+    """Deployment db (netexec on 5432, port http) with its readiness probe on `probe`, or
+    none: the healthy one probes "http"; the fault, and the wrong answers, others."""
+    return _app("db", 5432, probe=probe)
 
 
 def _service(name: str, selector: str, port: int = 80, target: int | str = 8080, *, extra: str = "") -> str:
@@ -209,7 +230,7 @@ HEALTHY: dict[str, str] = {
     "user": pause_pod("user", {"app": "user"}),
     "worker": pause_pod("worker", {"app": "worker"}),
     **{f"deploy-{n}": _app(n) for n in ("web", "api", "cart", "search", "reviews", "payments")},
-    "deploy-db": _app("db", 5432),
+    "deploy-db": db_deployment("http"),
     "deploy-coredns": _app("coredns", 8080, labels={"k8s-app": "shop-dns"}, udp=53),
     "svc-web": _service("web", "app: web"),
     "svc-storefront": _service("storefront", "app: web", target="http"),
@@ -305,16 +326,38 @@ def _worker_dns() -> Check:
 
 
 def _reports_only() -> Check:
+    """Asked of a db pod's own address: NetworkPolicy decides it, whether or not the pod is
+    Ready (readiness is the other fault's path, through Service db)."""
+    def fn(ns: Any) -> Verdict:
+        office = ns.cluster.namespace(OFFICE, fresh=False)
+        db = next(iter(checks.pods_matching(ns, "app=db")), None)
+        if db is None:
+            return failed("no db pod runs")
+        target = f"{db.ip}:5432"
+        what = f"db pod {db.name} on 5432 ({target})"
+        if not office.probe(target, frm="app=reports").ok:
+            return failed(f"the reports job in {OFFICE} does not reach {what}")
+        if office.probe(target, frm="app=intern").status.value not in ("TIMEOUT", "DNS_ERROR"):
+            return failed(f"the intern's pod in {OFFICE} also reaches {what}: the database is open to "
+                          f"every pod in {OFFICE}, not only the reports job")
+        return passed(f"only the reports job of {OFFICE} reaches {what}")
+    return Check("only the office's reports job reaches the database", fn)
+
+
+def _db_served() -> Check:
     def fn(ns: Any) -> Verdict:
         office = ns.cluster.namespace(OFFICE, fresh=False)
         target = f"db.{ns.name}:5432"
-        if not office.probe(target, frm="app=reports").ok:
-            return failed(f"the reports job in {OFFICE} does not reach {target}")
-        if office.probe(target, frm="app=intern").status.value not in ("TIMEOUT", "DNS_ERROR"):
-            return failed(f"the intern's pod in {OFFICE} also reaches {target}: the database is open to "
-                          f"every pod in {OFFICE}, not only the reports job")
-        return passed(f"only the reports job of {OFFICE} reaches {target}")
-    return Check("only the office's reports job reaches the database", fn)
+        out = office.probe(f"{target}/hostname", frm="app=reports")
+        pods = {p.name for p in checks.pods_matching(ns, "app=db")}
+        who = (out.pod or "").split("/", 1)[-1] or (out.body or "").strip()
+        if not out.ok:
+            return failed(f"{target} from the reports job: {out.status.value}"
+                          + (f" ({out.reason})" if out.reason else ""))
+        if who not in pods:
+            return failed(f"{target} from the reports job was answered by {who or 'nobody'}, not a db pod")
+        return passed(f"{target} from the reports job answered by {who}")
+    return Check("the reports job reaches the database through Service db (db.lab7:5432)", fn)
 
 
 def _resolver() -> Check:
@@ -396,6 +439,15 @@ CATALOGUE: tuple[Fault, ...] = (
           "podSelector in one peer must both match (AND).",
           f"NetworkPolicy db-ingress listed namespaceSelector ({OFFICE}) and podSelector (app: reports) as "
           "two peers; one peer with both lets in only the reports job."),
+    Fault("readiness-wrong-port", "a readiness probe on a port the container does not serve",
+          {"deploy-db": db_deployment(8080)},
+          _db_served,
+          "a Service sends traffic only to Ready pods, and a pod with a readiness probe is Ready only while "
+          "the probe succeeds: a probe on a port the container does not serve (8080, where the shop's other "
+          "apps listen; the database listens on 5432) fails forever, so the db pod never becomes Ready and "
+          "Service db has no ready endpoint.",
+          "Deployment db's readinessProbe asked port 8080; the database serves 5432 (its port `http`): probe "
+          "that port, and keep the probe (without one, a db pod that stops answering would still get traffic)."),
     Fault("wrong-ingressclass", "an IngressClass no controller implements",
           {"ingress": _ingress("nginx")},
           _via("Ingress", "shop", "shop.example"),

@@ -1,22 +1,25 @@
 """Lab 7, troubleshooting with faults drawn per learner: a shop of a dozen small services,
-of which 3-5 paths are broken, each by a fault drawn from a catalogue of 12 classes
+of which 3-5 paths are broken, each by a fault drawn from a catalogue of 13 classes
 (grader.labs.lab7_faults) with a seed derived from the learner's id (grader.labs.drawn).
 
 Graded on outcomes only: one visible check per drawn fault (the path it broke works
 again, with a feedback sentence saying why it did not), so each fault earns its share;
 hidden checks, earned once every drawn fault is fixed, make sure the rest of the shop
 still works and its protected paths stay protected, so deleting or opening the
-NetworkPolicies, scaling workloads away or exposing Services outside the cluster does not
-pass. `lab_for(learner)` is the lab as that learner (and the grader) sees it; LAB is the
+NetworkPolicies, scaling workloads away, exposing Services outside the cluster or deleting
+the database's readiness probe (instead of pointing it at the right port) does not pass. `lab_for(learner)` is the lab as that learner (and the grader) sees it; LAB is the
 self-paced learner's draw, which the source notebook and solutions/ show."""
 from __future__ import annotations
 
+import copy
+import dataclasses
 import functools
 from typing import Any
 
 from grader import checks
 from grader.checks.core import Check, Verdict, failed, passed
 from grader.labs.drawn import SELF_PACED, draw
+from grader.labs.lab1_readiness import LIVE_TIME_LIMIT, _answer_deployment, _copy_listening_on, _settle
 from grader.labs.lab7_faults import (
     CATALOGUE,
     DATA,
@@ -26,7 +29,9 @@ from grader.labs.lab7_faults import (
     NAMESPACE,
     OFFICE,
     OFFICE_PODS,
+    UNREADY_ON_PURPOSE,
     Fault,
+    db_deployment,
 )
 from grader.labs.spec import Lab, Part, WrongAnswer
 from grader.labs.strangers import reached, stranger
@@ -186,12 +191,51 @@ def _hosts_exact(gate: _Gate) -> Check:
     return Check("the Ingress and the Gateway serve only the shop's hosts", fn)
 
 
-def hidden_checks(drawn: list[Fault]) -> list[Check]:
-    """Worth 4 of the 12 points together, whoever the learner is."""
+def _probe_kept(gate: _Gate, db: dict[str, Any] | None) -> Check:
+    """The task says the database keeps its readiness probe: judged by what the probe does.
+    A copy of Deployment db as it stands after the answer (`db`), whose server listens on
+    9090 while it still declares port http (5432), is selected by Service db but must stay
+    out of rotation. Without a probe (or with one that does not ask the app, such as an exec
+    of `true`) it is Ready at once and takes traffic."""
+    def fn(ns: Any) -> Verdict:
+        if (why := gate(ns)) is not None:
+            return failed(why)
+        if db is None:
+            return failed("there is no Deployment db to try a broken build of")
+        try:
+            ns.apply([_copy_listening_on(copy.deepcopy(db), "db-broken", 9090)], source="a broken build of db")
+            ns.wait_ready(timeout=60, unready=UNREADY_ON_PURPOSE)
+            broken = {p.name for p in checks.pods_matching(ns, UNREADY_ON_PURPOSE) if p.name.startswith("db-broken")}
+            if not broken:
+                return failed("a copy of Deployment db made no pod labelled app=db")
+            # live, a pod without a probe turns Ready a moment after it runs: give it that moment
+            _settle(ns, UNREADY_ON_PURPOSE, "db-broken", timeout=6.0)
+            ready = {(e.pod or "").split("/", 1)[-1] for e in ns.endpoints("db") if e.ready}
+        finally:
+            ns.delete("Deployment", "db-broken")
+        if broken & ready:
+            return failed("a db pod that does not answer on its port http (5432) is a ready endpoint of Service db "
+                          "and gets traffic: the database must keep a readinessProbe that asks the app (httpGet "
+                          "/healthz on port http)")
+        return passed("a db pod that does not answer on 5432 stays out of rotation: the probe is kept")
+    return Check("the database keeps a readiness probe that asks the app", fn, time_limit=LIVE_TIME_LIMIT)
+
+
+def _db_after(answer: str, drawn: list[Fault]) -> dict[str, Any] | None:
+    """Deployment db as it stands once the answer is applied: the answer's own (applied over
+    the shop's, it replaces its pod template), else the broken shop's."""
+    return _answer_deployment(answer, "db") or _answer_deployment(broken_app(drawn), "db")
+
+
+def hidden_checks(drawn: list[Fault], answer: str = "") -> list[Check]:
+    """Worth 4 of the 12 points together, whoever the learner is. Each may be the one that
+    asks the gate (every drawn path, probed) and starts strangers' pods, so each gets the
+    live time limit of a check that starts pods, not the default 20 s."""
     gate = _Gate(drawn)
-    return [_rest_of_shop(gate).worth(1.25), _hosts_exact(gate).worth(0.25), _db_protected(gate).worth(0.75),
-            _payments_protected(gate).worth(0.75), _worker_limited(gate).worth(0.5),
-            _services_inside(gate).worth(0.5)]
+    chosen = [_rest_of_shop(gate).worth(1.0), _hosts_exact(gate).worth(0.25), _db_protected(gate).worth(0.75),
+              _payments_protected(gate).worth(0.75), _worker_limited(gate).worth(0.5),
+              _services_inside(gate).worth(0.5), _probe_kept(gate, _db_after(answer, drawn)).worth(0.25)]
+    return [dataclasses.replace(c, time_limit=LIVE_TIME_LIMIT) for c in chosen]
 
 
 def broken_app(drawn: list[Fault]) -> str:
@@ -215,6 +259,24 @@ def _other_learner(learner: str, drawn: list[Fault]) -> tuple[str, list[Fault]]:
     raise AssertionError("no classmate with another draw")       # pragma: no cover
 
 
+def _probe_wrong_answers(drawn: list[Fault], share: float) -> tuple[WrongAnswer, ...]:
+    """For a learner who drew the readiness fault: the two ways of getting it wrong."""
+    if FAULTS["readiness-wrong-port"] not in drawn:
+        return ()
+    healthy = HEALTHY["deploy-db"]
+    fixed = reference(drawn)
+    assert healthy in fixed
+    return (
+        WrongAnswer("Deleting the database's readiness probe instead of pointing it at the port the database "
+                    "serves: the path works, but the task says the probe stays, and without it a db pod that stops "
+                    "answering would still get traffic.", fixed.replace(healthy, db_deployment(None)),
+                    max_score=POINTS - 0.25),
+        WrongAnswer("Moving the probe to port 80, the usual Service port: nothing listens there either, so the db "
+                    "pod still never becomes Ready.", fixed.replace(healthy, db_deployment(80)),
+                    max_score=VISIBLE_POINTS - share),
+    )
+
+
 def wrong_answers(learner: str, drawn: list[Fault]) -> tuple[WrongAnswer, ...]:
     share = VISIBLE_POINTS / len(drawn)
     most = POINTS - 0.75 - 0.75 - 0.5       # every policy opened: the protected paths fail
@@ -224,7 +286,7 @@ def wrong_answers(learner: str, drawn: list[Fault]) -> tuple[WrongAnswer, ...]:
                             f"  {kind.lower()}: [{{}}]\n" for text, kind in (
                                 (HEALTHY["policy-db"], "Ingress"), (HEALTHY["policy-payments"], "Ingress"),
                                 (HEALTHY["policy-worker"], "Egress")))
-    return (
+    return _probe_wrong_answers(drawn, share) + (
         WrongAnswer("Fixing every fault but one: that fault's path still fails, and the hidden checks wait until "
                     "every path works.", reference(drawn[:-1]), max_score=VISIBLE_POINTS - share),
         WrongAnswer("Opening every NetworkPolicy to everyone (`ingress: [{}]`, `egress: [{}]`) instead of fixing "
@@ -251,7 +313,8 @@ TASK = """
 `lab` (the output above) says for whom the faults were drawn and how many paths are broken:
 between three and five, each by a different fault, and your neighbours' are not yours.
 `lab.show()` prints the shop as it runs in namespace `lab7`: `web`, `api`, `cart`,
-`search`, `reviews`, `payments` and `db` Deployments with their Services, the shop's own
+`search`, `reviews`, `payments` and `db` Deployments with their Services (the database's
+pods carry a readiness probe), the shop's own
 resolver (Deployment `coredns` behind Service `shop-dns`, UDP 53: your sandbox cannot
 touch kube-system, so the shop brings its own), an ExternalName `ledger` for the ledger in
 namespace `lab7-data` (`lab.show(namespace="lab7-data")`), three NetworkPolicies, an
@@ -262,7 +325,8 @@ Ingress and a Gateway with an HTTPRoute, all in front of the web pods (through S
 When it works: the user reaches `web:80`; the web pods reach `api`, `cart`, `search`,
 `reviews` and `payments` on port 80 and the resolver on `shop-dns:53/UDP`; the api
 reaches `ledger:80`; the worker resolves `api` and reaches the api pods on 8080; the
-reports job in `lab7-office` reaches `db.lab7:5432`; `http://shop.example/` through the
+reports job in `lab7-office` reaches `db.lab7:5432` (Service `db`, whose pod is Ready);
+`http://shop.example/` through the
 Ingress `shop` and `http://www.shop.example/` through the Gateway `shop-gw` (port 80)
 reach the web pods. ConfigMap `shop-config` lists the addresses the shop uses.
 
@@ -271,7 +335,9 @@ Find the broken paths with `ns = lab.explore("fixes", with_answer=False)` (`ns.p
 `ns.route_status("shop")`) and write **only the objects you change**, fixed, in the answer
 cell (applied on top of the shop, as `kubectl apply` would). Keep what is protected
 protected: the database is for the office's reports job only, payments for the web pods
-only, and the worker's egress for the api and DNS only.
+only, and the worker's egress for the api and DNS only. The database keeps a readiness
+probe that asks it (so a db pod that stops answering leaves rotation): fix a probe, do not
+delete it.
 """
 
 
@@ -282,9 +348,9 @@ def lab_for(learner: str) -> Lab:
     data = "---\n".join([DATA_APP, *(f.elsewhere for f in drawn if f.elsewhere)])
     part = Part(
         id="fixes", title="Find and fix the faults drawn for you", points=POINTS, needs_policy_enforcement=True,
-        task=TASK, visible=[f.check(VISIBLE_POINTS / len(drawn)) for f in drawn],
-        hidden=lambda answer: hidden_checks(drawn), reference=reference(drawn), explanation=_explanation(learner, drawn),
-        wrong_answers=wrong_answers(learner, drawn))
+        may_stay_unready=UNREADY_ON_PURPOSE, task=TASK, visible=[f.check(VISIBLE_POINTS / len(drawn)) for f in drawn],
+        hidden=lambda answer: hidden_checks(drawn, answer), reference=reference(drawn),
+        explanation=_explanation(learner, drawn), wrong_answers=wrong_answers(learner, drawn))
     return Lab(
         name=NAME, title="Lab 7: Troubleshooting faults drawn for you", namespace=NAMESPACE,
         workloads=broken_app(drawn), parts=(part,), other_namespaces={DATA: data, OFFICE: OFFICE_PODS},
@@ -293,14 +359,16 @@ def lab_for(learner: str) -> Lab:
 
 GOALS = """
 - troubleshoot a shop whose faults nobody else has: follow each failing request to where it stops;
-- fix each fault with the smallest change, across Services, DNS, NetworkPolicy, Ingress and Gateway;
+- fix each fault with the smallest change, across Services, readiness probes, DNS, NetworkPolicy,
+  Ingress and Gateway;
 - keep every protected path protected while you fix.
 """
 
 CONCEPT = """
 Every request crosses the same layers, and each layer has its classic faults: the name
 (DNS: which namespace, an ExternalName's target, a resolver that is down, egress to DNS),
-the Service (selector, port, targetPort, named ports), the NetworkPolicy (the pod's port,
+the Service (selector, port, targetPort, named ports, and only Ready pods: a readiness
+probe on the wrong port keeps a running pod out for good), the NetworkPolicy (the pod's port,
 peers that OR instead of AND) and, from outside, the Ingress class or the Gateway listener
 a route attaches to. Troubleshooting is finding the first layer where the request stops.
 
@@ -312,7 +380,7 @@ flowchart LR
     web -->|"shop-dns:53/UDP"| dns["resolver"]
     api["api"] -->|"ledger (ExternalName)"| ledger["ledger in lab7-data"]
     worker["worker"] -->|"DNS, api:8080"| api
-    reports["reports in lab7-office"] -->|"db.lab7:5432"| db["db"]
+    reports["reports in lab7-office"] -->|"db.lab7:5432"| db["db (Ready?)"]
 ```
 """
 

@@ -65,7 +65,8 @@ class Part:
     explanation: str = ""            # why the reference is right (solutions/)
     wrong_answers: tuple[WrongAnswer, ...] = ()   # common wrong answers, graded by the tests
     #: a label selector of pods a correct answer keeps NotReady on purpose (a failing
-    #: readiness probe): grading waits for them to run, not to be Ready
+    #: readiness probe), or that the lab's broken app starts NotReady: grading waits for
+    #: them to run, not to be Ready
     may_stay_unready: str = ""
     namespace: str = ""              # the part's own namespace (the mock exam's tasks); else the lab's
 
@@ -187,7 +188,12 @@ def prepare(lab: Lab, part: Part, cluster: Any) -> Any:
         ns.apply(part.setup, source=f"{lab.name} {part.id} fixtures")
     for dep in part.builds_on:
         ns.apply(lab.part(dep).reference, source=f"{lab.name} {dep} reference")
-    ns.wait_ready()          # instant offline; live, the lab's pods must run before any probe
+    # instant offline; live, the lab's pods must run before any probe. A lab whose broken
+    # app keeps pods NotReady on purpose (lab 7's readiness fault) waits for them to run only.
+    if part.may_stay_unready:
+        ns.wait_ready(unready=part.may_stay_unready)
+    else:
+        ns.wait_ready()
     return ns
 
 

@@ -55,18 +55,22 @@ def netexec_workload(name: str, labels: Mapping[str, str], *, kind: str = "Deplo
                      http_port: int = 8080, udp_port: int | None = None, ports: Sequence[Port] | None = None,
                      template_annotations: Mapping[str, str] | None = None,
                      service_name: str | None = None, namespace: str | None = None,
-                     readiness_probe: bool = False, env_from: Sequence[str] = ()) -> str:
+                     readiness_probe: bool = False, probe_port: int | str | None = None,
+                     env_from: Sequence[str] = ()) -> str:
     """A Deployment (or StatefulSet, with `service_name`) of agnhost netexec pods.
 
     `selector` defaults to the `app` label; `container` to the workload's name; `ports` to
     one port named `http` on `http_port` (UDP ports are declared with protocol UDP).
-    `readiness_probe` asks netexec's /healthz on the first port; `env_from` names ConfigMaps
+    `readiness_probe` asks netexec's /healthz on the first port (by its name when it has
+    one), or on `probe_port` when given (a port the server may not serve, for a lab whose
+    fault is exactly that); `env_from` names ConfigMaps
     whose keys become the container's environment (read once, when the container starts)."""
     ports = list(ports) if ports is not None else [Port(http_port, "http")]
     return _agnhost_workload(
         name, labels, _netexec_args(http_port, udp_port), ports, kind=kind, replicas=replicas,
         selector=selector, container=container, template_annotations=template_annotations,
-        service_name=service_name, namespace=namespace, readiness_probe=readiness_probe, env_from=env_from)
+        service_name=service_name, namespace=namespace, readiness_probe=readiness_probe,
+        probe_port=probe_port, env_from=env_from)
 
 
 def hostname_workload(name: str, labels: Mapping[str, str], *, replicas: int = 1,
@@ -82,7 +86,8 @@ def _agnhost_workload(name: str, labels: Mapping[str, str], args: str, ports: Se
                       kind: str = "Deployment", replicas: int = 1, selector: Mapping[str, str] | None = None,
                       container: str | None = None, template_annotations: Mapping[str, str] | None = None,
                       service_name: str | None = None, namespace: str | None = None,
-                      readiness_probe: bool = False, env_from: Sequence[str] = ()) -> str:
+                      readiness_probe: bool = False, probe_port: int | str | None = None,
+                      env_from: Sequence[str] = ()) -> str:
     """The workload YAML around one agnhost container running `args` (a flow sequence)."""
     selector = selector if selector is not None else {"app": labels["app"]}
     template_meta = f"labels: {_flow_map(labels)}"
@@ -112,7 +117,8 @@ def _agnhost_workload(name: str, labels: Mapping[str, str], args: str, ports: Se
         refs = ", ".join(f"{{configMapRef: {{name: {n}}}}}" for n in env_from)
         lines.append(f"        envFrom: [{refs}]")
     if readiness_probe:
-        probe_port = ports[0].name or ports[0].number
+        if probe_port is None:
+            probe_port = ports[0].name or ports[0].number
         lines.append(f"        readinessProbe: {{httpGet: {{path: /healthz, port: {probe_port}}}}}")
     return "\n".join(lines) + "\n"
 

@@ -236,6 +236,27 @@ def test_wait_ready_lets_selected_pods_stay_unready_once_they_run(w: World) -> N
         w.ns().wait_ready(timeout=1, unready="app=web")
 
 
+def test_wait_ready_excuses_a_workload_only_with_its_pods_in_view(w: World,
+                                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+    """A Deployment created a moment ago: its ReplicaSet creates the pod while wait_ready
+    lists, and the Deployment's status counts it. The pod list must be taken after the
+    workload list, so the Pending pod is seen and waited for, not skipped."""
+    pending = pod("db-broken-1", "", {"app": "db"}, ready=False)
+    pending["status"] = {"phase": "Pending", "conditions": []}
+    w.apps.deployments = [{"metadata": {"name": "db-broken", "generation": 1},
+                           "spec": {"replicas": 1, "template": {"metadata": {"labels": {"app": "db"}}}},
+                           "status": {"replicas": 1, "updatedReplicas": 1, "observedGeneration": 1}}]
+    listed = w.apps.list_namespaced_deployment
+
+    def list_then_create(namespace: str) -> dict:      # the pod appears as the workloads are listed
+        if pending not in w.core.pods:
+            w.core.pods.append(pending)
+        return listed(namespace)
+    monkeypatch.setattr(w.apps, "list_namespaced_deployment", list_then_create)
+    with pytest.raises(TimeoutError, match="pod/db-broken-1"):
+        w.ns().wait_ready(timeout=1, unready="app=db")
+
+
 def test_wait_ready_waits_for_old_replicas_of_a_rollout_to_go(w: World) -> None:
     """As `kubectl rollout status`: updated and ready replicas are not enough while old pods
     still run beside them (they answer with the old template's environment)."""

@@ -20,7 +20,7 @@ from grader.grading.jobs import job_key, make_job
 from grader.labs import get_lab, open_lab
 from grader.labs.drawn import SELF_PACED, draw, learner_id
 from grader.labs.drawn_solution import file_name, solution_notebook
-from grader.labs.lab7_faults import CATALOGUE, FAULTS, HEALTHY
+from grader.labs.lab7_faults import CATALOGUE, FAULTS, HEALTHY, UNREADY_ON_PURPOSE, db_deployment
 from grader.labs.lab7_troubleshooting_drawn import FAULT_CLASSES, NAME, POINTS, faults_for, lab_for
 
 IDS = [f"student{n:02d}" for n in range(1, 21)]
@@ -37,8 +37,8 @@ def _why(report: dict) -> str:
     return "\n".join(f"{r['name']}: {r['feedback']}" for r in report["results"] if r["earned"] < r["points"])
 
 
-def test_the_catalogue_has_at_least_twelve_classes_each_breaking_its_own_pieces() -> None:
-    assert len(CATALOGUE) >= 12
+def test_the_catalogue_has_the_issues_thirteen_classes_each_breaking_its_own_pieces() -> None:
+    assert len(CATALOGUE) >= 13 and "readiness-wrong-port" in FAULTS
     broken = [key for f in CATALOGUE for key in f.broken]
     assert len(broken) == len(set(broken)), "two classes break the same piece: their fixes would collide"
     assert all(key in HEALTHY for key in broken)
@@ -49,7 +49,7 @@ def test_twenty_learners_draw_at_least_ten_distinct_sets_of_three_to_five() -> N
     sets = [frozenset(f.key for f in faults_for(i)) for i in IDS]
     assert all(3 <= len(s) <= 5 for s in sets)
     assert len(set(sets)) >= 10
-    assert len(set().union(*sets)) >= 10        # the draws cover most of the catalogue
+    assert set().union(*sets) == set(FAULTS)    # every class is drawn for someone in a class of 20
 
 
 def test_the_draw_is_the_same_in_a_fresh_interpreter() -> None:
@@ -120,7 +120,7 @@ def test_deleting_a_policy_or_scaling_a_workload_away_loses_the_hidden_points() 
     other = next(k for k in ("deploy-cart", "deploy-search", "deploy-reviews", "deploy-web")
                  if not any(k in f.broken for f in faults_for(learner)))
     score, report = _with(learner, HEALTHY[other].replace("replicas: 1", "replicas: 0"))
-    assert score <= POINTS - 1.25, _why(report)
+    assert score <= POINTS - 1.0, _why(report)
     assert "a path that worked before your answer fails now" in _why(report)
 
 
@@ -262,3 +262,79 @@ def test_show_prints_what_the_lab_puts_in_each_namespace(capsys: pytest.CaptureF
     assert "kind: Service\nmetadata:\n  name: reviews\n" not in capsys.readouterr().out
     with pytest.raises(KeyError, match="namespaces: lab7, lab7-data, lab7-office"):
         session.show(namespace="kube-system")
+
+
+PROBED = [i for i in IDS if FAULTS["readiness-wrong-port"] in faults_for(i)]
+PROBE = "readinessProbe: {httpGet: {path: /healthz, port: http}}"
+
+
+def _with_db(learner: str, deployment: str) -> tuple[float, dict]:
+    """The learner's reference answer, with Deployment db replaced by `deployment`."""
+    reference = lab_for(learner).part("fixes").reference
+    if HEALTHY["deploy-db"] in reference:
+        return _score(learner, reference.replace(HEALTHY["deploy-db"], deployment))
+    return _with(learner, deployment)
+
+
+def _earned(report: dict, name: str) -> float:
+    return next(r["earned"] for r in report["results"] if r["name"] == name)
+
+
+def test_the_readiness_fault_keeps_the_db_pod_running_but_never_ready() -> None:
+    """The broken shop as the grader prepares it: the db pod runs, is not Ready, and Service db
+    has no ready endpoint; the fix makes it Ready (the model decides from the probe's port)."""
+    from grader.labs.spec import prepare
+    learner = PROBED[0]
+    lab = lab_for(learner)
+    ns = prepare(lab, lab.part("fixes"), OfflineCluster())      # waits for app=db to run only
+    pods = [p for p in ns.pods() if p.labels.get("app") == "db"]
+    assert pods and pods[0].ip and not pods[0].ready
+    assert ns.endpoints("db") and not any(e.ready for e in ns.endpoints("db"))
+    with pytest.raises(TimeoutError, match="readinessProbe of container db failed"):
+        ns.wait_ready()                                          # without the excuse, it never settles
+    ns.apply(HEALTHY["deploy-db"], source="the fix")
+    ns.wait_ready()
+    assert [e.ready for e in ns.endpoints("db")] == [True]
+    assert UNREADY_ON_PURPOSE == lab.part("fixes").may_stay_unready == "app=db"
+
+
+def test_the_readiness_fault_is_fixed_by_the_right_port_in_any_form() -> None:
+    """Another correct probe (the port by number, or a tcpSocket on it) earns full marks too."""
+    learner = PROBED[0]
+    for probe in ("readinessProbe: {httpGet: {path: /healthz, port: 5432}}",
+                  "readinessProbe: {tcpSocket: {port: http}}"):
+        score, report = _with_db(learner, HEALTHY["deploy-db"].replace(PROBE, probe))
+        assert score == POINTS, (probe, _why(report))
+
+
+@pytest.mark.parametrize("learner", [PROBED[0], next(i for i in IDS if i not in PROBED)])
+def test_deleting_the_db_probe_or_one_that_asks_nothing_loses_the_hidden_check(learner: str) -> None:
+    """With or without the fault drawn: the path works without a probe, but the task says it
+    stays, so the hidden check (a broken db build must stay out of rotation) fails."""
+    exec_true = HEALTHY["deploy-db"].replace(PROBE, "readinessProbe: {exec: {command: [/bin/true]}}")
+    for deployment in (db_deployment(None), exec_true):
+        assert deployment != HEALTHY["deploy-db"]
+        score, report = _with_db(learner, deployment)
+        assert score == POINTS - 0.25, _why(report)
+        assert _earned(report, "the database keeps a readiness probe that asks the app") == 0
+        if learner in PROBED:
+            assert _earned(report, FAULTS["readiness-wrong-port"].outcome().name) > 0     # the path works
+
+
+def test_a_probe_moved_to_another_wrong_port_fails_the_path_with_its_sentence() -> None:
+    learner = PROBED[0]
+    for port in (80, 8081, "dns"):
+        score, report = _with_db(learner, db_deployment(port))
+        fault = FAULTS["readiness-wrong-port"]
+        result = next(r for r in report["results"] if r["name"] == fault.outcome().name)
+        assert result["earned"] == 0 and fault.why in result["feedback"], port
+        assert score <= 8.0 - 8.0 / len(faults_for(learner)) + 1e-6, port
+
+
+def test_the_listed_wrong_answers_of_a_learner_with_the_readiness_fault_score_below_full() -> None:
+    learner = PROBED[0]
+    texts = [w.text for w in lab_for(learner).part("fixes").wrong_answers]
+    assert any("Deleting the database's readiness probe" in t for t in texts)
+    for wrong in lab_for(learner).part("fixes").wrong_answers:
+        score, report = _score(learner, wrong.answer)
+        assert score < POINTS and score <= wrong.max_score + 1e-6, (wrong.text, score, _why(report))
