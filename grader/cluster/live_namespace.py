@@ -6,8 +6,7 @@ grader.k8s.apply_order's order by server-side apply; wait_ready watches pods and
 that can never run; endpoints, lookup, probe and matrix run upstream tools inside pods (the
 agnhost e2e image ships /agnhost, curl and dig) and `exec_parsing` turns their output into
 the same Outcome/DnsAnswer types the offline model returns, so a verdict can be compared
-field by field across the two modes. Client calls go through LiveApi (grader.cluster.live_api).
-"""
+field by field across the two modes. Client calls go through LiveApi (grader.cluster.live_api)."""
 from __future__ import annotations
 
 import functools
@@ -244,10 +243,8 @@ class LiveNamespace:
             bar.close()
 
     def _readiness(self, unready: str | None = None) -> tuple[int, int, list[str], str | None]:
-        # Workloads first, then pods: a workload excused by `unready` once its pods exist is
-        # counted from pods already created, so the later pod list holds them (Pending ones
-        # included). The other order let a Deployment created a moment ago look settled
-        # while its just-created pod was missing from the older pod list (lab 7, live).
+        # Workloads before pods: the other order let a Deployment created a moment ago look
+        # settled while its new pod was missing from the older pod list (lab 7, live).
         workloads = self._api.list_workloads(self.name)
         pods, rv = self._api.list_pods(self.name)
         pods = [p for p in pods if pod_counts(p)]
