@@ -7,7 +7,7 @@ from grader import checks
 from grader.labs.exam_checks import from_elsewhere, newcomer, once_done
 from grader.labs.exam_tasks import CLIENT, V, docs, service_yaml, task_part, wrong
 from grader.labs.spec import Part
-from grader.labs.workloads import netexec_workload
+from grader.labs.workloads import hostname_workload, netexec_workload
 
 NETPOL = """kubectl apply -f - <<EOF
 apiVersion: networking.k8s.io/v1
@@ -187,8 +187,8 @@ Services `{api}` and `{web}` (port 80) exist. Create an **Ingress `{name}`** for
 `{web}`. Use `kubectl create ingress`.
 """,
         setup=docs(
-            netexec_workload(api, {"app": api}),
-            netexec_workload(web, {"app": web}),
+            hostname_workload(api, {"app": api}),
+            hostname_workload(web, {"app": web}),
             service_yaml(api, f"{{app: {api}}}", "[{port: 80, targetPort: 8080}]"),
             service_yaml(web, f"{{app: {web}}}", "[{port: 80, targetPort: 8080}]"),
         ),
@@ -233,7 +233,7 @@ The Deployment `{app}` (container port named `http`, 8080) has no Service. Make
 `http://{host}/` (every path) reach it through an **Ingress `{app}`**, with a **Service
 `{app}` on port 80** in between.
 """,
-        setup=docs(netexec_workload(app, {"app": app}, replicas=2)),
+        setup=docs(hostname_workload(app, {"app": app}, replicas=2)),
         visible=[
             checks.routes_to(f"ingress/{app}", "/", host=host, answered_by=f"app={app}"),
             checks.service_port(app, 80),

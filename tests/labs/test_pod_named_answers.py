@@ -50,18 +50,8 @@ def test_every_answer_lab6_reads_names_the_pod_that_gave_it(monkeypatch: pytest.
     assert _unnamed(responses) == []
 
 
-#: Labs whose routing checks still read netexec answers on paths other than /hostname.
-NOT_YET = {
-    "lab8-mock-exam": "q10/q11's Ingress backends run netexec (the mock exam's Ingress tasks are another "
-                      "change's); live, their routes_to checks cannot see which pod answered",
-    "lab8-mock-exam-b": "the same tasks, drawn for variant b",
-}
-
-
 @pytest.mark.parametrize("name", [lab.name for lab in all_labs() if lab.name != "lab6-ingress"])
 def test_every_other_lab_reads_only_named_answers(name: str, monkeypatch: pytest.MonkeyPatch) -> None:
-    if name in NOT_YET:
-        pytest.skip(NOT_YET[name])
     responses, _ = _answers_read(get_lab(name), monkeypatch)
     assert _unnamed(responses) == []
 
