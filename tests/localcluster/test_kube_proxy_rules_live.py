@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any, Iterator
 
 import pytest
+import yaml
 
 from grader.cluster.offline import OfflineCluster
 from grader.k8s.nft import NftTable, differences, symbolic, wrong_hashes
@@ -62,7 +63,20 @@ def sides() -> Iterator[tuple[Any, Any, Any]]:
         _until(lambda: all(_programmed(cluster, live, node.name) for node in NODES), "kube-proxy's sync")
         yield cluster, live, offline_cluster
     finally:
+        _release_node_ports(live)
         live.delete()
+
+
+def _release_node_ports(live: Any) -> None:
+    """Delete the Services before the namespace, and wait until they are gone: their fixed
+    node ports (30081-30083) are the ones later live tests ask for, and a namespace is
+    deleted in the background, too late for them."""
+    names = [doc["metadata"]["name"] for doc in yaml.safe_load_all(MANIFESTS)
+             if doc and doc.get("kind") == "Service"]
+    for name in names:
+        if live.service(name) is not None:
+            live.delete("Service", name)
+    _until(lambda: all(live.service(name) is None for name in names), "the Services' deletion")
 
 
 def _until(condition: Any, what: str, timeout: float = 60) -> None:
