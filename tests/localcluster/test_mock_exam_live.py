@@ -1,7 +1,9 @@
 """The mock exam on the local cluster: its reference commands, replayed by the real kubectl
 against real nodes, leave a state every check passes, as offline; and an answer that
-changes nothing scores 0 there too. (q02, q03, q10 and q11 are left out: the local cluster
-has no LoadBalancer or Ingress controller and no node port mapped to 127.0.0.1 yet.)"""
+changes nothing scores 0 there too. q02, q03, q10 and q11 are left out: run live on the
+local cluster (MetalLB, Traefik) q02's `kubectl patch` to a fixed node port answered
+REFUSED from the learner's machine and q11's Prefix route answered 404 for a deep path;
+both are open (the tasks' backends already answer with the pod's name)."""
 from __future__ import annotations
 
 import os
