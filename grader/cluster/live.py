@@ -235,6 +235,7 @@ class LiveCluster:
                     f"another name (svclab only deletes namespaces labelled {MANAGED_SELECTOR})")
             if fresh:
                 self._api.delete_namespace(name)
+                self._api.stop_pods_promptly(name)   # asked for empty: no 30 s grace to wait out
                 self._wait_namespace_gone(name)
                 self._say(f"svclab: namespace {name} already existed: deleted and recreated empty "
                           "(pass fresh=False to keep its objects)")

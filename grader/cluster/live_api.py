@@ -216,6 +216,19 @@ class LiveApi:
             raise
         return True
 
+    def stop_pods_promptly(self, namespace: str, grace_seconds: int = 1) -> None:
+        """Shorten every pod's termination grace in `namespace` to `grace_seconds`.
+
+        Why: a namespace is gone only when its last pod is; a container that ignores
+        SIGTERM (agnhost netexec does) holds it for the full 30 s default. Not a force
+        delete: the kubelet still stops each container and reports it, so nothing keeps
+        running behind the API's back. A later, longer grace cannot lengthen it again."""
+        try:
+            self.core.delete_collection_namespaced_pod(namespace, grace_period_seconds=grace_seconds)
+        except ApiException as exc:
+            if _status_of(exc) != 404:
+                raise
+
     def _resource(self, obj: dict[str, Any]) -> Any:
         return self.dynamic.resources.get(api_version=obj["apiVersion"], kind=obj["kind"])
 

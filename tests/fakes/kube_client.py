@@ -130,6 +130,10 @@ class FakeCore:
         self.rec.record("delete_namespace", name)
         self.namespaces.pop(name, None)
 
+    @real(k8s.CoreV1Api.delete_collection_namespaced_pod)
+    def delete_collection_namespaced_pod(self, namespace: str, **kw: Any) -> None:
+        self.rec.record("delete_collection_namespaced_pod", namespace, **kw)
+
     @real(k8s.CoreV1Api.list_namespaced_pod)
     def list_namespaced_pod(self, namespace: str, **kw: Any) -> dict:
         self.rec.record("list_namespaced_pod", namespace, **kw)

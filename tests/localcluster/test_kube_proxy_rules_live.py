@@ -87,10 +87,22 @@ def _until(condition: Any, what: str, timeout: float = 60) -> None:
 
 
 def _programmed(cluster: Any, live: Any, node: str) -> bool:
-    """kube-proxy on `node` has every Service's address and the LoadBalancer's."""
-    table = cluster.kube_proxy_rules(node).text()
-    addresses = [s.cluster_ip for s in live.services()] + [live.service("weblb").external_address]
-    return all(f"{a} . tcp" in table for a in addresses)
+    """kube-proxy on `node` has every Service's address and the LoadBalancer's, and sends
+    each ClusterIP to exactly that Service's ready endpoints. (Addresses alone were not
+    enough: in CI one node's `web` chain still held one of its two pods when compared.)"""
+    rules = cluster.kube_proxy_rules(node)
+    table = rules.text()
+    services = live.services()
+    addresses = [s.cluster_ip for s in services] + [live.service("weblb").external_address]
+    if not all(f"{a} . tcp" in table for a in addresses):
+        return False
+    paths = rules.paths()
+    for svc in services:
+        ready = {f"{e.ip}:{e.port}" for e in live.endpoints(svc.name) if e.ready}
+        sent = {t for p in paths if p.entry.startswith(f"{svc.cluster_ip} ") for t in p.targets}
+        if sent != ready:
+            return False
+    return True
 
 
 def _without_placement(table: NftTable) -> NftTable:
