@@ -103,7 +103,7 @@ class Zone:
             ports = tuple((p.port, p.name or "", p.protocol) for p in sl.ports) or ((-1, "", ""),)
             for e in sl.endpoints:
                 if e.ready:
-                    out.append((e, ports))
+                    out.extend((each, ports) for each in e.every_address())
         return out
 
     def records(self, name: str) -> list[_Item]:
