@@ -133,8 +133,8 @@ retired version, still runs for an audit and **must get no traffic**. The team's
 owns the pods' labels (it puts back whatever you change), so no selector can pick the two
 current pods and leave the old one out.
 
-Publish the two current backends as **Service `{SERVICE}`, port 80**, forwarding to their
-port 8080: a Service **without a selector** and an **EndpointSlice you write** for it.
+Publish the two current backends inside the cluster as **ClusterIP Service `{SERVICE}`,
+port 80**, forwarding to their port 8080: a Service **without a selector** and an **EndpointSlice you write** for it.
 
 This part's sandbox admits your EndpointSlice when every address is the IP of a pod of the
 lab's namespace and it belongs (label `kubernetes.io/service-name`) to a Service of yours
@@ -145,15 +145,16 @@ its name in capitals, `-` as `_`, then `_IP`). See the pods with
 `lab.explore("part6").pods()`.
 """,
     visible=[
+        checks.service_type(SERVICE, "ClusterIP", name=f"{SERVICE} is a ClusterIP Service (inside the cluster only)"),
         checks.resolves(SERVICE, frm="client", to_service=SERVICE,
                         check_name=f"{SERVICE} resolves to its ClusterIP from client"),
         checks.reachable(TARGET, frm="client", name=f"client gets an answer from {SERVICE}:80"),
     ],
     hidden=[
         Check(f"port 80 of {SERVICE} leads to exactly {' and '.join(BACKENDS)} on 8080",
-              endpoints_are_the_backends),
+              endpoints_are_the_backends, 1.5),
         Check(f"requests to {SERVICE}:80 reach both current backends and never {RETIRED}",
-              reaches_both_backends),
+              reaches_both_backends, 1.5),
     ],
     reference=REFERENCE,
     explanation=(
@@ -168,9 +169,9 @@ its name in capitals, `-` as `_`, then `_IP`). See the pods with
                     "here with that reason; on a cluster, the Service would have no endpoints).",
                     answer().replace("  labels:\n    kubernetes.io/service-name: inventory\n", ""), max_score=0),
         WrongAnswer("The slice's port named `web` while the Service's is `http`: kube-proxy joins ports by name, "
-                    "so port 80 has no endpoint.", answer(port_name="web"), max_score=0.75),
+                    "so port 80 has no endpoint.", answer(port_name="web"), max_score=1),
         WrongAnswer("The slice's port is 80, the Service's: the pods listen on 8080, so the connection is "
-                    "refused.", answer(slice_port=80), max_score=0.75),
+                    "refused.", answer(slice_port=80), max_score=1),
         WrongAnswer("`inventory-old`'s IP instead of `inventory-b`'s: the retired pod gets traffic.",
                     answer(endpoints="- addresses: [\"${INVENTORY_A_IP}\"]\n- addresses: [\"${INVENTORY_OLD_IP}\"]\n"),
                     max_score=1.5),
@@ -188,6 +189,6 @@ its name in capitals, `-` as `_`, then `_IP`). See the pods with
                     "slices, so the sandbox refuses a hand-written one.",
                     answer(selector="  selector: {app: inventory}\n"), max_score=0),
         WrongAnswer("The Service on port 8080 instead of 80: kube-proxy has no rule for `inventory:80`, so a "
-                    "client's connection goes nowhere.", answer(service_port=8080), max_score=0.75),
+                    "client's connection goes nowhere.", answer(service_port=8080), max_score=1),
     ),
 )
