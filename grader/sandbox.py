@@ -13,6 +13,14 @@ Policy (see DESIGN.md, "Security model for live grading"):
   Endpoints and EndpointSlices: with a selectorless Service they can point a Service at
   any address -- the node's API server, another namespace's pods -- and let the cluster
   proxy traffic there for the learner (CVE-2021-25740). Services use selectors.
+  The one exception is a lab part that opts in (`Part.endpoint_slices`, its namespace
+  then passes a `SliceScope`): there an EndpointSlice is admitted when it can only send
+  traffic where the namespace could already send it -- addressType IPv4, every address the
+  IP of a pod the namespace has at apply time (any targetRef naming that very pod), for a
+  Service of the namespace or of the submission that has no selector (the EndpointSlice
+  controller owns the slices of one with a selector). A residual risk, accepted for a
+  short-lived grading namespace: a pod IP freed later may be handed to another tenant's pod.
+  Endpoints (the legacy kind) stay refused everywhere.
 * Only in the submission's namespace: `metadata.namespace` unset or equal to it.
 * Pod specs (bare Pods and Deployment/StatefulSet templates) must pass the Pod
   Security Standard **baseline** profile: no host namespaces, hostPath volumes, hostPorts,
@@ -49,7 +57,8 @@ model offline), so a Deployment beyond the quota still keeps the pods that fit.
 """
 from __future__ import annotations
 
-from typing import Any, Callable, Iterable, Union
+from dataclasses import dataclass
+from typing import Any, Callable, Iterable, Mapping, Union
 
 from grader.k8s.fields import dicts, items, join_key, mapping, quote
 from grader.k8s.wording import a_kind
@@ -69,6 +78,36 @@ GATEWAY_CLASS = "cloud-provider-kind"
 #: Refused with their own reason: hand-written endpoints decide where a Service sends
 #: traffic, whatever its selector (CVE-2021-25740).
 ENDPOINT_KINDS = frozenset({"Endpoints", "EndpointSlice"})
+
+#: The labels tying a slice to its Service, and marking the EndpointSlice controller's own.
+SERVICE_NAME_LABEL = "kubernetes.io/service-name"
+MANAGED_BY_LABEL = "endpointslice.kubernetes.io/managed-by"
+SLICE_CONTROLLER = "endpointslice-controller.k8s.io"
+_CVE = ("a hand-written slice can send a Service's traffic to any address, another tenant's pod or the "
+        "API server (CVE-2021-25740), so a lab admits only its own pods' IPs")
+
+
+@dataclass(frozen=True)
+class SliceScope:
+    """What a hand-written EndpointSlice may point at in a namespace whose lab part opts in,
+    read from the cluster at apply time: its pods' IPs (IP -> pod name, pods without an IP
+    left out) and its Services (name -> whether it has a selector)."""
+
+    pods: Mapping[str, str]
+    services: Mapping[str, bool]
+
+    @classmethod
+    def of(cls, ns: Any) -> "SliceScope":
+        """The scope of a backend namespace (offline or live: both list pods and Services)."""
+        return cls({p.ip: p.name for p in ns.pods() if p.ip},
+                   {s.name: bool(s.selector) for s in ns.services()})
+
+
+def slice_scope_for(ns: Any) -> Callable[[], SliceScope] | None:
+    """What a backend namespace passes to `load_sandboxed`: its SliceScope when a lab part
+    opted in (`ns.admits_endpoint_slices`, set by grader.labs.spec.prepare), else None."""
+    return (lambda: SliceScope.of(ns)) if getattr(ns, "admits_endpoint_slices", False) else None
+
 
 #: Kinds that exist outside any namespace; named in the refusal so the reason is clear.
 CLUSTER_SCOPED = frozenset({
@@ -97,13 +136,16 @@ ExistingGateways = Union[Iterable[str], Callable[[], Iterable[str]]]
 
 
 def sandbox_problems(manifests: list[Manifest], namespace: str,
-                     existing_gateways: ExistingGateways = (), *, quota: bool = True) -> list[Problem]:
+                     existing_gateways: ExistingGateways = (), *, quota: bool = True,
+                     endpoint_slices: Callable[[], SliceScope] | None = None) -> list[Problem]:
     """Every reason these manifests may not be applied in `namespace` (empty = allowed),
     and (quota=True) what the namespace's quota and limits will refuse (quota_problems).
     `existing_gateways`: names of the Gateways the namespace already has (or a function
     returning them, called only when the manifests hold a Gateway), which count against
-    MAX_GATEWAYS; re-applying one of them is not a new Gateway."""
-    out = _policy_problems(manifests, namespace, existing_gateways)
+    MAX_GATEWAYS; re-applying one of them is not a new Gateway. `endpoint_slices`: given
+    only where a lab part opts in, the namespace's SliceScope (called only when the
+    manifests hold an EndpointSlice); without it EndpointSlices are refused."""
+    out = _policy_problems(manifests, namespace, existing_gateways, endpoint_slices)
     if quota and not out:
         out = quota_problems(manifests, namespace)
     return out
@@ -144,14 +186,15 @@ def quota_problems(manifests: list[Manifest], namespace: str) -> list[Problem]:
     return out
 
 
-def _policy_problems(manifests: list[Manifest], namespace: str,
-                     existing_gateways: ExistingGateways = ()) -> list[Problem]:
+def _policy_problems(manifests: list[Manifest], namespace: str, existing_gateways: ExistingGateways = (),
+                     endpoint_slices: Callable[[], SliceScope] | None = None) -> list[Problem]:
     out: list[Problem] = []
+    allowed = ALLOWED_KINDS | ({"EndpointSlice"} if endpoint_slices is not None else set())
     for m in manifests:
         def problem(path: str, message: str, m: Manifest = m) -> None:
             out.append(Problem(m.file, m.doc, m.kind or None, m.name or None, path, message))
 
-        if m.kind not in ALLOWED_KINDS:
+        if m.kind not in allowed:
             if m.kind in ENDPOINT_KINDS:
                 why = (" hand-written endpoints can point a Service at any address, including the "
                        "node and other namespaces; use a selector on the Service instead, and")
@@ -167,6 +210,14 @@ def _policy_problems(manifests: list[Manifest], namespace: str,
                     "a submission may only create objects in its own namespace")
         for path, message in _object_issues(m.obj):
             problem(path, message)
+    slices = [m for m in manifests if m.kind == "EndpointSlice"]
+    if slices and endpoint_slices is not None:
+        scope = endpoint_slices()
+        services = {**scope.services, **{m.name: bool(mapping(mapping(m.obj.get("spec")).get("selector")))
+                                         for m in manifests if m.kind == "Service" and m.name}}
+        for m in slices:
+            out += [Problem(m.file, m.doc, m.kind, m.name or None, path, message)
+                    for path, message in _slice_issues(m.obj, namespace, scope.pods, services)]
     gateways = [m for m in manifests if m.kind == "Gateway"]
     have = (
         set(existing_gateways() if callable(existing_gateways) else existing_gateways) if gateways else set()
@@ -211,6 +262,58 @@ def _object_issues(obj: dict) -> list[tuple[str, str]]:
     if obj.get("kind") == "Service" and items(spec.get("externalIPs")):
         return [("spec.externalIPs", "externalIPs are not allowed in a lab: they can capture "
                  "traffic for addresses outside your namespace (use a NodePort or LoadBalancer Service)")]
+    return []
+
+
+def _slice_issues(obj: dict, namespace: str, pods: Mapping[str, str],
+                  services: Mapping[str, bool]) -> list[tuple[str, str]]:
+    """Why a hand-written EndpointSlice may not be applied where a lab part admits them
+    (see the module docstring); `services` are the namespace's and the submission's."""
+    out: list[tuple[str, str]] = []
+    if obj.get("addressType") != "IPv4":
+        out.append(("addressType", f"must be 'IPv4' in a lab, not {quote(obj.get('addressType'))}: the "
+                    "addresses are your pods' IPv4 addresses (kube-proxy ignores FQDN slices)"))
+    labels = mapping(mapping(obj.get("metadata")).get("labels"))
+    service = labels.get(SERVICE_NAME_LABEL)
+    lpath = join_key("metadata.labels", SERVICE_NAME_LABEL)
+    if not service:
+        out.append((lpath, "is missing: this label is what ties a slice to its Service; without it no "
+                    "Service gets these endpoints (name the Service without a selector it is for)"))
+    elif service not in services:
+        out.append((lpath, f"names Service {quote(service)}, which is neither in namespace {namespace} nor "
+                    "in your submission"))
+    elif services[service]:
+        out.append((lpath, f"names Service {quote(service)}, which has a selector: the EndpointSlice "
+                    f"controller owns its slices (labelled {MANAGED_BY_LABEL}: {SLICE_CONTROLLER}), and a "
+                    "hand-written slice is for a Service without a selector; remove the selector"))
+    if labels.get(MANAGED_BY_LABEL) == SLICE_CONTROLLER:
+        out.append((join_key("metadata.labels", MANAGED_BY_LABEL), f"must not be {SLICE_CONTROLLER!r}: "
+                    "that value marks the controller's own slices, and this one is yours"))
+    here = ", ".join(f"{name} {ip}" for ip, name in sorted(pods.items(), key=lambda kv: kv[1])) or "none"
+    for epath, endpoint in dicts(obj.get("endpoints"), "endpoints"):
+        addresses = items(endpoint.get("addresses"))
+        for i, address in enumerate(addresses):
+            if not isinstance(address, str) or address not in pods:
+                out.append((f"{join_key(epath, 'addresses')}[{i}]", f"{quote(address)} is not the IP of a "
+                            f"pod in namespace {namespace} (its pods now: {here}); {_CVE}"))
+        ref = mapping(endpoint.get("targetRef"))
+        if ref:
+            out += _target_ref_issues(ref, join_key(epath, "targetRef"), namespace,
+                                      pods.get(addresses[0]) if addresses and isinstance(addresses[0], str)
+                                      else None)
+    return out
+
+
+def _target_ref_issues(ref: dict, path: str, namespace: str, pod: str | None) -> list[tuple[str, str]]:
+    """An endpoint's targetRef, if written, must name the pod its address belongs to."""
+    if ref.get("kind", "Pod") != "Pod":
+        return [(join_key(path, "kind"), f"must be 'Pod' in a lab, not {quote(ref.get('kind'))}")]
+    if ref.get("namespace") not in (None, namespace):
+        return [(join_key(path, "namespace"), f"must be '{namespace}' (or left out), not "
+                 f"{quote(ref.get('namespace'))}: {_CVE}")]
+    if pod is not None and ref.get("name") != pod:
+        return [(join_key(path, "name"), f"names pod {quote(ref.get('name'))}, but the address is pod "
+                 f"{pod}'s IP: a targetRef names the pod behind the address")]
     return []
 
 
@@ -329,7 +432,8 @@ def image_warnings(manifests: list[Manifest]) -> list[Problem]:
 
 
 def load_sandboxed(manifests: Any, namespace: str, *, source: str | None = None,
-                   existing_gateways: ExistingGateways = ()) -> list[Manifest]:
+                   existing_gateways: ExistingGateways = (),
+                   endpoint_slices: Callable[[], SliceScope] | None = None) -> list[Manifest]:
     """Parse, validate and sandbox-check a learner's input for one lab namespace.
 
     Both backends call this before touching anything, so a submission is refused with the
@@ -337,7 +441,8 @@ def load_sandboxed(manifests: Any, namespace: str, *, source: str | None = None,
     from grader.manifests import ManifestError, load
 
     loaded = load(manifests, source=source)
-    problems = sandbox_problems(loaded, namespace, existing_gateways, quota=False)
+    problems = sandbox_problems(loaded, namespace, existing_gateways, quota=False,
+                                endpoint_slices=endpoint_slices)
     if problems:
         raise ManifestError(problems)
     return loaded

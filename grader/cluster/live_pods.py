@@ -297,6 +297,8 @@ DELETABLE_KINDS = {
     "gateway": ("Gateway", "gateway.networking.k8s.io/v1"),
     "httproute": ("HTTPRoute", "gateway.networking.k8s.io/v1"),
     "referencegrant": ("ReferenceGrant", "gateway.networking.k8s.io/v1"),
+    # a hand-written slice (where a lab part admits one): deleting it is how a learner undoes it
+    "endpointslice": ("EndpointSlice", "discovery.k8s.io/v1"),
 }
 
 

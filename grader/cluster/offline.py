@@ -51,6 +51,9 @@ from grader.observations import GatewayStatus, HttpResponse, ParentStatus
 class OfflineNamespace:
     """One namespace of an OfflineCluster (implements grader.cluster.base.Namespace)."""
 
+    #: set by a lab part that admits hand-written EndpointSlices (grader.sandbox.SliceScope)
+    admits_endpoint_slices = False
+
     def __init__(self, cluster: "OfflineCluster", name: str) -> None:
         self.cluster = cluster
         self.name = name
@@ -73,10 +76,11 @@ class OfflineNamespace:
         worded as the live backend words it."""
         self._alive()
         from grader import manifests as mf
-        from grader.sandbox import load_sandboxed
+        from grader.sandbox import load_sandboxed, slice_scope_for
 
         loaded = load_sandboxed(manifests, self.name, source=source, existing_gateways=lambda: [
-            g["metadata"]["name"] for g in self.state.objects("Gateway", self.name)])
+            g["metadata"]["name"] for g in self.state.objects("Gateway", self.name)],
+            endpoint_slices=slice_scope_for(self))
         try:
             return self.state.apply([m.obj for m in loaded], namespace=self.name)
         except ApplyError as exc:

@@ -24,11 +24,10 @@ from collections import Counter
 from dataclasses import dataclass
 from typing import Any, Callable, Iterable, Mapping, Sequence
 
-from grader.checks.core import apply_answer
 from grader.cluster.offline import OfflineCluster
 from grader.kind.images import AGNHOST_IMAGE
 from grader.labs.facts import parse_facts
-from grader.labs.spec import prepare
+from grader.labs.spec import apply_manifests_answer, prepare
 from grader.model.objects import Address
 from grader.safe_yaml import parse_documents
 
@@ -67,7 +66,7 @@ class Judge:
     def behaviour(self, lab: Any, part: Any, answer: str) -> Behaviour:
         """The behaviour of `answer` on a fresh offline cluster prepared for `part`."""
         ns = prepare(lab, part, OfflineCluster(say=lambda _: None))
-        problem = apply_answer(ns, answer)
+        problem = apply_manifests_answer(part, ns, answer)
         if problem:
             return {"the answer applies": "no"}
         out: Behaviour = {"the answer applies": "yes"}

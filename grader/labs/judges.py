@@ -307,6 +307,18 @@ def _office_twins(lab: Any, ns: Any) -> Behaviour:
     return {}
 
 
+def _answering(target: str, tries: int = 24):  # type: ignore[no-untyped-def]
+    """Which pods answer `target` from the client over `tries` requests (kube-proxy picks at
+    random live; the set, not the order, is the behaviour)."""
+    def observe(lab: Any, ns: Any) -> Behaviour:
+        seen = set()
+        for _ in range(tries):
+            out = ns.probe(target, frm="client")
+            seen.add(f"{out.status.value} {(out.pod or '-').split('/', 1)[-1]}")
+        return {f"who answers {target} from client": ", ".join(sorted(seen))}
+    return observe
+
+
 def _ingress(name: str):  # type: ignore[no-untyped-def]
     return lambda ns: ns.ingress_address(name)
 
@@ -334,6 +346,8 @@ JUDGES: dict[tuple[str, str], Judge | FactsJudge] = {
                                             ("orders-db.lab3.svc.cluster.local", "A")),)),
     ("lab3-discovery", "part2"): Judge((dns(("kv", "A"), ("kv-0.kv", "A"), ("kv-1.kv", "A"), ("kv-2.kv", "A"),
                                             ("kv.lab3.svc.cluster.local", "A")),)),
+    ("lab3-discovery", "part6"): Judge((services("inventory"), _answering("inventory:80/hostname"),
+                                        dns(("inventory", "A")))),
     ("lab4-network-policy", "part1"): Judge((reachability,)),
     ("lab4-network-policy", "part2"): Judge((reachability,)),
     ("lab4-network-policy", "part3"): Judge((reachability,)),

@@ -1,5 +1,6 @@
 """Lab 3, service discovery: an ExternalName, a headless Service for a StatefulSet, names
-across namespaces, and an SRV lookup for a named port."""
+across namespaces, an SRV lookup for a named port, the cluster's Corefile (lab3_corefile)
+and a Service without a selector fed by a hand-written EndpointSlice (lab3_selectorless)."""
 from __future__ import annotations
 
 from typing import Any
@@ -8,6 +9,7 @@ from grader import checks
 from grader.checks.core import Check, Verdict, failed, listing, passed
 from grader.labs.facts import fact
 from grader.labs.lab3_corefile import PART5
+from grader.labs.lab3_selectorless import PART6
 from grader.labs.spec import FACTS, Lab, Part, WrongAnswer
 from grader.labs.workloads import netexec_workload, pause_pod
 
@@ -232,13 +234,14 @@ LAB = Lab(
     namespace="lab3",
     workloads=WORKLOADS,
     other_namespaces={OTHER: STOREFRONT},
-    parts=(PART1, PART2, PART3, PART4, PART5),
+    parts=(PART1, PART2, PART3, PART4, PART5, PART6),
     goals="""
 - alias an outside host with an ExternalName Service;
 - give a StatefulSet's pods stable names with a headless Service;
 - name a Service from another namespace;
 - find a port through an SRV record;
-- give an old zone's names to the cluster's Services with a Corefile `rewrite`.
+- give an old zone's names to the cluster's Services with a Corefile `rewrite`;
+- publish chosen pods behind a Service without a selector and an EndpointSlice you write.
 """,
     concept="""
 CoreDNS answers for every Service: an A record with the ClusterIP, or with every ready

@@ -103,8 +103,8 @@ class LabSession:
         ns = prepare(self.lab, part, self._fresh())
         text = self.answer(part_id)
         if with_answer and part.kind == MANIFESTS and text:
-            from grader.checks.core import apply_answer
-            problem = apply_answer(ns, text)
+            from grader.labs.spec import apply_manifests_answer
+            problem = apply_manifests_answer(part, ns, text)
             if problem:
                 print(f"your answer was not applied: {problem}")
         elif with_answer and part.kind == COMMANDS and text:

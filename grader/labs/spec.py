@@ -69,6 +69,9 @@ class Part:
     #: them to run, not to be Ready
     may_stay_unready: str = ""
     namespace: str = ""              # the part's own namespace (the mock exam's tasks); else the lab's
+    #: the part admits hand-written EndpointSlices of its own pods (grader.sandbox.SliceScope)
+    #: and reads `${<POD>_IP}` in the answer as that pod's IP now (grader.labs.pod_ips)
+    endpoint_slices: bool = False
 
     @property
     def answer_cell(self) -> str:
@@ -194,7 +197,21 @@ def prepare(lab: Lab, part: Part, cluster: Any) -> Any:
         ns.wait_ready(unready=part.may_stay_unready)
     else:
         ns.wait_ready()
+    if part.endpoint_slices:
+        ns.admits_endpoint_slices = True   # only now: the lab's own YAML never needs one
     return ns
+
+
+def apply_manifests_answer(part: Part, ns: Any, text: str) -> str | None:
+    """Apply a manifests answer in the part's namespace (apply_answer), after reading its
+    `${<POD>_IP}` variables where the part admits hand-written EndpointSlices; None when it
+    applied, else why not."""
+    if part.endpoint_slices:
+        from grader.labs.pod_ips import substitute
+        text, problem = substitute(text, ns.pods())
+        if problem:
+            return problem
+    return apply_answer(ns, text)
 
 
 def add_pods(ns: Any, manifests: Any, *, source: str) -> None:
@@ -227,7 +244,7 @@ def grade_part(lab: Lab, part: Part, answer: str | None, cluster: Any, *, includ
     if reason is None and part.kind == COMMANDS:
         reason, title = _replayed(ns, text, title)
     elif reason is None:
-        reason = facts_problem(text) if part.kind == FACTS else apply_answer(ns, text)
+        reason = facts_problem(text) if part.kind == FACTS else apply_manifests_answer(part, ns, text)
     if reason is None and part.kind != FACTS:
         reason = _ready_problem(ns, part.may_stay_unready)
     return run(ns, checks, title=title, hidden_pending=pending, not_gradable=reason)

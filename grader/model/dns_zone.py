@@ -98,12 +98,12 @@ class Zone:
         only the slice's `ready` condition (nil = ready); the EndpointSlice controller has
         already folded publishNotReadyAddresses into it. A slice without ports carries the
         sentinel port -1 (object/endpoint.go)."""
-        out = []
+        out: list[tuple[SliceEndpoint, tuple[tuple[int, str, str], ...]]] = []
         for sl in self.state.slices(svc):
             ports = tuple((p.port, p.name or "", p.protocol) for p in sl.ports) or ((-1, "", ""),)
             for e in sl.endpoints:
                 if e.ready:
-                    out.append((e, ports))
+                    out.extend((each, ports) for each in e.every_address())
         return out
 
     def records(self, name: str) -> list[_Item]:

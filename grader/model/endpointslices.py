@@ -20,7 +20,7 @@
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, Iterable, Mapping, Sequence
 
 from grader.model.ipam import safe_encode
@@ -54,6 +54,14 @@ class SliceEndpoint:
     pod: str | None = None          # "ns/name" from targetRef
     node: str | None = None
     for_nodes: tuple[str, ...] = ()  # hints.forNodes (trafficDistribution: PreferSameNode)
+    #: a hand-written endpoint's addresses after the first. The API calls them fungible and lets
+    #: clients use only the first (issue 106267): kube-proxy does (its endpointslice cache reads
+    #: addresses[0]), CoreDNS answers every one (`every_address`).
+    more_addresses: tuple[str, ...] = ()
+
+    def every_address(self) -> tuple["SliceEndpoint", ...]:
+        """This endpoint once per address, as CoreDNS's records list them."""
+        return (self, *(replace(self, address=a, more_addresses=()) for a in self.more_addresses))
 
 
 @dataclass(frozen=True)
@@ -77,7 +85,7 @@ class EndpointSlice:
                        **({"appProtocol": p.app_protocol} if p.app_protocol else {})}
                       for p in self.ports],
             "endpoints": [
-                {"addresses": [e.address],
+                {"addresses": [e.address, *e.more_addresses],
                  "conditions": {"ready": e.ready, "serving": e.serving, "terminating": e.terminating},
                  **({"hostname": e.hostname} if e.hostname else {}),
                  **({"targetRef": {"kind": "Pod", "namespace": e.pod.split("/")[0],
@@ -149,9 +157,12 @@ def _manual_slice(obj: Mapping[str, Any], namespace: str) -> EndpointSlice:
     eps = []
     for e in obj.get("endpoints") or []:
         cond = e.get("conditions") or {}
-        # API docs: a nil `ready` should be interpreted as ready; serving mirrors it.
-        ready = cond.get("ready", True) is not False
-        serving = cond.get("serving", ready) is not False
+        # API docs (EndpointConditions): a nil `ready` and a nil `serving` are both to be read
+        # as true, each on its own (kube-proxy's endpointslice cache does so): `ready: false`
+        # alone leaves serving true, and only `terminating: true` makes a serving endpoint a
+        # fallback.
+        ready = cond.get("ready") is not False
+        serving = cond.get("serving") is not False
         ref = e.get("targetRef") or {}
         pod = (
             f"{ref.get('namespace') or namespace}/{ref['name']}"
@@ -160,11 +171,12 @@ def _manual_slice(obj: Mapping[str, Any], namespace: str) -> EndpointSlice:
         )
         for_nodes = tuple(str(n.get("name")) for n in (e.get("hints") or {}).get("forNodes") or []
                           if isinstance(n, dict) and n.get("name"))
-        for addr in e.get("addresses") or []:
-            eps.append(SliceEndpoint(str(addr), ready=ready, serving=serving,
+        addresses = [str(a) for a in e.get("addresses") or []]
+        if addresses:
+            eps.append(SliceEndpoint(addresses[0], ready=ready, serving=serving,
                                      terminating=bool(cond.get("terminating", False)),
                                      hostname=e.get("hostname"), pod=pod, node=e.get("nodeName"),
-                                     for_nodes=for_nodes))
+                                     for_nodes=for_nodes, more_addresses=tuple(addresses[1:])))
     return EndpointSlice(namespace, str(meta.get("name")),
                          str((meta.get("labels") or {}).get(SERVICE_NAME_LABEL, "")), ports, tuple(eps),
                          managed=False)

@@ -145,6 +145,41 @@ def test_sandbox_refusal_happens_before_any_request(w: World) -> None:
     assert w.rec.calls == []
 
 
+SELECTORLESS_AND_SLICE = """
+apiVersion: v1
+kind: Service
+metadata: {name: inv}
+spec:
+  ports: [{name: http, port: 80}]
+---
+apiVersion: discovery.k8s.io/v1
+kind: EndpointSlice
+metadata:
+  name: inv-1
+  labels: {kubernetes.io/service-name: inv}
+addressType: IPv4
+ports: [{name: http, port: 8080}]
+endpoints: [{addresses: ["%s"]}]
+"""
+
+
+def test_a_slice_is_checked_against_the_namespaces_pods_as_listed_before_any_write(w: World) -> None:
+    from grader.manifests import ManifestError
+
+    w.core.pods = [pod("inventory-a", "10.244.1.5")]
+    ns = w.ns()
+    with pytest.raises(ManifestError, match="may not be created in a lab"):
+        ns.apply(SELECTORLESS_AND_SLICE % "10.244.1.5")          # this namespace did not opt in
+    ns.admits_endpoint_slices = True
+    with pytest.raises(ManifestError, match="'10.96.0.1' is not the IP of a pod in namespace"):
+        ns.apply(SELECTORLESS_AND_SLICE % "10.96.0.1")
+    assert w.rec.named("server_side_apply") == []
+    assert w.rec.named("list_namespaced_pod")                    # read from the cluster, at apply time
+    ns.apply(SELECTORLESS_AND_SLICE % "10.244.1.5")
+    real = [k["body"]["kind"] for _, k in w.rec.named("server_side_apply") if "dry_run" not in k]
+    assert real == ["Service", "EndpointSlice"]
+
+
 def test_api_server_rejection_in_the_dry_run_applies_nothing(w: World) -> None:
     from grader.manifests import ManifestError
 
@@ -543,7 +578,7 @@ def test_delete_names_each_known_kind_as_the_api_spells_it(w: World, kind: str, 
 
 
 def test_delete_of_an_unknown_kind_lists_the_known_ones(w: World) -> None:
-    with pytest.raises(ValueError, match="cannot delete kind 'Secret'; known: configmap, deployment, "
+    with pytest.raises(ValueError, match="cannot delete kind 'Secret'; known: configmap, deployment, endpointslice, "
                                          "gateway, httproute, ingress, networkpolicy, pod, referencegrant, "
                                          "service, statefulset"):
         w.ns().delete("Secret", "x")

@@ -73,6 +73,40 @@ def test_manual_endpointslice_feeds_a_selectorless_service(state: ClusterState) 
         ("192.0.2.10", 9000, True, None), ("192.0.2.11", 9000, False, None)]
 
 
+def test_unset_serving_is_true_even_when_ready_is_false(state: ClusterState) -> None:
+    """EndpointConditions (discovery/v1 API reference): a nil `ready` and a nil `serving` are
+    each read as true on their own, as kube-proxy's endpointslice cache does; only an
+    endpoint that is also `terminating` is a fallback, so ready=false alone carries nothing."""
+    slice_obj = {"apiVersion": "discovery.k8s.io/v1", "kind": "EndpointSlice",
+                 "metadata": {"name": "manual-1", "labels": {"kubernetes.io/service-name": "manual"}},
+                 "addressType": "IPv4", "ports": [{"name": "http", "port": 9000, "protocol": "TCP"}],
+                 "endpoints": [{"addresses": ["192.0.2.11"], "conditions": {"ready": False}},
+                               {"addresses": ["192.0.2.12"], "conditions": {"serving": False}}]}
+    state.apply([service("manual", None), slice_obj], "lab")
+    assert [(e.ip, e.ready, e.serving, e.terminating) for e in state.endpoints("lab", "manual")] == [
+        ("192.0.2.11", False, True, False), ("192.0.2.12", True, False, False)]
+
+
+def test_kube_proxy_uses_an_endpoints_first_address_and_dns_answers_every_one(state: ClusterState) -> None:
+    """discovery/v1 Endpoint.addresses: "assumed to be fungible and clients may choose to only
+    use the first element" (kubernetes issue 106267). kube-proxy reads addresses[0]; CoreDNS's
+    EndpointSliceToEndpoints lists every address of a ready endpoint."""
+    from grader.model import dns
+
+    slice_obj = {"apiVersion": "discovery.k8s.io/v1", "kind": "EndpointSlice",
+                 "metadata": {"name": "manual-1", "labels": {"kubernetes.io/service-name": "manual"}},
+                 "addressType": "IPv4", "ports": [{"name": "http", "port": 9000, "protocol": "TCP"}],
+                 "endpoints": [{"addresses": ["192.0.2.10", "192.0.2.20"]}]}
+    state.apply([service("manual", None), slice_obj], "lab")
+    assert [e.ip for e in state.endpoints("lab", "manual")] == ["192.0.2.10"]
+    (sl,) = state.slices(state.service("lab", "manual"))
+    assert sl.to_dict()["endpoints"][0]["addresses"] == ["192.0.2.10", "192.0.2.20"]
+    headless = {**service("bare", None), "spec": {"clusterIP": "None", "ports": [{"name": "http", "port": 9000}]}}
+    state.apply([headless, {**slice_obj, "metadata": {"name": "bare-1",
+                                                      "labels": {"kubernetes.io/service-name": "bare"}}}], "lab")
+    assert sorted(dns.resolve(state, "bare.lab.svc.cluster.local", "lab").addresses) == ["192.0.2.10", "192.0.2.20"]
+
+
 def test_legacy_endpoints_object_is_mirrored(state: ClusterState) -> None:
     legacy = {"apiVersion": "v1", "kind": "Endpoints", "metadata": {"name": "manual"},
               "subsets": [{"addresses": [{"ip": "192.0.2.20"}], "ports": [{"name": "http", "port": 5432}]}]}
