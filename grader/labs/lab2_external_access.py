@@ -9,8 +9,9 @@ from grader.checks.core import Check, Verdict, failed, passed
 from grader.labs.spec import COMMANDS, Lab, ManualQuestion, Part, WrongAnswer
 from grader.labs.workloads import netexec_workload
 
+WEB_LABELS = {"app": "web", "tier": "frontend"}
 WORKLOADS = "\n" + "---\n".join([
-    netexec_workload("web", {"app": "web", "tier": "frontend"}, replicas=2),
+    netexec_workload("web", WEB_LABELS, replicas=2),
     netexec_workload("admin", {"app": "admin", "tier": "frontend"}),
 ])
 
@@ -41,7 +42,7 @@ def _node_port_service(selector: str, ports: str) -> str:
 
 
 PART1 = Part(
-    id="part1", title="A NodePort on a fixed port", points=4,
+    id="part1", title="A NodePort on a fixed port", points=5,
     task="""
 The `web` Deployment (two replicas, labels `app: web`, `tier: frontend`, netexec on
 container port 8080 named `http`) must be reachable from **your own machine**. Write a
@@ -50,13 +51,24 @@ container port 8080 named `http`) must be reachable from **your own machine**. W
 On the course's kind cluster, node ports 30080-30089 are mapped to `127.0.0.1`, so
 `curl http://127.0.0.1:30080/hostname` works from your laptop; offline, the checks ask the
 model the same question. Careful: an `admin` Deployment also carries `tier: frontend`.
+
+Clients outside are given **every node's address**, so **every node** must answer on 30080,
+also a node that runs no web pod. A hidden check scales `web` down to one replica (so one of
+the two nodes runs none, wherever the scheduler put them) and sends a request to each node's
+address on 30080.
 """,
     visible=[
         checks.service_type("web", "NodePort"),
         checks.service_port("web", 80, node_port=30080),
         checks.external(30080, path="/hostname", answered_by="app=web", name="127.0.0.1:30080 answers from a web pod"),
     ],
-    hidden=[checks.endpoints_match("web", "app=web", port=8080, name="Service web selects the web pods only")],
+    hidden=[
+        checks.endpoints_match("web", "app=web", port=8080, name="Service web selects the web pods only"),
+        # last: it scales web down
+        checks.every_node_answers(30080, service="web", selector="app=web",
+                                  shrink=netexec_workload("web", WEB_LABELS, replicas=1),
+                                  name="every node answers on 30080, also one that runs no web pod"),
+    ],
     reference="""\
 apiVersion: v1
 kind: Service
@@ -75,7 +87,9 @@ spec:
     explanation=(
         "`type: NodePort` keeps the ClusterIP and additionally opens the same port on every node; "
         "`nodePort: 30080` pins it (otherwise one is allocated from 30000-32767). A connection to any "
-        "node on 30080 is forwarded to a web pod's 8080. kind maps 30080 on its node to 127.0.0.1."),
+        "node on 30080 is forwarded to a web pod's 8080, on whichever node it runs: under the default "
+        "`externalTrafficPolicy: Cluster` kube-proxy may send it to another node (and rewrites the source to "
+        "the node's address so the answer comes back the same way). kind maps 30080 on its node to 127.0.0.1."),
     wrong_answers=(
         WrongAnswer("`port: 30080` without `nodePort`: the Service listens on 30080 inside the cluster and gets a "
                     "random node port, so 127.0.0.1:30080 does not answer.",
@@ -85,6 +99,11 @@ spec:
         WrongAnswer("`selector: {tier: frontend}`: the admin pod answers some requests.",
                     _node_port_service("{tier: frontend}", "[{port: 80, targetPort: 8080, nodePort: 30080}]"),
                     max_score=3.7),
+        WrongAnswer("`externalTrafficPolicy: Local`: a node sends outside traffic only to its own web pods and "
+                    "drops it when it has none, so a client that picks a node without a web pod waits for a "
+                    "timeout (and which node that is depends on where the scheduler put the pods).",
+                    _node_port_service("{app: web}", "[{port: 80, targetPort: 8080, nodePort: 30080}]")
+                    + "  externalTrafficPolicy: Local\n", max_score=4),
     ),
 )
 
@@ -292,6 +311,8 @@ LAB = Lab(
     workloads=WORKLOADS,
     parts=(PART1, PART2, PART3, PART4),
     manual=(MANUAL,),
+    # part 1 judges every node, and one must run no web pod: two nodes, as the local cluster
+    offline_nodes=2,
     goals="""
 - open a Service to your own machine with a NodePort on a chosen port;
 - give a Service an external address with a LoadBalancer;
