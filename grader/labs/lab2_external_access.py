@@ -1,5 +1,12 @@
-"""Lab 2, traffic from outside the cluster: a NodePort on a fixed port, a LoadBalancer,
-and a manually graded explanation of when each fits."""
+"""Lab 2, traffic from outside the cluster: a NodePort on a fixed port that every node
+answers, a LoadBalancer, one that keeps the client's address and admits one network,
+`kubectl expose`, what each node does under externalTrafficPolicy Local, and a manually
+graded explanation of when each type fits.
+
+Parts 1 and 5 judge node by node, so the lab asks the offline model for two nodes (as the
+local cluster has); both derive what each node must do from where the pods run when they
+grade (part 1 first scales web to one pod, so a node without one exists wherever the
+scheduler put them), never from a node's name."""
 from __future__ import annotations
 
 from typing import Any
