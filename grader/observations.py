@@ -56,6 +56,9 @@ class Endpoint:
     ready: bool = True
     serving: bool = True
     terminating: bool = False
+    #: The node the slice says the endpoint runs on (nodeName); not part of equality, so
+    #: endpoint lists compare as before. Checks that judge traffic node by node read it.
+    node: str | None = field(default=None, compare=False)
 
 
 @dataclass(frozen=True)

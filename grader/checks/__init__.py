@@ -46,12 +46,13 @@ from grader.checks.services import (
     service_type,
     spreads_over,
 )
-from grader.checks.traffic import keeps_client_address, source_ranges
+from grader.checks.traffic import every_node_answers, keeps_client_address, source_ranges
 
 __all__ = [
     "DEFAULT_TIME_LIMIT", "Check", "NotGradable", "Report", "Result", "Verdict",
     "answered_as_asked", "apply_answer", "check", "compare_matrix", "diagnose_service", "dnats_to",
-    "endpoints_match", "external", "keeps_client_address", "keeps_clients_on_one_pod", "node_port_leads_in",
+    "endpoints_match", "every_node_answers", "external", "keeps_client_address",
+    "keeps_clients_on_one_pod", "node_port_leads_in",
     "source_ranges",
     "failed", "load_balancer_address", "matrix_matches", "partial", "passed", "pods_matching",
     "predict_matrix", "prediction", "reachable", "resolver_queries", "resolves", "route_accepted",

@@ -7,10 +7,11 @@ compared with the network the task allows.
 from __future__ import annotations
 
 import ipaddress
+import time
 from typing import Any
 
 from grader.checks.core import Check, Verdict, failed, passed
-from grader.checks.services import diagnose_service
+from grader.checks.services import diagnose_service, pods_matching
 from grader.kind import LEARNER_ADDRESS
 
 
@@ -67,3 +68,83 @@ def source_ranges(service: str, *, admit: str = LEARNER_ADDRESS, within: str, na
                           "client that must get in")
         return passed(f"only {', '.join(map(str, ranges))} may connect (inside {within}, {admit} included)")
     return Check(name or f"{service} admits {within} only", fn, points)
+
+
+def every_node_answers(node_port: int, *, service: str, selector: str, shrink: str, shrink_to: int = 1,
+                       settle: float = 60.0, name: str | None = None, points: float = 1.0) -> Check:
+    """Every node's address answers on `node_port` from a pod matching `selector`, judged
+    after the backends are shrunk to `shrink_to` pod(s) by applying `shrink` (the workload
+    with fewer replicas), so that on a two-node cluster at least one node runs none of them,
+    wherever the scheduler put the pods. That is the node externalTrafficPolicy Local gives
+    away: kube-proxy sends outside traffic only to the receiving node's own ready endpoints
+    and DROPs it when there are none (a LoadBalancer's healthCheckNodePort answers 503
+    there), while under
+    Cluster every node forwards, masquerading the source. It changes the namespace: list it
+    after every other check of its part."""
+    def fn(ns: Any) -> Verdict:
+        ns.apply(shrink, source=f"the check's scale-down to {shrink_to} pod(s)")
+        ns.wait_ready()
+        placed = _settled_placement(ns, service, shrink_to, settle)
+        if placed is None:
+            return failed(f"Service {service} did not settle on {shrink_to} ready endpoint(s) within "
+                          f"{settle:g}s after the backends were scaled down")
+        svc = ns.service(service)
+        policy = svc.external_traffic_policy if svc is not None else ""
+        want = {p.name for p in pods_matching(ns, selector)}
+        problems, fine = [], []
+        for node, ip in ns.cluster.node_addresses().items():
+            out = _answer_from(ns, ip, node_port, retry=node in placed)
+            pod = (out.pod or "").split("/", 1)[-1]
+            runs = f"runs {placed[node]}" if node in placed else f"runs no pod of {service}"
+            if out.ok and pod in want:
+                fine.append(node)
+            elif out.ok:
+                problems.append(f"node {node} ({ip}) was answered by {pod or 'nobody'}, "
+                                f"not a pod matching {selector}")
+            elif node not in placed and policy == "Local":
+                problems.append(
+                    f"node {node} ({ip}) {runs}, and {ip}:{node_port} gave {out.status.value}: with "
+                    "externalTrafficPolicy: Local a node sends outside traffic only to pods on itself and "
+                    "drops it when it has none (for a LoadBalancer, its healthCheckNodePort answers 503 "
+                    "there); a client that picks this node gets nothing. Every node must answer: keep the "
+                    "default policy, Cluster")
+            else:
+                problems.append(f"node {node} ({ip}) {runs}: {out}")
+        if problems:
+            return failed("; ".join(problems))
+        return passed(f"with {shrink_to} pod(s) of {service} left, every node answered on {node_port}: "
+                      + ", ".join(f"{n} ({placed.get(n, 'no pod of its own')})" for n in fine))
+    return Check(name or f"every node answers on {node_port}, also one without a pod of {service}",
+                 fn, points)
+
+
+def _settled_placement(ns: Any, service: str, count: int, settle: float) -> dict[str, str] | None:
+    """Node -> its pods of `service`, once the Service lists exactly `count` pods, all ready
+    and none terminating (live, a scaled-down pod lingers while it stops); None if that
+    does not happen within `settle` seconds. Offline it holds at once."""
+    deadline = time.monotonic() + settle
+    while True:
+        endpoints = ns.endpoints(service)
+        pods = {(e.pod or e.ip): e for e in endpoints}
+        if len(pods) == count and all(e.ready and not e.terminating for e in endpoints):
+            placed: dict[str, list[str]] = {}
+            for key, e in sorted(pods.items()):
+                placed.setdefault(e.node or "?", []).append(key.split("/", 1)[-1])
+            return {node: " and ".join(names) for node, names in placed.items()}
+        if time.monotonic() >= deadline:
+            return None
+        time.sleep(0.5)
+
+
+def _answer_from(ns: Any, ip: str, node_port: int, *, retry: bool) -> Any:
+    """One request to a node's node port from outside. Live, a node that runs a remaining
+    pod is asked again for a few seconds while it fails: kube-proxy may still hold the
+    removed pod's rule a moment after the EndpointSlice changed."""
+    out = ns.cluster.probe_external(node_port, host=ip, path="/hostname")
+    if not retry or getattr(ns.cluster, "mode", "offline") != "live":
+        return out
+    deadline = time.monotonic() + 10
+    while not out.ok and time.monotonic() < deadline:
+        time.sleep(1)
+        out = ns.cluster.probe_external(node_port, host=ip, path="/hostname")
+    return out

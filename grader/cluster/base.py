@@ -129,6 +129,10 @@ class Cluster(Protocol):
         """Connect from the learner's machine (outside the cluster): a NodePort on 127.0.0.1
         (through kind's port mappings) or a LoadBalancer's external IP."""
 
+    def node_addresses(self) -> dict[str, str]:
+        """Each node's InternalIP by node name: where a NodePort can be reached on every node
+        (a check that judges traffic node by node, e.g. externalTrafficPolicy Local)."""
+
     def http(self, address: str, path: str = "/", *, host: str | None = None, port: int | None = None,
              method: str = "GET", headers: Mapping[str, str] | None = None,
              timeout: float = 2.0, scheme: str = "http", sni: str | None = None) -> HttpResponse:

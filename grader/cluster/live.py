@@ -134,6 +134,17 @@ class LiveCluster:
             return False, f"not Ready: {', '.join(not_ready)}"
         return True, f"{len(nodes)} Ready"
 
+    def node_addresses(self) -> dict[str, str]:
+        """Each node's InternalIP, by node name (a node without one is left out: nothing
+        outside the cluster could reach its node ports by it)."""
+        out = {}
+        for n in self._api.list_nodes():
+            ips = [a["address"] for a in (n.get("status") or {}).get("addresses") or []
+                   if a.get("type") == "InternalIP" and a.get("address")]
+            if ips:
+                out[n["metadata"]["name"]] = ips[0]
+        return dict(sorted(out.items()))
+
     def coredns_status(self) -> tuple[bool, str]:
         pods, _ = self._api.list_pods("kube-system", label_selector="k8s-app=kube-dns")
         ready = [p for p in pods if pod_is_ready(p)]

@@ -327,7 +327,7 @@ class LiveNamespace:
                             port_name=port.get("name") or None, pod=pod,
                             ready=cond.get("ready") is not False,
                             serving=cond.get("serving") is not False,
-                            terminating=cond.get("terminating") is True))
+                            terminating=cond.get("terminating") is True, node=ep.get("nodeName") or None))
         return sorted(result, key=lambda e: (e.port_name or "", e.port, ip_sort_key(e.ip)))
 
     def lookup(self, name: str, frm: str, rtype: str = "A") -> DnsAnswer:

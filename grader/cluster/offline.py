@@ -286,6 +286,20 @@ class OfflineCluster:
             raise ValueError("give either a state or a node count, not both")
         self.state = state or ClusterState(nodes=nodes, seed=seed)
         self.say = say
+        self._seed = seed
+
+    def use_nodes(self, nodes: int) -> None:
+        """Have `nodes` kind nodes (a lab whose checks judge traffic node by node needs as
+        many as the course's live clusters, where they are two). Only on a cluster nothing
+        was put in yet (each part is graded on a fresh one): the model is built again
+        empty; refused once a namespace of its own exists."""
+        if len(self.state.nodes) == nodes:
+            return
+        own = sorted(set(self.state.namespaces) - set(SYSTEM_NAMESPACES))
+        if own:
+            raise RuntimeError(f"the offline cluster already holds namespaces {', '.join(own)}: it can "
+                               "change its node count only before anything is put in it")
+        self.state = ClusterState(nodes=nodes, seed=self._seed)
 
     def namespace(self, name: str, *, fresh: bool = True,
                   labels: Mapping[str, str] | None = None) -> OfflineNamespace:
@@ -313,6 +327,9 @@ class OfflineCluster:
     def probe_external(self, port: int, host: str = "127.0.0.1", path: str | None = None,
                        timeout: float = 2.0) -> Outcome:
         return connectivity.probe_external(self.state, port, host, path)
+
+    def node_addresses(self) -> dict[str, str]:
+        return {n.name: n.ip for n in self.state.nodes}
 
     def http(self, address: str, path: str = "/", *, host: str | None = None, port: int | None = None,
              method: str = "GET", headers: Mapping[str, str] | None = None,

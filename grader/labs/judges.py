@@ -59,6 +59,22 @@ def _front_door(name: str):  # type: ignore[no-untyped-def]
     return observe
 
 
+def _every_node_port(port: int):  # type: ignore[no-untyped-def]
+    """Lab 2 part 1: what each node's address answers on node port `port` from outside, and
+    which app answered. The lab runs on two model nodes whose control plane holds no lab pod
+    (kind's taint), so a policy that drops traffic on a node without a pod shows there."""
+    def observe(lab: Any, ns: Any) -> Behaviour:
+        pods = {p.key: p for p in ns.state.pods_in(ns.name)}
+        out: Behaviour = {}
+        for node in ns.state.nodes:
+            got = ns.cluster.probe_external(port, host=node.ip, path="/hostname")
+            pod = pods.get(got.pod or "")
+            app = pod.labels.get("app", "?") if pod is not None else "-"
+            out[f"node {node.name} port {port}"] = f"{got.status.value} {app}"
+        return out
+    return observe
+
+
 def _db_host(lab: Any, ns: Any) -> Behaviour:
     """Lab 5: where the api's DB_HOST leads, as the api's resolver and a connection see it;
     DB_HOST as the running api pods have it in their environment (what the app reads)."""
@@ -339,7 +355,7 @@ JUDGES: dict[tuple[str, str], Judge | FactsJudge] = {
     ("lab1-clusterip", "part8"): Judge((_kube_proxy_shape,)),
     ("lab3-discovery", "part3"): FactsJudge((_cross_namespace_facts,)),
     ("lab3-discovery", "part4"): FactsJudge((_srv_facts,)),
-    ("lab2-external-access", "part1"): Judge((services("web", node_ports=True),)),
+    ("lab2-external-access", "part1"): Judge((services("web", node_ports=True), _every_node_port(30080))),
     ("lab2-external-access", "part2"): Judge((services("web-public"),)),
     ("lab2-external-access", "part3"): Judge((services("web-direct"), _front_door("web-direct"))),
     ("lab3-discovery", "part1"): Judge((dns(("orders-db", "A"), ("orders-db", "CNAME"),

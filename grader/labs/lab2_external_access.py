@@ -1,16 +1,25 @@
-"""Lab 2, traffic from outside the cluster: a NodePort on a fixed port, a LoadBalancer,
-and a manually graded explanation of when each fits."""
+"""Lab 2, traffic from outside the cluster: a NodePort on a fixed port that every node
+answers, a LoadBalancer, one that keeps the client's address and admits one network,
+`kubectl expose`, what each node does under externalTrafficPolicy Local, and a manually
+graded explanation of when each type fits.
+
+Parts 1 and 5 judge node by node, so the lab asks the offline model for two nodes (as the
+local cluster has); both derive what each node must do from where the pods run when they
+grade (part 1 first scales web to one pod, so a node without one exists wherever the
+scheduler put them), never from a node's name."""
 from __future__ import annotations
 
 from typing import Any
 
 from grader import checks
 from grader.checks.core import Check, Verdict, failed, passed
-from grader.labs.spec import COMMANDS, Lab, ManualQuestion, Part, WrongAnswer
+from grader.labs.facts import fact
+from grader.labs.spec import COMMANDS, FACTS, Lab, ManualQuestion, Part, WrongAnswer
 from grader.labs.workloads import netexec_workload
 
+WEB_LABELS = {"app": "web", "tier": "frontend"}
 WORKLOADS = "\n" + "---\n".join([
-    netexec_workload("web", {"app": "web", "tier": "frontend"}, replicas=2),
+    netexec_workload("web", WEB_LABELS, replicas=2),
     netexec_workload("admin", {"app": "admin", "tier": "frontend"}),
 ])
 
@@ -41,7 +50,7 @@ def _node_port_service(selector: str, ports: str) -> str:
 
 
 PART1 = Part(
-    id="part1", title="A NodePort on a fixed port", points=4,
+    id="part1", title="A NodePort on a fixed port", points=5,
     task="""
 The `web` Deployment (two replicas, labels `app: web`, `tier: frontend`, netexec on
 container port 8080 named `http`) must be reachable from **your own machine**. Write a
@@ -50,13 +59,24 @@ container port 8080 named `http`) must be reachable from **your own machine**. W
 On the course's kind cluster, node ports 30080-30089 are mapped to `127.0.0.1`, so
 `curl http://127.0.0.1:30080/hostname` works from your laptop; offline, the checks ask the
 model the same question. Careful: an `admin` Deployment also carries `tier: frontend`.
+
+Clients outside are given **every node's address**, so **every node** must answer on 30080,
+also a node that runs no web pod. A hidden check scales `web` down to one replica (so one of
+the two nodes runs none, wherever the scheduler put them) and sends a request to each node's
+address on 30080.
 """,
     visible=[
         checks.service_type("web", "NodePort"),
         checks.service_port("web", 80, node_port=30080),
         checks.external(30080, path="/hostname", answered_by="app=web", name="127.0.0.1:30080 answers from a web pod"),
     ],
-    hidden=[checks.endpoints_match("web", "app=web", port=8080, name="Service web selects the web pods only")],
+    hidden=[
+        checks.endpoints_match("web", "app=web", port=8080, name="Service web selects the web pods only"),
+        # last: it scales web down
+        checks.every_node_answers(30080, service="web", selector="app=web",
+                                  shrink=netexec_workload("web", WEB_LABELS, replicas=1),
+                                  name="every node answers on 30080, also one that runs no web pod"),
+    ],
     reference="""\
 apiVersion: v1
 kind: Service
@@ -75,7 +95,9 @@ spec:
     explanation=(
         "`type: NodePort` keeps the ClusterIP and additionally opens the same port on every node; "
         "`nodePort: 30080` pins it (otherwise one is allocated from 30000-32767). A connection to any "
-        "node on 30080 is forwarded to a web pod's 8080. kind maps 30080 on its node to 127.0.0.1."),
+        "node on 30080 is forwarded to a web pod's 8080, on whichever node it runs: under the default "
+        "`externalTrafficPolicy: Cluster` kube-proxy may send it to another node (and rewrites the source to "
+        "the node's address so the answer comes back the same way). kind maps 30080 on its node to 127.0.0.1."),
     wrong_answers=(
         WrongAnswer("`port: 30080` without `nodePort`: the Service listens on 30080 inside the cluster and gets a "
                     "random node port, so 127.0.0.1:30080 does not answer.",
@@ -85,6 +107,11 @@ spec:
         WrongAnswer("`selector: {tier: frontend}`: the admin pod answers some requests.",
                     _node_port_service("{tier: frontend}", "[{port: 80, targetPort: 8080, nodePort: 30080}]"),
                     max_score=3.7),
+        WrongAnswer("`externalTrafficPolicy: Local`: a node sends outside traffic only to its own web pods and "
+                    "drops it when it has none, so a client that picks a node without a web pod waits for a "
+                    "timeout (and which node that is depends on where the scheduler put the pods).",
+                    _node_port_service("{app: web}", "[{port: 80, targetPort: 8080, nodePort: 30080}]")
+                    + "  externalTrafficPolicy: Local\n", max_score=4),
     ),
 )
 
@@ -265,6 +292,130 @@ kubectl expose deployment web --name=web-lb --type=LoadBalancer --port=8080 --ta
 )
 
 
+SOLO_SETUP = netexec_workload("solo", {"app": "solo"}) + """---
+apiVersion: v1
+kind: Service
+metadata: {name: solo}
+spec:
+  type: LoadBalancer
+  externalTrafficPolicy: Local
+  healthCheckNodePort: 30086
+  selector: {app: solo}
+  ports: [{name: http, port: 80, targetPort: http, nodePort: 30085}]
+"""
+NODE_ROLES = ("node_with_the_pod", "node_without_the_pod")
+#: How a learner may write what a connection did, by the outcome it names.
+_SAID = {
+    "answers": ("answers", "answer", "answered", "ok", "responds", "works"),
+    "times out": ("times out", "timeout", "timed out", "time out", "drops", "dropped", "hangs", "no answer"),
+    "refused": ("refused", "connection refused", "rejected", "reset"),
+}
+
+
+def _outcome_said(value: Any) -> str | None:
+    said = str(value if value is not None else "").strip().lower()
+    return next((k for k, words in _SAID.items() if said in words), None)
+
+
+def local_node_facts(answer: str) -> list[Check]:
+    """Part 5: what each node does for the Local Service solo, judged from where its one pod
+    runs now (so the scheduler's choice never changes the grade): the node with the pod
+    forwards to it and its health check answers 200; a node without one DROPs outside traffic
+    to the node port (the client times out) and its health check answers 503
+    (kube-proxy: pkg/proxy/topology.go, pkg/proxy/healthcheck/service_health.go)."""
+    def judge(role: str) -> Check:
+        def fn(ns: Any) -> Verdict:
+            placed = {e.node for e in ns.endpoints("solo") if e.ready}
+            nodes = list(ns.cluster.node_addresses())
+            mine = [n for n in nodes if (n in placed) == (role == "node_with_the_pod")]
+            if not mine:
+                return passed("every node of this cluster runs a solo pod: there is no node without one")
+            facts = fact(answer, role)
+            if not isinstance(facts, dict):
+                return failed(f"{role} is missing or not a mapping with node_port and health_check")
+            want = ("answers", 200) if role == "node_with_the_pod" else ("times out", 503)
+            said = (_outcome_said(facts.get("node_port")), facts.get("health_check"))
+            where = f"{', '.join(mine)} ({'runs' if role == 'node_with_the_pod' else 'does not run'} solo's pod)"
+            if said[0] != want[0]:
+                return failed(f"{where}: you wrote that its node port {facts.get('node_port')!r}; "
+                              + ("it forwards to its own ready pod, so it answers" if want[0] == "answers" else
+                                 "it times out: under externalTrafficPolicy Local kube-proxy sends outside "
+                                 "traffic only to this node's own endpoints and DROPs it when there are none "
+                                 "(it does not forward to the other node, and it does not refuse: a refusal "
+                                 "is for a Service with no ready endpoint anywhere)"))
+            if said[1] != want[1]:
+                return failed(f"{where}: you wrote health_check {facts.get('health_check')!r}; kube-proxy's "
+                              f"health check on healthCheckNodePort 30086 answers {want[1]} there "
+                              f"(200 with at least one local ready endpoint, 503 with none): that is how the "
+                              "load balancer learns which nodes to send to")
+            return passed(f"{where}: node port {want[0]}, health check {want[1]}")
+        return Check(f"what the {role.replace('_', ' ')} does", fn)
+    return [judge(role) for role in NODE_ROLES]
+
+
+def _solo_answer(with_port: str, with_health: int, without_port: str, without_health: int) -> str:
+    return (f"node_with_the_pod:\n  node_port: {with_port}\n  health_check: {with_health}\n"
+            f"node_without_the_pod:\n  node_port: {without_port}\n  health_check: {without_health}\n")
+
+
+PART5 = Part(
+    id="part5", title="Local, node by node", points=2, kind=FACTS, setup=SOLO_SETUP,
+    visible=local_node_facts,
+    task="""
+This part adds a **Service `solo`** of type LoadBalancer with `externalTrafficPolicy:
+Local`, node port **30085** and `healthCheckNodePort` **30086**, in front of **one** pod.
+The cluster has two nodes; the pod runs on one of them.
+
+**Predict first**: a client sends a request to each node's address on 30085, and asks each
+node's 30086. What does the node *with* the pod do, and the node *without* it?
+
+Then look (offline, the model plays the cluster; live, these are real nodes):
+
+```python
+from grader.kubectl import use
+ns = use(lab.explore("part5"))
+for node, ip in ns.cluster.node_addresses().items():
+    print(node, ns.cluster.probe_external(30085, host=ip, path="/hostname"))
+    print(node, ns.cluster.probe_external(30086, host=ip, path="/healthz"))
+```
+
+and `%kubectl get pods -o wide` shows which node runs the pod. Record, for each kind of
+node, what its node port did (`answers`, `times out` or `refused`) and the HTTP status of its
+health check (YAML, not a manifest):
+
+```yaml
+node_with_the_pod:
+  node_port: <answers | times out | refused>
+  health_check: <HTTP status>
+node_without_the_pod:
+  node_port: <answers | times out | refused>
+  health_check: <HTTP status>
+```
+
+The checks look up where the pod runs when they grade, so the answer does not depend on
+which node the scheduler chose.
+""",
+    reference=_solo_answer("answers", 200, "times out", 503),
+    explanation=(
+        "Under `externalTrafficPolicy: Local` kube-proxy on each node sends traffic from outside only to "
+        "that node's own ready endpoints. The node with the pod forwards to it, keeping the client's "
+        "address; the node without one has nothing to send to and DROPs the packets (the client waits for "
+        "a timeout: no forwarding to the other node, and no refusal, which kube-proxy keeps for a Service "
+        "with no ready endpoint anywhere). kube-proxy's health-check server on `healthCheckNodePort` says "
+        "so to the load balancer: 200 where there is a local endpoint, 503 where there is none, so the "
+        "balancer sends only to the node with the pod."),
+    wrong_answers=(
+        WrongAnswer("The node without the pod answers (forwarding to the other node, as under Cluster): Local "
+                    "never leaves the node, it drops.", _solo_answer("answers", 200, "answers", 200), max_score=1),
+        WrongAnswer("The node without the pod refuses: kube-proxy rejects only when no endpoint is ready "
+                    "anywhere; here it drops.", _solo_answer("answers", 200, "refused", 503), max_score=1),
+        WrongAnswer("Both health checks 200: the check counts local endpoints only, so the node without the "
+                    "pod answers 503.", _solo_answer("answers", 200, "times out", 200), max_score=1),
+        WrongAnswer("The roles swapped: the node with the pod times out and the other answers.",
+                    _solo_answer("times out", 503, "answers", 200), max_score=0),
+    ),
+)
+
 MANUAL = ManualQuestion(
     id="manual_when",
     after="part2",
@@ -290,13 +441,17 @@ LAB = Lab(
     title="Lab 2: Reaching Services from outside",
     namespace="lab2",
     workloads=WORKLOADS,
-    parts=(PART1, PART2, PART3, PART4),
+    parts=(PART1, PART2, PART3, PART4, PART5),
     manual=(MANUAL,),
+    # parts 1 and 5 judge every node, and one must run no pod: two nodes, as the local cluster
+    offline_nodes=2,
     goals="""
 - open a Service to your own machine with a NodePort on a chosen port;
 - give a Service an external address with a LoadBalancer;
 - keep the client's address (externalTrafficPolicy) and admit one network only
   (loadBalancerSourceRanges);
+- tell what each node does under `externalTrafficPolicy: Local`, with and without a pod of
+  its own (the node port, the health-check node port);
 - make NodePort and LoadBalancer Services with `kubectl expose --type`;
 - explain when each is the right tool.
 """,

@@ -1,7 +1,14 @@
-"""Lab 6 part 5, an Ingress made with one `kubectl create ingress` command (the exam's fast
-path): the answer cell holds kubectl command lines, replayed by grader.labs.replay in a
-fresh namespace, and graded only by what the resulting Ingress routes (so an equivalent
-`kubectl apply -f - <<EOF` scores the same).
+"""Lab 6's kubectl parts. Part 5, an Ingress made with one `kubectl create ingress` command
+(the exam's fast path): the answer cell holds kubectl command lines, replayed by
+grader.labs.replay in a fresh namespace, and graded only by what the resulting Ingress
+routes (so an equivalent `kubectl apply -f - <<EOF` scores the same).
+
+Part 6, `kubectl port-forward` run for real: the answer is facts (the command, the pod that
+answered, how many pods answered), checked against the cluster. The grader cannot watch
+the learner's terminal, so it checks what can be: the command would reach the Service's
+pods through ports that exist, the named pod is one of them (StatefulSet pods, whose names
+repeat in every fresh namespace), and the count is the one port-forward's one-pod tunnel
+gives (kubectl resolves svc/NAME to one pod when it starts).
 
 What the task practises is kubectl's `--rule` grammar (kubectl create ingress --help):
 `host/path=service:port`; a path ending in `*` becomes `pathType: Prefix` (without the
@@ -9,8 +16,14 @@ What the task practises is kubectl's `--rule` grammar (kubectl create ingress --
 host serves every host."""
 from __future__ import annotations
 
+import shlex
+from typing import Any
+
 from grader import checks
-from grader.labs.spec import COMMANDS, Part, WrongAnswer
+from grader.checks.core import Check, Verdict, failed, passed
+from grader.labs.facts import fact
+from grader.labs.spec import COMMANDS, FACTS, Part, WrongAnswer
+from grader.labs.workloads import hostname_workload
 
 VIA = "ingress/preview"
 
@@ -81,5 +94,214 @@ look at what you made with `%kubectl get ingress preview -o yaml` after running 
         WrongAnswer("`kubectl expose` instead of `create ingress`: a Service, no Ingress, so every request fails.",
                     "kubectl expose deployment api-v2 --name=preview --port=80 --target-port=8080\n",
                     max_score=0),
+    ),
+)
+
+
+# ---------------------------------------------------------------- part 6: port-forward
+#: Part 6's own pods: StatefulSets, whose pods keep their names in every fresh namespace, so
+#: the name a learner read through the forward is still a pod's name when the grader looks.
+FORWARD_SETUP = "---\n".join([
+    hostname_workload("cache", {"app": "cache"}, replicas=2, kind="StatefulSet", service_name="cache"),
+    "apiVersion: v1\nkind: Service\nmetadata: {name: cache}\nspec:\n  selector: {app: cache}\n"
+    "  ports: [{name: http, port: 80, targetPort: http}]\n",
+    hostname_workload("queue", {"app": "queue"}, kind="StatefulSet", service_name="queue"),
+    "apiVersion: v1\nkind: Service\nmetadata: {name: queue}\nspec:\n  selector: {app: queue}\n"
+    "  ports: [{name: http, port: 80, targetPort: http}]\n",
+])
+FORWARDED = "cache"
+_SERVICE_WORDS = ("svc", "service", "services")
+_POD_WORDS = ("pod", "pods", "po")
+_SET_WORDS = ("statefulset", "statefulsets", "sts")
+_FLAGS_WITH_VALUE = ("-n", "--namespace", "--address", "--pod-running-timeout", "--context", "--kubeconfig")
+
+
+def _backends(ns: Any) -> dict[str, int]:
+    """The pods Service cache sends to now (ready endpoints), with the port they serve."""
+    return {e.pod.split("/", 1)[-1]: e.port for e in ns.endpoints(FORWARDED) if e.ready and e.pod}
+
+
+def _parse_forward(command: str) -> tuple[str, str, list[tuple[str, str]], str | None] | str:
+    """(kind word, name, [(local, remote)], namespace) of a `kubectl port-forward` line, or
+    why it is not one."""
+    try:
+        words = shlex.split(command)
+    except ValueError as exc:
+        return f"the command does not parse as a shell line ({exc})"
+    if words and words[0] in ("%kubectl", "!kubectl", "kubectl", "k"):
+        words = words[1:]
+    args: list[str] = []
+    namespace, rest = None, list(words)
+    while rest:
+        word = rest.pop(0)
+        flag, eq, value = word.partition("=")
+        if flag in _FLAGS_WITH_VALUE:
+            value = value if eq else (rest.pop(0) if rest else "")
+            if flag in ("-n", "--namespace"):
+                namespace = value
+        elif not word.startswith("-"):
+            args.append(word)
+    if not args or args[0] != "port-forward":
+        return "the command is not `kubectl port-forward ...`"
+    args = args[1:]
+    if len(args) < 2:
+        return "port-forward needs a target (svc/NAME, pod/NAME) and at least one LOCAL:REMOTE port"
+    kind, _, name = args[0].rpartition("/")
+    ports = [(p.partition(":")[0], p.partition(":")[2] or p) for p in args[1:]]
+    return (kind or "pod").lower(), name, ports, namespace
+
+
+def _command_problem(ns: Any, parsed: tuple[str, str, list[tuple[str, str]], str | None],
+                     backends: dict[str, int]) -> str | None:
+    """Why the forward would not reach one of cache's pods through a port it serves (None:
+    it would), checked against the Service and its endpoints as they are."""
+    kind, name, ports, namespace = parsed
+    if namespace and namespace != ns.name:
+        return f"-n {namespace}: the cache Service and its pods are in namespace {ns.name}"
+    svc = ns.service(FORWARDED)
+    for local, remote in ports:
+        if not remote.isdigit() or (local and not local.isdigit()):
+            return f"{local}:{remote} is not LOCAL:REMOTE with port numbers"
+        if local and int(local) < 1024:
+            return (f"local port {local} is a privileged port: kubectl (not root) cannot listen on it; "
+                    "pick one above 1024, or leave it empty (`:80`) to let kubectl choose")
+        if kind in _SERVICE_WORDS:
+            if name != FORWARDED or svc is None:
+                return f"the target is Service {name}, not the Service {FORWARDED} the task names"
+            served = sorted(p.port for p in svc.ports)
+            if int(remote) not in served:
+                return (f"Service {FORWARDED} has no port {remote} (it offers {', '.join(map(str, served))}): "
+                        f"kubectl would answer \"error: Service {FORWARDED} does not have a service port "
+                        f"{remote}\"; after svc/NAME the remote port is the Service's port")
+        elif kind in _POD_WORDS or kind in _SET_WORDS:
+            if (kind in _POD_WORDS and name not in backends) or (kind in _SET_WORDS and name != FORWARDED):
+                return f"{kind}/{name} is not one of Service {FORWARDED}'s pods ({', '.join(sorted(backends))})"
+            if int(remote) not in set(backends.values()):
+                return (f"the pods serve port {', '.join(map(str, sorted(set(backends.values()))))}, not "
+                        f"{remote}: after pod/NAME the remote port is the container's, not the Service's")
+        else:
+            return f"{kind}/{name}: forward to the Service (svc/{FORWARDED}) or to one of its pods"
+    return None
+
+
+def forward_checks(answer: str) -> list[Check]:
+    """Part 6's visible checks: the recorded command would forward to cache, and the pod
+    named as the one that answered is one of cache's pods (consistent with the command)."""
+    def command(ns: Any) -> Verdict:
+        said = str(fact(answer, "command") or "").strip()
+        if not said:
+            return failed("command is missing: write the port-forward command line you ran")
+        parsed = _parse_forward(said)
+        if isinstance(parsed, str):
+            return failed(parsed)
+        problem = _command_problem(ns, parsed, _backends(ns))
+        return failed(problem) if problem else passed(f"`{said}` forwards to one of {FORWARDED}'s pods")
+
+    def answered_by(ns: Any) -> Verdict:
+        name = str(fact(answer, "answered_by") or "").strip()
+        backends = _backends(ns)
+        others = {p.name for p in ns.pods()} - set(backends)
+        parsed = _parse_forward(str(fact(answer, "command") or ""))
+        if not name:
+            return failed("answered_by is missing: write the name the answer's body held")
+        if name == FORWARDED:
+            return failed(f"{name} is the Service's name: a Service never answers, one of its pods does, and "
+                          "serve-hostname's body is that pod's name")
+        if name in others:
+            return failed(f"{name} is a pod, but not one of Service {FORWARDED}'s: a forward to svc/{FORWARDED} "
+                          f"reaches one of {', '.join(sorted(backends))}")
+        if name not in backends:
+            return failed(f"there is no pod {name} in namespace {ns.name}: write the name the body held "
+                          f"(one of Service {FORWARDED}'s pods answered)")
+        if not isinstance(parsed, str) and parsed[0] in _POD_WORDS and parsed[1] != name:
+            return failed(f"you forwarded to pod {parsed[1]}, so {name} cannot have answered: a forward to a "
+                          "pod reaches that pod only")
+        return passed(f"{name} is one of Service {FORWARDED}'s pods")
+    return [Check("the command forwards to Service cache (or one of its pods)", command),
+            Check("the pod you name is one of cache's", answered_by)]
+
+
+def forward_sticks(answer: str) -> list[Check]:
+    """Part 6's hidden check: through one forward, every request reaches the same pod."""
+    def one(ns: Any) -> Verdict:
+        claimed = fact(answer, "distinct_pods")
+        if not isinstance(claimed, int) or isinstance(claimed, bool):
+            return failed(f"distinct_pods should be a whole number, not {claimed!r}")
+        if claimed != 1:
+            return failed(f"you recorded {claimed} different pods; through one port-forward every request goes "
+                          "to the same pod: kubectl resolves svc/NAME to ONE pod when the forward starts and "
+                          "tunnels every connection to it through the API server and the kubelet, with no "
+                          "kube-proxy in the way (Service load balancing does not apply)")
+        return passed("one pod answered every request: a port-forward is pinned to one pod")
+    return [Check("you saw that a port-forward stays with one pod", one)]
+
+
+def _forward_answer(command: str, pod: str, distinct: int = 1) -> str:
+    return f"command: {command}\nanswered_by: {pod}\ndistinct_pods: {distinct}\n"
+
+
+PART6 = Part(
+    id="part6", title="port-forward, run", points=3, kind=FACTS, setup=FORWARD_SETUP,
+    visible=forward_checks, hidden=forward_sticks,
+    task="""
+Reach a Service from your machine **without** a NodePort, a LoadBalancer or an Ingress:
+`kubectl port-forward`. This part adds a Service **`cache`** (two agnhost `serve-hostname`
+pods of a StatefulSet, which answer every request with their own pod name) and a Service
+`queue` beside it. Open the namespace as the grader prepares it, and make `%kubectl` work in it:
+
+```python
+from grader.kubectl import use
+use(lab.explore("part6"))
+```
+
+Then **forward a local port to Service `cache`'s port 80**, with `%kubectl port-forward ...`
+in a cell of its own (the notebook keeps the forward running in the background), and send
+**five requests** through it from Python:
+
+```python
+import urllib.request
+for _ in range(5):
+    print(urllib.request.urlopen("http://127.0.0.1:<your local port>/", timeout=5).read().decode())
+```
+
+Record what you did and saw as three facts (YAML, not a manifest):
+
+```yaml
+command: "<the port-forward command line you ran>"
+answered_by: <the pod name the answers held>
+distinct_pods: <how many different pods answered the five requests>
+```
+
+(Keep the quotes around the command: YAML cannot start a value with `%`.)
+
+What is checked, honestly: the grader cannot see your terminal. It checks your command
+against the cluster (that it would forward to `cache`, or to one of its pods, through a
+port that exists), that `answered_by` is one of `cache`'s pods, and the count. A pod name
+read off `kubectl get pods` would pass the name check too; the count is what only doing
+it (or knowing how port-forward works) tells you.
+""",
+    reference=_forward_answer("kubectl port-forward svc/cache 8089:80", "cache-0"),
+    explanation=(
+        "`kubectl port-forward svc/cache 8089:80` listens on 127.0.0.1:8089 and, when it starts, picks ONE "
+        "pod behind the Service and the container port that the Service's port 80 targets (8080, named "
+        "`http`); every connection then goes through the API server and that pod's kubelet into the pod. "
+        "No kube-proxy rule is involved, so there is no balancing: five requests, one pod. Which of cache-0 "
+        "and cache-1 it picks is kubectl's choice, so either name is right. After `pod/NAME` the remote port "
+        "is the container's (8080); after `svc/NAME` it is the Service's (80)."),
+    wrong_answers=(
+        WrongAnswer("`answered_by: cache`: the Service's name; a Service never answers, a pod does.",
+                    _forward_answer("kubectl port-forward svc/cache 8089:80", "cache"), max_score=2),
+        WrongAnswer("`answered_by: queue-0`: a pod of another Service, which a forward to svc/cache never reaches.",
+                    _forward_answer("kubectl port-forward svc/cache 8089:80", "queue-0"), max_score=2),
+        WrongAnswer("A made-up pod name (`cache-7`): no such pod.",
+                    _forward_answer("kubectl port-forward svc/cache 8089:80", "cache-7"), max_score=2),
+        WrongAnswer("`distinct_pods: 2`: expecting the Service's balancing; a port-forward is pinned to one pod.",
+                    _forward_answer("kubectl port-forward svc/cache 8089:80", "cache-1", 2), max_score=2),
+        WrongAnswer("`svc/cache 8089:8080`: the pods' port after svc/; kubectl refuses, the Service has port 80 only.",
+                    _forward_answer("kubectl port-forward svc/cache 8089:8080", "cache-0"), max_score=2),
+        WrongAnswer("Forwarding to `pod/cache-1` but naming cache-0: a forward to a pod reaches that pod only.",
+                    _forward_answer("kubectl port-forward pod/cache-1 8089:8080", "cache-0"), max_score=2),
+        WrongAnswer("`port-forward svc/cache 80`: local port 80 is privileged, kubectl cannot listen on it.",
+                    _forward_answer("kubectl port-forward svc/cache 80", "cache-0"), max_score=2),
     ),
 )

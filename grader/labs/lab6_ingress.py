@@ -12,7 +12,7 @@ from typing import Any, Callable
 
 from grader import checks
 from grader.checks.core import Check, Verdict, failed, passed
-from grader.labs.lab6_imperative import PART5
+from grader.labs.lab6_imperative import PART5, PART6
 from grader.labs.lab6_tls import PART4
 from grader.labs.spec import Lab, Part, WrongAnswer
 from grader.labs.tls_fixtures import tls_secret
@@ -352,13 +352,14 @@ LAB = Lab(
     title="Lab 6: HTTP routing with Ingress and the Gateway API",
     namespace="lab6",
     workloads=WORKLOADS,
-    parts=(PART1, PART2, PART3, PART4, PART5),
+    parts=(PART1, PART2, PART3, PART4, PART5, PART6),
     goals="""
 - route two hosts and two paths through one address with an Ingress;
 - express the same routing as Gateway API HTTPRoutes;
 - run a 90/10 canary with weighted backends;
 - serve HTTPS with a certificate per host (SNI) and redirect HTTP to HTTPS;
 - make an Ingress in one `kubectl create ingress --rule` command;
+- reach a Service through `kubectl port-forward` and see that it stays with one pod;
 - check routing by which pod answers which request.
 """,
     concept="""

@@ -133,6 +133,10 @@ class Lab:
     whats_next: str = ""     # Markdown
     how_to: str = ""         # Markdown "## Try it" section replacing the default one (the mock exam's)
     setup_extra: str = ""    # Python lines the setup cell runs after opening the lab (the exam's clock)
+    #: how many nodes the offline model must have for this lab (None: the course's kind
+    #: config); a lab that grades traffic node by node asks for two, as the local cluster has.
+    #: Live clusters have the nodes they have.
+    offline_nodes: int | None = None
 
     def part(self, part_id: str) -> Part:
         for p in self.parts:
@@ -182,6 +186,8 @@ def prepare(lab: Lab, part: Part, cluster: Any) -> Any:
     """A fresh namespace holding the lab's workloads, the part's fixtures and the reference
     answers of the parts it builds on. Raises if the lab's own YAML is broken (a lab
     author's defect, caught by the tests, never a learner's)."""
+    if lab.offline_nodes and getattr(cluster, "mode", "") == "offline":
+        cluster.use_nodes(lab.offline_nodes)
     for name, text in lab.other_namespaces.items():
         cluster.namespace(name).apply(text, source=f"{lab.name} namespace {name}")
     ns = cluster.namespace(part.namespace or lab.namespace)

@@ -74,12 +74,15 @@ def netexec_workload(name: str, labels: Mapping[str, str], *, kind: str = "Deplo
 
 
 def hostname_workload(name: str, labels: Mapping[str, str], *, replicas: int = 1,
-                      selector: Mapping[str, str] | None = None, http_port: int = 8080) -> str:
-    """A Deployment of agnhost `serve-hostname` pods: HTTP on `http_port` (declared as the
-    port named `http`), answering every path and method with the pod's hostname (its name),
-    so whoever sends a request through a proxy sees which pod answered, whatever the path."""
+                      selector: Mapping[str, str] | None = None, http_port: int = 8080,
+                      kind: str = "Deployment", service_name: str | None = None) -> str:
+    """A Deployment (or StatefulSet, with `service_name`) of agnhost `serve-hostname` pods:
+    HTTP on `http_port` (declared as the port named `http`), answering every path and method
+    with the pod's hostname (its name), so whoever sends a request through a proxy sees which
+    pod answered, whatever the path. A StatefulSet's pods keep their names (`name-0`, ...)
+    from one fresh namespace to the next, so a name a learner saw can be checked later."""
     return _agnhost_workload(name, labels, f"[serve-hostname, --port={http_port}]", [Port(http_port, "http")],
-                             replicas=replicas, selector=selector)
+                             replicas=replicas, selector=selector, kind=kind, service_name=service_name)
 
 
 def _agnhost_workload(name: str, labels: Mapping[str, str], args: str, ports: Sequence[Port], *,

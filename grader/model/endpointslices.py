@@ -239,7 +239,7 @@ def endpoints_of(svc: Service, slices: Sequence[EndpointSlice]) -> list[Endpoint
         for sl in slices:
             if not sl.ports:
                 out.extend(Endpoint(ip=e.address, port=0, pod=e.pod, ready=e.ready, serving=e.serving,
-                                    terminating=e.terminating) for e in sl.endpoints)
+                                    terminating=e.terminating, node=e.node) for e in sl.endpoints)
         return out
     for sp in svc.ports:
         for sl in slices:
@@ -249,7 +249,7 @@ def endpoints_of(svc: Service, slices: Sequence[EndpointSlice]) -> list[Endpoint
                 for e in sl.endpoints:
                     out.append(Endpoint(ip=e.address, port=port.port, protocol=port.protocol,
                                         port_name=sp.name, pod=e.pod, ready=e.ready,
-                                        serving=e.serving, terminating=e.terminating))
+                                        serving=e.serving, terminating=e.terminating, node=e.node))
     return out
 
 

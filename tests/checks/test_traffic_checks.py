@@ -47,3 +47,49 @@ def test_source_ranges_refuses_broad_missing_and_excluding_lists(ranges: str, pa
     extra = f"  loadBalancerSourceRanges: {ranges}\n" if ranges else ""
     verdict = _verdict(checks.source_ranges("front", within="172.18.0.0/24"), extra)
     assert (verdict.share == 1) is passes and says in verdict.feedback
+
+
+def _node_port(policy: str) -> str:
+    return f"""apiVersion: v1
+kind: Service
+metadata: {{name: front}}
+spec:
+  type: NodePort
+  externalTrafficPolicy: {policy}
+  selector: {{app: web}}
+  ports: [{{port: 80, targetPort: 8080, nodePort: 30080}}]
+"""
+
+
+def _every_node(policy: str, nodes: int):
+    ns = OfflineCluster(nodes=nodes, say=lambda _: None).namespace("t")
+    ns.apply(netexec_workload("web", {"app": "web"}, replicas=2) + "---\n" + _node_port(policy))
+    check = checks.every_node_answers(30080, service="front", selector="app=web",
+                                      shrink=netexec_workload("web", {"app": "web"}, replicas=1))
+    return ns, check.fn(ns)
+
+
+def test_every_node_answers_under_cluster_even_the_node_without_a_pod() -> None:
+    ns, verdict = _every_node("Cluster", 2)
+    assert verdict.share == 1, verdict.feedback
+    # the check shrank web to one pod, so one node answered for a pod elsewhere
+    assert len(checks.pods_matching(ns, "app=web")) == 1
+    assert "svclab-control-plane" in verdict.feedback and "svclab-worker" in verdict.feedback
+
+
+def test_every_node_answers_fails_local_naming_the_node_that_drops() -> None:
+    """Upstream: under externalTrafficPolicy Local a node with no local ready endpoint
+    drops outside traffic to the node port (kube-proxy "has no local endpoints")."""
+    ns, verdict = _every_node("Local", 2)
+    assert verdict.share == 0
+    empty = next(n for n in ns.cluster.node_addresses()
+                 if n not in {e.node for e in ns.endpoints("front")})
+    assert f"node {empty}" in verdict.feedback and "TIMEOUT" in verdict.feedback
+    assert "externalTrafficPolicy: Local" in verdict.feedback
+
+
+def test_every_node_answers_cannot_tell_local_on_one_node() -> None:
+    """With one node, the node always holds the remaining pod: Local answers there too, which
+    is why the lab that uses the check asks the offline model for two nodes."""
+    _, verdict = _every_node("Local", 1)
+    assert verdict.share == 1, verdict.feedback

@@ -321,7 +321,7 @@ def test_endpoints_from_endpoint_slices(w: World) -> None:
         "endpoints": [
             {"addresses": ["10.244.0.6"], "conditions": {"ready": False, "serving": False, "terminating": True},
              "targetRef": {"kind": "Pod", "name": "backend-2", "namespace": NS}},
-            {"addresses": ["10.244.0.5"], "conditions": {"ready": True},
+            {"addresses": ["10.244.0.5"], "conditions": {"ready": True}, "nodeName": "svclab-worker",
              "targetRef": {"kind": "Pod", "name": "backend-1", "namespace": NS}},
             {"addresses": ["192.0.2.10"], "conditions": {}},
         ]}]
@@ -333,6 +333,8 @@ def test_endpoints_from_endpoint_slices(w: World) -> None:
         ("10.244.0.6", 8080, "http", f"{NS}/backend-2", False, True),
         ("192.0.2.10", 8080, "http", None, True, False),
     ]
+    # the slice's nodeName, where it has one (checks judge traffic node by node with it)
+    assert [e.node for e in eps] == ["svclab-worker", None, None]
 
 
 DIG_OK = """;; ->>HEADER<<- opcode: QUERY, status: NOERROR, id: 1

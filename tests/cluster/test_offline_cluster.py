@@ -217,3 +217,18 @@ spec:
     ns.set_ready("one", False)
     (ref,) = ns.pods()
     assert ref.labels == {"app": "one"} and ref.ready is False
+
+
+def test_use_nodes_rebuilds_an_empty_model_and_refuses_once_it_holds_a_namespace() -> None:
+    """A lab that grades node by node (lab 2) asks the model for two nodes before anything
+    is applied; changing the count under objects already placed would be a different cluster."""
+    import pytest
+
+    from grader.cluster.offline import OfflineCluster
+
+    cluster = OfflineCluster(say=lambda _: None)
+    cluster.use_nodes(2)
+    assert list(cluster.node_addresses()) == ["svclab-control-plane", "svclab-worker"]
+    cluster.namespace("placed")
+    with pytest.raises(RuntimeError, match="placed"):
+        cluster.use_nodes(3)
