@@ -81,6 +81,15 @@ class LiveCluster:
         elif kind in ROUTING_KINDS:
             self._routes_changed_at = self._clock()
 
+    def objects_changed(self, kinds: "set[str] | None") -> None:
+        """Something other than this object (the real kubectl, run by `%kubectl` or an exam
+        answer's replay) created, changed or deleted objects of these kinds; None: of kinds
+        it could not tell, so both the policy agent and the routing controllers are waited for."""
+        if kinds is None:
+            kinds = {"NetworkPolicy", "Ingress"}
+        for kind in sorted(kinds):
+            self._object_changed(kind)
+
     def _policy_settle(self) -> None:
         """Before a probe: let POLICY_CATCH_UP pass since this cluster object last created,
         changed or deleted a NetworkPolicy (in any namespace: a probe from `ops` is judged

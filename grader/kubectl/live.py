@@ -11,6 +11,11 @@ environment is the notebook's own, plus KUBECONFIG when the namespace's cluster 
 `check_version` compares client and server minor versions against kubectl's supported
 skew (+/-1) once per cluster and returns a warning line when they are too far apart.
 
+After each command the namespace's cluster is told which kinds it changed, read from what
+kubectl printed ("ingress.networking.k8s.io/shop created"; `LiveCluster.objects_changed`):
+its next probe or HTTP request then waits for the policy agent or the Ingress/Gateway
+controller, as after a change made through its own API.
+
 `port-forward` never returns by itself, so it is started in the background instead: the
 command returns once kubectl prints its "Forwarding from" lines, and the process is stopped
 by `stop_forwards()`, after SVCLAB_PORT_FORWARD_SECONDS (600), or when the kernel exits. Any
@@ -20,6 +25,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import subprocess
 import threading
@@ -94,8 +100,53 @@ def run(ns: Any, line: str | list[str], *, stdin: str | None = None, timeout: fl
         proc = runner(argv, input=stdin if stdin is not None else "", capture_output=True, text=True,
                       env=env, timeout=timeout, check=False)
     except subprocess.TimeoutExpired:
+        _tell_cluster(ns, words, None)
         return Result(stderr=f"error: kubectl did not finish within {timeout:g}s (stopped)\n", code=124)
+    _tell_cluster(ns, words, proc.stdout or "")
     return Result(stdout=proc.stdout or "", stderr=proc.stderr or "", code=proc.returncode)
+
+
+#: Verbs that change no object (the rest may: create, apply, expose, patch, label, delete...).
+READ_ONLY_VERBS = frozenset({"get", "describe", "logs", "explain", "version", "api-resources", "api-versions",
+                             "config", "top", "auth", "cluster-info", "wait", "events", "diff", "exec",
+                             "port-forward", "completion", "plugin", "options", "help"})
+#: kubectl's resource names as it prints them ("ingress.networking.k8s.io/shop created"),
+#: for the kinds a live cluster waits on after a change: the policy agent and the routing
+#: controllers (kube-proxy, Ingress and Gateway) read them from watches of their own.
+PRINTED_KINDS = {"networkpolicy": "NetworkPolicy", "service": "Service", "ingress": "Ingress",
+                 "gateway": "Gateway", "httproute": "HTTPRoute", "grpcroute": "GRPCRoute",
+                 "referencegrant": "ReferenceGrant", "secret": "Secret"}
+_PRINTED = re.compile(r'^([a-z][a-z0-9-]*)(?:\.[a-z0-9.-]+)?(?:/| ")', re.M)
+
+
+def changed_kinds(words: Sequence[str], stdout: str | None) -> set[str] | None:
+    """The kinds a kubectl command changed, read from what it printed ("service/web exposed",
+    `service "web" deleted`): an empty set for a verb that changes nothing, None when it may
+    have changed something but did not say what (a timeout, `-o yaml`)."""
+    from grader.kubectl.argv import parse
+    from grader.kubectl.result import KubectlError
+    try:
+        verb: str | None = parse(list(words)).verb
+    except KubectlError:                  # a flag the course's parser does not know: maybe a change
+        verb = None
+    if verb in READ_ONLY_VERBS:
+        return set()
+    if stdout is None:
+        return None
+    printed = _PRINTED.findall(stdout)
+    if not printed:
+        return None if stdout.strip() else set()
+    return {PRINTED_KINDS.get(name, name) for name in printed}
+
+
+def _tell_cluster(ns: Any, words: Sequence[str], stdout: str | None) -> None:
+    """A live cluster waits, before its next probe or HTTP request, for the agents that read
+    what this command changed (as it does for changes made through its own API): an exam
+    answer's Ingress is otherwise requested before the controller serves it."""
+    kinds = changed_kinds(words, stdout)
+    note = getattr(getattr(ns, "cluster", None), "objects_changed", None)
+    if note is not None and kinds != set():
+        note(kinds)
 
 
 def _minor(version: Mapping[str, Any]) -> int | None:

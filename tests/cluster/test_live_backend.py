@@ -1144,6 +1144,27 @@ def test_an_http_request_after_a_routing_change_waits_for_the_controller(w: Worl
     assert w.slept == before
 
 
+def test_changes_the_real_kubectl_reports_are_waited_for_as_the_clusters_own(w: World) -> None:
+    """An exam answer's `kubectl create ingress` runs outside this object: told of it, the
+    next request waits for the controller (live, q11's Ingress was asked before Traefik
+    served it); a change of unknown kinds waits for both the agent and the controllers."""
+    from grader.cluster.live import ROUTES_CATCH_UP
+    from grader.cluster.live_namespace import POLICY_CATCH_UP
+
+    w.cluster.objects_changed({"Ingress"})
+    before = w.slept
+    w.cluster._policy_settle()
+    assert w.slept == before                                  # an Ingress is no policy
+    w.cluster._routes_settle()
+    assert w.slept - before == pytest.approx(ROUTES_CATCH_UP)
+    w.cluster.objects_changed(None)
+    before = w.slept
+    w.cluster._policy_settle()
+    assert w.slept - before == pytest.approx(POLICY_CATCH_UP)
+    w.cluster._routes_settle()
+    assert w.slept - before == pytest.approx(ROUTES_CATCH_UP)
+
+
 def test_an_address_is_waited_for_right_after_a_routing_change_only(w: World) -> None:
     from grader.cluster.live import ADDRESS_WAIT
 

@@ -63,6 +63,36 @@ def test_failures_come_back_as_kubectls_own_streams():
     assert (r.code, r.stdout, r.stderr) == (1, "", 'Error from server (NotFound): services "x" not found\n')
 
 
+class Told:
+    """A live cluster that records what the kubectl runner tells it changed."""
+    mode, context, kubeconfig = "live", "kind-svclab", None
+
+    def __init__(self) -> None:
+        self.told: list[set[str] | None] = []
+
+    def objects_changed(self, kinds):
+        self.told.append(kinds)
+
+
+@pytest.mark.parametrize(("line", "printed", "told"), [
+    ("create ingress shop --rule=shop.example/*=web:80", "ingress.networking.k8s.io/shop created\n", [{"Ingress"}]),
+    ("expose deployment shop --port=80", "service/shop exposed\n", [{"Service"}]),
+    ("apply -f -", "networkpolicy.networking.k8s.io/deny created\ndeployment.apps/web unchanged\n",
+     [{"NetworkPolicy", "deployment"}]),
+    ("delete svc web", 'service "web" deleted from lab1 namespace\n', [{"Service"}]),
+    ("apply -f - -o yaml", "apiVersion: v1\nkind: Service\n", [None]),    # changed, but what: wait for all
+    ("get svc -o wide", "NAME   TYPE\nweb    ClusterIP\n", []),
+    ("patch svc web -p {}", "", []),                                     # failed: said nothing on stdout
+])
+def test_the_cluster_is_told_which_kinds_a_command_changed(line, printed, told):
+    """The live cluster waits for the agents that read a change before its next probe; a
+    change made by the real kubectl must count as one made through its own API."""
+    cluster = Told()
+    live.run(SimpleNamespace(cluster=cluster, name="lab1"), line, runner=FakeRunner(stdout=printed),
+             base_env={"SVCLAB_KUBECTL": "k"})
+    assert cluster.told == told
+
+
 def test_timeout_stops_kubectl():
     def slow(argv, **kw):
         raise subprocess.TimeoutExpired(argv, kw["timeout"])
