@@ -162,9 +162,6 @@ def _command_problem(ns: Any, parsed: tuple[str, str, list[tuple[str, str]], str
     for local, remote in ports:
         if not remote.isdigit() or (local and not local.isdigit()):
             return f"{local}:{remote} is not LOCAL:REMOTE with port numbers"
-        if local and int(local) < 1024:
-            return (f"local port {local} is a privileged port: kubectl (not root) cannot listen on it; "
-                    "pick one above 1024, or leave it empty (`:80`) to let kubectl choose")
         if kind in _SERVICE_WORDS:
             if name != FORWARDED or svc is None:
                 return f"the target is Service {name}, not the Service {FORWARDED} the task names"
@@ -301,7 +298,5 @@ it (or knowing how port-forward works) tells you.
                     _forward_answer("kubectl port-forward svc/cache 8089:8080", "cache-0"), max_score=2),
         WrongAnswer("Forwarding to `pod/cache-1` but naming cache-0: a forward to a pod reaches that pod only.",
                     _forward_answer("kubectl port-forward pod/cache-1 8089:8080", "cache-0"), max_score=2),
-        WrongAnswer("`port-forward svc/cache 80`: local port 80 is privileged, kubectl cannot listen on it.",
-                    _forward_answer("kubectl port-forward svc/cache 80", "cache-0"), max_score=2),
     ),
 )

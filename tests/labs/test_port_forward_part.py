@@ -53,6 +53,9 @@ def test_doing_the_task_offline_earns_every_point() -> None:
     ("kubectl port-forward pod/cache-1 8089:8080", "cache-1"),      # a pod: the container's port
     ("kubectl port-forward cache-0 9000:8080 --address 127.0.0.1", "cache-0"),
     ("kubectl port-forward sts/cache 8089:8080", "cache-0"),
+    # local port 80: root, or a container where ip_unprivileged_port_start is 0 (Docker's
+    # default since 20.10, so many JupyterHub images), listens there; it worked if they saw it
+    ("kubectl port-forward svc/cache 80", "cache-0"),
 ])
 def test_every_right_way_to_forward_is_accepted(command: str, pod: str) -> None:
     assert _score(f"command: {command}\nanswered_by: {pod}\ndistinct_pods: 1\n") == PART.points
