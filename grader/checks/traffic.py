@@ -93,7 +93,10 @@ def every_node_answers(node_port: int, *, service: str, selector: str, shrink: s
         want = {p.name for p in pods_matching(ns, selector)}
         problems, fine = [], []
         for node, ip in ns.cluster.node_addresses().items():
-            out = _answer_from(ns, ip, node_port, retry=node in placed)
+            # retried live while kube-proxy may still hold a removed pod's rule: on a node with a
+            # pod, and under Cluster on every node (a pod-less node forwards; found live: one
+            # TIMEOUT right after the scale-down). Local's drop on a pod-less node is not retried.
+            out = _answer_from(ns, ip, node_port, retry=node in placed or policy != "Local")
             pod = (out.pod or "").split("/", 1)[-1]
             runs = f"runs {placed[node]}" if node in placed else f"runs no pod of {service}"
             if out.ok and pod in want:
@@ -137,9 +140,9 @@ def _settled_placement(ns: Any, service: str, count: int, settle: float) -> dict
 
 
 def _answer_from(ns: Any, ip: str, node_port: int, *, retry: bool) -> Any:
-    """One request to a node's node port from outside. Live, a node that runs a remaining
-    pod is asked again for a few seconds while it fails: kube-proxy may still hold the
-    removed pod's rule a moment after the EndpointSlice changed."""
+    """One request to a node's node port from outside. Live, with `retry`, it is asked again
+    for a few seconds while it fails: kube-proxy may still hold the removed pod's rule a
+    moment after the EndpointSlice changed."""
     out = ns.cluster.probe_external(node_port, host=ip, path="/hostname")
     if not retry or getattr(ns.cluster, "mode", "offline") != "live":
         return out

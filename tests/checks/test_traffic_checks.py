@@ -93,3 +93,35 @@ def test_every_node_answers_cannot_tell_local_on_one_node() -> None:
     is why the lab that uses the check asks the offline model for two nodes."""
     _, verdict = _every_node("Local", 1)
     assert verdict.share == 1, verdict.feedback
+
+
+class _StaleRuleOnce(OfflineCluster):
+    """Live-like: the first request to `host` meets a rule kube-proxy has not yet removed
+    (the scaled-down pod's), as the local cluster showed right after a scale-down."""
+
+    mode = "live"
+
+    def __init__(self, host_index: int) -> None:
+        super().__init__(nodes=2, say=lambda _: None)
+        self.stale_host = sorted(self.node_addresses().values())[host_index]
+        self.asked: list[str] = []
+
+    def probe_external(self, port, host="127.0.0.1", path=None, timeout=2.0):  # type: ignore[no-untyped-def]
+        self.asked.append(host)
+        if host == self.stale_host and self.asked.count(host) == 1:
+            from grader.observations import Outcome, Status
+            return Outcome(Status.TIMEOUT, f"{host}:{port}", reason="a removed pod's rule")
+        return super().probe_external(port, host=host, path=path, timeout=timeout)
+
+
+@pytest.mark.parametrize("host_index", [0, 1])
+def test_every_node_answers_asks_again_after_a_stale_rule_under_cluster(monkeypatch, host_index: int) -> None:
+    monkeypatch.setattr("grader.checks.traffic.time.sleep", lambda _s: None)
+    cluster = _StaleRuleOnce(host_index)
+    ns = cluster.namespace("t")
+    ns.apply(netexec_workload("web", {"app": "web"}, replicas=2) + "---\n" + _node_port("Cluster"))
+    check = checks.every_node_answers(30080, service="front", selector="app=web",
+                                      shrink=netexec_workload("web", {"app": "web"}, replicas=1))
+    verdict = check.fn(ns)
+    assert verdict.share == 1, verdict.feedback
+    assert cluster.asked.count(cluster.stale_host) == 2
