@@ -22,6 +22,7 @@ from __future__ import annotations
 import csv
 import queue
 import threading
+import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -134,6 +135,7 @@ def _grade_lab(course: Path, lab_name: str, cluster: Any, offline_factory: Calla
     for student, path in submissions(course, lab_name).items():
         spec = get_lab(lab_name, student)     # a lab drawn per learner: this student's faults
         answers, missing = answers_from_notebook(path, spec)
+        started = time.monotonic()
         offline = grade_lab(spec, answers, offline_factory, missing=missing)
         before = tuple(getattr(cluster, "namespaces_created", ()))
         try:
@@ -148,7 +150,8 @@ def _grade_lab(course: Path, lab_name: str, cluster: Any, offline_factory: Calla
             out.not_here.append(f"{student}/{lab_name} {part}: not gradable live, the offline grade stands "
                                 f"({why})")
         say(f"{student}/{lab_name}: {len(found)} disagreement(s)"
-            + (f", {len(unscored)} part(s) not gradable live" if unscored else ""))
+            + (f", {len(unscored)} part(s) not gradable live" if unscored else "")
+            + f" ({time.monotonic() - started:.0f} s)")
     return out
 
 
