@@ -151,7 +151,8 @@ def _grade_lab(course: Path, lab_name: str, cluster: Any, offline_factory: Calla
                                 f"({why})")
         say(f"{student}/{lab_name}: {len(found)} disagreement(s)"
             + (f", {len(unscored)} part(s) not gradable live" if unscored else "")
-            + f" ({time.monotonic() - started:.0f} s)")
+            + f" ({time.monotonic() - started:.0f} s)"
+            + "".join(f"\n  {d}" for d in found))    # as found: an hour-long run is read as it goes
     return out
 
 
