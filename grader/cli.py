@@ -62,9 +62,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     from grader.dataclass_cache import enable as cache_dataclass_code
     from grader.lazy_regex import defer_yaml_printable_regex
     defer_yaml_printable_regex()
-    cache_dataclass_code()
     words = list(sys.argv[1:] if argv is None else argv)
-    parser = build_parser(_command_of(words))
+    command = _command_of(words)
+    cache_dataclass_code(command=command or "svclab")
+    parser = build_parser(command)
     args = parser.parse_args(words)
     try:
         return int(args.func(args) or 0)
