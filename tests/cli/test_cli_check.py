@@ -166,3 +166,26 @@ def test_the_default_job_count_is_the_idle_cores(cores, load, jobs) -> None:
     from grader.commands.check import jobs_for
 
     assert jobs_for(cores, load) == jobs
+
+
+@pytest.mark.parametrize("text, busy", [
+    ("0.98 1.10 1.20 1/180 4242\n", 0),       # only this process runs: every core is idle
+    ("3.50 2.00 1.00 3/180 4242\n", 2),       # two others run now, whatever the averages say
+])
+def test_busy_cores_are_the_tasks_running_now(tmp_path, text, busy) -> None:
+    from grader.commands.check import busy_elsewhere
+
+    loadavg = tmp_path / "loadavg"
+    loadavg.write_text(text)
+    assert busy_elsewhere(str(loadavg)) == busy
+
+
+def test_without_a_run_queue_the_load_average_decides(tmp_path, monkeypatch) -> None:
+    import os
+
+    from grader.commands.check import busy_elsewhere
+
+    monkeypatch.setattr(os, "getloadavg", lambda: (1.5, 1.0, 0.5))
+    assert busy_elsewhere(str(tmp_path / "absent")) == 1.5
+    (tmp_path / "odd").write_text("not a load line")
+    assert busy_elsewhere(str(tmp_path / "odd")) == 1.5
