@@ -182,16 +182,22 @@ def _path_units(path: Path, limits: Limits) -> Iterable[_Unit]:
             yield _Unit(label, problems=[Problem(label, None, None, None, "",
                                                  "directory contains no .yaml or .yml files")])
         for f in files:
-            yield from _path_units(f, limits)
+            yield _file_unit(f, limits)
         return
-    if not path.exists():
-        yield _Unit(label, problems=[Problem(label, None, None, None, "", "no such file or directory")])
-        return
+    yield _file_unit(path, limits)
+
+
+def _file_unit(path: Path, limits: Limits) -> _Unit:
+    """A file (not a directory) read. Whether it exists is asked only when it cannot be
+    read: a directory's files are listed by the walk, so asking first would cost two
+    system calls per file of a class's folder for an answer already known."""
+    label = str(path)
     text, issue = read_text(label, limits)
-    if issue is not None:
-        yield _Unit(label, problems=[Problem(label, issue.doc, None, None, issue.path, issue.message)])
-    else:
-        yield _Unit(label, text=text)
+    if issue is None:
+        return _Unit(label, text=text)
+    if not path.exists():  # a broken symbolic link, or a file removed meanwhile
+        return _Unit(label, problems=[Problem(label, None, None, None, "", "no such file or directory")])
+    return _Unit(label, problems=[Problem(label, issue.doc, None, None, issue.path, issue.message)])
 
 
 def _yaml_files(root: Path) -> Iterable[Path]:
