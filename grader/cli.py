@@ -6,7 +6,7 @@ import argparse
 import importlib
 import os
 import sys
-from typing import Sequence
+from typing import Any, Sequence
 
 from grader import __version__
 
@@ -32,12 +32,47 @@ def skip_unused_format_checkers() -> None:
         sys.modules.setdefault(name, None)  # type: ignore[arg-type]  # None: import fails
 
 
+def help_width() -> int:
+    """The width argparse's help is wrapped to, as argparse works it out (the terminal's
+    columns, or $COLUMNS, or 80; minus 2), without importing shutil for it: argparse makes
+    a formatter for every add_argument, and its default one imports shutil (and with it
+    zlib, bz2 and lzma), 8M of the 230M instructions of `svclab check` on one file."""
+    try:
+        columns = int(os.environ["COLUMNS"])
+    except (KeyError, ValueError):
+        columns = 0
+    if columns <= 0:
+        try:
+            columns = os.get_terminal_size(sys.__stdout__.fileno()).columns  # type: ignore[union-attr]
+        except (AttributeError, ValueError, OSError):
+            columns = 0
+    return (columns or 80) - 2
+
+
+class HelpFormatter(argparse.HelpFormatter):
+    """argparse's formatter, its default width from help_width()."""
+
+    def __init__(self, prog: str, indent_increment: int = 2, max_help_position: int = 24,
+                 width: int | None = None) -> None:
+        super().__init__(prog, indent_increment, max_help_position,
+                         help_width() if width is None else width)
+
+
+class Parser(argparse.ArgumentParser):
+    """argparse's parser with HelpFormatter as its default; sub-command parsers are of the
+    class of the parser they belong to, so they have it too."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("formatter_class", HelpFormatter)
+        super().__init__(*args, **kwargs)
+
+
 def build_parser(command: str | None = None) -> argparse.ArgumentParser:
     """The whole command line, or, given the command about to run, only that command's
     parser: a run of `svclab check` then neither imports nor builds the others (with
     argparse's message catalogue looked up for every help string, that is measurable in a
     command meant to answer in a few hundredths of a second)."""
-    parser = argparse.ArgumentParser(
+    parser = Parser(
         prog="svclab",
         description="Kubernetes Services & Networking course tools: validate manifests, "
         "explain NetworkPolicy, run the kind cluster.",
@@ -61,9 +96,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     skip_unused_format_checkers()
     from grader.dataclass_cache import enable as cache_dataclass_code
     from grader.lazy_regex import defer_yaml_printable_regex
+    from grader.regex_cache import enable as cache_regex_programs
     defer_yaml_printable_regex()
-    cache_dataclass_code()
     words = list(sys.argv[1:] if argv is None else argv)
+    command = _command_of(words) or "svclab"
+    cache_regex_programs(command=command)
+    cache_dataclass_code(command=command)
     parser = build_parser(_command_of(words))
     args = parser.parse_args(words)
     try:

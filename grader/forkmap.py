@@ -21,12 +21,21 @@ T = TypeVar("T")
 R = TypeVar("R")
 
 
-def split(items: Sequence[T], parts: int) -> list[Sequence[T]]:
-    """`items` in `parts` contiguous chunks of nearly equal length (none empty)."""
+def split(items: Sequence[T], parts: int, first: float = 1.0) -> list[Sequence[T]]:
+    """`items` in `parts` contiguous chunks (none empty), the first `first` times as long
+    as each of the others (give the parent's chunk less when it has more to do after),
+    the others of nearly equal length."""
     parts = max(1, min(parts, len(items)))
-    size, extra = divmod(len(items), parts)
-    out, at = [], 0
-    for i in range(parts):
+    if parts == 1:
+        return [items]
+    if first == 1.0:  # equal chunks, the longer ones first
+        head = -(-len(items) // parts)
+    else:
+        head = max(1, min(round(len(items) * first / (first + parts - 1)), len(items) - (parts - 1)))
+    out: list[Sequence[T]] = [items[:head]]
+    size, extra = divmod(len(items) - head, parts - 1)
+    at = head
+    for i in range(parts - 1):
         n = size + (i < extra)
         out.append(items[at : at + n])
         at += n

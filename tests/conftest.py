@@ -3,6 +3,7 @@ context named by SVCLAB_CONTEXT); otherwise they are skipped with what to do."""
 from __future__ import annotations
 
 import os
+from typing import Iterator
 
 import pytest
 
@@ -60,3 +61,18 @@ def _schema_validators_agree(monkeypatch: pytest.MonkeyPatch) -> None:
     from grader import schema
 
     monkeypatch.setattr(schema, "CROSS_CHECK", True)
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _startup_caches_of_their_own(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
+    """Tests that call the console script's main() in this process install its start-up
+    caches (grader.dataclass_cache, grader.regex_cache) here, where every class and pattern
+    the suite creates afterwards would be written to the user's files at exit: a session
+    directory instead (subprocesses inherit it)."""
+    old = os.environ.get("SVCLAB_STARTUP_CACHE")
+    os.environ["SVCLAB_STARTUP_CACHE"] = str(tmp_path_factory.mktemp("startup-caches"))
+    yield
+    if old is None:
+        os.environ.pop("SVCLAB_STARTUP_CACHE", None)
+    else:
+        os.environ["SVCLAB_STARTUP_CACHE"] = old

@@ -43,7 +43,7 @@ def register(sub: "argparse._SubParsersAction") -> None:
                    "no container declares, backends naming no Service ...)")
     p.add_argument("-j", "--jobs", type=_jobs, default=None, metavar="N",
                    help="check large inputs (many files) on N cores (default: the idle cores "
-                   "this process may use, by the load average); 1 checks everything in one process")
+                   "this process may use, by the tasks running now); 1 checks everything in one process")
     p.set_defaults(func=run)
 
 
@@ -62,15 +62,32 @@ def available_cores() -> int:
 
 def default_jobs() -> int:
     """The processes to check a large input with: the cores that are idle."""
+    busy = busy_elsewhere()
+    return available_cores() if busy is None else jobs_for(available_cores(), busy)
+
+
+def busy_elsewhere(loadavg: str = "/proc/loadavg") -> float | None:
+    """How many cores other work keeps busy now; None where the OS does not tell (Windows).
+
+    On Linux, the tasks runnable at this instant besides this one (the fourth field of
+    /proc/loadavg, "runnable/total", counts this process too). A check lasts a tenth of a
+    second, so the cores idle now are the ones that matter; the 1-minute load average lags
+    a minute behind and counts this command's own earlier runs: a CI job or a benchmark
+    checking folder after folder keeps it near 1 on an otherwise idle machine, and a second
+    core would never be used. Elsewhere, that load average is the best there is."""
     try:
-        load = os.getloadavg()[0]
-    except (AttributeError, OSError):  # no load average (Windows): every core
-        return available_cores()
-    return jobs_for(available_cores(), load)
+        with open(loadavg, "rb") as fh:
+            return max(0, int(fh.read().split()[3].split(b"/")[0]) - 1)
+    except (OSError, IndexError, ValueError):
+        pass
+    try:
+        return os.getloadavg()[0]
+    except (AttributeError, OSError):
+        return None
 
 
 def jobs_for(cores: int, load: float) -> int:
-    """Cores left idle by a 1-minute load average of `load`, at least 1: a worker on a busy
+    """Cores left idle when `load` of them are busy, at least 1: a worker on a busy
     core finishes no sooner than the parent would, and forking it costs CPU."""
     return max(1, min(cores, int(cores - load + 0.5)))
 

@@ -166,3 +166,53 @@ def test_the_default_job_count_is_the_idle_cores(cores, load, jobs) -> None:
     from grader.commands.check import jobs_for
 
     assert jobs_for(cores, load) == jobs
+
+
+@pytest.mark.parametrize("text, busy", [
+    ("0.98 1.10 1.20 1/180 4242\n", 0),       # only this process runs: every core is idle
+    ("3.50 2.00 1.00 3/180 4242\n", 2),       # two others run now, whatever the averages say
+])
+def test_busy_cores_are_the_tasks_running_now(tmp_path, text, busy) -> None:
+    from grader.commands.check import busy_elsewhere
+
+    loadavg = tmp_path / "loadavg"
+    loadavg.write_text(text)
+    assert busy_elsewhere(str(loadavg)) == busy
+
+
+def test_without_a_run_queue_the_load_average_decides(tmp_path, monkeypatch) -> None:
+    import os
+
+    from grader.commands.check import busy_elsewhere
+
+    monkeypatch.setattr(os, "getloadavg", lambda: (1.5, 1.0, 0.5))
+    assert busy_elsewhere(str(tmp_path / "absent")) == 1.5
+    (tmp_path / "odd").write_text("not a load line")
+    assert busy_elsewhere(str(tmp_path / "odd")) == 1.5
+
+
+def test_checking_a_service_loads_nothing_it_does_not_use(tmp_path) -> None:
+    """Start-up is most of a small check: a valid Service needs no quantity arithmetic
+    (decimal), and argparse's help width is read without shutil (zlib, bz2, lzma)."""
+    svc = tmp_path / "svc.yaml"
+    svc.write_text("apiVersion: v1\nkind: Service\nmetadata: {name: web}\n"
+                   "spec:\n  selector: {app: web}\n  ports: [{port: 80}]\n")
+    code = ("import sys; from grader.cli import main; rc = main(['check', sys.argv[1]]); "
+            "print(rc, sorted({'decimal', 'shutil', 'bz2', 'lzma', 'jsonschema'} & set(sys.modules)))")
+    out = subprocess.run([sys.executable, "-c", code, str(svc)], capture_output=True, text=True,
+                         timeout=60, check=True)
+    assert out.stdout.splitlines()[-1] == "0 []"
+
+
+@pytest.mark.parametrize("columns", ["100", "30", "0", "wide", None])
+def test_help_is_as_wide_as_argparse_makes_it(monkeypatch, columns) -> None:
+    import shutil
+
+    from grader.cli import help_width
+
+    if columns is None:
+        monkeypatch.delenv("COLUMNS", raising=False)
+    else:
+        monkeypatch.setenv("COLUMNS", columns)
+    monkeypatch.setenv("LINES", "24")
+    assert help_width() == shutil.get_terminal_size().columns - 2

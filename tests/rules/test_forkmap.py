@@ -42,3 +42,11 @@ def test_a_child_that_dies_has_its_chunk_done_here() -> None:
         return sum(chunk)
 
     assert fork_map(fragile, split(list(range(6)), 3)) == [1, 5, 9]
+
+
+def test_the_first_chunk_can_be_made_shorter() -> None:
+    items = list(range(500))
+    parts = split(items, 2, first=0.75)
+    assert [len(p) for p in parts] == [214, 286] and [x for p in parts for x in p] == items
+    assert [len(p) for p in split(items[:10], 3, first=0.5)] == [2, 4, 4]
+    assert [len(p) for p in split(items[:3], 3, first=0.01)] == [1, 1, 1]   # never empty

@@ -57,6 +57,23 @@ def test_hidden_directories_are_skipped(tmp_path):
     assert len(load(tmp_path)) == 1
 
 
+def test_a_directorys_unreadable_files_say_why(tmp_path):
+    """Files listed by the directory walk are read without a stat first; one that cannot
+    be read is still reported as before: a dangling link as missing, a folder named
+    like a manifest is walked into, other files with the reason."""
+    (tmp_path / "a.yaml").write_text("apiVersion: v1\nkind: ConfigMap\nmetadata: {name: a}\n")
+    (tmp_path / "b.yaml").symlink_to(tmp_path / "gone.yaml")
+    (tmp_path / "c.yaml").mkdir()
+    (tmp_path / "c.yaml" / "d.yml").write_text("apiVersion: v1\nkind: ConfigMap\nmetadata: {name: d}\n")
+    (tmp_path / "e.yaml").write_bytes(b"\xff\xfe not utf-8")
+    found, problems = check(tmp_path)
+    assert [m.name for m in found] == ["a", "d"]
+    assert [str(p) for p in problems] == [
+        f"{tmp_path / 'b.yaml'}: no such file or directory",
+        f"{tmp_path / 'e.yaml'}: file is not UTF-8 text (bad byte at offset 0); save it as UTF-8",
+    ]
+
+
 def test_missing_path_looking_string_is_a_problem_not_yaml():
     _, problems = check("answers/svc.yaml")
     assert [str(p) for p in problems] == ["answers/svc.yaml: no such file or directory"]
