@@ -96,13 +96,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     skip_unused_format_checkers()
     from grader.dataclass_cache import enable as cache_dataclass_code
     from grader.lazy_regex import defer_yaml_printable_regex
-    from grader.regex_cache import enable as cache_regex_programs
     defer_yaml_printable_regex()
     words = list(sys.argv[1:] if argv is None else argv)
-    command = _command_of(words) or "svclab"
-    cache_regex_programs(command=command)
-    cache_dataclass_code(command=command)
-    parser = build_parser(_command_of(words))
+    command = _command_of(words)
+    cache_dataclass_code(command=command or "svclab")
+    parser = build_parser(command)
     args = parser.parse_args(words)
     try:
         return int(args.func(args) or 0)

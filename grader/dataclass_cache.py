@@ -81,13 +81,12 @@ def enable(path: Path | None = None, command: str = "svclab") -> bool:
         if keep is None:
             return
         try:
-            data = marshal.dumps(keep)  # first: a value it cannot write leaves no temporary file
             import tempfile
 
             path.parent.mkdir(parents=True, exist_ok=True)
             fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".dataclasses.", suffix=".tmp")
             with os.fdopen(fd, "wb") as fh:
-                fh.write(data)
+                fh.write(marshal.dumps(keep))
             os.replace(tmp, path)
         except (OSError, ValueError):
             pass
