@@ -66,8 +66,8 @@ def _schema_validators_agree(monkeypatch: pytest.MonkeyPatch) -> None:
 @pytest.fixture(autouse=True, scope="session")
 def _startup_caches_of_their_own(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
     """Tests that call the console script's main() in this process install its start-up
-    caches (grader.dataclass_cache, grader.regex_cache) here, where every class and pattern
-    the suite creates afterwards would be written to the user's files at exit: a session
+    cache (grader.dataclass_cache) here, where every class the suite creates
+    afterwards would be written to the user's files at exit: a session
     directory instead (subprocesses inherit it)."""
     old = os.environ.get("SVCLAB_STARTUP_CACHE")
     os.environ["SVCLAB_STARTUP_CACHE"] = str(tmp_path_factory.mktemp("startup-caches"))

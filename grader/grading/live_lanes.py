@@ -5,7 +5,10 @@ same lab must take turns; two different labs need not, except where they reach p
 namespaces to something the whole cluster has only once:
 - a fixed node port (`nodePort: 30087`, `healthCheckNodePort`, `--node-port`): a node port
   is cluster-wide, and a second lab asking for the same one would be refused;
-- the cluster's Corefile (lab 3's Corefile part edits and restores it).
+- the cluster's Corefile (lab 3's Corefile part edits and restores it);
+- the Ingress controller and the Gateway: one proxy serves every namespace's routes, so a
+  rule without a host in one lab answers another lab's "another host is not served" check
+  (the two mock exams, graded side by side, each failed it live).
 
 `lanes` groups labs that share any of those into one lane (graded one after the other);
 lanes run side by side. It reads the resources from the labs' own YAML (workloads, part
@@ -24,17 +27,22 @@ from grader.labs.spec import COREFILE, Lab
 _NODE_PORT = re.compile(r"(?:[nN]odePort\"?:\s*|--node-port[= ])(\d+)")
 
 COREFILE_RESOURCE = "the cluster's Corefile"
+EDGE_RESOURCE = "the Ingress controller and the Gateway"
+#: An Ingress, Gateway or route in YAML, or made by `kubectl create ingress`.
+_EDGE = re.compile(r"kind:\s*(?:Ingress|Gateway|HTTPRoute|GRPCRoute|TLSRoute)\b|create\s+ingress\b")
 
 
 def shared_resources(lab: Lab) -> set[str]:
-    """What `lab` uses that every namespace of the cluster shares: node ports it pins, and
-    the Corefile if a part edits it."""
+    """What `lab` uses that every namespace of the cluster shares: node ports it pins, the
+    Corefile if a part edits it, the Ingress/Gateway proxy if it routes HTTP."""
     texts = [lab.workloads, *lab.other_namespaces.values()]
     for part in lab.parts:             # wrong answers too: the mutant corpus is graded live
         texts += [part.setup, part.reference, *(wrong.answer for wrong in part.wrong_answers)]
     found = {f"node port {port}" for text in texts for port in _NODE_PORT.findall(text or "")}
     if any(part.kind == COREFILE for part in lab.parts):
         found.add(COREFILE_RESOURCE)
+    if any(_EDGE.search(text or "") for text in texts):
+        found.add(EDGE_RESOURCE)
     return found
 
 
