@@ -211,7 +211,7 @@ report: setup
 	$(PYTHON) -m grader.cli grade report
 
 grade-live: setup
-	$(PYTHON) -m grader.cli grade live $(GRADE_LAB) $(if $(CONTEXT),--context $(CONTEXT))
+	$(PYTHON) -m grader.cli grade live $(GRADE_LAB) $(if $(CONTEXT),--context $(CONTEXT)) $(if $(JOBS),--jobs $(JOBS))
 
 cluster: setup
 	$(PYTHON) -m grader.cli cluster up

@@ -270,8 +270,8 @@ def apply_answer(ns: Any, answer: Any) -> str | None:
     (every problem at once, as `svclab check` words them)."""
     from grader.manifests import ManifestError
 
-    if answer is None or (isinstance(answer, str) and _only_comments(answer)):
-        return f"{EMPTY_ANSWER}: write your manifests where the cell says YOUR ANSWER HERE"
+    if answer is None or (isinstance(answer, str) and is_blank(answer)):
+        return empty_answer("your manifests")
     sink = io.StringIO()
     try:
         with warnings.catch_warnings(), contextlib.redirect_stderr(sink):
@@ -285,9 +285,15 @@ def apply_answer(ns: Any, answer: Any) -> str | None:
     return None
 
 
-def _only_comments(text: str) -> bool:
+def empty_answer(what: str) -> str:
+    """The reason a blank answer cell (the released stub) is not graded, telling the learner
+    what to write there: one wording for every kind of answer."""
+    return f"{EMPTY_ANSWER}: write {what} where the cell says YOUR ANSWER HERE"
+
+
+def is_blank(text: str | None) -> bool:
     """Blank lines and comments only, like the "# YOUR ANSWER HERE" stub of a released lab."""
-    return not any(line.strip() and not line.lstrip().startswith("#") for line in text.splitlines())
+    return not any(line.strip() and not line.lstrip().startswith("#") for line in (text or "").splitlines())
 
 
 def check(name: str, points: float = 1.0, *, hidden: bool = False,

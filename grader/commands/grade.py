@@ -52,6 +52,13 @@ def register(sub: "argparse._SubParsersAction") -> None:
                 default=None,
                 help="directory for live-vs-offline.csv (default labs/reports/)",
             )
+            s.add_argument(
+                "--jobs",
+                type=int,
+                default=1,
+                help="labs graded side by side, each in its own namespaces (default 1); labs that "
+                "pin the same node port or edit the Corefile still take turns",
+            )
         if name in ("grades", "report"):
             s.add_argument(
                 "--out", type=Path, default=None, help="output file (grades) or directory (report)"
@@ -92,7 +99,8 @@ def run(args: argparse.Namespace) -> int:
             except LiveClusterUnavailable as exc:
                 print(f"svclab grade live: {exc}", file=sys.stderr)
                 return 2
-            result = grade_live(course, args.lab, cluster=cluster, out_dir=args.out, say=print)
+            result = grade_live(course, args.lab, cluster=cluster, out_dir=args.out, say=print,
+                                jobs=max(1, args.jobs))
         elif args.step == "grades":
             result = steps.grades(course, args.out)
         else:

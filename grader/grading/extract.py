@@ -11,8 +11,7 @@ import json
 from pathlib import Path
 from typing import Any, Mapping
 
-from grader.checks.core import EMPTY_ANSWER
-from grader.labs.facts import is_blank
+from grader.checks.core import EMPTY_ANSWER, is_blank
 from grader.labs.magic import split_magic
 from grader.labs.spec import Lab
 

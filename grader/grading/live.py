@@ -20,13 +20,18 @@ Nothing here runs learner code either: the answers are the YAML bodies of the an
 from __future__ import annotations
 
 import csv
-from dataclasses import dataclass
+import queue
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Iterable, Mapping
 
 from grader.checks.core import Report
 from grader.grading.extract import answers_from_notebook
 from grader.grading.gradesheet import spreadsheet_safe
+from grader.grading.live_lanes import lanes
 from grader.grading.steps import StepResult, _labs, submissions
 from grader.labs import get_lab
 from grader.labs.corefile_answer import NOT_HERE
@@ -101,21 +106,93 @@ def _rows(student: str, lab: str, offline: Mapping[str, Report], live: Mapping[s
     return rows
 
 
-def _cleanup(cluster: Any, lab: Lab) -> None:
-    """Delete what grading created for one submission, so the next starts clean."""
+def _cleanup(cluster: Any, lab: Lab, before: tuple[str, ...] = ()) -> None:
+    """Delete what grading created for one submission, so the next starts clean: the lab's
+    namespaces, and any other this client made meanwhile (`before`: what it had made before),
+    such as a check's namespace of strangers."""
     tasks = sorted({p.namespace for p in lab.parts if p.namespace})      # the mock exam's
-    for name in [lab.namespace, *lab.other_namespaces, *tasks]:
+    made = [n for n in getattr(cluster, "namespaces_created", ()) if n not in before]
+    for name in dict.fromkeys([lab.namespace, *lab.other_namespaces, *tasks, *made]):
         try:
             cluster.namespace(name, fresh=False).delete()
         except Exception:  # noqa: BLE001  -- a namespace that is already gone is fine
             pass
 
 
+@dataclass
+class _LabOutcome:
+    """One lab's live grading: CSV rows, disagreements, parts not gradable live."""
+
+    rows: list[dict[str, Any]] = field(default_factory=list)
+    disagreements: list[Disagreement] = field(default_factory=list)
+    not_here: list[str] = field(default_factory=list)
+
+
+def _grade_lab(course: Path, lab_name: str, cluster: Any, offline_factory: Callable[[], Any],
+               say: Callable[[str], None]) -> _LabOutcome:
+    """Every submission of one lab, one at a time (they share the lab's namespaces)."""
+    out = _LabOutcome()
+    for student, path in submissions(course, lab_name).items():
+        spec = get_lab(lab_name, student)     # a lab drawn per learner: this student's faults
+        answers, missing = answers_from_notebook(path, spec)
+        started = time.monotonic()
+        offline = grade_lab(spec, answers, offline_factory, missing=missing)
+        before = tuple(getattr(cluster, "namespaces_created", ()))
+        try:
+            live = grade_lab(spec, answers, lambda: cluster, missing=missing)
+        finally:
+            _cleanup(cluster, spec, before)
+        unscored = not_gradable_live(offline, live)
+        found = [d for d in compare(student, lab_name, offline, live) if d.part not in unscored]
+        out.disagreements += found
+        out.rows += _rows(student, lab_name, offline, live, {(d.part, d.check) for d in found}, unscored)
+        for part, why in unscored.items():
+            out.not_here.append(f"{student}/{lab_name} {part}: not gradable live, the offline grade stands "
+                                f"({why})")
+        say(f"{student}/{lab_name}: {len(found)} disagreement(s)"
+            + (f", {len(unscored)} part(s) not gradable live" if unscored else "")
+            + f" ({time.monotonic() - started:.0f} s)")
+    return out
+
+
+def _graded_in_lanes(course: Path, names: list[str], cluster: Any, jobs: int,
+                     grade: Callable[[str, Any], _LabOutcome]) -> dict[str, _LabOutcome]:
+    """`grade(lab, cluster)` for every lab: with `jobs` > 1, lanes of labs side by side
+    (grader.grading.live_lanes), each worker on a client of its own (`cluster.sibling()`)."""
+    specs = [get_lab(name) for name in names]
+    weights = [len(submissions(course, s.name)) * len(s.parts) for s in specs]
+    groups = lanes(specs, weights)
+    jobs = min(jobs, len(groups)) if hasattr(cluster, "sibling") else 1
+    if jobs <= 1:
+        return {name: grade(name, cluster) for name in names}
+    free: queue.SimpleQueue[Any] = queue.SimpleQueue()
+    free.put(cluster)
+    for _ in range(jobs - 1):
+        free.put(cluster.sibling())
+
+    def grade_lane(lane: list[str]) -> dict[str, _LabOutcome]:
+        client = free.get()
+        try:
+            return {name: grade(name, client) for name in lane}
+        finally:
+            free.put(client)
+
+    done: dict[str, _LabOutcome] = {}
+    with ThreadPoolExecutor(max_workers=jobs, thread_name_prefix="grade-live") as pool:
+        for outcome in pool.map(grade_lane, groups):
+            done.update(outcome)
+    return done
+
+
 def grade_live(course: Path | None = None, labs: Iterable[str] | None = None, *,
                cluster: Any = None, offline_factory: Callable[[], Any] | None = None,
-               out_dir: Path | None = None, say: Callable[[str], None] | None = None) -> StepResult:
+               out_dir: Path | None = None, say: Callable[[str], None] | None = None,
+               jobs: int = 1) -> StepResult:
     """Grade every submission live and offline; write every check's two verdicts to
-    `<out_dir>/live-vs-offline.csv` (default labs/reports/) and report disagreements."""
+    `<out_dir>/live-vs-offline.csv` (default labs/reports/) and report disagreements.
+    `jobs` > 1 grades that many labs side by side (never two labs that pin the same node
+    port or both edit the Corefile: grader.grading.live_lanes); the report and the CSV are
+    in lab order whatever finished first."""
     course = course if course is not None else course_dir()
     from grader.cluster.offline import OfflineCluster
 
@@ -125,31 +202,21 @@ def grade_live(course: Path | None = None, labs: Iterable[str] | None = None, *,
         cluster = grader.connect(mode="live")
     if getattr(cluster, "mode", "offline") != "live":
         raise ValueError("live grading needs a live cluster (grader.connect(mode='live'))")
-    offline_factory = offline_factory or OfflineCluster
+    factory = offline_factory or OfflineCluster
     out_dir = out_dir or course / "reports"
     out_dir.mkdir(parents=True, exist_ok=True)
-    rows: list[dict[str, Any]] = []
-    disagreements: list[Disagreement] = []
-    not_here: list[str] = []
-    for lab_name in _labs(labs):
-        subs = submissions(course, lab_name)
-        for student, path in subs.items():
-            spec = get_lab(lab_name, student)     # a lab drawn per learner: this student's faults
-            answers, missing = answers_from_notebook(path, spec)
-            offline = grade_lab(spec, answers, offline_factory, missing=missing)
-            try:
-                live = grade_lab(spec, answers, lambda: cluster, missing=missing)
-            finally:
-                _cleanup(cluster, spec)
-            unscored = not_gradable_live(offline, live)
-            found = [d for d in compare(student, lab_name, offline, live) if d.part not in unscored]
-            disagreements += found
-            rows += _rows(student, lab_name, offline, live, {(d.part, d.check) for d in found}, unscored)
-            for part, why in unscored.items():
-                not_here.append(f"{student}/{lab_name} {part}: not gradable live, the offline grade stands "
-                                f"({why})")
-            (say or result.say)(f"{student}/{lab_name}: {len(found)} disagreement(s)"
-                                + (f", {len(unscored)} part(s) not gradable live" if unscored else ""))
+    lock = threading.Lock()
+
+    def said(line: str) -> None:
+        with lock:
+            (say or result.say)(line)
+
+    names = list(_labs(labs))
+    outcomes = _graded_in_lanes(course, names, cluster, jobs,
+                                lambda name, client: _grade_lab(course, name, client, factory, said))
+    rows = [row for name in names for row in outcomes[name].rows]
+    disagreements = [d for name in names for d in outcomes[name].disagreements]
+    not_here = [line for name in names for line in outcomes[name].not_here]
     csv_path = out_dir / "live-vs-offline.csv"
     with csv_path.open("w", newline="", encoding="utf-8") as fh:
         fields = ["student", "lab", "part", "check", "offline_earned", "live_earned", "points", "agree",

@@ -30,12 +30,15 @@ FLAGS: dict[str, tuple[str, str]] = {
     "replicas": ("", VALUE), "overwrite": ("", BOOL), "patch": ("p", VALUE),
     "protocol": ("", VALUE), "tcp": ("", MULTI), "dry-run": ("", VALUE), "labels": ("", VALUE),
     "command": ("", BOOL), "env": ("", MULTI), "all": ("", BOOL), "ignore-not-found": ("", BOOL),
-    "wait": ("", VALUE), "timeout": ("", VALUE), "quiet": ("q", BOOL), "address": ("", VALUE),
+    "wait": ("", VALUE), "timeout": ("", VALUE), "quiet": ("q", BOOL), "address": ("", MULTI),
     "cluster-ip": ("", VALUE), "session-affinity": ("", VALUE), "node-port": ("", VALUE),
     "external-name": ("", VALUE), "recursive-explain": ("", BOOL), "api-version": ("", VALUE),
     "grace-period": ("", VALUE), "force": ("", BOOL), "now": ("", BOOL), "watch": ("w", BOOL),
     "for": ("", VALUE), "class": ("", VALUE), "rule": ("", MULTI), "default-backend": ("", VALUE),
     "annotation": ("", MULTI), "clusterip": ("", VALUE),
+    # port-forward's own (a Go duration), and global flags that change nothing the offline
+    # model answers: how long to wait for the API server, and the log level
+    "pod-running-timeout": ("", VALUE), "request-timeout": ("", VALUE), "v": ("v", VALUE),
 }
 _SHORT = {short: long for long, (short, _) in FLAGS.items() if short}
 

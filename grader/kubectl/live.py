@@ -94,7 +94,7 @@ def run(ns: Any, line: str | list[str], *, stdin: str | None = None, timeout: fl
     except FileNotFoundError as exc:
         return Result(stderr=f"error: {exc}\n", code=127)
     argv = command(ns, words, binary)
-    if words[:1] == ["port-forward"]:
+    if verb_of(words) == "port-forward":
         return _background(argv, env, popen=popen)
     try:
         proc = runner(argv, input=stdin if stdin is not None else "", capture_output=True, text=True,
@@ -119,16 +119,23 @@ PRINTED_KINDS = {"networkpolicy": "NetworkPolicy", "service": "Service", "ingres
 _PRINTED = re.compile(r'^([a-z][a-z0-9-]*)(?:\.[a-z0-9.-]+)?(?:/| ")', re.M)
 
 
+def verb_of(words: Sequence[str]) -> str | None:
+    """The verb of a command line wherever the flags put it (`-n lab6 port-forward ...`), read
+    as the offline kubectl reads it; None when a flag the course's parser does not know hides
+    it (the real kubectl still runs the line)."""
+    from grader.kubectl.argv import parse
+    from grader.kubectl.result import KubectlError
+    try:
+        return parse(list(words)).verb
+    except KubectlError:
+        return words[0] if words and not words[0].startswith("-") else None
+
+
 def changed_kinds(words: Sequence[str], stdout: str | None) -> set[str] | None:
     """The kinds a kubectl command changed, read from what it printed ("service/web exposed",
     `service "web" deleted`): an empty set for a verb that changes nothing, None when it may
     have changed something but did not say what (a timeout, `-o yaml`)."""
-    from grader.kubectl.argv import parse
-    from grader.kubectl.result import KubectlError
-    try:
-        verb: str | None = parse(list(words)).verb
-    except KubectlError:                  # a flag the course's parser does not know: maybe a change
-        verb = None
+    verb = verb_of(words)
     if verb in READ_ONLY_VERBS:
         return set()
     if stdout is None:

@@ -9,6 +9,9 @@ terminal, the command returns at once and the listener keeps running in the back
 bounded: it stops by itself after SVCLAB_PORT_FORWARD_SECONDS (default 600), on
 `grader.kubectl.portforward.stop_all()`, or when the same local port is forwarded again.
 It listens only on 127.0.0.1 (and ::1 when the machine has it), never elsewhere.
+
+The command line is read by grader.kubectl.forward_args, which lab 6 grades a recorded
+`kubectl port-forward` with too: a forward started here is the forward the grader reads.
 """
 from __future__ import annotations
 
@@ -18,7 +21,8 @@ import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
-from grader.kubectl.resources import NotModelled, parse_targets
+from grader.kubectl.forward_args import read
+from grader.kubectl.resources import NotModelled
 from grader.kubectl.result import KubectlError
 from grader.kubectl.session import Session
 from grader.model.server import http_answer
@@ -128,33 +132,15 @@ def _handler_for(fwd: Forward) -> type[BaseHTTPRequestHandler]:
     return Handler
 
 
-def _ports(spec: str) -> tuple[int, int]:
-    local, sep, remote = spec.partition(":")
-    if not sep:
-        local, remote = spec, spec
-    if not remote.isdigit() or (local and not local.isdigit()):
-        raise KubectlError(
-            f"error: Error parsing local port '{local}': "
-            f'strconv.ParseUint: parsing "{local}": invalid syntax'
-        )
-    return int(local or 0), int(remote)
-
-
 def run(s: Session) -> None:
-    inv = s.inv
-    if len(inv.args) < 2:
-        raise KubectlError("error: TYPE/NAME and list of ports are required for port-forward\n"
-                           "See 'kubectl port-forward -h' for help and examples")
-    address = inv.flag("address") or "localhost"
-    if any(a.strip() not in LOOPBACK for a in address.split(",")):
-        raise NotModelled(f"port-forward --address {address}", "offline forwards listen on loopback only")
-    ref = inv.args[0] if "/" in inv.args[0] else f"pod/{inv.args[0]}"
-    (kind, names), = parse_targets([ref])
-    name = names[0]
+    req = read(s.inv)
+    if any(a.strip() not in LOOPBACK for a in req.addresses):
+        raise NotModelled(f"port-forward --address {','.join(req.addresses)}",
+                          "offline forwards listen on loopback only")
     seconds = float(os.environ.get("SVCLAB_PORT_FORWARD_SECONDS", "600"))
-    for spec in inv.args[1:]:
-        local, remote = _ports(spec)
-        pod, container_port = _resolve(s, kind.kind, name, remote)
+    for spec in req.ports:
+        pod, remote, container_port = _resolve(s, req.kind.kind, req.name, spec.remote)
+        local = remote if spec.local is None else spec.local
         for f in list(_ACTIVE):
             if f.local == local and local:
                 f.stop()
@@ -172,8 +158,11 @@ def run(s: Session) -> None:
             s.print(f"Forwarding from {addr}:{fwd.local} -> {container_port}")
 
 
-def _resolve(s: Session, kind: str, name: str, remote: int) -> tuple[Any, int]:
-    """(pod, container port) as kubectl resolves svc/deploy/pod NAME and a remote port."""
+def _resolve(s: Session, kind: str, name: str, remote: int | str) -> tuple[Any, int, int]:
+    """(pod, the number REMOTE names, container port) as kubectl resolves svc/deploy/pod NAME
+    and a remote port (a number or a port's name). The middle one is what kubectl listens on
+    when no LOCAL was given: the Service port's number after svc/NAME, the container port's
+    after a pod."""
     pods = [p for p in s.state.pods_in(s.namespace) if not p.pending]
     if kind == "Pod":
         pod = next((p for p in s.state.pods_in(s.namespace) if p.name == name), None)
@@ -183,11 +172,17 @@ def _resolve(s: Session, kind: str, name: str, remote: int) -> tuple[Any, int]:
             raise KubectlError(
                 "error: unable to forward port because pod is not running. Current status=Pending"
             )
-        return pod, remote
+        port = _container_port(pod, remote)
+        return pod, port, port
     if kind == "Service":
         svc = s.state.service(s.namespace, name)
         if svc is None:
             raise KubectlError(f'Error from server (NotFound): services "{name}" not found')
+        if isinstance(remote, str):
+            named = next((p for p in svc.ports if p.name == remote), None)
+            if named is None:
+                raise KubectlError(f"error: Service '{name}' does not have a named port '{remote}'")
+            remote = named.port
         sp = next((p for p in svc.ports if p.port == remote and p.protocol == "TCP"), None)
         if sp is None:
             raise KubectlError(f"error: Service {name} does not have a service port {remote}")
@@ -198,15 +193,26 @@ def _resolve(s: Session, kind: str, name: str, remote: int) -> tuple[Any, int]:
         if not chosen:
             raise KubectlError("error: timed out waiting for the condition")
         pod = chosen[0]
-        port = resolve_target_port(sp, pod)
-        if port is None:
+        target = resolve_target_port(sp, pod)
+        if target is None:
             raise KubectlError(f"error: Pod '{pod.name}' does not have a named port '{sp.target_port}'")
-        return pod, port
+        return pod, sp.port, target
     if kind in ("Deployment", "StatefulSet", "ReplicaSet"):
         if s.state.get(kind, name, s.namespace) is None:
             raise KubectlError(f'Error from server (NotFound): {kind.lower()}s.apps "{name}" not found')
         owned = sorted((p for p in pods if p.owner == f"{kind}/{name}"), key=lambda p: (not p.ready, p.name))
         if not owned:
             raise KubectlError("error: timed out waiting for the condition")
-        return owned[0], remote
+        port = _container_port(owned[0], remote)
+        return owned[0], port, port
     raise NotModelled(f"port-forward {kind.lower()}/{name}")
+
+
+def _container_port(pod: Any, remote: int | str) -> int:
+    """A pod's port: the number as written, or the container port of that name."""
+    if isinstance(remote, int):
+        return remote
+    cp = pod.named_port(remote)
+    if cp is None:
+        raise KubectlError(f"error: Pod '{pod.name}' does not have a named port '{remote}'")
+    return int(cp.port)

@@ -9,6 +9,7 @@ enforces (it is the engine), so the canary only runs live.
 """
 from __future__ import annotations
 
+import secrets
 import time
 from typing import Any
 
@@ -18,6 +19,9 @@ NOT_ENFORCED = ("this cluster does not enforce NetworkPolicy (a deny-all canary 
                 "traffic), so policy parts cannot be graded here; use a CNI that enforces it "
                 "(kind >= 0.24, or Calico)")
 
+#: The canary's namespace is this plus a random suffix: a name of its own each time, so that
+#: labs graded side by side (`svclab grade live --jobs`) never share one, and no run waits
+#: for the previous canary's namespace to finish terminating.
 CANARY_NAMESPACE = "svclab-canary"
 CANARY = "---\n".join([
     netexec_pod("canary-server", {"svclab-canary": "server"}, [8080], container_names=["c"]),
@@ -38,7 +42,7 @@ def enforcement_problem(cluster: Any, *, timeout: float = 120) -> str | None:
     """None when NetworkPolicy is enforced (always offline), else the sentence to report."""
     if getattr(cluster, "mode", "offline") == "offline":
         return None
-    ns = cluster.namespace(CANARY_NAMESPACE)
+    ns = cluster.namespace(f"{CANARY_NAMESPACE}-{secrets.token_hex(3)}")
     try:
         ns.apply(CANARY, source="enforcement canary")
         ns.wait_ready(timeout=timeout)

@@ -8,18 +8,14 @@ from __future__ import annotations
 
 from typing import Any
 
+from grader.checks.core import empty_answer, is_blank
 from grader.safe_yaml import parse_documents
-
-
-def is_blank(text: str | None) -> bool:
-    """Nothing but blank lines and comments (the released "# YOUR ANSWER HERE" stub)."""
-    return not any(line.strip() and not line.strip().startswith("#") for line in (text or "").splitlines())
 
 
 def parse_facts(text: str) -> tuple[dict[str, Any] | None, str | None]:
     """(the mapping, None) or (None, why it is not one)."""
     if is_blank(text):
-        return None, "the answer is empty: write your answer where the cell says YOUR ANSWER HERE"
+        return None, empty_answer("your answer")
     docs, issues = parse_documents(text)
     if issues:
         issue = issues[0]

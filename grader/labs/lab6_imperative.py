@@ -16,11 +16,14 @@ What the task practises is kubectl's `--rule` grammar (kubectl create ingress --
 host serves every host."""
 from __future__ import annotations
 
-import shlex
 from typing import Any
 
 from grader import checks
 from grader.checks.core import Check, Verdict, failed, passed
+from grader.kubectl.argv import parse, split_words
+from grader.kubectl.forward_args import ForwardRequest, read
+from grader.kubectl.resources import NotModelled
+from grader.kubectl.result import KubectlError
 from grader.labs.facts import fact
 from grader.labs.spec import COMMANDS, FACTS, Part, WrongAnswer
 from grader.labs.workloads import hostname_workload
@@ -110,10 +113,6 @@ FORWARD_SETUP = "---\n".join([
     "  ports: [{name: http, port: 80, targetPort: http}]\n",
 ])
 FORWARDED = "cache"
-_SERVICE_WORDS = ("svc", "service", "services")
-_POD_WORDS = ("pod", "pods", "po")
-_SET_WORDS = ("statefulset", "statefulsets", "sts")
-_FLAGS_WITH_VALUE = ("-n", "--namespace", "--address", "--pod-running-timeout", "--context", "--kubeconfig")
 
 
 def _backends(ns: Any) -> dict[str, int]:
@@ -121,63 +120,86 @@ def _backends(ns: Any) -> dict[str, int]:
     return {e.pod.split("/", 1)[-1]: e.port for e in ns.endpoints(FORWARDED) if e.ready and e.pod}
 
 
-def _parse_forward(command: str) -> tuple[str, str, list[tuple[str, str]], str | None] | str:
-    """(kind word, name, [(local, remote)], namespace) of a `kubectl port-forward` line, or
-    why it is not one."""
+def _parse_forward(command: str) -> ForwardRequest | str:
+    """The request a `kubectl port-forward` line makes, read by the same code as offline
+    `%kubectl port-forward` (grader.kubectl.argv, then grader.kubectl.forward_args), or why
+    it is not one. Only the prefixes an answer may carry are the lab's own: `%kubectl`,
+    `!kubectl` and the `k` alias."""
     try:
-        words = shlex.split(command)
-    except ValueError as exc:
-        return f"the command does not parse as a shell line ({exc})"
-    if words and words[0] in ("%kubectl", "!kubectl", "kubectl", "k"):
+        words = split_words(command)
+    except KubectlError as exc:   # the shell's complaint is the message's last part
+        return f"the command does not parse as a shell line ({exc.message.rpartition(': ')[2]})"
+    if words[:1] in (["%kubectl"], ["!kubectl"], ["k"]):
         words = words[1:]
-    args: list[str] = []
-    namespace, rest = None, list(words)
-    while rest:
-        word = rest.pop(0)
-        flag, eq, value = word.partition("=")
-        if flag in _FLAGS_WITH_VALUE:
-            value = value if eq else (rest.pop(0) if rest else "")
-            if flag in ("-n", "--namespace"):
-                namespace = value
-        elif not word.startswith("-"):
-            args.append(word)
-    if not args or args[0] != "port-forward":
+    try:
+        inv = parse(words)
+    except KubectlError as exc:
+        return _refused(exc)
+    if inv.verb != "port-forward":
         return "the command is not `kubectl port-forward ...`"
-    args = args[1:]
-    if len(args) < 2:
+    if len(inv.args) < 2:
         return "port-forward needs a target (svc/NAME, pod/NAME) and at least one LOCAL:REMOTE port"
-    kind, _, name = args[0].rpartition("/")
-    ports = [(p.partition(":")[0], p.partition(":")[2] or p) for p in args[1:]]
-    return (kind or "pod").lower(), name, ports, namespace
+    try:
+        return read(inv)
+    except KubectlError as exc:
+        return _refused(exc)
+    except NotModelled:
+        target = inv.args[0]
+        return f"{target}: forward to the Service (svc/{FORWARDED}) or to one of its pods"
 
 
-def _command_problem(ns: Any, parsed: tuple[str, str, list[tuple[str, str]], str | None],
-                     backends: dict[str, int]) -> str | None:
+def _refused(exc: KubectlError) -> str:
+    """kubectl's own error, its first line (the rest points at --help)."""
+    return f"kubectl would refuse this command: \"{exc.message.strip().splitlines()[0]}\""
+
+
+def _port_problem(kind: str, target: str, remote: int | str, svc: Any, backends: dict[str, int]) -> str | None:
+    """Why REMOTE is not a port the target serves (None: it is one). After svc/NAME it is the
+    Service's port (a number or its name); after a pod, the container's (a number, or the name
+    the Service's targetPort gives it)."""
+    if kind == "Service":
+        served = sorted(p.port for p in svc.ports)
+        if isinstance(remote, str) and svc.port(remote) is None:
+            names = ", ".join(sorted(p.name for p in svc.ports if p.name)) or "none"
+            return (f"Service {FORWARDED} has no port named {remote} (its port names: {names}): kubectl "
+                    f"would answer \"error: Service '{FORWARDED}' does not have a named port '{remote}'\"")
+        if isinstance(remote, int) and remote not in served:
+            return (f"Service {FORWARDED} has no port {remote} (it offers {', '.join(map(str, served))}): "
+                    f"kubectl would answer \"error: Service {FORWARDED} does not have a service port "
+                    f"{remote}\"; after svc/NAME the remote port is the Service's port")
+        return None
+    pod_ports = set(backends.values())
+    if isinstance(remote, str):
+        named = {p.target_port for p in (svc.ports if svc else ()) if isinstance(p.target_port, str)}
+        if remote not in named:
+            return (f"the pods have no port named {remote} (their port is named {', '.join(sorted(named))}): "
+                    f"kubectl would refuse the forward; after {target} the remote port is the container's")
+        return None
+    if remote not in pod_ports:
+        return (f"the pods serve port {', '.join(map(str, sorted(pod_ports)))}, not "
+                f"{remote}: after pod/NAME the remote port is the container's, not the Service's")
+    return None
+
+
+def _command_problem(ns: Any, req: ForwardRequest, backends: dict[str, int]) -> str | None:
     """Why the forward would not reach one of cache's pods through a port it serves (None:
     it would), checked against the Service and its endpoints as they are."""
-    kind, name, ports, namespace = parsed
-    if namespace and namespace != ns.name:
-        return f"-n {namespace}: the cache Service and its pods are in namespace {ns.name}"
+    if req.namespace and req.namespace != ns.name:
+        return f"-n {req.namespace}: the cache Service and its pods are in namespace {ns.name}"
     svc = ns.service(FORWARDED)
-    for local, remote in ports:
-        if not remote.isdigit() or (local and not local.isdigit()):
-            return f"{local}:{remote} is not LOCAL:REMOTE with port numbers"
-        if kind in _SERVICE_WORDS:
-            if name != FORWARDED or svc is None:
-                return f"the target is Service {name}, not the Service {FORWARDED} the task names"
-            served = sorted(p.port for p in svc.ports)
-            if int(remote) not in served:
-                return (f"Service {FORWARDED} has no port {remote} (it offers {', '.join(map(str, served))}): "
-                        f"kubectl would answer \"error: Service {FORWARDED} does not have a service port "
-                        f"{remote}\"; after svc/NAME the remote port is the Service's port")
-        elif kind in _POD_WORDS or kind in _SET_WORDS:
-            if (kind in _POD_WORDS and name not in backends) or (kind in _SET_WORDS and name != FORWARDED):
-                return f"{kind}/{name} is not one of Service {FORWARDED}'s pods ({', '.join(sorted(backends))})"
-            if int(remote) not in set(backends.values()):
-                return (f"the pods serve port {', '.join(map(str, sorted(set(backends.values()))))}, not "
-                        f"{remote}: after pod/NAME the remote port is the container's, not the Service's")
-        else:
-            return f"{kind}/{name}: forward to the Service (svc/{FORWARDED}) or to one of its pods"
+    kind = req.kind.kind
+    if kind == "Service":
+        if req.name != FORWARDED or svc is None:
+            return f"the target is Service {req.name}, not the Service {FORWARDED} the task names"
+    elif kind in ("Pod", "StatefulSet"):
+        if (kind == "Pod" and req.name not in backends) or (kind == "StatefulSet" and req.name != FORWARDED):
+            return f"{req.target} is not one of Service {FORWARDED}'s pods ({', '.join(sorted(backends))})"
+    else:
+        return f"{req.target}: forward to the Service (svc/{FORWARDED}) or to one of its pods"
+    for spec in req.ports:
+        problem = _port_problem(kind, req.target, spec.remote, svc, backends)
+        if problem:
+            return problem
     return None
 
 
@@ -210,8 +232,8 @@ def forward_checks(answer: str) -> list[Check]:
         if name not in backends:
             return failed(f"there is no pod {name} in namespace {ns.name}: write the name the body held "
                           f"(one of Service {FORWARDED}'s pods answered)")
-        if not isinstance(parsed, str) and parsed[0] in _POD_WORDS and parsed[1] != name:
-            return failed(f"you forwarded to pod {parsed[1]}, so {name} cannot have answered: a forward to a "
+        if not isinstance(parsed, str) and parsed.kind.kind == "Pod" and parsed.name != name:
+            return failed(f"you forwarded to pod {parsed.name}, so {name} cannot have answered: a forward to a "
                           "pod reaches that pod only")
         return passed(f"{name} is one of Service {FORWARDED}'s pods")
     return [Check("the command forwards to Service cache (or one of its pods)", command),

@@ -33,7 +33,7 @@ def record(line: str, cell: str) -> str:
     if not PART_ID.match(part):
         return f"%%answer needs a part name, e.g. `%%answer part1` (got {line.strip()!r})"
     ANSWERS[part] = cell
-    from grader.labs.facts import is_blank
+    from grader.checks.core import is_blank
     if is_blank(cell):
         return f"{part}: the answer is still empty; write your YAML below the %%answer line"
     return f"{part}: answer saved ({len(cell.strip().splitlines())} lines); run the check cell below"

@@ -108,10 +108,6 @@ def _short(text: str, limit: int = 80) -> str:
     return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
-def is_blank(text: str | None) -> bool:
-    return not text or not any(ln.strip() and not ln.lstrip().startswith("#") for ln in text.splitlines())
-
-
 def _logical_lines(text: str) -> list[tuple[int, str]]:
     """(line number, line) with backslash continuations joined, as a shell joins them."""
     out: list[tuple[int, str]] = []

@@ -37,8 +37,9 @@ class LabSession:
         """A commands answer cell, run as the grader runs it: a fresh namespace prepared for
         the task, every command replayed in order, the terminal's output shown; `%kubectl`
         then works in that namespace, to look around. Returns the namespace."""
+        from grader.checks.core import is_blank
         from grader.kubectl.context import use
-        from grader.labs.replay import is_blank, replay
+        from grader.labs.replay import replay
         part = self.lab.part(part_id) if part_id in {p.id for p in self.lab.parts} else None
         if part is None or part.kind != COMMANDS:
             return None

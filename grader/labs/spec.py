@@ -17,7 +17,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Callable, Mapping, Sequence, Union
 
-from grader.checks.core import EMPTY_ANSWER, Check, Report, Result, apply_answer, run
+from grader.checks.core import Check, Report, Result, apply_answer, empty_answer, is_blank, run
 from grader.labs.canary import enforcement_problem
 from grader.labs.facts import facts_problem
 
@@ -30,6 +30,9 @@ MANIFESTS, FACTS = "manifests", "facts"
 COMMANDS = "commands"
 #: An answer that is a whole CoreDNS Corefile, applied and undone by grader.labs.corefile_answer.
 COREFILE = "corefile"
+#: What a blank answer cell is told to hold, by the kind of answer.
+_BLANK_ASKS = {MANIFESTS: "your manifests", FACTS: "your answer", COMMANDS: "your kubectl commands",
+               COREFILE: "the whole Corefile"}
 
 
 @dataclass(frozen=True)
@@ -238,6 +241,10 @@ def grade_part(lab: Lab, part: Part, answer: str | None, cluster: Any, *, includ
     reason = not_gradable
     if reason is None and answer is None:
         reason = "the answer cell has not been run (run it, then this cell)"
+    if reason is None and is_blank(text):
+        # Said before `prepare`: live, building the part's namespace, its workloads and (for
+        # a NetworkPolicy part) the enforcement canary costs half a minute for nothing.
+        reason = empty_answer(_BLANK_ASKS[part.kind])
     if reason is not None:
         return run(None, checks, title=title, hidden_pending=pending, not_gradable=reason)
     ns = prepare(lab, part, cluster)
@@ -259,9 +266,7 @@ def grade_part(lab: Lab, part: Part, answer: str | None, cluster: Any, *, includ
 def _replayed(ns: Any, text: str, title: str) -> tuple[str | None, str]:
     """Replay a commands answer in `ns`: (why it cannot be graded, or None; the report's title
     with what the replay did, so the feedback says which command failed and why)."""
-    from grader.labs.replay import is_blank, replay
-    if is_blank(text):
-        return f"{EMPTY_ANSWER}: write your kubectl commands where the cell says YOUR ANSWER HERE", title
+    from grader.labs.replay import replay
     done = replay(ns, text)
     if done.problem:
         return done.problem, title

@@ -34,8 +34,9 @@ def _course(tmp_path: Path, lab: str, students: dict[str, Path | None]) -> Path:
     return course
 
 
-def _rows(course: Path) -> list[dict[str, str]]:
-    with (course / "reports" / "live-vs-offline.csv").open(encoding="utf-8") as fh:
+def _rows(course: Path, out: str = "") -> list[dict[str, str]]:
+    where = course.parent / out if out else course / "reports"
+    with (where / "live-vs-offline.csv").open(encoding="utf-8") as fh:
         return list(csv.DictReader(fh))
 
 
@@ -87,3 +88,62 @@ def test_the_cli_says_plainly_when_no_live_cluster_answers(tmp_path: Path, monke
     assert cli.main(["grade", "live", "--lab", "lab1-clusterip"]) == 2
     err = capsys.readouterr().err
     assert err.startswith("svclab grade live: live mode was requested but no kubeconfig context 'kind-svclab'")
+
+
+class Siblings(LiveLike):
+    """A live-like cluster that hands out clients of its own for side-by-side grading and
+    records which thread graded in which namespace."""
+
+    def __init__(self, made: list["Siblings"], seen: dict[str, set[str]]) -> None:
+        super().__init__()
+        self._made, self._seen = made, seen
+        made.append(self)
+
+    def sibling(self) -> "Siblings":
+        return Siblings(self._made, self._seen)
+
+    def namespace(self, name: str, *, fresh: bool = True):  # type: ignore[override]
+        import threading
+
+        self._seen.setdefault(name, set()).add(threading.current_thread().name)
+        return super().namespace(name, fresh=fresh)
+
+
+def test_labs_graded_side_by_side_report_exactly_what_one_at_a_time_does(tmp_path: Path) -> None:
+    labs = ["lab1-clusterip", "lab4-network-policy", "lab5-troubleshooting"]
+    course = _course(tmp_path, labs[0], {"ada": None})
+    for lab in labs[1:]:
+        _course(tmp_path, lab, {"ada": None})
+    one = live.grade_live(course, labs, cluster=LiveLike(), out_dir=tmp_path / "one")
+    made: list[Siblings] = []
+    seen: dict[str, set[str]] = {}
+    three = live.grade_live(course, labs, cluster=Siblings(made, seen), out_dir=tmp_path / "three", jobs=3)
+    assert len(made) == 3, "each worker grades on a client of its own"
+    workers = {thread for threads in seen.values() for thread in threads}
+    assert len(workers) == 3, workers
+    assert all(len(threads) == 1 for threads in seen.values()), "a lab's namespaces stay with one worker"
+    # the same rows in the same order; the live sentences may name another backend pod, as
+    # endpoint choice is random (seeded per client, and each worker has a client of its own)
+    alike = [[v for k, v in row.items() if k != "live_feedback"] for row in _rows(course, "three")]
+    assert alike == [[v for k, v in row.items() if k != "live_feedback"] for row in _rows(course, "one")]
+    assert three.lines[-1].split(" -> ")[0] == one.lines[-1].split(" -> ")[0]
+
+
+def test_labs_pinning_one_node_port_or_editing_the_corefile_share_a_lane() -> None:
+    from dataclasses import replace
+
+    from grader.grading.live_lanes import lanes, shared_resources
+    from grader.labs import get_lab
+
+    lab1, lab2, lab3, lab4 = (get_lab(n) for n in ("lab1-clusterip", "lab2-external-access",
+                                                   "lab3-discovery", "lab4-network-policy"))
+    assert "node port 30087" in shared_resources(lab1) and "node port 30080" in shared_resources(lab2)
+    assert shared_resources(lab4) == set()
+    # a lab whose part pins lab 2's node port in a kubectl command, one that edits the Corefile
+    pins = replace(lab4, name="pins", parts=(replace(lab4.parts[0], kind=spec.COMMANDS,
+                                                     reference="kubectl create service nodeport web "
+                                                               "--tcp=80:8080 --node-port=30080\n"),))
+    dns = replace(lab4, name="dns", parts=(replace(lab4.parts[0], kind=spec.COREFILE),))
+    assert lanes([lab1, lab2, lab3, lab4, pins, dns]) == [
+        ["lab2-external-access", "pins"], ["lab3-discovery", "dns"], ["lab1-clusterip"], ["lab4-network-policy"]]
+    assert lanes([lab1, lab4], weights=[1, 5]) == [["lab4-network-policy"], ["lab1-clusterip"]]

@@ -42,3 +42,14 @@ def test_refusals(line, message):
     with pytest.raises(KubectlError) as e:
         parse(line)
     assert e.value.message.startswith(message)
+
+
+def test_port_forward_flags_with_kubectls_value_semantics():
+    # --address is a string slice in kubectl: repeats add up (commas are split by port-forward)
+    inv = parse("port-forward --address 0.0.0.0 --address=localhost,::1 svc/web 8080:80 --pod-running-timeout 1m")
+    assert inv.flag("address") == ["0.0.0.0", "localhost,::1"] and inv.flag("pod-running-timeout") == "1m"
+    assert inv.args == ["svc/web", "8080:80"]
+    # global flags that take a value: their value is never read as an argument
+    inv = parse("port-forward -v 6 --request-timeout 5s svc/web 8080:80")
+    assert (inv.flag("v"), inv.flag("request-timeout"), inv.args) == ("6", "5s", ["svc/web", "8080:80"])
+    assert parse("get pods -v=6").flag("v") == "6"

@@ -250,6 +250,21 @@ def test_live_port_forward_runs_in_the_background_until_stopped():
     assert portforward.stop_all() == 1 and proc.returncode == -15
 
 
+@pytest.mark.parametrize("line", ["-nlab1 port-forward svc/web 8080:80", "--namespace=lab1 port-forward svc/web 8080:80",
+                                  "-v=6 port-forward svc/web 8080:80"])
+def test_live_port_forward_after_global_flags_runs_in_the_background_too(line):
+    """`%kubectl -n lab6 port-forward ...` is the same command: it must not block the cell
+    (the runner would wait out its timeout and kill the forward)."""
+    from grader.kubectl import portforward
+
+    def blocking(argv, **kw):
+        raise AssertionError(f"ran in the foreground: {argv}")
+    FakePopen.instances.clear()
+    r = live.run(live_ns(), line, runner=blocking, popen=FakePopen, base_env={"SVCLAB_KUBECTL": "k"})
+    assert r.ok and FakePopen.instances[0].argv[-2:] == ["svc/web", "8080:80"]
+    assert portforward.stop_all() == 1
+
+
 def test_live_port_forward_that_fails_reports_kubectls_error():
     import io
 

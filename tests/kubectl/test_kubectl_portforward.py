@@ -73,3 +73,44 @@ def test_forward_is_bounded_in_time(env, monkeypatch):
     fwd = portforward.active()[0]
     fwd._timer.join(2)
     assert portforward.active() == []
+
+
+def _named_service(env, port: int) -> None:
+    env.apply("apiVersion: v1\nkind: Service\nmetadata: {name: named}\nspec:\n  selector: {app: hello}\n"
+              f"  ports: [{{name: web, port: {port}, targetPort: http}}]\n")
+
+
+def test_a_remote_port_may_be_a_ports_name_as_in_kubectl(env):
+    service_port = _free_port()
+    _named_service(env, service_port)
+    # after svc/NAME a name is the Service port's; alone, kubectl listens on that port's number
+    r = kubectl.run(env, "port-forward svc/named web")
+    assert r.stdout.splitlines()[0] == f"Forwarding from 127.0.0.1:{service_port} -> 8080", r.output
+    # after a pod (or what selects one) a name is the container port's
+    local = _free_port()
+    r = kubectl.run(env, f"port-forward deploy/hello {local}:http")
+    assert r.stdout.splitlines()[0] == f"Forwarding from 127.0.0.1:{local} -> 8080", r.output
+    assert _get(local, "/hostname").startswith("hello-")
+
+
+@pytest.mark.parametrize(("line", "stderr"), [
+    ("port-forward svc/hello 18081:web", "error: Service 'hello' does not have a named port 'web'\n"),
+    ("port-forward pod/client 18081:http", "error: Pod 'client' does not have a named port 'http'\n"),
+    ("port-forward svc/hello 18081:70000", "error: error parsing remote port '70000': "
+                                           'strconv.ParseUint: parsing "70000": value out of range\n'),
+    ("port-forward svc/hello 18081:80 --pod-running-timeout=-1s",
+     "error: --pod-running-timeout must be higher than zero\nSee 'kubectl port-forward -h' for help and examples\n"),
+    ("port-forward --address 127.0.0.1,my-laptop svc/hello 18081:80", "error: my-laptop is not a valid IP\n"),
+])
+def test_what_kubectl_refuses_starts_nothing(env, line, stderr):
+    r = kubectl.run(env, line)
+    assert (r.code, r.stderr) == (1, stderr)
+    assert portforward.active() == []
+
+
+def test_every_flag_spelling_kubectl_port_forward_takes(env):
+    local = _free_port()
+    r = kubectl.run(env, f"port-forward -ndemo --address localhost --address=127.0.0.1 svc/hello {local}:80 "
+                         "--pod-running-timeout=1m --request-timeout 5s")
+    assert r.ok, r.output
+    assert _get(local, "/hostname").startswith("hello-")

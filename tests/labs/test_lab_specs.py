@@ -32,6 +32,29 @@ def test_blank_and_missing_answers_score_zero_with_a_reason(name: str) -> None:
     assert all("has not been run" in r.results[0].feedback for r in unrun.values())
 
 
+class _NoNamespaces:
+    """A cluster that fails a test when a part asks it for a namespace."""
+
+    mode = "live"
+
+    def namespace(self, name: str, *, fresh: bool = True) -> None:
+        raise AssertionError(f"a blank answer built namespace {name}")
+
+
+@pytest.mark.parametrize("name", LABS)
+def test_a_blank_answer_is_told_what_to_write_without_building_anything(name: str) -> None:
+    """Live, preparing a part (its namespace, workloads, the enforcement canary) takes half a
+    minute; a class's blank parts must not cost that, and must say what the cell wants."""
+    lab = get_lab(name)
+    blank = grade_lab(lab, {p.id: "# YOUR ANSWER HERE\n\n  # still nothing\n" for p in lab.parts}, _NoNamespaces)
+    wants = {"manifests": "your manifests", "facts": "your answer", "commands": "your kubectl commands",
+             "corefile": "the whole Corefile"}
+    for part in lab.parts:
+        feedback = blank[part.id].results[0].feedback
+        assert feedback == f"not gradable: the answer is empty: write {wants[part.kind]} where the cell says " \
+                           "YOUR ANSWER HERE", (part.id, feedback)
+
+
 @pytest.mark.parametrize("mutant", mutants(), ids=lambda m: f"{m.lab}/{m.name}")
 def test_a_mutant_scores_what_its_file_says(mutant) -> None:
     lab = get_lab(mutant.lab)

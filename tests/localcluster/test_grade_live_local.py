@@ -34,6 +34,8 @@ LABS = ("lab1-clusterip", "lab2-external-access", "lab3-discovery", "lab4-networ
 CHOSEN = tuple(filter(None, os.environ.get("LIVE_GRADE_LABS", "").split(","))) or LABS
 NAMED = set(filter(None, os.environ.get("LIVE_GRADE_STUDENTS", "").split(",")))
 DRAWN = "lab7-troubleshooting-drawn"
+#: Labs graded side by side (`svclab grade live --jobs`); `LIVE_GRADE_JOBS=1` one at a time.
+JOBS = int(os.environ.get("LIVE_GRADE_JOBS", "3"))
 
 
 def _readiness_submissions(course: Path) -> tuple[str, str]:
@@ -68,7 +70,7 @@ def test_every_lab_grades_the_same_live_and_offline(tmp_path: Path) -> None:
                 shutil.rmtree(student)
     probed = _readiness_submissions(tmp_path) if DRAWN in CHOSEN else None
     lines: list[str] = []
-    result = grade_live(tmp_path, CHOSEN, cluster=LiveCluster(context=CONTEXT), say=lines.append)
+    result = grade_live(tmp_path, CHOSEN, cluster=LiveCluster(context=CONTEXT), say=lines.append, jobs=JOBS)
     summary = result.lines[-1]
     assert not summary.startswith("live vs offline: 0 check verdicts"), "no submission of those labs was graded"
     assert summary.endswith(f"-> {tmp_path / 'reports' / 'live-vs-offline.csv'}")
