@@ -46,6 +46,7 @@ from grader.cluster.live_pods import (
     why_not_ready,
     workload_problem,
 )
+from grader.cluster.live_tidied import DeletedNamespaceApi
 from grader.k8s.apply_order import apply_rank
 from grader.k8s.nft import KubeProxyRules
 from grader.k8s.selectors import is_selector, parse_selector
@@ -198,11 +199,10 @@ class LiveNamespace:
         return placed
 
     def delete(self, kind: str | None = None, name: str | None = None) -> None:
-        """No arguments: delete the whole namespace (returns at once; the API server finishes
-        in the background, and `cluster.namespace(name)` waits for it if you reuse the name).
-        With kind and name: delete that one object."""
+        """No arguments: delete the whole namespace (at once; the server finishes in the background,
+        `cluster.namespace(name)` waits for it, using `ns` then says so). With kind and name: that object."""
         if kind is None and name is None:
-            self._api.delete_namespace(self.name)
+            self._api = DeletedNamespaceApi.after_deleting(self.name, self.cluster._api)
             return
         if not kind or not name:
             raise ValueError("delete() takes both kind and name, or neither (whole namespace)")

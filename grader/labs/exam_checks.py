@@ -12,7 +12,11 @@ from typing import Any, Mapping
 from grader import checks
 from grader.checks.core import Check, Verdict, failed, passed
 from grader.labs.spec import add_pods
-from grader.labs.workloads import pause_pod
+from grader.labs.strangers import egress_only_to_dns, reached
+from grader.labs.workloads import netexec_pod, pause_pod
+
+#: A port no exam task opens: a policy rule without `ports:` opens it too.
+UNOPENED_PORT = 9090
 
 
 def pod_count(selector: str, want: int) -> Check:
@@ -125,6 +129,80 @@ def newcomer(target: str, labels: Mapping[str, str], expect: str) -> Check:
         return passed(f"a new pod labelled {dict(labels)} gets {expect} for {target}")
 
     return Check(f"{target} from a new pod {dict(labels)}: {expect}", fn)
+
+
+def port_stays_closed(labels: Mapping[str, str], frm: str, port: int = UNOPENED_PORT) -> Check:
+    """Hidden: a pod labelled `labels` that also serves `port`, added to the task's namespace:
+    `frm` may reach it on the task's port only (a rule without `ports:` opens every port)."""
+
+    def fn(ns: Any) -> Verdict:
+        if not any(p.name == "two-ports" for p in ns.pods()):
+            add_pods(ns, netexec_pod("two-ports", dict(labels), [8080, port]), source="exam hidden check")
+        pod = next(p for p in ns.pods() if p.name == "two-ports")
+        if reached(ns.probe(f"{pod.ip}:{port}", frm=frm)):
+            return failed(
+                f"{frm} reaches a pod labelled {dict(labels)} on port {port}, a port the task never opens: "
+                "list the allowed port under `ports:` in the same rule"
+            )
+        return passed(f"{frm} reaches pods labelled {dict(labels)} on the task's port only")
+
+    return Check(f"{frm} to {dict(labels)} on another port: closed", fn)
+
+
+def not_to_elsewhere(labels: Mapping[str, str], frm: str) -> Check:
+    """Hidden: a pod with the allowed peer's labels *in another namespace*: `frm` must not
+    reach it (a peer with `namespaceSelector: {}` opens every namespace)."""
+
+    def fn(ns: Any) -> Verdict:
+        other = ns.cluster.namespace(f"{ns.name}-other")
+        try:
+            add_pods(other, netexec_pod("lookalike", dict(labels), [8080]), source="exam hidden check")
+            pod = next(p for p in other.pods() if p.name == "lookalike")
+            out = ns.probe(f"{pod.ip}:8080", frm=frm)
+        finally:
+            other.delete()      # live, the look-alike's namespace must not outlive the check
+        if reached(out):
+            return failed(
+                f"{frm} reaches a pod labelled {dict(labels)} in another namespace: a podSelector-only "
+                "peer means this namespace only"
+            )
+        return passed(f"{frm} does not reach pods labelled {dict(labels)} in another namespace")
+
+    return Check(f"{frm} to {dict(labels)} in another namespace: closed", fn)
+
+
+def dns_only(frm: str, also: str) -> Check:
+    """Hidden: `frm`'s egress beyond `also` leads to the kube-dns pods in kube-system on 53 and
+    nowhere else (grader.labs.strangers), met with strangers in a namespace of their own that
+    is removed afterwards."""
+    def fn(ns: Any) -> Verdict:
+        where = f"{ns.name}-elsewhere"
+        try:
+            return egress_only_to_dns(frm, where, also=also).fn(ns)
+        finally:
+            ns.cluster.namespace(where, fresh=False).delete()
+
+    return Check("egress is open to DNS only", fn)
+
+
+def pods_still_reached(selector: str, port: int, frm: str) -> Check:
+    """`frm` still reaches every pod matching `selector` on `port`, by address (no Service
+    fronts them): a policy for their egress must not cut their incoming traffic."""
+
+    def fn(ns: Any) -> Verdict:
+        pods = checks.pods_matching(ns, selector)
+        if not pods:
+            return failed(f"no pod matches {selector}")
+        for pod in pods:
+            out = ns.probe(f"{pod.ip}:{port}", frm=frm)
+            if not reached(out):
+                return failed(
+                    f"{frm} no longer reaches {pod.name} on {port} ({out.status.value}): the policy must "
+                    "isolate the pods' egress only (policyTypes: [Egress])"
+                )
+        return passed(f"{frm} still reaches the {selector} pods on {port}")
+
+    return Check(f"{frm} still reaches {selector} pods", fn)
 
 
 def once_done(goal: Check, check: Check) -> Check:

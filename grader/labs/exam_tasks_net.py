@@ -4,9 +4,18 @@ answered with kubectl commands in a namespace of its own, graded by the state th
 from __future__ import annotations
 
 from grader import checks
-from grader.labs.exam_checks import from_elsewhere, newcomer, once_done
+from grader.labs.exam_checks import (
+    dns_only,
+    from_elsewhere,
+    newcomer,
+    not_to_elsewhere,
+    once_done,
+    pods_still_reached,
+    port_stays_closed,
+)
 from grader.labs.exam_tasks import CLIENT, V, docs, service_yaml, task_part, wrong
 from grader.labs.spec import Part
+from grader.labs.strangers import dns_over_tcp
 from grader.labs.workloads import hostname_workload, netexec_workload
 
 NETPOL = """kubectl apply -f - <<EOF
@@ -63,6 +72,7 @@ lose any traffic.
             from_elsewhere(f"{db}:5432", {"app": api}, "TIMEOUT"),
             newcomer(f"{db}:5432", {"app": f"{api}-v2"}, "TIMEOUT"),
             once_done(goal, checks.reachable(f"{api}:80", "app=client", name=f"client still reaches {api}")),
+            once_done(goal, port_stays_closed({"app": db}, f"app={api}")).worth(0.5),
         ],
         reference=NETPOL.format(name=name, target=db, peer=api),
         explanation=(
@@ -157,6 +167,11 @@ that `{src}` still finds `{dst}` by its Service name. Other pods keep all their 
             once_done(
                 goal, checks.reachable(f"{other}:80", "app=client", name=f"client still reaches {other}")
             ),
+            once_done(goal, pods_still_reached(f"app={src}", 8080, "app=client")).worth(0.5),
+            once_done(goal, port_stays_closed({"app": dst}, f"app={src}")).worth(0.5),
+            once_done(goal, not_to_elsewhere({"app": dst}, f"app={src}")).worth(0.5),
+            once_done(goal, dns_only(f"app={src}", also=f" and the {dst} pods")).worth(0.5),
+            once_done(goal, dns_over_tcp(f"app={src}")).worth(0.5),
         ],
         reference=EGRESS.format(name=name, src=src, dst=dst),
         explanation=(
@@ -200,6 +215,9 @@ Services `{api}` and `{web}` (port 80) exist. Create an **Ingress `{name}`** for
             checks.routes_to(f"ingress/{name}", "/api", host=host, answered_by=f"app={api}"),
             checks.routes_to(f"ingress/{name}", "/apiary", host=host, answered_by=f"app={web}"),
             checks.routes_to(f"ingress/{name}", "/cart/checkout", host=host, answered_by=f"app={web}"),
+            checks.routes_to(
+                f"ingress/{name}", "/", host=f"not-{host}", code=404, name="another host is not served"
+            ).worth(0.5),
         ],
         reference=f"kubectl create ingress {name} --rule='{host}/api*={api}:80' --rule='{host}/*={web}:80'\n",
         explanation=(
@@ -215,7 +233,7 @@ Services `{api}` and `{web}` (port 80) exist. Create an **Ingress `{name}`** for
             wrong(
                 "`/api` without `*` is Exact: /api/items falls to the web pods.",
                 f"kubectl create ingress {name} --rule='{host}/api={api}:80' --rule='{host}/*={web}:80'\n",
-                5.6,
+                5.75,
             ),
         ),
     )
@@ -312,6 +330,7 @@ The StatefulSet `{sts}` (3 replicas, serviceName `{sts}`, port 8080) needs stabl
             checks.resolves(f"{sts}-0.{sts}", "app=client"),
             checks.resolves(f"{sts}.{ns}.svc.cluster.local", "app=client", to_pods=f"app={sts}"),
         ],
+        hidden=[checks.service_port(sts, 8080, points=0.5)],
         reference=f"kubectl create service clusterip {sts} --clusterip=None --tcp=8080\n",
         explanation="`clusterIP: None` makes the Service headless: DNS answers with every pod's address, and "
         "each StatefulSet pod gets `<pod>.<service>`. `kubectl create service clusterip` selects app=<name>, "
@@ -320,7 +339,7 @@ The StatefulSet `{sts}` (3 replicas, serviceName `{sts}`, port 8080) needs stabl
             wrong(
                 "A ClusterIP Service: one virtual address, no per-pod names.",
                 f"kubectl create service clusterip {sts} --tcp=8080\n",
-                3.5,
+                4.2,
             ),
         ),
     )

@@ -98,6 +98,27 @@ class FactsJudge:
         return out
 
 
+@dataclass(frozen=True)
+class CommandsJudge:
+    """How to judge an answer made of kubectl commands (the mock exam, lab 2 part 4, lab 6
+    part 5): replayed as the grader replays them (grader.labs.replay; a refused command
+    changes nothing), then observed like a manifests answer."""
+
+    observers: tuple[Observer, ...]
+
+    def behaviour(self, lab: Any, part: Any, answer: str) -> Behaviour:
+        """The behaviour of the commands `answer` on a fresh offline cluster prepared for `part`."""
+        from grader.labs.replay import replay
+
+        ns = prepare(lab, part, OfflineCluster(say=lambda _: None))
+        if replay(ns, answer).problem:
+            return {"the commands replay": "no"}
+        out: Behaviour = {"the commands replay": "yes"}
+        for observe in self.observers:
+            out.update(observe(lab, ns))
+        return out
+
+
 def compare(reference: Behaviour, answer: Behaviour, *, limit: int = 5) -> JudgeVerdict:
     keys = sorted(set(reference) | set(answer))
     diffs = [f"{k}: reference {reference.get(k, 'absent')}, answer {answer.get(k, 'absent')}"
@@ -323,6 +344,6 @@ def http_routing(address: Callable[[Any], str | None], *, hosts: Sequence[str] =
     return observe
 
 
-__all__ = ["Behaviour", "FactsJudge", "FactsObserver", "Judge", "JudgeVerdict", "Observer", "compare",
-           "connections", "dns", "dns_value",
+__all__ = ["Behaviour", "CommandsJudge", "FactsJudge", "FactsObserver", "Judge", "JudgeVerdict", "Observer",
+           "compare", "connections", "dns", "dns_value",
            "http_routing", "identity", "reachability", "service_state", "services"]

@@ -14,11 +14,15 @@ from typing import Any, Mapping
 
 from grader.kind.images import AGNHOST_IMAGE
 from grader.labs.judge import (
+    HOSTS,
+    PATHS,
     Behaviour,
+    CommandsJudge,
     FactsJudge,
     Judge,
     JudgeVerdict,
     _deployments,
+    _next_version,
     _pod,
     _rolled_out,
     compare,
@@ -28,6 +32,7 @@ from grader.labs.judge import (
     http_routing,
     identity,
     reachability,
+    service_state,
     services,
 )
 
@@ -343,7 +348,74 @@ def _gateway(name: str):  # type: ignore[no-untyped-def]
     return lambda ns: ns.gateway_address(name)
 
 
-JUDGES: dict[tuple[str, str], Judge | FactsJudge] = {
+def _as_applied(obj: dict[str, Any]) -> dict[str, Any]:
+    """An object as stored, back to what a client applies (no namespace: the judge applies it
+    in the task's own)."""
+    meta = {k: v for k, v in obj["metadata"].items() if k in ("name", "labels", "annotations")}
+    return {"apiVersion": obj["apiVersion"], "kind": obj["kind"], "metadata": meta, "spec": obj["spec"]}
+
+
+def _services_through_changes(ns: Any, shift_ports: int) -> Behaviour:
+    """Every Service of the namespace (type, ports, which pods answer, how many endpoints are
+    ready, session affinity, and its selector: which pods it will take in later, where a task
+    says to leave it alone) now, after a rollout of every Deployment as the answer left it,
+    and with each app's next version beside it (its port numbers moved by `shift_ports`)."""
+    out: Behaviour = {}
+    names = sorted(s.name for s in ns.state.services if s.namespace == ns.name)
+    deps = [_as_applied(d) for d in ns.state.objects("Deployment", ns.name)]
+    stages: list[tuple[str, list[dict[str, Any]]]] = [
+        ("now", []), ("after a rollout", [_rolled_out(d) for d in deps]),
+        ("with the next version beside it", [_next_version(d, shift_ports=shift_ports) for d in deps])]
+    for stage, objs in stages:
+        if objs:
+            ns.apply(objs, source=f"judge: {stage}")
+        for name in names:
+            svc = ns.service(name)
+            ready = sum(1 for e in ns.endpoints(name) if e.ready)
+            out[f"Service {name} {stage}"] = (f"{service_state(ns, name, node_ports=True)}, {ready} ready, "
+                                             f"affinity {svc.session_affinity}, selects {dict(svc.selector)}")
+    return out
+
+
+def _ingress_routing(lab: Any, ns: Any) -> Behaviour:
+    """What every Ingress of the namespace routes: the usual hosts and paths plus the ones its
+    rules name, each path also one element deeper and with a letter added."""
+    ingresses = ns.state.objects("Ingress", ns.name)
+    rules = [r for o in ingresses for r in o["spec"].get("rules") or []]
+    hosts = tuple(sorted(set(HOSTS) | {r["host"] for r in rules if r.get("host")}))
+    named = {p.get("path") or "/" for r in rules for p in (r.get("http") or {}).get("paths") or []}
+    paths = tuple(sorted(set(PATHS) | named | {f"{p.rstrip('/')}/deeper" for p in named}
+                         | {f"{p.rstrip('/')}x" for p in named}))
+    out: Behaviour = {}
+    for name in sorted(o["metadata"]["name"] for o in ingresses):
+        routing = http_routing(_ingress(name), hosts=hosts, paths=paths, methods=("GET",), headers=({},),
+                               requests=2)
+        out.update({f"Ingress {name}: {k}": v for k, v in routing(lab, ns).items()})
+    return out
+
+
+def _task_namespace(*, shift_ports: int = 0):  # type: ignore[no-untyped-def]
+    """A commands task's namespace as its clients meet it: its Services through a rollout
+    and a next version (`shift_ports` where the task asks for a port by name: a name follows
+    the new number, a number does not), what its Ingresses route, and, wherever a
+    NetworkPolicy is left, the reachability of every pod and stranger."""
+    def observe(lab: Any, ns: Any) -> Behaviour:
+        out = _services_through_changes(ns, shift_ports)
+        out.update(_ingress_routing(lab, ns))
+        if ns.state.objects("NetworkPolicy", ns.name):
+            out.update(reachability(lab, ns))
+        return out
+    return observe
+
+
+#: Parts answered with kubectl commands: judged by what the replayed commands leave behind.
+_COMMANDS_PARTS = [("lab2-external-access", "part4"), ("lab6-ingress", "part5")] + [
+    (exam, f"q{n:02d}") for exam in ("lab8-mock-exam", "lab8-mock-exam-b") for n in range(1, 17)]
+#: Question 7 of each exam asks for the target port by its name.
+_BY_PORT_NAME = {("lab8-mock-exam", "q07"), ("lab8-mock-exam-b", "q07")}
+
+
+JUDGES: dict[tuple[str, str], Judge | FactsJudge | CommandsJudge] = {
     ("lab1-clusterip", "part1"): Judge((services("backend"),)),
     ("lab1-clusterip", "part2"): Judge((services("catalog"),)),
     # the task: the port named `web`, "whatever its number": the next version moves it
@@ -397,11 +469,13 @@ JUDGES: dict[tuple[str, str], Judge | FactsJudge] = {
         _labelled("Gateway shop-gw", _lab7_routing(_gateway("shop-gw"))),
     )),
 }
+JUDGES.update({key: CommandsJudge((_task_namespace(shift_ports=1000 if key in _BY_PORT_NAME else 0),))
+               for key in _COMMANDS_PARTS})
 
 _REFERENCE: dict[tuple[str, str], Behaviour] = {}
 
 
-def judge_for(lab_name: str, part_id: str) -> Judge | FactsJudge | None:
+def judge_for(lab_name: str, part_id: str) -> Judge | FactsJudge | CommandsJudge | None:
     return JUDGES.get((lab_name, part_id))
 
 

@@ -10,7 +10,6 @@ from grader.localcluster.layout import APISERVER_PORT, CLUSTER_DOMAIN, CONTROL_P
 from grader.localcluster.processes import Daemon, enter, spawn
 
 ETCD = "http://127.0.0.1:2379"
-IN_CLUSTER_SERVER = f"https://{CONTROL_PLANE.ip}:{APISERVER_PORT}"
 
 
 def start_etcd(bins: dict[str, Path], holder: int, root: Path, logs: Path) -> Daemon:

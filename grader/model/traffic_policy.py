@@ -52,8 +52,6 @@ from grader.observations import Endpoint
 
 #: Where Envoy sends health checks when the Service is not Local: kube-proxy's healthz port.
 KUBE_PROXY_HEALTHZ_PORT = 10256
-#: trafficDistribution values that make the EndpointSlice controller write hints.
-CLOSE_DISTRIBUTIONS = ("PreferClose", "PreferSameZone", "PreferSameNode")
 
 
 @dataclass(frozen=True)

@@ -23,7 +23,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
 from grader.labs import all_labs  # noqa: E402
 from grader.labs.judges import judge_for  # noqa: E402
-from grader.labs.spec import FACTS, Lab, Part  # noqa: E402
+from grader.labs.spec import COMMANDS, FACTS, Lab, Part  # noqa: E402
 
 Docs = list[dict[str, Any]]
 MUTANT, REWRITE = "mutant", "rewrite"
@@ -724,9 +724,14 @@ def corpus(lab_name: str | None = None) -> list[Variant]:
         for part in lab.parts:
             if judge_for(lab.name, part.id) is None:
                 continue
-            seen = {dump(parse(part.reference)), part.reference}
-            sources = (((MUTANT, fact_mutants(part)), (REWRITE, fact_rewrites(part))) if part.kind == FACTS else
-                       ((MUTANT, mutants(lab, part)), (REWRITE, rewrites(lab, part))))
+            if part.kind == COMMANDS:
+                from corpus_commands import command_mutants, command_rewrites
+                seen = {part.reference}
+                sources = ((MUTANT, command_mutants(lab, part)), (REWRITE, command_rewrites(lab, part)))
+            else:
+                seen = {dump(parse(part.reference)), part.reference}
+                sources = (((MUTANT, fact_mutants(part)), (REWRITE, fact_rewrites(part))) if part.kind == FACTS else
+                           ((MUTANT, mutants(lab, part)), (REWRITE, rewrites(lab, part))))
             for kind, found in sources:
                 for name, answer in found:
                     if kind == MUTANT and answer in seen:
