@@ -38,9 +38,11 @@ def lb_serves_web(service: str) -> Check:
             if not out.ok:
                 return failed(f"{svc.external_address}:{svc.ports[0].port} answered {out.status.value}")
             if pod not in web:
-                return failed(f"a request to {svc.external_address}:{svc.ports[0].port} was answered by {pod}, "
-                              "which is not a web pod: select `app: web`, not a label other apps share")
-        return passed(f"20 requests to {svc.external_address}:{svc.ports[0].port} were all answered by web pods")
+                return failed(f"a request to {svc.external_address}:{svc.ports[0].port} was answered by "
+                              f"{pod}, which is not a web pod: select "
+                              "`app: web`, not a label other apps share")
+        return passed(f"20 requests to {svc.external_address}:{svc.ports[0].port} "
+                      "were all answered by web pods")
     return Check(f"only web pods answer on {service}'s external address", fn)
 
 
@@ -99,17 +101,17 @@ spec:
         "`externalTrafficPolicy: Cluster` kube-proxy may send it to another node (and rewrites the source to "
         "the node's address so the answer comes back the same way). kind maps 30080 on its node to 127.0.0.1."),
     wrong_answers=(
-        WrongAnswer("`port: 30080` without `nodePort`: the Service listens on 30080 inside the cluster and gets a "
-                    "random node port, so 127.0.0.1:30080 does not answer.",
+        WrongAnswer("`port: 30080` without `nodePort`: the Service listens on 30080 inside the cluster and "
+                    "gets a random node port, so 127.0.0.1:30080 does not answer.",
                     _node_port_service("{app: web}", "[{port: 30080, targetPort: 8080}]"), max_score=2),
         WrongAnswer("`nodePort: 8080`: refused, node ports must lie in 30000-32767.",
                     _node_port_service("{app: web}", "[{port: 80, targetPort: 8080, nodePort: 8080}]"), max_score=0),
         WrongAnswer("`selector: {tier: frontend}`: the admin pod answers some requests.",
                     _node_port_service("{tier: frontend}", "[{port: 80, targetPort: 8080, nodePort: 30080}]"),
                     max_score=3.7),
-        WrongAnswer("`externalTrafficPolicy: Local`: a node sends outside traffic only to its own web pods and "
-                    "drops it when it has none, so a client that picks a node without a web pod waits for a "
-                    "timeout (and which node that is depends on where the scheduler put the pods).",
+        WrongAnswer("`externalTrafficPolicy: Local`: a node sends outside traffic only to its own web pods "
+                    "and drops it when it has none, so a client that picks a node without a web pod waits "
+                    "for a timeout (and which node that is depends on where the scheduler put the pods).",
                     _node_port_service("{app: web}", "[{port: 80, targetPort: 8080, nodePort: 30080}]")
                     + "  externalTrafficPolicy: Local\n", max_score=4),
     ),
@@ -286,7 +288,8 @@ kubectl expose deployment web --name=web-lb --type=LoadBalancer --port=8080 --ta
                     "--target-port=8080\n", max_score=3.5),
         WrongAnswer("`--port=80` on `web-lb` without `--target-port`: traffic goes to the pods' port 80, "
                     "where nothing listens, and the Service's port is not 8080.",
-                    "kubectl expose deployment admin --name=admin-np --type=NodePort --port=80 --target-port=8080\n"
+                    "kubectl expose deployment admin --name=admin-np --type=NodePort --port=80 "
+                    "--target-port=8080\n"
                     "kubectl expose deployment web --name=web-lb --type=LoadBalancer --port=80\n", max_score=3),
     ),
 )
@@ -405,8 +408,8 @@ which node the scheduler chose.
         "so to the load balancer: 200 where there is a local endpoint, 503 where there is none, so the "
         "balancer sends only to the node with the pod."),
     wrong_answers=(
-        WrongAnswer("The node without the pod answers (forwarding to the other node, as under Cluster): Local "
-                    "never leaves the node, it drops.", _solo_answer("answers", 200, "answers", 200), max_score=1),
+        WrongAnswer("The node without the pod answers (forwarding to the other node, as under Cluster): "
+                    "Local never leaves the node, it drops.", _solo_answer("answers", 200, "answers", 200), max_score=1),
         WrongAnswer("The node without the pod refuses: kube-proxy rejects only when no endpoint is ready "
                     "anywhere; here it drops.", _solo_answer("answers", 200, "refused", 503), max_score=1),
         WrongAnswer("Both health checks 200: the check counts local endpoints only, so the node without the "

@@ -52,8 +52,8 @@ def endpoints_are_the_backends(ns: Any) -> Verdict:
         return passed(f"port 80 of {SERVICE} leads to {listing(got)}")
     hints = []
     if not joined:
-        hints.append(f"no slice port joins it: kube-proxy matches a slice's ports[].name to the Service port's "
-                     f"name ({port.name or 'unnamed'} here), and the slice needs the label "
+        hints.append("no slice port joins it: kube-proxy matches a slice's ports[].name to the Service "
+                     f"port's name ({port.name or 'unnamed'} here), and the slice needs the label "
                      f"kubernetes.io/service-name: {SERVICE}")
     if any(not e.ready for e in joined):
         hints.append("an endpoint with conditions.ready false gets no traffic (leave ready out or true)")
@@ -134,7 +134,8 @@ owns the pods' labels (it puts back whatever you change), so no selector can pic
 current pods and leave the old one out.
 
 Publish the two current backends inside the cluster as **ClusterIP Service `{SERVICE}`,
-port 80**, forwarding to their port 8080: a Service **without a selector** and an **EndpointSlice you write** for it.
+port 80**, forwarding to their port 8080: a Service **without a selector** and an **EndpointSlice you \
+write** for it.
 
 This part's sandbox admits your EndpointSlice when every address is the IP of a pod of the
 lab's namespace and it belongs (label `kubernetes.io/service-name`) to a Service of yours
@@ -162,31 +163,35 @@ its name in capitals, `-` as `_`, then `_IP`). See the pods with
         "writes nothing for it: its endpoints are the slices labelled `kubernetes.io/service-name: "
         "inventory`. kube-proxy joins a slice's port to the Service's port **by name** (both `http` here) "
         "and sends the Service's port 80 to the slice's port, 8080, on each ready address; without a "
-        "selector the Service's `targetPort` plays no part. An endpoint without `conditions` counts as ready. A Service *with* a selector would take every pod carrying "
-        "`app: inventory`, the retired one too."),
+        "selector the Service's `targetPort` plays no part. An endpoint without `conditions` counts as "
+        "ready. A Service *with* a selector would take every "
+        "pod carrying `app: inventory`, the retired one too."),
     wrong_answers=(
-        WrongAnswer("A slice without the label `kubernetes.io/service-name`: it belongs to no Service (refused "
-                    "here with that reason; on a cluster, the Service would have no endpoints).",
+        WrongAnswer("A slice without the label `kubernetes.io/service-name`: it belongs to no Service "
+                    "(refused here with that reason; on a cluster, the Service would have no endpoints).",
                     answer().replace("  labels:\n    kubernetes.io/service-name: inventory\n", ""), max_score=0),
-        WrongAnswer("The slice's port named `web` while the Service's is `http`: kube-proxy joins ports by name, "
-                    "so port 80 has no endpoint.", answer(port_name="web"), max_score=1),
+        WrongAnswer("The slice's port named `web` while the Service's is `http`: kube-proxy joins ports by "
+                    "name, so port 80 has no endpoint.", answer(port_name="web"), max_score=1),
         WrongAnswer("The slice's port is 80, the Service's: the pods listen on 8080, so the connection is "
                     "refused.", answer(slice_port=80), max_score=1),
         WrongAnswer("`inventory-old`'s IP instead of `inventory-b`'s: the retired pod gets traffic.",
-                    answer(endpoints="- addresses: [\"${INVENTORY_A_IP}\"]\n- addresses: [\"${INVENTORY_OLD_IP}\"]\n"),
+                    answer(endpoints="- addresses: [\"${INVENTORY_A_IP}\"]\n"
+                                     "- addresses: [\"${INVENTORY_OLD_IP}\"]\n"),
                     max_score=1.5),
         WrongAnswer("Only `inventory-a`: the second backend never gets traffic.",
                     answer(endpoints="- addresses: [\"${INVENTORY_A_IP}\"]\n"), max_score=1.5),
         WrongAnswer("`inventory-b` with `conditions: {ready: false}`: kube-proxy sends nothing to it.",
-                    answer(endpoints="- addresses: [\"${INVENTORY_A_IP}\"]\n- addresses: [\"${INVENTORY_B_IP}\"]\n"
+                    answer(endpoints="- addresses: [\"${INVENTORY_A_IP}\"]\n"
+                                     "- addresses: [\"${INVENTORY_B_IP}\"]\n"
                            "  conditions: {ready: false}\n"), max_score=1.5),
         WrongAnswer("Both IPs in one endpoint's `addresses`: they are meant as one backend's addresses, and "
                     "kube-proxy uses only the first.",
                     answer(endpoints="- addresses: [\"${INVENTORY_A_IP}\", \"${INVENTORY_B_IP}\"]\n"), max_score=1.5),
-        WrongAnswer("A Service with `selector: {app: inventory}` and no slice: the retired pod is selected too.",
+        WrongAnswer("A Service with `selector: {app: inventory}` "
+                    "and no slice: the retired pod is selected too.",
                     SERVICE_YAML.format(selector="  selector: {app: inventory}\n", port=80), max_score=1.5),
-        WrongAnswer("A Service with a selector plus the slice: the EndpointSlice controller owns that Service's "
-                    "slices, so the sandbox refuses a hand-written one.",
+        WrongAnswer("A Service with a selector plus the slice: the EndpointSlice controller owns that "
+                    "Service's slices, so the sandbox refuses a hand-written one.",
                     answer(selector="  selector: {app: inventory}\n"), max_score=0),
         WrongAnswer("The Service on port 8080 instead of 80: kube-proxy has no rule for `inventory:80`, so a "
                     "client's connection goes nowhere.", answer(service_port=8080), max_score=1),

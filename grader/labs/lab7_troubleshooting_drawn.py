@@ -7,7 +7,8 @@ again, with a feedback sentence saying why it did not), so each fault earns its 
 hidden checks, earned once every drawn fault is fixed, make sure the rest of the shop
 still works and its protected paths stay protected, so deleting or opening the
 NetworkPolicies, scaling workloads away, exposing Services outside the cluster or deleting
-the database's readiness probe (instead of pointing it at the right port) does not pass. `lab_for(learner)` is the lab as that learner (and the grader) sees it; LAB is the
+the database's readiness probe (instead of pointing it at the right port) does not pass. `lab_for(learner)` \
+is the lab as that learner (and the grader) sees it; LAB is the
 self-paced learner's draw, which the source notebook and solutions/ show."""
 from __future__ import annotations
 
@@ -184,8 +185,9 @@ def _hosts_exact(gate: _Gate) -> Check:
                            ("Gateway shop-gw", ns.gateway_address("shop-gw"))):
             resp = ns.http(addr, "/", host="admin.example") if addr else None
             if resp is not None and resp.code != 404:
-                return failed(f"GET http://admin.example/ through {kind} got {resp.code or resp.status.value}, not "
-                              "404: it serves hosts that are not the shop's; keep the rule's host (shop.example) "
+                return failed(f"GET http://admin.example/ through {kind} got "
+                              f"{resp.code or resp.status.value}, not 404: it serves hosts that are not the "
+                              "shop's; keep the rule's host (shop.example) "
                               "and the route's hostnames (www.shop.example)")
         return passed("the Ingress and the Gateway answer only for the shop's hosts")
     return Check("the Ingress and the Gateway serve only the shop's hosts", fn)
@@ -214,9 +216,9 @@ def _probe_kept(gate: _Gate, db: dict[str, Any] | None) -> Check:
         finally:
             ns.delete("Deployment", "db-broken")
         if broken & ready:
-            return failed("a db pod that does not answer on its port http (5432) is a ready endpoint of Service db "
-                          "and gets traffic: the database must keep a readinessProbe that asks the app (httpGet "
-                          "/healthz on port http)")
+            return failed("a db pod that does not answer on its port http (5432) is a ready endpoint of "
+                          "Service db and gets traffic: the database must keep a readinessProbe that asks "
+                          "the app (httpGet /healthz on port http)")
         return passed("a db pod that does not answer on 5432 stays out of rotation: the probe is kept")
     return Check("the database keeps a readiness probe that asks the app", fn, time_limit=LIVE_TIME_LIMIT)
 
@@ -268,11 +270,11 @@ def _probe_wrong_answers(drawn: list[Fault], share: float) -> tuple[WrongAnswer,
     assert healthy in fixed
     return (
         WrongAnswer("Deleting the database's readiness probe instead of pointing it at the port the database "
-                    "serves: the path works, but the task says the probe stays, and without it a db pod that stops "
-                    "answering would still get traffic.", fixed.replace(healthy, db_deployment(None)),
+                    "serves: the path works, but the task says the probe stays, and without it a db pod that "
+                    "stops answering would still get traffic.", fixed.replace(healthy, db_deployment(None)),
                     max_score=POINTS - 0.25),
-        WrongAnswer("Moving the probe to port 80, the usual Service port: nothing listens there either, so the db "
-                    "pod still never becomes Ready.", fixed.replace(healthy, db_deployment(80)),
+        WrongAnswer("Moving the probe to port 80, the usual Service port: nothing listens there either, so "
+                    "the db pod still never becomes Ready.", fixed.replace(healthy, db_deployment(80)),
                     max_score=VISIBLE_POINTS - share),
     )
 
@@ -287,12 +289,13 @@ def wrong_answers(learner: str, drawn: list[Fault]) -> tuple[WrongAnswer, ...]:
                                 (HEALTHY["policy-db"], "Ingress"), (HEALTHY["policy-payments"], "Ingress"),
                                 (HEALTHY["policy-worker"], "Egress")))
     return _probe_wrong_answers(drawn, share) + (
-        WrongAnswer("Fixing every fault but one: that fault's path still fails, and the hidden checks wait until "
-                    "every path works.", reference(drawn[:-1]), max_score=VISIBLE_POINTS - share),
-        WrongAnswer("Opening every NetworkPolicy to everyone (`ingress: [{}]`, `egress: [{}]`) instead of fixing "
-                    "the rule: the paths work, but the database, payments and the worker are no longer "
-                    "protected.", reference(drawn) + "---\n" + opened, max_score=most),
-        WrongAnswer("Exposing the database as a NodePort while fixing: the shop is opened outside the cluster.",
+        WrongAnswer("Fixing every fault but one: that fault's path still fails, and the hidden checks wait "
+                    "until every path works.", reference(drawn[:-1]), max_score=VISIBLE_POINTS - share),
+        WrongAnswer("Opening every NetworkPolicy to everyone (`ingress: [{}]`, `egress: [{}]`) instead of "
+                    "fixing the rule: the paths work, but the database, payments and the worker are no "
+                    "longer protected.", reference(drawn) + "---\n" + opened, max_score=most),
+        WrongAnswer("Exposing the database as a NodePort while "
+                    "fixing: the shop is opened outside the cluster.",
                     reference(drawn) + "---\n" + HEALTHY["svc-db"].replace("spec:\n", "spec:\n  type: NodePort\n"),
                     max_score=POINTS - 0.5),
         WrongAnswer(f"A classmate's solution (learner {other!r}): it fixes their faults, not "
@@ -304,9 +307,10 @@ def wrong_answers(learner: str, drawn: list[Fault]) -> tuple[WrongAnswer, ...]:
 def _explanation(learner: str, drawn: list[Fault]) -> str:
     lines = [f"{n}. {f.explanation}" for n, f in enumerate(drawn, 1)]
     return (f"For learner {learner!r}, {len(drawn)} faults were drawn. " + " ".join(lines) +
-            " Every fix is the healthy object, applied on top of the broken shop; nothing else changes, so the "
-            "policies keep protecting the database, payments and the worker's egress. Another learner's "
-            "solution: `python -m grader.labs.drawn_solution <learner id>` writes a solution notebook for that learner.")
+            " Every fix is the healthy object, applied on top of the broken shop; nothing else changes, so "
+            "the policies keep protecting the database, payments and the worker's egress. Another learner's "
+            "solution: `python -m grader.labs.drawn_solution <learner "
+            "id>` writes a solution notebook for that learner.")
 
 
 TASK = """

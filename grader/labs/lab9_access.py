@@ -126,8 +126,8 @@ def across_namespaces_match(*, add_late_pod: bool = True) -> Check:
                  if got != allowed(src_ns, src.labels, dst_ns, dst.labels, port)]
         if wrong:
             return failed(_advice(wrong))
-        return passed(f"every pair between the namespace's {len(inside)} pods and 5 pods of other namespaces, "
-                      "both ways, on 8080 and 5432, is exactly as the allow-list says")
+        return passed(f"every pair between the namespace's {len(inside)} pods and 5 pods of other "
+                      "namespaces, both ways, on 8080 and 5432, is exactly as the allow-list says")
     return Check("across namespaces, only the office's reports pod gets in, and nothing gets out", fn,
                  points=3, time_limit=WHOLE_CLASS_SECONDS)
 
@@ -138,9 +138,9 @@ def office_reaches_api() -> Check:
         office = ns.cluster.namespace(OFFICE, fresh=False)
         out = office.probe(f"api-v1.{NAMESPACE}.svc.cluster.local:80/hostname", frm="reports")
         if not out.ok:
-            return failed(f"{OFFICE}'s reports pod cannot reach api-v1.{NAMESPACE}:80 ({out.status.value}): allow "
-                          f"ingress to the api pods on 8080 from the pods labelled app=reports in namespace {OFFICE} "
-                          "(namespaceSelector and podSelector in one peer)")
+            return failed(f"{OFFICE}'s reports pod cannot reach api-v1.{NAMESPACE}:80 ({out.status.value}): "
+                          "allow ingress to the api pods on 8080 from the pods labelled app=reports in "
+                          f"namespace {OFFICE} (namespaceSelector and podSelector in one peer)")
         return passed(f"{OFFICE}'s reports pod reaches the api (answered by {out.pod})")
     return Check(f"{OFFICE}'s reports pod reaches the api", fn)
 

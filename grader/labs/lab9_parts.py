@@ -261,7 +261,8 @@ spec:
 PART1_TASK = f"""
 The namespace is empty but for a `toolbox` pod to look from and a TLS Secret for later.
 Build the shop's **database**: a **StatefulSet `db`** of **2** agnhost netexec pods
-(image `{AGNHOST_IMAGE}`, `args: [netexec, --http-port=5432]`; pods labelled `app: db`, container port 5432 named `sql`) behind a
+(image `{AGNHOST_IMAGE}`, `args: [netexec, --http-port=5432]`; pods labelled `app: db`, container port 5432 \
+named `sql`) behind a
 **headless Service `db`** on port 5432. Each database pod must have a stable name of its own:
 `db-0.db` is always pod db-0. Check with `ns.lookup("db-0.db", frm="app=toolbox")`.
 """
@@ -342,12 +343,13 @@ PART3_WHY = (
 PART3_WRONG = (
     WrongAnswer("No DNS egress: the api cannot resolve db-0.db, so it cannot use the database by name.",
                 POLICIES.split("---\n", 2)[0] + "---\n" + POLICIES.split("---\n", 2)[2], max_score=4.65),
-    WrongAnswer("The office peer as two peers (namespaceSelector, then podSelector): every pod of lab9-office "
-                "gets in, the intruder too.",
+    WrongAnswer("The office peer as two peers (namespaceSelector, then podSelector): every pod of "
+                "lab9-office gets in, the intruder too.",
                 POLICIES.replace("""          kubernetes.io/metadata.name: lab9-office
       podSelector:""", """          kubernetes.io/metadata.name: lab9-office
     - podSelector:"""), max_score=4.65),
-    WrongAnswer("`namespaceSelector: {}` with podSelector app=reports: a reports pod of any namespace gets in.",
+    WrongAnswer("`namespaceSelector: {}` with podSelector "
+                "app=reports: a reports pod of any namespace gets in.",
                 POLICIES.replace("""        matchLabels:
           kubernetes.io/metadata.name: lab9-office""", """        {}"""), max_score=4.65),
     WrongAnswer("`ipBlock: 0.0.0.0/0` for the proxy: every pod of every namespace reaches the api.",
