@@ -44,7 +44,8 @@ def _answers(ns: Any, frm: str) -> tuple[list[str], str | None]:
     for _ in range(REQUESTS):
         out = ns.probe("cart:80/hostname", frm=frm)
         if not (out.ok and out.body):
-            return seen, f"cart:80/hostname from {frm}: {out.status.value}" + (f" ({out.reason})" if out.reason else "")
+            return seen, (f"cart:80/hostname from {frm}: {out.status.value}"
+                          + (f" ({out.reason})" if out.reason else ""))
         seen.append(out.body.strip())
     return seen, None
 
@@ -101,7 +102,8 @@ def sticks_after_rollout() -> Check:
         add_pods(ns, _ROLLED_OUT, source="a rollout of the backend")
         _reached_after_rollout(ns, "client")
         return _sticks(ns, ("client",))
-    return Check("clients still stick after a rollout of the backend", fn, points=0.5, time_limit=LIVE_TIME_LIMIT)
+    return Check("clients still stick after a rollout of the backend", fn, points=0.5,
+                 time_limit=LIVE_TIME_LIMIT)
 
 
 def stickiness_lasts() -> Check:
@@ -151,7 +153,8 @@ PART7 = Part(
     visible=[one_client_sticks(), stickiness_lasts(),
              checks.endpoints_match("cart", "app=backend", port=8080,
                                     name="Service cart still lists every backend pod")],
-    hidden=[every_client_sticks(), sticks_after_rollout(), checks.service_type("cart", "ClusterIP", points=0.5)],
+    hidden=[every_client_sticks(), sticks_after_rollout(),
+            checks.service_type("cart", "ClusterIP", points=0.5)],
     task="""
 A first version of the shopping cart keeps each user's cart in the memory of the backend
 pod that served them, so every request of one client must reach **the same pod** while
@@ -183,7 +186,8 @@ after a rollout of the backend.
                           "  sessionAffinityConfig: {clientIP: {timeoutSeconds: 30}}\n"),
                     max_score=2.6),
         WrongAnswer("`sessionAffinityConfig` without `sessionAffinity: ClientIP`: the API server drops the "
-                    "config and nothing sticks.", _cart("  sessionAffinityConfig: {clientIP: {timeoutSeconds: 1800}}\n"),
+                    "config and nothing sticks.",
+                    _cart("  sessionAffinityConfig: {clientIP: {timeoutSeconds: 1800}}\n"),
                     max_score=1),
         WrongAnswer("Affinity on the wrong targetPort (80, where "
                     "nothing listens): sticky, to a pod that refuses.",

@@ -82,7 +82,8 @@ def serves_next_version() -> Check:
         eps = {e.pod.split("/", 1)[-1]: e.port for e in ns.endpoints("shop") if e.ready and e.pod}
         missing = [p.name for p in v2 if p.name not in eps]
         if not v2 or missing:
-            return failed("Service shop has no endpoint for shop-v2's pod" + (f" {missing[0]}" if missing else "")
+            return failed("Service shop has no endpoint for shop-v2's pod"
+                          + (f" {missing[0]}" if missing else "")
                           + ": its selector leaves the next version out; select `app: shop` only")
         wrong = [p.name for p in v2 if eps[p.name] != 9090]
         if wrong:
@@ -94,7 +95,8 @@ def serves_next_version() -> Check:
 
 def _service(name: str, selector: str, ports: str) -> str:
     """A one-line-per-field Service, for the wrong answers."""
-    return f"apiVersion: v1\nkind: Service\nmetadata: {{name: {name}}}\nspec:\n  selector: {selector}\n  ports: {ports}\n"
+    return (f"apiVersion: v1\nkind: Service\nmetadata: {{name: {name}}}\nspec:\n"
+            f"  selector: {selector}\n  ports: {ports}\n")
 
 
 def distinct_answers(answer: str) -> list[Check]:
@@ -257,10 +259,12 @@ spec:
                     "pods get requests on a port where nothing listens.",
                     _service("shop", "{app: shop}", "[{port: 80, targetPort: 8080}]"), max_score=1.25),
         WrongAnswer("`selector: {app: shop, version: v1}`: never sends traffic to the next version.",
-                    _service("shop", "{app: shop, version: v1}", "[{port: 80, targetPort: web}]"), max_score=1.25),
+                    _service("shop", "{app: shop, version: v1}", "[{port: 80, targetPort: web}]"),
+                    max_score=1.25),
         WrongAnswer("Both at once, pinned to `version: v1` with `targetPort: 8080`: right today, wrong for "
                     "every later version.",
-                    _service("shop", "{app: shop, version: v1}", "[{port: 80, targetPort: 8080}]"), max_score=1.25),
+                    _service("shop", "{app: shop, version: v1}", "[{port: 80, targetPort: 8080}]"),
+                    max_score=1.25),
     ),
 )
 

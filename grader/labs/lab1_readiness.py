@@ -6,11 +6,11 @@ that declares the same port but listens on 9090, so it refuses what the Service 
 The learner applies both with a readiness probe. They are created by the answer, not
 changed by it, on purpose: a rolling update of a one-replica Deployment whose new pod never
 gets Ready keeps the old pod (maxUnavailable rounds down to 0), so a changed template would
-leave the broken pod serving on a real cluster while the model swaps pods at once. Graded on outcomes only: \
-every request
-is answered, web-next's pod stays selected but is listed not ready, and, hidden, the same
-probe on a *working* web-next build lets it in, and on a *broken* copy of web keeps it
-out (so the probe must be a readiness probe, on the port the app serves, on both)."""
+leave the broken pod serving on a real cluster while the model swaps pods at once. Graded
+on outcomes only: every request is answered, web-next's pod stays selected but is listed
+not ready, and, hidden, the same probe on a *working* web-next build lets it in, and on a
+*broken* copy of web keeps it out (so the probe must be a readiness probe, on the port the
+app serves, on both)."""
 from __future__ import annotations
 
 import copy
@@ -54,7 +54,8 @@ STARTER = _WEB + "---\n" + _WEB_NEXT
 def _answer_deployment(answer: str, name: str) -> dict[str, Any] | None:
     docs, _ = parse_documents(answer or "")
     return next((copy.deepcopy(obj) for _, obj in docs if isinstance(obj, dict)
-                 and obj.get("kind") == "Deployment" and (obj.get("metadata") or {}).get("name") == name), None)
+                 and obj.get("kind") == "Deployment"
+                 and (obj.get("metadata") or {}).get("name") == name), None)
 
 
 def _copy_listening_on(dep: dict[str, Any], name: str, port: int) -> dict[str, Any]:
@@ -111,7 +112,8 @@ def every_request_answered() -> Check:
             return failed("Service web has no ready endpoint at all: the probe fails on every pod, even on "
                           "those that serve; probe the port the app listens on (`http`, 8080)")
         if refused:
-            return partial((30 - refused) / 30, f"{refused} of 30 requests to web:80 failed: a pod that does not "
+            return partial((30 - refused) / 30,
+                           f"{refused} of 30 requests to web:80 failed: a pod that does not "
                            "answer on its port `http` is still a ready endpoint; a readinessProbe on that "
                            "port keeps it out of rotation until it answers")
         if not stable or not stable <= answered:

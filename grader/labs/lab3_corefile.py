@@ -123,10 +123,12 @@ check says "not gradable on this cluster", and your submitted notebook is graded
                     max_score=2.5),
         WrongAnswer("A suffix rule without `answer auto`: dig shows the ClusterIP, but under "
                     "catalog.lab3.svc.cluster.local, which glibc throws away.",
-                    _with_rules("rewrite name suffix .shop.internal. .lab3.svc.cluster.local."), max_score=2.5),
+                    _with_rules("rewrite name suffix .shop.internal. .lab3.svc.cluster.local."),
+                    max_score=2.5),
         WrongAnswer("A rule into another namespace (`.default.svc.cluster.local.`): refused, a lab answer "
                     "may not lead outside the lab.",
-                    _with_rules("rewrite name suffix .shop.internal. .default.svc.cluster.local. answer auto"),
+                    _with_rules("rewrite name suffix .shop.internal. .default.svc.cluster.local. "
+                                "answer auto"),
                     max_score=0),
         WrongAnswer("A stub zone forwarded to a public resolver (`forward . 8.8.8.8`): refused, it would "
                     "send every pod's shop.internal queries out of the cluster (and they would fail there).",

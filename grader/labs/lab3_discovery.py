@@ -137,7 +137,8 @@ The StatefulSet `kv` (three replicas, `serviceName: kv`, labels `app: kv`, port 
 `kv-1.kv`, ...) and a lookup of `kv` returns every replica. Write that **headless Service**.
 """,
     visible=[
-        checks.resolves("kv", frm="client", to_pods="app=kv", check_name="kv answers with every replica's IP"),
+        checks.resolves("kv", frm="client", to_pods="app=kv",
+                        check_name="kv answers with every replica's IP"),
         pod_record("kv-0"),
         pod_record("kv-2"),
     ],
@@ -168,7 +169,8 @@ spec:
         WrongAnswer("A headless Service with another name: `kv-0.kv` does not exist, as the name must match "
                     "`serviceName`.",
                     "apiVersion: v1\nkind: Service\nmetadata: {name: kv-headless}\nspec:\n  clusterIP: None\n"
-                    "  selector: {app: kv}\n  ports: [{name: http, port: 8080, targetPort: http}]\n", max_score=1),
+                    "  selector: {app: kv}\n  ports: [{name: http, port: 8080, targetPort: http}]\n",
+                    max_score=1),
     ),
 )
 

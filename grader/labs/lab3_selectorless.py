@@ -35,7 +35,8 @@ def _port_80(ns: Any) -> tuple[Any, str | None]:
         return None, f"there is no Service {SERVICE}"
     port = next((p for p in svc.ports if p.port == 80 and p.protocol == "TCP"), None)
     if port is None:
-        return None, f"Service {SERVICE} has no TCP port 80 (its ports: {listing([str(p.port) for p in svc.ports])})"
+        return None, (f"Service {SERVICE} has no TCP port 80 "
+                      f"(its ports: {listing([str(p.port) for p in svc.ports])})")
     return port, None
 
 
@@ -73,7 +74,8 @@ def reaches_both_backends(ns: Any, tries: int = 24) -> Verdict:
     for i in range(tries):
         out = ns.probe(TARGET, frm="client")
         if not out.ok:
-            return failed(f"{TARGET} from client: {out.status.value}" + (f" ({out.reason})" if out.reason else ""))
+            return failed(f"{TARGET} from client: {out.status.value}"
+                          + (f" ({out.reason})" if out.reason else ""))
         seen.add((out.pod or "").split("/", 1)[-1] or "an unknown pod")
         if set(BACKENDS) <= seen and i >= 9:
             break
@@ -146,7 +148,8 @@ its name in capitals, `-` as `_`, then `_IP`). See the pods with
 `lab.explore("part6").pods()`.
 """,
     visible=[
-        checks.service_type(SERVICE, "ClusterIP", name=f"{SERVICE} is a ClusterIP Service (inside the cluster only)"),
+        checks.service_type(SERVICE, "ClusterIP",
+                            name=f"{SERVICE} is a ClusterIP Service (inside the cluster only)"),
         checks.resolves(SERVICE, frm="client", to_service=SERVICE,
                         check_name=f"{SERVICE} resolves to its ClusterIP from client"),
         checks.reachable(TARGET, frm="client", name=f"client gets an answer from {SERVICE}:80"),
@@ -169,7 +172,8 @@ its name in capitals, `-` as `_`, then `_IP`). See the pods with
     wrong_answers=(
         WrongAnswer("A slice without the label `kubernetes.io/service-name`: it belongs to no Service "
                     "(refused here with that reason; on a cluster, the Service would have no endpoints).",
-                    answer().replace("  labels:\n    kubernetes.io/service-name: inventory\n", ""), max_score=0),
+                    answer().replace("  labels:\n    kubernetes.io/service-name: inventory\n", ""),
+                    max_score=0),
         WrongAnswer("The slice's port named `web` while the Service's is `http`: kube-proxy joins ports by "
                     "name, so port 80 has no endpoint.", answer(port_name="web"), max_score=1),
         WrongAnswer("The slice's port is 80, the Service's: the pods listen on 8080, so the connection is "
@@ -186,7 +190,8 @@ its name in capitals, `-` as `_`, then `_IP`). See the pods with
                            "  conditions: {ready: false}\n"), max_score=1.5),
         WrongAnswer("Both IPs in one endpoint's `addresses`: they are meant as one backend's addresses, and "
                     "kube-proxy uses only the first.",
-                    answer(endpoints="- addresses: [\"${INVENTORY_A_IP}\", \"${INVENTORY_B_IP}\"]\n"), max_score=1.5),
+                    answer(endpoints="- addresses: [\"${INVENTORY_A_IP}\", \"${INVENTORY_B_IP}\"]\n"),
+                    max_score=1.5),
         WrongAnswer("A Service with `selector: {app: inventory}` "
                     "and no slice: the retired pod is selected too.",
                     SERVICE_YAML.format(selector="  selector: {app: inventory}\n", port=80), max_score=1.5),

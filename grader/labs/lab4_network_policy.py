@@ -149,7 +149,8 @@ def reference_matrix(part_id: str) -> Matrix:
 
 def matrix_like_reference(part_id: str) -> Check:
     def fn(ns: Any) -> Verdict:
-        inner = checks.matrix_matches(reference_matrix(part_id), ports=PORTS, expected_namespace=LAB.namespace)
+        inner = checks.matrix_matches(reference_matrix(part_id), ports=PORTS,
+                                      expected_namespace=LAB.namespace)
         return inner.fn(ns)
     return Check("the reachability matrix matches the reference, cell by cell", fn, points=3)
 
@@ -288,12 +289,14 @@ Look at the matrix first: `lab.explore("part1").matrix(ports=[8080, 9090, 5432])
     reference=DEFAULT_DENY,
     explanation=(
         "`podSelector: {}` selects every pod of the namespace, and listing both policy types with no "
-        "rules isolates each pod in both directions with nothing allowed. It also covers pods created later."),
+        "rules isolates each pod in both directions with nothing allowed. It also covers pods created "
+        "later."),
     wrong_answers=(
         WrongAnswer("`policyTypes: [Ingress]` only: the matrix is all denied, but egress (DNS included) is "
                     "still open.", _deny("[Ingress]"), max_score=3.4),
         WrongAnswer("`policyTypes: [Egress]` only: the matrix is all denied too (every source's egress is), "
-                    "but nothing stops incoming traffic from other namespaces.", _deny("[Egress]"), max_score=3.4),
+                    "but nothing stops incoming traffic from other namespaces.",
+                    _deny("[Egress]"), max_score=3.4),
         WrongAnswer("A podSelector listing today's apps: pods added later are not isolated.",
                     _deny("[Ingress, Egress]", "{matchExpressions: [{key: app, operator: In, "
                           "values: [frontend, backend, db]}]}"), max_score=3.4),
@@ -318,7 +321,8 @@ Both ends are isolated now, so think about both directions.
     wrong_answers=(
         WrongAnswer("Only the ingress policy: frontend's egress is still denied, so nothing changes.",
                     FRONTEND_TO_BACKEND.split("---")[0], max_score=3),
-        WrongAnswer("`port: 80` (the Service port): policies see the pod port, 8080, so traffic stays denied.",
+        WrongAnswer("`port: 80` (the Service port): policies see the pod port, 8080, so traffic stays "
+                    "denied.",
                     FRONTEND_TO_BACKEND.replace("port: 8080", "port: 80"), max_score=3),
         WrongAnswer("`egress: [{}]` on frontend: allowed to every destination, the backend included, and "
                     "everywhere else.", FRONTEND_TO_BACKEND.split("---")[0] + """---

@@ -203,7 +203,8 @@ def services_stay_inside() -> Check:
         opened = [f"{name} is a {svc.type}" for name in ("frontend", "api", "db")
                   if (svc := ns.service(name)) is not None and svc.type != "ClusterIP"]
         if opened:
-            return failed("; ".join(opened) + ": the fix opens the Service outside the cluster; keep type ClusterIP")
+            return failed("; ".join(opened)
+                          + ": the fix opens the Service outside the cluster; keep type ClusterIP")
         return passed("frontend, api and db stay ClusterIP Services")
     return Check("the Services stay inside the cluster", fn)
 

@@ -45,12 +45,15 @@ PART5 = Part(
     id="part5", title="An Ingress in one command", points=3, kind=COMMANDS,
     visible=[
         _routes("preview.example", "/", "app=api,version=v2", name="preview.example/ goes to api-v2"),
-        _routes("preview.example", "/items/7", "app=api,version=v2", name="preview.example/items/7 goes to api-v2"),
-        _routes("preview.example", "/v1/items", "app=api,version=v1", name="preview.example/v1/items goes to api-v1"),
+        _routes("preview.example", "/items/7", "app=api,version=v2",
+                name="preview.example/items/7 goes to api-v2"),
+        _routes("preview.example", "/v1/items", "app=api,version=v1",
+                name="preview.example/v1/items goes to api-v1"),
     ],
     hidden=[
         _routes("admin.example", "/", None, code=404, name="another host gets 404"),
-        _routes("preview.example", "/v1", "app=api,version=v1", name="preview.example/v1 itself goes to api-v1"),
+        _routes("preview.example", "/v1", "app=api,version=v1",
+                name="preview.example/v1 itself goes to api-v1"),
         _routes("preview.example", "/v1beta/items", "app=api,version=v2",
                 name="preview.example/v1beta/items is api-v2's (prefixes match whole path elements)"),
     ],
@@ -154,7 +157,8 @@ def _refused(exc: KubectlError) -> str:
     return f"kubectl would refuse this command: \"{exc.message.strip().splitlines()[0]}\""
 
 
-def _port_problem(kind: str, target: str, remote: int | str, svc: Any, backends: dict[str, int]) -> str | None:
+def _port_problem(kind: str, target: str, remote: int | str, svc: Any,
+                  backends: dict[str, int]) -> str | None:
     """Why REMOTE is not a port the target serves (None: it is one). After svc/NAME it is the
     Service's port (a number or its name); after a pod, the container's (a number, or the name
     the Service's targetPort gives it)."""

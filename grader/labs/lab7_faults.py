@@ -302,10 +302,12 @@ def _http(target: str, frm: str, selector: str, name: str) -> Callable[[], Check
 def _ledger_reached() -> Check:
     def fn(ns: Any) -> Verdict:
         out = ns.probe("ledger:80/hostname", frm="app=api")
-        pods = {p.name for p in ns.cluster.namespace(DATA, fresh=False).pods() if p.labels.get("app") == "ledger"}
+        pods = {p.name for p in ns.cluster.namespace(DATA, fresh=False).pods()
+                if p.labels.get("app") == "ledger"}
         who = (out.pod or "").split("/", 1)[-1] or (out.body or "").strip()
         if not out.ok:
-            return failed(f"ledger:80 from app=api: {out.status.value}" + (f" ({out.reason})" if out.reason else ""))
+            return failed(f"ledger:80 from app=api: {out.status.value}"
+                          + (f" ({out.reason})" if out.reason else ""))
         if who not in pods:
             return failed("ledger:80 from app=api was answered by "
                           f"{who or 'nobody'}, not the ledger in {DATA}")
@@ -464,7 +466,8 @@ CATALOGUE: tuple[Fault, ...] = (
           "HTTPRoute shop attached to listener `admin` (port 8080); attach it to `http` (port 80)."),
     Fault("policy-service-port", "a NetworkPolicy port that is the Service port, not the pod's",
           {"policy-payments": _payments_ingress(80)},
-          _http("payments:80/hostname", "app=web", "app=payments", "the web pods reach payments (payments:80)"),
+          _http("payments:80/hostname", "app=web", "app=payments",
+                "the web pods reach payments (payments:80)"),
           "NetworkPolicy sees the packet after the Service has translated it, so its ports are the pods' "
           "ports (the targetPort, here 8080), never the Service's port.",
           "NetworkPolicy payments-ingress allowed port 80 (the "

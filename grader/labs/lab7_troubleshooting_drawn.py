@@ -105,7 +105,8 @@ def _db_protected(gate: _Gate) -> Check:
             return failed("no db pod runs")
         opened = _closed(ns, [(ns, "app=user", "db:5432", "the user pod reaches the database on 5432"),
                               (ns, "app=web", "db:5432", "the web pods reach the database on 5432"),
-                              (office, "app=intern", db, f"the intern's pod in {OFFICE} reaches the database"),
+                              (office, "app=intern", db,
+                               f"the intern's pod in {OFFICE} reaches the database"),
                               (outside, "app=reports", db,
                                f"an app=reports pod in namespace {OUTSIDE} reaches the database"),
                               (office, "app=reports", f"{pod.ip}:8081/udp",
@@ -170,7 +171,8 @@ def _services_inside(gate: _Gate) -> Check:
         opened = [f"{n} is a {svc.type}" for n in names if (svc := ns.service(n)) is not None
                   and svc.type != "ClusterIP"]
         if opened:
-            return failed("; ".join(opened) + ": a fix must not open the shop outside the cluster; keep ClusterIP")
+            return failed("; ".join(opened)
+                          + ": a fix must not open the shop outside the cluster; keep ClusterIP")
         return passed("the shop's Services stay inside the cluster (ClusterIP)")
     return Check("the Services stay inside the cluster", fn)
 
@@ -205,9 +207,11 @@ def _probe_kept(gate: _Gate, db: dict[str, Any] | None) -> Check:
         if db is None:
             return failed("there is no Deployment db to try a broken build of")
         try:
-            ns.apply([_copy_listening_on(copy.deepcopy(db), "db-broken", 9090)], source="a broken build of db")
+            ns.apply([_copy_listening_on(copy.deepcopy(db), "db-broken", 9090)],
+                     source="a broken build of db")
             ns.wait_ready(timeout=60, unready=UNREADY_ON_PURPOSE)
-            broken = {p.name for p in checks.pods_matching(ns, UNREADY_ON_PURPOSE) if p.name.startswith("db-broken")}
+            broken = {p.name for p in checks.pods_matching(ns, UNREADY_ON_PURPOSE)
+                      if p.name.startswith("db-broken")}
             if not broken:
                 return failed("a copy of Deployment db made no pod labelled app=db")
             # live, a pod without a probe turns Ready a moment after it runs: give it that moment
@@ -296,7 +300,8 @@ def wrong_answers(learner: str, drawn: list[Fault]) -> tuple[WrongAnswer, ...]:
                     "longer protected.", reference(drawn) + "---\n" + opened, max_score=most),
         WrongAnswer("Exposing the database as a NodePort while "
                     "fixing: the shop is opened outside the cluster.",
-                    reference(drawn) + "---\n" + HEALTHY["svc-db"].replace("spec:\n", "spec:\n  type: NodePort\n"),
+                    reference(drawn) + "---\n"
+                    + HEALTHY["svc-db"].replace("spec:\n", "spec:\n  type: NodePort\n"),
                     max_score=POINTS - 0.5),
         WrongAnswer(f"A classmate's solution (learner {other!r}): it fixes their faults, not "
                     f"{', '.join(f.key for f in missed)}.", reference(theirs),
@@ -351,8 +356,9 @@ def lab_for(learner: str) -> Lab:
     drawn = faults_for(learner)
     data = "---\n".join([DATA_APP, *(f.elsewhere for f in drawn if f.elsewhere)])
     part = Part(
-        id="fixes", title="Find and fix the faults drawn for you", points=POINTS, needs_policy_enforcement=True,
-        may_stay_unready=UNREADY_ON_PURPOSE, task=TASK, visible=[f.check(VISIBLE_POINTS / len(drawn)) for f in drawn],
+        id="fixes", title="Find and fix the faults drawn for you", points=POINTS,
+        needs_policy_enforcement=True, may_stay_unready=UNREADY_ON_PURPOSE, task=TASK,
+        visible=[f.check(VISIBLE_POINTS / len(drawn)) for f in drawn],
         hidden=lambda answer: hidden_checks(drawn, answer), reference=reference(drawn),
         explanation=_explanation(learner, drawn), wrong_answers=wrong_answers(learner, drawn))
     return Lab(

@@ -240,8 +240,10 @@ PART3 = Part(
         checks.routes_to("gateway/check", "/hostname", answered_by="app=api,version=v1",
                          name="the Gateway's proxy reaches the api"),
     ],
-    hidden=[across_namespaces_match().worth(5), egress_only_to_dns("toolbox", ELSEWHERE), dns_over_tcp("toolbox"),
-            checks.resolves("db", frm="app=db", to_pods="app=db", check_name="the database pods resolve names")],
+    hidden=[across_namespaces_match().worth(5), egress_only_to_dns("toolbox", ELSEWHERE),
+            dns_over_tcp("toolbox"),
+            checks.resolves("db", frm="app=db", to_pods="app=db",
+                            check_name="the database pods resolve names")],
     explanation=text.PART3_WHY, wrong_answers=text.PART3_WRONG,
 )
 
@@ -250,8 +252,9 @@ PART4 = Part(
     builds_on=("part1", "part2", "part3"), needs_policy_enforcement=True,
     task=text.PART4_TASK, reference=text.GATEWAY,
     visible=[
-        checks.routes_to("gateway/shop", "/hostname", host="shop.example", scheme="https", answered_by="app=api",
-                         certificate="shop-tls", name="https://shop.example/ reaches the api with shop-tls",
+        checks.routes_to("gateway/shop", "/hostname", host="shop.example", scheme="https",
+                         answered_by="app=api", certificate="shop-tls",
+                         name="https://shop.example/ reaches the api with shop-tls",
                          points=2),
         https_canary(),
     ],

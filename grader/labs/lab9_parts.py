@@ -364,7 +364,8 @@ PART3_WRONG = (
     ports:""", """  ingress:
   - ports:"""), max_score=4.65),
     WrongAnswer("The database's ingress without the api's egress: the api still cannot reach it.",
-                "---\n".join(d for d in POLICIES.split("---\n") if "name: api-to-db" not in d), max_score=4.65),
+                "---\n".join(d for d in POLICIES.split("---\n") if "name: api-to-db" not in d),
+                max_score=4.65),
 )
 
 PART4_TASK = """
@@ -383,7 +384,8 @@ PART4_WHY = (
 
 PART4_WRONG = (
     WrongAnswer("Weights 50 and 50: half the traffic goes to the canary.",
-                GATEWAY.replace("weight: 90", "weight: 50").replace("weight: 10", "weight: 50"), max_score=4.65),
+                GATEWAY.replace("weight: 90", "weight: 50").replace("weight: 10", "weight: 50"),
+                max_score=4.65),
     WrongAnswer("An HTTP listener on port 80 instead of HTTPS: no TLS, and the shop answers plain HTTP.",
                 GATEWAY.replace("""  - name: https
     protocol: HTTPS
@@ -401,7 +403,8 @@ PART4_WRONG = (
     WrongAnswer("A certificateRef to a Secret that does not exist: the listener is not programmed.",
                 GATEWAY.replace("- name: shop-tls", "- name: shop-cert"), max_score=2),
     WrongAnswer("No hostname on the listener or the route: every name is served, admin.example included.",
-                GATEWAY.replace("    hostname: shop.example\n", "").replace("  hostnames:\n  - shop.example\n", ""),
+                GATEWAY.replace("    hostname: shop.example\n", "")
+                .replace("  hostnames:\n  - shop.example\n", ""),
                 max_score=5.5),
     WrongAnswer("A NetworkPolicy opening the api's 8080 to everyone, to be safe: the shop works, and every "
                 "pod of every namespace reaches the api.", GATEWAY + _OPEN_API, max_score=5.5),
