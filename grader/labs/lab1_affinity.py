@@ -180,8 +180,8 @@ after a rollout of the backend.
                     _cart(), max_score=1),
         WrongAnswer("`sessionAffinity: ClientIP` without a config: clients stick for the default 3 hours, "
                     "not 30 minutes.", _cart("  sessionAffinity: ClientIP\n"), max_score=2.6),
-        WrongAnswer("`timeoutSeconds: 30`: the number of minutes written as seconds; a client moves after 30 "
-                    "s of the cart's 30 minutes.",
+        WrongAnswer("`timeoutSeconds: 30`: the number of minutes written as seconds; a client moves after "
+                    "30 s of the cart's 30 minutes.",
                     _cart("  sessionAffinity: ClientIP\n"
                           "  sessionAffinityConfig: {clientIP: {timeoutSeconds: 30}}\n"),
                     max_score=2.6),

@@ -306,8 +306,8 @@ spec:
     wrong_answers=(
         WrongAnswer("Ports without names: refused, `spec.ports[0].name: Required value`.",
                     _service("echo", "{app: backend}",
-                             "[{port: 80, targetPort: http}, {port: "
-                             "8081, protocol: UDP, targetPort: udp-echo}]"),
+                             "[{port: 80, targetPort: http}, "
+                             "{port: 8081, protocol: UDP, targetPort: udp-echo}]"),
                     max_score=0),
         WrongAnswer("The second port without `protocol: UDP`: a TCP port 8081 where only UDP is served.",
                     _service("echo", "{app: backend}",

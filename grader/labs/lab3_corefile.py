@@ -102,8 +102,8 @@ accepts changes for the `shop.internal` zone only: a rewrite must stay inside th
 lead to `<service>.lab3.svc.cluster.local`, a `forward` may only go to `/etc/resolv.conf`,
 and a `hosts` line only to addresses inside the cluster. Offline, `ns = lab.explore("part5")`
 puts your last-run answer cell into a prepared cluster; then try
-`ns.lookup("catalog.shop.internal", frm="client")`. Live, only the course's own clusters let svclab edit \
-CoreDNS: on a shared cluster the
+`ns.lookup("catalog.shop.internal", frm="client")`. \
+Live, only the course's own clusters let svclab edit CoreDNS: on a shared cluster the
 check says "not gradable on this cluster", and your submitted notebook is graded offline.
 """,
     reference=REFERENCE,
@@ -114,8 +114,8 @@ check says "not gradable on this cluster", and your submitted notebook is graded
         "asked, which glibc's resolver requires (an `exact` rule does that by itself; suffix, prefix and "
         "regex rules need the option). The rewrite runs before the plugins that answer whatever its place in "
         "the block, because CoreDNS orders plugins by its own plugin.cfg. A regex rule, "
-        "`rewrite name regex (.+)\\.shop\\.internal\\.$ "
-        "{1}.lab3.svc.cluster.local. answer auto`, does the same."),
+        "`rewrite name regex (.+)\\.shop\\.internal\\.$ {1}.lab3.svc.cluster.local. answer auto`, "
+        "does the same."),
     wrong_answers=(
         WrongAnswer("An exact rule for catalog only: right today, but orders.shop.internal, and every later "
                     "Service, gets NXDOMAIN.",

@@ -136,8 +136,8 @@ owns the pods' labels (it puts back whatever you change), so no selector can pic
 current pods and leave the old one out.
 
 Publish the two current backends inside the cluster as **ClusterIP Service `{SERVICE}`,
-port 80**, forwarding to their port 8080: a Service **without a selector** and an **EndpointSlice you \
-write** for it.
+port 80**, forwarding to their port 8080: a Service **without a selector** \
+and an **EndpointSlice you write** for it.
 
 This part's sandbox admits your EndpointSlice when every address is the IP of a pod of the
 lab's namespace and it belongs (label `kubernetes.io/service-name`) to a Service of yours

@@ -223,9 +223,8 @@ def ingress_denied_from_outside() -> Check:
                 open_to.append(f"{pod.name} on {port}")
         if open_to:
             return failed(f"a pod in namespace {OUTSIDE} ({outsider.name}) reaches " + ", ".join(open_to)
-                          + ": incoming traffic is not isolated; a "
-                            "default deny lists both policyTypes, Ingress "
-                          "and Egress")
+                          + ": incoming traffic is not isolated; a default deny lists both policyTypes, "
+                          "Ingress and Egress")
         return passed(f"a pod in namespace {OUTSIDE} reaches none of the namespace's pods")
     return Check("traffic from other namespaces is denied too", fn)
 

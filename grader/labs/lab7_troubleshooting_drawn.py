@@ -7,8 +7,8 @@ again, with a feedback sentence saying why it did not), so each fault earns its 
 hidden checks, earned once every drawn fault is fixed, make sure the rest of the shop
 still works and its protected paths stay protected, so deleting or opening the
 NetworkPolicies, scaling workloads away, exposing Services outside the cluster or deleting
-the database's readiness probe (instead of pointing it at the right port) does not pass. `lab_for(learner)` \
-is the lab as that learner (and the grader) sees it; LAB is the
+the database's readiness probe (instead of pointing it at the right port) does not pass.
+`lab_for(learner)` is the lab as that learner (and the grader) sees it; LAB is the
 self-paced learner's draw, which the source notebook and solutions/ show."""
 from __future__ import annotations
 
@@ -314,8 +314,8 @@ def _explanation(learner: str, drawn: list[Fault]) -> str:
     return (f"For learner {learner!r}, {len(drawn)} faults were drawn. " + " ".join(lines) +
             " Every fix is the healthy object, applied on top of the broken shop; nothing else changes, so "
             "the policies keep protecting the database, payments and the worker's egress. Another learner's "
-            "solution: `python -m grader.labs.drawn_solution <learner "
-            "id>` writes a solution notebook for that learner.")
+            "solution: `python -m grader.labs.drawn_solution <learner id>` writes a solution notebook for "
+            "that learner.")
 
 
 TASK = """

@@ -261,8 +261,8 @@ spec:
 PART1_TASK = f"""
 The namespace is empty but for a `toolbox` pod to look from and a TLS Secret for later.
 Build the shop's **database**: a **StatefulSet `db`** of **2** agnhost netexec pods
-(image `{AGNHOST_IMAGE}`, `args: [netexec, --http-port=5432]`; pods labelled `app: db`, container port 5432 \
-named `sql`) behind a
+(image `{AGNHOST_IMAGE}`, `args: [netexec, --http-port=5432]`; \
+pods labelled `app: db`, container port 5432 named `sql`) behind a
 **headless Service `db`** on port 5432. Each database pod must have a stable name of its own:
 `db-0.db` is always pod db-0. Check with `ns.lookup("db-0.db", frm="app=toolbox")`.
 """
