@@ -44,7 +44,8 @@ def _answers(ns: Any, frm: str) -> tuple[list[str], str | None]:
     for _ in range(REQUESTS):
         out = ns.probe("cart:80/hostname", frm=frm)
         if not (out.ok and out.body):
-            return seen, f"cart:80/hostname from {frm}: {out.status.value}" + (f" ({out.reason})" if out.reason else "")
+            return seen, (f"cart:80/hostname from {frm}: {out.status.value}"
+                          + (f" ({out.reason})" if out.reason else ""))
         seen.append(out.body.strip())
     return seen, None
 
@@ -101,7 +102,8 @@ def sticks_after_rollout() -> Check:
         add_pods(ns, _ROLLED_OUT, source="a rollout of the backend")
         _reached_after_rollout(ns, "client")
         return _sticks(ns, ("client",))
-    return Check("clients still stick after a rollout of the backend", fn, points=0.5, time_limit=LIVE_TIME_LIMIT)
+    return Check("clients still stick after a rollout of the backend", fn, points=0.5,
+                 time_limit=LIVE_TIME_LIMIT)
 
 
 def stickiness_lasts() -> Check:
@@ -115,8 +117,9 @@ def stickiness_lasts() -> Check:
         if svc.session_affinity_timeout != TIMEOUT_SECONDS:
             default = " (the default, 3 hours, when sessionAffinityConfig is left out)" \
                 if svc.session_affinity_timeout == 10800 else ""
-            return failed(f"a client stays on its pod for {svc.session_affinity_timeout} s{default}; the task "
-                          f"says 30 minutes: sessionAffinityConfig.clientIP.timeoutSeconds: {TIMEOUT_SECONDS}")
+            return failed(f"a client stays on its pod for {svc.session_affinity_timeout} s{default}; the "
+                          "task says 30 minutes: "
+                          f"sessionAffinityConfig.clientIP.timeoutSeconds: {TIMEOUT_SECONDS}")
         return passed(f"a client stays on its pod for {TIMEOUT_SECONDS} s (30 minutes)")
     return Check("stickiness lasts 30 minutes", fn)
 
@@ -150,7 +153,8 @@ PART7 = Part(
     visible=[one_client_sticks(), stickiness_lasts(),
              checks.endpoints_match("cart", "app=backend", port=8080,
                                     name="Service cart still lists every backend pod")],
-    hidden=[every_client_sticks(), sticks_after_rollout(), checks.service_type("cart", "ClusterIP", points=0.5)],
+    hidden=[every_client_sticks(), sticks_after_rollout(),
+            checks.service_type("cart", "ClusterIP", points=0.5)],
     task="""
 A first version of the shopping cart keeps each user's cart in the memory of the backend
 pod that served them, so every request of one client must reach **the same pod** while
@@ -171,19 +175,24 @@ after a rollout of the backend.
         "spread by client, not by request. A pod's IP is the client IP inside the cluster; behind a NAT many "
         "users share one IP, which is why real carts keep state outside the pods."),
     wrong_answers=(
-        WrongAnswer("No affinity: every connection picks an endpoint at random, so the cart moves between pods.",
+        WrongAnswer("No affinity: every connection picks an endpoint "
+                    "at random, so the cart moves between pods.",
                     _cart(), max_score=1),
-        WrongAnswer("`sessionAffinity: ClientIP` without a config: clients stick for the default 3 hours, not "
-                    "30 minutes.", _cart("  sessionAffinity: ClientIP\n"), max_score=2.6),
-        WrongAnswer("`timeoutSeconds: 30`: the number of minutes written as seconds; a client moves after 30 s "
-                    "of the cart's 30 minutes.",
-                    _cart("  sessionAffinity: ClientIP\n  sessionAffinityConfig: {clientIP: {timeoutSeconds: 30}}\n"),
+        WrongAnswer("`sessionAffinity: ClientIP` without a config: clients stick for the default 3 hours, "
+                    "not 30 minutes.", _cart("  sessionAffinity: ClientIP\n"), max_score=2.6),
+        WrongAnswer("`timeoutSeconds: 30`: the number of minutes written as seconds; a client moves after "
+                    "30 s of the cart's 30 minutes.",
+                    _cart("  sessionAffinity: ClientIP\n"
+                          "  sessionAffinityConfig: {clientIP: {timeoutSeconds: 30}}\n"),
                     max_score=2.6),
-        WrongAnswer("`sessionAffinityConfig` without `sessionAffinity: ClientIP`: the API server drops the config "
-                    "and nothing sticks.", _cart("  sessionAffinityConfig: {clientIP: {timeoutSeconds: 1800}}\n"),
+        WrongAnswer("`sessionAffinityConfig` without `sessionAffinity: ClientIP`: the API server drops the "
+                    "config and nothing sticks.",
+                    _cart("  sessionAffinityConfig: {clientIP: {timeoutSeconds: 1800}}\n"),
                     max_score=1),
-        WrongAnswer("Affinity on the wrong targetPort (80, where nothing listens): sticky, to a pod that refuses.",
-                    _cart("  sessionAffinity: ClientIP\n  sessionAffinityConfig: {clientIP: {timeoutSeconds: 1800}}\n",
+        WrongAnswer("Affinity on the wrong targetPort (80, where "
+                    "nothing listens): sticky, to a pod that refuses.",
+                    _cart("  sessionAffinity: ClientIP\n"
+                          "  sessionAffinityConfig: {clientIP: {timeoutSeconds: 1800}}\n",
                           target="80"), max_score=1),
     ),
 )

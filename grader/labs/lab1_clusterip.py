@@ -67,7 +67,8 @@ def follows_named_port() -> Check:
             return partial((len(want) - len(wrong)) / max(len(want), 1),
                            "with shop-v2 added (its port `web` is 9090), Service shop sends traffic to "
                            + listing(wrong) + "; a targetPort by name follows each pod's own port")
-        return passed("Service shop reaches shop-v1 on 8080 and shop-v2 on 9090: the named port follows the pods")
+        return passed("Service shop reaches shop-v1 on 8080 and "
+                      "shop-v2 on 9090: the named port follows the pods")
     return Check("targetPort follows the port name across versions", fn)
 
 
@@ -81,19 +82,21 @@ def serves_next_version() -> Check:
         eps = {e.pod.split("/", 1)[-1]: e.port for e in ns.endpoints("shop") if e.ready and e.pod}
         missing = [p.name for p in v2 if p.name not in eps]
         if not v2 or missing:
-            return failed("Service shop has no endpoint for shop-v2's pod" + (f" {missing[0]}" if missing else "")
+            return failed("Service shop has no endpoint for shop-v2's pod"
+                          + (f" {missing[0]}" if missing else "")
                           + ": its selector leaves the next version out; select `app: shop` only")
         wrong = [p.name for p in v2 if eps[p.name] != 9090]
         if wrong:
-            return failed(f"shop-v2's pod {wrong[0]} gets requests on {eps[wrong[0]]}, where nothing listens (its "
-                          "port `web` is 9090): use `targetPort: web`")
+            return failed(f"shop-v2's pod {wrong[0]} gets requests on {eps[wrong[0]]}, where nothing listens "
+                          "(its port `web` is 9090): use `targetPort: web`")
         return passed("shop-v2's pods get requests on their own port `web` (9090)")
     return Check("the next version of the shop gets traffic", fn, points=2)
 
 
 def _service(name: str, selector: str, ports: str) -> str:
     """A one-line-per-field Service, for the wrong answers."""
-    return f"apiVersion: v1\nkind: Service\nmetadata: {{name: {name}}}\nspec:\n  selector: {selector}\n  ports: {ports}\n"
+    return (f"apiVersion: v1\nkind: Service\nmetadata: {{name: {name}}}\nspec:\n"
+            f"  selector: {selector}\n  ports: {ports}\n")
 
 
 def distinct_answers(answer: str) -> list[Check]:
@@ -159,9 +162,10 @@ spec:
         "`app: backend` matches the labels of the Deployment's pod template, so every backend replica "
         "becomes an endpoint. Clients connect to port 80; targetPort 8080 is where netexec listens."),
     wrong_answers=(
-        WrongAnswer("`targetPort` left out: it defaults to `port` (80), where nothing listens, so requests are "
-                    "refused.", _service("backend", "{app: backend}", "[{port: 80}]"), max_score=1.5),
-        WrongAnswer("`selector: {tier: api}`: also matches the catalog pods, so some requests reach the wrong app.",
+        WrongAnswer("`targetPort` left out: it defaults to `port` (80), where nothing listens, so requests "
+                    "are refused.", _service("backend", "{app: backend}", "[{port: 80}]"), max_score=1.5),
+        WrongAnswer("`selector: {tier: api}`: also matches the catalog "
+                    "pods, so some requests reach the wrong app.",
                     _service("backend", "{tier: api}", "[{port: 80, targetPort: 8080}]"), max_score=2.6),
         # the hash the model gives today's backend pod template
         WrongAnswer("A selector on `pod-template-hash`: it works until the next rollout replaces the pods.",
@@ -203,8 +207,8 @@ spec:
         "(`kubectl get endpoints catalog` is empty). Selectors match labels exactly; re-applying the "
         "Service with `app: catalog` fixes it without touching the Deployment."),
     wrong_answers=(
-        WrongAnswer("Re-applying the Deployment with `app: catalogue`: a Deployment's selector is immutable, so "
-                    "the API server refuses it.", f"""apiVersion: apps/v1
+        WrongAnswer("Re-applying the Deployment with `app: catalogue`: a Deployment's selector is immutable, "
+                    "so the API server refuses it.", f"""apiVersion: apps/v1
 kind: Deployment
 metadata: {{name: catalog}}
 spec:
@@ -251,14 +255,16 @@ spec:
         "shop-v1 pods listen on 8080, a later shop-v2 on 9090, and the same Service reaches both "
         "while they run side by side."),
     wrong_answers=(
-        WrongAnswer("`targetPort: 8080`: passes today, but when shop-v2 (port `web` = 9090) arrives, its pods get "
-                    "requests on a port where nothing listens.",
+        WrongAnswer("`targetPort: 8080`: passes today, but when shop-v2 (port `web` = 9090) arrives, its "
+                    "pods get requests on a port where nothing listens.",
                     _service("shop", "{app: shop}", "[{port: 80, targetPort: 8080}]"), max_score=1.25),
         WrongAnswer("`selector: {app: shop, version: v1}`: never sends traffic to the next version.",
-                    _service("shop", "{app: shop, version: v1}", "[{port: 80, targetPort: web}]"), max_score=1.25),
+                    _service("shop", "{app: shop, version: v1}", "[{port: 80, targetPort: web}]"),
+                    max_score=1.25),
         WrongAnswer("Both at once, pinned to `version: v1` with `targetPort: 8080`: right today, wrong for "
                     "every later version.",
-                    _service("shop", "{app: shop, version: v1}", "[{port: 80, targetPort: 8080}]"), max_score=1.25),
+                    _service("shop", "{app: shop, version: v1}", "[{port: 80, targetPort: 8080}]"),
+                    max_score=1.25),
     ),
 )
 
@@ -300,7 +306,8 @@ spec:
     wrong_answers=(
         WrongAnswer("Ports without names: refused, `spec.ports[0].name: Required value`.",
                     _service("echo", "{app: backend}",
-                             "[{port: 80, targetPort: http}, {port: 8081, protocol: UDP, targetPort: udp-echo}]"),
+                             "[{port: 80, targetPort: http}, "
+                             "{port: 8081, protocol: UDP, targetPort: udp-echo}]"),
                     max_score=0),
         WrongAnswer("The second port without `protocol: UDP`: a TCP port 8081 where only UDP is served.",
                     _service("echo", "{app: backend}",

@@ -21,8 +21,8 @@ NODE_PORT = 30087
 STABLE, CANARY = "app=pay,track=stable", "app=pay,track=canary"
 
 SETUP = "\n" + "---\n".join([
-    netexec_workload("pay", {"app": "pay", "track": "stable"}, replicas=2, selector={"app": "pay", "track": "stable"},
-                     ports=[Port(8080, "http")]),
+    netexec_workload("pay", {"app": "pay", "track": "stable"}, replicas=2,
+                     selector={"app": "pay", "track": "stable"}, ports=[Port(8080, "http")]),
     netexec_workload("pay-canary", {"app": "pay", "track": "canary"}, container="pay",
                      selector={"app": "pay", "track": "canary"}, ports=[Port(8080, "http")]),
 ])
@@ -100,7 +100,8 @@ can (the local cluster), and elsewhere the checks judge the same facts from the 
         "`sessionAffinity: ClientIP` turns the random pick into per-endpoint chains that record the client "
         "in an `affinity-...` set, checked before the pick."),
     wrong_answers=(
-        WrongAnswer("`selector: {app: pay}`: the canary is an endpoint too, so one connection in three reaches it.",
+        WrongAnswer("`selector: {app: pay}`: the canary is an endpoint "
+                    "too, so one connection in three reaches it.",
                     _service("  type: NodePort\n  selector: {app: pay}\n  sessionAffinity: ClientIP\n"
                              "  ports: [{port: 80, targetPort: http, nodePort: 30087}]\n"), max_score=3),
         WrongAnswer("No `sessionAffinity`: every new connection picks a pod at random.",
@@ -110,10 +111,12 @@ can (the local cluster), and elsewhere the checks judge the same facts from the 
                     _service("  selector: {app: pay, track: stable}\n  sessionAffinity: ClientIP\n"
                              "  ports: [{port: 80, targetPort: http}]\n"), max_score=4),
         WrongAnswer("`targetPort` left out: the DNAT goes to port 80 of the pods, where nothing listens.",
-                    _service("  type: NodePort\n  selector: {app: pay, track: stable}\n  sessionAffinity: ClientIP\n"
-                             "  ports: [{port: 80, nodePort: 30087}]\n"), max_score=2),
+                    _service("  type: NodePort\n  selector: {app: pay, track: stable}\n"
+                             "  sessionAffinity: ClientIP\n  ports: [{port: 80, nodePort: 30087}]\n"),
+                    max_score=2),
         WrongAnswer("`nodePort: 30088`: the rules open another port than the one asked for.",
-                    _service("  type: NodePort\n  selector: {app: pay, track: stable}\n  sessionAffinity: ClientIP\n"
+                    _service("  type: NodePort\n  selector: {app: pay, track: stable}\n"
+                             "  sessionAffinity: ClientIP\n"
                              "  ports: [{port: 80, targetPort: http, nodePort: 30088}]\n"), max_score=4),
     ),
 )

@@ -6,10 +6,11 @@ that declares the same port but listens on 9090, so it refuses what the Service 
 The learner applies both with a readiness probe. They are created by the answer, not
 changed by it, on purpose: a rolling update of a one-replica Deployment whose new pod never
 gets Ready keeps the old pod (maxUnavailable rounds down to 0), so a changed template would
-leave the broken pod serving on a real cluster while the model swaps pods at once. Graded on outcomes only: every request
-is answered, web-next's pod stays selected but is listed not ready, and, hidden, the same
-probe on a *working* web-next build lets it in, and on a *broken* copy of web keeps it
-out (so the probe must be a readiness probe, on the port the app serves, on both)."""
+leave the broken pod serving on a real cluster while the model swaps pods at once. Graded
+on outcomes only: every request is answered, web-next's pod stays selected but is listed
+not ready, and, hidden, the same probe on a *working* web-next build lets it in, and on a
+*broken* copy of web keeps it out (so the probe must be a readiness probe, on the port the
+app serves, on both)."""
 from __future__ import annotations
 
 import copy
@@ -53,7 +54,8 @@ STARTER = _WEB + "---\n" + _WEB_NEXT
 def _answer_deployment(answer: str, name: str) -> dict[str, Any] | None:
     docs, _ = parse_documents(answer or "")
     return next((copy.deepcopy(obj) for _, obj in docs if isinstance(obj, dict)
-                 and obj.get("kind") == "Deployment" and (obj.get("metadata") or {}).get("name") == name), None)
+                 and obj.get("kind") == "Deployment"
+                 and (obj.get("metadata") or {}).get("name") == name), None)
 
 
 def _copy_listening_on(dep: dict[str, Any], name: str, port: int) -> dict[str, Any]:
@@ -107,15 +109,17 @@ def every_request_answered() -> Check:
                 refused += 1
         stable = {p.name for p in checks.pods_matching(ns, "app=web,track=stable")}
         if not any(e.ready for e in ns.endpoints("web")):
-            return failed("Service web has no ready endpoint at all: the probe fails on every pod, even on those "
-                          "that serve; probe the port the app listens on (`http`, 8080)")
+            return failed("Service web has no ready endpoint at all: the probe fails on every pod, even on "
+                          "those that serve; probe the port the app listens on (`http`, 8080)")
         if refused:
-            return partial((30 - refused) / 30, f"{refused} of 30 requests to web:80 failed: a pod that does not "
-                           "answer on its port `http` is still a ready endpoint; a readinessProbe on that port "
-                           "keeps it out of rotation until it answers")
+            return partial((30 - refused) / 30,
+                           f"{refused} of 30 requests to web:80 failed: a pod that does not "
+                           "answer on its port `http` is still a ready endpoint; a readinessProbe on that "
+                           "port keeps it out of rotation until it answers")
         if not stable or not stable <= answered:
-            return failed("not every web (track: stable) pod answered 30 requests: their readiness probe keeps "
-                          "pods that do serve out of rotation; probe the port the app listens on (`http`, 8080)")
+            return failed("not every web (track: stable) pod answered 30 requests: their readiness probe "
+                          "keeps pods that do serve out of rotation; "
+                          "probe the port the app listens on (`http`, 8080)")
         return passed("30 of 30 requests to web:80 answered, by the stable pods only")
     return Check("every request to web:80 is answered", fn, points=2, time_limit=LIVE_TIME_LIMIT)
 
@@ -129,11 +133,12 @@ def next_kept_but_unready() -> Check:
                           "labels, one replica); the probe, not its removal, keeps it out of rotation")
         ready, unready = _endpoint_state(ns, "app=web,track=next")
         if ready:
-            return failed(f"web-next's pod {ready[0]} is a ready endpoint of web, though it answers nothing on "
-                          "port 8080: give its container a readinessProbe (a livenessProbe only restarts it)")
+            return failed(f"web-next's pod {ready[0]} is a ready endpoint of web, though it answers nothing "
+                          "on port 8080: give its container a "
+                          "readinessProbe (a livenessProbe only restarts it)")
         if not unready:
-            return failed("web-next's pod is not listed in web's EndpointSlice at all: keep its labels, so the "
-                          "Service selects it and its readiness decides")
+            return failed("web-next's pod is not listed in web's EndpointSlice at all: keep its labels, so "
+                          "the Service selects it and its readiness decides")
         return passed(f"web-next's pod {unready[0]} is selected but listed with ready: false")
     return Check("web-next's pod is selected but not ready", fn)
 
@@ -154,8 +159,8 @@ def working_build_gets_in(answer: str) -> Check:
         fixed = _settle(ns, "app=web", "web-next-fixed")
         ready, _ = _endpoint_state(ns, "app=web")
         if not fixed or not fixed <= set(ready):
-            return failed("a web-next build that does answer on port 8080 (`http`) never became Ready with your "
-                          "probe: it checks a port the app does not serve")
+            return failed("a web-next build that does answer on port 8080 (`http`) never became Ready with "
+                          "your probe: it checks a port the app does not serve")
         return passed("a working web-next build with your probe becomes Ready and gets traffic")
     return Check("the probe lets a working build in", fn, time_limit=LIVE_TIME_LIMIT)
 
@@ -267,17 +272,17 @@ a working build of web-next and on a web pod that stops answering.
         "The EndpointSlice controller lists every selected pod that has an IP and copies its Ready condition "
         "into `conditions.ready`; kube-proxy sends new connections to ready endpoints only. A readinessProbe "
         "on the port the app serves (`http`, 8080; by name or number, httpGet or tcpSocket) makes web-next's "
-        "pod NotReady, so it stays listed but gets no traffic, and lets any build that does answer in. netexec "
-        "answers every path with 200, so the path does not matter here; for a real app, probe a path that "
-        "says it can serve."),
+        "pod NotReady, so it stays listed but gets no traffic, and lets any build that does answer in. "
+        "netexec answers every path with 200, so the path does not matter here; for a real app, probe a path "
+        "that says it can serve."),
     wrong_answers=(
-        WrongAnswer("The Deployments as given, without a probe: web-next's pod is Ready as soon as it runs and "
-                    "gets its share of requests, which it refuses.", STARTER, max_score=2),
+        WrongAnswer("The Deployments as given, without a probe: web-next's pod is Ready as soon as it runs "
+                    "and gets its share of requests, which it refuses.", STARTER, max_score=2),
         WrongAnswer("The probe on the Service's port 80: no container listens there, so no web pod is ever "
                     "Ready and web has no ready endpoint at all.",
                     _variant(lambda t: t.replace("port: http}", "port: 80}")), max_score=1.6),
-        WrongAnswer("The probe on 9090, where the broken build happens to listen: web-next's pod becomes Ready "
-                    "and the working pods never do.",
+        WrongAnswer("The probe on 9090, where the broken build happens to listen: web-next's pod becomes "
+                    "Ready and the working pods never do.",
                     _variant(lambda t: t.replace("port: http}", "port: 9090}")), max_score=1.5),
         WrongAnswer("The probe on 8081, netexec's UDP port: a TCP connection there is refused, so nothing is "
                     "ever Ready.",
@@ -285,14 +290,14 @@ a working build of web-next and on a web pod that stops answering.
         WrongAnswer("A livenessProbe instead of a readinessProbe: the kubelet restarts web-next's container, "
                     "but between restarts it is Ready and keeps getting requests.",
                     _variant(lambda t: t.replace("readinessProbe", "livenessProbe")), max_score=2),
-        WrongAnswer("A probe on web-next only: it works today, but a stable pod that stops answering stays in "
-                    "rotation.",
+        WrongAnswer("A probe on web-next only: it works today, but a stable pod that stops answering stays "
+                    "in rotation.",
                     _variant(lambda t: t.replace("""        readinessProbe:
           httpGet: {path: /healthz, port: http}
           periodSeconds: 2
 ---""", "---")), max_score=3.5),
-        WrongAnswer("Scaling web-next to 0: requests succeed, but the build is gone instead of being kept out "
-                    "of rotation until it answers.",
+        WrongAnswer("Scaling web-next to 0: requests succeed, but the build is gone instead of being kept "
+                    "out of rotation until it answers.",
                     _variant(lambda t: t.replace("replicas: 1", "replicas: 0")), max_score=3.2),
     ),
 )

@@ -38,15 +38,18 @@ def lb_serves_web(service: str) -> Check:
             if not out.ok:
                 return failed(f"{svc.external_address}:{svc.ports[0].port} answered {out.status.value}")
             if pod not in web:
-                return failed(f"a request to {svc.external_address}:{svc.ports[0].port} was answered by {pod}, "
-                              "which is not a web pod: select `app: web`, not a label other apps share")
-        return passed(f"20 requests to {svc.external_address}:{svc.ports[0].port} were all answered by web pods")
+                return failed(f"a request to {svc.external_address}:{svc.ports[0].port} was answered by "
+                              f"{pod}, which is not a web pod: select "
+                              "`app: web`, not a label other apps share")
+        return passed(f"20 requests to {svc.external_address}:{svc.ports[0].port} "
+                      "were all answered by web pods")
     return Check(f"only web pods answer on {service}'s external address", fn)
 
 
 def _node_port_service(selector: str, ports: str) -> str:
     """A NodePort Service `web`, for the wrong answers."""
-    return f"apiVersion: v1\nkind: Service\nmetadata: {{name: web}}\nspec:\n  type: NodePort\n  selector: {selector}\n  ports: {ports}\n"
+    return (f"apiVersion: v1\nkind: Service\nmetadata: {{name: web}}\nspec:\n  type: NodePort\n"
+            f"  selector: {selector}\n  ports: {ports}\n")
 
 
 PART1 = Part(
@@ -68,7 +71,8 @@ address on 30080.
     visible=[
         checks.service_type("web", "NodePort"),
         checks.service_port("web", 80, node_port=30080),
-        checks.external(30080, path="/hostname", answered_by="app=web", name="127.0.0.1:30080 answers from a web pod"),
+        checks.external(30080, path="/hostname", answered_by="app=web",
+                        name="127.0.0.1:30080 answers from a web pod"),
     ],
     hidden=[
         checks.endpoints_match("web", "app=web", port=8080, name="Service web selects the web pods only"),
@@ -97,19 +101,21 @@ spec:
         "`nodePort: 30080` pins it (otherwise one is allocated from 30000-32767). A connection to any "
         "node on 30080 is forwarded to a web pod's 8080, on whichever node it runs: under the default "
         "`externalTrafficPolicy: Cluster` kube-proxy may send it to another node (and rewrites the source to "
-        "the node's address so the answer comes back the same way). kind maps 30080 on its node to 127.0.0.1."),
+        "the node's address so the answer comes back the same way). kind maps 30080 on its node to "
+        "127.0.0.1."),
     wrong_answers=(
-        WrongAnswer("`port: 30080` without `nodePort`: the Service listens on 30080 inside the cluster and gets a "
-                    "random node port, so 127.0.0.1:30080 does not answer.",
+        WrongAnswer("`port: 30080` without `nodePort`: the Service listens on 30080 inside the cluster and "
+                    "gets a random node port, so 127.0.0.1:30080 does not answer.",
                     _node_port_service("{app: web}", "[{port: 30080, targetPort: 8080}]"), max_score=2),
         WrongAnswer("`nodePort: 8080`: refused, node ports must lie in 30000-32767.",
-                    _node_port_service("{app: web}", "[{port: 80, targetPort: 8080, nodePort: 8080}]"), max_score=0),
+                    _node_port_service("{app: web}", "[{port: 80, targetPort: 8080, nodePort: 8080}]"),
+                    max_score=0),
         WrongAnswer("`selector: {tier: frontend}`: the admin pod answers some requests.",
                     _node_port_service("{tier: frontend}", "[{port: 80, targetPort: 8080, nodePort: 30080}]"),
                     max_score=3.7),
-        WrongAnswer("`externalTrafficPolicy: Local`: a node sends outside traffic only to its own web pods and "
-                    "drops it when it has none, so a client that picks a node without a web pod waits for a "
-                    "timeout (and which node that is depends on where the scheduler put the pods).",
+        WrongAnswer("`externalTrafficPolicy: Local`: a node sends outside traffic only to its own web pods "
+                    "and drops it when it has none, so a client that picks a node without a web pod waits "
+                    "for a timeout (and which node that is depends on where the scheduler put the pods).",
                     _node_port_service("{app: web}", "[{port: 80, targetPort: 8080, nodePort: 30080}]")
                     + "  externalTrafficPolicy: Local\n", max_score=4),
     ),
@@ -148,7 +154,8 @@ spec:
         "address on the Service's `port` (80), not the node port."),
     wrong_answers=(
         WrongAnswer("Reusing `nodePort: 30080` from part 1 in the same cluster: refused, the port is taken.",
-                    _node_port_service("{app: web}", "[{port: 80, targetPort: 8080, nodePort: 30080}]") + """---
+                    _node_port_service("{app: web}",
+                                       "[{port: 80, targetPort: 8080, nodePort: 30080}]") + """---
 apiVersion: v1
 kind: Service
 metadata: {name: web-public}
@@ -172,8 +179,8 @@ spec:
 def _direct(policy: str, ranges: str) -> str:
     """The Service `web-direct` with one traffic policy and one source-range list, for the
     wrong answers."""
-    lines = ["apiVersion: v1", "kind: Service", "metadata: {name: web-direct}", "spec:", "  type: LoadBalancer",
-             "  selector: {app: web}", "  ports: [{port: 80, targetPort: 8080}]"]
+    lines = ["apiVersion: v1", "kind: Service", "metadata: {name: web-direct}", "spec:",
+             "  type: LoadBalancer", "  selector: {app: web}", "  ports: [{port: 80, targetPort: 8080}]"]
     if policy:
         lines.append(f"  externalTrafficPolicy: {policy}")
     if ranges:
@@ -201,7 +208,8 @@ saw.
     hidden=[
         checks.source_ranges("web-direct", within="172.18.0.0/24",
                              name="only the office network 172.18.0.0/24 may connect"),
-        checks.endpoints_match("web-direct", "app=web", port=8080, name="Service web-direct selects the web pods only"),
+        checks.endpoints_match("web-direct", "app=web", port=8080,
+                               name="Service web-direct selects the web pods only"),
         checks.service_port("web-direct", 80),
     ],
     reference="""\
@@ -263,7 +271,8 @@ replays them on a fresh copy of the lab's workloads). Using `kubectl expose`:
     ],
     hidden=[
         checks.service_port("admin-np", 80),
-        checks.endpoints_match("web-lb", "app=web", port=8080, name="Service web-lb selects the web pods only"),
+        checks.endpoints_match("web-lb", "app=web", port=8080,
+                               name="Service web-lb selects the web pods only"),
         checks.service_port("web-lb", 8080),
     ],
     reference="""\
@@ -278,7 +287,8 @@ kubectl expose deployment web --name=web-lb --type=LoadBalancer --port=8080 --ta
     wrong_answers=(
         WrongAnswer("`--type` left out: both Services are ClusterIPs, unreachable from outside.",
                     "kubectl expose deployment admin --name=admin-np --port=80 --target-port=8080\n"
-                    "kubectl expose deployment web --name=web-lb --port=8080 --target-port=8080\n", max_score=2.3),
+                    "kubectl expose deployment web --name=web-lb --port=8080 --target-port=8080\n",
+                    max_score=2.3),
         WrongAnswer("`kubectl create service nodeport admin-np --tcp=80:8080`: its selector is "
                     "app=admin-np, which no pod carries.",
                     "kubectl create service nodeport admin-np --tcp=80:8080\n"
@@ -286,8 +296,10 @@ kubectl expose deployment web --name=web-lb --type=LoadBalancer --port=8080 --ta
                     "--target-port=8080\n", max_score=3.5),
         WrongAnswer("`--port=80` on `web-lb` without `--target-port`: traffic goes to the pods' port 80, "
                     "where nothing listens, and the Service's port is not 8080.",
-                    "kubectl expose deployment admin --name=admin-np --type=NodePort --port=80 --target-port=8080\n"
-                    "kubectl expose deployment web --name=web-lb --type=LoadBalancer --port=80\n", max_score=3),
+                    "kubectl expose deployment admin --name=admin-np --type=NodePort --port=80 "
+                    "--target-port=8080\n"
+                    "kubectl expose deployment web --name=web-lb --type=LoadBalancer --port=80\n",
+                    max_score=3),
     ),
 )
 
@@ -335,10 +347,12 @@ def local_node_facts(answer: str) -> list[Check]:
                 return failed(f"{role} is missing or not a mapping with node_port and health_check")
             want = ("answers", 200) if role == "node_with_the_pod" else ("times out", 503)
             said = (_outcome_said(facts.get("node_port")), facts.get("health_check"))
-            where = f"{', '.join(mine)} ({'runs' if role == 'node_with_the_pod' else 'does not run'} solo's pod)"
+            where = (f"{', '.join(mine)} "
+                     f"({'runs' if role == 'node_with_the_pod' else 'does not run'} solo's pod)")
             if said[0] != want[0]:
                 return failed(f"{where}: you wrote that its node port {facts.get('node_port')!r}; "
-                              + ("it forwards to its own ready pod, so it answers" if want[0] == "answers" else
+                              + ("it forwards to its own ready pod, so it answers"
+                                 if want[0] == "answers" else
                                  "it times out: under externalTrafficPolicy Local kube-proxy sends outside "
                                  "traffic only to this node's own endpoints and DROPs it when there are none "
                                  "(it does not forward to the other node, and it does not refuse: a refusal "
@@ -405,8 +419,9 @@ which node the scheduler chose.
         "so to the load balancer: 200 where there is a local endpoint, 503 where there is none, so the "
         "balancer sends only to the node with the pod."),
     wrong_answers=(
-        WrongAnswer("The node without the pod answers (forwarding to the other node, as under Cluster): Local "
-                    "never leaves the node, it drops.", _solo_answer("answers", 200, "answers", 200), max_score=1),
+        WrongAnswer("The node without the pod answers (forwarding to the other node, as under Cluster): "
+                    "Local never leaves the node, it drops.",
+                    _solo_answer("answers", 200, "answers", 200), max_score=1),
         WrongAnswer("The node without the pod refuses: kube-proxy rejects only when no endpoint is ready "
                     "anywhere; here it drops.", _solo_answer("answers", 200, "refused", 503), max_score=1),
         WrongAnswer("Both health checks 200: the check counts local endpoints only, so the node without the "

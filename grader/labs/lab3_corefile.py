@@ -53,8 +53,9 @@ def from_another_namespace() -> Check:
         other = ns.cluster.namespace(OTHER, fresh=False)
         ans = other.lookup("catalog.shop.internal", frm="app=shopper")
         if svc is None or ans.rcode != "NOERROR" or ans.addresses != [svc.cluster_ip]:
-            return failed(f"catalog.shop.internal from a pod in {OTHER}: {ans.rcode} {ans.addresses}, not the "
-                          f"ClusterIP of catalog in {ns.name}: the rewrite must name the Service's full name")
+            return failed(f"catalog.shop.internal from a pod in {OTHER}: {ans.rcode} {ans.addresses}, not "
+                          f"the ClusterIP of catalog in {ns.name}: the "
+                          "rewrite must name the Service's full name")
         return passed(f"catalog.shop.internal from {OTHER}: {svc.cluster_ip}, Service catalog in {ns.name}")
     return Check("catalog.shop.internal works from another namespace", fn)
 
@@ -101,7 +102,8 @@ accepts changes for the `shop.internal` zone only: a rewrite must stay inside th
 lead to `<service>.lab3.svc.cluster.local`, a `forward` may only go to `/etc/resolv.conf`,
 and a `hosts` line only to addresses inside the cluster. Offline, `ns = lab.explore("part5")`
 puts your last-run answer cell into a prepared cluster; then try
-`ns.lookup("catalog.shop.internal", frm="client")`. Live, only the course's own clusters let svclab edit CoreDNS: on a shared cluster the
+`ns.lookup("catalog.shop.internal", frm="client")`. \
+Live, only the course's own clusters let svclab edit CoreDNS: on a shared cluster the
 check says "not gradable on this cluster", and your submitted notebook is graded offline.
 """,
     reference=REFERENCE,
@@ -112,7 +114,8 @@ check says "not gradable on this cluster", and your submitted notebook is graded
         "asked, which glibc's resolver requires (an `exact` rule does that by itself; suffix, prefix and "
         "regex rules need the option). The rewrite runs before the plugins that answer whatever its place in "
         "the block, because CoreDNS orders plugins by its own plugin.cfg. A regex rule, "
-        "`rewrite name regex (.+)\\.shop\\.internal\\.$ {1}.lab3.svc.cluster.local. answer auto`, does the same."),
+        "`rewrite name regex (.+)\\.shop\\.internal\\.$ {1}.lab3.svc.cluster.local. answer auto`, "
+        "does the same."),
     wrong_answers=(
         WrongAnswer("An exact rule for catalog only: right today, but orders.shop.internal, and every later "
                     "Service, gets NXDOMAIN.",
@@ -120,17 +123,19 @@ check says "not gradable on this cluster", and your submitted notebook is graded
                     max_score=2.5),
         WrongAnswer("A suffix rule without `answer auto`: dig shows the ClusterIP, but under "
                     "catalog.lab3.svc.cluster.local, which glibc throws away.",
-                    _with_rules("rewrite name suffix .shop.internal. .lab3.svc.cluster.local."), max_score=2.5),
-        WrongAnswer("A rule into another namespace (`.default.svc.cluster.local.`): refused, a lab answer may "
-                    "not lead outside the lab.",
-                    _with_rules("rewrite name suffix .shop.internal. .default.svc.cluster.local. answer auto"),
+                    _with_rules("rewrite name suffix .shop.internal. .lab3.svc.cluster.local."),
+                    max_score=2.5),
+        WrongAnswer("A rule into another namespace (`.default.svc.cluster.local.`): refused, a lab answer "
+                    "may not lead outside the lab.",
+                    _with_rules("rewrite name suffix .shop.internal. .default.svc.cluster.local. "
+                                "answer auto"),
                     max_score=0),
-        WrongAnswer("A stub zone forwarded to a public resolver (`forward . 8.8.8.8`): refused, it would send "
-                    "every pod's shop.internal queries out of the cluster (and they would fail there).",
+        WrongAnswer("A stub zone forwarded to a public resolver (`forward . 8.8.8.8`): refused, it would "
+                    "send every pod's shop.internal queries out of the cluster (and they would fail there).",
                     DEFAULT_COREFILE + "shop.internal:53 {\n    forward . 8.8.8.8\n}\n", max_score=0),
-        WrongAnswer("A Corefile without the kubernetes plugin (the rewrite, the forward and the lines CoreDNS "
-                    "needs): shop.internal is rewritten to names nothing answers any more, and the cluster's "
-                    "own names fail too.",
+        WrongAnswer("A Corefile without the kubernetes plugin (the rewrite, the forward and the lines "
+                    "CoreDNS needs): shop.internal is rewritten to names nothing answers any more, and the "
+                    "cluster's own names fail too.",
                     ".:53 {\n    errors\n    health\n    ready\n    reload\n"
                     "    rewrite name suffix .shop.internal. .lab3.svc.cluster.local. answer auto\n"
                     "    forward . /etc/resolv.conf\n}\n", max_score=0),

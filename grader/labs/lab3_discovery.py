@@ -61,7 +61,8 @@ def cross_namespace(answer: str) -> list[Check]:
         want = f"catalog.{ns.name}.svc.cluster.local"
         if name != want:
             return failed(f"fqdn is {name or 'missing'!r}; a Service's full name is "
-                          "<service>.<namespace>.svc.<cluster domain>, the cluster domain here being cluster.local")
+                          "<service>.<namespace>.svc.<cluster domain>, "
+                          "the cluster domain here being cluster.local")
         return passed(f"{want} is the fully qualified name")
     return [Check("the name works from another namespace", short), Check("the fully qualified name", fqdn)]
 
@@ -83,8 +84,9 @@ def srv(answer: str) -> list[Check]:
         ans = ns.lookup(f"_http._tcp.catalog.{ns.name}.svc.cluster.local", frm="client", rtype="SRV")
         ports = sorted({int(r.value.split()[2]) for r in ans.records if r.rtype == "SRV"})
         if [claimed] != ports:
-            return failed(f"you wrote port {claimed!r}; the SRV record says {listing([str(p) for p in ports])}: "
-                          "it carries the Service's port, not the pods' targetPort")
+            return failed(f"you wrote port {claimed!r}; the SRV record says "
+                          f"{listing([str(p) for p in ports])}: it carries "
+                          "the Service's port, not the pods' targetPort")
         return passed(f"the SRV record carries port {claimed}, the Service's port")
     return [Check("the SRV query name answers", query), Check("the port the SRV record carries", port)]
 
@@ -114,12 +116,14 @@ spec:
         "An ExternalName Service has no selector, no ClusterIP and no endpoints: cluster DNS answers "
         "its name with a CNAME to `externalName`, and the client resolves that name itself."),
     wrong_answers=(
-        WrongAnswer("`externalName: https://orders.db.example.net`: refused, it must be a DNS name, not a URL.",
-                    "apiVersion: v1\nkind: Service\nmetadata: {name: orders-db}\nspec:\n  type: ExternalName\n"
-                    "  externalName: https://orders.db.example.net\n", max_score=0),
-        WrongAnswer("`externalName` without `type: ExternalName`: a ClusterIP Service with no endpoints; `orders-db` "
-                    "answers with a virtual IP that leads nowhere, not with a CNAME. (A selector or ports on an "
-                    "ExternalName Service, by contrast, change nothing: DNS still only aliases the name.)",
+        WrongAnswer("`externalName: https://orders.db.example.net`: "
+                    "refused, it must be a DNS name, not a URL.",
+                    "apiVersion: v1\nkind: Service\nmetadata: {name: orders-db}\nspec:\n"
+                    "  type: ExternalName\n  externalName: https://orders.db.example.net\n", max_score=0),
+        WrongAnswer("`externalName` without `type: ExternalName`: a ClusterIP Service with no endpoints; "
+                    "`orders-db` answers with a virtual IP that leads nowhere, not with a CNAME. (A selector "
+                    "or ports on an ExternalName Service, by contrast, "
+                    "change nothing: DNS still only aliases the name.)",
                     "apiVersion: v1\nkind: Service\nmetadata: {name: orders-db}\nspec:\n"
                     "  externalName: orders.db.example.net\n  ports: [{port: 5432}]\n", max_score=0),
     ),
@@ -133,7 +137,8 @@ The StatefulSet `kv` (three replicas, `serviceName: kv`, labels `app: kv`, port 
 `kv-1.kv`, ...) and a lookup of `kv` returns every replica. Write that **headless Service**.
 """,
     visible=[
-        checks.resolves("kv", frm="client", to_pods="app=kv", check_name="kv answers with every replica's IP"),
+        checks.resolves("kv", frm="client", to_pods="app=kv",
+                        check_name="kv answers with every replica's IP"),
         pod_record("kv-0"),
         pod_record("kv-2"),
     ],
@@ -156,14 +161,16 @@ spec:
         "of one virtual IP. Its name must equal the StatefulSet's `serviceName`, which is what gives each "
         "pod its record `<pod>.<service>.<namespace>.svc.cluster.local`."),
     wrong_answers=(
-        WrongAnswer("A normal ClusterIP Service named `kv`: `kv` answers with one virtual IP, so a client cannot "
-                    "see or pick the replicas (CoreDNS still answers `kv-0.kv`, from the endpoints' hostnames).",
+        WrongAnswer("A normal ClusterIP Service named `kv`: `kv` answers with one virtual IP, so a client "
+                    "cannot see or pick the replicas (CoreDNS still "
+                    "answers `kv-0.kv`, from the endpoints' hostnames).",
                     "apiVersion: v1\nkind: Service\nmetadata: {name: kv}\nspec:\n  selector: {app: kv}\n"
                     "  ports: [{name: http, port: 8080, targetPort: http}]\n", max_score=2),
         WrongAnswer("A headless Service with another name: `kv-0.kv` does not exist, as the name must match "
                     "`serviceName`.",
                     "apiVersion: v1\nkind: Service\nmetadata: {name: kv-headless}\nspec:\n  clusterIP: None\n"
-                    "  selector: {app: kv}\n  ports: [{name: http, port: 8080, targetPort: http}]\n", max_score=1),
+                    "  selector: {app: kv}\n  ports: [{name: http, port: 8080, targetPort: http}]\n",
+                    max_score=1),
     ),
 )
 
@@ -178,7 +185,8 @@ name: <the shortest name that works from {OTHER}>
 fqdn: <the fully qualified name of Service catalog>
 ```
 
-Try your names first: `lab.explore("part3").cluster.namespace("{OTHER}", fresh=False).lookup("<name>", frm="app=shopper")`.
+Try your names first: `lab.explore("part3").cluster.namespace("{OTHER}", fresh=False).lookup("<name>", \
+frm="app=shopper")`.
 """,
     visible=cross_namespace,
     reference="""\
@@ -222,8 +230,8 @@ port: 80
         WrongAnswer("`port: 8080`: that is the targetPort, which only the pods know about.",
                     "query: _http._tcp.catalog.lab3.svc.cluster.local\nport: 8080\n", max_score=1),
         WrongAnswer("`query: _http._udp.catalog.lab3.svc.cluster.local`: the port is TCP, so no such record "
-                    "exists. (SRV labels start with underscores; CoreDNS also answers `http.tcp.catalog`, but "
-                    "the standard form has them.)",
+                    "exists. (SRV labels start with underscores; CoreDNS also answers `http.tcp.catalog`, "
+                    "but the standard form has them.)",
                     "query: _http._udp.catalog.lab3.svc.cluster.local\nport: 80\n", max_score=1),
     ),
 )

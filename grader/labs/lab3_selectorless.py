@@ -35,7 +35,8 @@ def _port_80(ns: Any) -> tuple[Any, str | None]:
         return None, f"there is no Service {SERVICE}"
     port = next((p for p in svc.ports if p.port == 80 and p.protocol == "TCP"), None)
     if port is None:
-        return None, f"Service {SERVICE} has no TCP port 80 (its ports: {listing([str(p.port) for p in svc.ports])})"
+        return None, (f"Service {SERVICE} has no TCP port 80 "
+                      f"(its ports: {listing([str(p.port) for p in svc.ports])})")
     return port, None
 
 
@@ -52,8 +53,8 @@ def endpoints_are_the_backends(ns: Any) -> Verdict:
         return passed(f"port 80 of {SERVICE} leads to {listing(got)}")
     hints = []
     if not joined:
-        hints.append(f"no slice port joins it: kube-proxy matches a slice's ports[].name to the Service port's "
-                     f"name ({port.name or 'unnamed'} here), and the slice needs the label "
+        hints.append("no slice port joins it: kube-proxy matches a slice's ports[].name to the Service "
+                     f"port's name ({port.name or 'unnamed'} here), and the slice needs the label "
                      f"kubernetes.io/service-name: {SERVICE}")
     if any(not e.ready for e in joined):
         hints.append("an endpoint with conditions.ready false gets no traffic (leave ready out or true)")
@@ -73,7 +74,8 @@ def reaches_both_backends(ns: Any, tries: int = 24) -> Verdict:
     for i in range(tries):
         out = ns.probe(TARGET, frm="client")
         if not out.ok:
-            return failed(f"{TARGET} from client: {out.status.value}" + (f" ({out.reason})" if out.reason else ""))
+            return failed(f"{TARGET} from client: {out.status.value}"
+                          + (f" ({out.reason})" if out.reason else ""))
         seen.add((out.pod or "").split("/", 1)[-1] or "an unknown pod")
         if set(BACKENDS) <= seen and i >= 9:
             break
@@ -134,7 +136,8 @@ owns the pods' labels (it puts back whatever you change), so no selector can pic
 current pods and leave the old one out.
 
 Publish the two current backends inside the cluster as **ClusterIP Service `{SERVICE}`,
-port 80**, forwarding to their port 8080: a Service **without a selector** and an **EndpointSlice you write** for it.
+port 80**, forwarding to their port 8080: a Service **without a selector** \
+and an **EndpointSlice you write** for it.
 
 This part's sandbox admits your EndpointSlice when every address is the IP of a pod of the
 lab's namespace and it belongs (label `kubernetes.io/service-name`) to a Service of yours
@@ -145,7 +148,8 @@ its name in capitals, `-` as `_`, then `_IP`). See the pods with
 `lab.explore("part6").pods()`.
 """,
     visible=[
-        checks.service_type(SERVICE, "ClusterIP", name=f"{SERVICE} is a ClusterIP Service (inside the cluster only)"),
+        checks.service_type(SERVICE, "ClusterIP",
+                            name=f"{SERVICE} is a ClusterIP Service (inside the cluster only)"),
         checks.resolves(SERVICE, frm="client", to_service=SERVICE,
                         check_name=f"{SERVICE} resolves to its ClusterIP from client"),
         checks.reachable(TARGET, frm="client", name=f"client gets an answer from {SERVICE}:80"),
@@ -162,31 +166,37 @@ its name in capitals, `-` as `_`, then `_IP`). See the pods with
         "writes nothing for it: its endpoints are the slices labelled `kubernetes.io/service-name: "
         "inventory`. kube-proxy joins a slice's port to the Service's port **by name** (both `http` here) "
         "and sends the Service's port 80 to the slice's port, 8080, on each ready address; without a "
-        "selector the Service's `targetPort` plays no part. An endpoint without `conditions` counts as ready. A Service *with* a selector would take every pod carrying "
-        "`app: inventory`, the retired one too."),
+        "selector the Service's `targetPort` plays no part. An endpoint without `conditions` counts as "
+        "ready. A Service *with* a selector would take every "
+        "pod carrying `app: inventory`, the retired one too."),
     wrong_answers=(
-        WrongAnswer("A slice without the label `kubernetes.io/service-name`: it belongs to no Service (refused "
-                    "here with that reason; on a cluster, the Service would have no endpoints).",
-                    answer().replace("  labels:\n    kubernetes.io/service-name: inventory\n", ""), max_score=0),
-        WrongAnswer("The slice's port named `web` while the Service's is `http`: kube-proxy joins ports by name, "
-                    "so port 80 has no endpoint.", answer(port_name="web"), max_score=1),
+        WrongAnswer("A slice without the label `kubernetes.io/service-name`: it belongs to no Service "
+                    "(refused here with that reason; on a cluster, the Service would have no endpoints).",
+                    answer().replace("  labels:\n    kubernetes.io/service-name: inventory\n", ""),
+                    max_score=0),
+        WrongAnswer("The slice's port named `web` while the Service's is `http`: kube-proxy joins ports by "
+                    "name, so port 80 has no endpoint.", answer(port_name="web"), max_score=1),
         WrongAnswer("The slice's port is 80, the Service's: the pods listen on 8080, so the connection is "
                     "refused.", answer(slice_port=80), max_score=1),
         WrongAnswer("`inventory-old`'s IP instead of `inventory-b`'s: the retired pod gets traffic.",
-                    answer(endpoints="- addresses: [\"${INVENTORY_A_IP}\"]\n- addresses: [\"${INVENTORY_OLD_IP}\"]\n"),
+                    answer(endpoints="- addresses: [\"${INVENTORY_A_IP}\"]\n"
+                                     "- addresses: [\"${INVENTORY_OLD_IP}\"]\n"),
                     max_score=1.5),
         WrongAnswer("Only `inventory-a`: the second backend never gets traffic.",
                     answer(endpoints="- addresses: [\"${INVENTORY_A_IP}\"]\n"), max_score=1.5),
         WrongAnswer("`inventory-b` with `conditions: {ready: false}`: kube-proxy sends nothing to it.",
-                    answer(endpoints="- addresses: [\"${INVENTORY_A_IP}\"]\n- addresses: [\"${INVENTORY_B_IP}\"]\n"
+                    answer(endpoints="- addresses: [\"${INVENTORY_A_IP}\"]\n"
+                                     "- addresses: [\"${INVENTORY_B_IP}\"]\n"
                            "  conditions: {ready: false}\n"), max_score=1.5),
         WrongAnswer("Both IPs in one endpoint's `addresses`: they are meant as one backend's addresses, and "
                     "kube-proxy uses only the first.",
-                    answer(endpoints="- addresses: [\"${INVENTORY_A_IP}\", \"${INVENTORY_B_IP}\"]\n"), max_score=1.5),
-        WrongAnswer("A Service with `selector: {app: inventory}` and no slice: the retired pod is selected too.",
+                    answer(endpoints="- addresses: [\"${INVENTORY_A_IP}\", \"${INVENTORY_B_IP}\"]\n"),
+                    max_score=1.5),
+        WrongAnswer("A Service with `selector: {app: inventory}` "
+                    "and no slice: the retired pod is selected too.",
                     SERVICE_YAML.format(selector="  selector: {app: inventory}\n", port=80), max_score=1.5),
-        WrongAnswer("A Service with a selector plus the slice: the EndpointSlice controller owns that Service's "
-                    "slices, so the sandbox refuses a hand-written one.",
+        WrongAnswer("A Service with a selector plus the slice: the EndpointSlice controller owns that "
+                    "Service's slices, so the sandbox refuses a hand-written one.",
                     answer(selector="  selector: {app: inventory}\n"), max_score=0),
         WrongAnswer("The Service on port 8080 instead of 80: kube-proxy has no rule for `inventory:80`, so a "
                     "client's connection goes nowhere.", answer(service_port=8080), max_score=1),

@@ -149,7 +149,8 @@ def reference_matrix(part_id: str) -> Matrix:
 
 def matrix_like_reference(part_id: str) -> Check:
     def fn(ns: Any) -> Verdict:
-        inner = checks.matrix_matches(reference_matrix(part_id), ports=PORTS, expected_namespace=LAB.namespace)
+        inner = checks.matrix_matches(reference_matrix(part_id), ports=PORTS,
+                                      expected_namespace=LAB.namespace)
         return inner.fn(ns)
     return Check("the reachability matrix matches the reference, cell by cell", fn, points=3)
 
@@ -175,8 +176,8 @@ def new_pods_isolated() -> Check:
         b = next(p for p in ns.pods() if p.name == "batch-b")
         out = ns.probe(f"{b.ip}:8080", frm="batch-a")
         if out.ok:
-            return failed("two new pods (app=batch) reach each other: the deny policy covers only the pods it "
-                          "names; use podSelector: {} to cover every pod, present and future")
+            return failed("two new pods (app=batch) reach each other: the deny policy covers only the pods "
+                          "it names; use podSelector: {} to cover every pod, present and future")
         return passed("new pods are isolated as soon as they start")
     return Check("pods added later are denied too", fn)
 
@@ -204,8 +205,8 @@ def dns_over_tcp() -> Check:
     def fn(ns: Any) -> Verdict:
         out = ns.probe("kube-dns.kube-system.svc.cluster.local:53", frm="frontend", protocol="TCP")
         if not out.ok:
-            return failed(f"frontend cannot reach kube-dns on TCP 53 ({out.status.value}): allow TCP as well as "
-                          "UDP, since DNS falls back to TCP for large answers")
+            return failed(f"frontend cannot reach kube-dns on TCP 53 ({out.status.value}): allow TCP as well "
+                          "as UDP, since DNS falls back to TCP for large answers")
         return passed("DNS over TCP reaches kube-dns")
     return Check("DNS over TCP is allowed too", fn)
 
@@ -222,8 +223,8 @@ def ingress_denied_from_outside() -> Check:
                 open_to.append(f"{pod.name} on {port}")
         if open_to:
             return failed(f"a pod in namespace {OUTSIDE} ({outsider.name}) reaches " + ", ".join(open_to)
-                          + ": incoming traffic is not isolated; a default deny lists both policyTypes, Ingress "
-                          "and Egress")
+                          + ": incoming traffic is not isolated; a default deny lists both policyTypes, "
+                          "Ingress and Egress")
         return passed(f"a pod in namespace {OUTSIDE} reaches none of the namespace's pods")
     return Check("traffic from other namespaces is denied too", fn)
 
@@ -240,16 +241,16 @@ def backend_only_from_frontend() -> Check:
         stranger(ns, OUTSIDE, "frontend-twin", {"app": "frontend"})
         out_ns = ns.cluster.namespace(OUTSIDE, fresh=False)
         if reached(out_ns.probe(f"{_ip(ns, 'backend-1')}:8080", frm="stranger")):
-            return failed(f"a pod in namespace {OUTSIDE} (app=stranger) reaches backend-1 on 8080: the backend's "
-                          "ingress rule allows every source; limit `from:` to the frontend pods")
+            return failed(f"a pod in namespace {OUTSIDE} (app=stranger) reaches backend-1 on 8080: the "
+                          "backend's ingress rule allows every source; limit `from:` to the frontend pods")
         if reached(out_ns.probe(f"{_ip(ns, 'backend-1')}:8080", frm="frontend-twin")):
-            return failed(f"an app=frontend pod in namespace {OUTSIDE} reaches backend-1 on 8080: the backend's "
-                          "rule matches frontends of every namespace; a podSelector alone (no namespaceSelector) "
-                          "means this namespace")
+            return failed(f"an app=frontend pod in namespace {OUTSIDE} reaches backend-1 on 8080: the "
+                          "backend's rule matches frontends of every namespace; a podSelector alone (no "
+                          "namespaceSelector) means this namespace")
         if reached(ns.probe(f"{twin.ip}:8080", frm="frontend")):
-            return failed(f"frontend reaches an app=backend pod in namespace {OUTSIDE} on 8080: its egress rule "
-                          "matches backends in every namespace; a podSelector alone (no namespaceSelector) "
-                          "means this namespace")
+            return failed(f"frontend reaches an app=backend pod in namespace {OUTSIDE} on 8080: its egress "
+                          "rule matches backends in every namespace; a podSelector alone (no "
+                          "namespaceSelector) means this namespace")
         return passed("only frontend reaches the backend, and only this namespace's backend")
     return Check("the path is open between these pods only", fn)
 
@@ -287,12 +288,14 @@ Look at the matrix first: `lab.explore("part1").matrix(ports=[8080, 9090, 5432])
     reference=DEFAULT_DENY,
     explanation=(
         "`podSelector: {}` selects every pod of the namespace, and listing both policy types with no "
-        "rules isolates each pod in both directions with nothing allowed. It also covers pods created later."),
+        "rules isolates each pod in both directions with nothing allowed. It also covers pods created "
+        "later."),
     wrong_answers=(
-        WrongAnswer("`policyTypes: [Ingress]` only: the matrix is all denied, but egress (DNS included) is still "
-                    "open.", _deny("[Ingress]"), max_score=3.4),
-        WrongAnswer("`policyTypes: [Egress]` only: the matrix is all denied too (every source's egress is), but "
-                    "nothing stops incoming traffic from other namespaces.", _deny("[Egress]"), max_score=3.4),
+        WrongAnswer("`policyTypes: [Ingress]` only: the matrix is all denied, but egress (DNS included) is "
+                    "still open.", _deny("[Ingress]"), max_score=3.4),
+        WrongAnswer("`policyTypes: [Egress]` only: the matrix is all denied too (every source's egress is), "
+                    "but nothing stops incoming traffic from other namespaces.",
+                    _deny("[Egress]"), max_score=3.4),
         WrongAnswer("A podSelector listing today's apps: pods added later are not isolated.",
                     _deny("[Ingress, Egress]", "{matchExpressions: [{key: app, operator: In, "
                           "values: [frontend, backend, db]}]}"), max_score=3.4),
@@ -317,7 +320,8 @@ Both ends are isolated now, so think about both directions.
     wrong_answers=(
         WrongAnswer("Only the ingress policy: frontend's egress is still denied, so nothing changes.",
                     FRONTEND_TO_BACKEND.split("---")[0], max_score=3),
-        WrongAnswer("`port: 80` (the Service port): policies see the pod port, 8080, so traffic stays denied.",
+        WrongAnswer("`port: 80` (the Service port): policies see the pod port, 8080, so traffic stays "
+                    "denied.",
                     FRONTEND_TO_BACKEND.replace("port: 8080", "port: 80"), max_score=3),
         WrongAnswer("`egress: [{}]` on frontend: allowed to every destination, the backend included, and "
                     "everywhere else.", FRONTEND_TO_BACKEND.split("---")[0] + """---
@@ -358,10 +362,11 @@ Allow **every pod of the namespace to query cluster DNS** (the `kube-dns` pods i
         "UDP and TCP 53. The pod-to-pod matrix is unchanged, but names now resolve, so frontend reaches "
         "`backend:80`."),
     wrong_answers=(
-        WrongAnswer("UDP 53 only: works until an answer is too large for UDP and the resolver retries over TCP.",
+        WrongAnswer("UDP 53 only: works until an answer is too "
+                    "large for UDP and the resolver retries over TCP.",
                     DNS_EGRESS.replace("    - protocol: TCP\n      port: 53\n", ""), max_score=3.5),
-        WrongAnswer("namespaceSelector and podSelector as two separate peers: allows every pod of kube-system "
-                    "and every kube-dns-labelled pod of this namespace (an OR, not an AND).",
+        WrongAnswer("namespaceSelector and podSelector as two separate peers: allows every pod of "
+                    "kube-system and every kube-dns-labelled pod of this namespace (an OR, not an AND).",
                     DNS_EGRESS.replace("      podSelector:", "    - podSelector:"), max_score=3.5),
         WrongAnswer("`egress: [{ports: [{port: 53}]}]`: DNS works, but port 53 of every destination is open.",
                     _dns_policy("[{ports: [{port: 53, protocol: UDP}, {port: 53, protocol: TCP}]}]"),

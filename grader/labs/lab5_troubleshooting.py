@@ -117,11 +117,11 @@ def connectivity(answer: str) -> list[Check]:
         ans = ns.lookup(host, frm="app=api")
         svc = ns.service("db")
         if ans.rcode == "TIMEOUT":
-            return failed(f"the api's DNS query for {host} gets no answer: a NetworkPolicy isolates the api's "
-                          "egress and allows no DNS (UDP and TCP 53 to kube-dns in kube-system)")
+            return failed(f"the api's DNS query for {host} gets no answer: a NetworkPolicy isolates the "
+                          "api's egress and allows no DNS (UDP and TCP 53 to kube-dns in kube-system)")
         if ans.rcode == "NXDOMAIN":
-            return failed(f"the api looks up DB_HOST={host} and gets NXDOMAIN: no Service of that name exists "
-                          f"there; the db Service is in namespace {ns.name}"
+            return failed(f"the api looks up DB_HOST={host} and gets NXDOMAIN: no Service of that name "
+                          f"exists there; the db Service is in namespace {ns.name}"
                           + (f" ({STALE})" if host == BROKEN_DB_HOST else ""))
         if svc is None or ans.addresses != [svc.cluster_ip]:
             return failed(f"DB_HOST={host} resolves to {ans.addresses}, not the db Service's ClusterIP")
@@ -150,8 +150,8 @@ def db_still_protected() -> Check:
             return failed("not earned yet: this counts once the api reaches the database")
         out = ns.probe("db:5432", frm="app=frontend")
         if out.ok:
-            return failed("the frontend reaches the database: the fix opened db-ingress to everyone; only the "
-                          "api may reach the database")
+            return failed("the frontend reaches the database: the fix opened db-ingress to everyone; only "
+                          "the api may reach the database")
         return passed("only the api reaches the database")
     return Check("the database is still closed to the frontend", fn)
 
@@ -190,8 +190,8 @@ def db_rule_exact() -> Check:
                                "a podSelector alone (no namespaceSelector) means this namespace"),
                               (other.ip, f"a pod in namespace {OUTSIDE} on 5432", "keep `to:` the db pods")):
             if reached(ns.probe(f"{ip}:5432", frm="app=api")):
-                return failed(f"the api reaches {what}: the database rule of api-egress lets it out to more than "
-                              f"the database; {fix}")
+                return failed(f"the api reaches {what}: the database rule of api-egress lets it out to more "
+                              f"than the database; {fix}")
         return passed("the api's database rule leads to this namespace's db pods only")
     return Check("the api's database rule is still exact", fn)
 
@@ -203,7 +203,8 @@ def services_stay_inside() -> Check:
         opened = [f"{name} is a {svc.type}" for name in ("frontend", "api", "db")
                   if (svc := ns.service(name)) is not None and svc.type != "ClusterIP"]
         if opened:
-            return failed("; ".join(opened) + ": the fix opens the Service outside the cluster; keep type ClusterIP")
+            return failed("; ".join(opened)
+                          + ": the fix opens the Service outside the cluster; keep type ClusterIP")
         return passed("frontend, api and db stay ClusterIP Services")
     return Check("the Services stay inside the cluster", fn)
 
@@ -327,16 +328,16 @@ template (the restart sets the annotation `kubectl.kubernetes.io/restartedAt`).
     reference=FIXES,
     explanation=(
         "1. Service frontend sent traffic to port 80 of its pods, where nothing listens: targetPort 8080. "
-        "2. Service api selected `app: api-server`, which no pod carries, so it had no endpoints: select `app: api`. "
-        "3. DB_HOST named namespace `database`, but the db Service is in this namespace: `db` (or "
-        "`db.lab5.svc.cluster.local`); the api's pods read api-config into their environment when they start, "
-        "so the fix needs new pods too: `kubectl rollout restart deployment/api`, which is a changed pod template "
-        "(the annotation `kubectl.kubernetes.io/restartedAt`), as the reference re-applies it. "
+        "2. Service api selected `app: api-server`, which no pod carries, so it had no endpoints: select "
+        "`app: api`. 3. DB_HOST named namespace `database`, but the db Service is in this namespace: `db` "
+        "(or `db.lab5.svc.cluster.local`); the api's pods read api-config into their environment when they "
+        "start, so the fix needs new pods too: `kubectl rollout restart deployment/api`, which is a changed "
+        "pod template (the annotation `kubectl.kubernetes.io/restartedAt`), as the reference re-applies it. "
         "4. api-egress isolated the api's egress and allowed only the database, so its DNS queries were "
         "dropped: add UDP and TCP 53 to kube-dns."),
     wrong_answers=(
-        WrongAnswer("Fixing the Service api by relabelling the Deployment: its selector is immutable, so the API "
-                    "server refuses it.",
+        WrongAnswer("Fixing the Service api by relabelling the Deployment: its selector is immutable, so the "
+                    "API server refuses it.",
                     WITHOUT_RESTART.replace("""  selector:
     app: api
 """, """  selector:
@@ -363,8 +364,8 @@ spec:
   policyTypes: [Egress]
   egress: [{}]
 """, max_score=11),
-        WrongAnswer("api-config fixed but the api's pods not replaced: they keep the DB_HOST they started with, "
-                    "so the api still looks up the old name.",
+        WrongAnswer("api-config fixed but the api's pods not replaced: they keep the DB_HOST they started "
+                    "with, so the api still looks up the old name.",
                     WITHOUT_RESTART, max_score=9),
         WrongAnswer("DB_HOST `db.lab5` is fine; `db.default` is not: the namespace must be the db Service's.",
                     FIXES.replace("DB_HOST: db\n", "DB_HOST: db.default\n"), max_score=9),

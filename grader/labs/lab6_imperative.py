@@ -45,12 +45,15 @@ PART5 = Part(
     id="part5", title="An Ingress in one command", points=3, kind=COMMANDS,
     visible=[
         _routes("preview.example", "/", "app=api,version=v2", name="preview.example/ goes to api-v2"),
-        _routes("preview.example", "/items/7", "app=api,version=v2", name="preview.example/items/7 goes to api-v2"),
-        _routes("preview.example", "/v1/items", "app=api,version=v1", name="preview.example/v1/items goes to api-v1"),
+        _routes("preview.example", "/items/7", "app=api,version=v2",
+                name="preview.example/items/7 goes to api-v2"),
+        _routes("preview.example", "/v1/items", "app=api,version=v1",
+                name="preview.example/v1/items goes to api-v1"),
     ],
     hidden=[
         _routes("admin.example", "/", None, code=404, name="another host gets 404"),
-        _routes("preview.example", "/v1", "app=api,version=v1", name="preview.example/v1 itself goes to api-v1"),
+        _routes("preview.example", "/v1", "app=api,version=v1",
+                name="preview.example/v1 itself goes to api-v1"),
         _routes("preview.example", "/v1beta/items", "app=api,version=v2",
                 name="preview.example/v1beta/items is api-v2's (prefixes match whole path elements)"),
     ],
@@ -80,21 +83,22 @@ look at what you made with `%kubectl get ingress preview -o yaml` after running 
         "elements, so `/v1beta` is not under `/v1`. With a host on every rule, other hosts match nothing "
         "and get 404."),
     wrong_answers=(
-        WrongAnswer("Paths without `*`: kubectl makes them `Exact`, so only `/` and `/v1` themselves are routed "
-                    "and `/items/7` gets 404.",
+        WrongAnswer("Paths without `*`: kubectl makes them `Exact`, so only `/` and `/v1` themselves are "
+                    "routed and `/items/7` gets 404.",
                     'kubectl create ingress preview --rule="preview.example/=api-v2:80" '
                     '--rule="preview.example/v1=api-v1:80"\n', max_score=1.5),
-        WrongAnswer("No host in the rules (`--rule=\"/*=api-v2:80\"`): they serve every host, so admin.example "
-                    "reaches api-v2.",
+        WrongAnswer("No host in the rules (`--rule=\"/*=api-v2:80\"`): they serve every host, so "
+                    "admin.example reaches api-v2.",
                     'kubectl create ingress preview --rule="/*=api-v2:80" --rule="/v1*=api-v1:80"\n',
                     max_score=2.5),
-        WrongAnswer("The pods' port (`api-v2:8080`): an Ingress names the Service's port, and the Services offer "
-                    "80 only.",
+        WrongAnswer("The pods' port (`api-v2:8080`): an Ingress names the Service's port, and the Services "
+                    "offer 80 only.",
                     'kubectl create ingress preview --rule="preview.example/*=api-v2:8080" '
                     '--rule="preview.example/v1*=api-v1:8080"\n', max_score=1),
         WrongAnswer("Only the catch-all rule: `/v1/items` goes to api-v2.",
                     'kubectl create ingress preview --rule="preview.example/*=api-v2:80"\n', max_score=2.5),
-        WrongAnswer("`kubectl expose` instead of `create ingress`: a Service, no Ingress, so every request fails.",
+        WrongAnswer("`kubectl expose` instead of `create ingress`: "
+                    "a Service, no Ingress, so every request fails.",
                     "kubectl expose deployment api-v2 --name=preview --port=80 --target-port=8080\n",
                     max_score=0),
     ),
@@ -153,7 +157,8 @@ def _refused(exc: KubectlError) -> str:
     return f"kubectl would refuse this command: \"{exc.message.strip().splitlines()[0]}\""
 
 
-def _port_problem(kind: str, target: str, remote: int | str, svc: Any, backends: dict[str, int]) -> str | None:
+def _port_problem(kind: str, target: str, remote: int | str, svc: Any,
+                  backends: dict[str, int]) -> str | None:
     """Why REMOTE is not a port the target serves (None: it is one). After svc/NAME it is the
     Service's port (a number or its name); after a pod, the container's (a number, or the name
     the Service's targetPort gives it)."""
@@ -227,14 +232,14 @@ def forward_checks(answer: str) -> list[Check]:
             return failed(f"{name} is the Service's name: a Service never answers, one of its pods does, and "
                           "serve-hostname's body is that pod's name")
         if name in others:
-            return failed(f"{name} is a pod, but not one of Service {FORWARDED}'s: a forward to svc/{FORWARDED} "
-                          f"reaches one of {', '.join(sorted(backends))}")
+            return failed(f"{name} is a pod, but not one of Service {FORWARDED}'s: a forward to "
+                          f"svc/{FORWARDED} reaches one of {', '.join(sorted(backends))}")
         if name not in backends:
             return failed(f"there is no pod {name} in namespace {ns.name}: write the name the body held "
                           f"(one of Service {FORWARDED}'s pods answered)")
         if not isinstance(parsed, str) and parsed.kind.kind == "Pod" and parsed.name != name:
-            return failed(f"you forwarded to pod {parsed.name}, so {name} cannot have answered: a forward to a "
-                          "pod reaches that pod only")
+            return failed(f"you forwarded to pod {parsed.name}, so {name} cannot have answered: a forward to "
+                          "a pod reaches that pod only")
         return passed(f"{name} is one of Service {FORWARDED}'s pods")
     return [Check("the command forwards to Service cache (or one of its pods)", command),
             Check("the pod you name is one of cache's", answered_by)]
@@ -247,10 +252,10 @@ def forward_sticks(answer: str) -> list[Check]:
         if not isinstance(claimed, int) or isinstance(claimed, bool):
             return failed(f"distinct_pods should be a whole number, not {claimed!r}")
         if claimed != 1:
-            return failed(f"you recorded {claimed} different pods; through one port-forward every request goes "
-                          "to the same pod: kubectl resolves svc/NAME to ONE pod when the forward starts and "
-                          "tunnels every connection to it through the API server and the kubelet, with no "
-                          "kube-proxy in the way (Service load balancing does not apply)")
+            return failed(f"you recorded {claimed} different pods; through one port-forward every request "
+                          "goes to the same pod: kubectl resolves svc/NAME to ONE pod when the forward "
+                          "starts and tunnels every connection to it through the API server and the kubelet, "
+                          "with no kube-proxy in the way (Service load balancing does not apply)")
         return passed("one pod answered every request: a port-forward is pinned to one pod")
     return [Check("you saw that a port-forward stays with one pod", one)]
 
@@ -310,15 +315,19 @@ it (or knowing how port-forward works) tells you.
     wrong_answers=(
         WrongAnswer("`answered_by: cache`: the Service's name; a Service never answers, a pod does.",
                     _forward_answer("kubectl port-forward svc/cache 8089:80", "cache"), max_score=2),
-        WrongAnswer("`answered_by: queue-0`: a pod of another Service, which a forward to svc/cache never reaches.",
+        WrongAnswer("`answered_by: queue-0`: a pod of another Service, "
+                    "which a forward to svc/cache never reaches.",
                     _forward_answer("kubectl port-forward svc/cache 8089:80", "queue-0"), max_score=2),
         WrongAnswer("A made-up pod name (`cache-7`): no such pod.",
                     _forward_answer("kubectl port-forward svc/cache 8089:80", "cache-7"), max_score=2),
-        WrongAnswer("`distinct_pods: 2`: expecting the Service's balancing; a port-forward is pinned to one pod.",
+        WrongAnswer("`distinct_pods: 2`: expecting the Service's "
+                    "balancing; a port-forward is pinned to one pod.",
                     _forward_answer("kubectl port-forward svc/cache 8089:80", "cache-1", 2), max_score=2),
-        WrongAnswer("`svc/cache 8089:8080`: the pods' port after svc/; kubectl refuses, the Service has port 80 only.",
+        WrongAnswer("`svc/cache 8089:8080`: the pods' port after svc/; "
+                    "kubectl refuses, the Service has port 80 only.",
                     _forward_answer("kubectl port-forward svc/cache 8089:8080", "cache-0"), max_score=2),
-        WrongAnswer("Forwarding to `pod/cache-1` but naming cache-0: a forward to a pod reaches that pod only.",
+        WrongAnswer("Forwarding to `pod/cache-1` but naming cache-0: "
+                    "a forward to a pod reaches that pod only.",
                     _forward_answer("kubectl port-forward pod/cache-1 8089:8080", "cache-0"), max_score=2),
     ),
 )

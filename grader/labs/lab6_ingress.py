@@ -76,7 +76,8 @@ def answered_by(address: Address, what: str, host: str, path: str, selector: str
         if selector:
             pod = (resp.pod or "").split("/", 1)[-1]
             if pod not in {p.name for p in checks.pods_matching(ns, selector)}:
-                return failed(f"{asked} was answered by {pod or 'the proxy itself'}, not a pod matching {selector}"
+                return failed(f"{asked} was answered by {pod or 'the proxy itself'}, "
+                              f"not a pod matching {selector}"
                               + (f" ({resp.route})" if resp.route else ""))
             return passed(f"{asked}: {code} from {pod}")
         return passed(f"{asked}: {code}")
@@ -102,11 +103,13 @@ def canary_share(address: Address, what: str, host: str, path: str, *, requests:
         if other:
             worst = max(other, key=lambda k: other[k])
             return failed(f"{sum(other.values())} of {requests} requests to {host}{path} reached neither api "
-                          f"version (e.g. {worst}): the canary rule must send every request to api-v1 or api-v2")
+                          f"version (e.g. {worst}): the canary rule "
+                          "must send every request to api-v1 or api-v2")
         share = seen["v2"] / requests
         if not low <= share <= high:
-            return failed(f"{seen['v2']} of {requests} requests to {host}{path} reached api-v2 ({share:.0%}); "
-                          "a 90/10 canary sends about 10%: weights 90 and 10 on one rule's backendRefs")
+            return failed(f"{seen['v2']} of {requests} requests to {host}{path} reached api-v2 "
+                          f"({share:.0%}); a 90/10 canary sends about 10%: "
+                          "weights 90 and 10 on one rule's backendRefs")
         return passed(f"{seen['v2']} of {requests} requests reached api-v2 ({share:.0%}), the rest api-v1")
     return Check("about 10% of /api requests reach api-v2", fn)
 
@@ -264,12 +267,12 @@ requests with `ns = lab.explore("part1")`, then
     wrong_answers=(
         WrongAnswer("A rule without `host`: it serves every host name, so admin.example reaches the shop.",
                     INGRESS.replace("  - host: shop.example\n    http:", "  - http:"), max_score=3.5),
-        WrongAnswer("`pathType: Exact` for `/api`: only `/api` itself reaches the api; `/api/items` falls through "
-                    "to the shop's `/`.", INGRESS.replace("""      - path: /api
+        WrongAnswer("`pathType: Exact` for `/api`: only `/api` itself reaches the api; `/api/items` falls "
+                    "through to the shop's `/`.", INGRESS.replace("""      - path: /api
         pathType: Prefix""", """      - path: /api
         pathType: Exact"""), max_score=3.5),
-        WrongAnswer("`backend.service.port.number: 8080`: that is the pods' port; an Ingress names the Service's "
-                    "port.", INGRESS.replace("number: 80", "number: 8080"), max_score=1),
+        WrongAnswer("`backend.service.port.number: 8080`: that is the pods' port; an Ingress names the "
+                    "Service's port.", INGRESS.replace("number: 80", "number: 8080"), max_score=1),
     ),
 )
 

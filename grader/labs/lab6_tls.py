@@ -154,11 +154,11 @@ response's `certificate` names the Secret the handshake presented, and
                     "certificate, which a browser refuses for that name.", ONE_LISTENER, max_score=3.45),
         WrongAnswer("A redirect without `statusCode`: RequestRedirect answers 302 (Found), not 301.",
                     HTTPS.replace("        statusCode: 301\n", ""), max_score=2.9),
-        WrongAnswer("A certificateRef to a Secret that does not exist: the listener reports ResolvedRefs False "
-                    "(InvalidCertificateRef), is not programmed, and shop.example has no HTTPS.",
+        WrongAnswer("A certificateRef to a Secret that does not exist: the listener reports ResolvedRefs "
+                    "False (InvalidCertificateRef), is not programmed, and shop.example has no HTTPS.",
                     HTTPS.replace("      - name: shop-tls", "      - name: shop-cert"), max_score=2.9),
-        WrongAnswer("The shop route left on every listener: on plain HTTP its `/api` rule is more specific than "
-                    "the redirect, so http://shop.example/api/items is served instead of redirected.",
+        WrongAnswer("The shop route left on every listener: on plain HTTP its `/api` rule is more specific "
+                    "than the redirect, so http://shop.example/api/items is served instead of redirected.",
                     HTTPS.replace("  - name: web\n    sectionName: https-shop\n", "  - name: web\n"),
                     max_score=3.5),
     ),

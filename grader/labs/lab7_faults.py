@@ -302,12 +302,15 @@ def _http(target: str, frm: str, selector: str, name: str) -> Callable[[], Check
 def _ledger_reached() -> Check:
     def fn(ns: Any) -> Verdict:
         out = ns.probe("ledger:80/hostname", frm="app=api")
-        pods = {p.name for p in ns.cluster.namespace(DATA, fresh=False).pods() if p.labels.get("app") == "ledger"}
+        pods = {p.name for p in ns.cluster.namespace(DATA, fresh=False).pods()
+                if p.labels.get("app") == "ledger"}
         who = (out.pod or "").split("/", 1)[-1] or (out.body or "").strip()
         if not out.ok:
-            return failed(f"ledger:80 from app=api: {out.status.value}" + (f" ({out.reason})" if out.reason else ""))
+            return failed(f"ledger:80 from app=api: {out.status.value}"
+                          + (f" ({out.reason})" if out.reason else ""))
         if who not in pods:
-            return failed(f"ledger:80 from app=api was answered by {who or 'nobody'}, not the ledger in {DATA}")
+            return failed("ledger:80 from app=api was answered by "
+                          f"{who or 'nobody'}, not the ledger in {DATA}")
         return passed(f"ledger:80 from app=api answered by {who} in {DATA}")
     return Check("the api reaches the ledger in lab7-data (ledger:80)", fn)
 
@@ -447,7 +450,8 @@ CATALOGUE: tuple[Fault, ...] = (
           "apps listen; the database listens on 5432) fails forever, so the db pod never becomes Ready and "
           "Service db has no ready endpoint.",
           "Deployment db's readinessProbe asked port 8080; the database serves 5432 (its port `http`): probe "
-          "that port, and keep the probe (without one, a db pod that stops answering would still get traffic)."),
+          "that port, and keep the probe (without one, a db "
+          "pod that stops answering would still get traffic)."),
     Fault("wrong-ingressclass", "an IngressClass no controller implements",
           {"ingress": _ingress("nginx")},
           _via("Ingress", "shop", "shop.example"),
@@ -462,10 +466,12 @@ CATALOGUE: tuple[Fault, ...] = (
           "HTTPRoute shop attached to listener `admin` (port 8080); attach it to `http` (port 80)."),
     Fault("policy-service-port", "a NetworkPolicy port that is the Service port, not the pod's",
           {"policy-payments": _payments_ingress(80)},
-          _http("payments:80/hostname", "app=web", "app=payments", "the web pods reach payments (payments:80)"),
+          _http("payments:80/hostname", "app=web", "app=payments",
+                "the web pods reach payments (payments:80)"),
           "NetworkPolicy sees the packet after the Service has translated it, so its ports are the pods' "
           "ports (the targetPort, here 8080), never the Service's port.",
-          "NetworkPolicy payments-ingress allowed port 80 (the Service port); the payments pods listen on 8080."),
+          "NetworkPolicy payments-ingress allowed port 80 (the "
+          "Service port); the payments pods listen on 8080."),
 )
 
 FAULTS = {f.key: f for f in CATALOGUE}

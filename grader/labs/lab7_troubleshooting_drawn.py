@@ -7,7 +7,8 @@ again, with a feedback sentence saying why it did not), so each fault earns its 
 hidden checks, earned once every drawn fault is fixed, make sure the rest of the shop
 still works and its protected paths stay protected, so deleting or opening the
 NetworkPolicies, scaling workloads away, exposing Services outside the cluster or deleting
-the database's readiness probe (instead of pointing it at the right port) does not pass. `lab_for(learner)` is the lab as that learner (and the grader) sees it; LAB is the
+the database's readiness probe (instead of pointing it at the right port) does not pass.
+`lab_for(learner)` is the lab as that learner (and the grader) sees it; LAB is the
 self-paced learner's draw, which the source notebook and solutions/ show."""
 from __future__ import annotations
 
@@ -104,7 +105,8 @@ def _db_protected(gate: _Gate) -> Check:
             return failed("no db pod runs")
         opened = _closed(ns, [(ns, "app=user", "db:5432", "the user pod reaches the database on 5432"),
                               (ns, "app=web", "db:5432", "the web pods reach the database on 5432"),
-                              (office, "app=intern", db, f"the intern's pod in {OFFICE} reaches the database"),
+                              (office, "app=intern", db,
+                               f"the intern's pod in {OFFICE} reaches the database"),
                               (outside, "app=reports", db,
                                f"an app=reports pod in namespace {OUTSIDE} reaches the database"),
                               (office, "app=reports", f"{pod.ip}:8081/udp",
@@ -169,7 +171,8 @@ def _services_inside(gate: _Gate) -> Check:
         opened = [f"{n} is a {svc.type}" for n in names if (svc := ns.service(n)) is not None
                   and svc.type != "ClusterIP"]
         if opened:
-            return failed("; ".join(opened) + ": a fix must not open the shop outside the cluster; keep ClusterIP")
+            return failed("; ".join(opened)
+                          + ": a fix must not open the shop outside the cluster; keep ClusterIP")
         return passed("the shop's Services stay inside the cluster (ClusterIP)")
     return Check("the Services stay inside the cluster", fn)
 
@@ -184,8 +187,9 @@ def _hosts_exact(gate: _Gate) -> Check:
                            ("Gateway shop-gw", ns.gateway_address("shop-gw"))):
             resp = ns.http(addr, "/", host="admin.example") if addr else None
             if resp is not None and resp.code != 404:
-                return failed(f"GET http://admin.example/ through {kind} got {resp.code or resp.status.value}, not "
-                              "404: it serves hosts that are not the shop's; keep the rule's host (shop.example) "
+                return failed(f"GET http://admin.example/ through {kind} got "
+                              f"{resp.code or resp.status.value}, not 404: it serves hosts that are not the "
+                              "shop's; keep the rule's host (shop.example) "
                               "and the route's hostnames (www.shop.example)")
         return passed("the Ingress and the Gateway answer only for the shop's hosts")
     return Check("the Ingress and the Gateway serve only the shop's hosts", fn)
@@ -203,9 +207,11 @@ def _probe_kept(gate: _Gate, db: dict[str, Any] | None) -> Check:
         if db is None:
             return failed("there is no Deployment db to try a broken build of")
         try:
-            ns.apply([_copy_listening_on(copy.deepcopy(db), "db-broken", 9090)], source="a broken build of db")
+            ns.apply([_copy_listening_on(copy.deepcopy(db), "db-broken", 9090)],
+                     source="a broken build of db")
             ns.wait_ready(timeout=60, unready=UNREADY_ON_PURPOSE)
-            broken = {p.name for p in checks.pods_matching(ns, UNREADY_ON_PURPOSE) if p.name.startswith("db-broken")}
+            broken = {p.name for p in checks.pods_matching(ns, UNREADY_ON_PURPOSE)
+                      if p.name.startswith("db-broken")}
             if not broken:
                 return failed("a copy of Deployment db made no pod labelled app=db")
             # live, a pod without a probe turns Ready a moment after it runs: give it that moment
@@ -214,9 +220,9 @@ def _probe_kept(gate: _Gate, db: dict[str, Any] | None) -> Check:
         finally:
             ns.delete("Deployment", "db-broken")
         if broken & ready:
-            return failed("a db pod that does not answer on its port http (5432) is a ready endpoint of Service db "
-                          "and gets traffic: the database must keep a readinessProbe that asks the app (httpGet "
-                          "/healthz on port http)")
+            return failed("a db pod that does not answer on its port http (5432) is a ready endpoint of "
+                          "Service db and gets traffic: the database must keep a readinessProbe that asks "
+                          "the app (httpGet /healthz on port http)")
         return passed("a db pod that does not answer on 5432 stays out of rotation: the probe is kept")
     return Check("the database keeps a readiness probe that asks the app", fn, time_limit=LIVE_TIME_LIMIT)
 
@@ -268,11 +274,11 @@ def _probe_wrong_answers(drawn: list[Fault], share: float) -> tuple[WrongAnswer,
     assert healthy in fixed
     return (
         WrongAnswer("Deleting the database's readiness probe instead of pointing it at the port the database "
-                    "serves: the path works, but the task says the probe stays, and without it a db pod that stops "
-                    "answering would still get traffic.", fixed.replace(healthy, db_deployment(None)),
+                    "serves: the path works, but the task says the probe stays, and without it a db pod that "
+                    "stops answering would still get traffic.", fixed.replace(healthy, db_deployment(None)),
                     max_score=POINTS - 0.25),
-        WrongAnswer("Moving the probe to port 80, the usual Service port: nothing listens there either, so the db "
-                    "pod still never becomes Ready.", fixed.replace(healthy, db_deployment(80)),
+        WrongAnswer("Moving the probe to port 80, the usual Service port: nothing listens there either, so "
+                    "the db pod still never becomes Ready.", fixed.replace(healthy, db_deployment(80)),
                     max_score=VISIBLE_POINTS - share),
     )
 
@@ -287,13 +293,15 @@ def wrong_answers(learner: str, drawn: list[Fault]) -> tuple[WrongAnswer, ...]:
                                 (HEALTHY["policy-db"], "Ingress"), (HEALTHY["policy-payments"], "Ingress"),
                                 (HEALTHY["policy-worker"], "Egress")))
     return _probe_wrong_answers(drawn, share) + (
-        WrongAnswer("Fixing every fault but one: that fault's path still fails, and the hidden checks wait until "
-                    "every path works.", reference(drawn[:-1]), max_score=VISIBLE_POINTS - share),
-        WrongAnswer("Opening every NetworkPolicy to everyone (`ingress: [{}]`, `egress: [{}]`) instead of fixing "
-                    "the rule: the paths work, but the database, payments and the worker are no longer "
-                    "protected.", reference(drawn) + "---\n" + opened, max_score=most),
-        WrongAnswer("Exposing the database as a NodePort while fixing: the shop is opened outside the cluster.",
-                    reference(drawn) + "---\n" + HEALTHY["svc-db"].replace("spec:\n", "spec:\n  type: NodePort\n"),
+        WrongAnswer("Fixing every fault but one: that fault's path still fails, and the hidden checks wait "
+                    "until every path works.", reference(drawn[:-1]), max_score=VISIBLE_POINTS - share),
+        WrongAnswer("Opening every NetworkPolicy to everyone (`ingress: [{}]`, `egress: [{}]`) instead of "
+                    "fixing the rule: the paths work, but the database, payments and the worker are no "
+                    "longer protected.", reference(drawn) + "---\n" + opened, max_score=most),
+        WrongAnswer("Exposing the database as a NodePort while "
+                    "fixing: the shop is opened outside the cluster.",
+                    reference(drawn) + "---\n"
+                    + HEALTHY["svc-db"].replace("spec:\n", "spec:\n  type: NodePort\n"),
                     max_score=POINTS - 0.5),
         WrongAnswer(f"A classmate's solution (learner {other!r}): it fixes their faults, not "
                     f"{', '.join(f.key for f in missed)}.", reference(theirs),
@@ -304,9 +312,10 @@ def wrong_answers(learner: str, drawn: list[Fault]) -> tuple[WrongAnswer, ...]:
 def _explanation(learner: str, drawn: list[Fault]) -> str:
     lines = [f"{n}. {f.explanation}" for n, f in enumerate(drawn, 1)]
     return (f"For learner {learner!r}, {len(drawn)} faults were drawn. " + " ".join(lines) +
-            " Every fix is the healthy object, applied on top of the broken shop; nothing else changes, so the "
-            "policies keep protecting the database, payments and the worker's egress. Another learner's "
-            "solution: `python -m grader.labs.drawn_solution <learner id>` writes a solution notebook for that learner.")
+            " Every fix is the healthy object, applied on top of the broken shop; nothing else changes, so "
+            "the policies keep protecting the database, payments and the worker's egress. Another learner's "
+            "solution: `python -m grader.labs.drawn_solution <learner id>` writes a solution notebook for "
+            "that learner.")
 
 
 TASK = """
@@ -347,8 +356,9 @@ def lab_for(learner: str) -> Lab:
     drawn = faults_for(learner)
     data = "---\n".join([DATA_APP, *(f.elsewhere for f in drawn if f.elsewhere)])
     part = Part(
-        id="fixes", title="Find and fix the faults drawn for you", points=POINTS, needs_policy_enforcement=True,
-        may_stay_unready=UNREADY_ON_PURPOSE, task=TASK, visible=[f.check(VISIBLE_POINTS / len(drawn)) for f in drawn],
+        id="fixes", title="Find and fix the faults drawn for you", points=POINTS,
+        needs_policy_enforcement=True, may_stay_unready=UNREADY_ON_PURPOSE, task=TASK,
+        visible=[f.check(VISIBLE_POINTS / len(drawn)) for f in drawn],
         hidden=lambda answer: hidden_checks(drawn, answer), reference=reference(drawn),
         explanation=_explanation(learner, drawn), wrong_answers=wrong_answers(learner, drawn))
     return Lab(

@@ -48,7 +48,8 @@ def _what(ns: str, labels: Mapping[str, str]) -> str:
 
 def _mismatch(src_ns: str, src: Any, dst_ns: str, dst: Any, port: int, got: bool) -> str:
     verb = "reaches" if got else "cannot reach"
-    return f"{_what(src_ns, src.labels)} ({src.name}) {verb} {_what(dst_ns, dst.labels)} ({dst.name}) on {port}"
+    return (f"{_what(src_ns, src.labels)} ({src.name}) {verb} "
+            f"{_what(dst_ns, dst.labels)} ({dst.name}) on {port}")
 
 
 def _advice(wrong: list[str]) -> str:
@@ -109,7 +110,8 @@ def across_namespaces_match(*, add_late_pod: bool = True) -> Check:
     answer, when `add_late_pod`) and every outside pod, both directions, on 8080 and 5432."""
     def fn(ns: Any) -> Verdict:
         if add_late_pod and not any(p.name == "late" for p in ns.pods()):
-            add_pods(ns, netexec_pod("late", {"app": "late"}, PORTS), source="a pod started after your answer")
+            add_pods(ns, netexec_pod("late", {"app": "late"}, PORTS),
+                     source="a pod started after your answer")
         inside = sorted(ns.pods(), key=lambda p: p.name)
         pairs: list[tuple[str, Any, str, Any, int]] = []      # (from ns, from pod, to ns, to pod, port)
         probes: list[tuple[Any, str, str]] = []
@@ -122,12 +124,13 @@ def across_namespaces_match(*, add_late_pod: bool = True) -> Check:
                     pairs.append((NAMESPACE, pod, out_ns, outsider, port))
                     probes.append((ns, pod.name, f"{outsider.ip}:{port}"))
         wrong = [_mismatch(src_ns, src, dst_ns, dst, port, got)
-                 for (src_ns, src, dst_ns, dst, port), got in zip(pairs, _reached_all(ns, probes), strict=True)
+                 for (src_ns, src, dst_ns, dst, port), got
+                 in zip(pairs, _reached_all(ns, probes), strict=True)
                  if got != allowed(src_ns, src.labels, dst_ns, dst.labels, port)]
         if wrong:
             return failed(_advice(wrong))
-        return passed(f"every pair between the namespace's {len(inside)} pods and 5 pods of other namespaces, "
-                      "both ways, on 8080 and 5432, is exactly as the allow-list says")
+        return passed(f"every pair between the namespace's {len(inside)} pods and 5 pods of other "
+                      "namespaces, both ways, on 8080 and 5432, is exactly as the allow-list says")
     return Check("across namespaces, only the office's reports pod gets in, and nothing gets out", fn,
                  points=3, time_limit=WHOLE_CLASS_SECONDS)
 
@@ -138,9 +141,9 @@ def office_reaches_api() -> Check:
         office = ns.cluster.namespace(OFFICE, fresh=False)
         out = office.probe(f"api-v1.{NAMESPACE}.svc.cluster.local:80/hostname", frm="reports")
         if not out.ok:
-            return failed(f"{OFFICE}'s reports pod cannot reach api-v1.{NAMESPACE}:80 ({out.status.value}): allow "
-                          f"ingress to the api pods on 8080 from the pods labelled app=reports in namespace {OFFICE} "
-                          "(namespaceSelector and podSelector in one peer)")
+            return failed(f"{OFFICE}'s reports pod cannot reach api-v1.{NAMESPACE}:80 ({out.status.value}): "
+                          "allow ingress to the api pods on 8080 from the pods labelled app=reports in "
+                          f"namespace {OFFICE} (namespaceSelector and podSelector in one peer)")
         return passed(f"{OFFICE}'s reports pod reaches the api (answered by {out.pod})")
     return Check(f"{OFFICE}'s reports pod reaches the api", fn)
 

@@ -92,8 +92,8 @@ def internal_service(service: str, port: int) -> Check:
             return failed(f"there is no Service {service}")
         if svc.type != "ClusterIP" or svc.headless:
             what = "headless" if svc.headless else svc.type
-            return failed(f"Service {service} is {what}: keep it a ClusterIP Service with a virtual IP, so the api "
-                          "is reached only inside the cluster and through the Gateway")
+            return failed(f"Service {service} is {what}: keep it a ClusterIP Service with a virtual IP, so "
+                          "the api is reached only inside the cluster and through the Gateway")
         if port not in {p.port for p in svc.ports}:
             return failed(f"Service {service} does not offer port {port}")
         return passed(f"Service {service} is internal (ClusterIP {svc.cluster_ip}) on port {port}")
@@ -123,8 +123,8 @@ def broken_build_stays_out(answer: str, name: str) -> Check:
             ns.delete("Deployment", "api-broken")
         if broken & ready:
             return failed(f"a {name} pod that does not answer on its port http (8080) is a ready endpoint of "
-                          f"{name} and gets traffic: give the container a readinessProbe, httpGet /healthz on "
-                          "port http")
+                          f"{name} and gets traffic: give the container a readinessProbe, httpGet /healthz "
+                          "on port http")
         return passed(f"a {name} pod that does not answer on 8080 stays out of rotation (not ready)")
     return Check(f"a broken {name} build stays out of rotation", fn, time_limit=LIVE_TIME_LIMIT)
 
@@ -147,13 +147,14 @@ def https_canary(requests: int = 200, low: float = 0.05, high: float = 0.15) -> 
             seen["v1" if pod in v1 else "v2" if pod in v2 else f"{resp.code or resp.status.value}"] += 1
         other = sum(n for k, n in seen.items() if k not in ("v1", "v2"))
         if other:
-            return failed(f"{other} of {requests} https requests reached neither api version: every request to "
-                          "shop.example must reach api-v1 or api-v2")
+            return failed(f"{other} of {requests} https requests reached neither api version: every request "
+                          "to shop.example must reach api-v1 or api-v2")
         share = seen["v2"] / requests
         if not low <= share <= high:
             return failed(f"{seen['v2']} of {requests} https requests reached api-v2 ({share:.0%}); a 90/10 "
                           "canary sends about 10%: weights 90 and 10 on one rule's backendRefs")
-        return passed(f"{seen['v2']} of {requests} https requests reached api-v2 ({share:.0%}), the rest api-v1")
+        return passed(f"{seen['v2']} of {requests} https requests "
+                      f"reached api-v2 ({share:.0%}), the rest api-v1")
     # live, 200 HTTPS requests through the Gateway take about 20 s, the default limit
     return Check("about 10% of https://shop.example requests reach api-v2", fn, points=3,
                  time_limit=LIVE_TIME_LIMIT)
@@ -180,8 +181,8 @@ def not_plain_http() -> Check:
             return failed("not earned yet: Gateway shop has no address")
         resp = ns.http(addr, "/hostname", host="shop.example")
         if resp.pod:
-            return failed(f"plain http://shop.example/ reaches {resp.pod.split('/', 1)[-1]}: the task asks for "
-                          "HTTPS only, so the Gateway needs no HTTP listener")
+            return failed(f"plain http://shop.example/ reaches {resp.pod.split('/', 1)[-1]}: the task asks "
+                          "for HTTPS only, so the Gateway needs no HTTP listener")
         return passed(f"plain http://shop.example/ reaches no pod ({resp.code or resp.status.value})")
     return Check("plain HTTP does not reach the shop", fn)
 
@@ -239,8 +240,10 @@ PART3 = Part(
         checks.routes_to("gateway/check", "/hostname", answered_by="app=api,version=v1",
                          name="the Gateway's proxy reaches the api"),
     ],
-    hidden=[across_namespaces_match().worth(5), egress_only_to_dns("toolbox", ELSEWHERE), dns_over_tcp("toolbox"),
-            checks.resolves("db", frm="app=db", to_pods="app=db", check_name="the database pods resolve names")],
+    hidden=[across_namespaces_match().worth(5), egress_only_to_dns("toolbox", ELSEWHERE),
+            dns_over_tcp("toolbox"),
+            checks.resolves("db", frm="app=db", to_pods="app=db",
+                            check_name="the database pods resolve names")],
     explanation=text.PART3_WHY, wrong_answers=text.PART3_WRONG,
 )
 
@@ -249,8 +252,9 @@ PART4 = Part(
     builds_on=("part1", "part2", "part3"), needs_policy_enforcement=True,
     task=text.PART4_TASK, reference=text.GATEWAY,
     visible=[
-        checks.routes_to("gateway/shop", "/hostname", host="shop.example", scheme="https", answered_by="app=api",
-                         certificate="shop-tls", name="https://shop.example/ reaches the api with shop-tls",
+        checks.routes_to("gateway/shop", "/hostname", host="shop.example", scheme="https",
+                         answered_by="app=api", certificate="shop-tls",
+                         name="https://shop.example/ reaches the api with shop-tls",
                          points=2),
         https_canary(),
     ],

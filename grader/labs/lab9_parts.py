@@ -261,7 +261,8 @@ spec:
 PART1_TASK = f"""
 The namespace is empty but for a `toolbox` pod to look from and a TLS Secret for later.
 Build the shop's **database**: a **StatefulSet `db`** of **2** agnhost netexec pods
-(image `{AGNHOST_IMAGE}`, `args: [netexec, --http-port=5432]`; pods labelled `app: db`, container port 5432 named `sql`) behind a
+(image `{AGNHOST_IMAGE}`, `args: [netexec, --http-port=5432]`; \
+pods labelled `app: db`, container port 5432 named `sql`) behind a
 **headless Service `db`** on port 5432. Each database pod must have a stable name of its own:
 `db-0.db` is always pod db-0. Check with `ns.lookup("db-0.db", frm="app=toolbox")`.
 """
@@ -342,12 +343,13 @@ PART3_WHY = (
 PART3_WRONG = (
     WrongAnswer("No DNS egress: the api cannot resolve db-0.db, so it cannot use the database by name.",
                 POLICIES.split("---\n", 2)[0] + "---\n" + POLICIES.split("---\n", 2)[2], max_score=4.65),
-    WrongAnswer("The office peer as two peers (namespaceSelector, then podSelector): every pod of lab9-office "
-                "gets in, the intruder too.",
+    WrongAnswer("The office peer as two peers (namespaceSelector, then podSelector): every pod of "
+                "lab9-office gets in, the intruder too.",
                 POLICIES.replace("""          kubernetes.io/metadata.name: lab9-office
       podSelector:""", """          kubernetes.io/metadata.name: lab9-office
     - podSelector:"""), max_score=4.65),
-    WrongAnswer("`namespaceSelector: {}` with podSelector app=reports: a reports pod of any namespace gets in.",
+    WrongAnswer("`namespaceSelector: {}` with podSelector "
+                "app=reports: a reports pod of any namespace gets in.",
                 POLICIES.replace("""        matchLabels:
           kubernetes.io/metadata.name: lab9-office""", """        {}"""), max_score=4.65),
     WrongAnswer("`ipBlock: 0.0.0.0/0` for the proxy: every pod of every namespace reaches the api.",
@@ -362,7 +364,8 @@ PART3_WRONG = (
     ports:""", """  ingress:
   - ports:"""), max_score=4.65),
     WrongAnswer("The database's ingress without the api's egress: the api still cannot reach it.",
-                "---\n".join(d for d in POLICIES.split("---\n") if "name: api-to-db" not in d), max_score=4.65),
+                "---\n".join(d for d in POLICIES.split("---\n") if "name: api-to-db" not in d),
+                max_score=4.65),
 )
 
 PART4_TASK = """
@@ -381,7 +384,8 @@ PART4_WHY = (
 
 PART4_WRONG = (
     WrongAnswer("Weights 50 and 50: half the traffic goes to the canary.",
-                GATEWAY.replace("weight: 90", "weight: 50").replace("weight: 10", "weight: 50"), max_score=4.65),
+                GATEWAY.replace("weight: 90", "weight: 50").replace("weight: 10", "weight: 50"),
+                max_score=4.65),
     WrongAnswer("An HTTP listener on port 80 instead of HTTPS: no TLS, and the shop answers plain HTTP.",
                 GATEWAY.replace("""  - name: https
     protocol: HTTPS
@@ -399,7 +403,8 @@ PART4_WRONG = (
     WrongAnswer("A certificateRef to a Secret that does not exist: the listener is not programmed.",
                 GATEWAY.replace("- name: shop-tls", "- name: shop-cert"), max_score=2),
     WrongAnswer("No hostname on the listener or the route: every name is served, admin.example included.",
-                GATEWAY.replace("    hostname: shop.example\n", "").replace("  hostnames:\n  - shop.example\n", ""),
+                GATEWAY.replace("    hostname: shop.example\n", "")
+                .replace("  hostnames:\n  - shop.example\n", ""),
                 max_score=5.5),
     WrongAnswer("A NetworkPolicy opening the api's 8080 to everyone, to be safe: the shop works, and every "
                 "pod of every namespace reaches the api.", GATEWAY + _OPEN_API, max_score=5.5),
