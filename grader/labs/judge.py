@@ -218,6 +218,13 @@ def _rolled_out(dep: dict[str, Any]) -> dict[str, Any]:
     return dep
 
 
+def rollout_stages(deps: list[dict[str, Any]], *, shift_ports: int) -> list[tuple[str, list[dict[str, Any]]]]:
+    """The three moments a Service is judged at, with what to apply to reach each: now; after
+    a rollout of every Deployment `deps`; with each app's next version beside it."""
+    return [("now", []), ("after a rollout", [_rolled_out(d) for d in deps]),
+            ("with the next version beside it", [_next_version(d, shift_ports=shift_ports) for d in deps])]
+
+
 def _next_version(dep: dict[str, Any], *, shift_ports: int) -> dict[str, Any]:
     """A bare pod of the app's next version: its labels with `version` changed, its
     container ports (and netexec's) moved by `shift_ports` if the task allows that."""
@@ -262,11 +269,7 @@ def services(*names: str, node_ports: bool = False, shift_ports: int = 0) -> Obs
     pod of each app's next version beside them (its ports moved by `shift_ports`)."""
     def observe(lab: Any, ns: Any) -> Behaviour:
         out: Behaviour = {}
-        deps = _deployments(lab.workloads)
-        stages: list[tuple[str, list[dict[str, Any]]]] = [
-            ("now", []), ("after a rollout", [_rolled_out(d) for d in deps]),
-            ("with the next version beside it", [_next_version(d, shift_ports=shift_ports) for d in deps])]
-        for stage, objs in stages:
+        for stage, objs in rollout_stages(_deployments(lab.workloads), shift_ports=shift_ports):
             if objs:
                 ns.apply(objs, source=f"judge: {stage}")
             for name in names:

@@ -22,7 +22,6 @@ from grader.labs.judge import (
     Judge,
     JudgeVerdict,
     _deployments,
-    _next_version,
     _pod,
     _rolled_out,
     compare,
@@ -32,6 +31,7 @@ from grader.labs.judge import (
     http_routing,
     identity,
     reachability,
+    rollout_stages,
     service_state,
     services,
 )
@@ -363,10 +363,7 @@ def _services_through_changes(ns: Any, shift_ports: int) -> Behaviour:
     out: Behaviour = {}
     names = sorted(s.name for s in ns.state.services if s.namespace == ns.name)
     deps = [_as_applied(d) for d in ns.state.objects("Deployment", ns.name)]
-    stages: list[tuple[str, list[dict[str, Any]]]] = [
-        ("now", []), ("after a rollout", [_rolled_out(d) for d in deps]),
-        ("with the next version beside it", [_next_version(d, shift_ports=shift_ports) for d in deps])]
-    for stage, objs in stages:
+    for stage, objs in rollout_stages(deps, shift_ports=shift_ports):
         if objs:
             ns.apply(objs, source=f"judge: {stage}")
         for name in names:
