@@ -57,7 +57,7 @@ def register(sub: "argparse._SubParsersAction") -> None:
                 type=int,
                 default=1,
                 help="labs graded side by side, each in its own namespaces (default 1); labs that "
-                "pin the same node port or edit the Corefile still take turns",
+                "share a node port, the Corefile or the Ingress/Gateway proxy still take turns",
             )
         if name in ("grades", "report"):
             s.add_argument(
