@@ -23,6 +23,7 @@ from grader.cluster.live_api import GATEWAY_GROUP, LiveApi
 from grader.cluster.live_corefile import CorefileNotLoaded, await_reload, same_configuration
 from grader.cluster.live_namespace import KUBE_PROXY_CATCH_UP, POLICY_CATCH_UP, LiveNamespace
 from grader.cluster.live_pods import conditions, pod_is_ready
+from grader.cluster.live_tidied import DeletedNamespaceApi
 from grader.cluster.node_rules import read_table
 from grader.guardrails import guardrail_objects  # noqa: F401  (one definition for both backends)
 from grader.k8s.nft import KubeProxyRules, parse, service_part
@@ -81,8 +82,9 @@ class LiveCluster:
 
     @property
     def namespaces_created(self) -> tuple[str, ...]:
-        """The namespaces this client made (`namespace()`), oldest first: what a grading run
-        deletes afterwards, including those a check made for strangers (lab4-outside...)."""
+        """The namespaces this client made (`namespace()`) and has not deleted since, oldest
+        first: what a grading run deletes afterwards, including those a check made for
+        strangers (lab4-outside...)."""
         return tuple(self._namespaces)
 
     def __repr__(self) -> str:
@@ -281,6 +283,15 @@ class LiveCluster:
         if name not in self._namespaces:
             self._namespaces.append(name)
         return LiveNamespace(self, name)
+
+    def _deleted(self, name: str) -> DeletedNamespaceApi:
+        """Delete namespace `name` for its `ns.delete()`, and forget it: it is no longer this
+        client's to search for pods or to clean up (`namespaces_created`) until `namespace()`
+        makes it again. Returns the stand-in the deleted LiveNamespace talks to from now on."""
+        stand_in = DeletedNamespaceApi.after_deleting(name, self._api)
+        if name in self._namespaces:
+            self._namespaces.remove(name)
+        return stand_in
 
     def _wait_namespace_gone(self, name: str, timeout: float = 120) -> None:
         deadline = self._clock() + timeout

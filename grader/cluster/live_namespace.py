@@ -46,7 +46,6 @@ from grader.cluster.live_pods import (
     why_not_ready,
     workload_problem,
 )
-from grader.cluster.live_tidied import DeletedNamespaceApi
 from grader.k8s.apply_order import apply_rank
 from grader.k8s.nft import KubeProxyRules
 from grader.k8s.selectors import is_selector, parse_selector
@@ -74,6 +73,7 @@ class LiveClusterHandle(Protocol):
     def _policy_settle(self) -> None: ...
     def _await_address(self, read: Callable[[], str | None]) -> str | None: ...
     def _routes_changed_within(self, seconds: float) -> bool: ...
+    def _deleted(self, name: str) -> Any: ...
     def kube_proxy_rules(self, node: str | None = None, *, service: str | None = None) -> KubeProxyRules: ...
     def http(self, address: str, path: str = "/", *, host: str | None = None, port: int | None = None,
              method: str = "GET", headers: dict[str, str] | None = None,
@@ -202,7 +202,7 @@ class LiveNamespace:
         """No arguments: delete the whole namespace (at once; the server finishes in the background,
         `cluster.namespace(name)` waits for it, using `ns` then says so). With kind and name: that object."""
         if kind is None and name is None:
-            self._api = DeletedNamespaceApi.after_deleting(self.name, self.cluster._api)
+            self._api = self.cluster._deleted(self.name)
             return
         if not kind or not name:
             raise ValueError("delete() takes both kind and name, or neither (whole namespace)")

@@ -107,12 +107,18 @@ def _rows(student: str, lab: str, offline: Mapping[str, Report], live: Mapping[s
 
 
 def _cleanup(cluster: Any, lab: Lab, before: tuple[str, ...] = ()) -> None:
-    """Delete what grading created for one submission, so the next starts clean: the lab's
-    namespaces, and any other this client made meanwhile (`before`: what it had made before),
-    such as a check's namespace of strangers."""
-    tasks = sorted({p.namespace for p in lab.parts if p.namespace})      # the mock exam's
-    made = [n for n in getattr(cluster, "namespaces_created", ()) if n not in before]
-    for name in dict.fromkeys([lab.namespace, *lab.other_namespaces, *tasks, *made]):
+    """Delete what grading created for one submission, so the next starts clean. A live
+    client knows what it made and has not deleted yet (`namespaces_created`, less `before`,
+    what it held before): the parts' namespaces and a check's namespace of strangers, and
+    not a blank part's, which was never made, nor a canary's, already gone (asking for those
+    would create them only to delete them). Elsewhere: the lab's own namespaces."""
+    made = getattr(cluster, "namespaces_created", None)
+    if made is None:
+        tasks = sorted({p.namespace for p in lab.parts if p.namespace})      # the mock exam's
+        names = [lab.namespace, *lab.other_namespaces, *tasks]
+    else:
+        names = [n for n in made if n not in before]
+    for name in names:
         try:
             cluster.namespace(name, fresh=False).delete()
         except Exception:  # noqa: BLE001  -- a namespace that is already gone is fine
@@ -192,7 +198,7 @@ def grade_live(course: Path | None = None, labs: Iterable[str] | None = None, *,
     """Grade every submission live and offline; write every check's two verdicts to
     `<out_dir>/live-vs-offline.csv` (default labs/reports/) and report disagreements.
     `jobs` > 1 grades that many labs side by side (never two labs that pin the same node
-    port or both edit the Corefile: grader.grading.live_lanes); the report and the CSV are
+    port, edit the Corefile or route HTTP: grader.grading.live_lanes); the report and the CSV are
     in lab order whatever finished first."""
     course = course if course is not None else course_dir()
     from grader.cluster.offline import OfflineCluster
