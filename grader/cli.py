@@ -95,7 +95,9 @@ def _command_of(argv: Sequence[str]) -> str | None:
 def main(argv: Sequence[str] | None = None) -> int:
     skip_unused_format_checkers()
     from grader.dataclass_cache import enable as cache_dataclass_code
+    from grader.lazy_modules import defer_unused_modules
     from grader.lazy_regex import defer_yaml_printable_regex
+    defer_unused_modules()
     defer_yaml_printable_regex()
     words = list(sys.argv[1:] if argv is None else argv)
     command = _command_of(words)

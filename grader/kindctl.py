@@ -39,6 +39,8 @@ class PrerequisiteError(RuntimeError):
 
 @dataclass(frozen=True)
 class Result:
+    """A finished command: its exit code, stdout and stderr."""
+
     rc: int
     out: str
     err: str
@@ -375,6 +377,8 @@ def down(name: str = CLUSTER_NAME, say: Callable[[str], None] = print) -> int:
 
 @dataclass(frozen=True)
 class Row:
+    """One line of the readiness report: what was checked, whether it is ready, and what to do."""
+
     item: str
     ok: bool
     detail: str

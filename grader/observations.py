@@ -244,6 +244,8 @@ class ParentStatus:
 
 @dataclass(frozen=True)
 class ListenerStatus:
+    """One listener's status on a Gateway: its conditions, attached routes and supported kinds."""
+
     name: str
     attached_routes: int
     conditions: tuple[Condition, ...]

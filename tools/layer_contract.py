@@ -19,7 +19,8 @@ from __future__ import annotations
 #: Floors, top first: [(component name, (module prefixes, ...)), ...] per floor.
 LAYERS: list[list[tuple[str, tuple[str, ...]]]] = [
     # the console script and its start-up aids (applied by grader.cli only)
-    [("cli", ("grader.cli", "grader.lazy_regex", "grader.dataclass_cache")),
+    [("cli", ("grader.cli", "grader.lazy_regex", "grader.lazy_modules",
+              "grader.dataclass_cache")),
      ("pin_outputs", ("grader.pin_outputs",)),       # `python -m grader.pin_outputs` (make pin-outputs)
      ("export", ("grader.export",)),                 # nbconvert templates (make setup)
      ("jupyter_quiet", ("grader.jupyter_quiet",)),   # a server extension: one false alarm dropped

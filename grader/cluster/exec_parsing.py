@@ -97,6 +97,9 @@ def curl_command(target: Target, timeout: float = 1.0) -> list[str]:
 
 @dataclass(frozen=True)
 class HttpResult:
+    """What one curl probe saw: its status and reason, and the body, HTTP code and peer when it
+    got an answer."""
+
     status: Status
     reason: str
     body: str | None = None

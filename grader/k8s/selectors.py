@@ -30,6 +30,8 @@ class SelectorError(ValueError):
 
 @dataclass(frozen=True)
 class Requirement:
+    """One requirement of a label selector: a key, an operator of OPERATORS and its values."""
+
     key: str
     operator: str                      # one of OPERATORS
     values: frozenset[str] = frozenset()

@@ -20,6 +20,8 @@ from grader.observations import Status
 
 @dataclass
 class Ran:
+    """What a program run in a pod printed, and its exit code."""
+
     stdout: str = ""
     stderr: str = ""
     code: int = 0

@@ -14,6 +14,9 @@ from grader.kubectl.result import KubectlError
 
 @dataclass(frozen=True)
 class Kind:
+    """A resource kind as kubectl names it: kind, API version, plural resource, group, scope,
+    short names."""
+
     kind: str                 # "Service"
     api_version: str          # "v1"
     resource: str             # plural resource name: "services"

@@ -12,6 +12,9 @@ from grader.kubectl.result import KubectlError
 
 @dataclass
 class Session:
+    """One kubectl invocation in progress: the namespace it acts on, its parsed words, stdin,
+    and what it writes."""
+
     ns: Any                    # the OfflineNamespace the notebook uses
     inv: Invocation
     stdin: str | None = None

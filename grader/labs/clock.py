@@ -34,6 +34,9 @@ def default_folder() -> Path:
 
 @dataclass
 class ExamClock:
+    """A timed lab's clock: which lab, how many minutes, when it started (kept on disk, see
+    `start`)."""
+
     lab: str
     minutes: int
     started: float

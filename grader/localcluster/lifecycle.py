@@ -60,6 +60,8 @@ class AlreadyRunning(RuntimeError):
 
 @dataclass
 class Paths:
+    """Where one local cluster keeps its files, all under `root`."""
+
     root: Path
 
     @property

@@ -27,6 +27,9 @@ def tail(log: Path, lines: int = 25) -> str:
 
 @dataclass
 class Daemon:
+    """A process of the local cluster: its name, pid and log (and Popen when this process
+    started it)."""
+
     name: str
     pid: int
     log: Path

@@ -92,6 +92,9 @@ parse_target = base_parse_target
 
 @dataclass
 class _Ctx:
+    """One connection attempt being traced: the state, the target, the client, the protocol and
+    path."""
+
     state: "ClusterState"
     target: str
     client: Client

@@ -82,6 +82,8 @@ class Line:
 
 @dataclass(frozen=True)
 class Kubernetes:
+    """The kubernetes plugin's settings in one server block."""
+
     zones: tuple[str, ...]
     pods: str = "disabled"                 # the plugin's default
     ttl: int = 5                           # the plugin's default
@@ -90,12 +92,16 @@ class Kubernetes:
 
 @dataclass(frozen=True)
 class Forward:
+    """The forward plugin: the zone it forwards and the names it leaves out."""
+
     base: str
     excepts: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
 class Rewrite:
+    """One rewrite rule: how it matches a name, what it rewrites it to, and where it was."""
+
     match: str                             # exact, suffix, prefix, substring, regex
     source: str
     target: str
@@ -106,6 +112,8 @@ class Rewrite:
 
 @dataclass(frozen=True)
 class Cache:
+    """The cache plugin's zones and TTLs (success and denial, maximum and minimum)."""
+
     zones: tuple[str, ...]
     success_ttl: int = 3600
     denial_ttl: int = 1800
@@ -115,6 +123,8 @@ class Cache:
 
 @dataclass(frozen=True)
 class Hosts:
+    """The hosts plugin: its inline entries, TTL, reverse records and fallthrough."""
+
     zones: tuple[str, ...]
     entries: tuple[tuple[str, str], ...]   # (name, ip) in file order
     ttl: int = 3600
@@ -124,6 +134,8 @@ class Hosts:
 
 @dataclass
 class ServerBlock:
+    """One server block: its zones and port, and the settings of the plugins the model follows."""
+
     zones: tuple[str, ...]                 # lower-case, no trailing dot; "" is the root
     port: int
     line: int

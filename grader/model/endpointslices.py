@@ -38,6 +38,8 @@ MAX_ENDPOINTS_PER_SLICE = 100
 
 @dataclass(frozen=True)
 class SlicePort:
+    """One port of an EndpointSlice."""
+
     name: str | None
     port: int
     protocol: str = "TCP"
@@ -46,6 +48,8 @@ class SlicePort:
 
 @dataclass(frozen=True)
 class SliceEndpoint:
+    """One endpoint of an EndpointSlice: its address, conditions and the pod and node behind it."""
+
     address: str
     ready: bool = True
     serving: bool = True
@@ -66,6 +70,9 @@ class SliceEndpoint:
 
 @dataclass(frozen=True)
 class EndpointSlice:
+    """An EndpointSlice of a Service, as its controller writes it (or as a user did: `managed`
+    False)."""
+
     namespace: str
     name: str
     service: str

@@ -82,6 +82,8 @@ HTTP_PROTOCOLS = ("HTTP", "HTTPS")
 
 @dataclass(frozen=True)
 class ListenerView:
+    """One listener of a Gateway's spec, read into plain fields."""
+
     name: str
     port: int
     protocol: str
@@ -92,6 +94,9 @@ class ListenerView:
 
 @dataclass
 class ListenerState:
+    """What the controller decides for one listener: its conditions, the routes attached, its
+    certificates."""
+
     listener: ListenerView
     conditions: list[Condition]
     supported_kinds: list[str]
@@ -132,6 +137,9 @@ class GatewayView:
 
 @dataclass(frozen=True)
 class BackendChoice:
+    """One backendRef of a route rule: the Service and port, its weight, and why it answers 500
+    if it does."""
+
     namespace: str
     service: str
     port: int | None

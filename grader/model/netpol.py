@@ -110,6 +110,8 @@ def named_port_matches(name: str, port: int, protocol: str, dst: Endpoint | None
 
 @dataclass(frozen=True)
 class IPBlock:
+    """A peer's ipBlock: a CIDR and the CIDRs it excepts."""
+
     cidr: str
     excepts: tuple[str, ...] = ()
 
@@ -171,6 +173,8 @@ class Peer:
 
 @dataclass(frozen=True)
 class Rule:
+    """One ingress or egress rule of a policy: its peers and ports (empty: all)."""
+
     direction: str                      # INGRESS or EGRESS
     index: int
     peers: tuple[Peer, ...] = ()        # empty: every peer
@@ -189,6 +193,8 @@ class Rule:
 
 @dataclass(frozen=True)
 class CompiledPolicy:
+    """A NetworkPolicy read once into selectors and rules, to evaluate many connections."""
+
     namespace: str
     name: str
     pod_selector: Selector
@@ -271,6 +277,9 @@ class DirectionVerdict:
 
 @dataclass(frozen=True)
 class Verdict:
+    """Whether a connection is allowed, why in one sentence, and the verdict of each isolated
+    direction."""
+
     allowed: bool
     explanation: str
     egress: DirectionVerdict | None   # None = source not egress-isolated (or not a pod, or self)

@@ -37,6 +37,8 @@ TOLERATING_NAMESPACES = ("kube-system",)
 
 @dataclass(frozen=True)
 class Node:
+    """A kind node: its index, name, address, pod CIDR, and whether it refuses ordinary pods."""
+
     index: int
     name: str
     ip: str

@@ -12,6 +12,8 @@ NODE_IP = "172.18.0.2"          # what a one-node kind cluster's node usually ge
 
 @dataclass(frozen=True)
 class ContainerPort:
+    """A port a container declares."""
+
     port: int
     protocol: str = "TCP"
     name: str | None = None
@@ -19,6 +21,8 @@ class ContainerPort:
 
 @dataclass
 class NamespaceInfo:
+    """A namespace and its labels."""
+
     name: str
     labels: dict[str, str] = field(default_factory=dict)  # always includes kubernetes.io/metadata.name
 

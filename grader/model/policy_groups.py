@@ -27,6 +27,9 @@ from grader.model.objects import Pod
 
 @dataclass
 class Group:
+    """Pods the policies cannot tell apart (same namespace, labels, ports and ipBlocks), so they
+    share one row and column of verdicts."""
+
     index: int
     rep: Pod                      # the first pod (by ns/name) of the group
     namespace: str

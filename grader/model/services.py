@@ -56,6 +56,8 @@ LB_IP_MODE = "Proxy"
 
 @dataclass(frozen=True)
 class ServicePort:
+    """One port of a Service after defaulting and allocation."""
+
     port: int
     protocol: str = "TCP"
     name: str | None = None
