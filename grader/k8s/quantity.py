@@ -7,13 +7,23 @@ Quantities are exact (fractions), and printed in the API server's canonical form
 from __future__ import annotations
 
 import re
-from fractions import Fraction
-from typing import Any, Mapping
+from typing import TYPE_CHECKING, Any, Mapping
+
+if TYPE_CHECKING:  # pragma: no cover
+    from fractions import Fraction
 
 _BINARY = {"Ki": 1 << 10, "Mi": 1 << 20, "Gi": 1 << 30, "Ti": 1 << 40, "Pi": 1 << 50, "Ei": 1 << 60}
 _DECIMAL = {"n": -9, "u": -6, "m": -3, "": 0, "k": 3, "M": 6, "G": 9, "T": 12, "P": 15, "E": 18}
 _DECIMAL_SUFFIX = {v: k for k, v in _DECIMAL.items()}
 _QUANTITY = re.compile(r"^([+-]?(?:\d+\.?\d*|\.\d+))(?:(Ki|Mi|Gi|Ti|Pi|Ei|[numkMGTPE])|[eE]([+-]?\d+))?$")
+
+
+def _fraction(*args: Any) -> "Fraction":
+    """Fraction(*args), with fractions (and the decimal module it loads) imported on first
+    use: pods that ask for no resources, as `svclab matrix`'s usually do, never need them."""
+    from fractions import Fraction
+
+    return Fraction(*args)
 
 
 class Quantity:
@@ -22,7 +32,7 @@ class Quantity:
     __slots__ = ("value", "binary")
 
     def __init__(self, value: Fraction | int = 0, binary: bool = False) -> None:
-        self.value = Fraction(value)
+        self.value = _fraction(value)
         self.binary = binary
 
     @classmethod
@@ -34,12 +44,12 @@ class Quantity:
             raise ValueError(f"quantities must match the regular expression "
                              f"'^([+-]?[0-9.]+)([eEinumkKMGTP]*[-+]?[0-9]*)$': {s!r}")
         number, suffix, exponent = m.group(1), m.group(2), m.group(3)
-        value = Fraction(number)
+        value = _fraction(number)
         if suffix in _BINARY:
             return cls(value * _BINARY[suffix], binary=True)
         if exponent is not None:
-            return cls(value * Fraction(10) ** int(exponent))
-        return cls(value * Fraction(10) ** _DECIMAL[suffix or ""])
+            return cls(value * _fraction(10) ** int(exponent))
+        return cls(value * _fraction(10) ** _DECIMAL[suffix or ""])
 
     def __add__(self, other: "Quantity") -> "Quantity":
         # resource.Quantity.Add keeps the receiver's format unless the receiver is zero
@@ -65,11 +75,11 @@ class Quantity:
         # decimal SI: the largest exponent (a multiple of 3) that keeps the mantissa whole;
         # below a nano-unit the value rounds up, as the API server rounds
         for exp in range(18, -10, -3):
-            mantissa = v / Fraction(10) ** exp
+            mantissa = v / _fraction(10) ** exp
             if mantissa.denominator == 1:
                 return f"{mantissa.numerator}{_DECIMAL_SUFFIX[exp]}"
         nanos = -((-v * 10 ** 9) // 1)
-        return str(Quantity(Fraction(nanos, 10 ** 9)))
+        return str(Quantity(_fraction(nanos, 10 ** 9)))
 
     def __repr__(self) -> str:
         return f"Quantity({str(self)!r})"

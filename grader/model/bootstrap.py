@@ -5,12 +5,40 @@ from __future__ import annotations
 
 from typing import Any
 
-from grader.model.corefile import DEFAULT_COREFILE
 from grader.model.objects import NODE_IP
 from grader.model.services import DNS_SERVICE_IP, KUBERNETES_SERVICE_IP
 
 SYSTEM_NAMESPACES = ("default", "kube-system", "kube-public", "kube-node-lease")
 COREDNS_IMAGE = "registry.k8s.io/coredns/coredns:v1.12.1"
+
+#: kubeadm's Corefile, as kind and the project's local cluster (grader.localcluster.addons)
+#: install it; the default answers of the model are the answers of this file
+#: (grader.model.corefile reads it). Kept here, with the rest of what a new cluster holds, so
+#: that building a cluster does not import the Corefile parser.
+DEFAULT_COREFILE = """.:53 {
+    errors
+    health {
+       lameduck 5s
+    }
+    ready
+    kubernetes cluster.local in-addr.arpa ip6.arpa {
+       pods insecure
+       fallthrough in-addr.arpa ip6.arpa
+       ttl 30
+    }
+    prometheus :9153
+    forward . /etc/resolv.conf {
+       max_concurrent 1000
+    }
+    cache 30 {
+       disable success cluster.local
+       disable denial cluster.local
+    }
+    loop
+    reload
+    loadbalance
+}
+"""
 
 
 def builtin_objects() -> list[dict[str, Any]]:

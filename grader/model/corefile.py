@@ -27,6 +27,8 @@ import ipaddress
 import re
 from dataclasses import dataclass, field
 
+from grader.model.bootstrap import DEFAULT_COREFILE  # noqa: F401 - kubeadm's Corefile, importable here as before
+
 #: What the model answers for beyond the cluster: kind's node resolver (the docker network's
 #: gateway), which the nodes' /etc/resolv.conf names.
 NODE_RESOLVER = "172.18.0.1"
@@ -34,32 +36,6 @@ KNOWN_UPSTREAMS = ("/etc/resolv.conf", NODE_RESOLVER)
 NO_OPS = frozenset("errors log health ready loop reload loadbalance prometheus".split())
 MODELLED = ("kubernetes", "forward", "rewrite", "cache", "hosts")
 
-#: kubeadm's Corefile, as kind and the project's local cluster (grader.localcluster.addons)
-#: install it. The default answers of the model are the answers of this file.
-DEFAULT_COREFILE = """.:53 {
-    errors
-    health {
-       lameduck 5s
-    }
-    ready
-    kubernetes cluster.local in-addr.arpa ip6.arpa {
-       pods insecure
-       fallthrough in-addr.arpa ip6.arpa
-       ttl 30
-    }
-    prometheus :9153
-    forward . /etc/resolv.conf {
-       max_concurrent 1000
-    }
-    cache 30 {
-       disable success cluster.local
-       disable denial cluster.local
-    }
-    loop
-    reload
-    loadbalance
-}
-"""
 
 
 class CorefileError(ValueError):

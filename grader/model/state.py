@@ -43,8 +43,7 @@ from __future__ import annotations
 
 import copy
 import json
-import random
-from typing import Any, Iterable, Mapping
+from typing import TYPE_CHECKING, Any, Iterable, Mapping
 
 from grader.k8s import quota as gr
 from grader.k8s.apply_order import apply_rank
@@ -69,6 +68,9 @@ from grader.model.services import Service, ServiceAllocator, normalize
 from grader.model.workloads import WORKLOAD_KINDS
 from grader.observations import Endpoint, ip_sort_key
 
+if TYPE_CHECKING:  # pragma: no cover
+    import random
+
 #: The most pods the model holds (running + Pending), whatever the replica counts: the
 #: ceiling that bounds the work of an analysis without a quota (`svclab matrix`). A truth
 #: table grows with the square of the pods: 2000 pods are 4 million cells per port (about
@@ -85,9 +87,8 @@ class ClusterState:
         #: the controllers and the scheduler over the kind nodes (grader.model.nodes): the
         #: kind config's count unless `nodes` says
         self._ctl = PodControllers(kind_nodes(default_node_count() if nodes is None else nodes), max_pods)
-        #: endpoint choice is random, as kube-proxy's iptables rules pick; seeded, so a
-        #: notebook run twice shows the same choices
-        self.rng = random.Random(seed)
+        self._seed = seed
+        self._rng: random.Random | None = None
         self.namespaces: dict[str, NamespaceInfo] = {}
         self.pods: list[Pod] = []
         self.generation = 0                     # bumped on every change (caches key on it)
@@ -102,7 +103,7 @@ class ClusterState:
         self._engine_cache: tuple[int, Any] | None = None
         for ns in SYSTEM_NAMESPACES:
             self.namespaces[ns] = NamespaceInfo(ns, namespace_labels(ns))
-        self.apply(builtin_objects())
+        self._apply(builtin_objects(), "default", rollback=False)
 
     # ------------------------------------------------------------------ construction
     @classmethod
@@ -118,8 +119,19 @@ class ClusterState:
             ns = (o.get("metadata") or {}).get("namespace")
             if o.get("kind") != "Namespace" and ns and ns not in state.namespaces and ns not in declared:
                 state.create_namespace(ns)
-        state.apply(objs)
+        state._apply(objs, "default", rollback=False)   # refused: the caller gets no state at all
         return state
+
+    @property
+    def rng(self) -> "random.Random":
+        """Endpoint choice is random, as kube-proxy's iptables rules pick; seeded, so a
+        notebook run twice shows the same choices. Made on first use: an analysis that
+        sends no traffic (`svclab matrix`) does not import `random`."""
+        if self._rng is None:
+            import random
+
+            self._rng = random.Random(self._seed)
+        return self._rng
 
     # ------------------------------------------------------------------ the controllers' view
     @property
@@ -159,7 +171,7 @@ class ClusterState:
     # ------------------------------------------------------------------ read access
     @property
     def policies(self) -> list[dict[str, Any]]:
-        return [copy.deepcopy(o) for (k, _, _), o in sorted(self._objects.items()) if k == "NetworkPolicy"]
+        return [copy_object(o) for (k, _, _), o in sorted(self._objects.items()) if k == "NetworkPolicy"]
 
     @property
     def services(self) -> list[Service]:
@@ -169,12 +181,12 @@ class ClusterState:
         return self._services.get(f"{namespace}/{name}")
 
     def objects(self, kind: str | None = None, namespace: str | None = None) -> list[dict[str, Any]]:
-        return [copy.deepcopy(o) for (k, ns, _), o in sorted(self._objects.items())
+        return [copy_object(o) for (k, ns, _), o in sorted(self._objects.items())
                 if (kind is None or k == kind) and (namespace is None or ns == namespace)]
 
     def get(self, kind: str, name: str, namespace: str) -> dict[str, Any] | None:
         o = self._objects.get((canonical_kind(kind), namespace, name))
-        return copy.deepcopy(o) if o is not None else None
+        return copy_object(o) if o is not None else None
 
     def pod(self, key: str) -> Pod | None:
         for p in self.pods:
@@ -284,9 +296,14 @@ class ClusterState:
     def apply(self, objs: Iterable[Mapping[str, Any]], namespace: str = "default") -> list[str]:
         """Apply validated objects in grader.k8s.apply_order's order; returns kubectl-like lines. Raises
         ApplyError (state untouched) when the API server would refuse any of them."""
-        ordered = [copy.deepcopy(dict(o)) for o in objs]
+        return self._apply(objs, namespace, rollback=True)
+
+    def _apply(self, objs: Iterable[Mapping[str, Any]], namespace: str, *, rollback: bool) -> list[str]:
+        """apply's work. rollback=False skips the snapshot that undoes a refused apply: for a
+        state no one sees yet (__init__, from_objects), which a refusal discards whole."""
+        ordered = [copy_object(o) for o in objs]
         ordered.sort(key=apply_rank)     # stable: the learner's order within a rank
-        snap = self._snapshot()
+        snap = self._snapshot() if rollback else None
         lines: list[str] = []
         current: dict[str, Any] = {}
         try:
@@ -294,11 +311,13 @@ class ClusterState:
                 lines.append(self._apply_one(current, namespace))
             self._reconcile()
         except AllocationError as exc:
-            self._restore(snap)
+            if snap is not None:
+                self._restore(snap)
             name = (current.get("metadata") or {}).get("name")
             raise ApplyError([str(exc)], current.get("kind"), name) from None
         except ApplyError as exc:
-            self._restore(snap)
+            if snap is not None:
+                self._restore(snap)
             if exc.kind is None:
                 exc.kind, exc.name = current.get("kind"), (current.get("metadata") or {}).get("name")
             raise
@@ -357,10 +376,16 @@ class ClusterState:
         """Each Gateway of the course's class, and each namespace with served Ingresses (one
         shared ingress Gateway), gets an Envoy container and so an address from the
         LoadBalancer pool, lowest free first (grader.model.gateway / ingress decide which)."""
-        from grader.model.gateway import proxy_gateways
-        from grader.model.ingress import proxy_namespaces
-        wanted = [f"gateway:{ns}/{name}" for ns, name in proxy_gateways(self)]
-        wanted += [f"ingress:{ns}" for ns in proxy_namespaces(self)]
+        stored = {kind for kind, _, _ in self._objects}
+        wanted = []
+        # the Gateway and Ingress models are imported only where there is one to serve: a
+        # truth table of plain workloads (`svclab matrix`) then never loads them
+        if "Gateway" in stored:
+            from grader.model.gateway import proxy_gateways
+            wanted += [f"gateway:{ns}/{name}" for ns, name in proxy_gateways(self)]
+        if "Ingress" in stored:
+            from grader.model.ingress import proxy_namespaces
+            wanted += [f"ingress:{ns}" for ns in proxy_namespaces(self)]
         pool = self._alloc.lb_ips
         stale = [k for k in pool.ints.by_key if k.startswith(("gateway:", "ingress:")) and k not in wanted]
         for key in stale:
@@ -434,6 +459,26 @@ class ClusterState:
             p.ready = ready and not p.pending and p.unready_reason is None
         self.generation += 1
         return pods
+
+
+def copy_object(obj: Mapping[str, Any]) -> dict[str, Any]:
+    """A deep copy of an object's data, so the store and its caller never share a part:
+    dicts and lists are copied, str/int/float/bool/None kept, anything else deep-copied.
+    What copy.deepcopy makes of a manifest's tree, about four times faster: deepcopy keeps
+    a memo to keep shared parts shared, and an object as the API server stores it (JSON)
+    has none."""
+    return {k: _copy_value(v) for k, v in obj.items()}
+
+
+def _copy_value(value: Any) -> Any:
+    kind = type(value)
+    if kind is dict:
+        return {k: _copy_value(v) for k, v in value.items()}
+    if kind is list:
+        return [_copy_value(v) for v in value]
+    if kind in (str, int, float, bool) or value is None:
+        return value
+    return copy.deepcopy(value)
 
 
 #: Workloads whose spec.selector the API server refuses to change (apps/v1).

@@ -127,3 +127,21 @@ def test_both_subcommands_are_registered():
         with pytest.raises(SystemExit) as exc:
             parser.parse_args([cmd, "--help"])
         assert exc.value.code == 0
+
+
+def test_the_matrix_loads_nothing_it_does_not_use() -> None:
+    """Start-up is most of a small matrix (issue 22: 5x ahead of policy-assistant at 100
+    pods): plain workloads and policies need no Gateway, Ingress or Corefile model, no
+    quantity arithmetic (fractions, decimal), no random endpoint choice and no inspect."""
+    import subprocess
+    import sys
+
+    unused = {"grader.model.gateway", "grader.model.ingress", "grader.model.corefile", "fractions",
+              "decimal", "random", "ast", "dis", "tokenize"}
+    code = ("import sys, io, contextlib; from grader.cli import main\n"
+            "with contextlib.redirect_stdout(io.StringIO()):\n"
+            "    rc = main(['matrix', '--ports', '80', sys.argv[1]])\n"
+            f"print(rc, sorted(set({sorted(unused)!r}) & set(sys.modules)))\n")
+    out = subprocess.run([sys.executable, "-c", code, SHOP], capture_output=True, text=True,
+                         timeout=60, check=True)
+    assert out.stdout.splitlines()[-1] == "0 []"

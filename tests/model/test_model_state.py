@@ -168,3 +168,50 @@ def test_failed_apply_changes_nothing(state: ClusterState) -> None:
                              ports=[{"port": 80, "targetPort": 8080, "nodePort": 30080}])], "lab")
     assert (list(state.pods), list(state.services)) == before
     assert state.get("Deployment", "new", "lab") is None
+
+
+def test_the_store_and_its_callers_never_share_a_part(state: ClusterState) -> None:
+    """apply copies what it is given and every read hands out a copy (grader.model.state's
+    copy_object instead of copy.deepcopy): changing either side changes nothing in the other."""
+    np = {"apiVersion": "networking.k8s.io/v1", "kind": "NetworkPolicy", "metadata": {"name": "web"},
+          "spec": {"podSelector": {"matchLabels": {"app": "web"}}, "policyTypes": ["Ingress"]}}
+    state.apply([np], "lab")
+    np["spec"]["podSelector"]["matchLabels"]["app"] = "changed"
+    np["spec"]["policyTypes"].append("Egress")
+    for read in (state.get("NetworkPolicy", "web", "lab"), state.objects("NetworkPolicy")[0], state.policies[0]):
+        assert read is not None
+        assert read["spec"] == {"podSelector": {"matchLabels": {"app": "web"}}, "policyTypes": ["Ingress"]}
+        read["spec"]["podSelector"]["matchLabels"]["app"] = "mutated"
+        read["spec"]["policyTypes"].clear()
+    assert state.get("NetworkPolicy", "web", "lab")["spec"]["policyTypes"] == ["Ingress"]  # type: ignore[index]
+
+
+def test_copy_object_deep_copies_what_is_not_plain_data() -> None:
+    from collections import OrderedDict
+
+    from grader.model.state import copy_object
+
+    inner = OrderedDict(a=[1, 2])
+    obj = {"kind": "ConfigMap", "data": inner, "pair": (["x"], 1), "n": 1.5, "ok": True, "none": None}
+    copied = copy_object(obj)
+    assert copied == obj
+    assert type(copied["data"]) is OrderedDict and copied["data"] is not inner
+    assert copied["data"]["a"] is not inner["a"] and copied["pair"][0] is not obj["pair"][0]
+
+
+def test_a_refused_from_objects_gives_no_state_and_its_error_names_the_object() -> None:
+    clash = [{"port": 80, "targetPort": 8080, "nodePort": 30080}]
+    with pytest.raises(ApplyError) as err:
+        ClusterState.from_objects([service("a", {"app": "a"}, type="NodePort", ports=clash),
+                                   service("b", {"app": "b"}, type="NodePort", ports=clash)])
+    assert (err.value.kind, err.value.name) == ("Service", "b")
+
+
+def test_endpoint_choice_is_seeded_as_before_and_made_on_first_use() -> None:
+    import random
+
+    s = ClusterState(seed=7)
+    assert s._rng is None                       # nothing random has been asked for yet
+    expected = random.Random(7)
+    assert [s.rng.random() for _ in range(3)] == [expected.random() for _ in range(3)]
+    assert s.rng is s.rng
