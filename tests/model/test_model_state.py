@@ -215,3 +215,20 @@ def test_endpoint_choice_is_seeded_as_before_and_made_on_first_use() -> None:
     expected = random.Random(7)
     assert [s.rng.random() for _ in range(3)] == [expected.random() for _ in range(3)]
     assert s.rng is s.rng
+
+
+def test_names_and_addresses_hash_with_sha256_as_before() -> None:
+    """grader.model.ipam takes CPython's own SHA-256 rather than OpenSSL's (start-up): the
+    digests, hence every generated name and address, are the same."""
+    import hashlib
+
+    from grader.model.ipam import safe_encode, stable_int
+
+    assert stable_int("Service", "lab/web") == int.from_bytes(
+        hashlib.sha256("Service\x00lab/web".encode()).digest()[:8], "big")
+    n = int.from_bytes(hashlib.sha256("pod-suffix\x01web\x010".encode()).digest(), "big")
+    expected = ""
+    for _ in range(5):
+        n, r = divmod(n, len(NAME_ALPHABET))
+        expected += NAME_ALPHABET[r]
+    assert safe_encode("pod-suffix", "web", "0", length=5) == expected
