@@ -1,13 +1,14 @@
 """Run a standard-library module's code on first use, not when it is imported.
 
 Why: `dataclasses` imports `inspect` (and with it ast, dis and tokenize) only to write a
-docstring for a class that has none, and every dataclass of svclab has one. Loading it is
-about 6 ms, a twentieth of `svclab matrix` on a hundred pods. So the console script
-(grader.cli, and only it: an importer of grader keeps Python's normal behaviour) puts a
-stand-in into sys.modules first: `import inspect` returns it at once, and the first
-attribute read from it imports the real module, whose names the stand-in then holds too.
-Nothing changes but when that code runs; a run that does use the module (a dataclass
-without a docstring, a library calling inspect) just loads it then.
+docstring for a class that has none, and every dataclass of svclab has one: loading it is
+about 6 ms, a twentieth of `svclab matrix` on a hundred pods. PyYAML's constructor and
+representer import `base64` (with struct) for !!binary values, which manifests do not hold.
+So the console script (grader.cli, and only it: an importer of grader keeps Python's normal
+behaviour) puts a stand-in into sys.modules first: `import inspect` returns it at once, and
+the first attribute read from it imports the real module, whose names the stand-in then
+holds too. Nothing changes but when that code runs; a run that does use the module (a
+dataclass without a docstring, a library calling inspect, a !!binary value) loads it then.
 
 (importlib.util.LazyLoader does not fit: on Python 3.11 the `import` statement reads the
 module's __spec__, and that first attribute read already runs the module.)
@@ -21,7 +22,7 @@ from typing import Any
 
 #: The modules deferred: imported on the commands' path, used there only in the cases the
 #: module docstring names.
-DEFERRED = ("inspect",)
+DEFERRED = ("inspect", "base64")
 
 
 class DeferredModule(types.ModuleType):

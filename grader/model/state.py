@@ -51,7 +51,6 @@ from grader.k8s.selectors import is_selector, parse_selector
 from grader.model.admission import GUARD_KINDS, Admission, ObjectKey
 from grader.model.bootstrap import SYSTEM_NAMESPACES, builtin_objects
 from grader.model.controllers import CONTROLLER_KINDS, PodControllers
-from grader.model.endpointslices import EndpointSlice, endpoints_of, slices_for
 from grader.model.errors import ApplyError, NotFound
 from grader.model.ipam import AllocationError
 from grader.model.kinds import CLUSTER_SCOPED_KINDS, KIND_RESOURCE, canonical_kind, plural_resource
@@ -70,6 +69,8 @@ from grader.observations import Endpoint, ip_sort_key
 
 if TYPE_CHECKING:  # pragma: no cover
     import random
+
+    from grader.model.endpointslices import EndpointSlice
 
 #: The most pods the model holds (running + Pending), whatever the replica counts: the
 #: ceiling that bounds the work of an analysis without a quota (`svclab matrix`). A truth
@@ -217,7 +218,11 @@ class ClusterState:
         p = self.pod(f"{namespace}/{ref}")
         return [p] if p else []
 
-    def slices(self, svc: Service) -> list[EndpointSlice]:
+    def slices(self, svc: Service) -> list["EndpointSlice"]:
+        """The Service's EndpointSlices, derived now. (grader.model.endpointslices is imported
+        here, on first use: a truth table, `svclab matrix`, asks for none.)"""
+        from grader.model.endpointslices import slices_for
+
         objs = [o for (k, ns, _), o in sorted(self._objects.items())
                 if ns == svc.namespace and k in ("EndpointSlice", "Endpoints")]
         return slices_for(svc, self.pods, objs)
@@ -226,6 +231,8 @@ class ClusterState:
         svc = self.service(namespace, name)
         if svc is None:
             raise NotFound(f'Error from server (NotFound): services "{name}" not found')
+        from grader.model.endpointslices import endpoints_of
+
         # Same order as the live backend reports them: by port name, port, then IP.
         return sorted(endpoints_of(svc, self.slices(svc)),
                       key=lambda e: (e.port_name or "", e.port, ip_sort_key(e.ip)))

@@ -1,5 +1,6 @@
-"""grader.lazy_modules: `inspect` loaded on first use in the console script, with the same
-module behind it; and every dataclass of grader has the docstring that keeps it unused."""
+"""grader.lazy_modules: `inspect` and `base64` loaded on first use in the console script, with
+the same modules behind them; and every dataclass of grader has the docstring that keeps
+inspect unused."""
 from __future__ import annotations
 
 import ast
@@ -19,7 +20,7 @@ def _run(code: str) -> list[str]:
                           check=True, timeout=60).stdout.split()
 
 
-def test_dataclasses_no_longer_load_inspect_until_it_is_used() -> None:
+def test_inspect_and_base64_are_loaded_when_first_used() -> None:
     out = _run(
         "import sys\n"
         "from grader.lazy_modules import defer_unused_modules\n"
@@ -37,8 +38,11 @@ def test_dataclasses_no_longer_load_inspect_until_it_is_used() -> None:
         "from inspect import signature\n"
         "import inspect\n"
         "print(signature is inspect.signature, str(inspect.signature(Bare)) == '(x: int) -> None')\n"
+        "import yaml\n"
+        "print('struct' in sys.modules, yaml.safe_load('x: !!binary aGVsbG8=') == {'x': b'hello'})\n"
     )
-    assert out == ["['inspect']", "False", "True", "True", "True", "True"]
+    assert out == ["['inspect',", "'base64']", "False", "True", "True", "True", "True",
+                   "False", "True"]
 
 
 def test_nothing_is_deferred_once_imported() -> None:
