@@ -1,10 +1,11 @@
 """Plain records the offline model is made of. No behaviour beyond look-ups, so every
 module of the model (workloads, services, DNS, NetworkPolicy) can share them without
-importing one another."""
+importing one another; and how the store copies the objects it keeps (copy_object)."""
 from __future__ import annotations
 
+import copy
 from dataclasses import dataclass, field
-from typing import Mapping
+from typing import Any, Mapping
 
 NODE_NAME = "svclab-control-plane"
 NODE_IP = "172.18.0.2"          # what a one-node kind cluster's node usually gets
@@ -90,3 +91,23 @@ def namespace_labels(name: str, labels: Mapping[str, str] | None = None) -> dict
     out = dict(labels or {})
     out["kubernetes.io/metadata.name"] = name
     return out
+
+
+def copy_object(obj: Mapping[str, Any]) -> dict[str, Any]:
+    """A deep copy of an object's data, so the store and its caller never share a part:
+    dicts and lists are copied, str/int/float/bool/None kept, anything else deep-copied.
+    What copy.deepcopy makes of a manifest's tree, about four times faster: deepcopy keeps
+    a memo to keep shared parts shared, and an object as the API server stores it (JSON)
+    has none."""
+    return {k: _copy_value(v) for k, v in obj.items()}
+
+
+def _copy_value(value: Any) -> Any:
+    kind = type(value)
+    if kind is dict:
+        return {k: _copy_value(v) for k, v in value.items()}
+    if kind is list:
+        return [_copy_value(v) for v in value]
+    if kind in (str, int, float, bool) or value is None:
+        return value
+    return copy.deepcopy(value)

@@ -62,7 +62,7 @@ from grader.model.nodes import (  # noqa: F401  (POD_CIDR, MAX_PODS_PER_NODE: re
     fit_error,
     kind_nodes,
 )
-from grader.model.objects import NamespaceInfo, Pod, namespace_labels
+from grader.model.objects import NamespaceInfo, Pod, copy_object, namespace_labels
 from grader.model.services import Service, ServiceAllocator, normalize
 from grader.model.workloads import WORKLOAD_KINDS
 from grader.observations import Endpoint, ip_sort_key
@@ -466,26 +466,6 @@ class ClusterState:
             p.ready = ready and not p.pending and p.unready_reason is None
         self.generation += 1
         return pods
-
-
-def copy_object(obj: Mapping[str, Any]) -> dict[str, Any]:
-    """A deep copy of an object's data, so the store and its caller never share a part:
-    dicts and lists are copied, str/int/float/bool/None kept, anything else deep-copied.
-    What copy.deepcopy makes of a manifest's tree, about four times faster: deepcopy keeps
-    a memo to keep shared parts shared, and an object as the API server stores it (JSON)
-    has none."""
-    return {k: _copy_value(v) for k, v in obj.items()}
-
-
-def _copy_value(value: Any) -> Any:
-    kind = type(value)
-    if kind is dict:
-        return {k: _copy_value(v) for k, v in value.items()}
-    if kind is list:
-        return [_copy_value(v) for v in value]
-    if kind in (str, int, float, bool) or value is None:
-        return value
-    return copy.deepcopy(value)
 
 
 #: Workloads whose spec.selector the API server refuses to change (apps/v1).

@@ -171,7 +171,7 @@ def test_failed_apply_changes_nothing(state: ClusterState) -> None:
 
 
 def test_the_store_and_its_callers_never_share_a_part(state: ClusterState) -> None:
-    """apply copies what it is given and every read hands out a copy (grader.model.state's
+    """apply copies what it is given and every read hands out a copy (grader.model.objects'
     copy_object instead of copy.deepcopy): changing either side changes nothing in the other."""
     np = {"apiVersion": "networking.k8s.io/v1", "kind": "NetworkPolicy", "metadata": {"name": "web"},
           "spec": {"podSelector": {"matchLabels": {"app": "web"}}, "policyTypes": ["Ingress"]}}
@@ -189,7 +189,7 @@ def test_the_store_and_its_callers_never_share_a_part(state: ClusterState) -> No
 def test_copy_object_deep_copies_what_is_not_plain_data() -> None:
     from collections import OrderedDict
 
-    from grader.model.state import copy_object
+    from grader.model.objects import copy_object
 
     inner = OrderedDict(a=[1, 2])
     obj = {"kind": "ConfigMap", "data": inner, "pair": (["x"], 1), "n": 1.5, "ok": True, "none": None}
