@@ -212,7 +212,7 @@ class LiveCluster:
             return old
         self._say("svclab: Corefile replaced in kube-system/coredns; waiting for every CoreDNS "
                   "replica to load it (the kubelet refreshes the file, then the reload plugin "
-                  "checks it every 30 s)")
+                  "checks it: every 30 s unless its line gives an interval)")
         try:
             await_reload(self._api, edited_at, progress=self._progress)
         except (CorefileNotLoaded, TimeoutError):
