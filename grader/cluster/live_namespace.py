@@ -434,7 +434,7 @@ class LiveNamespace:
 
     # ---- helpers
     def _exec(self, pod: str, cmd: list[str], timeout: float, container: str | None) -> ExecResult:
-        return self._api.exec_in_pod(self.name, pod, cmd, timeout + 5.0, container=container)
+        return self._api.exec_in_pod(self.name, pod, cmd, timeout + xp.EXEC_SLACK, container=container)
 
     def _client_pod(self, frm: str) -> tuple[str, str | None]:
         """The pod to run a probe in: a label selector ("app=frontend", "tier in (a,b)",
