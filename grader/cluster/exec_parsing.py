@@ -67,6 +67,24 @@ def connect_command(target: Target, protocol: str = "TCP", timeout: float = 1.0)
             f"--protocol={protocol.lower()}", target.hostport()]
 
 
+def service_ref(host: str, here: str) -> tuple[str, str] | None:
+    """(namespace, name) when `host` is a Service name as cluster DNS resolves it from a pod
+    in namespace `here`: "svc", "svc.ns", "svc.ns.svc[.cluster.local]". None for IPs and
+    other names."""
+    if is_ip(host):
+        return None
+    parts = host.rstrip(".").split(".")
+    if len(parts) > 2 and parts[2] != "svc":
+        return None
+    return (parts[1] if len(parts) >= 2 else here), parts[0]
+
+
+def namespace_of(host: str, here: str) -> str:
+    """The namespace of the Service `host` names from `here` (`here` for anything else)."""
+    ref = service_ref(host, here)
+    return ref[0] if ref else here
+
+
 def parse_connect(rc: int, stderr: str) -> tuple[Status, str]:
     """Map an agnhost connect result to (Status, reason)."""
     if rc == 0:
