@@ -355,7 +355,7 @@ def test_lookup_execs_dig_in_the_first_ready_matching_pod(w: World) -> None:
     assert ans.addresses == ["10.96.7.7"] and ans.name == "backend.lab1.svc.cluster.local"
     (args, kw), = w.rec.named("exec")
     assert args == ("connect_get_namespaced_pod_exec", "front-b", NS)
-    assert kw["command"] == ["dig", "+search", "+time=2", "+tries=1", "-t", "A", "-q", "backend"]
+    assert kw["command"] == ["dig", "+search", "+time=2", "+tries=2", "-t", "A", "-q", "backend"]
     assert kw["stdin"] is False and kw["tty"] is False and kw["stdout"] is True and kw["stderr"] is True
     assert kw["_preload_content"] is False
     assert ("list_namespaced_pod", (NS,), {"label_selector": "app=front"}) in w.rec.calls
@@ -887,7 +887,7 @@ def test_real_client_exec_goes_out_as_a_websocket_with_our_command(
     (ws,) = websockets
     assert ws["path"] == f"/api/v1/namespaces/{NS}/pods/client/exec"
     q = ws["query"]
-    assert q["command"] == ["dig", "+search", "+time=2", "+tries=1", "-t", "A", "-q", "backend"]
+    assert q["command"] == ["dig", "+search", "+time=2", "+tries=2", "-t", "A", "-q", "backend"]
     assert q["container"] == ["app"]
     assert (q["stdout"], q["stderr"], q["stdin"], q["tty"]) == (["true"], ["true"], ["false"], ["false"])
     assert ws["_preload_content"] is False
