@@ -117,7 +117,6 @@ class LiveCluster:
         answers for the old state: notebook 10's AND-vs-OR table saw the old "allowed"
         under load. Measured on the local cluster: 0.2 s median, 1.5 s at worst."""
         self._wait_out(self._policy_changed_at, POLICY_CATCH_UP)
-        self._policy_changed_at = None
 
     def _routes_settle(self) -> None:
         """Before an HTTP request: let ROUTES_CATCH_UP pass since this cluster object last
@@ -130,6 +129,10 @@ class LiveCluster:
         """Sleep until `catch_up` seconds have passed since `changed_at` (if ever)."""
         if changed_at is not None and changed_at + catch_up > self._clock():
             self._sleep(changed_at + catch_up - self._clock())
+
+    def _policy_changed_within(self, seconds: float) -> bool:
+        """Whether this cluster object changed a NetworkPolicy in the last `seconds`."""
+        return self._policy_changed_at is not None and self._clock() < self._policy_changed_at + seconds
 
     def _routes_changed_within(self, seconds: float) -> bool:
         """Whether this cluster object changed a routing kind (a Service among them) in the
@@ -212,7 +215,7 @@ class LiveCluster:
             return old
         self._say("svclab: Corefile replaced in kube-system/coredns; waiting for every CoreDNS "
                   "replica to load it (the kubelet refreshes the file, then the reload plugin "
-                  "checks it every 30 s)")
+                  "checks it: every 30 s unless its line gives an interval)")
         try:
             await_reload(self._api, edited_at, progress=self._progress)
         except (CorefileNotLoaded, TimeoutError):

@@ -56,8 +56,10 @@ def register(sub: "argparse._SubParsersAction") -> None:
                 "--jobs",
                 type=int,
                 default=1,
-                help="labs graded side by side, each in its own namespaces (default 1); labs that "
-                "share a node port, the Corefile or the Ingress/Gateway proxy still take turns",
+                help="labs graded side by side, each in its own namespaces (default 1), and as many "
+                "parts of a submission where each has a namespace of its own (the mock exams); labs "
+                "or parts that share a node port, the Corefile or the Ingress/Gateway proxy still "
+                "take turns",
             )
         if name in ("grades", "report"):
             s.add_argument(

@@ -20,10 +20,8 @@ Nothing here runs learner code either: the answers are the YAML bodies of the an
 from __future__ import annotations
 
 import csv
-import queue
 import threading
 import time
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Iterable, Mapping
@@ -31,7 +29,8 @@ from typing import Any, Callable, Iterable, Mapping
 from grader.checks.core import Report
 from grader.grading.extract import answers_from_notebook
 from grader.grading.gradesheet import spreadsheet_safe
-from grader.grading.live_lanes import lanes
+from grader.grading.live_lanes import lanes, run_in_lanes
+from grader.grading.live_parts import grade_parts
 from grader.grading.steps import StepResult, _labs, submissions
 from grader.labs import get_lab
 from grader.labs.corefile_answer import NOT_HERE
@@ -135,8 +134,10 @@ class _LabOutcome:
 
 
 def _grade_lab(course: Path, lab_name: str, cluster: Any, offline_factory: Callable[[], Any],
-               say: Callable[[str], None]) -> _LabOutcome:
-    """Every submission of one lab, one at a time (they share the lab's namespaces)."""
+               say: Callable[[str], None], jobs: int = 1) -> _LabOutcome:
+    """Every submission of one lab, one at a time (they share the lab's namespaces); the
+    parts of one submission side by side where they share nothing (the mock exams' tasks:
+    grader.grading.live_parts), up to `jobs` at once."""
     out = _LabOutcome()
     for student, path in submissions(course, lab_name).items():
         spec = get_lab(lab_name, student)     # a lab drawn per learner: this student's faults
@@ -145,7 +146,7 @@ def _grade_lab(course: Path, lab_name: str, cluster: Any, offline_factory: Calla
         offline = grade_lab(spec, answers, offline_factory, missing=missing)
         before = tuple(getattr(cluster, "namespaces_created", ()))
         try:
-            live = grade_lab(spec, answers, lambda: cluster, missing=missing)
+            live = grade_parts(spec, answers, cluster, jobs=jobs, missing=missing)
         finally:
             _cleanup(cluster, spec, before)
         unscored = not_gradable_live(offline, live)
@@ -172,23 +173,8 @@ def _graded_in_lanes(course: Path, names: list[str], cluster: Any, jobs: int,
     jobs = min(jobs, len(groups)) if hasattr(cluster, "sibling") else 1
     if jobs <= 1:
         return {name: grade(name, cluster) for name in names}
-    free: queue.SimpleQueue[Any] = queue.SimpleQueue()
-    free.put(cluster)
-    for _ in range(jobs - 1):
-        free.put(cluster.sibling())
-
-    def grade_lane(lane: list[str]) -> dict[str, _LabOutcome]:
-        client = free.get()
-        try:
-            return {name: grade(name, client) for name in lane}
-        finally:
-            free.put(client)
-
-    done: dict[str, _LabOutcome] = {}
-    with ThreadPoolExecutor(max_workers=jobs, thread_name_prefix="grade-live") as pool:
-        for outcome in pool.map(grade_lane, groups):
-            done.update(outcome)
-    return done
+    clients = [cluster, *(cluster.sibling() for _ in range(jobs - 1))]
+    return run_in_lanes(groups, clients, grade)     # each lab's grading cleans up after itself
 
 
 def grade_live(course: Path | None = None, labs: Iterable[str] | None = None, *,
@@ -198,8 +184,10 @@ def grade_live(course: Path | None = None, labs: Iterable[str] | None = None, *,
     """Grade every submission live and offline; write every check's two verdicts to
     `<out_dir>/live-vs-offline.csv` (default labs/reports/) and report disagreements.
     `jobs` > 1 grades that many labs side by side (never two labs that pin the same node
-    port, edit the Corefile or route HTTP: grader.grading.live_lanes); the report and the CSV are
-    in lab order whatever finished first."""
+    port, edit the Corefile or route HTTP: grader.grading.live_lanes), and that many parts of
+    a submission side by side where each has a namespace of its own and they share nothing
+    (the mock exams: grader.grading.live_parts); the report and the CSV are in lab order
+    whatever finished first."""
     course = course if course is not None else course_dir()
     from grader.cluster.offline import OfflineCluster
 
@@ -220,7 +208,7 @@ def grade_live(course: Path | None = None, labs: Iterable[str] | None = None, *,
 
     names = list(_labs(labs))
     outcomes = _graded_in_lanes(course, names, cluster, jobs,
-                                lambda name, client: _grade_lab(course, name, client, factory, said))
+                                lambda name, client: _grade_lab(course, name, client, factory, said, jobs))
     rows = [row for name in names for row in outcomes[name].rows]
     disagreements = [d for name in names for d in outcomes[name].disagreements]
     not_here = [line for name in names for line in outcomes[name].not_here]

@@ -33,7 +33,8 @@ only, never point outside the lab:
 - a `hosts` line may name hosts in ZONE only, with addresses inside the cluster (the
   Service and pod ranges);
 - the root block keeps kind's `health`, `ready` and `reload` (CoreDNS's probes, and the
-  reload that brings the original file back after grading).
+  reload that brings the original file back after grading), and no block checks for
+  changes less often than reload's default 30 s (else the original would not come back).
 """
 from __future__ import annotations
 
@@ -43,6 +44,7 @@ from typing import Any, Callable
 
 from grader.checks.core import Report
 from grader.model.corefile import CorefileError, Rewrite, in_zone, parse, parse_blocks
+from grader.model.corefile_reload import DEFAULT_INTERVAL
 from grader.model.nodes import POD_CIDR
 from grader.model.services import SERVICE_CIDR
 
@@ -77,6 +79,10 @@ def policy_problem(text: str, namespace: str) -> str | None:
             if outside:
                 return (f"{where}: a server block for {', '.join(outside)} would change names outside the "
                         f"lab's zone {ZONE} for every pod of the cluster; add blocks for {ZONE} only")
+        if block.reload is not None and block.reload > DEFAULT_INTERVAL:
+            return (f"{where}: reload checks the Corefile only every {block.reload:g} s: the grader puts the "
+                    f"original Corefile back after grading, and waits for that; keep reload's interval at "
+                    f"{DEFAULT_INTERVAL:g}s (its default) or less")
         if block.port != 53:
             return f"{where}: port {block.port}: kube-dns sends queries to port 53 only"
         for rule in block.rewrites:

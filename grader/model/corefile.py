@@ -17,7 +17,8 @@ What the model follows (coredns.io plugin docs; the plugin README files in cored
   (the FILE, /etc/hosts by default, is the CoreDNS pod's own and holds nothing the model
   answers for);
 - accepted as no-ops, since they change nothing a pod's lookup returns in the model:
-  errors, log, health, ready, loop, reload, loadbalance, prometheus.
+  errors, log, health, ready, loop, reload, loadbalance, prometheus (reload's interval and
+  jitter are read, as CoreDNS refuses a file whose values it cannot use: corefile_reload).
 Anything else is refused with its line, so a learner never sees an answer that silently
 ignores a directive. Live, CoreDNS would run it.
 """
@@ -28,6 +29,7 @@ import re
 from dataclasses import dataclass, field
 
 from grader.model.bootstrap import DEFAULT_COREFILE  # noqa: F401 - kubeadm's Corefile, importable here as before
+from grader.model.corefile_reload import reload_interval
 
 #: What the model answers for beyond the cluster: kind's node resolver (the docker network's
 #: gateway), which the nodes' /etc/resolv.conf names.
@@ -120,6 +122,7 @@ class ServerBlock:
     cache: Cache | None = None
     hosts: Hosts | None = None
     rewrites: list[Rewrite] = field(default_factory=list)
+    reload: float | None = None            # seconds between checks of the Corefile, if set
 
 
 def norm(name: str) -> str:
@@ -422,6 +425,8 @@ def _block(keys: list[str], number: int, body: list[Line]) -> ServerBlock:
             block.cache = _cache(line, block.zones)
         elif name == "hosts":
             block.hosts = _hosts(line, block.zones)
+        elif name == "reload":
+            block.reload = reload_interval(line.tokens, line.number, CorefileError)
         elif name not in NO_OPS:
             raise CorefileNotModelled(
                 f"line {line.number}: plugin {name!r} is not modelled offline (the model follows "

@@ -78,7 +78,7 @@ def test_dig_without_any_server_answer_is_a_timeout() -> None:
 
 
 def test_dig_command_uses_the_search_list_and_full_output() -> None:
-    assert xp.dig_command("backend", "a") == ["dig", "+search", "+time=2", "+tries=1",
+    assert xp.dig_command("backend", "a") == ["dig", "+search", "+time=2", "+tries=2",
                                                "-t", "A", "-q", "backend"]
 
 

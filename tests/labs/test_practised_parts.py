@@ -53,6 +53,11 @@ PART5 = LAB3.part("part5")
     # without reload, CoreDNS would never load kind's file back after grading
     (DEFAULT_COREFILE.replace("    reload\n", ""), "drops reload"),
     (DEFAULT_COREFILE.replace("    ready\n", ""), "drops ready"),
+    # reload checking once an hour would keep the original from coming back after grading
+    (DEFAULT_COREFILE.replace("    reload\n", "    reload 1h\n"), "only every 3600 s"),
+    (DEFAULT_COREFILE + "shop.internal:53 {\n    reload 31s\n    forward . /etc/resolv.conf\n}\n",
+     "only every 31 s"),
+    (DEFAULT_COREFILE.replace("    reload\n", "    reload 1s\n"), "at most every 2s"),   # CoreDNS refuses it
     ("shop.internal:53 {\n    reload\n    health\n    ready\n    hosts {\n        10.96.0.10 a.shop.internal\n"
      "    }\n}\n", "no root block"),
 ])
@@ -67,6 +72,8 @@ def test_the_policy_refuses_a_corefile_that_reaches_outside_the_lab(corefile: st
     _with_rules("rewrite name exact catalog.shop.internal catalog.lab3.svc.cluster.local"),
     DEFAULT_COREFILE + "shop.internal:53 {\n    hosts {\n        10.96.0.10 dns.shop.internal\n    }\n}\n",
     DEFAULT_COREFILE + "shop.internal:53 {\n    forward . /etc/resolv.conf\n}\n",
+    DEFAULT_COREFILE.replace("    reload\n", "    reload 2s\n"),          # the local cluster's own line
+    DEFAULT_COREFILE.replace("    reload\n", "    reload 30s 15s\n"),     # kind's, written out
 ])
 def test_the_policy_accepts_changes_to_the_lab_zone(corefile: str) -> None:
     assert corefile_answer.policy_problem(corefile, "lab3") is None

@@ -35,7 +35,7 @@ CHOSEN = tuple(filter(None, os.environ.get("LIVE_GRADE_LABS", "").split(","))) o
 NAMED = set(filter(None, os.environ.get("LIVE_GRADE_STUDENTS", "").split(",")))
 DRAWN = "lab7-troubleshooting-drawn"
 #: Labs graded side by side (`svclab grade live --jobs`); `LIVE_GRADE_JOBS=1` one at a time.
-JOBS = int(os.environ.get("LIVE_GRADE_JOBS", "3"))
+JOBS = int(os.environ.get("LIVE_GRADE_JOBS", "4"))
 
 
 def _readiness_submissions(course: Path) -> tuple[str, str]:

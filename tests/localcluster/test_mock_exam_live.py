@@ -47,6 +47,10 @@ TRAEFIK_RULE_LENGTH = {"`/api` without `*` is Exact: /api/items falls to the web
                        {"GET /api (Host: shop.example) via ingress/shop"}}
 
 
+#: Tasks graded side by side (grader.grading.live_parts), as `svclab grade live --jobs 4`.
+JOBS = 4
+
+
 def _differing(live: Report, offline: Report) -> set[str]:
     """The checks whose verdict (points earned) differs between the two gradings."""
     earned = {r.name: r.earned for r in offline.results}
@@ -57,6 +61,7 @@ def _differing(live: Report, offline: Report) -> set[str]:
 def test_the_reference_commands_score_full_marks_live_and_a_no_op_scores_zero() -> None:
     from grader.cluster.live import LiveCluster
     from grader.cluster.offline import OfflineCluster
+    from grader.grading.live_parts import grade_parts
     from grader.labs import get_lab
     from grader.labs.spec import grade_part
 
@@ -65,13 +70,12 @@ def test_the_reference_commands_score_full_marks_live_and_a_no_op_scores_zero() 
     cluster = LiveCluster(context=CONTEXT)
     short, differing = [], []
     try:
-        for part in lab.parts:
-            report = grade_part(lab, part, part.reference, cluster, include_hidden=True)
-            if report.score != part.points:
-                short.append(str(report))
-        for no_op in ("q06", "q10"):
-            idle = grade_part(lab, lab.part(no_op), "kubectl get pods\n", cluster, include_hidden=True)
-            assert idle.score == 0, str(idle)
+        # the tasks side by side, as `svclab grade live --jobs` grades them
+        reports = grade_parts(lab, {p.id: p.reference for p in lab.parts}, cluster, jobs=JOBS)
+        short = [str(reports[p.id]) for p in lab.parts if reports[p.id].score != p.points]
+        idle = grade_parts(lab, dict.fromkeys(("q06", "q10"), "kubectl get pods\n"), cluster, jobs=JOBS,
+                           parts=("q06", "q10"))
+        assert all(r.score == 0 for r in idle.values()), "\n".join(map(str, idle.values()))
         ingress = lab.part("q10")
         for wrong in ingress.wrong_answers:
             live = grade_part(lab, ingress, wrong.answer, cluster, include_hidden=True)

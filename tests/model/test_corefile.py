@@ -66,7 +66,10 @@ def test_the_model_installs_kinds_corefile_in_the_coredns_configmap() -> None:
     state = ClusterState()
     cm = state.get("ConfigMap", "coredns", "kube-system")
     assert cm is not None and cm["data"]["Corefile"] == DEFAULT_COREFILE
-    assert DEFAULT_COREFILE == LOCAL_CLUSTER_COREFILE        # live (local cluster) runs the same file
+    # live, the local cluster runs the same file, but for how often reload looks for an edit
+    assert LOCAL_CLUSTER_COREFILE.replace("    reload 2s\n", "    reload\n") == DEFAULT_COREFILE
+    assert [b.reload for b in parse(LOCAL_CLUSTER_COREFILE).blocks] == [2.0]
+    assert [b.reload for b in parse(DEFAULT_COREFILE).blocks] == [30.0]
     assert OfflineCluster(state).corefile() == DEFAULT_COREFILE
 
 
