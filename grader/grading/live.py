@@ -29,8 +29,8 @@ from typing import Any, Callable, Iterable, Mapping
 from grader.checks.core import Report
 from grader.grading.extract import answers_from_notebook
 from grader.grading.gradesheet import spreadsheet_safe
-from grader.grading.live_lanes import lanes, run_in_lanes
-from grader.grading.live_parts import grade_parts
+from grader.grading.live_lanes import lanes, run_in_lanes, side_by_side_clients
+from grader.grading.live_parts import delete_namespaces, grade_parts
 from grader.grading.steps import StepResult, _labs, submissions
 from grader.labs import get_lab
 from grader.labs.corefile_answer import NOT_HERE
@@ -117,11 +117,7 @@ def _cleanup(cluster: Any, lab: Lab, before: tuple[str, ...] = ()) -> None:
         names = [lab.namespace, *lab.other_namespaces, *tasks]
     else:
         names = [n for n in made if n not in before]
-    for name in names:
-        try:
-            cluster.namespace(name, fresh=False).delete()
-        except Exception:  # noqa: BLE001  -- a namespace that is already gone is fine
-            pass
+    delete_namespaces(cluster, names)
 
 
 @dataclass
@@ -170,10 +166,9 @@ def _graded_in_lanes(course: Path, names: list[str], cluster: Any, jobs: int,
     specs = [get_lab(name) for name in names]
     weights = [len(submissions(course, s.name)) * len(s.parts) for s in specs]
     groups = lanes(specs, weights)
-    jobs = min(jobs, len(groups)) if hasattr(cluster, "sibling") else 1
-    if jobs <= 1:
+    clients = side_by_side_clients(cluster, jobs, len(groups))
+    if len(clients) == 1:
         return {name: grade(name, cluster) for name in names}
-    clients = [cluster, *(cluster.sibling() for _ in range(jobs - 1))]
     return run_in_lanes(groups, clients, grade)     # each lab's grading cleans up after itself
 
 

@@ -118,6 +118,13 @@ def part_lanes(lab: Lab, answers: Mapping[str, str | None] | None = None) -> lis
                    [part.points for part in lab.parts])
 
 
+def side_by_side_clients(cluster: Any, jobs: int, lanes: int) -> list[Any]:
+    """`cluster` and the siblings for up to `jobs` of `lanes` at once; only `cluster` when
+    one would do (one job, one lane, or a cluster without siblings: then work takes turns)."""
+    jobs = min(jobs, lanes) if hasattr(cluster, "sibling") else 1
+    return [cluster, *(cluster.sibling() for _ in range(jobs - 1))]
+
+
 def run_in_lanes(groups: Sequence[Sequence[str]], clients: Sequence[Any],
                  work: Callable[[str, Any], T]) -> dict[str, T]:
     """`work(name, client)` for every name of `groups`, a lane's names one after the other on

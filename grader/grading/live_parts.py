@@ -12,7 +12,7 @@ from __future__ import annotations
 from typing import Any, Iterable, Mapping
 
 from grader.checks.core import Report
-from grader.grading.live_lanes import part_lanes, run_in_lanes
+from grader.grading.live_lanes import part_lanes, run_in_lanes, side_by_side_clients
 from grader.labs.spec import Lab, grade_part
 
 
@@ -31,20 +31,20 @@ def grade_parts(lab: Lab, answers: Mapping[str, str | None], cluster: Any, *, jo
 
     lanes = [[p for p in lane if p in chosen] for lane in part_lanes(lab, answers)]
     lanes = [lane for lane in lanes if lane]
-    jobs = min(jobs, len(lanes)) if hasattr(cluster, "sibling") else 1
-    if jobs <= 1:
+    clients = side_by_side_clients(cluster, jobs, len(lanes))
+    if len(clients) == 1:
         return {part_id: grade(cluster, part_id) for part_id in chosen}
-    siblings = [cluster.sibling() for _ in range(jobs - 1)]
     try:
-        reports = run_in_lanes(lanes, [cluster, *siblings], lambda part_id, client: grade(client, part_id))
+        reports = run_in_lanes(lanes, clients, lambda part_id, client: grade(client, part_id))
     finally:
-        for client in siblings:
-            _delete_made_by(client)
+        for sibling in clients[1:]:
+            delete_namespaces(sibling, getattr(sibling, "namespaces_created", ()))
     return {part_id: reports[part_id] for part_id in chosen}
 
 
-def _delete_made_by(client: Any) -> None:
-    for name in getattr(client, "namespaces_created", ()):
+def delete_namespaces(client: Any, names: Iterable[str]) -> None:
+    """Delete these namespaces through `client`; one already gone is fine."""
+    for name in list(names):
         try:
             client.namespace(name, fresh=False).delete()
         except Exception:  # noqa: BLE001  -- a namespace that is already gone is fine
