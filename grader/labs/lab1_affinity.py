@@ -12,12 +12,14 @@ nftables set timeouts). Upstream: the Service API reference (`sessionAffinity`,
 Services concept page ("Session stickiness")."""
 from __future__ import annotations
 
+import time
 from typing import Any
 
 from grader import checks
 from grader.checks.core import Check, Verdict, failed, listing, passed
 from grader.labs.spec import Part, WrongAnswer, add_pods
 from grader.labs.workloads import Port, netexec_workload, pause_pod
+from grader.observations import Status
 
 #: What the task asks: 30 minutes.
 TIMEOUT_SECONDS = 1800
@@ -81,17 +83,26 @@ def every_client_sticks() -> Check:
     return Check("every client stays on its own pod", fn, time_limit=LIVE_TIME_LIMIT)
 
 
-#: Live, right after a rollout kube-proxy may still send a remembered client to a pod that
-#: is gone (its affinity entry outlives the pod until kube-proxy's next sync, about a second):
-#: the client asks up to this many times before the stickiness is judged, as a real client
-#: retries. Offline the first request is answered at once; with no endpoint at all every one
-#: fails, and _sticks reports it.
-ROLLOUT_RETRIES = 6
+#: Live, right after a rollout a remembered client may still be sent to an old pod: kube-proxy
+#: drops the old endpoint (and the client's affinity to it) only at its next sync after the
+#: EndpointSlice changes, about a second, longer with classes graded side by side. Until then
+#: the old pod answers while it terminates, or, once it is gone, nothing does (CI saw a
+#: TIMEOUT). So before stickiness is judged, the client asks until one of today's backend
+#: pods answers, as a real client retries: at most ROLLOUT_ATTEMPTS requests within
+#: ROLLOUT_SETTLE seconds. Offline the first request is answered by a new pod. An answer
+#: that is an answer (no endpoints, refused) ends the wait: _sticks then reports it.
+ROLLOUT_SETTLE = 20.0
+ROLLOUT_ATTEMPTS = 40
 
 
 def _reached_after_rollout(ns: Any, frm: str) -> None:
-    for _ in range(ROLLOUT_RETRIES):
-        if ns.probe("cart:80/hostname", frm=frm).ok:
+    deadline = time.monotonic() + ROLLOUT_SETTLE
+    for _ in range(ROLLOUT_ATTEMPTS):
+        current = {p.name for p in checks.pods_matching(ns, "app=backend")}
+        out = ns.probe("cart:80/hostname", frm=frm)
+        if out.ok and (out.body or "").strip() in current:
+            return
+        if not out.ok and out.status is not Status.TIMEOUT or time.monotonic() >= deadline:
             return
 
 
