@@ -28,6 +28,7 @@ from grader.cluster.base import (
     ip_sort_key,
 )
 from grader.cluster.live_api import GATEWAY_GROUP, ApiException, ExecResult, server_message
+from grader.cluster.live_catch_up import changed_within, terminating
 from grader.cluster.live_pods import (
     DELETABLE_KINDS,
     as_applied,
@@ -60,6 +61,10 @@ KUBE_PROXY_CATCH_UP = 3.0
 #: asked again (for up to KUBE_PROXY_CATCH_UP) before it counts.
 POLICY_CATCH_UP = 2.0
 POLICY_RETRY = NEW_POD_RETRY = 10.0
+#: How long a probe answered by a terminating pod, while its Service has ready endpoints,
+#: asks again: kube-proxy drops the old endpoint at its next sync after the slice changes
+#: (a second; longer with a class graded side by side).
+LEFTOVER_CATCH_UP = 10.0
 
 
 class LiveClusterHandle(Protocol):
@@ -299,7 +304,20 @@ class LiveNamespace:
         """The Service as the API server stores it (allocated ClusterIP and nodePorts, the
         load balancer's address once the controller has written it)."""
         svc = self._api.read_service(self.name, name)
-        return None if svc is None else service_info(svc)
+        if svc is None:
+            return None
+        info = service_info(svc)
+        if info.type == "LoadBalancer" and info.external_address is None:
+            # right after a change, the load-balancer controller (cloud-provider-kind, MetalLB)
+            # writes the address a moment later: `kubectl get` shows <pending> until then
+            found = self.cluster._await_address(lambda: self._load_balancer_address(name))
+            if found is not None:
+                info = service_info(self._api.read_service(self.name, name) or svc)
+        return info
+
+    def _load_balancer_address(self, name: str) -> str | None:
+        svc = self._api.read_service(self.name, name)
+        return None if svc is None else service_info(svc).external_address
 
     def endpoints(self, service: str) -> list[Endpoint]:
         """The Service's endpoints as its EndpointSlices list them (one entry per address and
@@ -366,13 +384,25 @@ class LiveNamespace:
             return status, reason, None, None
 
         status, reason, body, remote = attempt()
-        # kube-proxy may not have programmed a ready Service yet (refuses, or new, drops): ask again
+        # kube-proxy may not have programmed a change yet (a new or changed Service, endpoints
+        # that just turned ready: it refuses; a new Service or client: it drops): ask again
         clock, sleep, catch_up = self.cluster._clock, self.cluster._sleep, KUBE_PROXY_CATCH_UP
-        deadline, fresh = clock() + catch_up, self.cluster._routes_changed_within(catch_up)
-        fresh = fresh or (status is Status.TIMEOUT and bool(ref)
-                          and self._may_be_catching_up(pod, named(), catch_up))
-        while (status is Status.REFUSED or fresh and status is Status.TIMEOUT) and ref and clock() < deadline:
+        deadline, routes_new = clock() + catch_up, self.cluster._routes_changed_within(catch_up)
+        refusal_may_lag = functools.cache(
+            lambda: routes_new or self._service_changed_within(ref, named(), catch_up))
+        fresh = routes_new or (status is Status.TIMEOUT and bool(ref)
+                               and self._may_be_catching_up(pod, named(), catch_up))
+        while (status is Status.REFUSED and refusal_may_lag() or fresh and status is Status.TIMEOUT) \
+                and ref and clock() < deadline:
             if self._service_without_endpoints(t, protocol, named) or named() is None:
+                break
+            sleep(0.5)
+            status, reason, body, remote = attempt()
+        # a terminating pod answering while the Service has ready endpoints is kube-proxy not
+        # yet past the EndpointSlice change (a rollout): ask again, as a client would
+        deadline = clock() + LEFTOVER_CATCH_UP
+        while status is Status.OK and ref and self._answered_by_leftover(t, body) and clock() < deadline:
+            if self._service_without_endpoints(t, protocol, named):
                 break
             sleep(0.5)
             status, reason, body, remote = attempt()
@@ -470,6 +500,21 @@ class LiveNamespace:
         longer than POLICY_CATCH_UP: lab 5's fix timed out with six labs graded side by side)."""
         return (created_within(service, catch_up) or self.cluster._policy_changed_within(POLICY_RETRY)
                 or created_within(self._api.read_pod(self.name, pod), NEW_POD_RETRY))
+
+    def _service_changed_within(self, ref: tuple[str, str] | None, service: dict[str, Any] | None,
+                                seconds: float) -> bool:
+        """Whether the Service `ref` names, or one of its EndpointSlices, changed in the last
+        `seconds` (by anyone: grader.cluster.live_catch_up), so kube-proxy may lag it."""
+        if ref is None or service is None:
+            return False
+        return changed_within([service, *self._api.list_endpoint_slices(*ref)], seconds)
+
+    def _answered_by_leftover(self, t: xp.Target, body: str | None) -> bool:
+        """Whether a /hostname answer came from a pod that is terminating (a rollout's old
+        pod, still serving through its grace period)."""
+        if not body or (t.path or "").rstrip("/") != "/hostname":
+            return False
+        return terminating(self._api.read_pod(xp.namespace_of(t.host, self.name), body.strip()))
 
     def _service_without_endpoints(self, t: xp.Target, protocol: str,
                                    named: Callable[[], dict[str, Any] | None]) -> str | None:

@@ -20,7 +20,13 @@ from typing import Any
 from grader import checks
 from grader.checks.core import Check, Verdict, failed, passed
 from grader.labs.drawn import SELF_PACED, draw
-from grader.labs.lab1_readiness import LIVE_TIME_LIMIT, _answer_deployment, _copy_listening_on, _settle
+from grader.labs.lab1_readiness import (
+    LIVE_TIME_LIMIT,
+    _answer_deployment,
+    _copy_listening_on,
+    _listed_as_ready_as_they_are,
+    _settle,
+)
 from grader.labs.lab7_faults import (
     CATALOGUE,
     DATA,
@@ -216,7 +222,7 @@ def _probe_kept(gate: _Gate, db: dict[str, Any] | None) -> Check:
                 return failed("a copy of Deployment db made no pod labelled app=db")
             # live, a pod without a probe turns Ready a moment after it runs: give it that moment
             _settle(ns, UNREADY_ON_PURPOSE, "db-broken", timeout=6.0)
-            ready = {(e.pod or "").split("/", 1)[-1] for e in ns.endpoints("db") if e.ready}
+            ready = _listed_as_ready_as_they_are(ns, "db", UNREADY_ON_PURPOSE, "db-broken")
         finally:
             ns.delete("Deployment", "db-broken")
         if broken & ready:

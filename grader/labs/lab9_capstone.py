@@ -18,7 +18,13 @@ from typing import Any
 from grader import checks
 from grader.checks.core import Check, Verdict, failed, passed
 from grader.labs import lab9_parts as text
-from grader.labs.lab1_readiness import LIVE_TIME_LIMIT, _answer_deployment, _copy_listening_on, _settle
+from grader.labs.lab1_readiness import (
+    LIVE_TIME_LIMIT,
+    _answer_deployment,
+    _copy_listening_on,
+    _listed_as_ready_as_they_are,
+    _settle,
+)
 from grader.labs.lab9_access import (
     ELSEWHERE,
     NAMESPACE,
@@ -118,7 +124,7 @@ def broken_build_stays_out(answer: str, name: str) -> Check:
             if not broken:
                 return failed(f"a copy of your {name} Deployment made no pod labelled app=api")
             _settle(ns, "app=api", "api-broken", timeout=6.0)
-            ready = {(e.pod or "").split("/", 1)[-1] for e in ns.endpoints(name) if e.ready}
+            ready = _listed_as_ready_as_they_are(ns, name, "app=api", "api-broken")
         finally:
             ns.delete("Deployment", "api-broken")
         if broken & ready:

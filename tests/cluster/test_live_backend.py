@@ -387,16 +387,69 @@ def test_probe_tcp_runs_agnhost_connect(w: World, rc: int, stderr: str, status: 
     assert len(calls) == 1 or status is Status.REFUSED
 
 
-def test_a_refusal_while_kube_proxy_catches_up_is_asked_again(w: World) -> None:
+def _stamp(seconds_ago: float) -> str:
+    """An RFC 3339 time as the API server writes it, `seconds_ago` before now."""
+    import datetime
+    when = datetime.datetime.now(datetime.timezone.utc) - datetime.timedelta(seconds=seconds_ago)
+    return when.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def _ready_backend(w: World, *, slice_changed_ago: float) -> None:
+    """Service backend with one ready endpoint, whose slice the controller last changed
+    `slice_changed_ago` seconds ago; the Service itself is an hour old."""
     w.core.pods = [pod("client", "10.244.0.3", {"app": "client"})]
-    w.core.services["backend"] = {"metadata": {"name": "backend"}, "spec": {
-        "clusterIP": "10.96.7.7", "ports": [{"port": 80, "protocol": "TCP"}]}}
-    w.discovery.slices["backend"] = [{"addressType": "IPv4", "ports": [{"port": 8080}],
-                                      "endpoints": [{"addresses": ["10.244.0.5"], "conditions": {"ready": True}}]}]
+    w.core.services["backend"] = {"metadata": {"name": "backend", "creationTimestamp": _stamp(3600)},
+                                  "spec": {"clusterIP": "10.96.7.7", "ports": [{"port": 80, "protocol": "TCP"}]}}
+    w.discovery.slices["backend"] = [{
+        "metadata": {"annotations": {"endpoints.kubernetes.io/last-change-trigger-time": _stamp(slice_changed_ago)},
+                     "creationTimestamp": _stamp(3600)},
+        "addressType": "IPv4", "ports": [{"port": 8080}],
+        "endpoints": [{"addresses": ["10.244.0.5"], "conditions": {"ready": True}}]}]
+
+
+def test_a_refusal_while_kube_proxy_catches_up_is_asked_again(w: World) -> None:
+    _ready_backend(w, slice_changed_ago=0.5)      # an endpoint just turned ready
     answers = iter([FakeWS(1, "", "REFUSED\n"), FakeWS(1, "", "REFUSED\n"), FakeWS(0, "", "")])
     w.stream.replies["/agnhost"] = lambda command: next(answers)
     assert w.ns().probe("backend:80", frm="app=client").status is Status.OK
     assert len(w.rec.named("exec")) == 3 and w.slept == 1.0
+
+
+def test_a_refusal_long_after_the_last_change_is_the_answer(w: World) -> None:
+    """A Ready pod that does not listen on the targetPort refuses one request in three; once
+    kube-proxy has had its moment, asking again until another pod answers would hide it."""
+    _ready_backend(w, slice_changed_ago=60)
+    answers = iter([FakeWS(1, "", "REFUSED\n"), FakeWS(0, "", "")])
+    w.stream.replies["/agnhost"] = lambda command: next(answers)
+    assert w.ns().probe("backend:80", frm="app=client").status is Status.REFUSED
+    assert len(w.rec.named("exec")) == 1 and w.slept == 0.0
+    # a Service someone changed a moment ago (its managedFields) is waited for again
+    w.core.services["backend"]["metadata"]["managedFields"] = [{"manager": "kubectl-patch", "time": _stamp(0)}]
+    w.rec.calls.clear()
+    answers = iter([FakeWS(1, "", "REFUSED\n"), FakeWS(0, "", "")])
+    assert w.ns().probe("backend:80", frm="app=client").status is Status.OK
+
+
+def test_an_answer_from_a_terminating_pod_is_asked_again_while_others_are_ready(w: World) -> None:
+    """After a rollout kube-proxy may send a request to an old pod for a moment; offline the
+    old pod is gone at once. A terminating pod is asked past only while a ready one exists."""
+    _ready_backend(w, slice_changed_ago=60)
+    old = pod("backend-old", "10.244.0.9", {"app": "backend"})
+    old["metadata"]["deletionTimestamp"] = _stamp(1)
+    w.core.pods += [old, pod("backend-new", "10.244.0.5", {"app": "backend"})]
+    from grader.cluster.exec_parsing import CURL_MARK
+    answers = iter(["backend-old", "backend-old", "backend-new"])
+    w.stream.replies["curl"] = lambda command: FakeWS(0, f"{next(answers)}\n{CURL_MARK} 200 10.96.7.7", "")
+    out = w.ns().probe("backend:80/hostname", frm="app=client")
+    assert out.ok and out.pod == f"{NS}/backend-new"
+    assert len(w.rec.named("exec")) == 3
+    # with no ready endpoint left, a terminating pod serving is the Service's answer
+    w.discovery.slices["backend"][0]["endpoints"][0]["conditions"] = {"ready": False, "serving": True,
+                                                                      "terminating": True}
+    w.rec.calls.clear()
+    w.stream.replies["curl"] = FakeWS(0, f"backend-old\n{CURL_MARK} 200 10.96.7.7", "")
+    assert w.ns().probe("backend:80/hostname", frm="app=client").pod == f"{NS}/backend-old"
+    assert len(w.rec.named("exec")) == 1
 
 
 def test_refused_on_a_service_without_ready_endpoints_is_no_endpoints(w: World) -> None:
@@ -934,6 +987,26 @@ def test_a_pending_load_balancer_has_no_external_address_yet(w: World) -> None:
         "type": "LoadBalancer", "clusterIP": "10.96.3.4", "ports": [{"port": 80}]}, "status": {}}
     info = w.ns().service("web")
     assert info.external_address is None and info.port(80).protocol == "TCP"
+
+
+def test_a_load_balancer_address_is_waited_for_right_after_a_service_change(w: World) -> None:
+    """cloud-provider-kind (or MetalLB) writes the address a moment after the Service is
+    created: a check reading it at once would see <pending> and fail a correct answer."""
+    w.core.services["web"] = {"metadata": {"name": "web", "namespace": NS}, "spec": {
+        "type": "LoadBalancer", "clusterIP": "10.96.3.4", "ports": [{"port": 80}]}, "status": {}}
+    reads = 0
+    real_read = w.core.read_namespaced_service
+
+    def read(name: str, namespace: str) -> dict:
+        nonlocal reads
+        reads += 1
+        if reads == 3:  # the controller has written it by the third read
+            w.core.services["web"]["status"] = {"loadBalancer": {"ingress": [{"ip": "172.18.0.100"}]}}
+        return real_read(name, namespace)
+    w.core.read_namespaced_service = read  # type: ignore[method-assign]
+    w.cluster._object_changed("Service")
+    assert w.ns().service("web").external_address == "172.18.0.100"
+    assert w.slept == pytest.approx(0.5)
 
 
 def test_pods_carry_their_labels_and_readiness(w: World) -> None:

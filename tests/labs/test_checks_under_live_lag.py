@@ -1,16 +1,22 @@
-"""Lab 1's "clients still stick after a rollout" on a cluster that lags the way a real one
-does: kube-proxy keeps sending a remembered client to an old pod for a moment after the
-rollout (it answers while it terminates, then nothing does). The check must wait for one of
-today's pods to answer before it judges stickiness, and still fail a Service that reaches
-no pod at all. A scripted namespace stands in for the cluster: these are the timings CI met,
-which the offline model cannot produce."""
+"""Lab checks on a cluster that lags the way a real one does, which the offline model never
+does. Scripted namespaces stand in for the cluster with the timings live grading met:
+
+- lab 1's "clients still stick after a rollout": kube-proxy keeps sending a remembered
+  client to an old pod for a moment (it answers while it terminates, then nothing does). The
+  check waits for one of today's pods before it judges stickiness, and still fails a
+  Service that reaches no pod at all (CI saw the TIMEOUT).
+- the readiness parts (labs 1, 7 and 9): a pod without a readinessProbe is Ready a moment
+  before the EndpointSlice controller lists it; read too early, it looks kept out of
+  rotation and a missing probe passes (found by an audit of the live checks)."""
 from __future__ import annotations
 
 from collections.abc import Iterator
 from typing import Any
 
-from grader.labs import lab1_affinity
-from grader.observations import Outcome, PodRef, Status
+import pytest
+
+from grader.labs import lab1_affinity, lab1_readiness
+from grader.observations import Endpoint, Outcome, PodRef, Status
 
 NEW = ("backend-new-a", "backend-new-b", "backend-new-c")
 
@@ -83,3 +89,38 @@ def test_a_client_that_moves_between_new_pods_still_fails() -> None:
     verdict = lab1_affinity.sticks_after_rollout().fn(ns)
     assert verdict.share == 0
     assert "reached 3 pods" in verdict.feedback
+
+
+class LaggingSlices:
+    """A live namespace whose EndpointSlice for `service` lists nothing for the first
+    `lag` reads, then every pod as ready (pods without a readiness probe)."""
+
+    name = "lab1"
+    cluster = type("LiveMode", (), {"mode": "live"})()
+
+    def __init__(self, pods: list[str], lag: int) -> None:
+        self._pods = pods
+        self._lag = lag
+
+    def pods(self) -> list[PodRef]:
+        return [PodRef("lab1", n, f"10.244.0.{i + 10}", labels={"app": "web"}) for i, n in enumerate(self._pods)]
+
+    def endpoints(self, service: str) -> list[Endpoint]:
+        if self._lag > 0:
+            self._lag -= 1
+            return []
+        return [Endpoint(p.ip, 8080, pod=f"lab1/{p.name}", ready=True) for p in self.pods()]
+
+
+def test_a_ready_pod_the_slice_does_not_list_yet_is_waited_for(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(lab1_readiness.time, "sleep", lambda s: None)
+    ns = LaggingSlices(["web-broken-1"], lag=2)
+    assert lab1_readiness._listed_as_ready_as_they_are(ns, "web", "app=web", "web-broken") == {"web-broken-1"}
+
+
+def test_slices_that_never_catch_up_are_read_as_they_are_after_the_timeout(monkeypatch: pytest.MonkeyPatch) -> None:
+    clock = iter(range(0, 1000))
+    monkeypatch.setattr(lab1_readiness.time, "monotonic", lambda: float(next(clock)))
+    monkeypatch.setattr(lab1_readiness.time, "sleep", lambda s: None)
+    ns = LaggingSlices(["web-broken-1"], lag=10_000)
+    assert lab1_readiness._listed_as_ready_as_they_are(ns, "web", "app=web", "web-broken", timeout=5.0) == set()
