@@ -22,6 +22,7 @@ from __future__ import annotations
 import argparse
 import fcntl
 import hashlib
+import json
 import os
 import re
 import shutil
@@ -240,9 +241,21 @@ def lego_table_without(table: str, drop: set[str]) -> str:
     return result
 
 
+def _module_dir(src: Path, module: str) -> Path:
+    """Where the module cache holds `module` at the version `src`'s go.mod selects,
+    downloading it first: `go list -m` names no folder for a module not downloaded yet
+    (the first build on a clean machine patches lego before anything fetched it)."""
+    out = subprocess.run(["go", "mod", "download", "-json", module], cwd=src, env=go_env(),
+                         capture_output=True, text=True, timeout=1200)
+    info = json.loads(out.stdout or "{}") if out.stdout.strip().startswith("{") else {}
+    if out.returncode != 0 or not info.get("Dir"):
+        why = info.get("Error") or out.stderr.strip() or "no folder reported"
+        raise SystemExit(f"controlplane/{src.name}: cannot download {module}: {why}")
+    return Path(info["Dir"])
+
+
 def _module_copy(src: Path, module: str, dest: Path) -> Path:
-    moddir = subprocess.run(["go", "list", "-m", "-f", "{{.Dir}}", module], cwd=src, env=go_env(),
-                            capture_output=True, text=True, check=True, timeout=120).stdout.strip()
+    moddir = _module_dir(src, module)
     dest.parent.mkdir(parents=True, exist_ok=True)
     subprocess.run(["cp", "-r", "--no-preserve=mode", moddir, str(dest)], check=True, timeout=600)
     return dest
@@ -288,10 +301,8 @@ def _copy_share(component: Component, src: Path, dest: Path) -> None:
     dest.mkdir()
     for entry in component.share:
         module, _, rel = entry.rpartition("::")
-        moddir = subprocess.run(["go", "list", "-m", "-f", "{{.Dir}}", module or component.module],
-                                cwd=src, env=go_env(), capture_output=True, text=True,
-                                check=True, timeout=120).stdout.strip()
-        matches = sorted(Path(moddir).glob(rel))
+        moddir = _module_dir(src, module or component.module)
+        matches = sorted(moddir.glob(rel))
         if not matches:
             raise SystemExit(f"controlplane/{component.name}: {entry} matches no file in {moddir}")
         for path in matches:
