@@ -20,8 +20,9 @@ from typing import Any, Callable
 
 from grader.cluster.base import Outcome, Status
 from grader.cluster.live_api import GATEWAY_GROUP, LiveApi
+from grader.cluster.live_catch_up import KUBE_PROXY_CATCH_UP, POLICY_CATCH_UP
 from grader.cluster.live_corefile import CorefileNotLoaded, await_reload, same_configuration
-from grader.cluster.live_namespace import KUBE_PROXY_CATCH_UP, POLICY_CATCH_UP, LiveNamespace
+from grader.cluster.live_namespace import LiveNamespace
 from grader.cluster.live_pods import conditions, pod_is_ready
 from grader.cluster.live_tidied import DeletedNamespaceApi
 from grader.cluster.node_rules import read_table

@@ -28,7 +28,15 @@ from grader.cluster.base import (
     ip_sort_key,
 )
 from grader.cluster.live_api import GATEWAY_GROUP, ApiException, ExecResult, server_message
-from grader.cluster.live_catch_up import changed_within, terminating
+from grader.cluster.live_catch_up import (
+    KUBE_PROXY_CATCH_UP,
+    LEFTOVER_CATCH_UP,
+    NEW_POD_RETRY,
+    POLICY_RETRY,
+    answered_by_leftover,
+    service_changed_within,
+    service_without_endpoints,
+)
 from grader.cluster.live_pods import (
     DELETABLE_KINDS,
     as_applied,
@@ -51,20 +59,6 @@ from grader.k8s.apply_order import apply_rank
 from grader.k8s.nft import KubeProxyRules
 from grader.k8s.selectors import is_selector, parse_selector
 from grader.observations import GatewayStatus, HttpResponse, ListenerStatus, ParentStatus
-from grader.rules.service import effective_cluster_ips
-
-#: How long a probe of a Service with ready endpoints retries a refusal: kube-proxy programs
-#: new endpoints a moment after they become ready (its sync runs at most once a second).
-KUBE_PROXY_CATCH_UP = 3.0
-#: How long after a NetworkPolicy change a probe waits (LiveCluster._policy_settle), and
-#: how long after it, or after its client pod was created, a dropped probe of a Service is
-#: asked again (for up to KUBE_PROXY_CATCH_UP) before it counts.
-POLICY_CATCH_UP = 2.0
-POLICY_RETRY = NEW_POD_RETRY = 10.0
-#: How long a probe answered by a terminating pod, while its Service has ready endpoints,
-#: asks again: kube-proxy drops the old endpoint at its next sync after the slice changes
-#: (a second; longer with a class graded side by side).
-LEFTOVER_CATCH_UP = 10.0
 
 
 class LiveClusterHandle(Protocol):
@@ -384,33 +378,33 @@ class LiveNamespace:
             return status, reason, None, None
 
         status, reason, body, remote = attempt()
+        api, here = self._api, self.name
+        empty = functools.partial(service_without_endpoints, api, here, t, protocol, named)
         # kube-proxy may not have programmed a change yet (a new or changed Service, endpoints
         # that just turned ready: it refuses; a new Service or client: it drops): ask again
         clock, sleep, catch_up = self.cluster._clock, self.cluster._sleep, KUBE_PROXY_CATCH_UP
         deadline, routes_new = clock() + catch_up, self.cluster._routes_changed_within(catch_up)
         refusal_may_lag = functools.cache(
-            lambda: routes_new or self._service_changed_within(ref, named(), catch_up))
+            lambda: routes_new or service_changed_within(api, ref, named(), catch_up))
         fresh = routes_new or (status is Status.TIMEOUT and bool(ref)
                                and self._may_be_catching_up(pod, named(), catch_up))
         while (status is Status.REFUSED and refusal_may_lag() or fresh and status is Status.TIMEOUT) \
                 and ref and clock() < deadline:
-            if self._service_without_endpoints(t, protocol, named) or named() is None:
+            if empty() or named() is None:
                 break
             sleep(0.5)
             status, reason, body, remote = attempt()
         # a terminating pod answering while the Service has ready endpoints is kube-proxy not
         # yet past the EndpointSlice change (a rollout): ask again, as a client would
         deadline = clock() + LEFTOVER_CATCH_UP
-        while status is Status.OK and ref and self._answered_by_leftover(t, body) and clock() < deadline:
-            if self._service_without_endpoints(t, protocol, named):
+        while status is Status.OK and ref and answered_by_leftover(api, here, t, body) and clock() < deadline:
+            if empty():
                 break
             sleep(0.5)
             status, reason, body, remote = attempt()
         ip = remote or ip
-        if status is Status.REFUSED:
-            empty = self._service_without_endpoints(t, protocol, named)
-            if empty:
-                status, reason = Status.NO_ENDPOINTS, empty
+        if status is Status.REFUSED and (why := empty()):
+            status, reason = Status.NO_ENDPOINTS, why
         if ip is None and status is not Status.DNS_ERROR:
             ip = service_cluster_ip(named())
         answered = None
@@ -500,45 +494,4 @@ class LiveNamespace:
         longer than POLICY_CATCH_UP: lab 5's fix timed out with six labs graded side by side)."""
         return (created_within(service, catch_up) or self.cluster._policy_changed_within(POLICY_RETRY)
                 or created_within(self._api.read_pod(self.name, pod), NEW_POD_RETRY))
-
-    def _service_changed_within(self, ref: tuple[str, str] | None, service: dict[str, Any] | None,
-                                seconds: float) -> bool:
-        """Whether the Service `ref` names, or one of its EndpointSlices, changed in the last
-        `seconds` (by anyone: grader.cluster.live_catch_up), so kube-proxy may lag it."""
-        if ref is None or service is None:
-            return False
-        return changed_within([service, *self._api.list_endpoint_slices(*ref)], seconds)
-
-    def _answered_by_leftover(self, t: xp.Target, body: str | None) -> bool:
-        """Whether a /hostname answer came from a pod that is terminating (a rollout's old
-        pod, still serving through its grace period)."""
-        if not body or (t.path or "").rstrip("/") != "/hostname":
-            return False
-        return terminating(self._api.read_pod(xp.namespace_of(t.host, self.name), body.strip()))
-
-    def _service_without_endpoints(self, t: xp.Target, protocol: str,
-                                   named: Callable[[], dict[str, Any] | None]) -> str | None:
-        """If `t` names a Service port whose EndpointSlices have no ready endpoint, say so.
-        `named()` is the Service a name-shaped target names (None for IPs and other names)."""
-        if t.is_ip:
-            ns = self.name
-            svc = next((s for s in self._api.list_services(ns)
-                        if t.host in effective_cluster_ips(s.get("spec") or {})), None)
-        else:
-            ns, svc = xp.namespace_of(t.host, self.name), named()
-        if not svc or (svc.get("spec") or {}).get("type") == "ExternalName":
-            return None
-        sport = next((p for p in (svc["spec"].get("ports") or [])
-                      if p.get("port") == t.port and (p.get("protocol") or "TCP") == protocol), None)
-        if sport is None:
-            return None
-        name = svc["metadata"]["name"]
-        for es in self._api.list_endpoint_slices(ns, name):
-            names = {(p.get("name") or "") for p in es.get("ports") or []}
-            if (sport.get("name") or "") not in names:
-                continue
-            endpoints = es.get("endpoints") or []
-            if any((ep.get("conditions") or {}).get("ready") is not False for ep in endpoints):
-                return None
-        return f"Service {name} has no ready endpoints for port {t.port}"
 

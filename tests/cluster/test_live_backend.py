@@ -1177,7 +1177,7 @@ def test_a_probe_after_a_policy_change_waits_for_the_policy_agent(w: World) -> N
     """The agent reads policies from its own watch: a probe right after `apply` (even from
     another namespace object) must not answer for the old state. Unchanged policies and
     other objects cost nothing."""
-    from grader.cluster.live_namespace import POLICY_CATCH_UP
+    from grader.cluster.live_catch_up import POLICY_CATCH_UP
 
     w.core.pods = [pod("client", "10.244.0.5", {"app": "client"})]
     w.stream.replies["/agnhost"] = FakeWS(0, "", "")
@@ -1222,7 +1222,7 @@ def test_changes_the_real_kubectl_reports_are_waited_for_as_the_clusters_own(w: 
     next request waits for the controller (live, q11's Ingress was asked before Traefik
     served it); a change of unknown kinds waits for both the agent and the controllers."""
     from grader.cluster.live import ROUTES_CATCH_UP
-    from grader.cluster.live_namespace import POLICY_CATCH_UP
+    from grader.cluster.live_catch_up import POLICY_CATCH_UP
 
     w.cluster.objects_changed({"Ingress"})
     before = w.slept
@@ -1278,7 +1278,7 @@ def test_a_drop_soon_after_a_policy_change_or_from_a_new_pod_is_asked_again(w: W
     NEW_POD_RETRY of the pod's creation, a drop is asked again. Long after both, believed."""
     import datetime
 
-    from grader.cluster.live_namespace import NEW_POD_RETRY, POLICY_RETRY
+    from grader.cluster.live_catch_up import NEW_POD_RETRY, POLICY_RETRY
 
     w.core.pods = [pod("client", "10.244.0.3", {"app": "client"})]
     w.core.services["backend"] = {"metadata": {"name": "backend"}, "spec": {
