@@ -67,6 +67,14 @@ def last_changed(obj: dict[str, Any] | None) -> float | None:
     return max(times) if times else None
 
 
+def created_within(obj: dict[str, Any] | None, seconds: float, now: float | None = None) -> bool:
+    """Whether the API server created `obj` less than `seconds` ago (creationTimestamp has
+    whole seconds, so one more is allowed). A Service made by someone else (kubectl in the
+    mock exam's replay) is as new to kube-proxy as one this process applied."""
+    created = _seconds(((obj or {}).get("metadata") or {}).get("creationTimestamp"))
+    return created is not None and (time.time() if now is None else now) - created < seconds + 1
+
+
 def changed_within(objs: Iterable[dict[str, Any] | None], seconds: float, now: float | None = None) -> bool:
     """Whether any of `objs` changed less than `seconds` ago. Stamps in whole seconds may
     read up to a second early, so one more second is allowed."""

@@ -34,6 +34,7 @@ from grader.cluster.live_catch_up import (
     NEW_POD_RETRY,
     POLICY_RETRY,
     answered_by_leftover,
+    created_within,
     service_changed_within,
     service_without_endpoints,
 )
@@ -41,7 +42,6 @@ from grader.cluster.live_pods import (
     DELETABLE_KINDS,
     as_applied,
     conditions_of,
-    created_within,
     display_name,
     explained_by_model,
     listened_ports,
@@ -301,17 +301,19 @@ class LiveNamespace:
         if svc is None:
             return None
         info = service_info(svc)
-        if info.type == "LoadBalancer" and info.external_address is None:
-            # right after a change, the load-balancer controller (cloud-provider-kind, MetalLB)
-            # writes the address a moment later: `kubectl get` shows <pending> until then
-            found = self.cluster._await_address(lambda: self._load_balancer_address(name))
-            if found is not None:
-                info = service_info(self._api.read_service(self.name, name) or svc)
-        return info
+        if info.type != "LoadBalancer" or info.external_address is not None:
+            return info
+        # right after a change, the load-balancer controller (cloud-provider-kind, MetalLB)
+        # writes the address a moment later: `kubectl get` shows <pending> until then
+        newest = [info]
 
-    def _load_balancer_address(self, name: str) -> str | None:
-        svc = self._api.read_service(self.name, name)
-        return None if svc is None else service_info(svc).external_address
+        def address() -> str | None:
+            again = self._api.read_service(self.name, name)
+            if again is not None:
+                newest[0] = service_info(again)
+            return newest[0].external_address
+        self.cluster._await_address(address)
+        return newest[0]
 
     def endpoints(self, service: str) -> list[Endpoint]:
         """The Service's endpoints as its EndpointSlices list them (one entry per address and

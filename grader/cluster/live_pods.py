@@ -305,17 +305,3 @@ DELETABLE_KINDS = {
 def conditions_of(items: Any) -> tuple[Condition, ...]:
     return tuple(Condition(str(c.get("type")), str(c.get("status")), str(c.get("reason", "")),
                            str(c.get("message", ""))) for c in items or [])
-
-
-def created_within(obj: dict[str, Any] | None, seconds: float, now: float | None = None) -> bool:
-    """Whether the API server created `obj` less than `seconds` ago (creationTimestamp has
-    whole seconds, so one more is allowed). A Service made by someone else (kubectl in the
-    mock exam's replay) is as new to kube-proxy as one this process applied."""
-    import datetime
-    import time
-
-    stamp = ((obj or {}).get("metadata") or {}).get("creationTimestamp")
-    if not stamp:
-        return False
-    created = datetime.datetime.fromisoformat(str(stamp).replace("Z", "+00:00")).timestamp()
-    return (time.time() if now is None else now) - created < seconds + 1

@@ -69,24 +69,27 @@ def _copy_listening_on(dep: dict[str, Any], name: str, port: int) -> dict[str, A
     return dep
 
 
-def _endpoint_state(ns: Any, selector: str) -> tuple[list[str], list[str]]:
-    """(ready, not ready) endpoint pod names of Service web among the pods `selector` picks."""
+def _endpoint_state(ns: Any, selector: str, prefix: str) -> tuple[list[str], list[str]]:
+    """(ready, not ready) endpoint pod names of Service web among the pods `selector` picks,
+    once the slices have caught up with the pods named `prefix`... (_caught_up_listing)."""
+    listed = _caught_up_listing(ns, "web", selector, prefix)
     mine = {p.name for p in checks.pods_matching(ns, selector)}
-    ready: list[str] = []
-    unready: list[str] = []
-    for e in ns.endpoints("web"):
-        pod = (e.pod or "").split("/", 1)[-1]
-        if pod in mine:
-            (ready if e.ready else unready).append(pod)
-    return sorted(set(ready)), sorted(set(unready))
+    return (sorted(pod for pod, ready in listed.items() if pod in mine and ready),
+            sorted(pod for pod, ready in listed.items() if pod in mine and not ready))
+
+
+def _live_deadline(ns: Any, timeout: float) -> float:
+    """When a wait for the cluster to catch up gives up: now offline, where nothing lags;
+    `timeout` from now live."""
+    live = getattr(getattr(ns, "cluster", None), "mode", "live") == "live"
+    return time.monotonic() + (timeout if live else 0.0)
 
 
 def _settle(ns: Any, selector: str, prefix: str, timeout: float = 15.0) -> set[str]:
     """The names of the pods (matching `selector`, named `prefix`...) that are Ready within
     `timeout`: instant offline; live, a pod that just started runs its first readiness probe
     a moment later, so a passing probe is given that moment."""
-    live = getattr(getattr(ns, "cluster", None), "mode", "live") == "live"
-    deadline = time.monotonic() + (timeout if live else 0.0)
+    deadline = _live_deadline(ns, timeout)
     while True:
         pods = [p for p in checks.pods_matching(ns, selector) if p.name.startswith(prefix)]
         ready = {p.name for p in pods if p.ready}
@@ -95,21 +98,28 @@ def _settle(ns: Any, selector: str, prefix: str, timeout: float = 15.0) -> set[s
         time.sleep(1.0)
 
 
-def _listed_as_ready_as_they_are(ns: Any, service: str, selector: str, prefix: str,
-                                 timeout: float = 5.0) -> set[str]:
-    """The ready endpoint pod names of `service`, read once its EndpointSlices list every pod
-    (matching `selector`, named `prefix`...) as ready or not as the pod itself is: live, the
-    EndpointSlice controller writes a readiness change a moment after the kubelet reports
-    it, and a pod read as Ready but not yet in the slice would look kept out of rotation
-    (a missing probe passing). Instant offline; after `timeout` live, what the slices say."""
-    live = getattr(getattr(ns, "cluster", None), "mode", "live") == "live"
-    deadline = time.monotonic() + (timeout if live else 0.0)
+def _caught_up_listing(ns: Any, service: str, selector: str, prefix: str,
+                       timeout: float = 5.0) -> dict[str, bool]:
+    """Every pod `service`'s EndpointSlices list, with its readiness there, read once they
+    list every pod (matching `selector`, named `prefix`...) as ready or not as the pod itself
+    is: live, the EndpointSlice controller writes a readiness change a moment after the
+    kubelet reports it, and a pod read as Ready but not yet in the slice would look kept out
+    of rotation (a missing probe passing). Instant offline; after `timeout` live, what the
+    slices say."""
+    deadline = _live_deadline(ns, timeout)
     while True:
         want = {p.name: p.ready for p in checks.pods_matching(ns, selector) if p.name.startswith(prefix)}
         listed = {(e.pod or "").split("/", 1)[-1]: e.ready for e in ns.endpoints(service)}
         if all(listed.get(name) == ready for name, ready in want.items()) or time.monotonic() >= deadline:
-            return {name for name, ready in listed.items() if ready}
+            return listed
         time.sleep(0.5)
+
+
+def _listed_as_ready_as_they_are(ns: Any, service: str, selector: str, prefix: str,
+                                 timeout: float = 5.0) -> set[str]:
+    """The ready endpoint pod names of `service`, once its slices caught up with the pods
+    (_caught_up_listing)."""
+    return {pod for pod, ready in _caught_up_listing(ns, service, selector, prefix, timeout).items() if ready}
 
 
 def every_request_answered() -> Check:
@@ -148,8 +158,7 @@ def next_kept_but_unready() -> Check:
         if not pods:
             return failed("web-next has no pod with labels app=web, track=next: keep the build running (same "
                           "labels, one replica); the probe, not its removal, keeps it out of rotation")
-        _listed_as_ready_as_they_are(ns, "web", "app=web,track=next", "web-next")  # live: slices lag
-        ready, unready = _endpoint_state(ns, "app=web,track=next")
+        ready, unready = _endpoint_state(ns, "app=web,track=next", "web-next")
         if ready:
             return failed(f"web-next's pod {ready[0]} is a ready endpoint of web, though it answers nothing "
                           "on port 8080: give its container a "

@@ -1311,7 +1311,7 @@ def test_a_service_created_moments_ago_counts_as_new_to_kube_proxy() -> None:
     age is read from creationTimestamp (whole seconds, so one more second is allowed)."""
     import datetime
 
-    from grader.cluster.live_pods import created_within
+    from grader.cluster.live_catch_up import created_within
 
     svc = {"metadata": {"creationTimestamp": "2026-12-06T09:00:00Z"}}
     t0 = datetime.datetime(2026, 12, 6, 9, 0, 0, tzinfo=datetime.timezone.utc).timestamp()
